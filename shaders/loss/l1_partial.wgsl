@@ -1,0 +1,40 @@
+// First pass of a masked L1 mean: each of the fixed number of workgroups
+// writes sum |w * (a - b)| over its grid-strided share of elements, where
+// w = 1 (weight 0), M (weight 1) or 1 - M (weight 2); M has one channel.
+// sum_partials then adds the partial sums in order and scales by 1/N.
+#import reduce
+
+struct Params {
+    n: u32,
+    c: u32,
+    hw: u32,
+    weight: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read> mask: array<f32>;
+@group(0) @binding(4) var<storage, read_write> partial: array<f32>;
+
+fn l1_weight(i: u32) -> f32 {
+    if (p.weight == 0u) {
+        return 1.0;
+    }
+    let m = mask[(i / (p.c * p.hw)) * p.hw + i % p.hw];
+    return select(1.0 - m, m, p.weight == 1u);
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    let len = p.n * p.c * p.hw;
+    var acc = 0.0;
+    for (var i = wg.x * 256u + lid; i < len; i += nwg.x * 256u) {
+        acc = acc + abs(l1_weight(i) * (a[i] - b[i]));
+    }
+    let total = workgroup_sum(lid, acc);
+    if (lid == 0u) {
+        partial[wg.x] = total;
+    }
+}

@@ -1,0 +1,39 @@
+// y[n, c, p] = x[n, c, p] * s'[n, p] (+ bias[c] where s'[n, p] != 0),
+// s' = s or 1 - s. One kernel for: the mask multiply X * M, the partial
+// convolution's rescale (s = ratio, with bias: holes stay exactly 0), and
+// their backward passes (and the composite's, with s' = 1 - M).
+#import index
+
+struct Params {
+    n: u32,
+    c: u32,
+    hw: u32,
+    invert: u32,
+    has_bias: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> s: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    let i = flat_index(wg, nwg, lid);
+    if (i >= p.n * p.c * p.hw) {
+        return;
+    }
+    let img = i / (p.c * p.hw);
+    let ch = (i / p.hw) % p.c;
+    var scale = s[img * p.hw + i % p.hw];
+    if (p.invert != 0u) {
+        scale = 1.0 - scale;
+    }
+    var v = x[i] * scale;
+    if (p.has_bias != 0u && scale != 0.0) {
+        v = v + bias[ch];
+    }
+    y[i] = v;
+}

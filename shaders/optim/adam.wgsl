@@ -1,0 +1,37 @@
+// One Adam step with PyTorch semantics (no weight decay):
+//   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+//   p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps),  bc_i = 1 - b_i^t
+// lr, bc1 and bc2 change every step, so they are read from `step`
+// ([lr, bc1, bc2, _]) which the host writes before each submit.
+#import index
+
+struct Params {
+    len: u32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> step: array<f32>;
+@group(0) @binding(2) var<storage, read> grad: array<f32>;
+@group(0) @binding(3) var<storage, read_write> param: array<f32>;
+@group(0) @binding(4) var<storage, read_write> m: array<f32>;
+@group(0) @binding(5) var<storage, read_write> v: array<f32>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    let i = flat_index(wg, nwg, lid);
+    if (i >= p.len) {
+        return;
+    }
+    let g = grad[i];
+    let m1 = p.beta1 * m[i] + (1.0 - p.beta1) * g;
+    let v1 = p.beta2 * v[i] + (1.0 - p.beta2) * g * g;
+    m[i] = m1;
+    v[i] = v1;
+    let lr = step[0];
+    let denom = sqrt(v1) / sqrt(step[2]) + p.eps;
+    param[i] = param[i] - (lr / step[1]) * (m1 / denom);
+}

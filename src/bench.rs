@@ -1,0 +1,136 @@
+//! Kernel benchmarks: GFLOP/s of the convolution kernels at the shapes of
+//! the 256x256 network (`pconv bench --kernels`, `cargo bench`).
+use std::time::Instant;
+
+use crate::error::Result;
+use crate::gpu::{Executor, GpuContext};
+use crate::graph::Graph;
+use crate::ops::{conv_out, Op};
+
+/// One convolution layer shape: batch, channels, input size, kernel, stride.
+#[derive(Clone, Copy, Debug)]
+pub struct ConvShape {
+    pub name: &'static str,
+    pub n: usize,
+    pub c_in: usize,
+    pub c_out: usize,
+    pub size: usize,
+    pub k: usize,
+    pub stride: usize,
+}
+
+/// Layers of the L7, 256x256 PConv-UNet and its VGG-16 loss (batch 1).
+pub const NETWORK_SHAPES: &[ConvShape] = &[
+    ConvShape { name: "enc1 3->64 7x7 s2 @256", n: 1, c_in: 3, c_out: 64, size: 256, k: 7, stride: 2 },
+    ConvShape { name: "enc2 64->128 5x5 s2 @128", n: 1, c_in: 64, c_out: 128, size: 128, k: 5, stride: 2 },
+    ConvShape { name: "enc4 256->512 3x3 s2 @32", n: 1, c_in: 256, c_out: 512, size: 32, k: 3, stride: 2 },
+    ConvShape { name: "dec4 768->256 3x3 @32", n: 1, c_in: 768, c_out: 256, size: 32, k: 3, stride: 1 },
+    ConvShape { name: "dec2 192->64 3x3 @128", n: 1, c_in: 192, c_out: 64, size: 128, k: 3, stride: 1 },
+    ConvShape { name: "vgg conv2_2 128->128 3x3 @128", n: 1, c_in: 128, c_out: 128, size: 128, k: 3, stride: 1 },
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvPass {
+    Forward,
+    BackwardData,
+    BackwardWeight,
+}
+
+impl ConvPass {
+    pub const ALL: [ConvPass; 3] = [ConvPass::Forward, ConvPass::BackwardData, ConvPass::BackwardWeight];
+    pub fn name(self) -> &'static str {
+        match self {
+            ConvPass::Forward => "forward",
+            ConvPass::BackwardData => "backward-data",
+            ConvPass::BackwardWeight => "backward-weight",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct KernelTiming {
+    pub shape: ConvShape,
+    pub pass: ConvPass,
+    pub median_s: f64,
+    pub gflop_per_s: f64,
+}
+
+impl ConvShape {
+    pub fn out_size(&self) -> usize {
+        conv_out(self.size, self.k, self.stride, self.k / 2).unwrap_or(0)
+    }
+    /// 2 * multiply-adds, the same for all three passes.
+    pub fn flops(&self) -> f64 {
+        let o = self.out_size();
+        2.0 * (self.n * self.c_out * o * o * self.c_in * self.k * self.k) as f64
+    }
+}
+
+fn pseudo_random(len: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(747796405).wrapping_add(2891336453);
+    (0..len)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s as f32 / u32::MAX as f32) - 0.5
+        })
+        .collect()
+}
+
+/// Times one pass of one layer: median of `reps` runs (submit + wait), after
+/// one warm-up run that also compiles the pipeline.
+pub fn time_conv(ctx: &GpuContext, shape: ConvShape, pass: ConvPass, reps: usize) -> Result<KernelTiming> {
+    let ConvShape { n, c_in, c_out, size, k, stride, .. } = shape;
+    let pad = k / 2;
+    let o = shape.out_size();
+    let mut g = Graph::new();
+    let (a, b, op) = match pass {
+        ConvPass::Forward => (
+            g.input("x", &[n, c_in, size, size]),
+            g.input("w", &[c_out, c_in, k, k]),
+            Op::Conv2d { stride, pad, bias: false },
+        ),
+        ConvPass::BackwardData => (
+            g.input("gy", &[n, c_out, o, o]),
+            g.input("w", &[c_out, c_in, k, k]),
+            Op::Conv2dBwdData { stride, pad, h: size, w: size },
+        ),
+        ConvPass::BackwardWeight => (
+            g.input("gy", &[n, c_out, o, o]),
+            g.input("x", &[n, c_in, size, size]),
+            Op::Conv2dBwdWeight { stride, pad, k },
+        ),
+    };
+    g.push(op, &[a, b])?;
+    let exec = Executor::new(ctx, &g, &[])?;
+    exec.write(a, &pseudo_random(g.info(a).numel(), 1))?;
+    exec.write(b, &pseudo_random(g.info(b).numel(), 2))?;
+    exec.run();
+    exec.wait()?;
+    let mut times = Vec::with_capacity(reps);
+    for _ in 0..reps.max(1) {
+        let t0 = Instant::now();
+        exec.run();
+        exec.wait()?;
+        times.push(t0.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    let median_s = times[times.len() / 2];
+    Ok(KernelTiming { shape, pass, median_s, gflop_per_s: shape.flops() / median_s / 1e9 })
+}
+
+/// Runs every pass at every network shape and prints a table.
+pub fn run_kernel_bench(ctx: &GpuContext, reps: usize) -> Result<Vec<KernelTiming>> {
+    println!("adapter: {}", ctx.summary);
+    println!("{:<32} {:>16} {:>12} {:>10}", "layer", "pass", "median ms", "GFLOP/s");
+    let mut all = Vec::new();
+    for &shape in NETWORK_SHAPES {
+        for pass in ConvPass::ALL {
+            let t = time_conv(ctx, shape, pass, reps)?;
+            println!("{:<32} {:>16} {:>12.2} {:>10.2}", shape.name, pass.name(), t.median_s * 1e3, t.gflop_per_s);
+            all.push(t);
+        }
+    }
+    Ok(all)
+}

@@ -1,0 +1,29 @@
+//! Library errors: every failure a user can cause or meet is one of these,
+//! with a message that says what to do; nothing in the library panics on bad
+//! input.
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("no GPU adapter found{0} (on Linux without a GPU: apt-get install mesa-vulkan-drivers)")]
+    NoAdapter(String),
+    #[error("could not open the GPU device: {0}")]
+    Device(String),
+    #[error("shader {name}: {message}")]
+    Shader { name: String, message: String },
+    #[error("shape error in {op}: {message}")]
+    Shape { op: &'static str, message: String },
+    #[error(
+        "tensor {name} needs {bytes} bytes, more than the device binds at once ({limit} bytes); \
+         use a smaller --batch or --size"
+    )]
+    TooLarge { name: String, bytes: u64, limit: u64 },
+    #[error("GPU out of memory while {0}; use a smaller --batch or --size")]
+    OutOfMemory(String),
+    #[error("GPU error: {0}")]
+    Gpu(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

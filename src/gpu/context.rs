@@ -1,0 +1,194 @@
+//! The wgpu device pconv computes on: adapter choice, features, limits, and
+//! the pipeline cache shared by every executor on the device.
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::gpu::shaders::Kernel;
+
+/// What `pconv info` prints and tests report.
+#[derive(Clone, Debug)]
+pub struct AdapterSummary {
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+    pub driver_info: String,
+}
+
+impl AdapterSummary {
+    fn of(adapter: &wgpu::Adapter) -> Self {
+        let info = adapter.get_info();
+        AdapterSummary {
+            name: info.name,
+            backend: format!("{:?}", info.backend),
+            device_type: format!("{:?}", info.device_type),
+            driver: info.driver,
+            driver_info: info.driver_info,
+        }
+    }
+}
+
+impl std::fmt::Display for AdapterSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({}, {}, driver {} {})",
+            self.name, self.backend, self.device_type, self.driver, self.driver_info
+        )
+    }
+}
+
+/// Device, queue and compiled pipelines. Cheap to clone.
+#[derive(Clone)]
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub adapter: wgpu::Adapter,
+    pub summary: AdapterSummary,
+    pipelines: Arc<Mutex<HashMap<Kernel, wgpu::ComputePipeline>>>,
+    errors: Arc<Mutex<Vec<String>>>,
+}
+
+fn instance() -> wgpu::Instance {
+    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+}
+
+/// Real GPUs first, then software adapters; native APIs before GL.
+fn rank(adapter: &wgpu::Adapter) -> (u8, u8) {
+    let info = adapter.get_info();
+    let kind = match info.device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    };
+    let api = match info.backend {
+        wgpu::Backend::Vulkan | wgpu::Backend::Metal | wgpu::Backend::Dx12 => 0,
+        _ => 1,
+    };
+    (kind, api)
+}
+
+/// Every adapter wgpu sees (respecting `WGPU_BACKEND`), best first.
+pub fn list_adapters() -> Vec<wgpu::Adapter> {
+    let inst = instance();
+    let mut adapters = pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()));
+    adapters.sort_by_key(rank);
+    adapters
+}
+
+/// The adapter pconv uses: the best real GPU, else any adapter (lavapipe);
+/// `PCONV_ADAPTER=<substring>` picks by name instead.
+pub fn choose_adapter() -> Result<wgpu::Adapter> {
+    let adapters = list_adapters();
+    let wanted = std::env::var("PCONV_ADAPTER").ok().filter(|s| !s.is_empty());
+    match wanted {
+        Some(sub) => {
+            let lower = sub.to_lowercase();
+            adapters
+                .into_iter()
+                .find(|a| a.get_info().name.to_lowercase().contains(&lower))
+                .ok_or_else(|| Error::NoAdapter(format!(" whose name contains {sub:?}")))
+        }
+        None => adapters
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::NoAdapter(String::new())),
+    }
+}
+
+impl GpuContext {
+    /// Opens the chosen adapter with its own limits (storage binding size,
+    /// workgroup memory) rather than WebGPU's defaults.
+    pub fn new() -> Result<Self> {
+        let adapter = choose_adapter()?;
+        let wanted = wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SUBGROUP;
+        let desc = wgpu::DeviceDescriptor {
+            label: Some("pconv"),
+            required_features: adapter.features() & wanted,
+            required_limits: adapter.limits(),
+            ..Default::default()
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&desc))
+            .map_err(|e| Error::Device(e.to_string()))?;
+        Ok(Self::from_parts(adapter, device, queue))
+    }
+
+    /// Wraps a device made elsewhere (e.g. by the desktop app).
+    pub fn from_parts(adapter: wgpu::Adapter, device: wgpu::Device, queue: wgpu::Queue) -> Self {
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let sink = errors.clone();
+        // Validation errors outside an error scope are recorded, not panicked on;
+        // `take_errors` reports them.
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut v) = sink.lock() {
+                v.push(e.to_string());
+            }
+        }));
+        GpuContext {
+            summary: AdapterSummary::of(&adapter),
+            device,
+            queue,
+            adapter,
+            pipelines: Arc::new(Mutex::new(HashMap::new())),
+            errors,
+        }
+    }
+
+    pub fn limits(&self) -> wgpu::Limits {
+        self.device.limits()
+    }
+
+    /// True for software adapters (lavapipe): kernels pick launch shapes for
+    /// a few CPU cores instead of thousands of GPU lanes.
+    pub fn is_cpu(&self) -> bool {
+        self.adapter.get_info().device_type == wgpu::DeviceType::Cpu
+    }
+
+    /// Errors the device raised outside any error scope since the last call.
+    pub fn take_errors(&self) -> Vec<String> {
+        self.errors
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
+    }
+
+    /// The compiled pipeline of a kernel, built once per device.
+    pub fn pipeline(&self, kernel: Kernel) -> Result<wgpu::ComputePipeline> {
+        let mut cache = self
+            .pipelines
+            .lock()
+            .map_err(|_| Error::Gpu("pipeline cache poisoned".into()))?;
+        if let Some(p) = cache.get(&kernel) {
+            return Ok(p.clone());
+        }
+        let source = kernel.wgsl()?;
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(kernel.name()),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(kernel.name()),
+                layout: None,
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Shader {
+                name: kernel.name().into(),
+                message: e.to_string(),
+            });
+        }
+        cache.insert(kernel, pipeline.clone());
+        Ok(pipeline)
+    }
+}

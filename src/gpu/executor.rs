@@ -1,0 +1,235 @@
+//! Runs a planned graph on wgpu. Everything is created once: buffers from
+//! the plan, one uniform buffer holding every dispatch's parameters,
+//! pipelines (cached per device) and bind groups. A run records all
+//! dispatches into one compute pass of one command encoder and submits it
+//! once; nothing waits on the GPU unless the caller reads a tensor back.
+use crate::error::{Error, Result};
+use crate::gpu::shaders::Kernel;
+use crate::gpu::GpuContext;
+use crate::graph::plan::{plan, Plan};
+use crate::graph::recording::{Binding, DeviceTraits, Recording};
+use crate::graph::{Graph, TensorId, TensorKind};
+
+struct Step {
+    kernel: Kernel,
+    pipeline: wgpu::ComputePipeline,
+    bind_group: wgpu::BindGroup,
+    workgroups: [u32; 3],
+}
+
+pub struct Executor {
+    ctx: GpuContext,
+    buffers: Vec<wgpu::Buffer>,
+    tensor_buffer: Vec<usize>,
+    tensor_bytes: Vec<u64>,
+    names: Vec<String>,
+    steps: Vec<Step>,
+    plan: Plan,
+}
+
+impl Executor {
+    /// Plans, allocates and records `graph`; `keep` are the tensors the host
+    /// will read back.
+    pub fn new(ctx: &GpuContext, graph: &Graph, keep: &[TensorId]) -> Result<Self> {
+        let traits = DeviceTraits::for_cpu_adapter(ctx.is_cpu());
+        let recording = Recording::of(graph, &traits);
+        let plan = plan(graph, &recording, keep);
+        let limits = ctx.limits();
+        let bind_limit = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+        for t in &graph.tensors {
+            if t.bytes() > bind_limit {
+                return Err(Error::TooLarge { name: t.name.clone(), bytes: t.bytes(), limit: bind_limit });
+            }
+        }
+        let device = &ctx.device;
+        let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
+        let mut buffers: Vec<wgpu::Buffer> = plan
+            .buffer_bytes
+            .iter()
+            .enumerate()
+            .map(|(i, &size)| {
+                device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(&format!("pconv.buffer{i}")),
+                    size: size.min(bind_limit).div_ceil(4) * 4,
+                    usage,
+                    mapped_at_creation: false,
+                })
+            })
+            .collect();
+        let unused = buffers.len();
+        buffers.push(device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("pconv.unused"),
+            size: 16,
+            usage,
+            mapped_at_creation: false,
+        }));
+        // Every dispatch's parameters in one uniform buffer, at aligned offsets.
+        let align = limits.min_uniform_buffer_offset_alignment as usize;
+        let mut uniform_data: Vec<u8> = Vec::new();
+        let mut offsets = Vec::new();
+        for lowered in &recording.nodes {
+            for d in &lowered.dispatches {
+                offsets.push(uniform_data.len());
+                let mut bytes: Vec<u8> = bytemuck::cast_slice(&d.params).to_vec();
+                bytes.resize(bytes.len().max(16).div_ceil(16) * 16, 0);
+                let end = uniform_data.len() + bytes.len();
+                uniform_data.extend(bytes);
+                uniform_data.resize(end.div_ceil(align) * align, 0);
+            }
+        }
+        uniform_data.resize(uniform_data.len().max(16), 0);
+        let uniform = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("pconv.params"),
+            size: uniform_data.len() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        if let Some(e) = pollster::block_on(oom.pop()) {
+            return Err(Error::OutOfMemory(format!("allocating {} bytes of buffers: {e}", plan.planned_bytes())));
+        }
+        ctx.queue.write_buffer(&uniform, 0, &uniform_data);
+
+        let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let mut steps = Vec::new();
+        let mut offset_iter = offsets.into_iter();
+        for (node_index, (node, lowered)) in graph.nodes.iter().zip(&recording.nodes).enumerate() {
+            for d in &lowered.dispatches {
+                let pipeline = ctx.pipeline(d.kernel)?;
+                let layout = pipeline.get_bind_group_layout(0);
+                let offset = offset_iter.next().unwrap_or(0) as u64;
+                let param_size = (d.params.len().max(4) * 4).div_ceil(16) * 16;
+                let mut entries = vec![wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: &uniform,
+                        offset,
+                        size: wgpu::BufferSize::new(param_size as u64),
+                    }),
+                }];
+                for (i, b) in d.bindings.iter().enumerate() {
+                    let buf = match *b {
+                        Binding::Input(k) => plan.tensor_buffer[node.inputs[k].index()],
+                        Binding::Output(k) => plan.tensor_buffer[node.outputs[k].index()],
+                        Binding::Scratch(k) => plan.scratch_buffers[node_index][k],
+                        Binding::Unused => unused,
+                    };
+                    entries.push(wgpu::BindGroupEntry { binding: i as u32 + 1, resource: buffers[buf].as_entire_binding() });
+                }
+                let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some(d.kernel.name()),
+                    layout: &layout,
+                    entries: &entries,
+                });
+                steps.push(Step { kernel: d.kernel, pipeline, bind_group, workgroups: d.workgroups });
+            }
+        }
+        if let Some(e) = pollster::block_on(validation.pop()) {
+            return Err(Error::Gpu(format!("recording the graph: {e}")));
+        }
+        let exec = Executor {
+            ctx: ctx.clone(),
+            buffers,
+            tensor_buffer: plan.tensor_buffer.clone(),
+            tensor_bytes: graph.tensors.iter().map(|t| t.bytes()).collect(),
+            names: graph.tensors.iter().map(|t| t.name.clone()).collect(),
+            steps,
+            plan,
+        };
+        for (i, t) in graph.tensors.iter().enumerate() {
+            if let TensorKind::Const(v) = &t.kind {
+                exec.write(TensorId(i as u32), v)?;
+            }
+        }
+        Ok(exec)
+    }
+
+    fn buffer(&self, t: TensorId) -> &wgpu::Buffer {
+        &self.buffers[self.tensor_buffer[t.index()]]
+    }
+
+    /// Uploads a tensor's values (queued before the next submit).
+    pub fn write(&self, t: TensorId, data: &[f32]) -> Result<()> {
+        let want = self.tensor_bytes[t.index()] / 4;
+        if data.len() as u64 != want {
+            return Err(Error::Invalid(format!(
+                "tensor {} holds {want} values, got {}",
+                self.names[t.index()],
+                data.len()
+            )));
+        }
+        self.ctx.queue.write_buffer(self.buffer(t), 0, bytemuck::cast_slice(data));
+        Ok(())
+    }
+
+    /// Records every dispatch into one pass and submits once.
+    pub fn run(&self) -> wgpu::SubmissionIndex {
+        let mut encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("pconv.run") });
+        self.encode(&mut encoder);
+        self.ctx.queue.submit([encoder.finish()])
+    }
+
+    /// Records the dispatches into a caller's encoder (one compute pass).
+    pub fn encode(&self, encoder: &mut wgpu::CommandEncoder) {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("pconv.graph"), timestamp_writes: None });
+        for s in &self.steps {
+            pass.set_pipeline(&s.pipeline);
+            pass.set_bind_group(0, &s.bind_group, &[]);
+            let [x, y, z] = s.workgroups;
+            pass.dispatch_workgroups(x, y, z);
+        }
+    }
+
+    /// Blocks until all submitted work is done.
+    pub fn wait(&self) -> Result<()> {
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| Error::Gpu(e.to_string()))
+    }
+
+    /// Copies a tensor back to the host (blocking; not for the hot loop).
+    pub fn read(&self, t: TensorId) -> Result<Vec<f32>> {
+        let bytes = self.tensor_bytes[t.index()];
+        let staging = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("pconv.readback"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(self.buffer(t), 0, &staging, 0, bytes);
+        self.ctx.queue.submit([encoder.finish()]);
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = tx.send(r);
+        });
+        self.wait()?;
+        rx.recv()
+            .map_err(|e| Error::Gpu(e.to_string()))?
+            .map_err(|e| Error::Gpu(format!("mapping {}: {e}", self.names[t.index()])))?;
+        let view = staging.get_mapped_range(..).map_err(|e| Error::Gpu(e.to_string()))?;
+        let out = bytemuck::cast_slice::<u8, f32>(&view).to_vec();
+        drop(view);
+        staging.unmap();
+        let errors = self.ctx.take_errors();
+        if !errors.is_empty() {
+            return Err(Error::Gpu(errors.join("; ")));
+        }
+        Ok(out)
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    pub fn dispatch_count(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Kernels in dispatch order (for reports).
+    pub fn kernels(&self) -> impl Iterator<Item = Kernel> + '_ {
+        self.steps.iter().map(|s| s.kernel)
+    }
+}

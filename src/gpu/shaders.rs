@@ -1,0 +1,125 @@
+//! The WGSL kernels, embedded at build time, and the tiny preprocessor that
+//! resolves `#import name` lines against `shaders/common/name.wgsl`.
+use crate::error::{Error, Result};
+
+macro_rules! kernels {
+    ($($variant:ident => $path:literal),* $(,)?) => {
+        /// Every compute kernel pconv runs; one WGSL file each, entry point `main`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Kernel { $($variant),* }
+
+        impl Kernel {
+            pub const ALL: &'static [Kernel] = &[$(Kernel::$variant),*];
+
+            /// Path below `shaders/`, e.g. `conv/conv2d_fwd.wgsl`.
+            pub fn path(self) -> &'static str {
+                match self { $(Kernel::$variant => $path),* }
+            }
+
+            fn raw_source(self) -> &'static str {
+                match self { $(Kernel::$variant => include_str!(concat!("../../shaders/", $path))),* }
+            }
+        }
+    };
+}
+
+kernels! {
+    Conv2dFwd => "conv/conv2d_fwd.wgsl",
+    Conv2dBwdData => "conv/conv2d_bwd_data.wgsl",
+    Conv2dBwdWeight => "conv/conv2d_bwd_weight.wgsl",
+    SumSplits => "conv/sum_splits.wgsl",
+    PconvMask => "conv/pconv_mask.wgsl",
+    ChannelScale => "nn/channel_scale.wgsl",
+    ChannelSum => "nn/channel_sum.wgsl",
+    BatchnormStats => "nn/batchnorm_stats.wgsl",
+    BatchnormApply => "nn/batchnorm_apply.wgsl",
+    BatchnormBwdReduce => "nn/batchnorm_bwd_reduce.wgsl",
+    BatchnormBwdData => "nn/batchnorm_bwd_data.wgsl",
+    Activation => "nn/activation.wgsl",
+    ActivationBwd => "nn/activation_bwd.wgsl",
+    Upsample2x => "nn/upsample2x.wgsl",
+    Upsample2xBwd => "nn/upsample2x_bwd.wgsl",
+    Concat => "nn/concat.wgsl",
+    SliceChannels => "nn/slice_channels.wgsl",
+    Maxpool2 => "nn/maxpool2.wgsl",
+    Maxpool2Bwd => "nn/maxpool2_bwd.wgsl",
+    Axpby => "nn/axpby.wgsl",
+    ChannelAffine => "nn/channel_affine.wgsl",
+    Composite => "loss/composite.wgsl",
+    L1Partial => "loss/l1_partial.wgsl",
+    L1Bwd => "loss/l1_bwd.wgsl",
+    SumPartials => "loss/sum_partials.wgsl",
+    DilateHoles => "loss/dilate_holes.wgsl",
+    TvPartial => "loss/tv_partial.wgsl",
+    TvBwd => "loss/tv_bwd.wgsl",
+    Gram => "loss/gram.wgsl",
+    GramBwd => "loss/gram_bwd.wgsl",
+    Adam => "optim/adam.wgsl",
+}
+
+/// Shared modules that kernels `#import`.
+const COMMON: &[(&str, &str)] = &[
+    ("index", include_str!("../../shaders/common/index.wgsl")),
+    ("reduce", include_str!("../../shaders/common/reduce.wgsl")),
+    ("gemm_tiled", include_str!("../../shaders/common/gemm_tiled.wgsl")),
+];
+
+impl Kernel {
+    /// Label used for pipelines and in benchmark reports: the file stem.
+    pub fn name(self) -> &'static str {
+        let path = self.path();
+        let file = path.rsplit('/').next().unwrap_or(path);
+        file.strip_suffix(".wgsl").unwrap_or(file)
+    }
+
+    /// The complete WGSL of this kernel, imports resolved.
+    pub fn wgsl(self) -> Result<String> {
+        preprocess(self.name(), self.raw_source())
+    }
+}
+
+/// Replaces each `#import name` line with the common module `name` (each
+/// module at most once).
+pub fn preprocess(name: &str, source: &str) -> Result<String> {
+    let mut out = String::with_capacity(source.len() * 2);
+    let mut imported: Vec<&str> = Vec::new();
+    for line in source.lines() {
+        if let Some(module) = line.trim().strip_prefix("#import ") {
+            let module = module.trim();
+            let text = COMMON
+                .iter()
+                .find(|(m, _)| *m == module)
+                .map(|(_, t)| *t)
+                .ok_or_else(|| Error::Shader {
+                    name: name.into(),
+                    message: format!("unknown #import {module}"),
+                })?;
+            if !imported.contains(&module) {
+                imported.push(module);
+                out.push_str(text);
+                out.push('\n');
+            }
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+/// Parses and validates WGSL with naga, as wgpu would on any backend.
+pub fn validate(name: &str, wgsl: &str) -> Result<()> {
+    let module = naga::front::wgsl::parse_str(wgsl).map_err(|e| Error::Shader {
+        name: name.into(),
+        message: e.emit_to_string(wgsl),
+    })?;
+    let mut validator = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::empty(),
+    );
+    validator.validate(&module).map_err(|e| Error::Shader {
+        name: name.into(),
+        message: e.emit_to_string(wgsl),
+    })?;
+    Ok(())
+}

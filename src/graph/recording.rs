@@ -1,0 +1,121 @@
+//! A `Recording` is the list of kernel dispatches that runs a graph: kernel,
+//! uniform parameters, buffer bindings and grid size per dispatch. It is
+//! built from the graph without touching wgpu; the executor turns it into
+//! pipelines, bind groups and one command buffer.
+use crate::gpu::shaders::Kernel;
+use crate::graph::Graph;
+
+/// What lowering needs to know about the device.
+#[derive(Clone, Copy, Debug)]
+pub struct DeviceTraits {
+    /// Workgroups worth having in flight; split-K reductions aim for it.
+    pub parallel_workgroups: u32,
+}
+
+impl DeviceTraits {
+    pub fn for_cpu_adapter(cpu: bool) -> Self {
+        DeviceTraits { parallel_workgroups: if cpu { 16 } else { 1024 } }
+    }
+}
+
+/// A binding of a dispatch, relative to its node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Binding {
+    Input(usize),
+    Output(usize),
+    Scratch(usize),
+    /// A placeholder for an optional operand the kernel will not read.
+    Unused,
+}
+
+/// One kernel launch. `bindings[i]` is WGSL `@binding(i + 1)`; binding 0 is
+/// the uniform `params`.
+#[derive(Clone, Debug)]
+pub struct Dispatch {
+    pub kernel: Kernel,
+    pub params: Vec<u32>,
+    pub bindings: Vec<Binding>,
+    pub workgroups: [u32; 3],
+}
+
+/// The dispatches of one node and the scratch buffers (bytes) they share.
+#[derive(Clone, Debug, Default)]
+pub struct Lowered {
+    pub dispatches: Vec<Dispatch>,
+    pub scratch_bytes: Vec<u64>,
+}
+
+impl Lowered {
+    pub fn one(d: Dispatch) -> Self {
+        Lowered { dispatches: vec![d], scratch_bytes: vec![] }
+    }
+}
+
+pub const WG_SIZE: u32 = 256;
+const MAX_GRID: u32 = 65535;
+
+/// Grid for an element-wise kernel over `len` invocations (see
+/// `shaders/common/index.wgsl`).
+pub fn grid_1d(len: usize) -> [u32; 3] {
+    let groups = (len as u64).div_ceil(WG_SIZE as u64).max(1);
+    if groups <= MAX_GRID as u64 {
+        [groups as u32, 1, 1]
+    } else {
+        [MAX_GRID, groups.div_ceil(MAX_GRID as u64) as u32, 1]
+    }
+}
+
+/// Builds a uniform parameter block field by field (4 bytes each).
+#[derive(Default)]
+pub struct Params(pub Vec<u32>);
+
+impl Params {
+    pub fn new() -> Self {
+        Params(Vec::new())
+    }
+    pub fn u(mut self, v: usize) -> Self {
+        self.0.push(v as u32);
+        self
+    }
+    pub fn f(mut self, v: f32) -> Self {
+        self.0.push(v.to_bits());
+        self
+    }
+    pub fn b(self, v: bool) -> Self {
+        self.u(v as usize)
+    }
+    /// Pads to a 16-byte boundary, where WGSL places a following vec4.
+    pub fn align16(mut self) -> Self {
+        while self.0.len() % 4 != 0 {
+            self.0.push(0);
+        }
+        self
+    }
+    pub fn done(self) -> Vec<u32> {
+        self.0
+    }
+}
+
+/// The dispatches of every node, in order.
+pub struct Recording {
+    pub nodes: Vec<Lowered>,
+}
+
+impl Recording {
+    pub fn of(graph: &Graph, dev: &DeviceTraits) -> Self {
+        let nodes = graph
+            .nodes
+            .iter()
+            .map(|n| {
+                let ins: Vec<&[usize]> = n.inputs.iter().map(|&t| graph.shape(t)).collect();
+                let outs: Vec<&[usize]> = n.outputs.iter().map(|&t| graph.shape(t)).collect();
+                n.op.lower(&ins, &outs, dev)
+            })
+            .collect();
+        Recording { nodes }
+    }
+
+    pub fn dispatch_count(&self) -> usize {
+        self.nodes.iter().map(|l| l.dispatches.len()).sum()
+    }
+}

@@ -1,0 +1,15 @@
+//! pconv: image inpainting with partial convolutions (Liu et al. 2018),
+//! trained and run on any GPU through wgpu/WGSL.
+//!
+//! Layers of the crate:
+//! - [`gpu`]: the wgpu device, the embedded WGSL kernels, the executor;
+//! - [`graph`]: tensors and nodes, autodiff, buffer planning, the
+//!   wgpu-free recording of dispatches, and a CPU executor;
+//! - [`ops`]: each op's lowering to kernels and its CPU twin.
+pub mod bench;
+pub mod error;
+pub mod gpu;
+pub mod graph;
+pub mod ops;
+
+pub use error::{Error, Result};

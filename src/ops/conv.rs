@@ -1,0 +1,231 @@
+//! Convolution family: conv forward / backward-data / backward-weight as
+//! implicit GEMMs (`shaders/conv/`), and the partial-convolution mask update.
+use super::{CpuResult, Op};
+use crate::gpu::shaders::Kernel;
+use crate::graph::recording::{grid_1d, Binding, DeviceTraits, Dispatch, Lowered, Params};
+
+const TILE: usize = 64; // GEMM_BM = GEMM_BN in shaders/common/gemm_tiled.wgsl
+const TILE_K: usize = 16; // GEMM_BK
+
+fn gemm_grid(m: usize, n: usize, z: usize) -> [u32; 3] {
+    [n.div_ceil(TILE) as u32, m.div_ceil(TILE) as u32, z as u32]
+}
+
+/// Split of the backward-weight reduction (length `k_len`) into chunks so
+/// that about `dev.parallel_workgroups` workgroups run; returns (chunk, splits).
+pub fn weight_grad_split(tiles: usize, k_len: usize, dev: &DeviceTraits) -> (usize, usize) {
+    let wanted = (dev.parallel_workgroups as usize / tiles.max(1)).max(1);
+    // Chunks shorter than this cost more in partial sums than they gain.
+    let max_splits = (k_len / 1024).max(1);
+    let splits = wanted.min(max_splits).min(65535);
+    let chunk = k_len.div_ceil(splits).div_ceil(TILE_K) * TILE_K;
+    (chunk, k_len.div_ceil(chunk))
+}
+
+pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTraits) -> Lowered {
+    match *op {
+        Op::Conv2d { stride, pad, bias } => {
+            let (x, w, y) = (ins[0], ins[1], outs[0]);
+            let params = Params::new()
+                .u(x[1]).u(x[2]).u(x[3]).u(w[0]).u(y[2]).u(y[3]).u(w[2]).u(stride).u(pad).b(bias)
+                .done();
+            let b = if bias { Binding::Input(2) } else { Binding::Unused };
+            Lowered::one(Dispatch {
+                kernel: Kernel::Conv2dFwd,
+                params,
+                bindings: vec![Binding::Input(0), Binding::Input(1), b, Binding::Output(0)],
+                workgroups: gemm_grid(w[0], y[2] * y[3], x[0]),
+            })
+        }
+        Op::Conv2dBwdData { stride, pad, h, w: wd } => {
+            let (gy, w) = (ins[0], ins[1]);
+            let params = Params::new()
+                .u(w[1]).u(h).u(wd).u(w[0]).u(gy[2]).u(gy[3]).u(w[2]).u(stride).u(pad)
+                .done();
+            Lowered::one(Dispatch {
+                kernel: Kernel::Conv2dBwdData,
+                params,
+                bindings: vec![Binding::Input(0), Binding::Input(1), Binding::Output(0)],
+                workgroups: gemm_grid(w[1], h * wd, gy[0]),
+            })
+        }
+        Op::Conv2dBwdWeight { stride, pad, k } => {
+            let (gy, x) = (ins[0], ins[1]);
+            let (n, co, ho, wo) = (gy[0], gy[1], gy[2], gy[3]);
+            let cols = x[1] * k * k;
+            let k_len = n * ho * wo;
+            let tiles = co.div_ceil(TILE) * cols.div_ceil(TILE);
+            let (chunk, splits) = weight_grad_split(tiles, k_len, dev);
+            let params = Params::new()
+                .u(n).u(x[1]).u(x[2]).u(x[3]).u(co).u(ho).u(wo).u(k).u(stride).u(pad).u(chunk)
+                .done();
+            let target = if splits == 1 { Binding::Output(0) } else { Binding::Scratch(0) };
+            let mut lowered = Lowered::one(Dispatch {
+                kernel: Kernel::Conv2dBwdWeight,
+                params,
+                bindings: vec![Binding::Input(0), Binding::Input(1), target],
+                workgroups: gemm_grid(co, cols, splits),
+            });
+            if splits > 1 {
+                let len = co * cols;
+                lowered.scratch_bytes.push((splits * len * 4) as u64);
+                lowered.dispatches.push(Dispatch {
+                    kernel: Kernel::SumSplits,
+                    params: Params::new().u(len).u(splits).done(),
+                    bindings: vec![Binding::Scratch(0), Binding::Output(0)],
+                    workgroups: grid_1d(len),
+                });
+            }
+            lowered
+        }
+        Op::PConvMask { k, stride, pad, count_a, count_b } => {
+            let (m, r) = (ins[0], outs[0]);
+            let params = Params::new()
+                .u(m[0]).u(m[2]).u(m[3]).u(r[2]).u(r[3]).u(k).u(stride).u(pad).u(count_a).u(count_b)
+                .done();
+            let mb = if count_b > 0 { Binding::Input(1) } else { Binding::Unused };
+            Lowered::one(Dispatch {
+                kernel: Kernel::PconvMask,
+                params,
+                bindings: vec![Binding::Input(0), mb, Binding::Output(0), Binding::Output(1)],
+                workgroups: grid_1d(m[0] * r[2] * r[3]),
+            })
+        }
+        _ => unreachable!("not a conv op"),
+    }
+}
+
+/// Input coordinate of output position `o`, tap `t`; None in the padding.
+fn tap(o: usize, t: usize, stride: usize, pad: usize, len: usize) -> Option<usize> {
+    (o * stride + t).checked_sub(pad).filter(|&i| i < len)
+}
+
+/// CPU twin of conv2d_fwd: y = w ⋆ x (+ b).
+pub fn conv2d_cpu(x: &[f64], xs: &[usize], w: &[f64], ws: &[usize], b: Option<&[f64]>, stride: usize, pad: usize, ys: &[usize]) -> Vec<f64> {
+    let (n, ci, h, wd) = (xs[0], xs[1], xs[2], xs[3]);
+    let (co, k) = (ws[0], ws[2]);
+    let (ho, wo) = (ys[2], ys[3]);
+    let mut y = vec![0.0; n * co * ho * wo];
+    for img in 0..n {
+        for o in 0..co {
+            for oy in 0..ho {
+                for ox in 0..wo {
+                    let mut acc = b.map_or(0.0, |b| b[o]);
+                    for c in 0..ci {
+                        for ky in 0..k {
+                            let Some(iy) = tap(oy, ky, stride, pad, h) else { continue };
+                            for kx in 0..k {
+                                let Some(ix) = tap(ox, kx, stride, pad, wd) else { continue };
+                                acc += w[((o * ci + c) * k + ky) * k + kx] * x[((img * ci + c) * h + iy) * wd + ix];
+                            }
+                        }
+                    }
+                    y[((img * co + o) * ho + oy) * wo + ox] = acc;
+                }
+            }
+        }
+    }
+    y
+}
+
+/// CPU twin of conv2d_bwd_data (scatter form: the transpose of conv2d_cpu).
+pub fn conv2d_bwd_data_cpu(gy: &[f64], gys: &[usize], w: &[f64], ws: &[usize], stride: usize, pad: usize, h: usize, wd: usize) -> Vec<f64> {
+    let (n, co, ho, wo) = (gys[0], gys[1], gys[2], gys[3]);
+    let (ci, k) = (ws[1], ws[2]);
+    let mut gx = vec![0.0; n * ci * h * wd];
+    for img in 0..n {
+        for o in 0..co {
+            for oy in 0..ho {
+                for ox in 0..wo {
+                    let g = gy[((img * co + o) * ho + oy) * wo + ox];
+                    for c in 0..ci {
+                        for ky in 0..k {
+                            let Some(iy) = tap(oy, ky, stride, pad, h) else { continue };
+                            for kx in 0..k {
+                                let Some(ix) = tap(ox, kx, stride, pad, wd) else { continue };
+                                gx[((img * ci + c) * h + iy) * wd + ix] += g * w[((o * ci + c) * k + ky) * k + kx];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    gx
+}
+
+/// CPU twin of conv2d_bwd_weight.
+pub fn conv2d_bwd_weight_cpu(gy: &[f64], gys: &[usize], x: &[f64], xs: &[usize], stride: usize, pad: usize, k: usize) -> Vec<f64> {
+    let (n, co, ho, wo) = (gys[0], gys[1], gys[2], gys[3]);
+    let (ci, h, wd) = (xs[1], xs[2], xs[3]);
+    let mut gw = vec![0.0; co * ci * k * k];
+    for img in 0..n {
+        for o in 0..co {
+            for oy in 0..ho {
+                for ox in 0..wo {
+                    let g = gy[((img * co + o) * ho + oy) * wo + ox];
+                    for c in 0..ci {
+                        for ky in 0..k {
+                            let Some(iy) = tap(oy, ky, stride, pad, h) else { continue };
+                            for kx in 0..k {
+                                let Some(ix) = tap(ox, kx, stride, pad, wd) else { continue };
+                                gw[((o * ci + c) * k + ky) * k + kx] += g * x[((img * ci + c) * h + iy) * wd + ix];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    gw
+}
+
+/// CPU twin of pconv_mask: (ratio, new mask).
+#[allow(clippy::too_many_arguments)]
+pub fn pconv_mask_cpu(ma: &[f64], mb: Option<&[f64]>, ms: &[usize], k: usize, stride: usize, pad: usize, count_a: usize, count_b: usize, ho: usize, wo: usize) -> (Vec<f64>, Vec<f64>) {
+    let (n, h, w) = (ms[0], ms[2], ms[3]);
+    let mut ratio = vec![0.0; n * ho * wo];
+    let mut mask = vec![0.0; n * ho * wo];
+    for img in 0..n {
+        for oy in 0..ho {
+            for ox in 0..wo {
+                let mut s = 0.0;
+                for ky in 0..k {
+                    let Some(iy) = tap(oy, ky, stride, pad, h) else { continue };
+                    for kx in 0..k {
+                        let Some(ix) = tap(ox, kx, stride, pad, w) else { continue };
+                        let at = (img * h + iy) * w + ix;
+                        s += count_a as f64 * ma[at] + mb.map_or(0.0, |mb| count_b as f64 * mb[at]);
+                    }
+                }
+                let o = (img * ho + oy) * wo + ox;
+                if s > 0.0 {
+                    ratio[o] = ((count_a + count_b) * k * k) as f64 / s;
+                    mask[o] = 1.0;
+                }
+            }
+        }
+    }
+    (ratio, mask)
+}
+
+pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]], shapes: &[&[usize]], outs: &[Vec<usize>]) -> CpuResult {
+    match *op {
+        Op::Conv2d { stride, pad, bias } => {
+            let b = if bias { Some(ins[2]) } else { None };
+            CpuResult::one(conv2d_cpu(ins[0], shapes[0], ins[1], shapes[1], b, stride, pad, &outs[0]))
+        }
+        Op::Conv2dBwdData { stride, pad, h, w } => {
+            CpuResult::one(conv2d_bwd_data_cpu(ins[0], shapes[0], ins[1], shapes[1], stride, pad, h, w))
+        }
+        Op::Conv2dBwdWeight { stride, pad, k } => {
+            CpuResult::one(conv2d_bwd_weight_cpu(ins[0], shapes[0], ins[1], shapes[1], stride, pad, k))
+        }
+        Op::PConvMask { k, stride, pad, count_a, count_b } => {
+            let mb = if count_b > 0 { Some(ins[1]) } else { None };
+            let (r, m) = pconv_mask_cpu(ins[0], mb, shapes[0], k, stride, pad, count_a, count_b, outs[0][2], outs[0][3]);
+            CpuResult { outputs: vec![r, m], written: vec![] }
+        }
+        _ => unreachable!("not a conv op"),
+    }
+}

@@ -1,0 +1,268 @@
+//! Loss ops (`shaders/loss/`): composite, masked L1 means, the hole-region
+//! dilation and total variation, Gram matrices; with their CPU twins.
+//! Scalar reductions run in two fixed-order passes (partial sums per
+//! workgroup, then one workgroup), so results are deterministic.
+use super::{CpuResult, L1Weight, Op};
+use crate::gpu::shaders::Kernel;
+use crate::graph::recording::{grid_1d, Binding, Dispatch, Lowered, Params, WG_SIZE};
+use Binding::{Input as In, Output as Out, Scratch, Unused};
+
+/// Workgroups of the first pass of a scalar reduction.
+const PARTIALS: usize = 64;
+
+fn numel(s: &[usize]) -> usize {
+    s.iter().product()
+}
+
+/// (n, c, h*w) of an NCHW tensor; other ranks count as one image.
+fn nchw(s: &[usize]) -> (usize, usize, usize) {
+    if s.len() == 4 {
+        (s[0], s[1], s[2] * s[3])
+    } else {
+        (1, 1, numel(s))
+    }
+}
+
+fn reduction(kernel: Kernel, params: Params, inputs: Vec<Binding>, len: usize, scale: f32) -> Lowered {
+    let groups = PARTIALS.min(len.div_ceil(WG_SIZE as usize)).max(1);
+    let mut bindings = inputs;
+    bindings.push(Scratch(0));
+    Lowered {
+        dispatches: vec![
+            Dispatch { kernel, params: params.done(), bindings, workgroups: [groups as u32, 1, 1] },
+            Dispatch {
+                kernel: Kernel::SumPartials,
+                params: Params::new().u(groups).f(scale).done(),
+                bindings: vec![Scratch(0), Out(0)],
+                workgroups: [1, 1, 1],
+            },
+        ],
+        scratch_bytes: vec![(groups * 4) as u64],
+    }
+}
+
+fn gemm_grid(m: usize, n: usize, z: usize) -> [u32; 3] {
+    [n.div_ceil(64) as u32, m.div_ceil(64) as u32, z as u32]
+}
+
+pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
+    match *op {
+        Op::Composite => {
+            let (n, c, hw) = nchw(ins[0]);
+            Lowered::one(Dispatch {
+                kernel: Kernel::Composite,
+                params: Params::new().u(n).u(c).u(hw).done(),
+                bindings: vec![In(0), In(1), In(2), Out(0)],
+                workgroups: grid_1d(n * c * hw),
+            })
+        }
+        Op::L1Mean { weight } => {
+            let (n, c, hw) = nchw(ins[0]);
+            let m = if weight == L1Weight::None { Unused } else { In(2) };
+            let len = n * c * hw;
+            let p = Params::new().u(n).u(c).u(hw).u(weight.code() as usize);
+            reduction(Kernel::L1Partial, p, vec![In(0), In(1), m], len, 1.0 / len as f32)
+        }
+        Op::L1MeanBwd { weight } => {
+            let (n, c, hw) = nchw(ins[1]);
+            let m = if weight == L1Weight::None { Unused } else { In(3) };
+            let len = n * c * hw;
+            Lowered::one(Dispatch {
+                kernel: Kernel::L1Bwd,
+                params: Params::new().u(n).u(c).u(hw).u(weight.code() as usize).f(1.0 / len as f32).done(),
+                bindings: vec![In(0), In(1), In(2), m, Out(0)],
+                workgroups: grid_1d(len),
+            })
+        }
+        Op::DilateHoles => {
+            let s = ins[0];
+            Lowered::one(Dispatch {
+                kernel: Kernel::DilateHoles,
+                params: Params::new().u(s[0]).u(s[2]).u(s[3]).done(),
+                bindings: vec![In(0), Out(0)],
+                workgroups: grid_1d(numel(s)),
+            })
+        }
+        Op::Tv => {
+            let s = ins[0];
+            let p = Params::new().u(s[0]).u(s[1]).u(s[2]).u(s[3]);
+            reduction(Kernel::TvPartial, p, vec![In(0), In(1)], numel(s), 1.0 / numel(s) as f32)
+        }
+        Op::TvBwd => {
+            let s = ins[1];
+            Lowered::one(Dispatch {
+                kernel: Kernel::TvBwd,
+                params: Params::new().u(s[0]).u(s[1]).u(s[2]).u(s[3]).f(1.0 / numel(s) as f32).done(),
+                bindings: vec![In(0), In(1), In(2), Out(0)],
+                workgroups: grid_1d(numel(s)),
+            })
+        }
+        Op::Gram => {
+            let (n, c, hw) = nchw(ins[0]);
+            Lowered::one(Dispatch {
+                kernel: Kernel::Gram,
+                params: Params::new().u(c).u(hw).f(1.0 / (c * hw) as f32).done(),
+                bindings: vec![In(0), Out(0)],
+                workgroups: gemm_grid(c, c, n),
+            })
+        }
+        Op::GramBwd => {
+            let (n, c, hw) = nchw(outs[0]);
+            Lowered::one(Dispatch {
+                kernel: Kernel::GramBwd,
+                params: Params::new().u(c).u(hw).f(1.0 / (c * hw) as f32).done(),
+                bindings: vec![In(0), In(1), Out(0)],
+                workgroups: gemm_grid(c, hw, n),
+            })
+        }
+        _ => unreachable!("not a loss op"),
+    }
+}
+
+fn l1_weight_cpu(weight: L1Weight, mask: Option<&[f64]>, s: &[usize], i: usize) -> f64 {
+    let (_, c, hw) = nchw(s);
+    match (weight, mask) {
+        (L1Weight::Known, Some(m)) => m[(i / (c * hw)) * hw + i % hw],
+        (L1Weight::Hole, Some(m)) => 1.0 - m[(i / (c * hw)) * hw + i % hw],
+        _ => 1.0,
+    }
+}
+
+/// CPU twin of dilate_holes.
+pub fn dilate_holes_cpu(m: &[f64], s: &[usize]) -> Vec<f64> {
+    let (n, h, w) = (s[0], s[2] as isize, s[3] as isize);
+    let mut out = vec![0.0; m.len()];
+    for img in 0..n {
+        for y in 0..h {
+            for x in 0..w {
+                let hit = (-1..=1).any(|dy| {
+                    (-1..=1).any(|dx| {
+                        let (yy, xx) = (y + dy, x + dx);
+                        yy >= 0 && xx >= 0 && yy < h && xx < w && m[img * (h * w) as usize + (yy * w + xx) as usize] == 0.0
+                    })
+                });
+                out[img * (h * w) as usize + (y * w + x) as usize] = hit as u8 as f64;
+            }
+        }
+    }
+    out
+}
+
+/// Visits the TV pairs (first, second) whose two pixels are in the region.
+fn tv_pairs(s: &[usize], region: &[f64], mut f: impl FnMut(usize, usize)) {
+    let (n, c, h, w) = (s[0], s[1], s[2], s[3]);
+    for img in 0..n {
+        for ch in 0..c {
+            for y in 0..h {
+                for x in 0..w {
+                    let r = (img * h + y) * w + x;
+                    if region[r] == 0.0 {
+                        continue;
+                    }
+                    let i = ((img * c + ch) * h + y) * w + x;
+                    if x + 1 < w && region[r + 1] != 0.0 {
+                        f(i, i + 1);
+                    }
+                    if y + 1 < h && region[r + w] != 0.0 {
+                        f(i, i + w);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn sign(v: f64) -> f64 {
+    if v > 0.0 {
+        1.0
+    } else if v < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]], shapes: &[&[usize]]) -> CpuResult {
+    match *op {
+        Op::Composite => {
+            let (_, c, hw) = nchw(shapes[0]);
+            CpuResult::one(
+                (0..ins[0].len())
+                    .map(|i| {
+                        let m = ins[2][(i / (c * hw)) * hw + i % hw];
+                        m * ins[1][i] + (1.0 - m) * ins[0][i]
+                    })
+                    .collect(),
+            )
+        }
+        Op::L1Mean { weight } => {
+            let (a, b) = (ins[0], ins[1]);
+            let sum: f64 = (0..a.len())
+                .map(|i| (l1_weight_cpu(weight, ins.get(2).copied(), shapes[0], i) * (a[i] - b[i])).abs())
+                .sum();
+            CpuResult::one(vec![sum / a.len() as f64])
+        }
+        Op::L1MeanBwd { weight } => {
+            let (g, a, b) = (ins[0][0], ins[1], ins[2]);
+            let n = a.len() as f64;
+            CpuResult::one(
+                (0..a.len())
+                    .map(|i| {
+                        let w = l1_weight_cpu(weight, ins.get(3).copied(), shapes[1], i);
+                        g / n * w * sign(w * (a[i] - b[i]))
+                    })
+                    .collect(),
+            )
+        }
+        Op::DilateHoles => CpuResult::one(dilate_holes_cpu(ins[0], shapes[0])),
+        Op::Tv => {
+            let comp = ins[0];
+            let mut sum = 0.0;
+            tv_pairs(shapes[0], ins[1], |i, j| sum += (comp[j] - comp[i]).abs());
+            CpuResult::one(vec![sum / comp.len() as f64])
+        }
+        Op::TvBwd => {
+            let (g, comp) = (ins[0][0], ins[1]);
+            let scale = g / comp.len() as f64;
+            let mut gc = vec![0.0; comp.len()];
+            tv_pairs(shapes[1], ins[2], |i, j| {
+                let s = sign(comp[j] - comp[i]) * scale;
+                gc[j] += s;
+                gc[i] -= s;
+            });
+            CpuResult::one(gc)
+        }
+        Op::Gram => {
+            let (n, c, hw) = nchw(shapes[0]);
+            let f = ins[0];
+            let mut g = vec![0.0; n * c * c];
+            for img in 0..n {
+                for a in 0..c {
+                    for b in 0..c {
+                        let fa = &f[(img * c + a) * hw..(img * c + a + 1) * hw];
+                        let fb = &f[(img * c + b) * hw..(img * c + b + 1) * hw];
+                        g[(img * c + a) * c + b] = fa.iter().zip(fb).map(|(x, y)| x * y).sum::<f64>() / (c * hw) as f64;
+                    }
+                }
+            }
+            CpuResult::one(g)
+        }
+        Op::GramBwd => {
+            let (n, c, hw) = nchw(shapes[1]);
+            let (gg, f) = (ins[0], ins[1]);
+            let mut gf = vec![0.0; f.len()];
+            for img in 0..n {
+                for a in 0..c {
+                    for d in 0..c {
+                        let coef = (gg[(img * c + a) * c + d] + gg[(img * c + d) * c + a]) / (c * hw) as f64;
+                        for q in 0..hw {
+                            gf[(img * c + a) * hw + q] += coef * f[(img * c + d) * hw + q];
+                        }
+                    }
+                }
+            }
+            CpuResult::one(gf)
+        }
+        _ => unreachable!("not a loss op"),
+    }
+}

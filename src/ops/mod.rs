@@ -1,0 +1,446 @@
+//! The ops of the graph. For each family (conv, nn, loss, optim) its module
+//! holds the lowering of the op to WGSL kernel dispatches and the op's plain
+//! Rust CPU twin (f64), which the tests use as the oracle.
+pub mod conv;
+pub mod loss;
+pub mod nn;
+pub mod optim;
+
+use crate::error::{Error, Result};
+use crate::graph::recording::{DeviceTraits, Lowered};
+
+/// Which pixels an L1 term counts: all, the known ones (M) or the holes (1 − M).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum L1Weight {
+    None,
+    Known,
+    Hole,
+}
+
+impl L1Weight {
+    fn code(self) -> u32 {
+        match self {
+            L1Weight::None => 0,
+            L1Weight::Known => 1,
+            L1Weight::Hole => 2,
+        }
+    }
+}
+
+/// One node's operation. Tensor arguments are the node's inputs, in the
+/// order given in each variant's comment ([x] = optional, see the flags).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    /// x [N,Ci,H,W], w [Co,Ci,k,k], [b [Co]] -> y [N,Co,Ho,Wo]
+    Conv2d { stride: usize, pad: usize, bias: bool },
+    /// gy [N,Co,Ho,Wo], w -> gx [N,Ci,h,w]
+    Conv2dBwdData { stride: usize, pad: usize, h: usize, w: usize },
+    /// gy [N,Co,Ho,Wo], x [N,Ci,H,W] -> gw [Co,Ci,k,k]
+    Conv2dBwdWeight { stride: usize, pad: usize, k: usize },
+    /// mask_a [N,1,H,W], [mask_b] -> ratio [N,1,Ho,Wo], mask [N,1,Ho,Wo]
+    PConvMask { k: usize, stride: usize, pad: usize, count_a: usize, count_b: usize },
+    /// x [N,C,H,W], s [N,1,H,W], [b [C]] -> y
+    ChannelScale { invert: bool, bias: bool },
+    /// g [N,C,H,W], [s [N,1,H,W]] -> [C]
+    ChannelSum { masked: bool },
+    /// x, gamma [C], beta [C], running_mean [C], running_var [C] -> y, mean [C], invstd [C]
+    BatchNorm { train: bool, eps: f32, momentum: f32 },
+    /// g, x, gamma, mean, invstd -> gx, ggamma [C], gbeta [C]
+    BatchNormBwd { train: bool },
+    /// x -> y
+    Activation { slope: f32 },
+    /// y, g -> gx
+    ActivationBwd { slope: f32 },
+    /// x [N,C,H,W] -> y [N,C,2H,2W]
+    Upsample2x,
+    /// g [N,C,2H,2W] -> gx [N,C,H,W]
+    Upsample2xBwd,
+    /// a [N,Ca,H,W], b [N,Cb,H,W] -> y [N,Ca+Cb,H,W]
+    Concat,
+    /// x [N,C,H,W] -> y [N,len,H,W]
+    SliceChannels { start: usize, len: usize },
+    /// x [N,C,H,W] -> y [N,C,H/2,W/2] (floor)
+    MaxPool2,
+    /// x, g -> gx
+    MaxPool2Bwd,
+    /// a, [b] -> alpha a + beta b
+    Axpby { alpha: f32, beta: f32 },
+    /// x [N,3,H,W] -> x * scale[c] + shift[c]
+    ChannelAffine { scale: [f32; 3], shift: [f32; 3] },
+    /// out [N,C,H,W], gt, mask [N,1,H,W] -> comp
+    Composite,
+    /// a, b, [mask] -> [1]
+    L1Mean { weight: L1Weight },
+    /// g [1], a, b, [mask] -> ga
+    L1MeanBwd { weight: L1Weight },
+    /// mask [N,1,H,W] -> region [N,1,H,W]
+    DilateHoles,
+    /// comp [N,C,H,W], region [N,1,H,W] -> [1]
+    Tv,
+    /// g [1], comp, region -> gcomp
+    TvBwd,
+    /// f [N,C,H,W] -> [N,C,C]
+    Gram,
+    /// gg [N,C,C], f -> gf
+    GramBwd,
+    /// step [4], grad, param, m, v -> (); writes param, m, v
+    Adam { beta1: f32, beta2: f32, eps: f32 },
+}
+
+fn shape_err(op: &Op, message: String) -> Error {
+    Error::Shape { op: op.name(), message }
+}
+
+fn dims4(op: &Op, s: &[usize]) -> Result<[usize; 4]> {
+    <[usize; 4]>::try_from(s).map_err(|_| shape_err(op, format!("expected a 4-D tensor, got {s:?}")))
+}
+
+/// Output size of a convolution window sweep.
+pub fn conv_out(len: usize, k: usize, stride: usize, pad: usize) -> Option<usize> {
+    (len + 2 * pad).checked_sub(k).map(|v| v / stride + 1)
+}
+
+impl Op {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Conv2d { .. } => "conv2d",
+            Op::Conv2dBwdData { .. } => "conv2d_bwd_data",
+            Op::Conv2dBwdWeight { .. } => "conv2d_bwd_weight",
+            Op::PConvMask { .. } => "pconv_mask",
+            Op::ChannelScale { .. } => "channel_scale",
+            Op::ChannelSum { .. } => "channel_sum",
+            Op::BatchNorm { .. } => "batch_norm",
+            Op::BatchNormBwd { .. } => "batch_norm_bwd",
+            Op::Activation { .. } => "activation",
+            Op::ActivationBwd { .. } => "activation_bwd",
+            Op::Upsample2x => "upsample2x",
+            Op::Upsample2xBwd => "upsample2x_bwd",
+            Op::Concat => "concat",
+            Op::SliceChannels { .. } => "slice_channels",
+            Op::MaxPool2 => "max_pool2",
+            Op::MaxPool2Bwd => "max_pool2_bwd",
+            Op::Axpby { .. } => "axpby",
+            Op::ChannelAffine { .. } => "channel_affine",
+            Op::Composite => "composite",
+            Op::L1Mean { .. } => "l1_mean",
+            Op::L1MeanBwd { .. } => "l1_mean_bwd",
+            Op::DilateHoles => "dilate_holes",
+            Op::Tv => "tv",
+            Op::TvBwd => "tv_bwd",
+            Op::Gram => "gram",
+            Op::GramBwd => "gram_bwd",
+            Op::Adam { .. } => "adam",
+        }
+    }
+
+    /// Inputs a gradient flows to (masks, targets and state never get one).
+    pub fn differentiable_inputs(&self) -> &'static [usize] {
+        match self {
+            Op::Conv2d { .. } => &[0, 1, 2],
+            Op::ChannelScale { .. } => &[0, 2],
+            Op::BatchNorm { .. } => &[0, 1, 2],
+            Op::Activation { .. }
+            | Op::Upsample2x
+            | Op::MaxPool2
+            | Op::ChannelAffine { .. }
+            | Op::Composite
+            | Op::L1Mean { .. }
+            | Op::Tv
+            | Op::Gram => &[0],
+            Op::Concat | Op::Axpby { .. } => &[0, 1],
+            _ => &[],
+        }
+    }
+
+    /// Inputs the op updates in place (persistent state).
+    pub fn written_inputs(&self) -> &'static [usize] {
+        match self {
+            Op::BatchNorm { train: true, .. } => &[3, 4],
+            Op::Adam { .. } => &[2, 3, 4],
+            _ => &[],
+        }
+    }
+
+    fn expect_inputs(&self, n: usize, got: usize) -> Result<()> {
+        if n == got {
+            Ok(())
+        } else {
+            Err(shape_err(self, format!("expected {n} inputs, got {got}")))
+        }
+    }
+
+    /// Number of inputs, given the op's flags.
+    pub fn arity(&self) -> usize {
+        match self {
+            Op::Conv2d { bias, .. } => 2 + *bias as usize,
+            Op::Conv2dBwdData { .. } | Op::Conv2dBwdWeight { .. } => 2,
+            Op::PConvMask { count_b, .. } => 1 + (*count_b > 0) as usize,
+            Op::ChannelScale { bias, .. } => 2 + *bias as usize,
+            Op::ChannelSum { masked } => 1 + *masked as usize,
+            Op::BatchNorm { .. } | Op::BatchNormBwd { .. } | Op::Adam { .. } => 5,
+            Op::ActivationBwd { .. } | Op::Concat | Op::MaxPool2Bwd | Op::Tv | Op::GramBwd => 2,
+            Op::Activation { .. }
+            | Op::Upsample2x
+            | Op::Upsample2xBwd
+            | Op::SliceChannels { .. }
+            | Op::MaxPool2
+            | Op::ChannelAffine { .. }
+            | Op::DilateHoles
+            | Op::Gram => 1,
+            Op::Axpby { beta, .. } => 1 + (*beta != 0.0) as usize,
+            Op::Composite | Op::TvBwd => 3,
+            Op::L1Mean { weight } => 2 + (*weight != L1Weight::None) as usize,
+            Op::L1MeanBwd { weight } => 3 + (*weight != L1Weight::None) as usize,
+        }
+    }
+
+    /// Checks the input shapes and returns the output shapes.
+    pub fn output_shapes(&self, ins: &[&[usize]]) -> Result<Vec<Vec<usize>>> {
+        self.expect_inputs(self.arity(), ins.len())?;
+        let same = |a: &[usize], b: &[usize], what: &str| -> Result<()> {
+            if a == b {
+                Ok(())
+            } else {
+                Err(shape_err(self, format!("{what}: {a:?} vs {b:?}")))
+            }
+        };
+        let mask_of = |x: &[usize], m: &[usize]| -> Result<()> {
+            if m.len() == 4 && x.len() == 4 && m[0] == x[0] && m[1] == 1 && m[2..] == x[2..] {
+                Ok(())
+            } else {
+                Err(shape_err(self, format!("mask {m:?} does not fit tensor {x:?}")))
+            }
+        };
+        match self {
+            Op::Conv2d { stride, pad, bias } => {
+                let [n, ci, h, w] = dims4(self, ins[0])?;
+                let [co, wci, k, k2] = dims4(self, ins[1])?;
+                if wci != ci || k != k2 || *stride == 0 {
+                    return Err(shape_err(self, format!("weight {:?} does not fit input {:?}", ins[1], ins[0])));
+                }
+                if *bias {
+                    same(ins[2], &[co], "bias")?;
+                }
+                let ho = conv_out(h, k, *stride, *pad).ok_or_else(|| shape_err(self, "kernel larger than padded input".into()))?;
+                let wo = conv_out(w, k, *stride, *pad).ok_or_else(|| shape_err(self, "kernel larger than padded input".into()))?;
+                Ok(vec![vec![n, co, ho, wo]])
+            }
+            Op::Conv2dBwdData { h, w, .. } => {
+                let [n, co, _, _] = dims4(self, ins[0])?;
+                let [wco, ci, _, _] = dims4(self, ins[1])?;
+                if wco != co {
+                    return Err(shape_err(self, "weight/gradient channel mismatch".into()));
+                }
+                Ok(vec![vec![n, ci, *h, *w]])
+            }
+            Op::Conv2dBwdWeight { k, .. } => {
+                let [n, co, _, _] = dims4(self, ins[0])?;
+                let [xn, ci, _, _] = dims4(self, ins[1])?;
+                if xn != n {
+                    return Err(shape_err(self, "batch mismatch".into()));
+                }
+                Ok(vec![vec![co, ci, *k, *k]])
+            }
+            Op::PConvMask { k, stride, pad, .. } => {
+                let [n, c, h, w] = dims4(self, ins[0])?;
+                if c != 1 {
+                    return Err(shape_err(self, "masks have one channel".into()));
+                }
+                if ins.len() > 1 {
+                    same(ins[0], ins[1], "second mask")?;
+                }
+                let ho = conv_out(h, *k, *stride, *pad).ok_or_else(|| shape_err(self, "kernel larger than padded input".into()))?;
+                let wo = conv_out(w, *k, *stride, *pad).ok_or_else(|| shape_err(self, "kernel larger than padded input".into()))?;
+                Ok(vec![vec![n, 1, ho, wo], vec![n, 1, ho, wo]])
+            }
+            Op::ChannelScale { invert, bias } => {
+                mask_of(ins[0], ins[1])?;
+                if *bias {
+                    if *invert {
+                        return Err(shape_err(self, "a bias with an inverted scale is not supported".into()));
+                    }
+                    same(ins[2], &ins[0][1..2], "bias")?;
+                }
+                Ok(vec![ins[0].to_vec()])
+            }
+            Op::ChannelSum { masked } => {
+                let [_, c, _, _] = dims4(self, ins[0])?;
+                if *masked {
+                    mask_of(ins[0], ins[1])?;
+                }
+                Ok(vec![vec![c]])
+            }
+            Op::BatchNorm { .. } => {
+                let [_, c, _, _] = dims4(self, ins[0])?;
+                for s in &ins[1..] {
+                    same(s, &[c], "per-channel parameter")?;
+                }
+                Ok(vec![ins[0].to_vec(), vec![c], vec![c]])
+            }
+            Op::BatchNormBwd { .. } => {
+                same(ins[0], ins[1], "gradient vs input")?;
+                let c = dims4(self, ins[0])?[1];
+                for s in &ins[2..] {
+                    same(s, &[c], "per-channel parameter")?;
+                }
+                Ok(vec![ins[0].to_vec(), vec![c], vec![c]])
+            }
+            Op::Activation { .. } => Ok(vec![ins[0].to_vec()]),
+            Op::ActivationBwd { .. } | Op::MaxPool2Bwd => {
+                if matches!(self, Op::ActivationBwd { .. }) {
+                    same(ins[0], ins[1], "gradient")?;
+                }
+                Ok(vec![ins[0].to_vec()])
+            }
+            Op::Upsample2x => {
+                let [n, c, h, w] = dims4(self, ins[0])?;
+                Ok(vec![vec![n, c, 2 * h, 2 * w]])
+            }
+            Op::Upsample2xBwd => {
+                let [n, c, h, w] = dims4(self, ins[0])?;
+                if h % 2 != 0 || w % 2 != 0 {
+                    return Err(shape_err(self, "odd gradient size".into()));
+                }
+                Ok(vec![vec![n, c, h / 2, w / 2]])
+            }
+            Op::Concat => {
+                let [n, ca, h, w] = dims4(self, ins[0])?;
+                let [nb, cb, hb, wb] = dims4(self, ins[1])?;
+                if (n, h, w) != (nb, hb, wb) {
+                    return Err(shape_err(self, format!("{:?} vs {:?}", ins[0], ins[1])));
+                }
+                Ok(vec![vec![n, ca + cb, h, w]])
+            }
+            Op::SliceChannels { start, len } => {
+                let [n, c, h, w] = dims4(self, ins[0])?;
+                if start + len > c {
+                    return Err(shape_err(self, "slice out of range".into()));
+                }
+                Ok(vec![vec![n, *len, h, w]])
+            }
+            Op::MaxPool2 => {
+                let [n, c, h, w] = dims4(self, ins[0])?;
+                if h < 2 || w < 2 {
+                    return Err(shape_err(self, "input smaller than the window".into()));
+                }
+                Ok(vec![vec![n, c, h / 2, w / 2]])
+            }
+            Op::Axpby { .. } => {
+                if ins.len() > 1 {
+                    same(ins[0], ins[1], "operands")?;
+                }
+                Ok(vec![ins[0].to_vec()])
+            }
+            Op::ChannelAffine { .. } => {
+                let [_, c, _, _] = dims4(self, ins[0])?;
+                if c != 3 {
+                    return Err(shape_err(self, "expects 3-channel images".into()));
+                }
+                Ok(vec![ins[0].to_vec()])
+            }
+            Op::Composite => {
+                same(ins[0], ins[1], "output vs ground truth")?;
+                mask_of(ins[0], ins[2])?;
+                Ok(vec![ins[0].to_vec()])
+            }
+            Op::L1Mean { weight } => {
+                same(ins[0], ins[1], "operands")?;
+                if *weight != L1Weight::None {
+                    mask_of(ins[0], ins[2])?;
+                } else if ins[0].len() < 2 {
+                    return Err(shape_err(self, "expects at least 2 dimensions".into()));
+                }
+                Ok(vec![vec![1]])
+            }
+            Op::L1MeanBwd { weight } => {
+                same(ins[1], ins[2], "operands")?;
+                if *weight != L1Weight::None {
+                    mask_of(ins[1], ins[3])?;
+                }
+                Ok(vec![ins[1].to_vec()])
+            }
+            Op::DilateHoles => {
+                let [_, c, _, _] = dims4(self, ins[0])?;
+                if c != 1 {
+                    return Err(shape_err(self, "masks have one channel".into()));
+                }
+                Ok(vec![ins[0].to_vec()])
+            }
+            Op::Tv => {
+                mask_of(ins[0], ins[1])?;
+                Ok(vec![vec![1]])
+            }
+            Op::TvBwd => {
+                mask_of(ins[1], ins[2])?;
+                Ok(vec![ins[1].to_vec()])
+            }
+            Op::Gram => {
+                let [n, c, _, _] = dims4(self, ins[0])?;
+                Ok(vec![vec![n, c, c]])
+            }
+            Op::GramBwd => {
+                let [n, c, _, _] = dims4(self, ins[1])?;
+                same(ins[0], &[n, c, c], "Gram gradient")?;
+                Ok(vec![ins[1].to_vec()])
+            }
+            Op::Adam { .. } => {
+                same(ins[0], &[4], "step scalars")?;
+                for s in &ins[2..] {
+                    same(ins[1], s, "gradient/parameter/moments")?;
+                }
+                Ok(vec![])
+            }
+        }
+    }
+
+    /// The kernel dispatches that compute this op on the GPU.
+    pub fn lower(&self, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTraits) -> Lowered {
+        match self {
+            Op::Conv2d { .. } | Op::Conv2dBwdData { .. } | Op::Conv2dBwdWeight { .. } | Op::PConvMask { .. } => {
+                conv::lower(self, ins, outs, dev)
+            }
+            Op::Composite
+            | Op::L1Mean { .. }
+            | Op::L1MeanBwd { .. }
+            | Op::DilateHoles
+            | Op::Tv
+            | Op::TvBwd
+            | Op::Gram
+            | Op::GramBwd => loss::lower(self, ins, outs),
+            Op::Adam { .. } => optim::lower(self, ins),
+            _ => nn::lower(self, ins, outs),
+        }
+    }
+
+    /// The CPU twin: outputs, plus new values of the inputs written in place.
+    pub fn eval_cpu(&self, ins: &[&[f64]], in_shapes: &[&[usize]], out_shapes: &[Vec<usize>]) -> CpuResult {
+        match self {
+            Op::Conv2d { .. } | Op::Conv2dBwdData { .. } | Op::Conv2dBwdWeight { .. } | Op::PConvMask { .. } => {
+                conv::eval_cpu(self, ins, in_shapes, out_shapes)
+            }
+            Op::Composite
+            | Op::L1Mean { .. }
+            | Op::L1MeanBwd { .. }
+            | Op::DilateHoles
+            | Op::Tv
+            | Op::TvBwd
+            | Op::Gram
+            | Op::GramBwd => loss::eval_cpu(self, ins, in_shapes),
+            Op::Adam { .. } => optim::eval_cpu(self, ins),
+            _ => nn::eval_cpu(self, ins, in_shapes, out_shapes),
+        }
+    }
+}
+
+/// What a CPU twin returns.
+#[derive(Default)]
+pub struct CpuResult {
+    pub outputs: Vec<Vec<f64>>,
+    pub written: Vec<(usize, Vec<f64>)>,
+}
+
+impl CpuResult {
+    pub fn one(v: Vec<f64>) -> Self {
+        CpuResult { outputs: vec![v], written: vec![] }
+    }
+}

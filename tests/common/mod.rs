@@ -1,0 +1,109 @@
+//! Shared test helpers: the GPU (required when PCONV_REQUIRE_GPU=1), a
+//! seeded RNG, and tolerant comparisons.
+#![allow(dead_code)]
+use std::sync::OnceLock;
+
+use pconv::gpu::GpuContext;
+
+/// The test device, shared by the tests of one binary. Without an adapter
+/// the GPU tests skip, unless PCONV_REQUIRE_GPU=1 makes that a failure.
+pub fn gpu() -> Option<GpuContext> {
+    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
+    let ctx = CTX.get_or_init(|| match GpuContext::new() {
+        Ok(c) => Some(c),
+        Err(e) => {
+            eprintln!("no GPU: {e}");
+            None
+        }
+    });
+    if ctx.is_none() && std::env::var("PCONV_REQUIRE_GPU").as_deref() == Ok("1") {
+        panic!("PCONV_REQUIRE_GPU=1 but no GPU adapter could be opened");
+    }
+    if ctx.is_none() {
+        eprintln!("skipping GPU test: no adapter (set PCONV_REQUIRE_GPU=1 to fail instead)");
+    }
+    ctx.clone()
+}
+
+/// splitmix64: small, seeded, reproducible.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E3779B97F4A7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    pub fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// Uniform in [-1, 1), rounded to f32 so CPU and GPU see the same value.
+    pub fn values(&mut self, n: usize) -> Vec<f64> {
+        (0..n).map(|_| (self.uniform() * 2.0 - 1.0) as f32 as f64).collect()
+    }
+    /// A binary mask (1 = known) with about `hole_ratio` holes in random
+    /// rectangles, some touching the borders.
+    pub fn mask(&mut self, n: usize, h: usize, w: usize, hole_ratio: f64) -> Vec<f64> {
+        let mut m = vec![1.0; n * h * w];
+        if hole_ratio >= 1.0 {
+            return vec![0.0; n * h * w];
+        }
+        for img in 0..n {
+            let mut holes = 0usize;
+            let target = (hole_ratio * (h * w) as f64) as usize;
+            let mut guard = 0;
+            while holes < target && guard < 1000 {
+                guard += 1;
+                let rh = 1 + (self.uniform() * (h as f64 / 2.0)) as usize;
+                let rw = 1 + (self.uniform() * (w as f64 / 2.0)) as usize;
+                let y0 = (self.uniform() * (h + 1 - rh.min(h)) as f64) as usize;
+                let x0 = (self.uniform() * (w + 1 - rw.min(w)) as f64) as usize;
+                for y in y0..(y0 + rh).min(h) {
+                    for x in x0..(x0 + rw).min(w) {
+                        let at = (img * h + y) * w + x;
+                        if m[at] == 1.0 {
+                            m[at] = 0.0;
+                            holes += 1;
+                        }
+                    }
+                }
+            }
+        }
+        m
+    }
+}
+
+pub fn to_f32(v: &[f64]) -> Vec<f32> {
+    v.iter().map(|&x| x as f32).collect()
+}
+
+/// Asserts |got − want| ≤ tol · max(1, max|want|) elementwise; tol is
+/// relative to the tensor's scale because f32 sums of many terms lose
+/// absolute, not relative-per-element, precision.
+pub fn assert_close(what: &str, got: &[f32], want: &[f64], tol: f64) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+    let mut worst = (0.0f64, 0usize);
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        assert!(g.is_finite(), "{what}[{i}] is {g}");
+        let e = (g as f64 - w).abs();
+        if e > worst.0 {
+            worst = (e, i);
+        }
+    }
+    assert!(
+        worst.0 <= tol * scale,
+        "{what}: max error {:.3e} at {} (got {}, want {}), allowed {:.3e}",
+        worst.0,
+        worst.1,
+        got[worst.1],
+        want[worst.1],
+        tol * scale
+    );
+}

@@ -1,0 +1,43 @@
+//! Every kernel in `shaders/` parses and validates with naga (no GPU needed),
+//! and every WGSL file on disk is registered as a kernel or a common module.
+use pconv::gpu::shaders::{preprocess, validate, Kernel};
+
+#[test]
+fn every_kernel_validates() {
+    let mut failures = Vec::new();
+    for &k in Kernel::ALL {
+        let wgsl = k.wgsl().expect("imports resolve");
+        if let Err(e) = validate(k.name(), &wgsl) {
+            failures.push(e.to_string());
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn every_shader_file_is_registered() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let mut missing = Vec::new();
+    for family in std::fs::read_dir(&root).unwrap() {
+        let family = family.unwrap().path();
+        let fam_name = family.file_name().unwrap().to_string_lossy().to_string();
+        if fam_name == "common" {
+            continue;
+        }
+        for f in std::fs::read_dir(&family).unwrap() {
+            let rel = format!("{fam_name}/{}", f.unwrap().file_name().to_string_lossy());
+            if !Kernel::ALL.iter().any(|k| k.path() == rel) {
+                missing.push(rel);
+            }
+        }
+    }
+    assert!(missing.is_empty(), "shader files without a Kernel entry: {missing:?}");
+}
+
+#[test]
+fn broken_shader_is_reported_with_its_name() {
+    let err = validate("broken", "fn main() { let x: u32 = 1.5; }").unwrap_err();
+    assert!(err.to_string().contains("broken"), "{err}");
+    let err = preprocess("k", "#import nonexistent\n").unwrap_err();
+    assert!(err.to_string().contains("nonexistent"), "{err}");
+}

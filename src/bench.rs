@@ -21,12 +21,60 @@ pub struct ConvShape {
 
 /// Layers of the L7, 256x256 PConv-UNet and its VGG-16 loss (batch 1).
 pub const NETWORK_SHAPES: &[ConvShape] = &[
-    ConvShape { name: "enc1 3->64 7x7 s2 @256", n: 1, c_in: 3, c_out: 64, size: 256, k: 7, stride: 2 },
-    ConvShape { name: "enc2 64->128 5x5 s2 @128", n: 1, c_in: 64, c_out: 128, size: 128, k: 5, stride: 2 },
-    ConvShape { name: "enc4 256->512 3x3 s2 @32", n: 1, c_in: 256, c_out: 512, size: 32, k: 3, stride: 2 },
-    ConvShape { name: "dec4 768->256 3x3 @32", n: 1, c_in: 768, c_out: 256, size: 32, k: 3, stride: 1 },
-    ConvShape { name: "dec2 192->64 3x3 @128", n: 1, c_in: 192, c_out: 64, size: 128, k: 3, stride: 1 },
-    ConvShape { name: "vgg conv2_2 128->128 3x3 @128", n: 1, c_in: 128, c_out: 128, size: 128, k: 3, stride: 1 },
+    ConvShape {
+        name: "enc1 3->64 7x7 s2 @256",
+        n: 1,
+        c_in: 3,
+        c_out: 64,
+        size: 256,
+        k: 7,
+        stride: 2,
+    },
+    ConvShape {
+        name: "enc2 64->128 5x5 s2 @128",
+        n: 1,
+        c_in: 64,
+        c_out: 128,
+        size: 128,
+        k: 5,
+        stride: 2,
+    },
+    ConvShape {
+        name: "enc4 256->512 3x3 s2 @32",
+        n: 1,
+        c_in: 256,
+        c_out: 512,
+        size: 32,
+        k: 3,
+        stride: 2,
+    },
+    ConvShape {
+        name: "dec4 768->256 3x3 @32",
+        n: 1,
+        c_in: 768,
+        c_out: 256,
+        size: 32,
+        k: 3,
+        stride: 1,
+    },
+    ConvShape {
+        name: "dec2 192->64 3x3 @128",
+        n: 1,
+        c_in: 192,
+        c_out: 64,
+        size: 128,
+        k: 3,
+        stride: 1,
+    },
+    ConvShape {
+        name: "vgg conv2_2 128->128 3x3 @128",
+        n: 1,
+        c_in: 128,
+        c_out: 128,
+        size: 128,
+        k: 3,
+        stride: 1,
+    },
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +85,11 @@ pub enum ConvPass {
 }
 
 impl ConvPass {
-    pub const ALL: [ConvPass; 3] = [ConvPass::Forward, ConvPass::BackwardData, ConvPass::BackwardWeight];
+    pub const ALL: [ConvPass; 3] = [
+        ConvPass::Forward,
+        ConvPass::BackwardData,
+        ConvPass::BackwardWeight,
+    ];
     pub fn name(self) -> &'static str {
         match self {
             ConvPass::Forward => "forward",
@@ -80,8 +132,21 @@ fn pseudo_random(len: usize, seed: u32) -> Vec<f32> {
 
 /// Times one pass of one layer: median of `reps` runs (submit + wait), after
 /// one warm-up run that also compiles the pipeline.
-pub fn time_conv(ctx: &GpuContext, shape: ConvShape, pass: ConvPass, reps: usize) -> Result<KernelTiming> {
-    let ConvShape { n, c_in, c_out, size, k, stride, .. } = shape;
+pub fn time_conv(
+    ctx: &GpuContext,
+    shape: ConvShape,
+    pass: ConvPass,
+    reps: usize,
+) -> Result<KernelTiming> {
+    let ConvShape {
+        n,
+        c_in,
+        c_out,
+        size,
+        k,
+        stride,
+        ..
+    } = shape;
     let pad = k / 2;
     let o = shape.out_size();
     let mut g = Graph::new();
@@ -89,12 +154,21 @@ pub fn time_conv(ctx: &GpuContext, shape: ConvShape, pass: ConvPass, reps: usize
         ConvPass::Forward => (
             g.input("x", &[n, c_in, size, size]),
             g.input("w", &[c_out, c_in, k, k]),
-            Op::Conv2d { stride, pad, bias: false },
+            Op::Conv2d {
+                stride,
+                pad,
+                bias: false,
+            },
         ),
         ConvPass::BackwardData => (
             g.input("gy", &[n, c_out, o, o]),
             g.input("w", &[c_out, c_in, k, k]),
-            Op::Conv2dBwdData { stride, pad, h: size, w: size },
+            Op::Conv2dBwdData {
+                stride,
+                pad,
+                h: size,
+                w: size,
+            },
         ),
         ConvPass::BackwardWeight => (
             g.input("gy", &[n, c_out, o, o]),
@@ -117,18 +191,32 @@ pub fn time_conv(ctx: &GpuContext, shape: ConvShape, pass: ConvPass, reps: usize
     }
     times.sort_by(f64::total_cmp);
     let median_s = times[times.len() / 2];
-    Ok(KernelTiming { shape, pass, median_s, gflop_per_s: shape.flops() / median_s / 1e9 })
+    Ok(KernelTiming {
+        shape,
+        pass,
+        median_s,
+        gflop_per_s: shape.flops() / median_s / 1e9,
+    })
 }
 
 /// Runs every pass at every network shape and prints a table.
 pub fn run_kernel_bench(ctx: &GpuContext, reps: usize) -> Result<Vec<KernelTiming>> {
     println!("adapter: {}", ctx.summary);
-    println!("{:<32} {:>16} {:>12} {:>10}", "layer", "pass", "median ms", "GFLOP/s");
+    println!(
+        "{:<32} {:>16} {:>12} {:>10}",
+        "layer", "pass", "median ms", "GFLOP/s"
+    );
     let mut all = Vec::new();
     for &shape in NETWORK_SHAPES {
         for pass in ConvPass::ALL {
             let t = time_conv(ctx, shape, pass, reps)?;
-            println!("{:<32} {:>16} {:>12.2} {:>10.2}", shape.name, pass.name(), t.median_s * 1e3, t.gflop_per_s);
+            println!(
+                "{:<32} {:>16} {:>12.2} {:>10.2}",
+                shape.name,
+                pass.name(),
+                t.median_s * 1e3,
+                t.gflop_per_s
+            );
             all.push(t);
         }
     }

@@ -5,7 +5,9 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum Error {
-    #[error("no GPU adapter found{0} (on Linux without a GPU: apt-get install mesa-vulkan-drivers)")]
+    #[error(
+        "no GPU adapter found{0} (on Linux without a GPU: apt-get install mesa-vulkan-drivers)"
+    )]
     NoAdapter(String),
     #[error("could not open the GPU device: {0}")]
     Device(String),
@@ -17,7 +19,11 @@ pub enum Error {
         "tensor {name} needs {bytes} bytes, more than the device binds at once ({limit} bytes); \
          use a smaller --batch or --size"
     )]
-    TooLarge { name: String, bytes: u64, limit: u64 },
+    TooLarge {
+        name: String,
+        bytes: u64,
+        limit: u64,
+    },
     #[error("GPU out of memory while {0}; use a smaller --batch or --size")]
     OutOfMemory(String),
     #[error("GPU error: {0}")]

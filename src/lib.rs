@@ -5,11 +5,16 @@
 //! - [`gpu`]: the wgpu device, the embedded WGSL kernels, the executor;
 //! - [`graph`]: tensors and nodes, autodiff, buffer planning, the
 //!   wgpu-free recording of dispatches, and a CPU executor;
-//! - [`ops`]: each op's lowering to kernels and its CPU twin.
+//! - [`ops`]: each op's lowering to kernels and its CPU twin;
+//! - [`model`], [`loss`], [`train`]: the PConv-UNet, the inpainting loss
+//!   with VGG-16 features, and the training step, built on the graph.
 pub mod bench;
 pub mod error;
 pub mod gpu;
 pub mod graph;
+pub mod loss;
+pub mod model;
 pub mod ops;
+pub mod train;
 
 pub use error::{Error, Result};

@@ -5,7 +5,11 @@ use clap::{Parser, Subcommand};
 use pconv::gpu::{context, GpuContext};
 
 #[derive(Parser)]
-#[command(name = "pconv", version, about = "Image inpainting with partial convolutions on any GPU (wgpu/WGSL)")]
+#[command(
+    name = "pconv",
+    version,
+    about = "Image inpainting with partial convolutions on any GPU (wgpu/WGSL)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,12 +43,27 @@ fn info() -> Result<()> {
     let l = ctx.limits();
     println!("using: {}", ctx.summary);
     println!("limits:");
-    println!("  max_storage_buffer_binding_size  {}", l.max_storage_buffer_binding_size);
+    println!(
+        "  max_storage_buffer_binding_size  {}",
+        l.max_storage_buffer_binding_size
+    );
     println!("  max_buffer_size                  {}", l.max_buffer_size);
-    println!("  max_storage_buffers_per_stage    {}", l.max_storage_buffers_per_shader_stage);
-    println!("  max_compute_workgroup_storage    {}", l.max_compute_workgroup_storage_size);
-    println!("  max_compute_invocations_per_wg   {}", l.max_compute_invocations_per_workgroup);
-    println!("  max_workgroups_per_dimension     {}", l.max_compute_workgroups_per_dimension);
+    println!(
+        "  max_storage_buffers_per_stage    {}",
+        l.max_storage_buffers_per_shader_stage
+    );
+    println!(
+        "  max_compute_workgroup_storage    {}",
+        l.max_compute_workgroup_storage_size
+    );
+    println!(
+        "  max_compute_invocations_per_wg   {}",
+        l.max_compute_invocations_per_workgroup
+    );
+    println!(
+        "  max_workgroups_per_dimension     {}",
+        l.max_compute_workgroups_per_dimension
+    );
     println!("features: {:?}", ctx.device.features());
     Ok(())
 }

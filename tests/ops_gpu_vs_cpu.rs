@@ -21,11 +21,19 @@ struct Operand {
 }
 
 fn data(shape: &[usize], values: Vec<f64>) -> Operand {
-    Operand { shape: shape.to_vec(), values, grad: false }
+    Operand {
+        shape: shape.to_vec(),
+        values,
+        grad: false,
+    }
 }
 
 fn var(shape: &[usize], values: Vec<f64>) -> Operand {
-    Operand { shape: shape.to_vec(), values, grad: true }
+    Operand {
+        shape: shape.to_vec(),
+        values,
+        grad: true,
+    }
 }
 
 /// Builds [op] + its backward from a random upstream gradient of output 0;
@@ -44,12 +52,15 @@ fn check(name: &str, op: Op, operands: Vec<Operand>, tol: f64, rng: &mut Rng) {
             }
         })
         .collect();
-    let outs = g.push(op.clone(), &ins).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let outs = g
+        .push(op.clone(), &ins)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
     let mut seeds = Vec::new();
     let mut seed_values = Vec::new();
     let differentiable = operands.iter().any(|o| o.grad);
     if differentiable {
-        let s = g.input("seed", &g.shape(outs[0]).to_vec());
+        let out_shape = g.shape(outs[0]).to_vec();
+        let s = g.input("seed", &out_shape);
         seed_values = rng.values(g.info(s).numel());
         seeds.push((outs[0], s));
     }
@@ -57,7 +68,13 @@ fn check(name: &str, op: Op, operands: Vec<Operand>, tol: f64, rng: &mut Rng) {
     let grad_of: Vec<Option<TensorId>> = ins
         .iter()
         .zip(&operands)
-        .map(|(&t, o)| if o.grad { Some(grads.get(t).expect("gradient")) } else { None })
+        .map(|(&t, o)| {
+            if o.grad {
+                Some(grads.get(t).expect("gradient"))
+            } else {
+                None
+            }
+        })
         .collect();
 
     // CPU run.
@@ -80,14 +97,22 @@ fn check(name: &str, op: Op, operands: Vec<Operand>, tol: f64, rng: &mut Rng) {
             let mut c = CpuExecutor::new(&g);
             set_all(&mut c, vals);
             c.run(&g);
-            c.get(outs[0]).iter().zip(&seed_values).map(|(a, b)| a * b).sum::<f64>()
+            c.get(outs[0])
+                .iter()
+                .zip(&seed_values)
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
         };
         for (i, o) in operands.iter().enumerate() {
             let Some(gt) = grad_of[i] else { continue };
             let analytic = cpu.get(gt).to_vec();
             let n = o.values.len();
             for k in 0..n.min(12) {
-                let at = if n <= 12 { k } else { (rng.uniform() * n as f64) as usize };
+                let at = if n <= 12 {
+                    k
+                } else {
+                    (rng.uniform() * n as f64) as usize
+                };
                 let eps = 1e-6;
                 let mut plus = base.clone();
                 plus[i][at] += eps;
@@ -116,16 +141,31 @@ fn check(name: &str, op: Op, operands: Vec<Operand>, tol: f64, rng: &mut Rng) {
     }
     exec.run();
     for (k, &t) in outs.iter().enumerate() {
-        assert_close(&format!("{name} output {k}"), &exec.read(t).unwrap(), cpu.get(t), tol);
+        assert_close(
+            &format!("{name} output {k}"),
+            &exec.read(t).unwrap(),
+            cpu.get(t),
+            tol,
+        );
     }
     for (i, gt) in grad_of.iter().enumerate() {
         if let Some(gt) = *gt {
-            assert_close(&format!("{name} grad of in{i}"), &exec.read(gt).unwrap(), cpu.get(gt), tol);
+            assert_close(
+                &format!("{name} grad of in{i}"),
+                &exec.read(gt).unwrap(),
+                cpu.get(gt),
+                tol,
+            );
         }
     }
     for &op_in in op.written_inputs() {
         let t = ins[op_in];
-        assert_close(&format!("{name} in-place in{op_in}"), &exec.read(t).unwrap(), cpu.get(t), tol);
+        assert_close(
+            &format!("{name} in-place in{op_in}"),
+            &exec.read(t).unwrap(),
+            cpu.get(t),
+            tol,
+        );
     }
 }
 
@@ -146,12 +186,21 @@ fn conv2d_all_passes() {
         (1, 2, 5, 5, 2, 3, 2, 0, false),
     ];
     for (n, ci, h, w, co, k, stride, pad, bias) in cases {
-        let mut ops = vec![var(&[n, ci, h, w], rng.values(n * ci * h * w)), var(&[co, ci, k, k], rng.values(co * ci * k * k))];
+        let mut ops = vec![
+            var(&[n, ci, h, w], rng.values(n * ci * h * w)),
+            var(&[co, ci, k, k], rng.values(co * ci * k * k)),
+        ];
         if bias {
             ops.push(var(&[co], rng.values(co)));
         }
         let name = format!("conv2d n{n} {ci}->{co} {h}x{w} k{k} s{stride} p{pad} bias {bias}");
-        check(&name, Op::Conv2d { stride, pad, bias }, ops, GEMM_TOL, &mut rng);
+        check(
+            &name,
+            Op::Conv2d { stride, pad, bias },
+            ops,
+            GEMM_TOL,
+            &mut rng,
+        );
     }
 }
 
@@ -160,21 +209,52 @@ fn conv2d_weight_gradient_with_split_k() {
     // Long reduction (n * Ho * Wo = 2 * 48 * 48) so backward-weight splits K.
     let mut rng = Rng::new(2);
     let (n, ci, h, w, co, k) = (2, 3, 48, 48, 5, 3);
-    let ops = vec![var(&[n, ci, h, w], rng.values(n * ci * h * w)), var(&[co, ci, k, k], rng.values(co * ci * k * k))];
-    check("conv2d split-K", Op::Conv2d { stride: 1, pad: 1, bias: false }, ops, GEMM_TOL, &mut rng);
+    let ops = vec![
+        var(&[n, ci, h, w], rng.values(n * ci * h * w)),
+        var(&[co, ci, k, k], rng.values(co * ci * k * k)),
+    ];
+    check(
+        "conv2d split-K",
+        Op::Conv2d {
+            stride: 1,
+            pad: 1,
+            bias: false,
+        },
+        ops,
+        GEMM_TOL,
+        &mut rng,
+    );
 }
 
 #[test]
 fn pconv_mask_single_and_concatenated() {
     let mut rng = Rng::new(3);
-    for (ratio, k, stride, pad, count_b) in [(0.3, 3, 1, 1, 0), (0.5, 7, 2, 3, 0), (0.0, 5, 2, 2, 0), (1.0, 3, 1, 1, 4), (0.4, 3, 1, 1, 5)] {
+    for (ratio, k, stride, pad, count_b) in [
+        (0.3, 3, 1, 1, 0),
+        (0.5, 7, 2, 3, 0),
+        (0.0, 5, 2, 2, 0),
+        (1.0, 3, 1, 1, 4),
+        (0.4, 3, 1, 1, 5),
+    ] {
         let (n, h, w) = (2, 13, 11);
         let mut ops = vec![data(&[n, 1, h, w], rng.mask(n, h, w, ratio))];
         if count_b > 0 {
             ops.push(data(&[n, 1, h, w], rng.mask(n, h, w, 0.3)));
         }
-        let op = Op::PConvMask { k, stride, pad, count_a: 3, count_b };
-        check(&format!("pconv_mask holes {ratio} k{k} s{stride} b{count_b}"), op, ops, 1e-6, &mut rng);
+        let op = Op::PConvMask {
+            k,
+            stride,
+            pad,
+            count_a: 3,
+            count_b,
+        };
+        check(
+            &format!("pconv_mask holes {ratio} k{k} s{stride} b{count_b}"),
+            op,
+            ops,
+            1e-6,
+            &mut rng,
+        );
     }
 }
 
@@ -182,25 +262,47 @@ fn pconv_mask_single_and_concatenated() {
 fn channel_scale_and_sum() {
     let mut rng = Rng::new(4);
     let (n, c, h, w) = (2, 5, 7, 9);
-    for (invert, bias, ratio) in [(false, false, 0.3), (true, false, 0.5), (false, true, 0.0), (false, true, 1.0)] {
+    for (invert, bias, ratio) in [
+        (false, false, 0.3),
+        (true, false, 0.5),
+        (false, true, 0.0),
+        (false, true, 1.0),
+    ] {
         let mut s = rng.mask(n, h, w, ratio);
         if bias {
             // a pconv ratio: positive where valid, 0 in holes
             s.iter_mut().for_each(|v| *v *= 1.0 + rng.uniform());
         }
-        let mut ops = vec![var(&[n, c, h, w], rng.values(n * c * h * w)), data(&[n, 1, h, w], s)];
+        let mut ops = vec![
+            var(&[n, c, h, w], rng.values(n * c * h * w)),
+            data(&[n, 1, h, w], s),
+        ];
         if bias {
             ops.push(var(&[c], rng.values(c)));
         }
-        check(&format!("channel_scale invert {invert} bias {bias} holes {ratio}"), Op::ChannelScale { invert, bias }, ops, EW_TOL, &mut rng);
+        check(
+            &format!("channel_scale invert {invert} bias {bias} holes {ratio}"),
+            Op::ChannelScale { invert, bias },
+            ops,
+            EW_TOL,
+            &mut rng,
+        );
     }
 }
 
 #[test]
 fn batch_norm_train_and_eval() {
     let mut rng = Rng::new(5);
-    for (train, (n, c, h, w)) in [(true, (3, 4, 5, 7)), (false, (2, 3, 3, 3)), (true, (1, 70, 3, 1))] {
-        let x: Vec<f64> = rng.values(n * c * h * w).iter().map(|v| v * 3.0 + 0.5).collect();
+    for (train, (n, c, h, w)) in [
+        (true, (3, 4, 5, 7)),
+        (false, (2, 3, 3, 3)),
+        (true, (1, 70, 3, 1)),
+    ] {
+        let x: Vec<f64> = rng
+            .values(n * c * h * w)
+            .iter()
+            .map(|v| v * 3.0 + 0.5)
+            .collect();
         let gamma: Vec<f64> = rng.values(c).iter().map(|v| 1.0 + 0.5 * v).collect();
         let rv: Vec<f64> = rng.values(c).iter().map(|v| 1.0 + 0.5 * v).collect();
         let ops = vec![
@@ -210,7 +312,17 @@ fn batch_norm_train_and_eval() {
             data(&[c], rng.values(c)),
             data(&[c], rv),
         ];
-        check(&format!("batch_norm train {train} {n}x{c}x{h}x{w}"), Op::BatchNorm { train, eps: 1e-5, momentum: 0.1 }, ops, 2e-5, &mut rng);
+        check(
+            &format!("batch_norm train {train} {n}x{c}x{h}x{w}"),
+            Op::BatchNorm {
+                train,
+                eps: 1e-5,
+                momentum: 0.1,
+            },
+            ops,
+            2e-5,
+            &mut rng,
+        );
     }
 }
 
@@ -219,29 +331,86 @@ fn activations() {
     let mut rng = Rng::new(6);
     for slope in [0.0, 0.2] {
         let ops = vec![var(&[2, 3, 5, 7], rng.values(210))];
-        check(&format!("activation slope {slope}"), Op::Activation { slope }, ops, EW_TOL, &mut rng);
+        check(
+            &format!("activation slope {slope}"),
+            Op::Activation { slope },
+            ops,
+            EW_TOL,
+            &mut rng,
+        );
     }
 }
 
 #[test]
 fn upsample_concat_slice_maxpool() {
     let mut rng = Rng::new(7);
-    check("upsample2x", Op::Upsample2x, vec![var(&[2, 3, 5, 3], rng.values(90))], EW_TOL, &mut rng);
-    check("concat", Op::Concat, vec![var(&[2, 3, 5, 3], rng.values(90)), var(&[2, 4, 5, 3], rng.values(120))], EW_TOL, &mut rng);
+    check(
+        "upsample2x",
+        Op::Upsample2x,
+        vec![var(&[2, 3, 5, 3], rng.values(90))],
+        EW_TOL,
+        &mut rng,
+    );
+    check(
+        "concat",
+        Op::Concat,
+        vec![
+            var(&[2, 3, 5, 3], rng.values(90)),
+            var(&[2, 4, 5, 3], rng.values(120)),
+        ],
+        EW_TOL,
+        &mut rng,
+    );
     for (h, w) in [(6, 8), (7, 9), (2, 3)] {
         let ops = vec![var(&[2, 3, h, w], rng.values(6 * h * w))];
-        check(&format!("max_pool2 {h}x{w}"), Op::MaxPool2, ops, EW_TOL, &mut rng);
+        check(
+            &format!("max_pool2 {h}x{w}"),
+            Op::MaxPool2,
+            ops,
+            EW_TOL,
+            &mut rng,
+        );
     }
 }
 
 #[test]
 fn axpby_and_channel_affine() {
     let mut rng = Rng::new(8);
-    let ops = vec![var(&[3, 1, 5, 5], rng.values(75)), var(&[3, 1, 5, 5], rng.values(75))];
-    check("axpby", Op::Axpby { alpha: 0.5, beta: -2.0 }, ops, EW_TOL, &mut rng);
-    check("axpby scale", Op::Axpby { alpha: 3.0, beta: 0.0 }, vec![var(&[7], rng.values(7))], EW_TOL, &mut rng);
-    let op = Op::ChannelAffine { scale: [255.0, 255.0, 255.0], shift: [-123.68, -116.779, -103.939] };
-    check("channel_affine", op, vec![var(&[2, 3, 4, 5], rng.values(120))], EW_TOL, &mut rng);
+    let ops = vec![
+        var(&[3, 1, 5, 5], rng.values(75)),
+        var(&[3, 1, 5, 5], rng.values(75)),
+    ];
+    check(
+        "axpby",
+        Op::Axpby {
+            alpha: 0.5,
+            beta: -2.0,
+        },
+        ops,
+        EW_TOL,
+        &mut rng,
+    );
+    check(
+        "axpby scale",
+        Op::Axpby {
+            alpha: 3.0,
+            beta: 0.0,
+        },
+        vec![var(&[7], rng.values(7))],
+        EW_TOL,
+        &mut rng,
+    );
+    let op = Op::ChannelAffine {
+        scale: [255.0, 255.0, 255.0],
+        shift: [-123.68, -116.779, -103.939],
+    };
+    check(
+        "channel_affine",
+        op,
+        vec![var(&[2, 3, 4, 5], rng.values(120))],
+        EW_TOL,
+        &mut rng,
+    );
 }
 
 #[test]
@@ -251,20 +420,50 @@ fn composite_and_l1() {
     let len = n * c * h * w;
     for ratio in [0.0, 0.4, 1.0] {
         let m = rng.mask(n, h, w, ratio);
-        let ops = vec![var(&[n, c, h, w], rng.values(len)), data(&[n, c, h, w], rng.values(len)), data(&[n, 1, h, w], m.clone())];
-        check(&format!("composite holes {ratio}"), Op::Composite, ops, EW_TOL, &mut rng);
+        let ops = vec![
+            var(&[n, c, h, w], rng.values(len)),
+            data(&[n, c, h, w], rng.values(len)),
+            data(&[n, 1, h, w], m.clone()),
+        ];
+        check(
+            &format!("composite holes {ratio}"),
+            Op::Composite,
+            ops,
+            EW_TOL,
+            &mut rng,
+        );
         for weight in [L1Weight::None, L1Weight::Known, L1Weight::Hole] {
-            let mut ops = vec![var(&[n, c, h, w], rng.values(len)), data(&[n, c, h, w], rng.values(len))];
+            let mut ops = vec![
+                var(&[n, c, h, w], rng.values(len)),
+                data(&[n, c, h, w], rng.values(len)),
+            ];
             if weight != L1Weight::None {
                 ops.push(data(&[n, 1, h, w], m.clone()));
             }
-            check(&format!("l1 {weight:?} holes {ratio}"), Op::L1Mean { weight }, ops, 1e-5, &mut rng);
+            check(
+                &format!("l1 {weight:?} holes {ratio}"),
+                Op::L1Mean { weight },
+                ops,
+                1e-5,
+                &mut rng,
+            );
         }
     }
     // A long reduction: more elements than the first pass has invocations.
     let big = 3 * 200 * 130;
-    let ops = vec![var(&[1, 3, 200, 130], rng.values(big)), data(&[1, 3, 200, 130], rng.values(big))];
-    check("l1 long", Op::L1Mean { weight: L1Weight::None }, ops, 1e-5, &mut rng);
+    let ops = vec![
+        var(&[1, 3, 200, 130], rng.values(big)),
+        data(&[1, 3, 200, 130], rng.values(big)),
+    ];
+    check(
+        "l1 long",
+        Op::L1Mean {
+            weight: L1Weight::None,
+        },
+        ops,
+        1e-5,
+        &mut rng,
+    );
 }
 
 #[test]
@@ -273,9 +472,18 @@ fn dilation_and_total_variation() {
     let (n, c, h, w) = (2, 3, 9, 11);
     for ratio in [0.0, 0.2, 1.0] {
         let m = rng.mask(n, h, w, ratio);
-        check(&format!("dilate_holes {ratio}"), Op::DilateHoles, vec![data(&[n, 1, h, w], m.clone())], 0.0, &mut rng);
+        check(
+            &format!("dilate_holes {ratio}"),
+            Op::DilateHoles,
+            vec![data(&[n, 1, h, w], m.clone())],
+            0.0,
+            &mut rng,
+        );
         let region = pconv::ops::loss::dilate_holes_cpu(&m, &[n, 1, h, w]);
-        let ops = vec![var(&[n, c, h, w], rng.values(n * c * h * w)), data(&[n, 1, h, w], region)];
+        let ops = vec![
+            var(&[n, c, h, w], rng.values(n * c * h * w)),
+            data(&[n, 1, h, w], region),
+        ];
         check(&format!("tv holes {ratio}"), Op::Tv, ops, 1e-5, &mut rng);
     }
 }
@@ -285,7 +493,13 @@ fn gram_matrices() {
     let mut rng = Rng::new(11);
     for (n, c, h, w) in [(2, 5, 7, 3), (1, 70, 4, 5)] {
         let ops = vec![var(&[n, c, h, w], rng.values(n * c * h * w))];
-        check(&format!("gram {n}x{c}x{h}x{w}"), Op::Gram, ops, GEMM_TOL, &mut rng);
+        check(
+            &format!("gram {n}x{c}x{h}x{w}"),
+            Op::Gram,
+            ops,
+            GEMM_TOL,
+            &mut rng,
+        );
     }
 }
 
@@ -299,7 +513,20 @@ fn adam_step_matches_cpu() {
         data(&[len], rng.values(len)),
         data(&[len], rng.values(len)),
         data(&[len], rng.values(len).iter().map(|v| v * 0.1).collect()),
-        data(&[len], rng.values(len).iter().map(|v| v.abs() * 0.01).collect()),
+        data(
+            &[len],
+            rng.values(len).iter().map(|v| v.abs() * 0.01).collect(),
+        ),
     ];
-    check("adam", Op::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8 }, ops, 1e-6, &mut rng);
+    check(
+        "adam",
+        Op::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        },
+        ops,
+        1e-6,
+        &mut rng,
+    );
 }

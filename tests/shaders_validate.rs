@@ -31,7 +31,10 @@ fn every_shader_file_is_registered() {
             }
         }
     }
-    assert!(missing.is_empty(), "shader files without a Kernel entry: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "shader files without a Kernel entry: {missing:?}"
+    );
 }
 
 #[test]

@@ -83,7 +83,9 @@ pub fn list_adapters() -> Vec<wgpu::Adapter> {
 /// `PCONV_ADAPTER=<substring>` picks by name instead.
 pub fn choose_adapter() -> Result<wgpu::Adapter> {
     let adapters = list_adapters();
-    let wanted = std::env::var("PCONV_ADAPTER").ok().filter(|s| !s.is_empty());
+    let wanted = std::env::var("PCONV_ADAPTER")
+        .ok()
+        .filter(|s| !s.is_empty());
     match wanted {
         Some(sub) => {
             let lower = sub.to_lowercase();

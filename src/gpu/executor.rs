@@ -35,15 +35,23 @@ impl Executor {
         let recording = Recording::of(graph, &traits);
         let plan = plan(graph, &recording, keep);
         let limits = ctx.limits();
-        let bind_limit = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+        let bind_limit = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
         for t in &graph.tensors {
             if t.bytes() > bind_limit {
-                return Err(Error::TooLarge { name: t.name.clone(), bytes: t.bytes(), limit: bind_limit });
+                return Err(Error::TooLarge {
+                    name: t.name.clone(),
+                    bytes: t.bytes(),
+                    limit: bind_limit,
+                });
             }
         }
         let device = &ctx.device;
         let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
+        let usage = wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_SRC
+            | wgpu::BufferUsages::COPY_DST;
         let mut buffers: Vec<wgpu::Buffer> = plan
             .buffer_bytes
             .iter()
@@ -86,7 +94,10 @@ impl Executor {
             mapped_at_creation: false,
         });
         if let Some(e) = pollster::block_on(oom.pop()) {
-            return Err(Error::OutOfMemory(format!("allocating {} bytes of buffers: {e}", plan.planned_bytes())));
+            return Err(Error::OutOfMemory(format!(
+                "allocating {} bytes of buffers: {e}",
+                plan.planned_bytes()
+            )));
         }
         ctx.queue.write_buffer(&uniform, 0, &uniform_data);
 
@@ -114,14 +125,22 @@ impl Executor {
                         Binding::Scratch(k) => plan.scratch_buffers[node_index][k],
                         Binding::Unused => unused,
                     };
-                    entries.push(wgpu::BindGroupEntry { binding: i as u32 + 1, resource: buffers[buf].as_entire_binding() });
+                    entries.push(wgpu::BindGroupEntry {
+                        binding: i as u32 + 1,
+                        resource: buffers[buf].as_entire_binding(),
+                    });
                 }
                 let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some(d.kernel.name()),
                     layout: &layout,
                     entries: &entries,
                 });
-                steps.push(Step { kernel: d.kernel, pipeline, bind_group, workgroups: d.workgroups });
+                steps.push(Step {
+                    kernel: d.kernel,
+                    pipeline,
+                    bind_group,
+                    workgroups: d.workgroups,
+                });
             }
         }
         if let Some(e) = pollster::block_on(validation.pop()) {
@@ -158,20 +177,30 @@ impl Executor {
                 data.len()
             )));
         }
-        self.ctx.queue.write_buffer(self.buffer(t), 0, bytemuck::cast_slice(data));
+        self.ctx
+            .queue
+            .write_buffer(self.buffer(t), 0, bytemuck::cast_slice(data));
         Ok(())
     }
 
     /// Records every dispatch into one pass and submits once.
     pub fn run(&self) -> wgpu::SubmissionIndex {
-        let mut encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("pconv.run") });
+        let mut encoder = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("pconv.run"),
+            });
         self.encode(&mut encoder);
         self.ctx.queue.submit([encoder.finish()])
     }
 
     /// Records the dispatches into a caller's encoder (one compute pass).
     pub fn encode(&self, encoder: &mut wgpu::CommandEncoder) {
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("pconv.graph"), timestamp_writes: None });
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("pconv.graph"),
+            timestamp_writes: None,
+        });
         for s in &self.steps {
             pass.set_pipeline(&s.pipeline);
             pass.set_bind_group(0, &s.bind_group, &[]);
@@ -209,7 +238,9 @@ impl Executor {
         rx.recv()
             .map_err(|e| Error::Gpu(e.to_string()))?
             .map_err(|e| Error::Gpu(format!("mapping {}: {e}", self.names[t.index()])))?;
-        let view = staging.get_mapped_range(..).map_err(|e| Error::Gpu(e.to_string()))?;
+        let view = staging
+            .get_mapped_range(..)
+            .map_err(|e| Error::Gpu(e.to_string()))?;
         let out = bytemuck::cast_slice::<u8, f32>(&view).to_vec();
         drop(view);
         staging.unmap();

@@ -24,7 +24,10 @@ impl Gradients {
 /// Appends the backward pass of the scalar `loss` ([1]) to the graph.
 pub fn backward(g: &mut Graph, loss: TensorId) -> Result<Gradients> {
     if g.shape(loss) != [1] {
-        return Err(Error::Invalid(format!("backward needs a scalar loss, got shape {:?}", g.shape(loss))));
+        return Err(Error::Invalid(format!(
+            "backward needs a scalar loss, got shape {:?}",
+            g.shape(loss)
+        )));
     }
     let seed = g.constant("loss_seed", &[1], vec![1.0]);
     backward_from(g, &[(loss, seed)])
@@ -36,7 +39,11 @@ pub fn backward_from(g: &mut Graph, seeds: &[(TensorId, TensorId)]) -> Result<Gr
     let mut grads = Gradients::default();
     for &(t, seed) in seeds {
         if g.shape(t) != g.shape(seed) {
-            return Err(Error::Invalid(format!("seed shape {:?} differs from {:?}", g.shape(seed), g.shape(t))));
+            return Err(Error::Invalid(format!(
+                "seed shape {:?} differs from {:?}",
+                g.shape(seed),
+                g.shape(t)
+            )));
         }
         grads.map.insert(t, seed);
     }
@@ -62,22 +69,30 @@ pub fn backward_from(g: &mut Graph, seeds: &[(TensorId, TensorId)]) -> Result<Gr
 /// The backward rule of one node: gradients of its inputs that need one.
 fn rule(g: &mut Graph, node: &Node, gout: &[Option<TensorId>]) -> Result<Vec<(usize, TensorId)>> {
     let need = |g: &Graph, i: usize| {
-        node.op.differentiable_inputs().contains(&i) && node.inputs.get(i).is_some_and(|&t| g.info(t).requires_grad)
+        node.op.differentiable_inputs().contains(&i)
+            && node.inputs.get(i).is_some_and(|&t| g.info(t).requires_grad)
     };
     let x = |i: usize| node.inputs[i];
     let mut out = Vec::new();
     let Some(gy) = gout[0] else {
         return Ok(out);
     };
-    let one = |g: &mut Graph, op: Op, ins: &[TensorId]| -> Result<TensorId> { Ok(g.push(op, ins)?[0]) };
+    let one =
+        |g: &mut Graph, op: Op, ins: &[TensorId]| -> Result<TensorId> { Ok(g.push(op, ins)?[0]) };
     match node.op.clone() {
         Op::Conv2d { stride, pad, .. } => {
             let (h, w, k) = (g.shape(x(0))[2], g.shape(x(0))[3], g.shape(x(1))[2]);
             if need(g, 0) {
-                out.push((0, one(g, Op::Conv2dBwdData { stride, pad, h, w }, &[gy, x(1)])?));
+                out.push((
+                    0,
+                    one(g, Op::Conv2dBwdData { stride, pad, h, w }, &[gy, x(1)])?,
+                ));
             }
             if need(g, 1) {
-                out.push((1, one(g, Op::Conv2dBwdWeight { stride, pad, k }, &[gy, x(0)])?));
+                out.push((
+                    1,
+                    one(g, Op::Conv2dBwdWeight { stride, pad, k }, &[gy, x(0)])?,
+                ));
             }
             if need(g, 2) {
                 out.push((2, one(g, Op::ChannelSum { masked: false }, &[gy])?));
@@ -85,21 +100,37 @@ fn rule(g: &mut Graph, node: &Node, gout: &[Option<TensorId>]) -> Result<Vec<(us
         }
         Op::ChannelScale { invert, .. } => {
             if need(g, 0) {
-                out.push((0, one(g, Op::ChannelScale { invert, bias: false }, &[gy, x(1)])?));
+                out.push((
+                    0,
+                    one(
+                        g,
+                        Op::ChannelScale {
+                            invert,
+                            bias: false,
+                        },
+                        &[gy, x(1)],
+                    )?,
+                ));
             }
             if need(g, 2) {
                 out.push((2, one(g, Op::ChannelSum { masked: true }, &[gy, x(1)])?));
             }
         }
         Op::BatchNorm { train, .. } => {
-            let r = g.push(Op::BatchNormBwd { train }, &[gy, x(0), x(1), node.outputs[1], node.outputs[2]])?;
+            let r = g.push(
+                Op::BatchNormBwd { train },
+                &[gy, x(0), x(1), node.outputs[1], node.outputs[2]],
+            )?;
             for (i, t) in r.into_iter().enumerate() {
                 if need(g, i) {
                     out.push((i, t));
                 }
             }
         }
-        Op::Activation { slope } => out.push((0, one(g, Op::ActivationBwd { slope }, &[node.outputs[0], gy])?)),
+        Op::Activation { slope } => out.push((
+            0,
+            one(g, Op::ActivationBwd { slope }, &[node.outputs[0], gy])?,
+        )),
         Op::Upsample2x => out.push((0, one(g, Op::Upsample2xBwd, &[gy])?)),
         Op::Concat => {
             let (ca, cb) = (g.shape(x(0))[1], g.shape(x(1))[1]);
@@ -116,14 +147,44 @@ fn rule(g: &mut Graph, node: &Node, gout: &[Option<TensorId>]) -> Result<Vec<(us
                 out.push((0, one(g, Op::Axpby { alpha, beta: 0.0 }, &[gy])?));
             }
             if need(g, 1) {
-                out.push((1, one(g, Op::Axpby { alpha: beta, beta: 0.0 }, &[gy])?));
+                out.push((
+                    1,
+                    one(
+                        g,
+                        Op::Axpby {
+                            alpha: beta,
+                            beta: 0.0,
+                        },
+                        &[gy],
+                    )?,
+                ));
             }
         }
         Op::ChannelAffine { scale, .. } => {
-            out.push((0, one(g, Op::ChannelAffine { scale, shift: [0.0; 3] }, &[gy])?));
+            out.push((
+                0,
+                one(
+                    g,
+                    Op::ChannelAffine {
+                        scale,
+                        shift: [0.0; 3],
+                    },
+                    &[gy],
+                )?,
+            ));
         }
         Op::Composite => {
-            out.push((0, one(g, Op::ChannelScale { invert: true, bias: false }, &[gy, x(2)])?));
+            out.push((
+                0,
+                one(
+                    g,
+                    Op::ChannelScale {
+                        invert: true,
+                        bias: false,
+                    },
+                    &[gy, x(2)],
+                )?,
+            ));
         }
         Op::L1Mean { weight } => {
             let mut ins = vec![gy];
@@ -133,7 +194,10 @@ fn rule(g: &mut Graph, node: &Node, gout: &[Option<TensorId>]) -> Result<Vec<(us
         Op::Tv => out.push((0, one(g, Op::TvBwd, &[gy, x(0), x(1)])?)),
         Op::Gram => out.push((0, one(g, Op::GramBwd, &[gy, x(0)])?)),
         op => {
-            return Err(Error::Invalid(format!("{} has no backward rule", op.name())));
+            return Err(Error::Invalid(format!(
+                "{} has no backward rule",
+                op.name()
+            )));
         }
     }
     Ok(out)

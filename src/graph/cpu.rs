@@ -22,7 +22,11 @@ impl CpuExecutor {
     }
 
     pub fn set(&mut self, t: TensorId, v: &[f64]) {
-        assert_eq!(self.values[t.index()].len(), v.len(), "CpuExecutor::set: wrong length");
+        assert_eq!(
+            self.values[t.index()].len(),
+            v.len(),
+            "CpuExecutor::set: wrong length"
+        );
         self.values[t.index()] = v.to_vec();
     }
 
@@ -33,9 +37,17 @@ impl CpuExecutor {
     /// Runs every node in order (in-place updates of state included).
     pub fn run(&mut self, graph: &Graph) {
         for node in &graph.nodes {
-            let ins: Vec<&[f64]> = node.inputs.iter().map(|t| self.values[t.index()].as_slice()).collect();
+            let ins: Vec<&[f64]> = node
+                .inputs
+                .iter()
+                .map(|t| self.values[t.index()].as_slice())
+                .collect();
             let shapes: Vec<&[usize]> = node.inputs.iter().map(|&t| graph.shape(t)).collect();
-            let out_shapes: Vec<Vec<usize>> = node.outputs.iter().map(|&t| graph.shape(t).to_vec()).collect();
+            let out_shapes: Vec<Vec<usize>> = node
+                .outputs
+                .iter()
+                .map(|&t| graph.shape(t).to_vec())
+                .collect();
             let r = node.op.eval_cpu(&ins, &shapes, &out_shapes);
             for (t, v) in node.outputs.iter().zip(r.outputs) {
                 self.values[t.index()] = v;

@@ -3,9 +3,9 @@
 //! knows no wgpu) and a CPU executor that runs the same graph with the CPU
 //! twins of the kernels.
 pub mod autodiff;
+mod builder;
 pub mod cpu;
-mod graph;
 pub mod plan;
 pub mod recording;
 
-pub use graph::{Graph, Node, TensorId, TensorInfo, TensorKind};
+pub use builder::{Graph, Node, TensorId, TensorInfo, TensorKind};

@@ -40,7 +40,13 @@ impl FreeList {
             .filter(|(_, &b)| sizes[b] >= bytes)
             .min_by_key(|(_, &b)| sizes[b])
             .map(|(i, _)| i);
-        let pick = fit.or_else(|| self.free.iter().enumerate().max_by_key(|(_, &b)| sizes[b]).map(|(i, _)| i));
+        let pick = fit.or_else(|| {
+            self.free
+                .iter()
+                .enumerate()
+                .max_by_key(|(_, &b)| sizes[b])
+                .map(|(i, _)| i)
+        });
         match pick {
             Some(i) => {
                 let b = self.free.swap_remove(i);
@@ -61,7 +67,8 @@ pub fn plan(graph: &Graph, recording: &Recording, keep: &[TensorId]) -> Plan {
     let n_tensors = graph.tensors.len();
     let mut sizes: Vec<u64> = Vec::new();
     let mut tensor_buffer = vec![usize::MAX; n_tensors];
-    let dedicated = |t: usize| graph.tensors[t].is_persistent() || keep.contains(&TensorId(t as u32));
+    let dedicated =
+        |t: usize| graph.tensors[t].is_persistent() || keep.contains(&TensorId(t as u32));
     for (t, info) in graph.tensors.iter().enumerate() {
         if dedicated(t) {
             sizes.push(info.bytes());
@@ -85,7 +92,11 @@ pub fn plan(graph: &Graph, recording: &Recording, keep: &[TensorId]) -> Plan {
                 tensor_buffer[t.index()] = free.take(graph.info(*t).bytes(), &mut sizes);
             }
         }
-        let scratch: Vec<usize> = recording.nodes[i].scratch_bytes.iter().map(|&b| free.take(b.max(4), &mut sizes)).collect();
+        let scratch: Vec<usize> = recording.nodes[i]
+            .scratch_bytes
+            .iter()
+            .map(|&b| free.take(b.max(4), &mut sizes))
+            .collect();
         free.free.extend(&scratch);
         scratch_buffers.push(scratch);
         let mut dead: Vec<usize> = node
@@ -100,6 +111,15 @@ pub fn plan(graph: &Graph, recording: &Recording, keep: &[TensorId]) -> Plan {
         free.free.extend(dead.into_iter().map(|t| tensor_buffer[t]));
     }
     let unplanned_bytes = graph.tensors.iter().map(|t| t.bytes()).sum::<u64>()
-        + recording.nodes.iter().flat_map(|l| &l.scratch_bytes).sum::<u64>();
-    Plan { tensor_buffer, scratch_buffers, buffer_bytes: sizes, unplanned_bytes }
+        + recording
+            .nodes
+            .iter()
+            .flat_map(|l| &l.scratch_bytes)
+            .sum::<u64>();
+    Plan {
+        tensor_buffer,
+        scratch_buffers,
+        buffer_bytes: sizes,
+        unplanned_bytes,
+    }
 }

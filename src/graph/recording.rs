@@ -14,7 +14,9 @@ pub struct DeviceTraits {
 
 impl DeviceTraits {
     pub fn for_cpu_adapter(cpu: bool) -> Self {
-        DeviceTraits { parallel_workgroups: if cpu { 16 } else { 1024 } }
+        DeviceTraits {
+            parallel_workgroups: if cpu { 16 } else { 1024 },
+        }
     }
 }
 
@@ -47,7 +49,10 @@ pub struct Lowered {
 
 impl Lowered {
     pub fn one(d: Dispatch) -> Self {
-        Lowered { dispatches: vec![d], scratch_bytes: vec![] }
+        Lowered {
+            dispatches: vec![d],
+            scratch_bytes: vec![],
+        }
     }
 }
 
@@ -86,7 +91,7 @@ impl Params {
     }
     /// Pads to a 16-byte boundary, where WGSL places a following vec4.
     pub fn align16(mut self) -> Self {
-        while self.0.len() % 4 != 0 {
+        while !self.0.len().is_multiple_of(4) {
             self.0.push(0);
         }
         self

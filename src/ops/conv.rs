@@ -27,9 +27,22 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
         Op::Conv2d { stride, pad, bias } => {
             let (x, w, y) = (ins[0], ins[1], outs[0]);
             let params = Params::new()
-                .u(x[1]).u(x[2]).u(x[3]).u(w[0]).u(y[2]).u(y[3]).u(w[2]).u(stride).u(pad).b(bias)
+                .u(x[1])
+                .u(x[2])
+                .u(x[3])
+                .u(w[0])
+                .u(y[2])
+                .u(y[3])
+                .u(w[2])
+                .u(stride)
+                .u(pad)
+                .b(bias)
                 .done();
-            let b = if bias { Binding::Input(2) } else { Binding::Unused };
+            let b = if bias {
+                Binding::Input(2)
+            } else {
+                Binding::Unused
+            };
             Lowered::one(Dispatch {
                 kernel: Kernel::Conv2dFwd,
                 params,
@@ -37,10 +50,23 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 workgroups: gemm_grid(w[0], y[2] * y[3], x[0]),
             })
         }
-        Op::Conv2dBwdData { stride, pad, h, w: wd } => {
+        Op::Conv2dBwdData {
+            stride,
+            pad,
+            h,
+            w: wd,
+        } => {
             let (gy, w) = (ins[0], ins[1]);
             let params = Params::new()
-                .u(w[1]).u(h).u(wd).u(w[0]).u(gy[2]).u(gy[3]).u(w[2]).u(stride).u(pad)
+                .u(w[1])
+                .u(h)
+                .u(wd)
+                .u(w[0])
+                .u(gy[2])
+                .u(gy[3])
+                .u(w[2])
+                .u(stride)
+                .u(pad)
                 .done();
             Lowered::one(Dispatch {
                 kernel: Kernel::Conv2dBwdData,
@@ -57,9 +83,23 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
             let tiles = co.div_ceil(TILE) * cols.div_ceil(TILE);
             let (chunk, splits) = weight_grad_split(tiles, k_len, dev);
             let params = Params::new()
-                .u(n).u(x[1]).u(x[2]).u(x[3]).u(co).u(ho).u(wo).u(k).u(stride).u(pad).u(chunk)
+                .u(n)
+                .u(x[1])
+                .u(x[2])
+                .u(x[3])
+                .u(co)
+                .u(ho)
+                .u(wo)
+                .u(k)
+                .u(stride)
+                .u(pad)
+                .u(chunk)
                 .done();
-            let target = if splits == 1 { Binding::Output(0) } else { Binding::Scratch(0) };
+            let target = if splits == 1 {
+                Binding::Output(0)
+            } else {
+                Binding::Scratch(0)
+            };
             let mut lowered = Lowered::one(Dispatch {
                 kernel: Kernel::Conv2dBwdWeight,
                 params,
@@ -78,16 +118,40 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
             }
             lowered
         }
-        Op::PConvMask { k, stride, pad, count_a, count_b } => {
+        Op::PConvMask {
+            k,
+            stride,
+            pad,
+            count_a,
+            count_b,
+        } => {
             let (m, r) = (ins[0], outs[0]);
             let params = Params::new()
-                .u(m[0]).u(m[2]).u(m[3]).u(r[2]).u(r[3]).u(k).u(stride).u(pad).u(count_a).u(count_b)
+                .u(m[0])
+                .u(m[2])
+                .u(m[3])
+                .u(r[2])
+                .u(r[3])
+                .u(k)
+                .u(stride)
+                .u(pad)
+                .u(count_a)
+                .u(count_b)
                 .done();
-            let mb = if count_b > 0 { Binding::Input(1) } else { Binding::Unused };
+            let mb = if count_b > 0 {
+                Binding::Input(1)
+            } else {
+                Binding::Unused
+            };
             Lowered::one(Dispatch {
                 kernel: Kernel::PconvMask,
                 params,
-                bindings: vec![Binding::Input(0), mb, Binding::Output(0), Binding::Output(1)],
+                bindings: vec![
+                    Binding::Input(0),
+                    mb,
+                    Binding::Output(0),
+                    Binding::Output(1),
+                ],
                 workgroups: grid_1d(m[0] * r[2] * r[3]),
             })
         }
@@ -95,13 +159,33 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
     }
 }
 
-/// Input coordinate of output position `o`, tap `t`; None in the padding.
-fn tap(o: usize, t: usize, stride: usize, pad: usize, len: usize) -> Option<usize> {
-    (o * stride + t).checked_sub(pad).filter(|&i| i < len)
+/// A sliding window: kernel size, stride and zero padding.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    pub k: usize,
+    pub stride: usize,
+    pub pad: usize,
+}
+
+impl Window {
+    /// Input coordinate of output position `o`, tap `t`; None in the padding.
+    fn tap(&self, o: usize, t: usize, len: usize) -> Option<usize> {
+        (o * self.stride + t)
+            .checked_sub(self.pad)
+            .filter(|&i| i < len)
+    }
 }
 
 /// CPU twin of conv2d_fwd: y = w ⋆ x (+ b).
-pub fn conv2d_cpu(x: &[f64], xs: &[usize], w: &[f64], ws: &[usize], b: Option<&[f64]>, stride: usize, pad: usize, ys: &[usize]) -> Vec<f64> {
+pub fn conv2d_cpu(
+    x: &[f64],
+    xs: &[usize],
+    w: &[f64],
+    ws: &[usize],
+    b: Option<&[f64]>,
+    win: Window,
+    ys: &[usize],
+) -> Vec<f64> {
     let (n, ci, h, wd) = (xs[0], xs[1], xs[2], xs[3]);
     let (co, k) = (ws[0], ws[2]);
     let (ho, wo) = (ys[2], ys[3]);
@@ -113,10 +197,15 @@ pub fn conv2d_cpu(x: &[f64], xs: &[usize], w: &[f64], ws: &[usize], b: Option<&[
                     let mut acc = b.map_or(0.0, |b| b[o]);
                     for c in 0..ci {
                         for ky in 0..k {
-                            let Some(iy) = tap(oy, ky, stride, pad, h) else { continue };
+                            let Some(iy) = win.tap(oy, ky, h) else {
+                                continue;
+                            };
                             for kx in 0..k {
-                                let Some(ix) = tap(ox, kx, stride, pad, wd) else { continue };
-                                acc += w[((o * ci + c) * k + ky) * k + kx] * x[((img * ci + c) * h + iy) * wd + ix];
+                                let Some(ix) = win.tap(ox, kx, wd) else {
+                                    continue;
+                                };
+                                acc += w[((o * ci + c) * k + ky) * k + kx]
+                                    * x[((img * ci + c) * h + iy) * wd + ix];
                             }
                         }
                     }
@@ -129,7 +218,14 @@ pub fn conv2d_cpu(x: &[f64], xs: &[usize], w: &[f64], ws: &[usize], b: Option<&[
 }
 
 /// CPU twin of conv2d_bwd_data (scatter form: the transpose of conv2d_cpu).
-pub fn conv2d_bwd_data_cpu(gy: &[f64], gys: &[usize], w: &[f64], ws: &[usize], stride: usize, pad: usize, h: usize, wd: usize) -> Vec<f64> {
+pub fn conv2d_bwd_data_cpu(
+    gy: &[f64],
+    gys: &[usize],
+    w: &[f64],
+    ws: &[usize],
+    win: Window,
+    (h, wd): (usize, usize),
+) -> Vec<f64> {
     let (n, co, ho, wo) = (gys[0], gys[1], gys[2], gys[3]);
     let (ci, k) = (ws[1], ws[2]);
     let mut gx = vec![0.0; n * ci * h * wd];
@@ -140,10 +236,15 @@ pub fn conv2d_bwd_data_cpu(gy: &[f64], gys: &[usize], w: &[f64], ws: &[usize], s
                     let g = gy[((img * co + o) * ho + oy) * wo + ox];
                     for c in 0..ci {
                         for ky in 0..k {
-                            let Some(iy) = tap(oy, ky, stride, pad, h) else { continue };
+                            let Some(iy) = win.tap(oy, ky, h) else {
+                                continue;
+                            };
                             for kx in 0..k {
-                                let Some(ix) = tap(ox, kx, stride, pad, wd) else { continue };
-                                gx[((img * ci + c) * h + iy) * wd + ix] += g * w[((o * ci + c) * k + ky) * k + kx];
+                                let Some(ix) = win.tap(ox, kx, wd) else {
+                                    continue;
+                                };
+                                gx[((img * ci + c) * h + iy) * wd + ix] +=
+                                    g * w[((o * ci + c) * k + ky) * k + kx];
                             }
                         }
                     }
@@ -155,9 +256,15 @@ pub fn conv2d_bwd_data_cpu(gy: &[f64], gys: &[usize], w: &[f64], ws: &[usize], s
 }
 
 /// CPU twin of conv2d_bwd_weight.
-pub fn conv2d_bwd_weight_cpu(gy: &[f64], gys: &[usize], x: &[f64], xs: &[usize], stride: usize, pad: usize, k: usize) -> Vec<f64> {
+pub fn conv2d_bwd_weight_cpu(
+    gy: &[f64],
+    gys: &[usize],
+    x: &[f64],
+    xs: &[usize],
+    win: Window,
+) -> Vec<f64> {
     let (n, co, ho, wo) = (gys[0], gys[1], gys[2], gys[3]);
-    let (ci, h, wd) = (xs[1], xs[2], xs[3]);
+    let (ci, h, wd, k) = (xs[1], xs[2], xs[3], win.k);
     let mut gw = vec![0.0; co * ci * k * k];
     for img in 0..n {
         for o in 0..co {
@@ -166,10 +273,15 @@ pub fn conv2d_bwd_weight_cpu(gy: &[f64], gys: &[usize], x: &[f64], xs: &[usize],
                     let g = gy[((img * co + o) * ho + oy) * wo + ox];
                     for c in 0..ci {
                         for ky in 0..k {
-                            let Some(iy) = tap(oy, ky, stride, pad, h) else { continue };
+                            let Some(iy) = win.tap(oy, ky, h) else {
+                                continue;
+                            };
                             for kx in 0..k {
-                                let Some(ix) = tap(ox, kx, stride, pad, wd) else { continue };
-                                gw[((o * ci + c) * k + ky) * k + kx] += g * x[((img * ci + c) * h + iy) * wd + ix];
+                                let Some(ix) = win.tap(ox, kx, wd) else {
+                                    continue;
+                                };
+                                gw[((o * ci + c) * k + ky) * k + kx] +=
+                                    g * x[((img * ci + c) * h + iy) * wd + ix];
                             }
                         }
                     }
@@ -181,9 +293,15 @@ pub fn conv2d_bwd_weight_cpu(gy: &[f64], gys: &[usize], x: &[f64], xs: &[usize],
 }
 
 /// CPU twin of pconv_mask: (ratio, new mask).
-#[allow(clippy::too_many_arguments)]
-pub fn pconv_mask_cpu(ma: &[f64], mb: Option<&[f64]>, ms: &[usize], k: usize, stride: usize, pad: usize, count_a: usize, count_b: usize, ho: usize, wo: usize) -> (Vec<f64>, Vec<f64>) {
-    let (n, h, w) = (ms[0], ms[2], ms[3]);
+pub fn pconv_mask_cpu(
+    ma: &[f64],
+    mb: Option<&[f64]>,
+    ms: &[usize],
+    win: Window,
+    (count_a, count_b): (usize, usize),
+    (ho, wo): (usize, usize),
+) -> (Vec<f64>, Vec<f64>) {
+    let (n, h, w, k) = (ms[0], ms[2], ms[3], win.k);
     let mut ratio = vec![0.0; n * ho * wo];
     let mut mask = vec![0.0; n * ho * wo];
     for img in 0..n {
@@ -191,9 +309,13 @@ pub fn pconv_mask_cpu(ma: &[f64], mb: Option<&[f64]>, ms: &[usize], k: usize, st
             for ox in 0..wo {
                 let mut s = 0.0;
                 for ky in 0..k {
-                    let Some(iy) = tap(oy, ky, stride, pad, h) else { continue };
+                    let Some(iy) = win.tap(oy, ky, h) else {
+                        continue;
+                    };
                     for kx in 0..k {
-                        let Some(ix) = tap(ox, kx, stride, pad, w) else { continue };
+                        let Some(ix) = win.tap(ox, kx, w) else {
+                            continue;
+                        };
                         let at = (img * h + iy) * w + ix;
                         s += count_a as f64 * ma[at] + mb.map_or(0.0, |mb| count_b as f64 * mb[at]);
                     }
@@ -209,22 +331,68 @@ pub fn pconv_mask_cpu(ma: &[f64], mb: Option<&[f64]>, ms: &[usize], k: usize, st
     (ratio, mask)
 }
 
-pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]], shapes: &[&[usize]], outs: &[Vec<usize>]) -> CpuResult {
+pub(super) fn eval_cpu(
+    op: &Op,
+    ins: &[&[f64]],
+    shapes: &[&[usize]],
+    outs: &[Vec<usize>],
+) -> CpuResult {
     match *op {
         Op::Conv2d { stride, pad, bias } => {
             let b = if bias { Some(ins[2]) } else { None };
-            CpuResult::one(conv2d_cpu(ins[0], shapes[0], ins[1], shapes[1], b, stride, pad, &outs[0]))
+            CpuResult::one(conv2d_cpu(
+                ins[0],
+                shapes[0],
+                ins[1],
+                shapes[1],
+                b,
+                Window {
+                    k: shapes[1][2],
+                    stride,
+                    pad,
+                },
+                &outs[0],
+            ))
         }
-        Op::Conv2dBwdData { stride, pad, h, w } => {
-            CpuResult::one(conv2d_bwd_data_cpu(ins[0], shapes[0], ins[1], shapes[1], stride, pad, h, w))
-        }
-        Op::Conv2dBwdWeight { stride, pad, k } => {
-            CpuResult::one(conv2d_bwd_weight_cpu(ins[0], shapes[0], ins[1], shapes[1], stride, pad, k))
-        }
-        Op::PConvMask { k, stride, pad, count_a, count_b } => {
+        Op::Conv2dBwdData { stride, pad, h, w } => CpuResult::one(conv2d_bwd_data_cpu(
+            ins[0],
+            shapes[0],
+            ins[1],
+            shapes[1],
+            Window {
+                k: shapes[1][2],
+                stride,
+                pad,
+            },
+            (h, w),
+        )),
+        Op::Conv2dBwdWeight { stride, pad, k } => CpuResult::one(conv2d_bwd_weight_cpu(
+            ins[0],
+            shapes[0],
+            ins[1],
+            shapes[1],
+            Window { k, stride, pad },
+        )),
+        Op::PConvMask {
+            k,
+            stride,
+            pad,
+            count_a,
+            count_b,
+        } => {
             let mb = if count_b > 0 { Some(ins[1]) } else { None };
-            let (r, m) = pconv_mask_cpu(ins[0], mb, shapes[0], k, stride, pad, count_a, count_b, outs[0][2], outs[0][3]);
-            CpuResult { outputs: vec![r, m], written: vec![] }
+            let (r, m) = pconv_mask_cpu(
+                ins[0],
+                mb,
+                shapes[0],
+                Window { k, stride, pad },
+                (count_a, count_b),
+                (outs[0][2], outs[0][3]),
+            );
+            CpuResult {
+                outputs: vec![r, m],
+                written: vec![],
+            }
         }
         _ => unreachable!("not a conv op"),
     }

@@ -23,13 +23,24 @@ fn nchw(s: &[usize]) -> (usize, usize, usize) {
     }
 }
 
-fn reduction(kernel: Kernel, params: Params, inputs: Vec<Binding>, len: usize, scale: f32) -> Lowered {
+fn reduction(
+    kernel: Kernel,
+    params: Params,
+    inputs: Vec<Binding>,
+    len: usize,
+    scale: f32,
+) -> Lowered {
     let groups = PARTIALS.min(len.div_ceil(WG_SIZE as usize)).max(1);
     let mut bindings = inputs;
     bindings.push(Scratch(0));
     Lowered {
         dispatches: vec![
-            Dispatch { kernel, params: params.done(), bindings, workgroups: [groups as u32, 1, 1] },
+            Dispatch {
+                kernel,
+                params: params.done(),
+                bindings,
+                workgroups: [groups as u32, 1, 1],
+            },
             Dispatch {
                 kernel: Kernel::SumPartials,
                 params: Params::new().u(groups).f(scale).done(),
@@ -58,18 +69,38 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
         }
         Op::L1Mean { weight } => {
             let (n, c, hw) = nchw(ins[0]);
-            let m = if weight == L1Weight::None { Unused } else { In(2) };
+            let m = if weight == L1Weight::None {
+                Unused
+            } else {
+                In(2)
+            };
             let len = n * c * hw;
             let p = Params::new().u(n).u(c).u(hw).u(weight.code() as usize);
-            reduction(Kernel::L1Partial, p, vec![In(0), In(1), m], len, 1.0 / len as f32)
+            reduction(
+                Kernel::L1Partial,
+                p,
+                vec![In(0), In(1), m],
+                len,
+                1.0 / len as f32,
+            )
         }
         Op::L1MeanBwd { weight } => {
             let (n, c, hw) = nchw(ins[1]);
-            let m = if weight == L1Weight::None { Unused } else { In(3) };
+            let m = if weight == L1Weight::None {
+                Unused
+            } else {
+                In(3)
+            };
             let len = n * c * hw;
             Lowered::one(Dispatch {
                 kernel: Kernel::L1Bwd,
-                params: Params::new().u(n).u(c).u(hw).u(weight.code() as usize).f(1.0 / len as f32).done(),
+                params: Params::new()
+                    .u(n)
+                    .u(c)
+                    .u(hw)
+                    .u(weight.code() as usize)
+                    .f(1.0 / len as f32)
+                    .done(),
                 bindings: vec![In(0), In(1), In(2), m, Out(0)],
                 workgroups: grid_1d(len),
             })
@@ -86,13 +117,25 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
         Op::Tv => {
             let s = ins[0];
             let p = Params::new().u(s[0]).u(s[1]).u(s[2]).u(s[3]);
-            reduction(Kernel::TvPartial, p, vec![In(0), In(1)], numel(s), 1.0 / numel(s) as f32)
+            reduction(
+                Kernel::TvPartial,
+                p,
+                vec![In(0), In(1)],
+                numel(s),
+                1.0 / numel(s) as f32,
+            )
         }
         Op::TvBwd => {
             let s = ins[1];
             Lowered::one(Dispatch {
                 kernel: Kernel::TvBwd,
-                params: Params::new().u(s[0]).u(s[1]).u(s[2]).u(s[3]).f(1.0 / numel(s) as f32).done(),
+                params: Params::new()
+                    .u(s[0])
+                    .u(s[1])
+                    .u(s[2])
+                    .u(s[3])
+                    .f(1.0 / numel(s) as f32)
+                    .done(),
                 bindings: vec![In(0), In(1), In(2), Out(0)],
                 workgroups: grid_1d(numel(s)),
             })
@@ -138,7 +181,11 @@ pub fn dilate_holes_cpu(m: &[f64], s: &[usize]) -> Vec<f64> {
                 let hit = (-1..=1).any(|dy| {
                     (-1..=1).any(|dx| {
                         let (yy, xx) = (y + dy, x + dx);
-                        yy >= 0 && xx >= 0 && yy < h && xx < w && m[img * (h * w) as usize + (yy * w + xx) as usize] == 0.0
+                        yy >= 0
+                            && xx >= 0
+                            && yy < h
+                            && xx < w
+                            && m[img * (h * w) as usize + (yy * w + xx) as usize] == 0.0
                     })
                 });
                 out[img * (h * w) as usize + (y * w + x) as usize] = hit as u8 as f64;
@@ -198,7 +245,9 @@ pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]], shapes: &[&[usize]]) -> CpuResul
         Op::L1Mean { weight } => {
             let (a, b) = (ins[0], ins[1]);
             let sum: f64 = (0..a.len())
-                .map(|i| (l1_weight_cpu(weight, ins.get(2).copied(), shapes[0], i) * (a[i] - b[i])).abs())
+                .map(|i| {
+                    (l1_weight_cpu(weight, ins.get(2).copied(), shapes[0], i) * (a[i] - b[i])).abs()
+                })
                 .sum();
             CpuResult::one(vec![sum / a.len() as f64])
         }
@@ -241,7 +290,8 @@ pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]], shapes: &[&[usize]]) -> CpuResul
                     for b in 0..c {
                         let fa = &f[(img * c + a) * hw..(img * c + a + 1) * hw];
                         let fb = &f[(img * c + b) * hw..(img * c + b + 1) * hw];
-                        g[(img * c + a) * c + b] = fa.iter().zip(fb).map(|(x, y)| x * y).sum::<f64>() / (c * hw) as f64;
+                        g[(img * c + a) * c + b] =
+                            fa.iter().zip(fb).map(|(x, y)| x * y).sum::<f64>() / (c * hw) as f64;
                     }
                 }
             }
@@ -254,7 +304,8 @@ pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]], shapes: &[&[usize]]) -> CpuResul
             for img in 0..n {
                 for a in 0..c {
                     for d in 0..c {
-                        let coef = (gg[(img * c + a) * c + d] + gg[(img * c + d) * c + a]) / (c * hw) as f64;
+                        let coef = (gg[(img * c + a) * c + d] + gg[(img * c + d) * c + a])
+                            / (c * hw) as f64;
                         for q in 0..hw {
                             gf[(img * c + a) * hw + q] += coef * f[(img * c + d) * hw + q];
                         }

@@ -32,19 +32,38 @@ impl L1Weight {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
     /// x [N,Ci,H,W], w [Co,Ci,k,k], [b [Co]] -> y [N,Co,Ho,Wo]
-    Conv2d { stride: usize, pad: usize, bias: bool },
+    Conv2d {
+        stride: usize,
+        pad: usize,
+        bias: bool,
+    },
     /// gy [N,Co,Ho,Wo], w -> gx [N,Ci,h,w]
-    Conv2dBwdData { stride: usize, pad: usize, h: usize, w: usize },
+    Conv2dBwdData {
+        stride: usize,
+        pad: usize,
+        h: usize,
+        w: usize,
+    },
     /// gy [N,Co,Ho,Wo], x [N,Ci,H,W] -> gw [Co,Ci,k,k]
     Conv2dBwdWeight { stride: usize, pad: usize, k: usize },
     /// mask_a [N,1,H,W], [mask_b] -> ratio [N,1,Ho,Wo], mask [N,1,Ho,Wo]
-    PConvMask { k: usize, stride: usize, pad: usize, count_a: usize, count_b: usize },
+    PConvMask {
+        k: usize,
+        stride: usize,
+        pad: usize,
+        count_a: usize,
+        count_b: usize,
+    },
     /// x [N,C,H,W], s [N,1,H,W], [b [C]] -> y
     ChannelScale { invert: bool, bias: bool },
     /// g [N,C,H,W], [s [N,1,H,W]] -> [C]
     ChannelSum { masked: bool },
     /// x, gamma [C], beta [C], running_mean [C], running_var [C] -> y, mean [C], invstd [C]
-    BatchNorm { train: bool, eps: f32, momentum: f32 },
+    BatchNorm {
+        train: bool,
+        eps: f32,
+        momentum: f32,
+    },
     /// g, x, gamma, mean, invstd -> gx, ggamma [C], gbeta [C]
     BatchNormBwd { train: bool },
     /// x -> y
@@ -88,11 +107,15 @@ pub enum Op {
 }
 
 fn shape_err(op: &Op, message: String) -> Error {
-    Error::Shape { op: op.name(), message }
+    Error::Shape {
+        op: op.name(),
+        message,
+    }
 }
 
 fn dims4(op: &Op, s: &[usize]) -> Result<[usize; 4]> {
-    <[usize; 4]>::try_from(s).map_err(|_| shape_err(op, format!("expected a 4-D tensor, got {s:?}")))
+    <[usize; 4]>::try_from(s)
+        .map_err(|_| shape_err(op, format!("expected a 4-D tensor, got {s:?}")))
 }
 
 /// Output size of a convolution window sweep.
@@ -208,7 +231,10 @@ impl Op {
             if m.len() == 4 && x.len() == 4 && m[0] == x[0] && m[1] == 1 && m[2..] == x[2..] {
                 Ok(())
             } else {
-                Err(shape_err(self, format!("mask {m:?} does not fit tensor {x:?}")))
+                Err(shape_err(
+                    self,
+                    format!("mask {m:?} does not fit tensor {x:?}"),
+                ))
             }
         };
         match self {
@@ -216,13 +242,18 @@ impl Op {
                 let [n, ci, h, w] = dims4(self, ins[0])?;
                 let [co, wci, k, k2] = dims4(self, ins[1])?;
                 if wci != ci || k != k2 || *stride == 0 {
-                    return Err(shape_err(self, format!("weight {:?} does not fit input {:?}", ins[1], ins[0])));
+                    return Err(shape_err(
+                        self,
+                        format!("weight {:?} does not fit input {:?}", ins[1], ins[0]),
+                    ));
                 }
                 if *bias {
                     same(ins[2], &[co], "bias")?;
                 }
-                let ho = conv_out(h, k, *stride, *pad).ok_or_else(|| shape_err(self, "kernel larger than padded input".into()))?;
-                let wo = conv_out(w, k, *stride, *pad).ok_or_else(|| shape_err(self, "kernel larger than padded input".into()))?;
+                let ho = conv_out(h, k, *stride, *pad)
+                    .ok_or_else(|| shape_err(self, "kernel larger than padded input".into()))?;
+                let wo = conv_out(w, k, *stride, *pad)
+                    .ok_or_else(|| shape_err(self, "kernel larger than padded input".into()))?;
                 Ok(vec![vec![n, co, ho, wo]])
             }
             Op::Conv2dBwdData { h, w, .. } => {
@@ -249,15 +280,20 @@ impl Op {
                 if ins.len() > 1 {
                     same(ins[0], ins[1], "second mask")?;
                 }
-                let ho = conv_out(h, *k, *stride, *pad).ok_or_else(|| shape_err(self, "kernel larger than padded input".into()))?;
-                let wo = conv_out(w, *k, *stride, *pad).ok_or_else(|| shape_err(self, "kernel larger than padded input".into()))?;
+                let ho = conv_out(h, *k, *stride, *pad)
+                    .ok_or_else(|| shape_err(self, "kernel larger than padded input".into()))?;
+                let wo = conv_out(w, *k, *stride, *pad)
+                    .ok_or_else(|| shape_err(self, "kernel larger than padded input".into()))?;
                 Ok(vec![vec![n, 1, ho, wo], vec![n, 1, ho, wo]])
             }
             Op::ChannelScale { invert, bias } => {
                 mask_of(ins[0], ins[1])?;
                 if *bias {
                     if *invert {
-                        return Err(shape_err(self, "a bias with an inverted scale is not supported".into()));
+                        return Err(shape_err(
+                            self,
+                            "a bias with an inverted scale is not supported".into(),
+                        ));
                     }
                     same(ins[2], &ins[0][1..2], "bias")?;
                 }
@@ -396,9 +432,10 @@ impl Op {
     /// The kernel dispatches that compute this op on the GPU.
     pub fn lower(&self, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTraits) -> Lowered {
         match self {
-            Op::Conv2d { .. } | Op::Conv2dBwdData { .. } | Op::Conv2dBwdWeight { .. } | Op::PConvMask { .. } => {
-                conv::lower(self, ins, outs, dev)
-            }
+            Op::Conv2d { .. }
+            | Op::Conv2dBwdData { .. }
+            | Op::Conv2dBwdWeight { .. }
+            | Op::PConvMask { .. } => conv::lower(self, ins, outs, dev),
             Op::Composite
             | Op::L1Mean { .. }
             | Op::L1MeanBwd { .. }
@@ -413,11 +450,17 @@ impl Op {
     }
 
     /// The CPU twin: outputs, plus new values of the inputs written in place.
-    pub fn eval_cpu(&self, ins: &[&[f64]], in_shapes: &[&[usize]], out_shapes: &[Vec<usize>]) -> CpuResult {
+    pub fn eval_cpu(
+        &self,
+        ins: &[&[f64]],
+        in_shapes: &[&[usize]],
+        out_shapes: &[Vec<usize>],
+    ) -> CpuResult {
         match self {
-            Op::Conv2d { .. } | Op::Conv2dBwdData { .. } | Op::Conv2dBwdWeight { .. } | Op::PConvMask { .. } => {
-                conv::eval_cpu(self, ins, in_shapes, out_shapes)
-            }
+            Op::Conv2d { .. }
+            | Op::Conv2dBwdData { .. }
+            | Op::Conv2dBwdWeight { .. }
+            | Op::PConvMask { .. } => conv::eval_cpu(self, ins, in_shapes, out_shapes),
             Op::Composite
             | Op::L1Mean { .. }
             | Op::L1MeanBwd { .. }
@@ -441,6 +484,9 @@ pub struct CpuResult {
 
 impl CpuResult {
     pub fn one(v: Vec<f64>) -> Self {
-        CpuResult { outputs: vec![v], written: vec![] }
+        CpuResult {
+            outputs: vec![v],
+            written: vec![],
+        }
     }
 }

@@ -11,7 +11,12 @@ fn numel(s: &[usize]) -> usize {
 }
 
 fn ew(kernel: Kernel, params: Params, bindings: Vec<Binding>, len: usize) -> Dispatch {
-    Dispatch { kernel, params: params.done(), bindings, workgroups: grid_1d(len) }
+    Dispatch {
+        kernel,
+        params: params.done(),
+        bindings,
+        workgroups: grid_1d(len),
+    }
 }
 
 pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
@@ -19,9 +24,19 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
     let len = numel(x);
     match *op {
         Op::ChannelScale { invert, bias } => {
-            let p = Params::new().u(x[0]).u(x[1]).u(x[2] * x[3]).b(invert).b(bias);
+            let p = Params::new()
+                .u(x[0])
+                .u(x[1])
+                .u(x[2] * x[3])
+                .b(invert)
+                .b(bias);
             let b = if bias { In(2) } else { Unused };
-            Lowered::one(ew(Kernel::ChannelScale, p, vec![In(0), In(1), b, Out(0)], len))
+            Lowered::one(ew(
+                Kernel::ChannelScale,
+                p,
+                vec![In(0), In(1), b, Out(0)],
+                len,
+            ))
         }
         Op::ChannelSum { masked } => {
             let p = Params::new().u(x[0]).u(x[1]).u(x[2] * x[3]).b(masked);
@@ -33,11 +48,22 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 workgroups: [x[1] as u32, 1, 1],
             })
         }
-        Op::BatchNorm { train, eps, momentum } => {
+        Op::BatchNorm {
+            train,
+            eps,
+            momentum,
+        } => {
             let (n, c, hw) = (x[0], x[1], x[2] * x[3]);
             let stats = Dispatch {
                 kernel: Kernel::BatchnormStats,
-                params: Params::new().u(n).u(c).u(hw).b(train).f(eps).f(momentum).done(),
+                params: Params::new()
+                    .u(n)
+                    .u(c)
+                    .u(hw)
+                    .b(train)
+                    .f(eps)
+                    .f(momentum)
+                    .done(),
                 bindings: vec![In(0), In(3), In(4), Out(1), Out(2)],
                 workgroups: [c as u32, 1, 1],
             };
@@ -47,7 +73,10 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 vec![In(0), Out(1), Out(2), In(1), In(2), Out(0)],
                 len,
             );
-            Lowered { dispatches: vec![stats, apply], scratch_bytes: vec![] }
+            Lowered {
+                dispatches: vec![stats, apply],
+                scratch_bytes: vec![],
+            }
         }
         Op::BatchNormBwd { train } => {
             let (n, c, hw) = (x[0], x[1], x[2] * x[3]);
@@ -63,11 +92,17 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 vec![In(0), In(1), In(3), In(4), In(2), Out(1), Out(2), Out(0)],
                 len,
             );
-            Lowered { dispatches: vec![reduce, data], scratch_bytes: vec![] }
+            Lowered {
+                dispatches: vec![reduce, data],
+                scratch_bytes: vec![],
+            }
         }
-        Op::Activation { slope } => {
-            Lowered::one(ew(Kernel::Activation, Params::new().u(len).f(slope), vec![In(0), Out(0)], len))
-        }
+        Op::Activation { slope } => Lowered::one(ew(
+            Kernel::Activation,
+            Params::new().u(len).f(slope),
+            vec![In(0), Out(0)],
+            len,
+        )),
         Op::ActivationBwd { slope } => Lowered::one(ew(
             Kernel::ActivationBwd,
             Params::new().u(len).f(slope),
@@ -100,7 +135,12 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
         }
         Op::SliceChannels { start, len: c_out } => Lowered::one(ew(
             Kernel::SliceChannels,
-            Params::new().u(x[0]).u(x[1]).u(c_out).u(start).u(x[2] * x[3]),
+            Params::new()
+                .u(x[0])
+                .u(x[1])
+                .u(c_out)
+                .u(start)
+                .u(x[2] * x[3]),
             vec![In(0), Out(0)],
             numel(outs[0]),
         )),
@@ -145,7 +185,15 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
 
 /// BatchNorm statistics (CPU twin of batchnorm_stats): (mean, invstd, new
 /// running mean, new running var).
-pub fn batch_norm_stats_cpu(x: &[f64], s: &[usize], rm: &[f64], rv: &[f64], train: bool, eps: f64, momentum: f64) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
+pub fn batch_norm_stats_cpu(
+    x: &[f64],
+    s: &[usize],
+    rm: &[f64],
+    rv: &[f64],
+    train: bool,
+    eps: f64,
+    momentum: f64,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
     let (n, c, hw) = (s[0], s[1], s[2] * s[3]);
     let count = (n * hw) as f64;
     let mut mean = vec![0.0; c];
@@ -170,7 +218,12 @@ pub fn batch_norm_stats_cpu(x: &[f64], s: &[usize], rm: &[f64], rv: &[f64], trai
     (mean, invstd, rm2, rv2)
 }
 
-pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]], shapes: &[&[usize]], outs: &[Vec<usize>]) -> CpuResult {
+pub(super) fn eval_cpu(
+    op: &Op,
+    ins: &[&[f64]],
+    shapes: &[&[usize]],
+    outs: &[Vec<usize>],
+) -> CpuResult {
     let x = ins[0];
     let s = shapes[0];
     match *op {
@@ -181,7 +234,11 @@ pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]], shapes: &[&[usize]], outs: &[Vec
                     .map(|i| {
                         let m = ins[1][(i / (c * hw)) * hw + i % hw];
                         let sc = if invert { 1.0 - m } else { m };
-                        let b = if bias && sc != 0.0 { ins[2][(i / hw) % c] } else { 0.0 };
+                        let b = if bias && sc != 0.0 {
+                            ins[2][(i / hw) % c]
+                        } else {
+                            0.0
+                        };
                         x[i] * sc + b
                     })
                     .collect(),
@@ -198,8 +255,13 @@ pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]], shapes: &[&[usize]], outs: &[Vec
             }
             CpuResult::one(out)
         }
-        Op::BatchNorm { train, eps, momentum } => {
-            let (mean, invstd, rm, rv) = batch_norm_stats_cpu(x, s, ins[3], ins[4], train, eps as f64, momentum as f64);
+        Op::BatchNorm {
+            train,
+            eps,
+            momentum,
+        } => {
+            let (mean, invstd, rm, rv) =
+                batch_norm_stats_cpu(x, s, ins[3], ins[4], train, eps as f64, momentum as f64);
             let (c, hw) = (s[1], s[2] * s[3]);
             let y = (0..x.len())
                 .map(|i| {
@@ -207,8 +269,15 @@ pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]], shapes: &[&[usize]], outs: &[Vec
                     (x[i] - mean[ch]) * invstd[ch] * ins[1][ch] + ins[2][ch]
                 })
                 .collect();
-            let written = if train { vec![(3, rm), (4, rv)] } else { vec![] };
-            CpuResult { outputs: vec![y, mean, invstd], written }
+            let written = if train {
+                vec![(3, rm), (4, rv)]
+            } else {
+                vec![]
+            };
+            CpuResult {
+                outputs: vec![y, mean, invstd],
+                written,
+            }
         }
         Op::BatchNormBwd { train } => {
             let (g, xin, gamma, mean, invstd) = (ins[0], ins[1], ins[2], ins[3], ins[4]);
@@ -233,13 +302,21 @@ pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]], shapes: &[&[usize]], outs: &[Vec
                     }
                 })
                 .collect();
-            CpuResult { outputs: vec![gx, sum_gx, sum_g], written: vec![] }
+            CpuResult {
+                outputs: vec![gx, sum_gx, sum_g],
+                written: vec![],
+            }
         }
-        Op::Activation { slope } => {
-            CpuResult::one(x.iter().map(|&v| if v > 0.0 { v } else { slope as f64 * v }).collect())
-        }
+        Op::Activation { slope } => CpuResult::one(
+            x.iter()
+                .map(|&v| if v > 0.0 { v } else { slope as f64 * v })
+                .collect(),
+        ),
         Op::ActivationBwd { slope } => CpuResult::one(
-            x.iter().zip(ins[1]).map(|(&y, &g)| if y > 0.0 { g } else { slope as f64 * g }).collect(),
+            x.iter()
+                .zip(ins[1])
+                .map(|(&y, &g)| if y > 0.0 { g } else { slope as f64 * g })
+                .collect(),
         ),
         Op::Upsample2x => {
             let (nc, h, w) = (s[0] * s[1], s[2], s[3]);
@@ -289,7 +366,8 @@ pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]], shapes: &[&[usize]], outs: &[Vec
                 for oy in 0..ho {
                     for ox in 0..wo {
                         let at = |dy: usize, dx: usize| x[(p * h + 2 * oy + dy) * w + 2 * ox + dx];
-                        y[(p * ho + oy) * wo + ox] = at(0, 0).max(at(0, 1)).max(at(1, 0)).max(at(1, 1));
+                        y[(p * ho + oy) * wo + ox] =
+                            at(0, 0).max(at(0, 1)).max(at(1, 0)).max(at(1, 1));
                     }
                 }
             }
@@ -302,7 +380,8 @@ pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]], shapes: &[&[usize]], outs: &[Vec
             for p in 0..nc {
                 for oy in 0..ho {
                     for ox in 0..wo {
-                        let cands = [(0, 0), (0, 1), (1, 0), (1, 1)].map(|(dy, dx)| (p * h + 2 * oy + dy) * w + 2 * ox + dx);
+                        let cands = [(0, 0), (0, 1), (1, 0), (1, 1)]
+                            .map(|(dy, dx)| (p * h + 2 * oy + dy) * w + 2 * ox + dx);
                         let mut best = cands[0];
                         for &c in &cands[1..] {
                             if x[c] > x[best] {

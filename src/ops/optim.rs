@@ -7,11 +7,18 @@ use Binding::Input as In;
 /// The per-step scalars the Adam kernel reads: [lr, 1 - b1^t, 1 - b2^t, 0].
 pub fn adam_step_scalars(lr: f64, beta1: f64, beta2: f64, t: u64) -> [f32; 4] {
     let t = t.max(1) as i32;
-    [lr as f32, (1.0 - beta1.powi(t)) as f32, (1.0 - beta2.powi(t)) as f32, 0.0]
+    [
+        lr as f32,
+        (1.0 - beta1.powi(t)) as f32,
+        (1.0 - beta2.powi(t)) as f32,
+        0.0,
+    ]
 }
 
 pub(super) fn lower(op: &Op, ins: &[&[usize]]) -> Lowered {
-    let Op::Adam { beta1, beta2, eps } = *op else { unreachable!("not an optimiser op") };
+    let Op::Adam { beta1, beta2, eps } = *op else {
+        unreachable!("not an optimiser op")
+    };
     let len: usize = ins[1].iter().product();
     Lowered::one(Dispatch {
         kernel: Kernel::Adam,
@@ -22,7 +29,9 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]]) -> Lowered {
 }
 
 pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]]) -> CpuResult {
-    let Op::Adam { beta1, beta2, eps } = *op else { unreachable!("not an optimiser op") };
+    let Op::Adam { beta1, beta2, eps } = *op else {
+        unreachable!("not an optimiser op")
+    };
     let (b1, b2, eps) = (beta1 as f64, beta2 as f64, eps as f64);
     let (step, g) = (ins[0], ins[1]);
     let (lr, bc1, bc2) = (step[0], step[1], step[2]);
@@ -35,5 +44,8 @@ pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]]) -> CpuResult {
         let denom = v[i].sqrt() / bc2.sqrt() + eps;
         p[i] -= (lr / bc1) * (m[i] / denom);
     }
-    CpuResult { outputs: vec![], written: vec![(2, p), (3, m), (4, v)] }
+    CpuResult {
+        outputs: vec![],
+        written: vec![(2, p), (3, m), (4, v)],
+    }
 }

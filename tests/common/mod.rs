@@ -45,7 +45,9 @@ impl Rng {
     }
     /// Uniform in [-1, 1), rounded to f32 so CPU and GPU see the same value.
     pub fn values(&mut self, n: usize) -> Vec<f64> {
-        (0..n).map(|_| (self.uniform() * 2.0 - 1.0) as f32 as f64).collect()
+        (0..n)
+            .map(|_| (self.uniform() * 2.0 - 1.0) as f32 as f64)
+            .collect()
     }
     /// A binary mask (1 = known) with about `hole_ratio` holes in random
     /// rectangles, some touching the borders.

@@ -74,7 +74,13 @@ impl Graph {
         &self.tensors[t.index()].shape
     }
 
-    fn add_tensor(&mut self, name: &str, shape: Vec<usize>, kind: TensorKind, rg: bool) -> TensorId {
+    fn add_tensor(
+        &mut self,
+        name: &str,
+        shape: Vec<usize>,
+        kind: TensorKind,
+        rg: bool,
+    ) -> TensorId {
         self.tensors.push(TensorInfo {
             name: name.to_string(),
             shape,
@@ -128,16 +134,37 @@ impl Graph {
 
     // ---- builder: one method per forward op -------------------------------
 
-    pub fn conv2d(&mut self, x: TensorId, w: TensorId, b: Option<TensorId>, stride: usize, pad: usize) -> Result<TensorId> {
+    pub fn conv2d(
+        &mut self,
+        x: TensorId,
+        w: TensorId,
+        b: Option<TensorId>,
+        stride: usize,
+        pad: usize,
+    ) -> Result<TensorId> {
         let mut ins = vec![x, w];
         ins.extend(b);
-        self.push1(Op::Conv2d { stride, pad, bias: b.is_some() }, &ins)
+        self.push1(
+            Op::Conv2d {
+                stride,
+                pad,
+                bias: b.is_some(),
+            },
+            &ins,
+        )
     }
 
     /// Partial-convolution mask update for a layer whose input mask is
     /// `mask_a` (repeated over `count_a` channels) and optionally `mask_b`
     /// (`count_b` channels, concatenated after). Returns (ratio, new mask).
-    pub fn pconv_mask(&mut self, mask_a: (TensorId, usize), mask_b: Option<(TensorId, usize)>, k: usize, stride: usize, pad: usize) -> Result<(TensorId, TensorId)> {
+    pub fn pconv_mask(
+        &mut self,
+        mask_a: (TensorId, usize),
+        mask_b: Option<(TensorId, usize)>,
+        k: usize,
+        stride: usize,
+        pad: usize,
+    ) -> Result<(TensorId, TensorId)> {
         let mut ins = vec![mask_a.0];
         ins.extend(mask_b.map(|m| m.0));
         let op = Op::PConvMask {
@@ -153,17 +180,38 @@ impl Graph {
 
     /// y = x * s (broadcast over channels), or x * (1 - s) with `invert`;
     /// with a bias, `+ b[c]` where the scale is non-zero.
-    pub fn channel_scale(&mut self, x: TensorId, s: TensorId, invert: bool, bias: Option<TensorId>) -> Result<TensorId> {
+    pub fn channel_scale(
+        &mut self,
+        x: TensorId,
+        s: TensorId,
+        invert: bool,
+        bias: Option<TensorId>,
+    ) -> Result<TensorId> {
         let mut ins = vec![x, s];
         ins.extend(bias);
-        self.push1(Op::ChannelScale { invert, bias: bias.is_some() }, &ins)
+        self.push1(
+            Op::ChannelScale {
+                invert,
+                bias: bias.is_some(),
+            },
+            &ins,
+        )
     }
 
     /// Partial convolution (spec): conv of the masked input, rescaled by the
     /// window's mask ratio, bias added on valid positions only. `x` must
     /// already be masked (X ⊙ M). Returns (output, new mask).
     #[allow(clippy::too_many_arguments)]
-    pub fn partial_conv(&mut self, xm: TensorId, mask_a: (TensorId, usize), mask_b: Option<(TensorId, usize)>, w: TensorId, b: Option<TensorId>, stride: usize, pad: usize) -> Result<(TensorId, TensorId)> {
+    pub fn partial_conv(
+        &mut self,
+        xm: TensorId,
+        mask_a: (TensorId, usize),
+        mask_b: Option<(TensorId, usize)>,
+        w: TensorId,
+        b: Option<TensorId>,
+        stride: usize,
+        pad: usize,
+    ) -> Result<(TensorId, TensorId)> {
         let k = self.shape(w).get(2).copied().unwrap_or(0);
         let (ratio, mask) = self.pconv_mask(mask_a, mask_b, k, stride, pad)?;
         let raw = self.conv2d(xm, w, None, stride, pad)?;
@@ -173,8 +221,19 @@ impl Graph {
 
     /// BatchNorm with batch statistics (`train`) or running statistics.
     /// `running` = (mean, var) state tensors, updated in place in training.
-    pub fn batch_norm(&mut self, x: TensorId, gamma: TensorId, beta: TensorId, running: (TensorId, TensorId), train: bool) -> Result<TensorId> {
-        let op = Op::BatchNorm { train, eps: 1e-5, momentum: 0.1 };
+    pub fn batch_norm(
+        &mut self,
+        x: TensorId,
+        gamma: TensorId,
+        beta: TensorId,
+        running: (TensorId, TensorId),
+        train: bool,
+    ) -> Result<TensorId> {
+        let op = Op::BatchNorm {
+            train,
+            eps: 1e-5,
+            momentum: 0.1,
+        };
         self.push1(op, &[x, gamma, beta, running.0, running.1])
     }
 
@@ -199,13 +258,24 @@ impl Graph {
     }
 
     /// alpha * a + beta * b (b optional).
-    pub fn axpby(&mut self, alpha: f32, a: TensorId, beta: f32, b: Option<TensorId>) -> Result<TensorId> {
+    pub fn axpby(
+        &mut self,
+        alpha: f32,
+        a: TensorId,
+        beta: f32,
+        b: Option<TensorId>,
+    ) -> Result<TensorId> {
         let mut ins = vec![a];
         ins.extend(b);
         self.push1(Op::Axpby { alpha, beta }, &ins)
     }
 
-    pub fn channel_affine(&mut self, x: TensorId, scale: [f32; 3], shift: [f32; 3]) -> Result<TensorId> {
+    pub fn channel_affine(
+        &mut self,
+        x: TensorId,
+        scale: [f32; 3],
+        shift: [f32; 3],
+    ) -> Result<TensorId> {
         self.push1(Op::ChannelAffine { scale, shift }, &[x])
     }
 
@@ -214,10 +284,18 @@ impl Graph {
     }
 
     /// mean |w ⊙ (a − b)| over all elements of a; gradient flows to `a` only.
-    pub fn l1_mean(&mut self, a: TensorId, b: TensorId, weight: L1Weight, mask: Option<TensorId>) -> Result<TensorId> {
+    pub fn l1_mean(
+        &mut self,
+        a: TensorId,
+        b: TensorId,
+        weight: L1Weight,
+        mask: Option<TensorId>,
+    ) -> Result<TensorId> {
         let mut ins = vec![a, b];
         if weight != L1Weight::None {
-            ins.push(mask.ok_or_else(|| Error::Invalid("l1_mean: a weighted L1 needs the mask".into()))?);
+            ins.push(
+                mask.ok_or_else(|| Error::Invalid("l1_mean: a weighted L1 needs the mask".into()))?,
+            );
         }
         self.push1(Op::L1Mean { weight }, &ins)
     }
@@ -237,8 +315,19 @@ impl Graph {
 
     /// One Adam step on `param` (moments `m`, `v` are state tensors; `step`
     /// is the host-written [lr, 1 - b1^t, 1 - b2^t, 0]).
-    pub fn adam(&mut self, step: TensorId, grad: TensorId, param: TensorId, m: TensorId, v: TensorId) -> Result<()> {
-        let op = Op::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+    pub fn adam(
+        &mut self,
+        step: TensorId,
+        grad: TensorId,
+        param: TensorId,
+        m: TensorId,
+        v: TensorId,
+    ) -> Result<()> {
+        let op = Op::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        };
         self.push(op, &[step, grad, param, m, v])?;
         Ok(())
     }

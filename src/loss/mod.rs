@@ -1,0 +1,112 @@
+//! The inpainting loss of the spec (paper eq. 3–7) built from graph ops:
+//! the six terms, their weighted total, and the frozen VGG-16 features
+//! (pool1–pool3) it compares.
+mod vgg;
+
+pub use vgg::{Preprocess, Vgg, VggConfig};
+
+use crate::error::Result;
+use crate::graph::{Graph, TensorId};
+use crate::ops::L1Weight;
+
+/// Weights of the six terms in L_total.
+pub const WEIGHTS: LossWeights = LossWeights {
+    valid: 1.0,
+    hole: 6.0,
+    perc: 0.05,
+    style: 120.0,
+    tv: 0.1,
+};
+
+#[derive(Clone, Copy, Debug)]
+pub struct LossWeights {
+    pub valid: f32,
+    pub hole: f32,
+    pub perc: f32,
+    pub style: f32,
+    pub tv: f32,
+}
+
+/// The scalar ([1]) tensors of each term.
+#[derive(Clone, Copy, Debug)]
+pub struct LossTerms {
+    pub valid: TensorId,
+    pub hole: TensorId,
+    pub perc: TensorId,
+    pub style_out: TensorId,
+    pub style_comp: TensorId,
+    pub tv: TensorId,
+    pub total: TensorId,
+}
+
+impl LossTerms {
+    /// (name, tensor) in the order of metrics.jsonl.
+    pub fn named(&self) -> [(&'static str, TensorId); 7] {
+        [
+            ("valid", self.valid),
+            ("hole", self.hole),
+            ("perc", self.perc),
+            ("style_out", self.style_out),
+            ("style_comp", self.style_comp),
+            ("tv", self.tv),
+            ("total", self.total),
+        ]
+    }
+}
+
+fn sum(g: &mut Graph, terms: &[TensorId]) -> Result<TensorId> {
+    let mut acc = terms[0];
+    for &t in &terms[1..] {
+        acc = g.axpby(1.0, acc, 1.0, Some(t))?;
+    }
+    Ok(acc)
+}
+
+/// Builds every loss term for the network output `out`, the ground truth
+/// `gt` and the mask (1 = known).
+pub fn inpainting_loss(
+    g: &mut Graph,
+    vgg: &Vgg,
+    out: TensorId,
+    gt: TensorId,
+    mask: TensorId,
+) -> Result<LossTerms> {
+    let comp = g.composite(out, gt, mask)?;
+    let valid = g.l1_mean(out, gt, L1Weight::Known, Some(mask))?;
+    let hole = g.l1_mean(out, gt, L1Weight::Hole, Some(mask))?;
+    let f_out = vgg.features(g, out)?;
+    let f_comp = vgg.features(g, comp)?;
+    let f_gt = vgg.features(g, gt)?;
+    let mut perc = Vec::new();
+    let mut style_out = Vec::new();
+    let mut style_comp = Vec::new();
+    for p in 0..3 {
+        perc.push(g.l1_mean(f_out[p], f_gt[p], L1Weight::None, None)?);
+        perc.push(g.l1_mean(f_comp[p], f_gt[p], L1Weight::None, None)?);
+        let gram_gt = g.gram(f_gt[p])?;
+        let gram_out = g.gram(f_out[p])?;
+        let gram_comp = g.gram(f_comp[p])?;
+        style_out.push(g.l1_mean(gram_out, gram_gt, L1Weight::None, None)?);
+        style_comp.push(g.l1_mean(gram_comp, gram_gt, L1Weight::None, None)?);
+    }
+    let perc = sum(g, &perc)?;
+    let style_out = sum(g, &style_out)?;
+    let style_comp = sum(g, &style_comp)?;
+    let region = g.dilate_holes(mask)?;
+    let tv = g.tv(comp, region)?;
+    let w = WEIGHTS;
+    let mut total = g.axpby(w.valid, valid, w.hole, Some(hole))?;
+    total = g.axpby(1.0, total, w.perc, Some(perc))?;
+    total = g.axpby(1.0, total, w.style, Some(style_out))?;
+    total = g.axpby(1.0, total, w.style, Some(style_comp))?;
+    total = g.axpby(1.0, total, w.tv, Some(tv))?;
+    Ok(LossTerms {
+        valid,
+        hole,
+        perc,
+        style_out,
+        style_comp,
+        tv,
+        total,
+    })
+}

@@ -1,0 +1,99 @@
+use crate::error::Result;
+use crate::graph::{Graph, TensorId};
+
+/// How an RGB image in [0, 1] is normalised before conv1_1 (the weights'
+/// `preprocess` metadata).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preprocess {
+    /// (x − ImageNet mean) / std: torchvision / timm weights.
+    Torch,
+    /// 255·x − [123.68, 116.779, 103.939]: Oxford/Caffe weights.
+    Caffe,
+}
+
+impl Preprocess {
+    /// Per-channel (scale, shift) with x' = x·scale + shift.
+    pub fn affine(self) -> ([f32; 3], [f32; 3]) {
+        match self {
+            Preprocess::Torch => {
+                let mean = [0.485f64, 0.456, 0.406];
+                let std = [0.229f64, 0.224, 0.225];
+                (
+                    [0, 1, 2].map(|c| (1.0 / std[c]) as f32),
+                    [0, 1, 2].map(|c| (-mean[c] / std[c]) as f32),
+                )
+            }
+            Preprocess::Caffe => ([255.0; 3], [-123.68, -116.779, -103.939]),
+        }
+    }
+}
+
+/// Channel counts of the three VGG blocks (64, 128, 256 for VGG-16; tests
+/// use narrower ones).
+#[derive(Clone, Copy, Debug)]
+pub struct VggConfig {
+    pub channels: [usize; 3],
+}
+
+impl VggConfig {
+    pub const VGG16: VggConfig = VggConfig {
+        channels: [64, 128, 256],
+    };
+
+    /// (C_in, C_out) of conv1_1 … conv3_3 (torchvision features.{0,2,5,7,10,12,14}).
+    pub fn convs(&self) -> [(usize, usize); 7] {
+        let [a, b, c] = self.channels;
+        [(3, a), (a, a), (a, b), (b, b), (b, c), (c, c), (c, c)]
+    }
+}
+
+/// torchvision indices of conv1_1 … conv3_3 in `features`.
+pub const VGG_CONV_INDICES: [usize; 7] = [0, 2, 5, 7, 10, 12, 14];
+
+/// Frozen VGG-16 feature extractor declared on a graph.
+#[derive(Clone, Debug)]
+pub struct Vgg {
+    pub config: VggConfig,
+    pub preprocess: Preprocess,
+    /// (weight, bias) of conv1_1 … conv3_3, named `features.{i}.weight/bias`.
+    pub convs: Vec<(TensorId, TensorId)>,
+}
+
+impl Vgg {
+    pub fn declare(g: &mut Graph, config: VggConfig, preprocess: Preprocess) -> Self {
+        let convs = config
+            .convs()
+            .iter()
+            .zip(VGG_CONV_INDICES)
+            .map(|(&(ci, co), idx)| {
+                (
+                    g.param(&format!("features.{idx}.weight"), &[co, ci, 3, 3], false),
+                    g.param(&format!("features.{idx}.bias"), &[co], false),
+                )
+            })
+            .collect();
+        Vgg {
+            config,
+            preprocess,
+            convs,
+        }
+    }
+
+    /// [pool1, pool2, pool3] of an image batch [N,3,H,W] in [0, 1].
+    pub fn features(&self, g: &mut Graph, image: TensorId) -> Result<[TensorId; 3]> {
+        let (scale, shift) = self.preprocess.affine();
+        let mut h = g.channel_affine(image, scale, shift)?;
+        let mut pools = Vec::with_capacity(3);
+        let mut conv = self.convs.iter();
+        for block_convs in [2, 2, 3] {
+            for _ in 0..block_convs {
+                let &(w, b) = conv.next().expect("seven convs");
+                h = g.conv2d(h, w, Some(b), 1, 1)?;
+                h = g.relu(h)?;
+            }
+            h = g.max_pool2(h)?;
+            pools.push(h);
+        }
+        Ok([pools[0], pools[1], pools[2]])
+    }
+}

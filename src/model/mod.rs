@@ -1,0 +1,7 @@
+//! The PConv-UNet of the spec, declared on a graph: parameters with the
+//! checkpoint's names, and the forward pass built from graph ops.
+mod init;
+mod unet;
+
+pub use init::{kaiming_normal, SplitMix64};
+pub use unet::{BnParams, Layer, Mode, UNet, UNetConfig};

@@ -1,0 +1,70 @@
+use crate::error::Result;
+use crate::graph::autodiff::backward;
+use crate::graph::{Graph, TensorId};
+use crate::loss::{inpainting_loss, LossTerms, Preprocess, Vgg, VggConfig};
+use crate::model::{Mode, UNet, UNetConfig};
+
+/// Shapes and modes of one training step.
+#[derive(Clone, Copy, Debug)]
+pub struct TrainStepConfig {
+    pub net: UNetConfig,
+    pub vgg: VggConfig,
+    pub preprocess: Preprocess,
+    pub batch: usize,
+    pub height: usize,
+    pub width: usize,
+    pub mode: Mode,
+}
+
+/// The whole training step as one graph: forward, the six loss terms,
+/// backward and one Adam update of every trainable parameter.
+pub struct TrainStep {
+    pub graph: Graph,
+    pub net: UNet,
+    pub vgg: Vgg,
+    pub image: TensorId,
+    pub mask: TensorId,
+    /// [lr, 1 − β1^t, 1 − β2^t, 0], written before each step.
+    pub adam_step: TensorId,
+    pub output: TensorId,
+    pub losses: LossTerms,
+    /// (parameter, its gradient, Adam m, Adam v) for every trainable parameter.
+    pub trained: Vec<(TensorId, TensorId, TensorId, TensorId)>,
+}
+
+impl TrainStep {
+    pub fn build(cfg: &TrainStepConfig) -> Result<Self> {
+        let mut g = Graph::new();
+        let image = g.input("image", &[cfg.batch, 3, cfg.height, cfg.width]);
+        let mask = g.input("mask", &[cfg.batch, 1, cfg.height, cfg.width]);
+        let adam_step = g.input("adam_step", &[4]);
+        let net = UNet::declare(&mut g, cfg.net, cfg.mode)?;
+        let vgg = Vgg::declare(&mut g, cfg.vgg, cfg.preprocess);
+        let output = net.forward(&mut g, image, mask, cfg.mode)?;
+        let losses = inpainting_loss(&mut g, &vgg, output, image, mask)?;
+        let grads = backward(&mut g, losses.total)?;
+        let mut trained = Vec::new();
+        for (name, t) in net.named_tensors() {
+            if !g.info(t).requires_grad {
+                continue;
+            }
+            let Some(grad) = grads.get(t) else { continue };
+            let shape = g.shape(t).to_vec();
+            let m = g.state(&format!("adam.m.{name}"), &shape);
+            let v = g.state(&format!("adam.v.{name}"), &shape);
+            g.adam(adam_step, grad, t, m, v)?;
+            trained.push((t, grad, m, v));
+        }
+        Ok(TrainStep {
+            graph: g,
+            net,
+            vgg,
+            image,
+            mask,
+            adam_step,
+            output,
+            losses,
+            trained,
+        })
+    }
+}

@@ -1,0 +1,225 @@
+//! The whole training step (PConv-UNet forward, the six loss terms with VGG
+//! features, backward, Adam) on a tiny configuration: CPU gradients against
+//! finite differences for a sample of weights of every layer, and the GPU
+//! against the CPU for every loss term, gradient and updated parameter.
+mod common;
+
+use common::{assert_close, gpu, to_f32, Rng};
+use pconv::gpu::Executor;
+use pconv::graph::cpu::CpuExecutor;
+use pconv::graph::TensorId;
+use pconv::loss::{Preprocess, VggConfig};
+use pconv::model::{Mode, UNetConfig};
+use pconv::ops::optim::adam_step_scalars;
+use pconv::train::{TrainStep, TrainStepConfig};
+
+fn tiny(mode: Mode) -> TrainStepConfig {
+    TrainStepConfig {
+        net: UNetConfig {
+            levels: 3,
+            width: 1.0 / 16.0,
+        },
+        vgg: VggConfig {
+            channels: [4, 6, 8],
+        },
+        preprocess: Preprocess::Torch,
+        batch: 2,
+        height: 16,
+        width: 24,
+        mode,
+    }
+}
+
+/// Values of every persistent tensor: Kaiming weights, perturbed BatchNorm
+/// parameters, random VGG, a random image and a mask with border holes.
+fn values(step: &TrainStep, rng: &mut Rng) -> Vec<(TensorId, Vec<f64>)> {
+    let g = &step.graph;
+    let mut vals: Vec<(TensorId, Vec<f64>)> = step
+        .net
+        .initial_values(g, 7)
+        .into_iter()
+        .map(|(t, v)| {
+            let name = &g.info(t).name;
+            let v: Vec<f64> = v.iter().map(|&x| x as f64).collect();
+            // Move BatchNorm away from its identity init so every path matters.
+            let v = if name.ends_with("bn.weight") || name.ends_with("bn.running_var") {
+                v.iter()
+                    .map(|x| (x + 0.3 * rng.uniform()) as f32 as f64)
+                    .collect()
+            } else if name.ends_with("bn.bias")
+                || name.ends_with("running_mean")
+                || name.ends_with("dec1.bias")
+            {
+                rng.values(v.len())
+                    .iter()
+                    .map(|x| (0.1 * x) as f32 as f64)
+                    .collect()
+            } else {
+                v
+            };
+            (t, v)
+        })
+        .collect();
+    for &(w, b) in &step.vgg.convs {
+        let fan_in = g.shape(w)[1] * 9;
+        let std = (2.0 / fan_in as f64).sqrt() * 1.7;
+        vals.push((
+            w,
+            rng.values(g.info(w).numel())
+                .iter()
+                .map(|x| (x * std) as f32 as f64)
+                .collect(),
+        ));
+        vals.push((
+            b,
+            rng.values(g.info(b).numel())
+                .iter()
+                .map(|x| (x * 0.05) as f32 as f64)
+                .collect(),
+        ));
+    }
+    let [n, _, h, w] = <[usize; 4]>::try_from(g.shape(step.image)).unwrap();
+    vals.push((
+        step.image,
+        (0..n * 3 * h * w)
+            .map(|_| rng.uniform() as f32 as f64)
+            .collect(),
+    ));
+    vals.push((step.mask, rng.mask(n, h, w, 0.35)));
+    let s = adam_step_scalars(2e-4, 0.9, 0.999, 1);
+    vals.push((step.adam_step, s.iter().map(|&v| v as f64).collect()));
+    vals
+}
+
+fn run_cpu(step: &TrainStep, vals: &[(TensorId, Vec<f64>)]) -> CpuExecutor {
+    let mut cpu = CpuExecutor::new(&step.graph);
+    for (t, v) in vals {
+        cpu.set(*t, v);
+    }
+    cpu.run(&step.graph);
+    cpu
+}
+
+fn check_step(mode: Mode, seed: u64) {
+    let step = TrainStep::build(&tiny(mode)).unwrap();
+    let mut rng = Rng::new(seed);
+    let vals = values(&step, &mut rng);
+    let cpu = run_cpu(&step, &vals);
+    let total = cpu.get(step.losses.total)[0];
+    assert!(total.is_finite() && total > 0.0, "total loss {total}");
+    for (name, t) in step.losses.named() {
+        assert!(
+            cpu.get(t)[0] > 0.0,
+            "{name} should be positive on random data"
+        );
+    }
+
+    // Finite differences of the total loss for 3 weights of every trained tensor.
+    for &(param, grad, _, _) in &step.trained {
+        let name = step.graph.info(param).name.clone();
+        let idx = vals.iter().position(|(t, _)| *t == param).unwrap();
+        let analytic = cpu.get(grad).to_vec();
+        let scale = analytic.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        for _ in 0..3 {
+            let at = (rng.uniform() * analytic.len() as f64) as usize;
+            let eps = 1e-6;
+            let mut plus = vals.clone();
+            plus[idx].1[at] += eps;
+            let mut minus = vals.clone();
+            minus[idx].1[at] -= eps;
+            let fd = (run_cpu(&step, &plus).get(step.losses.total)[0]
+                - run_cpu(&step, &minus).get(step.losses.total)[0])
+                / (2.0 * eps);
+            assert!(
+                (fd - analytic[at]).abs() <= 1e-4 * scale.max(1e-3) + 1e-4 * fd.abs(),
+                "{mode:?} {name}[{at}]: finite difference {fd} vs backward {} (scale {scale})",
+                analytic[at]
+            );
+        }
+    }
+
+    let Some(ctx) = gpu() else { return };
+    let mut keep: Vec<TensorId> = step.losses.named().iter().map(|&(_, t)| t).collect();
+    keep.push(step.output);
+    keep.extend(step.trained.iter().map(|&(_, g, _, _)| g));
+    let exec = Executor::new(&ctx, &step.graph, &keep).unwrap();
+    for (t, v) in &vals {
+        exec.write(*t, &to_f32(v)).unwrap();
+    }
+    exec.run();
+    assert_close(
+        "output",
+        &exec.read(step.output).unwrap(),
+        cpu.get(step.output),
+        1e-4,
+    );
+    for (name, t) in step.losses.named() {
+        let got = exec.read(t).unwrap()[0] as f64;
+        let want = cpu.get(t)[0];
+        assert!(
+            (got - want).abs() <= 2e-4 * want.abs(),
+            "{mode:?} loss {name}: GPU {got} vs CPU {want}"
+        );
+    }
+    for &(param, grad, m, _) in &step.trained {
+        let name = &step.graph.info(param).name;
+        assert_close(
+            &format!("{mode:?} grad {name}"),
+            &exec.read(grad).unwrap(),
+            cpu.get(grad),
+            2e-3,
+        );
+        assert_close(
+            &format!("{mode:?} adam m {name}"),
+            &exec.read(m).unwrap(),
+            cpu.get(m),
+            2e-3,
+        );
+        // After one Adam step every weight moves by about lr; the GPU and CPU
+        // agree to well within that.
+        let got = exec.read(param).unwrap();
+        for (i, (&a, &b)) in got.iter().zip(cpu.get(param)).enumerate() {
+            assert!(
+                (a as f64 - b).abs() <= 1e-4 + 1e-5 * b.abs(),
+                "{name}[{i}] after Adam: GPU {a} vs CPU {b}"
+            );
+        }
+    }
+    // BatchNorm running statistics were updated in place the same way.
+    for (name, t) in step.net.named_tensors() {
+        if name.contains("running") {
+            assert_close(
+                &format!("{mode:?} {name}"),
+                &exec.read(t).unwrap(),
+                cpu.get(t),
+                1e-4,
+            );
+        }
+    }
+}
+
+#[test]
+fn train_step_matches_cpu_and_finite_differences() {
+    check_step(Mode::Train, 21);
+}
+
+#[test]
+fn finetune_step_freezes_encoder_batchnorm() {
+    let step = TrainStep::build(&tiny(Mode::FineTune)).unwrap();
+    let trained: Vec<String> = step
+        .trained
+        .iter()
+        .map(|&(p, ..)| step.graph.info(p).name.clone())
+        .collect();
+    assert!(
+        !trained
+            .iter()
+            .any(|n| n.starts_with("enc") && n.contains(".bn.")),
+        "{trained:?}"
+    );
+    assert!(
+        trained.iter().any(|n| n.starts_with("dec2.bn.")),
+        "{trained:?}"
+    );
+    check_step(Mode::FineTune, 22);
+}

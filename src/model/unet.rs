@@ -215,7 +215,7 @@ impl UNet {
     ) -> Result<TensorId> {
         let s = g.shape(image).to_vec();
         let mult = self.config.multiple();
-        if s.len() != 4 || s[1] != 3 || s[2] % mult != 0 || s[3] % mult != 0 {
+        if s.len() != 4 || s[1] != 3 || !s[2].is_multiple_of(mult) || !s[3].is_multiple_of(mult) {
             return Err(Error::Invalid(format!(
                 "network input must be [N,3,H,W] with H and W multiples of {mult}, got {s:?}"
             )));

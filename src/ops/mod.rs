@@ -334,7 +334,7 @@ impl Op {
             }
             Op::Upsample2xBwd => {
                 let [n, c, h, w] = dims4(self, ins[0])?;
-                if h % 2 != 0 || w % 2 != 0 {
+                if !h.is_multiple_of(2) || !w.is_multiple_of(2) {
                     return Err(shape_err(self, "odd gradient size".into()));
                 }
                 Ok(vec![vec![n, c, h / 2, w / 2]])

@@ -12,7 +12,7 @@ use pconv::gpu::{context, GpuContext};
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -71,8 +71,15 @@ fn info() -> Result<()> {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Info => info(),
-        Command::Bench { kernels, reps } => {
+        // The desktop app will open here; until it lands, show the device
+        // pconv would use and what can be run.
+        None => {
+            info()?;
+            println!("\ncommands: pconv info | pconv bench --kernels   (pconv --help for details)");
+            Ok(())
+        }
+        Some(Command::Info) => info(),
+        Some(Command::Bench { kernels, reps }) => {
             if !kernels {
                 anyhow::bail!("only `pconv bench --kernels` exists so far (the training-step benchmark needs the trainer)");
             }

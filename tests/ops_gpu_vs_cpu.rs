@@ -64,7 +64,7 @@ fn check(name: &str, op: Op, operands: Vec<Operand>, tol: f64, rng: &mut Rng) {
         seed_values = rng.values(g.info(s).numel());
         seeds.push((outs[0], s));
     }
-    let grads = backward_from(&mut g, &seeds).unwrap();
+    let grads = backward_from(&mut g, &seeds, &mut |_, _, _| Ok(())).unwrap();
     let grad_of: Vec<Option<TensorId>> = ins
         .iter()
         .zip(&operands)

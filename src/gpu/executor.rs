@@ -3,6 +3,8 @@
 //! pipelines (cached per device) and bind groups. A run records all
 //! dispatches into one compute pass of one command encoder and submits it
 //! once; nothing waits on the GPU unless the caller reads a tensor back.
+use std::sync::{Arc, Mutex};
+
 use crate::error::{Error, Result};
 use crate::gpu::shaders::Kernel;
 use crate::gpu::GpuContext;
@@ -195,6 +197,39 @@ impl Executor {
         self.ctx.queue.submit([encoder.finish()])
     }
 
+    /// Like `run`, and copies the given scalar tensors (losses) into a
+    /// mappable buffer in the same submit; they arrive without blocking.
+    pub fn run_with_scalars(&self, scalars: &[TensorId]) -> PendingScalars {
+        let device = &self.ctx.device;
+        let staging = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("pconv.scalars"),
+            size: (scalars.len().max(1) * 4) as u64,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("pconv.run"),
+        });
+        self.encode(&mut encoder);
+        for (i, &t) in scalars.iter().enumerate() {
+            encoder.copy_buffer_to_buffer(self.buffer(t), 0, &staging, (i * 4) as u64, 4);
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+        let state = Arc::new(Mutex::new(None));
+        let sink = state.clone();
+        staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            if let Ok(mut s) = sink.lock() {
+                *s = Some(r.map_err(|e| e.to_string()));
+            }
+        });
+        PendingScalars {
+            device: device.clone(),
+            staging,
+            state,
+            len: scalars.len(),
+        }
+    }
+
     /// Records the dispatches into a caller's encoder (one compute pass).
     pub fn encode(&self, encoder: &mut wgpu::CommandEncoder) {
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
@@ -262,5 +297,54 @@ impl Executor {
     /// Kernels in dispatch order (for reports).
     pub fn kernels(&self) -> impl Iterator<Item = Kernel> + '_ {
         self.steps.iter().map(|s| s.kernel)
+    }
+}
+
+/// Scalars of a submitted run on their way back to the host.
+pub struct PendingScalars {
+    device: wgpu::Device,
+    staging: wgpu::Buffer,
+    state: Arc<Mutex<Option<std::result::Result<(), String>>>>,
+    len: usize,
+}
+
+impl PendingScalars {
+    fn take(&self) -> Result<Option<Vec<f32>>> {
+        let done = self
+            .state
+            .lock()
+            .map_err(|_| Error::Gpu("scalar read-back poisoned".into()))?
+            .clone();
+        match done {
+            None => Ok(None),
+            Some(Err(e)) => Err(Error::Gpu(format!("reading scalars back: {e}"))),
+            Some(Ok(())) => {
+                let view = self
+                    .staging
+                    .get_mapped_range(..)
+                    .map_err(|e| Error::Gpu(e.to_string()))?;
+                let values = bytemuck::cast_slice::<u8, f32>(&view)[..self.len].to_vec();
+                drop(view);
+                self.staging.unmap();
+                Ok(Some(values))
+            }
+        }
+    }
+
+    /// The values if the GPU has finished, without waiting.
+    pub fn try_get(&self) -> Result<Option<Vec<f32>>> {
+        self.device
+            .poll(wgpu::PollType::Poll)
+            .map_err(|e| Error::Gpu(e.to_string()))?;
+        self.take()
+    }
+
+    /// Waits for the values.
+    pub fn wait(self) -> Result<Vec<f32>> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(e.to_string()))?;
+        self.take()?
+            .ok_or_else(|| Error::Gpu("scalars not mapped after the GPU finished".into()))
     }
 }

@@ -5,5 +5,5 @@ pub mod executor;
 pub mod shaders;
 
 pub use context::GpuContext;
-pub use executor::Executor;
+pub use executor::{Executor, PendingScalars};
 pub use shaders::Kernel;

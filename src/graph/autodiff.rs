@@ -30,12 +30,21 @@ pub fn backward(g: &mut Graph, loss: TensorId) -> Result<Gradients> {
         )));
     }
     let seed = g.constant("loss_seed", &[1], vec![1.0]);
-    backward_from(g, &[(loss, seed)])
+    backward_from(g, &[(loss, seed)], &mut |_, _, _| Ok(()))
 }
+
+/// Called with (graph, tensor, gradient) as soon as a tensor's gradient is
+/// complete, so an optimiser step can consume it right away and its buffer
+/// be reused for the rest of the backward pass.
+pub type OnGradient<'a> = dyn FnMut(&mut Graph, TensorId, TensorId) -> Result<()> + 'a;
 
 /// Appends the backward pass that starts from the given (tensor, gradient of
 /// that tensor) pairs: the vector-Jacobian product of the graph.
-pub fn backward_from(g: &mut Graph, seeds: &[(TensorId, TensorId)]) -> Result<Gradients> {
+pub fn backward_from(
+    g: &mut Graph,
+    seeds: &[(TensorId, TensorId)],
+    on_gradient: &mut OnGradient,
+) -> Result<Gradients> {
     let mut grads = Gradients::default();
     for &(t, seed) in seeds {
         if g.shape(t) != g.shape(seed) {
@@ -48,6 +57,13 @@ pub fn backward_from(g: &mut Graph, seeds: &[(TensorId, TensorId)]) -> Result<Gr
         grads.map.insert(t, seed);
     }
     let forward_nodes = g.nodes.len();
+    // The gradient of a tensor is complete once its first reader is done.
+    let mut first_reader = vec![usize::MAX; g.tensors.len()];
+    for (i, node) in g.nodes.iter().enumerate().rev() {
+        for t in &node.inputs {
+            first_reader[t.index()] = i;
+        }
+    }
     for i in (0..forward_nodes).rev() {
         let node = g.nodes[i].clone();
         let gout: Vec<Option<TensorId>> = node.outputs.iter().map(|&o| grads.get(o)).collect();
@@ -61,6 +77,18 @@ pub fn backward_from(g: &mut Graph, seeds: &[(TensorId, TensorId)]) -> Result<Gr
                 None => grad,
             };
             grads.map.insert(t, total);
+        }
+        let mut done: Vec<TensorId> = node
+            .inputs
+            .iter()
+            .copied()
+            .filter(|t| first_reader[t.index()] == i)
+            .collect();
+        done.dedup();
+        for t in done {
+            if let Some(grad) = grads.get(t) {
+                on_gradient(g, t, grad)?;
+            }
         }
     }
     Ok(grads)

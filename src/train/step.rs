@@ -1,5 +1,5 @@
-use crate::error::Result;
-use crate::graph::autodiff::backward;
+use crate::error::{Error, Result};
+use crate::graph::autodiff::backward_from;
 use crate::graph::{Graph, TensorId};
 use crate::loss::{inpainting_loss, LossTerms, Preprocess, Vgg, VggConfig};
 use crate::model::{Mode, UNet, UNetConfig};
@@ -42,18 +42,31 @@ impl TrainStep {
         let vgg = Vgg::declare(&mut g, cfg.vgg, cfg.preprocess);
         let output = net.forward(&mut g, image, mask, cfg.mode)?;
         let losses = inpainting_loss(&mut g, &vgg, output, image, mask)?;
-        let grads = backward(&mut g, losses.total)?;
+        // Adam updates each parameter as soon as its gradient is complete, so
+        // gradients do not all stay alive until the end of the backward pass.
+        let trainable: Vec<(String, TensorId)> = net
+            .named_tensors()
+            .into_iter()
+            .filter(|&(_, t)| g.info(t).requires_grad)
+            .collect();
+        let seed = g.constant("loss_seed", &[1], vec![1.0]);
         let mut trained = Vec::new();
-        for (name, t) in net.named_tensors() {
-            if !g.info(t).requires_grad {
-                continue;
+        backward_from(&mut g, &[(losses.total, seed)], &mut |g, t, grad| {
+            if let Some((name, _)) = trainable.iter().find(|(_, p)| *p == t) {
+                let shape = g.shape(t).to_vec();
+                let m = g.state(&format!("adam.m.{name}"), &shape);
+                let v = g.state(&format!("adam.v.{name}"), &shape);
+                g.adam(adam_step, grad, t, m, v)?;
+                trained.push((t, grad, m, v));
             }
-            let Some(grad) = grads.get(t) else { continue };
-            let shape = g.shape(t).to_vec();
-            let m = g.state(&format!("adam.m.{name}"), &shape);
-            let v = g.state(&format!("adam.v.{name}"), &shape);
-            g.adam(adam_step, grad, t, m, v)?;
-            trained.push((t, grad, m, v));
+            Ok(())
+        })?;
+        if trained.len() != trainable.len() {
+            return Err(Error::Invalid(format!(
+                "{} of {} trainable tensors got no gradient",
+                trainable.len() - trained.len(),
+                trainable.len()
+            )));
         }
         Ok(TrainStep {
             graph: g,

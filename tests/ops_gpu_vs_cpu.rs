@@ -9,6 +9,7 @@ use common::{assert_close, gpu, to_f32, Rng};
 use pconv::gpu::Executor;
 use pconv::graph::autodiff::backward_from;
 use pconv::graph::cpu::CpuExecutor;
+use pconv::graph::recording::DeviceTraits;
 use pconv::graph::{Graph, TensorId};
 use pconv::ops::{L1Weight, Op};
 
@@ -132,40 +133,52 @@ fn check(name: &str, op: Op, operands: Vec<Operand>, tol: f64, rng: &mut Rng) {
     let Some(ctx) = gpu() else { return };
     let mut keep: Vec<TensorId> = outs.clone();
     keep.extend(grad_of.iter().flatten());
-    let exec = Executor::new(&ctx, &g, &keep).unwrap_or_else(|e| panic!("{name}: {e}"));
-    for (t, v) in ins.iter().zip(&base) {
-        exec.write(*t, &to_f32(v)).unwrap();
+    // The device's kernel choice, and the portable fallbacks where it differs.
+    let mut variants = vec![ctx.traits()];
+    if ctx.traits().subgroups_8_to_64 {
+        variants.push(DeviceTraits {
+            subgroups_8_to_64: false,
+            ..ctx.traits()
+        });
     }
-    if let Some(&(_, s)) = seeds.first() {
-        exec.write(s, &to_f32(&seed_values)).unwrap();
-    }
-    exec.run();
-    for (k, &t) in outs.iter().enumerate() {
-        assert_close(
-            &format!("{name} output {k}"),
-            &exec.read(t).unwrap(),
-            cpu.get(t),
-            tol,
-        );
-    }
-    for (i, gt) in grad_of.iter().enumerate() {
-        if let Some(gt) = *gt {
+    for traits in variants {
+        let name = format!("{name} (subgroups {})", traits.subgroups_8_to_64);
+        let exec = Executor::with_traits(&ctx, &g, &keep, &traits)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        for (t, v) in ins.iter().zip(&base) {
+            exec.write(*t, &to_f32(v)).unwrap();
+        }
+        if let Some(&(_, s)) = seeds.first() {
+            exec.write(s, &to_f32(&seed_values)).unwrap();
+        }
+        exec.run();
+        for (k, &t) in outs.iter().enumerate() {
             assert_close(
-                &format!("{name} grad of in{i}"),
-                &exec.read(gt).unwrap(),
-                cpu.get(gt),
+                &format!("{name} output {k}"),
+                &exec.read(t).unwrap(),
+                cpu.get(t),
                 tol,
             );
         }
-    }
-    for &op_in in op.written_inputs() {
-        let t = ins[op_in];
-        assert_close(
-            &format!("{name} in-place in{op_in}"),
-            &exec.read(t).unwrap(),
-            cpu.get(t),
-            tol,
-        );
+        for (i, gt) in grad_of.iter().enumerate() {
+            if let Some(gt) = *gt {
+                assert_close(
+                    &format!("{name} grad of in{i}"),
+                    &exec.read(gt).unwrap(),
+                    cpu.get(gt),
+                    tol,
+                );
+            }
+        }
+        for &op_in in op.written_inputs() {
+            let t = ins[op_in];
+            assert_close(
+                &format!("{name} in-place in{op_in}"),
+                &exec.read(t).unwrap(),
+                cpu.get(t),
+                tol,
+            );
+        }
     }
 }
 
@@ -184,6 +197,8 @@ fn conv2d_all_passes() {
         (1, 67, 9, 65, 6, 3, 1, 1, false),
         (2, 5, 6, 7, 4, 1, 1, 0, true),
         (1, 2, 5, 5, 2, 3, 2, 0, false),
+        (2, 3, 7, 1, 9, 3, 2, 1, true),
+        (1, 9, 17, 19, 17, 5, 2, 2, false),
     ];
     for (n, ci, h, w, co, k, stride, pad, bias) in cases {
         let mut ops = vec![

@@ -15,8 +15,7 @@ struct Params {
 
 fn gemm_m() -> u32 { return p.c; }
 fn gemm_n() -> u32 { return p.hw; }
-fn gemm_k_begin(z: u32) -> u32 { return 0u; }
-fn gemm_k_end(z: u32) -> u32 { return p.c; }
+fn gemm_k() -> u32 { return p.c; }
 fn load_a(z: u32, row: u32, d: u32) -> f32 {
     let base = z * p.c * p.c;
     return gg[base + row * p.c + d] + gg[base + d * p.c + row];
@@ -24,7 +23,7 @@ fn load_a(z: u32, row: u32, d: u32) -> f32 {
 fn load_b(z: u32, d: u32, q: u32) -> f32 { return f[(z * p.c + d) * p.hw + q]; }
 fn store_c(z: u32, row: u32, col: u32, v: f32) { gf[(z * p.c + row) * p.hw + col] = v * p.scale; }
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    gemm_tiled(wg, lid);
+@compute @workgroup_size(8, 8)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    gemm_tiled(gid);
 }

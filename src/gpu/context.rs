@@ -149,6 +149,17 @@ impl GpuContext {
         self.adapter.get_info().device_type == wgpu::DeviceType::Cpu
     }
 
+    /// What lowering needs to know about this device.
+    pub fn traits(&self) -> crate::graph::recording::DeviceTraits {
+        let info = self.adapter.get_info();
+        let mut t = crate::graph::recording::DeviceTraits::for_cpu_adapter(self.is_cpu());
+        t.subgroups_8_to_64 = self.device.features().contains(wgpu::Features::SUBGROUP)
+            && info.subgroup_min_size >= 8
+            && info.subgroup_max_size <= 64
+            && std::env::var("PCONV_NO_SUBGROUPS").is_err();
+        t
+    }
+
     /// Errors the device raised outside any error scope since the last call.
     pub fn take_errors(&self) -> Vec<String> {
         self.errors

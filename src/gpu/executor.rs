@@ -33,8 +33,18 @@ impl Executor {
     /// Plans, allocates and records `graph`; `keep` are the tensors the host
     /// will read back.
     pub fn new(ctx: &GpuContext, graph: &Graph, keep: &[TensorId]) -> Result<Self> {
-        let traits = DeviceTraits::for_cpu_adapter(ctx.is_cpu());
-        let recording = Recording::of(graph, &traits);
+        Self::with_traits(ctx, graph, keep, &ctx.traits())
+    }
+
+    /// Like `new` with the kernel choices of `traits` (tests use it to run
+    /// the portable fallbacks beside the tuned variants).
+    pub fn with_traits(
+        ctx: &GpuContext,
+        graph: &Graph,
+        keep: &[TensorId],
+        traits: &DeviceTraits,
+    ) -> Result<Self> {
+        let recording = Recording::of(graph, traits);
         let plan = plan(graph, &recording, keep);
         let limits = ctx.limits();
         let bind_limit = limits

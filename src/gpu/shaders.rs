@@ -25,6 +25,7 @@ macro_rules! kernels {
 
 kernels! {
     Conv2dFwd => "conv/conv2d_fwd.wgsl",
+    Conv2dFwdSubgroup => "conv/conv2d_fwd_subgroup.wgsl",
     Conv2dBwdData => "conv/conv2d_bwd_data.wgsl",
     Conv2dBwdWeight => "conv/conv2d_bwd_weight.wgsl",
     SumSplits => "conv/sum_splits.wgsl",
@@ -116,10 +117,14 @@ pub fn validate(name: &str, wgsl: &str) -> Result<()> {
         name: name.into(),
         message: e.emit_to_string(wgsl),
     })?;
+    // Subgroup kernels are only chosen on adapters with the SUBGROUP feature.
     let mut validator = naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::empty(),
+        naga::valid::Capabilities::SUBGROUP,
     );
+    validator
+        .subgroup_stages(naga::valid::ShaderStages::COMPUTE)
+        .subgroup_operations(naga::valid::SubgroupOperationSet::all());
     validator.validate(&module).map_err(|e| Error::Shader {
         name: name.into(),
         message: e.emit_to_string(wgsl),

@@ -10,12 +10,15 @@ use crate::graph::Graph;
 pub struct DeviceTraits {
     /// Workgroups worth having in flight; split-K reductions aim for it.
     pub parallel_workgroups: u32,
+    /// Subgroups of 8 to 64 lanes are available (subgroup kernel variants).
+    pub subgroups_8_to_64: bool,
 }
 
 impl DeviceTraits {
     pub fn for_cpu_adapter(cpu: bool) -> Self {
         DeviceTraits {
             parallel_workgroups: if cpu { 16 } else { 1024 },
+            subgroups_8_to_64: false,
         }
     }
 }

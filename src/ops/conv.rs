@@ -4,22 +4,30 @@ use super::{CpuResult, Op};
 use crate::gpu::shaders::Kernel;
 use crate::graph::recording::{grid_1d, Binding, DeviceTraits, Dispatch, Lowered, Params};
 
-const TILE: usize = 64; // GEMM_BM = GEMM_BN in shaders/common/gemm_tiled.wgsl
-const TILE_K: usize = 16; // GEMM_BK
+/// Outputs per invocation along each GEMM dimension (8x8 register tiles) and
+/// invocations per workgroup along each grid dimension (workgroup 8x8).
+const BLOCK: usize = 8;
 
-fn gemm_grid(m: usize, n: usize, z: usize) -> [u32; 3] {
-    [n.div_ceil(TILE) as u32, m.div_ceil(TILE) as u32, z as u32]
+/// Grid for kernels where invocation (x, y) computes an 8x8 block and the
+/// workgroup is 8x8 invocations.
+pub fn block_grid(threads_x: usize, threads_y: usize, z: usize) -> [u32; 3] {
+    [
+        threads_x.div_ceil(BLOCK) as u32,
+        threads_y.div_ceil(BLOCK) as u32,
+        z as u32,
+    ]
 }
 
-/// Split of the backward-weight reduction (length `k_len`) into chunks so
-/// that about `dev.parallel_workgroups` workgroups run; returns (chunk, splits).
-pub fn weight_grad_split(tiles: usize, k_len: usize, dev: &DeviceTraits) -> (usize, usize) {
-    let wanted = (dev.parallel_workgroups as usize / tiles.max(1)).max(1);
-    // Chunks shorter than this cost more in partial sums than they gain.
-    let max_splits = (k_len / 1024).max(1);
-    let splits = wanted.min(max_splits).min(65535);
-    let chunk = k_len.div_ceil(splits).div_ceil(TILE_K) * TILE_K;
-    (chunk, k_len.div_ceil(chunk))
+/// Split of the backward-weight reduction over `rows` output rows (n, oy)
+/// into chunks so that about `dev.parallel_workgroups` workgroups run;
+/// returns (rows per chunk, chunks).
+pub fn weight_grad_split(workgroups: usize, rows: usize, dev: &DeviceTraits) -> (usize, usize) {
+    let wanted = (dev.parallel_workgroups as usize)
+        .div_ceil(workgroups.max(1))
+        .max(1);
+    let splits = wanted.min(rows.max(1)).min(65535);
+    let per = rows.max(1).div_ceil(splits);
+    (per, rows.max(1).div_ceil(per))
 }
 
 pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTraits) -> Lowered {
@@ -43,11 +51,20 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
             } else {
                 Binding::Unused
             };
+            let kernel = if dev.subgroups_8_to_64 {
+                Kernel::Conv2dFwdSubgroup
+            } else {
+                Kernel::Conv2dFwd
+            };
             Lowered::one(Dispatch {
-                kernel: Kernel::Conv2dFwd,
+                kernel,
                 params,
                 bindings: vec![Binding::Input(0), Binding::Input(1), b, Binding::Output(0)],
-                workgroups: gemm_grid(w[0], y[2] * y[3], x[0]),
+                workgroups: [
+                    (y[2] * y[3]).div_ceil(BLOCK).div_ceil(64) as u32,
+                    w[0].div_ceil(BLOCK) as u32,
+                    x[0] as u32,
+                ],
             })
         }
         Op::Conv2dBwdData {
@@ -72,16 +89,20 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 kernel: Kernel::Conv2dBwdData,
                 params,
                 bindings: vec![Binding::Input(0), Binding::Input(1), Binding::Output(0)],
-                workgroups: gemm_grid(w[1], h * wd, gy[0]),
+                workgroups: block_grid(
+                    h * stride * wd.div_ceil(stride).div_ceil(BLOCK),
+                    w[1].div_ceil(BLOCK),
+                    gy[0],
+                ),
             })
         }
         Op::Conv2dBwdWeight { stride, pad, k } => {
             let (gy, x) = (ins[0], ins[1]);
             let (n, co, ho, wo) = (gy[0], gy[1], gy[2], gy[3]);
             let cols = x[1] * k * k;
-            let k_len = n * ho * wo;
-            let tiles = co.div_ceil(TILE) * cols.div_ceil(TILE);
-            let (chunk, splits) = weight_grad_split(tiles, k_len, dev);
+            let grid = block_grid(cols.div_ceil(BLOCK), co.div_ceil(BLOCK), 1);
+            let (rows_per_split, splits) =
+                weight_grad_split((grid[0] * grid[1]) as usize, n * ho, dev);
             let params = Params::new()
                 .u(n)
                 .u(x[1])
@@ -93,7 +114,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 .u(k)
                 .u(stride)
                 .u(pad)
-                .u(chunk)
+                .u(rows_per_split)
                 .done();
             let target = if splits == 1 {
                 Binding::Output(0)
@@ -104,7 +125,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 kernel: Kernel::Conv2dBwdWeight,
                 params,
                 bindings: vec![Binding::Input(0), Binding::Input(1), target],
-                workgroups: gemm_grid(co, cols, splits),
+                workgroups: [grid[0], grid[1], splits as u32],
             });
             if splits > 1 {
                 let len = co * cols;

@@ -52,8 +52,9 @@ fn reduction(
     }
 }
 
+/// Grid of the 8x8-register-tile GEMM in shaders/common/gemm_tiled.wgsl.
 fn gemm_grid(m: usize, n: usize, z: usize) -> [u32; 3] {
-    [n.div_ceil(64) as u32, m.div_ceil(64) as u32, z as u32]
+    super::conv::block_grid(n.div_ceil(8), m.div_ceil(8), z)
 }
 
 pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {

@@ -1,0 +1,136 @@
+// Convolution forward as an implicit GEMM with register blocking:
+// y[z, co, p] = sum_{ci,ky,kx} w[co, ci, ky, kx] * x[z, ci, iy, ix] (+ bias[co]).
+// Subgroup variant of conv2d_fwd (same bindings and parameters): each
+// invocation computes 8 output channels x 8 consecutive output pixels
+// (flattened) in vec4 registers; the weights come by subgroupBroadcast.
+// Needs subgroups of 8 to 64 lanes.
+// Grid: x = pixel groups of 8 (64 per workgroup), y = channel groups of 8, z = image.
+struct Params {
+    c_in: u32,
+    h: u32,
+    w: u32,
+    c_out: u32,
+    h_out: u32,
+    w_out: u32,
+    k: u32,
+    stride: u32,
+    pad: u32,
+    has_bias: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> weight: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+fn load_x(plane: i32, iy: i32, ix: i32) -> f32 {
+    // Negative coordinates wrap to huge unsigned values: one compare per axis.
+    if (u32(iy) < p.h && u32(ix) < p.w) {
+        return x[u32(plane + iy * i32(p.w) + ix)];
+    }
+    return 0.0;
+}
+
+// Workgroup 64 x 1: every lane of a subgroup (8..64 lanes) shares the same 8
+// output channels, so lane r loads weight row co0 + r once and the others
+// take it by subgroupBroadcast instead of loading it themselves.
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+    let pixels = p.h_out * p.w_out;
+    let p0 = gid.x * 8u;
+    let co0 = gid.y * 8u;
+    let img = gid.z;
+    // Out-of-range lanes keep running (clamped) so that broadcasts stay uniform.
+    var iy0: array<i32, 8>;
+    var ix0: array<i32, 8>;
+    for (var j = 0u; j < 8u; j++) {
+        let pix = min(p0 + j, pixels - 1u);
+        iy0[j] = i32((pix / p.w_out) * p.stride) - i32(p.pad);
+        ix0[j] = i32((pix % p.w_out) * p.stride) - i32(p.pad);
+    }
+    let kk_total = p.c_in * p.k * p.k;
+    let my_row = min(co0 + lane % 8u, p.c_out - 1u) * kk_total;
+    var acc0a = vec4<f32>(0.0);
+    var acc0b = vec4<f32>(0.0);
+    var acc1a = vec4<f32>(0.0);
+    var acc1b = vec4<f32>(0.0);
+    var acc2a = vec4<f32>(0.0);
+    var acc2b = vec4<f32>(0.0);
+    var acc3a = vec4<f32>(0.0);
+    var acc3b = vec4<f32>(0.0);
+    var acc4a = vec4<f32>(0.0);
+    var acc4b = vec4<f32>(0.0);
+    var acc5a = vec4<f32>(0.0);
+    var acc5b = vec4<f32>(0.0);
+    var acc6a = vec4<f32>(0.0);
+    var acc6b = vec4<f32>(0.0);
+    var acc7a = vec4<f32>(0.0);
+    var acc7b = vec4<f32>(0.0);
+    for (var ci = 0u; ci < p.c_in; ci++) {
+        let plane = i32((img * p.c_in + ci) * p.h * p.w);
+        for (var ky = 0u; ky < p.k; ky++) {
+            for (var kx = 0u; kx < p.k; kx++) {
+                let kidx = (ci * p.k + ky) * p.k + kx;
+                let w_lane = weight[my_row + kidx];
+                let b0 = vec4<f32>(load_x(plane, iy0[0] + i32(ky), ix0[0] + i32(kx)), load_x(plane, iy0[1] + i32(ky), ix0[1] + i32(kx)), load_x(plane, iy0[2] + i32(ky), ix0[2] + i32(kx)), load_x(plane, iy0[3] + i32(ky), ix0[3] + i32(kx)));
+                let b1 = vec4<f32>(load_x(plane, iy0[4] + i32(ky), ix0[4] + i32(kx)), load_x(plane, iy0[5] + i32(ky), ix0[5] + i32(kx)), load_x(plane, iy0[6] + i32(ky), ix0[6] + i32(kx)), load_x(plane, iy0[7] + i32(ky), ix0[7] + i32(kx)));
+                let a0 = subgroupBroadcast(w_lane, 0u);
+                acc0a = acc0a + a0 * b0;
+                acc0b = acc0b + a0 * b1;
+                let a1 = subgroupBroadcast(w_lane, 1u);
+                acc1a = acc1a + a1 * b0;
+                acc1b = acc1b + a1 * b1;
+                let a2 = subgroupBroadcast(w_lane, 2u);
+                acc2a = acc2a + a2 * b0;
+                acc2b = acc2b + a2 * b1;
+                let a3 = subgroupBroadcast(w_lane, 3u);
+                acc3a = acc3a + a3 * b0;
+                acc3b = acc3b + a3 * b1;
+                let a4 = subgroupBroadcast(w_lane, 4u);
+                acc4a = acc4a + a4 * b0;
+                acc4b = acc4b + a4 * b1;
+                let a5 = subgroupBroadcast(w_lane, 5u);
+                acc5a = acc5a + a5 * b0;
+                acc5b = acc5b + a5 * b1;
+                let a6 = subgroupBroadcast(w_lane, 6u);
+                acc6a = acc6a + a6 * b0;
+                acc6b = acc6b + a6 * b1;
+                let a7 = subgroupBroadcast(w_lane, 7u);
+                acc7a = acc7a + a7 * b0;
+                acc7b = acc7b + a7 * b1;
+            }
+        }
+    }
+    if (p0 >= pixels) {
+        return;
+    }
+    store_row(img, co0 + 0u, p0, acc0a, acc0b);
+    store_row(img, co0 + 1u, p0, acc1a, acc1b);
+    store_row(img, co0 + 2u, p0, acc2a, acc2b);
+    store_row(img, co0 + 3u, p0, acc3a, acc3b);
+    store_row(img, co0 + 4u, p0, acc4a, acc4b);
+    store_row(img, co0 + 5u, p0, acc5a, acc5b);
+    store_row(img, co0 + 6u, p0, acc6a, acc6b);
+    store_row(img, co0 + 7u, p0, acc7a, acc7b);
+}
+
+fn store_row(img: u32, co: u32, p0: u32, a: vec4<f32>, b: vec4<f32>) {
+    if (co >= p.c_out) {
+        return;
+    }
+    var add = 0.0;
+    if (p.has_bias != 0u) {
+        add = bias[co];
+    }
+    let pixels = p.h_out * p.w_out;
+    let base = (img * p.c_out + co) * pixels + p0;
+    for (var j = 0u; j < 4u; j++) {
+        if (p0 + j < pixels) {
+            y[base + j] = a[j] + add;
+        }
+        if (p0 + 4u + j < pixels) {
+            y[base + 4u + j] = b[j] + add;
+        }
+    }
+}

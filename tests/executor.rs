@@ -1,0 +1,64 @@
+//! Executor behaviour a caller relies on: clear errors for work beyond the
+//! device's limits and for wrong uploads, one submit per run, and scalars
+//! that come back asynchronously.
+mod common;
+
+use common::gpu;
+use pconv::gpu::Executor;
+use pconv::graph::Graph;
+use pconv::Error;
+
+#[test]
+fn tensor_beyond_binding_limit_is_a_clear_error() {
+    let Some(ctx) = gpu() else { return };
+    let limit = ctx.limits().max_storage_buffer_binding_size;
+    let side = ((limit / 4) as f64).sqrt() as usize + 64;
+    let mut g = Graph::new();
+    let x = g.input("huge", &[1, 1, side, side]);
+    g.relu(x).unwrap();
+    match Executor::new(&ctx, &g, &[]) {
+        Err(e @ Error::TooLarge { .. }) => assert!(e.to_string().contains("--batch"), "{e}"),
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("a {side}x{side} tensor should exceed the {limit}-byte binding limit"),
+    }
+}
+
+#[test]
+fn wrong_upload_length_is_an_error() {
+    let Some(ctx) = gpu() else { return };
+    let mut g = Graph::new();
+    let x = g.input("x", &[1, 1, 2, 3]);
+    g.relu(x).unwrap();
+    let exec = Executor::new(&ctx, &g, &[]).unwrap();
+    let err = exec.write(x, &[1.0; 5]).unwrap_err();
+    assert!(err.to_string().contains("holds 6 values"), "{err}");
+}
+
+#[test]
+fn scalars_arrive_asynchronously_and_runs_replay() {
+    let Some(ctx) = gpu() else { return };
+    let mut g = Graph::new();
+    let a = g.input("a", &[1, 1, 4, 4]);
+    let b = g.input("b", &[1, 1, 4, 4]);
+    let loss = g.l1_mean(a, b, pconv::ops::L1Weight::None, None).unwrap();
+    let exec = Executor::new(&ctx, &g, &[loss]).unwrap();
+    assert_eq!(exec.dispatch_count(), 2, "partial sums + final sum");
+    exec.write(b, &[0.0; 16]).unwrap();
+    for step in 1..=3 {
+        exec.write(a, &[step as f32; 16]).unwrap();
+        let pending = exec.run_with_scalars(&[loss]);
+        let mut got = None;
+        for _ in 0..10_000 {
+            if let Some(v) = pending.try_get().unwrap() {
+                got = Some(v);
+                break;
+            }
+            std::thread::yield_now();
+        }
+        let v = match got {
+            Some(v) => v,
+            None => pending.wait().unwrap(),
+        };
+        assert_eq!(v, vec![step as f32]);
+    }
+}

@@ -4,7 +4,8 @@
 // columns, summing over the output rows [z * rows_per_split, ...) of the
 // flattened (n, oy) range; chunk z writes out[z] (summed by sum_splits when
 // there is more than one chunk), so small weight tensors still fill the device.
-// Grid: x = column groups of 8, y = channel groups of 8, z = chunk.
+// Accumulators live in vec4 registers.
+// Grid: x = column groups of 8 (64 per workgroup), y = channel groups of 8, z = chunk.
 struct Params {
     n: u32,
     c_in: u32,
@@ -24,7 +25,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let taps = p.k * p.k;
     let cols = p.c_in * taps;
@@ -43,10 +44,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         dy[j] = i32((col % taps) / p.k) - i32(p.pad);
         dx[j] = i32(col % p.k) - i32(p.pad);
     }
-    var acc: array<f32, 64>;
-    for (var i = 0u; i < 64u; i++) {
-        acc[i] = 0.0;
-    }
+    var acc0a = vec4<f32>(0.0);
+    var acc0b = vec4<f32>(0.0);
+    var acc1a = vec4<f32>(0.0);
+    var acc1b = vec4<f32>(0.0);
+    var acc2a = vec4<f32>(0.0);
+    var acc2b = vec4<f32>(0.0);
+    var acc3a = vec4<f32>(0.0);
+    var acc3b = vec4<f32>(0.0);
+    var acc4a = vec4<f32>(0.0);
+    var acc4b = vec4<f32>(0.0);
+    var acc5a = vec4<f32>(0.0);
+    var acc5b = vec4<f32>(0.0);
+    var acc6a = vec4<f32>(0.0);
+    var acc6b = vec4<f32>(0.0);
+    var acc7a = vec4<f32>(0.0);
+    var acc7b = vec4<f32>(0.0);
     let out_plane = p.h_out * p.w_out;
     let row_begin = gid.z * p.rows_per_split;
     let row_end = min(row_begin + p.rows_per_split, p.n * p.h_out);
@@ -67,33 +80,64 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             grow[r] = (img * p.c_out + min(co0 + r, p.c_out - 1u)) * out_plane + oy * p.w_out;
         }
         for (var ox = 0u; ox < p.w_out; ox++) {
-            var b: array<f32, 8>;
-            for (var j = 0u; j < 8u; j++) {
-                let ix = i32(ox * p.stride) + dx[j];
-                var v = 0.0;
-                if (xrow[j] >= 0 && ix >= 0 && ix < i32(p.w)) {
-                    v = x[u32(xrow[j] + ix)];
-                }
-                b[j] = v;
-            }
-            for (var r = 0u; r < 8u; r++) {
-                let a = gy[grow[r] + ox];
-                for (var j = 0u; j < 8u; j++) {
-                    acc[r * 8u + j] = acc[r * 8u + j] + a * b[j];
-                }
-            }
+            let sx = i32(ox * p.stride);
+            let b0 = vec4<f32>(load_x(xrow[0], sx + dx[0]), load_x(xrow[1], sx + dx[1]), load_x(xrow[2], sx + dx[2]), load_x(xrow[3], sx + dx[3]));
+            let b1 = vec4<f32>(load_x(xrow[4], sx + dx[4]), load_x(xrow[5], sx + dx[5]), load_x(xrow[6], sx + dx[6]), load_x(xrow[7], sx + dx[7]));
+            let a0 = gy[grow[0] + ox];
+            acc0a = acc0a + a0 * b0;
+            acc0b = acc0b + a0 * b1;
+            let a1 = gy[grow[1] + ox];
+            acc1a = acc1a + a1 * b0;
+            acc1b = acc1b + a1 * b1;
+            let a2 = gy[grow[2] + ox];
+            acc2a = acc2a + a2 * b0;
+            acc2b = acc2b + a2 * b1;
+            let a3 = gy[grow[3] + ox];
+            acc3a = acc3a + a3 * b0;
+            acc3b = acc3b + a3 * b1;
+            let a4 = gy[grow[4] + ox];
+            acc4a = acc4a + a4 * b0;
+            acc4b = acc4b + a4 * b1;
+            let a5 = gy[grow[5] + ox];
+            acc5a = acc5a + a5 * b0;
+            acc5b = acc5b + a5 * b1;
+            let a6 = gy[grow[6] + ox];
+            acc6a = acc6a + a6 * b0;
+            acc6b = acc6b + a6 * b1;
+            let a7 = gy[grow[7] + ox];
+            acc7a = acc7a + a7 * b0;
+            acc7b = acc7b + a7 * b1;
         }
     }
-    for (var r = 0u; r < 8u; r++) {
-        let co = co0 + r;
-        if (co >= p.c_out) {
-            break;
+    store_row(gid.z, co0 + 0u, c0, acc0a, acc0b);
+    store_row(gid.z, co0 + 1u, c0, acc1a, acc1b);
+    store_row(gid.z, co0 + 2u, c0, acc2a, acc2b);
+    store_row(gid.z, co0 + 3u, c0, acc3a, acc3b);
+    store_row(gid.z, co0 + 4u, c0, acc4a, acc4b);
+    store_row(gid.z, co0 + 5u, c0, acc5a, acc5b);
+    store_row(gid.z, co0 + 6u, c0, acc6a, acc6b);
+    store_row(gid.z, co0 + 7u, c0, acc7a, acc7b);
+}
+
+fn store_row(z: u32, co: u32, c0: u32, a: vec4<f32>, b: vec4<f32>) {
+    let cols = p.c_in * p.k * p.k;
+    if (co >= p.c_out) {
+        return;
+    }
+    let base = (z * p.c_out + co) * cols + c0;
+    for (var j = 0u; j < 4u; j++) {
+        if (c0 + j < cols) {
+            out[base + j] = a[j];
         }
-        let base = (gid.z * p.c_out + co) * cols;
-        for (var j = 0u; j < 8u; j++) {
-            if (c0 + j < cols) {
-                out[base + c0 + j] = acc[r * 8u + j];
-            }
+        if (c0 + 4u + j < cols) {
+            out[base + 4u + j] = b[j];
         }
     }
+}
+
+fn load_x(row: i32, ix: i32) -> f32 {
+    if (row >= 0 && u32(ix) < p.w) {
+        return x[u32(row + ix)];
+    }
+    return 0.0;
 }

@@ -28,6 +28,7 @@ kernels! {
     Conv2dFwdSubgroup => "conv/conv2d_fwd_subgroup.wgsl",
     Conv2dBwdData => "conv/conv2d_bwd_data.wgsl",
     Conv2dBwdWeight => "conv/conv2d_bwd_weight.wgsl",
+    Conv2dBwdWeightSubgroup => "conv/conv2d_bwd_weight_subgroup.wgsl",
     SumSplits => "conv/sum_splits.wgsl",
     PconvMask => "conv/pconv_mask.wgsl",
     ChannelScale => "nn/channel_scale.wgsl",

@@ -100,7 +100,11 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
             let (gy, x) = (ins[0], ins[1]);
             let (n, co, ho, wo) = (gy[0], gy[1], gy[2], gy[3]);
             let cols = x[1] * k * k;
-            let grid = block_grid(cols.div_ceil(BLOCK), co.div_ceil(BLOCK), 1);
+            let grid = [
+                cols.div_ceil(BLOCK).div_ceil(64) as u32,
+                co.div_ceil(BLOCK) as u32,
+                1,
+            ];
             let (rows_per_split, splits) =
                 weight_grad_split((grid[0] * grid[1]) as usize, n * ho, dev);
             let params = Params::new()
@@ -122,7 +126,11 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 Binding::Scratch(0)
             };
             let mut lowered = Lowered::one(Dispatch {
-                kernel: Kernel::Conv2dBwdWeight,
+                kernel: if dev.subgroups_8_to_64 {
+                    Kernel::Conv2dBwdWeightSubgroup
+                } else {
+                    Kernel::Conv2dBwdWeight
+                },
                 params,
                 bindings: vec![Binding::Input(0), Binding::Input(1), target],
                 workgroups: [grid[0], grid[1], splits as u32],

@@ -222,3 +222,70 @@ pub fn run_kernel_bench(ctx: &GpuContext, reps: usize) -> Result<Vec<KernelTimin
     }
     Ok(all)
 }
+
+/// Timing of whole training steps (forward, loss, backward, Adam).
+#[derive(Clone, Debug)]
+pub struct StepTiming {
+    pub median_s: f64,
+    pub min_s: f64,
+    pub max_s: f64,
+    pub dispatches: usize,
+    pub planned_bytes: u64,
+    pub unplanned_bytes: u64,
+}
+
+/// Builds the training step of `cfg` with random weights, VGG and data, and
+/// times `reps` steps (one submit each; the losses read back asynchronously
+/// and waited for at the end of each step), after one warm-up step.
+pub fn time_train_step(
+    ctx: &GpuContext,
+    cfg: &crate::train::TrainStepConfig,
+    reps: usize,
+) -> Result<StepTiming> {
+    use crate::model::SplitMix64;
+    let step = crate::train::TrainStep::build(cfg)?;
+    let g = &step.graph;
+    let losses: Vec<_> = step.losses.named().iter().map(|&(_, t)| t).collect();
+    let exec = Executor::new(ctx, g, &losses)?;
+    for (t, v) in step.net.initial_values(g, 1) {
+        exec.write(t, &v)?;
+    }
+    let mut rng = SplitMix64(2);
+    for &(w, b) in &step.vgg.convs {
+        exec.write(w, &crate::model::kaiming_normal(g.shape(w), &mut rng))?;
+        exec.write(b, &vec![0.0; g.info(b).numel()])?;
+    }
+    let n_img = g.info(step.image).numel();
+    exec.write(
+        step.image,
+        &(0..n_img).map(|_| rng.uniform() as f32).collect::<Vec<_>>(),
+    )?;
+    let n_mask = g.info(step.mask).numel();
+    exec.write(
+        step.mask,
+        &(0..n_mask)
+            .map(|i| if (i / 7) % 3 == 0 { 0.0 } else { 1.0 })
+            .collect::<Vec<_>>(),
+    )?;
+    let mut times = Vec::new();
+    for i in 0..=reps.max(1) {
+        exec.write(
+            step.adam_step,
+            &crate::ops::optim::adam_step_scalars(2e-4, 0.9, 0.999, i as u64 + 1),
+        )?;
+        let t0 = Instant::now();
+        exec.run_with_scalars(&losses).wait()?;
+        if i > 0 {
+            times.push(t0.elapsed().as_secs_f64());
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(StepTiming {
+        median_s: times[times.len() / 2],
+        min_s: times[0],
+        max_s: times[times.len() - 1],
+        dispatches: exec.dispatch_count(),
+        planned_bytes: exec.plan().planned_bytes(),
+        unplanned_bytes: exec.plan().unplanned_bytes,
+    })
+}

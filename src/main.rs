@@ -20,7 +20,8 @@ enum Command {
     /// Print the adapters wgpu sees and the one pconv uses, with its limits
     /// and features. Choose with PCONV_ADAPTER=<name substring> or WGPU_BACKEND.
     Info,
-    /// Benchmark the kernels.
+    /// Benchmark the kernels (--kernels) or one training step
+    /// (forward, loss, backward, Adam) of the given configuration.
     Bench {
         /// GFLOP/s of conv forward, backward-data and backward-weight at the
         /// layer shapes of the 256x256 network.
@@ -29,6 +30,18 @@ enum Command {
         /// Timed runs per measurement (the median is reported).
         #[arg(long, default_value_t = 5)]
         reps: usize,
+        /// Training-step benchmark: U-Net levels.
+        #[arg(long, default_value_t = 5)]
+        levels: usize,
+        /// Training-step benchmark: channel width multiplier.
+        #[arg(long, default_value_t = 1.0)]
+        width: f64,
+        /// Training-step benchmark: image side (a multiple of 2^levels).
+        #[arg(long, default_value_t = 64)]
+        size: usize,
+        /// Training-step benchmark: batch size.
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
     },
 }
 
@@ -75,16 +88,47 @@ fn main() -> Result<()> {
         // pconv would use and what can be run.
         None => {
             info()?;
-            println!("\ncommands: pconv info | pconv bench --kernels   (pconv --help for details)");
+            println!(
+                "\ncommands: pconv info | pconv bench [--kernels]   (pconv --help for details)"
+            );
             Ok(())
         }
         Some(Command::Info) => info(),
-        Some(Command::Bench { kernels, reps }) => {
-            if !kernels {
-                anyhow::bail!("only `pconv bench --kernels` exists so far (the training-step benchmark needs the trainer)");
-            }
+        Some(Command::Bench {
+            kernels,
+            reps,
+            levels,
+            width,
+            size,
+            batch,
+        }) => {
             let ctx = GpuContext::new().context("opening the GPU")?;
-            pconv::bench::run_kernel_bench(&ctx, reps)?;
+            if kernels {
+                pconv::bench::run_kernel_bench(&ctx, reps)?;
+                return Ok(());
+            }
+            let cfg = pconv::train::TrainStepConfig {
+                net: pconv::model::UNetConfig { levels, width },
+                vgg: pconv::loss::VggConfig::VGG16,
+                preprocess: pconv::loss::Preprocess::Caffe,
+                batch,
+                height: size,
+                width: size,
+                mode: pconv::model::Mode::Train,
+            };
+            println!("adapter: {}", ctx.summary);
+            let t = pconv::bench::time_train_step(&ctx, &cfg, reps)?;
+            println!(
+                "train step L{levels} width {width} {size}x{size} batch {batch}: median {:.3} s (min {:.3}, max {:.3}), \
+                 {:.2} images/s, {} dispatches in 1 submit, planned GPU memory {:.1} MiB (without reuse {:.1} MiB)",
+                t.median_s,
+                t.min_s,
+                t.max_s,
+                batch as f64 / t.median_s,
+                t.dispatches,
+                t.planned_bytes as f64 / 1048576.0,
+                t.unplanned_bytes as f64 / 1048576.0
+            );
             Ok(())
         }
     }

@@ -7,7 +7,7 @@ fn every_kernel_validates() {
     let mut failures = Vec::new();
     for &k in Kernel::ALL {
         let wgsl = k.wgsl().expect("imports resolve");
-        if let Err(e) = validate(k.name(), &wgsl) {
+        if let Err(e) = validate(&k.name(), &wgsl) {
             failures.push(e.to_string());
         }
     }
@@ -41,6 +41,19 @@ fn every_shader_file_is_registered() {
 fn broken_shader_is_reported_with_its_name() {
     let err = validate("broken", "fn main() { let x: u32 = 1.5; }").unwrap_err();
     assert!(err.to_string().contains("broken"), "{err}");
-    let err = preprocess("k", "#import nonexistent\n").unwrap_err();
+    let err = preprocess("k", "#import nonexistent\n", &[]).unwrap_err();
     assert!(err.to_string().contains("nonexistent"), "{err}");
+    let err = preprocess("k", "#ifdef a\nx\n", &[]).unwrap_err();
+    assert!(err.to_string().contains("#endif"), "{err}");
+}
+
+#[test]
+fn conditionals_select_lines() {
+    let src = "a\n#ifdef sub\nb\n#ifndef other\nc\n#endif\n#else\nd\n#endif\ne\n";
+    assert_eq!(preprocess("k", src, &["sub"]).unwrap(), "a\nb\nc\ne\n");
+    assert_eq!(
+        preprocess("k", src, &["sub", "other"]).unwrap(),
+        "a\nb\ne\n"
+    );
+    assert_eq!(preprocess("k", src, &[]).unwrap(), "a\nd\ne\n");
 }

@@ -4,7 +4,8 @@
 // columns, summing over the output rows [z * rows_per_split, ...) of the
 // flattened (n, oy) range; chunk z writes out[z] (summed by sum_splits when
 // there is more than one chunk), so small weight tensors still fill the device.
-// Accumulators live in vec4 registers.
+// Accumulators live in vec4 registers. With `subgroup` defined, lane r loads
+// gy of channel co0 + r and the other lanes take it by subgroupBroadcast.
 // Grid: x = column groups of 8 (64 per workgroup), y = channel groups of 8, z = chunk.
 struct Params {
     n: u32,
@@ -26,12 +27,22 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(64)
+#ifdef subgroup
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+#else
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+#endif
     let taps = p.k * p.k;
     let cols = p.c_in * taps;
     let c0 = gid.x * 8u;
     let co0 = gid.y * 8u;
+#ifdef subgroup
+    // Lanes past the last column keep running (clamped) so that the
+    // broadcasts below stay in uniform control flow.
+    if (co0 >= p.c_out) {
+#else
     if (c0 >= cols || co0 >= p.c_out) {
+#endif
         return;
     }
     // Per column: input channel and tap offsets.
@@ -83,31 +94,69 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             let sx = i32(ox * p.stride);
             let b0 = vec4<f32>(load_x(xrow[0], sx + dx[0]), load_x(xrow[1], sx + dx[1]), load_x(xrow[2], sx + dx[2]), load_x(xrow[3], sx + dx[3]));
             let b1 = vec4<f32>(load_x(xrow[4], sx + dx[4]), load_x(xrow[5], sx + dx[5]), load_x(xrow[6], sx + dx[6]), load_x(xrow[7], sx + dx[7]));
+#ifdef subgroup
+            let gy_lane = gy[grow[lane % 8u] + ox];
+            let a0 = subgroupBroadcast(gy_lane, 0u);
+#else
             let a0 = gy[grow[0] + ox];
+#endif
             acc0a = acc0a + a0 * b0;
             acc0b = acc0b + a0 * b1;
+#ifdef subgroup
+            let a1 = subgroupBroadcast(gy_lane, 1u);
+#else
             let a1 = gy[grow[1] + ox];
+#endif
             acc1a = acc1a + a1 * b0;
             acc1b = acc1b + a1 * b1;
+#ifdef subgroup
+            let a2 = subgroupBroadcast(gy_lane, 2u);
+#else
             let a2 = gy[grow[2] + ox];
+#endif
             acc2a = acc2a + a2 * b0;
             acc2b = acc2b + a2 * b1;
+#ifdef subgroup
+            let a3 = subgroupBroadcast(gy_lane, 3u);
+#else
             let a3 = gy[grow[3] + ox];
+#endif
             acc3a = acc3a + a3 * b0;
             acc3b = acc3b + a3 * b1;
+#ifdef subgroup
+            let a4 = subgroupBroadcast(gy_lane, 4u);
+#else
             let a4 = gy[grow[4] + ox];
+#endif
             acc4a = acc4a + a4 * b0;
             acc4b = acc4b + a4 * b1;
+#ifdef subgroup
+            let a5 = subgroupBroadcast(gy_lane, 5u);
+#else
             let a5 = gy[grow[5] + ox];
+#endif
             acc5a = acc5a + a5 * b0;
             acc5b = acc5b + a5 * b1;
+#ifdef subgroup
+            let a6 = subgroupBroadcast(gy_lane, 6u);
+#else
             let a6 = gy[grow[6] + ox];
+#endif
             acc6a = acc6a + a6 * b0;
             acc6b = acc6b + a6 * b1;
+#ifdef subgroup
+            let a7 = subgroupBroadcast(gy_lane, 7u);
+#else
             let a7 = gy[grow[7] + ox];
+#endif
             acc7a = acc7a + a7 * b0;
             acc7b = acc7b + a7 * b1;
         }
+#ifdef subgroup
+    }
+    if (c0 >= cols) {
+        return;
+#endif
     }
     store_row(gid.z, co0 + 0u, c0, acc0a, acc0b);
     store_row(gid.z, co0 + 1u, c0, acc1a, acc1b);

@@ -2,8 +2,9 @@
 // y[z, co, p] = sum_{ci,ky,kx} w[co, ci, ky, kx] * x[z, ci, iy, ix] (+ bias[co]).
 // Each invocation computes 8 output channels x 8 consecutive output pixels
 // (flattened, so narrow maps waste nothing) straight from memory, the
-// accumulators in vec4 registers. conv2d_fwd_subgroup is the faster variant
-// where the adapter has subgroups; this is the portable fallback.
+// accumulators in vec4 registers. With `subgroup` defined (adapters with
+// subgroups of 8 to 64 lanes) lane r loads weight row co0 + r once and the
+// other lanes take it by subgroupBroadcast; without, every lane loads it.
 // Grid: x = pixel groups of 8 (64 per workgroup), y = channel groups of 8, z = image.
 struct Params {
     c_in: u32,
@@ -32,12 +33,24 @@ fn load_x(plane: i32, iy: i32, ix: i32) -> f32 {
     return 0.0;
 }
 
+#ifdef subgroup
+// Workgroup 64 x 1: every lane of a subgroup (8..64 lanes) shares the same 8
+// output channels, so lane r loads weight row co0 + r once and the others
+// take it by subgroupBroadcast instead of loading it themselves.
+#endif
 @compute @workgroup_size(64)
+#ifdef subgroup
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+#else
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+#endif
     let pixels = p.h_out * p.w_out;
     let p0 = gid.x * 8u;
     let co0 = gid.y * 8u;
     let img = gid.z;
+#ifdef subgroup
+    // Out-of-range lanes keep running (clamped) so that broadcasts stay uniform.
+#endif
     var iy0: array<i32, 8>;
     var ix0: array<i32, 8>;
     for (var j = 0u; j < 8u; j++) {
@@ -46,6 +59,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         ix0[j] = i32((pix % p.w_out) * p.stride) - i32(p.pad);
     }
     let kk_total = p.c_in * p.k * p.k;
+#ifdef subgroup
+    let my_row = min(co0 + lane % 8u, p.c_out - 1u) * kk_total;
+#endif
     var acc0a = vec4<f32>(0.0);
     var acc0b = vec4<f32>(0.0);
     var acc1a = vec4<f32>(0.0);
@@ -67,30 +83,65 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         for (var ky = 0u; ky < p.k; ky++) {
             for (var kx = 0u; kx < p.k; kx++) {
                 let kidx = (ci * p.k + ky) * p.k + kx;
+#ifdef subgroup
+                let w_lane = weight[my_row + kidx];
+#endif
                 let b0 = vec4<f32>(load_x(plane, iy0[0] + i32(ky), ix0[0] + i32(kx)), load_x(plane, iy0[1] + i32(ky), ix0[1] + i32(kx)), load_x(plane, iy0[2] + i32(ky), ix0[2] + i32(kx)), load_x(plane, iy0[3] + i32(ky), ix0[3] + i32(kx)));
                 let b1 = vec4<f32>(load_x(plane, iy0[4] + i32(ky), ix0[4] + i32(kx)), load_x(plane, iy0[5] + i32(ky), ix0[5] + i32(kx)), load_x(plane, iy0[6] + i32(ky), ix0[6] + i32(kx)), load_x(plane, iy0[7] + i32(ky), ix0[7] + i32(kx)));
+#ifdef subgroup
+                let a0 = subgroupBroadcast(w_lane, 0u);
+#else
                 let a0 = weight[min(co0 + 0u, p.c_out - 1u) * kk_total + kidx];
+#endif
                 acc0a = acc0a + a0 * b0;
                 acc0b = acc0b + a0 * b1;
+#ifdef subgroup
+                let a1 = subgroupBroadcast(w_lane, 1u);
+#else
                 let a1 = weight[min(co0 + 1u, p.c_out - 1u) * kk_total + kidx];
+#endif
                 acc1a = acc1a + a1 * b0;
                 acc1b = acc1b + a1 * b1;
+#ifdef subgroup
+                let a2 = subgroupBroadcast(w_lane, 2u);
+#else
                 let a2 = weight[min(co0 + 2u, p.c_out - 1u) * kk_total + kidx];
+#endif
                 acc2a = acc2a + a2 * b0;
                 acc2b = acc2b + a2 * b1;
+#ifdef subgroup
+                let a3 = subgroupBroadcast(w_lane, 3u);
+#else
                 let a3 = weight[min(co0 + 3u, p.c_out - 1u) * kk_total + kidx];
+#endif
                 acc3a = acc3a + a3 * b0;
                 acc3b = acc3b + a3 * b1;
+#ifdef subgroup
+                let a4 = subgroupBroadcast(w_lane, 4u);
+#else
                 let a4 = weight[min(co0 + 4u, p.c_out - 1u) * kk_total + kidx];
+#endif
                 acc4a = acc4a + a4 * b0;
                 acc4b = acc4b + a4 * b1;
+#ifdef subgroup
+                let a5 = subgroupBroadcast(w_lane, 5u);
+#else
                 let a5 = weight[min(co0 + 5u, p.c_out - 1u) * kk_total + kidx];
+#endif
                 acc5a = acc5a + a5 * b0;
                 acc5b = acc5b + a5 * b1;
+#ifdef subgroup
+                let a6 = subgroupBroadcast(w_lane, 6u);
+#else
                 let a6 = weight[min(co0 + 6u, p.c_out - 1u) * kk_total + kidx];
+#endif
                 acc6a = acc6a + a6 * b0;
                 acc6b = acc6b + a6 * b1;
+#ifdef subgroup
+                let a7 = subgroupBroadcast(w_lane, 7u);
+#else
                 let a7 = weight[min(co0 + 7u, p.c_out - 1u) * kk_total + kidx];
+#endif
                 acc7a = acc7a + a7 * b0;
                 acc7b = acc7b + a7 * b1;
             }

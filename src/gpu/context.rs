@@ -178,17 +178,18 @@ impl GpuContext {
             return Ok(p.clone());
         }
         let source = kernel.wgsl()?;
+        let label = kernel.name();
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = self
             .device
             .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(kernel.name()),
+                label: Some(&label),
                 source: wgpu::ShaderSource::Wgsl(source.into()),
             });
         let pipeline = self
             .device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(kernel.name()),
+                label: Some(&label),
                 layout: None,
                 module: &module,
                 entry_point: Some("main"),
@@ -197,7 +198,7 @@ impl GpuContext {
             });
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Shader {
-                name: kernel.name().into(),
+                name: label.clone(),
                 message: e.to_string(),
             });
         }

@@ -143,7 +143,7 @@ impl Executor {
                     });
                 }
                 let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some(d.kernel.name()),
+                    label: Some(&d.kernel.name()),
                     layout: &layout,
                     entries: &entries,
                 });

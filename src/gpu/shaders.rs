@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 
 macro_rules! kernels {
-    ($($variant:ident => $path:literal),* $(,)?) => {
+    ($($variant:ident => $path:literal $([$($define:literal),*])?),* $(,)?) => {
         /// Every compute kernel pconv runs; one WGSL file each, entry point `main`.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum Kernel { $($variant),* }
@@ -19,16 +19,21 @@ macro_rules! kernels {
             fn raw_source(self) -> &'static str {
                 match self { $(Kernel::$variant => include_str!(concat!("../../shaders/", $path))),* }
             }
+
+            /// Names defined for `#ifdef` when this kernel is built.
+            pub fn defines(self) -> &'static [&'static str] {
+                match self { $(Kernel::$variant => &[$($($define),*)?]),* }
+            }
         }
     };
 }
 
 kernels! {
     Conv2dFwd => "conv/conv2d_fwd.wgsl",
-    Conv2dFwdSubgroup => "conv/conv2d_fwd_subgroup.wgsl",
+    Conv2dFwdSubgroup => "conv/conv2d_fwd.wgsl" ["subgroup"],
     Conv2dBwdData => "conv/conv2d_bwd_data.wgsl",
     Conv2dBwdWeight => "conv/conv2d_bwd_weight.wgsl",
-    Conv2dBwdWeightSubgroup => "conv/conv2d_bwd_weight_subgroup.wgsl",
+    Conv2dBwdWeightSubgroup => "conv/conv2d_bwd_weight.wgsl" ["subgroup"],
     SumSplits => "conv/sum_splits.wgsl",
     PconvMask => "conv/pconv_mask.wgsl",
     ChannelScale => "nn/channel_scale.wgsl",
@@ -70,35 +75,70 @@ const COMMON: &[(&str, &str)] = &[
 ];
 
 impl Kernel {
-    /// Label used for pipelines and in benchmark reports: the file stem.
-    pub fn name(self) -> &'static str {
+    /// Label used for pipelines and in benchmark reports: the file stem,
+    /// plus `+define` for variants.
+    pub fn name(self) -> String {
         let path = self.path();
         let file = path.rsplit('/').next().unwrap_or(path);
-        file.strip_suffix(".wgsl").unwrap_or(file)
+        let mut name = file.strip_suffix(".wgsl").unwrap_or(file).to_string();
+        for d in self.defines() {
+            name.push('+');
+            name.push_str(d);
+        }
+        name
     }
 
-    /// The complete WGSL of this kernel, imports resolved.
+    /// The complete WGSL of this kernel, imports and conditionals resolved.
     pub fn wgsl(self) -> Result<String> {
-        preprocess(self.name(), self.raw_source())
+        preprocess(&self.name(), self.raw_source(), self.defines())
     }
 }
 
-/// Replaces each `#import name` line with the common module `name` (each
-/// module at most once).
-pub fn preprocess(name: &str, source: &str) -> Result<String> {
+/// Resolves the preprocessor lines: `#import name` is replaced by the common
+/// module `name` (each module at most once); `#ifdef NAME`, `#ifndef NAME`,
+/// `#else` and `#endif` keep or drop lines by the kernel's `defines`.
+pub fn preprocess(name: &str, source: &str, defines: &[&str]) -> Result<String> {
+    let err = |message: String| Error::Shader {
+        name: name.into(),
+        message,
+    };
     let mut out = String::with_capacity(source.len() * 2);
     let mut imported: Vec<&str> = Vec::new();
+    // One entry per open conditional: (this branch kept, the enclosing one kept).
+    let mut stack: Vec<(bool, bool)> = Vec::new();
+    let active = |stack: &[(bool, bool)]| stack.last().is_none_or(|&(own, outer)| own && outer);
     for line in source.lines() {
-        if let Some(module) = line.trim().strip_prefix("#import ") {
+        let t = line.trim();
+        if let Some(d) = t
+            .strip_prefix("#ifdef ")
+            .or_else(|| t.strip_prefix("#ifndef "))
+        {
+            let defined = defines.contains(&d.trim());
+            let keep = if t.starts_with("#ifdef") {
+                defined
+            } else {
+                !defined
+            };
+            let outer = active(&stack);
+            stack.push((keep, outer));
+        } else if t == "#else" {
+            let top = stack
+                .last_mut()
+                .ok_or_else(|| err("#else without #ifdef".into()))?;
+            top.0 = !top.0;
+        } else if t == "#endif" {
+            stack
+                .pop()
+                .ok_or_else(|| err("#endif without #ifdef".into()))?;
+        } else if !active(&stack) {
+            continue;
+        } else if let Some(module) = t.strip_prefix("#import ") {
             let module = module.trim();
             let text = COMMON
                 .iter()
                 .find(|(m, _)| *m == module)
                 .map(|(_, t)| *t)
-                .ok_or_else(|| Error::Shader {
-                    name: name.into(),
-                    message: format!("unknown #import {module}"),
-                })?;
+                .ok_or_else(|| err(format!("unknown #import {module}")))?;
             if !imported.contains(&module) {
                 imported.push(module);
                 out.push_str(text);
@@ -108,6 +148,9 @@ pub fn preprocess(name: &str, source: &str) -> Result<String> {
             out.push_str(line);
             out.push('\n');
         }
+    }
+    if !stack.is_empty() {
+        return Err(err("#ifdef without #endif".into()));
     }
     Ok(out)
 }

@@ -12,6 +12,7 @@ pub mod bench;
 pub mod error;
 pub mod gpu;
 pub mod graph;
+pub mod io;
 pub mod loss;
 pub mod model;
 pub mod ops;

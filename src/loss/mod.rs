@@ -3,7 +3,7 @@
 //! (pool1–pool3) it compares.
 mod vgg;
 
-pub use vgg::{Preprocess, Vgg, VggConfig};
+pub use vgg::{Preprocess, Vgg, VggConfig, VggWeights, DEFAULT_VGG_WEIGHTS};
 
 use crate::error::Result;
 use crate::graph::{Graph, TensorId};

@@ -97,3 +97,54 @@ impl Vgg {
         Ok([pools[0], pools[1], pools[2]])
     }
 }
+
+/// The bundled ImageNet VGG-16 weights (conv1_1 … conv3_3, CC BY 4.0).
+pub const DEFAULT_VGG_WEIGHTS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/assets/vgg16-conv1_1-conv3_3.safetensors"
+);
+
+/// VGG-16 weights read from a safetensors file (torchvision names).
+#[derive(Clone, Debug)]
+pub struct VggWeights {
+    pub preprocess: Preprocess,
+    /// (weight, bias) of conv1_1 … conv3_3.
+    pub convs: Vec<(
+        crate::io::safetensors::Tensor,
+        crate::io::safetensors::Tensor,
+    )>,
+}
+
+impl VggWeights {
+    /// Reads `features.{0,2,5,7,10,12,14}.{weight,bias}` and the
+    /// `preprocess` metadata ("torch" when absent); other tensors are ignored.
+    pub fn read(path: &std::path::Path, config: VggConfig) -> Result<Self> {
+        let file = crate::io::safetensors::SafeTensors::read(path)?;
+        let preprocess = match file.metadata.get("preprocess").map(String::as_str) {
+            None | Some("torch") => Preprocess::Torch,
+            Some("caffe") => Preprocess::Caffe,
+            Some(other) => {
+                return Err(crate::error::Error::Invalid(format!(
+                    "{}: unknown VGG preprocess {other:?} (expected \"torch\" or \"caffe\")",
+                    path.display()
+                )))
+            }
+        };
+        let mut convs = Vec::new();
+        for (&(ci, co), idx) in config.convs().iter().zip(VGG_CONV_INDICES) {
+            let w = file.expect(path, &format!("features.{idx}.weight"), &[co, ci, 3, 3])?;
+            let b = file.expect(path, &format!("features.{idx}.bias"), &[co])?;
+            convs.push((w.clone(), b.clone()));
+        }
+        Ok(VggWeights { preprocess, convs })
+    }
+
+    /// (tensor, values) pairs to upload for a VGG declared on a graph.
+    pub fn values_for<'a>(&'a self, vgg: &Vgg) -> Vec<(TensorId, &'a [f32])> {
+        vgg.convs
+            .iter()
+            .zip(&self.convs)
+            .flat_map(|(&(w, b), (wv, bv))| [(w, wv.data.as_slice()), (b, bv.data.as_slice())])
+            .collect()
+    }
+}

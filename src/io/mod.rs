@@ -1,0 +1,2 @@
+//! Files pconv reads and writes.
+pub mod safetensors;

@@ -1,0 +1,131 @@
+//! Checkpoints: spec names and shapes, metadata, Adam state, and clear
+//! errors for incomplete or foreign files.
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use pconv::io::safetensors::{SafeTensors, Tensor};
+use pconv::model::checkpoint::{expected_shapes, format_width, AdamState};
+use pconv::model::{Checkpoint, UNetConfig};
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pconv-ck-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("model.safetensors")
+}
+
+fn random_checkpoint(config: UNetConfig, adam: bool) -> Checkpoint {
+    let mut tensors = BTreeMap::new();
+    let mut moments = BTreeMap::new();
+    for (i, (name, shape)) in expected_shapes(config).unwrap().into_iter().enumerate() {
+        let n: usize = shape.iter().product();
+        let t = Tensor {
+            shape: shape.clone(),
+            data: (0..n)
+                .map(|k| ((k * 31 + i) % 17) as f32 / 17.0 - 0.5)
+                .collect(),
+        };
+        if adam && !name.contains("running_") {
+            moments.insert(name.clone(), (t.clone(), t.clone()));
+        }
+        tensors.insert(name, t);
+    }
+    Checkpoint {
+        config,
+        step: 1234,
+        tensors,
+        adam: adam.then_some(AdamState {
+            moments,
+            step: 1234,
+        }),
+    }
+}
+
+#[test]
+fn names_and_shapes_follow_the_spec() {
+    let shapes: BTreeMap<String, Vec<usize>> = expected_shapes(UNetConfig {
+        levels: 7,
+        width: 1.0,
+    })
+    .unwrap()
+    .into_iter()
+    .collect();
+    assert_eq!(shapes["enc1.weight"], vec![64, 3, 7, 7]);
+    assert_eq!(shapes["enc2.weight"], vec![128, 64, 5, 5]);
+    assert_eq!(shapes["enc7.bn.running_var"], vec![512]);
+    assert_eq!(shapes["dec7.weight"], vec![512, 1024, 3, 3]);
+    assert_eq!(shapes["dec4.weight"], vec![256, 768, 3, 3]);
+    assert_eq!(shapes["dec1.weight"], vec![3, 67, 3, 3]);
+    assert_eq!(shapes["dec1.bias"], vec![3]);
+    assert!(!shapes.contains_key("enc1.bn.weight") && !shapes.contains_key("dec1.bn.weight"));
+    let quarter: BTreeMap<_, _> = expected_shapes(UNetConfig {
+        levels: 5,
+        width: 0.25,
+    })
+    .unwrap()
+    .into_iter()
+    .collect();
+    assert_eq!(quarter["dec2.weight"], vec![16, 48, 3, 3]);
+    assert_eq!(format_width(1.0), "1.0");
+    assert_eq!(format_width(0.25), "0.25");
+}
+
+#[test]
+fn round_trip_with_adam_state() {
+    for adam in [false, true] {
+        let ck = random_checkpoint(
+            UNetConfig {
+                levels: 4,
+                width: 0.125,
+            },
+            adam,
+        );
+        let path = temp(&format!("rt{adam}"));
+        ck.write(&path).unwrap();
+        let back = Checkpoint::read(&path).unwrap();
+        assert_eq!(back, ck);
+        let raw = SafeTensors::read(&path).unwrap();
+        assert_eq!(raw.metadata["format"], "pconv-unet");
+        assert_eq!(raw.metadata["levels"], "4");
+        assert_eq!(raw.metadata["width"], "0.125");
+        assert_eq!(raw.metadata["step"], "1234");
+    }
+}
+
+#[test]
+fn incomplete_or_foreign_files_are_refused_with_a_reason() {
+    let ck = random_checkpoint(
+        UNetConfig {
+            levels: 3,
+            width: 0.125,
+        },
+        false,
+    );
+    let path = temp("bad");
+    ck.write(&path).unwrap();
+    let mut raw = SafeTensors::read(&path).unwrap();
+    raw.tensors.remove("dec2.bn.running_mean");
+    raw.write_atomic(&path).unwrap();
+    let err = Checkpoint::read(&path).unwrap_err().to_string();
+    assert!(err.contains("missing tensor dec2.bn.running_mean"), "{err}");
+
+    let mut raw = SafeTensors::read(&temp("bad")).unwrap();
+    raw.tensors.insert(
+        "dec2.bn.running_mean".into(),
+        Tensor {
+            shape: vec![5],
+            data: vec![0.0; 5],
+        },
+    );
+    raw.write_atomic(&path).unwrap();
+    let err = Checkpoint::read(&path).unwrap_err().to_string();
+    assert!(err.contains("dec2.bn.running_mean has shape [5]"), "{err}");
+
+    raw.metadata
+        .insert("format".into(), "something-else".into());
+    raw.write_atomic(&path).unwrap();
+    let err = Checkpoint::read(&path).unwrap_err().to_string();
+    assert!(err.contains("format"), "{err}");
+
+    std::fs::write(&path, b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":").unwrap();
+    assert!(Checkpoint::read(&path).is_err());
+}

@@ -223,3 +223,74 @@ fn finetune_step_freezes_encoder_batchnorm() {
     );
     check_step(Mode::FineTune, 22);
 }
+
+#[test]
+fn resumed_run_matches_uninterrupted_run_exactly() {
+    let Some(ctx) = gpu() else { return };
+    let step = TrainStep::build(&tiny(Mode::Train)).unwrap();
+    let mut rng = Rng::new(31);
+    let vals = values(&step, &mut rng);
+    let losses: Vec<TensorId> = step.losses.named().iter().map(|&(_, t)| t).collect();
+    let fresh = || {
+        let exec = Executor::new(&ctx, &step.graph, &losses).unwrap();
+        for (t, v) in &vals {
+            exec.write(*t, &to_f32(v)).unwrap();
+        }
+        exec
+    };
+    let run = |exec: &Executor, t: u64| {
+        exec.write(step.adam_step, &adam_step_scalars(2e-4, 0.9, 0.999, t))
+            .unwrap();
+        exec.run_with_scalars(&losses).wait().unwrap()
+    };
+    // Uninterrupted: steps 1, 2, 3.
+    let a = fresh();
+    let mut a_losses = Vec::new();
+    for t in 1..=3 {
+        a_losses = run(&a, t);
+    }
+    // Interrupted after step 1: checkpoint to disk, new executor, steps 2, 3.
+    let b = fresh();
+    run(&b, 1);
+    let dir = std::env::temp_dir().join(format!("pconv-resume-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("latest.safetensors");
+    step.download_checkpoint(&b, 1)
+        .unwrap()
+        .write(&path)
+        .unwrap();
+    let ck = pconv::model::Checkpoint::read(&path).unwrap();
+    assert_eq!(ck.step, 1);
+    let c = fresh();
+    step.upload_checkpoint(&c, &ck).unwrap();
+    let mut c_losses = Vec::new();
+    for t in 2..=3 {
+        c_losses = run(&c, t);
+    }
+    assert_eq!(a_losses, c_losses, "losses after resuming");
+    for (name, t) in step.net.named_tensors() {
+        assert_eq!(
+            a.read(t).unwrap(),
+            c.read(t).unwrap(),
+            "{name} after resuming"
+        );
+    }
+    for &(p, _, m, v) in &step.trained {
+        let name = &step.graph.info(p).name;
+        assert_eq!(a.read(m).unwrap(), c.read(m).unwrap(), "adam.m.{name}");
+        assert_eq!(a.read(v).unwrap(), c.read(v).unwrap(), "adam.v.{name}");
+    }
+    // A checkpoint of another configuration is refused.
+    let other = TrainStep::build(&TrainStepConfig {
+        net: UNetConfig {
+            levels: 2,
+            width: 1.0 / 16.0,
+        },
+        ..tiny(Mode::Train)
+    })
+    .unwrap();
+    let err = other
+        .upload_checkpoint(&Executor::new(&ctx, &other.graph, &[]).unwrap(), &ck)
+        .unwrap_err();
+    assert!(err.to_string().contains("levels 3"), "{err}");
+}

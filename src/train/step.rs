@@ -1,7 +1,12 @@
+use std::collections::BTreeMap;
+
 use crate::error::{Error, Result};
+use crate::gpu::Executor;
 use crate::graph::autodiff::backward_from;
 use crate::graph::{Graph, TensorId};
+use crate::io::safetensors::Tensor as SafeTensor;
 use crate::loss::{inpainting_loss, LossTerms, Preprocess, Vgg, VggConfig};
+use crate::model::checkpoint::{AdamState, Checkpoint};
 use crate::model::{Mode, UNet, UNetConfig};
 
 /// Shapes and modes of one training step.
@@ -78,6 +83,71 @@ impl TrainStep {
             output,
             losses,
             trained,
+        })
+    }
+}
+
+impl TrainStep {
+    /// Uploads a checkpoint's weights (and Adam moments when present) into
+    /// an executor of this step; the network configurations must match.
+    pub fn upload_checkpoint(&self, exec: &Executor, ck: &Checkpoint) -> Result<()> {
+        if ck.config != self.net.config {
+            return Err(Error::Invalid(format!(
+                "checkpoint is levels {} width {}, the network is levels {} width {}",
+                ck.config.levels, ck.config.width, self.net.config.levels, self.net.config.width
+            )));
+        }
+        for (name, t) in self.net.named_tensors() {
+            let v = ck
+                .tensors
+                .get(&name)
+                .ok_or_else(|| Error::Invalid(format!("checkpoint lacks {name}")))?;
+            exec.write(t, &v.data)?;
+        }
+        if let Some(adam) = &ck.adam {
+            for &(p, _, m, v) in &self.trained {
+                let name = &self.graph.info(p).name;
+                if let Some((mv, vv)) = adam.moments.get(name) {
+                    exec.write(m, &mv.data)?;
+                    exec.write(v, &vv.data)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the weights and Adam moments back into a checkpoint at `step`.
+    pub fn download_checkpoint(&self, exec: &Executor, step: u64) -> Result<Checkpoint> {
+        let mut tensors = BTreeMap::new();
+        for (name, t) in self.net.named_tensors() {
+            tensors.insert(
+                name,
+                SafeTensor {
+                    shape: self.graph.shape(t).to_vec(),
+                    data: exec.read(t)?,
+                },
+            );
+        }
+        let mut moments = BTreeMap::new();
+        for &(p, _, m, v) in &self.trained {
+            let shape = self.graph.shape(p).to_vec();
+            let pair = (
+                SafeTensor {
+                    shape: shape.clone(),
+                    data: exec.read(m)?,
+                },
+                SafeTensor {
+                    shape,
+                    data: exec.read(v)?,
+                },
+            );
+            moments.insert(self.graph.info(p).name.clone(), pair);
+        }
+        Ok(Checkpoint {
+            config: self.net.config,
+            step,
+            tensors,
+            adam: Some(AdamState { moments, step }),
         })
     }
 }

@@ -71,7 +71,7 @@ impl Executor {
             .map(|(i, &size)| {
                 device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some(&format!("pconv.buffer{i}")),
-                    size: size.min(bind_limit).div_ceil(4) * 4,
+                    size: size.div_ceil(4) * 4,
                     usage,
                     mapped_at_creation: false,
                 })

@@ -35,6 +35,7 @@ kernels! {
     Conv2dBwdWeight => "conv/conv2d_bwd_weight.wgsl",
     Conv2dBwdWeightSubgroup => "conv/conv2d_bwd_weight.wgsl" ["subgroup"],
     SumSplits => "conv/sum_splits.wgsl",
+    Pad2d => "conv/pad2d.wgsl",
     PconvMask => "conv/pconv_mask.wgsl",
     ChannelScale => "nn/channel_scale.wgsl",
     ChannelSum => "nn/channel_sum.wgsl",

@@ -34,16 +34,33 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
     match *op {
         Op::Conv2d { stride, pad, bias } => {
             let (x, w, y) = (ins[0], ins[1], outs[0]);
+            // The kernel reads a zero-padded copy of x (no bounds checks).
+            let (hp, wp) = (x[2] + 2 * pad, x[3] + 2 * pad);
+            let mut lowered = Lowered::default();
+            let input = if pad > 0 {
+                lowered
+                    .scratch_bytes
+                    .push((x[0] * x[1] * hp * wp * 4) as u64);
+                lowered.dispatches.push(Dispatch {
+                    kernel: Kernel::Pad2d,
+                    params: Params::new().u(x[0] * x[1]).u(x[2]).u(x[3]).u(pad).done(),
+                    bindings: vec![Binding::Input(0), Binding::Scratch(0)],
+                    workgroups: grid_1d(x[0] * x[1] * hp * wp),
+                });
+                Binding::Scratch(0)
+            } else {
+                Binding::Input(0)
+            };
             let params = Params::new()
                 .u(x[1])
-                .u(x[2])
-                .u(x[3])
+                .u(hp)
+                .u(wp)
                 .u(w[0])
                 .u(y[2])
                 .u(y[3])
                 .u(w[2])
                 .u(stride)
-                .u(pad)
+                .u(0)
                 .b(bias)
                 .done();
             let b = if bias {
@@ -56,16 +73,17 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
             } else {
                 Kernel::Conv2dFwd
             };
-            Lowered::one(Dispatch {
+            lowered.dispatches.push(Dispatch {
                 kernel,
                 params,
-                bindings: vec![Binding::Input(0), Binding::Input(1), b, Binding::Output(0)],
+                bindings: vec![input, Binding::Input(1), b, Binding::Output(0)],
                 workgroups: [
                     (y[2] * y[3]).div_ceil(BLOCK).div_ceil(64) as u32,
                     w[0].div_ceil(BLOCK) as u32,
                     x[0] as u32,
                 ],
-            })
+            });
+            lowered
         }
         Op::Conv2dBwdData {
             stride,

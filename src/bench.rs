@@ -236,11 +236,13 @@ pub struct StepTiming {
 
 /// Builds the training step of `cfg` with random weights, VGG and data, and
 /// times `reps` steps (one submit each; the losses read back asynchronously
-/// and waited for at the end of each step), after one warm-up step.
+/// and waited for at the end of each step), after one warm-up step. With
+/// `profile`, first prints the time of each kernel (one submit per dispatch).
 pub fn time_train_step(
     ctx: &GpuContext,
     cfg: &crate::train::TrainStepConfig,
     reps: usize,
+    profile: bool,
 ) -> Result<StepTiming> {
     use crate::model::SplitMix64;
     let step = crate::train::TrainStep::build(cfg)?;
@@ -267,6 +269,43 @@ pub fn time_train_step(
             .map(|i| if (i / 7) % 3 == 0 { 0.0 } else { 1.0 })
             .collect::<Vec<_>>(),
     )?;
+    if profile {
+        exec.write(
+            step.adam_step,
+            &crate::ops::optim::adam_step_scalars(2e-4, 0.9, 0.999, 1),
+        )?;
+        exec.run();
+        exec.wait()?;
+        let mut by_kernel: Vec<(String, f64, usize)> = Vec::new();
+        for (k, t) in exec.profile()? {
+            let name = k.name();
+            match by_kernel.iter_mut().find(|(n, ..)| *n == name) {
+                Some(e) => {
+                    e.1 += t;
+                    e.2 += 1;
+                }
+                None => by_kernel.push((name, t, 1)),
+            }
+        }
+        by_kernel.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let total: f64 = by_kernel.iter().map(|e| e.1).sum();
+        println!(
+            "{:<28} {:>10} {:>7} {:>6}",
+            "kernel", "ms", "share", "count"
+        );
+        for (name, t, n) in &by_kernel {
+            println!(
+                "{name:<28} {:>10.1} {:>6.1}% {n:>6}",
+                t * 1e3,
+                100.0 * t / total
+            );
+        }
+        println!(
+            "{:<28} {:>10.1}",
+            "sum (one submit per dispatch)",
+            total * 1e3
+        );
+    }
     let mut times = Vec::new();
     for i in 0..=reps.max(1) {
         exec.write(

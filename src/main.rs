@@ -42,6 +42,9 @@ enum Command {
         /// Training-step benchmark: batch size.
         #[arg(long, default_value_t = 1)]
         batch: usize,
+        /// Training-step benchmark: also print the time per kernel.
+        #[arg(long)]
+        profile: bool,
     },
 }
 
@@ -101,6 +104,7 @@ fn main() -> Result<()> {
             width,
             size,
             batch,
+            profile,
         }) => {
             let ctx = GpuContext::new().context("opening the GPU")?;
             if kernels {
@@ -117,7 +121,7 @@ fn main() -> Result<()> {
                 mode: pconv::model::Mode::Train,
             };
             println!("adapter: {}", ctx.summary);
-            let t = pconv::bench::time_train_step(&ctx, &cfg, reps)?;
+            let t = pconv::bench::time_train_step(&ctx, &cfg, reps, profile)?;
             println!(
                 "train step L{levels} width {width} {size}x{size} batch {batch}: median {:.3} s (min {:.3}, max {:.3}), \
                  {:.2} images/s, {} dispatches in 1 submit, planned GPU memory {:.1} MiB (without reuse {:.1} MiB)",

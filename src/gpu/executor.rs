@@ -254,6 +254,27 @@ impl Executor {
         }
     }
 
+    /// Runs every dispatch in its own submit and waits for it: seconds per
+    /// dispatch, in order. For profiling only (it serialises the GPU).
+    pub fn profile(&self) -> Result<Vec<(Kernel, f64)>> {
+        let mut out = Vec::with_capacity(self.steps.len());
+        for s in &self.steps {
+            let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                pass.set_pipeline(&s.pipeline);
+                pass.set_bind_group(0, &s.bind_group, &[]);
+                let [x, y, z] = s.workgroups;
+                pass.dispatch_workgroups(x, y, z);
+            }
+            let t0 = std::time::Instant::now();
+            self.ctx.queue.submit([encoder.finish()]);
+            self.wait()?;
+            out.push((s.kernel, t0.elapsed().as_secs_f64()));
+        }
+        Ok(out)
+    }
+
     /// Blocks until all submitted work is done.
     pub fn wait(&self) -> Result<()> {
         self.ctx

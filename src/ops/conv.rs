@@ -223,119 +223,103 @@ impl Window {
     }
 }
 
-/// CPU twin of conv2d_fwd: y = w ⋆ x (+ b).
-pub fn conv2d_cpu(
-    x: &[f64],
-    xs: &[usize],
-    w: &[f64],
-    ws: &[usize],
-    b: Option<&[f64]>,
-    win: Window,
-    ys: &[usize],
-) -> Vec<f64> {
-    let (n, ci, h, wd) = (xs[0], xs[1], xs[2], xs[3]);
-    let (co, k) = (ws[0], ws[2]);
-    let (ho, wo) = (ys[2], ys[3]);
-    let mut y = vec![0.0; n * co * ho * wo];
-    for img in 0..n {
-        for o in 0..co {
-            for oy in 0..ho {
-                for ox in 0..wo {
-                    let mut acc = b.map_or(0.0, |b| b[o]);
-                    for c in 0..ci {
-                        for ky in 0..k {
-                            let Some(iy) = win.tap(oy, ky, h) else {
-                                continue;
-                            };
-                            for kx in 0..k {
-                                let Some(ix) = win.tap(ox, kx, wd) else {
+/// The sizes of one convolution: (batch, C_in, H, W) of the input,
+/// (C_out, H_out, W_out) of the output, and the window.
+#[derive(Clone, Copy, Debug)]
+pub struct ConvDims {
+    pub n: usize,
+    pub c_in: usize,
+    pub h: usize,
+    pub w: usize,
+    pub c_out: usize,
+    pub h_out: usize,
+    pub w_out: usize,
+    pub win: Window,
+}
+
+impl ConvDims {
+    /// Calls `f(x index, weight index, y index)` for every multiply-add of
+    /// the convolution (padding taps skipped): forward, backward-data and
+    /// backward-weight are the three ways of accumulating over these triples.
+    fn for_each_term(&self, mut f: impl FnMut(usize, usize, usize)) {
+        let ConvDims {
+            n,
+            c_in,
+            h,
+            w,
+            c_out,
+            h_out,
+            w_out,
+            win,
+        } = *self;
+        let k = win.k;
+        for img in 0..n {
+            for o in 0..c_out {
+                for oy in 0..h_out {
+                    for ox in 0..w_out {
+                        let yi = ((img * c_out + o) * h_out + oy) * w_out + ox;
+                        for c in 0..c_in {
+                            for ky in 0..k {
+                                let Some(iy) = win.tap(oy, ky, h) else {
                                     continue;
                                 };
-                                acc += w[((o * ci + c) * k + ky) * k + kx]
-                                    * x[((img * ci + c) * h + iy) * wd + ix];
+                                for kx in 0..k {
+                                    let Some(ix) = win.tap(ox, kx, w) else {
+                                        continue;
+                                    };
+                                    f(
+                                        ((img * c_in + c) * h + iy) * w + ix,
+                                        ((o * c_in + c) * k + ky) * k + kx,
+                                        yi,
+                                    );
+                                }
                             }
                         }
                     }
-                    y[((img * co + o) * ho + oy) * wo + ox] = acc;
                 }
             }
         }
     }
+
+    fn of(x: &[usize], weight: &[usize], y: &[usize], stride: usize, pad: usize) -> Self {
+        ConvDims {
+            n: x[0],
+            c_in: x[1],
+            h: x[2],
+            w: x[3],
+            c_out: weight[0],
+            h_out: y[2],
+            w_out: y[3],
+            win: Window {
+                k: weight[2],
+                stride,
+                pad,
+            },
+        }
+    }
+}
+
+/// CPU twin of conv2d_fwd: y = w ⋆ x (+ b).
+pub fn conv2d_cpu(d: &ConvDims, x: &[f64], w: &[f64], b: Option<&[f64]>) -> Vec<f64> {
+    let plane = d.h_out * d.w_out;
+    let mut y: Vec<f64> = (0..d.n * d.c_out * plane)
+        .map(|i| b.map_or(0.0, |b| b[(i / plane) % d.c_out]))
+        .collect();
+    d.for_each_term(|xi, wi, yi| y[yi] += w[wi] * x[xi]);
     y
 }
 
-/// CPU twin of conv2d_bwd_data (scatter form: the transpose of conv2d_cpu).
-pub fn conv2d_bwd_data_cpu(
-    gy: &[f64],
-    gys: &[usize],
-    w: &[f64],
-    ws: &[usize],
-    win: Window,
-    (h, wd): (usize, usize),
-) -> Vec<f64> {
-    let (n, co, ho, wo) = (gys[0], gys[1], gys[2], gys[3]);
-    let (ci, k) = (ws[1], ws[2]);
-    let mut gx = vec![0.0; n * ci * h * wd];
-    for img in 0..n {
-        for o in 0..co {
-            for oy in 0..ho {
-                for ox in 0..wo {
-                    let g = gy[((img * co + o) * ho + oy) * wo + ox];
-                    for c in 0..ci {
-                        for ky in 0..k {
-                            let Some(iy) = win.tap(oy, ky, h) else {
-                                continue;
-                            };
-                            for kx in 0..k {
-                                let Some(ix) = win.tap(ox, kx, wd) else {
-                                    continue;
-                                };
-                                gx[((img * ci + c) * h + iy) * wd + ix] +=
-                                    g * w[((o * ci + c) * k + ky) * k + kx];
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
+/// CPU twin of conv2d_bwd_data: the transpose of conv2d_cpu.
+pub fn conv2d_bwd_data_cpu(d: &ConvDims, gy: &[f64], w: &[f64]) -> Vec<f64> {
+    let mut gx = vec![0.0; d.n * d.c_in * d.h * d.w];
+    d.for_each_term(|xi, wi, yi| gx[xi] += gy[yi] * w[wi]);
     gx
 }
 
 /// CPU twin of conv2d_bwd_weight.
-pub fn conv2d_bwd_weight_cpu(
-    gy: &[f64],
-    gys: &[usize],
-    x: &[f64],
-    xs: &[usize],
-    win: Window,
-) -> Vec<f64> {
-    let (n, co, ho, wo) = (gys[0], gys[1], gys[2], gys[3]);
-    let (ci, h, wd, k) = (xs[1], xs[2], xs[3], win.k);
-    let mut gw = vec![0.0; co * ci * k * k];
-    for img in 0..n {
-        for o in 0..co {
-            for oy in 0..ho {
-                for ox in 0..wo {
-                    let g = gy[((img * co + o) * ho + oy) * wo + ox];
-                    for c in 0..ci {
-                        for ky in 0..k {
-                            let Some(iy) = win.tap(oy, ky, h) else {
-                                continue;
-                            };
-                            for kx in 0..k {
-                                let Some(ix) = win.tap(ox, kx, wd) else {
-                                    continue;
-                                };
-                                gw[((o * ci + c) * k + ky) * k + kx] +=
-                                    g * x[((img * ci + c) * h + iy) * wd + ix];
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
+pub fn conv2d_bwd_weight_cpu(d: &ConvDims, gy: &[f64], x: &[f64]) -> Vec<f64> {
+    let mut gw = vec![0.0; d.c_out * d.c_in * d.win.k * d.win.k];
+    d.for_each_term(|xi, wi, yi| gw[wi] += gy[yi] * x[xi]);
     gw
 }
 
@@ -386,40 +370,20 @@ pub(super) fn eval_cpu(
 ) -> CpuResult {
     match *op {
         Op::Conv2d { stride, pad, bias } => {
+            let d = ConvDims::of(shapes[0], shapes[1], &outs[0], stride, pad);
             let b = if bias { Some(ins[2]) } else { None };
-            CpuResult::one(conv2d_cpu(
-                ins[0],
-                shapes[0],
-                ins[1],
-                shapes[1],
-                b,
-                Window {
-                    k: shapes[1][2],
-                    stride,
-                    pad,
-                },
-                &outs[0],
-            ))
+            CpuResult::one(conv2d_cpu(&d, ins[0], ins[1], b))
         }
-        Op::Conv2dBwdData { stride, pad, h, w } => CpuResult::one(conv2d_bwd_data_cpu(
-            ins[0],
-            shapes[0],
-            ins[1],
-            shapes[1],
-            Window {
-                k: shapes[1][2],
-                stride,
-                pad,
-            },
-            (h, w),
-        )),
-        Op::Conv2dBwdWeight { stride, pad, k } => CpuResult::one(conv2d_bwd_weight_cpu(
-            ins[0],
-            shapes[0],
-            ins[1],
-            shapes[1],
-            Window { k, stride, pad },
-        )),
+        Op::Conv2dBwdData { stride, pad, h, w } => {
+            let (gy, wt) = (shapes[0], shapes[1]);
+            let d = ConvDims::of(&[gy[0], wt[1], h, w], wt, gy, stride, pad);
+            CpuResult::one(conv2d_bwd_data_cpu(&d, ins[0], ins[1]))
+        }
+        Op::Conv2dBwdWeight { stride, pad, k } => {
+            let (gy, x) = (shapes[0], shapes[1]);
+            let d = ConvDims::of(x, &[gy[1], x[1], k, k], gy, stride, pad);
+            CpuResult::one(conv2d_bwd_weight_cpu(&d, ins[0], ins[1]))
+        }
         Op::PConvMask {
             k,
             stride,

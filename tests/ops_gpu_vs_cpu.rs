@@ -81,10 +81,10 @@ fn check(name: &str, op: Op, operands: Vec<Operand>, tol: f64, rng: &mut Rng) {
     // CPU run.
     let set_all = |cpu: &mut CpuExecutor, vals: &[Vec<f64>]| {
         for (t, v) in ins.iter().zip(vals) {
-            cpu.set(*t, v);
+            cpu.set(*t, v).unwrap();
         }
         if let Some(&(_, s)) = seeds.first() {
-            cpu.set(s, &seed_values);
+            cpu.set(s, &seed_values).unwrap();
         }
     };
     let base: Vec<Vec<f64>> = operands.iter().map(|o| o.values.clone()).collect();

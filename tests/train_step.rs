@@ -94,7 +94,7 @@ fn values(step: &TrainStep, rng: &mut Rng) -> Vec<(TensorId, Vec<f64>)> {
 fn run_cpu(step: &TrainStep, vals: &[(TensorId, Vec<f64>)]) -> CpuExecutor {
     let mut cpu = CpuExecutor::new(&step.graph);
     for (t, v) in vals {
-        cpu.set(*t, v);
+        cpu.set(*t, v).unwrap();
     }
     cpu.run(&step.graph);
     cpu

@@ -2,6 +2,7 @@
 //! GPU executor is tested against, and the function finite differences
 //! differentiate.
 use super::{Graph, TensorId, TensorKind};
+use crate::error::{Error, Result};
 
 pub struct CpuExecutor {
     values: Vec<Vec<f64>>,
@@ -21,13 +22,17 @@ impl CpuExecutor {
         CpuExecutor { values }
     }
 
-    pub fn set(&mut self, t: TensorId, v: &[f64]) {
-        assert_eq!(
-            self.values[t.index()].len(),
-            v.len(),
-            "CpuExecutor::set: wrong length"
-        );
+    pub fn set(&mut self, t: TensorId, v: &[f64]) -> Result<()> {
+        let want = self.values[t.index()].len();
+        if want != v.len() {
+            return Err(Error::Invalid(format!(
+                "tensor {} holds {want} values, got {}",
+                t.0,
+                v.len()
+            )));
+        }
         self.values[t.index()] = v.to_vec();
+        Ok(())
     }
 
     pub fn get(&self, t: TensorId) -> &[f64] {

@@ -9,6 +9,7 @@
 //! - [`model`], [`loss`], [`train`]: the PConv-UNet, the inpainting loss
 //!   with VGG-16 features, and the training step, built on the graph.
 pub mod bench;
+pub mod data;
 pub mod error;
 pub mod gpu;
 pub mod graph;

@@ -1,0 +1,2 @@
+//! Training data: images and masks.
+pub mod masks;

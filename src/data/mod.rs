@@ -1,2 +1,3 @@
-//! Training data: images and masks.
+//! Training data: images (decoded and augmented in the background) and masks.
+pub mod images;
 pub mod masks;

@@ -1,0 +1,221 @@
+//! Training images: every PNG/JPEG/WebP/BMP below a folder, decoded and
+//! augmented (random crop, or resize when smaller, and a horizontal flip) on
+//! background threads. Batch i depends only on (seed, i), whatever the
+//! thread timing, so a resumed run sees the same batches as an
+//! uninterrupted one. Unreadable files are reported once and skipped.
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::model::SplitMix64;
+
+pub const EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "bmp"];
+
+/// Every image file below `dir` (recursive), sorted; an error when there is none.
+pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries =
+            std::fs::read_dir(&d).map_err(|e| Error::Invalid(format!("{}: {e}", d.display())))?;
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+            {
+                out.push(p);
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{}: no images found (looked for {} files, recursively)",
+            dir.display(),
+            EXTENSIONS.join("/")
+        )));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Decodes an image file to 8-bit RGB.
+pub fn load_rgb(path: &Path) -> Result<image::RgbImage> {
+    let img = image::ImageReader::open(path)
+        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?
+        .with_guessed_format()
+        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?
+        .decode()
+        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+    Ok(img.to_rgb8())
+}
+
+/// A random size x size crop (after resizing so the short side is at least
+/// `size`), flipped horizontally with probability 1/2, as CHW floats in [0, 1].
+pub fn augment(img: &image::RgbImage, size: usize, rng: &mut SplitMix64) -> Vec<f32> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let resized;
+    let src = if w < size || h < size {
+        let scale = size as f64 / w.min(h).max(1) as f64;
+        let (nw, nh) = (
+            ((w as f64 * scale).ceil() as u32).max(size as u32),
+            ((h as f64 * scale).ceil() as u32).max(size as u32),
+        );
+        resized = image::imageops::resize(img, nw, nh, image::imageops::FilterType::Triangle);
+        &resized
+    } else {
+        img
+    };
+    let (w, h) = (src.width() as usize, src.height() as usize);
+    let x0 = (rng.uniform() * (w - size + 1) as f64) as usize;
+    let y0 = (rng.uniform() * (h - size + 1) as f64) as usize;
+    let flip = rng.uniform() < 0.5;
+    let mut out = vec![0.0f32; 3 * size * size];
+    for y in 0..size {
+        for x in 0..size {
+            let sx = if flip { x0 + size - 1 - x } else { x0 + x };
+            let px = src.get_pixel(sx as u32, (y0 + y) as u32);
+            for c in 0..3 {
+                out[(c * size + y) * size + x] = px[c] as f32 / 255.0;
+            }
+        }
+    }
+    out
+}
+
+/// One batch of images, [batch, 3, size, size].
+pub struct Batch {
+    pub index: u64,
+    pub images: Vec<f32>,
+}
+
+/// Produces batches on background threads, in order.
+pub struct ImageLoader {
+    receivers: Vec<Receiver<Result<Batch>>>,
+    first: u64,
+    next: u64,
+}
+
+struct Shared {
+    files: Vec<PathBuf>,
+    bad: Mutex<HashSet<usize>>,
+}
+
+/// Position `j` of the seeded shuffle of epoch `epoch` (Fisher–Yates).
+fn shuffled(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
+    let mut rng = SplitMix64(seed ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        order.swap(i, (rng.uniform() * (i + 1) as f64) as usize);
+    }
+    order
+}
+
+fn make_batch(
+    shared: &Shared,
+    index: u64,
+    batch: usize,
+    size: usize,
+    seed: u64,
+    cache: &mut Option<(u64, Vec<usize>)>,
+) -> Result<Batch> {
+    let n = shared.files.len();
+    let mut images = Vec::with_capacity(batch * 3 * size * size);
+    let mut slot = index * batch as u64;
+    let mut tries = 0usize;
+    while images.len() < batch * 3 * size * size {
+        let epoch = slot / n as u64;
+        if cache.as_ref().is_none_or(|(e, _)| *e != epoch) {
+            *cache = Some((epoch, shuffled(n, seed, epoch)));
+        }
+        let file = cache
+            .as_ref()
+            .map(|(_, o)| o[(slot % n as u64) as usize])
+            .unwrap_or(0);
+        slot += 1;
+        tries += 1;
+        if tries > batch + n {
+            return Err(Error::Invalid("no readable training images".into()));
+        }
+        if shared
+            .bad
+            .lock()
+            .map(|b| b.contains(&file))
+            .unwrap_or(false)
+        {
+            continue;
+        }
+        match load_rgb(&shared.files[file]) {
+            Ok(img) => {
+                let mut rng =
+                    SplitMix64(seed ^ 0xA5A5_5A5A ^ (slot.wrapping_mul(0xD1B5_4A32_D192_ED03)));
+                images.extend(augment(&img, size, &mut rng));
+            }
+            Err(e) => {
+                if let Ok(mut b) = shared.bad.lock() {
+                    if b.insert(file) {
+                        eprintln!("skipping unreadable image: {e}");
+                    }
+                }
+            }
+        }
+    }
+    Ok(Batch { index, images })
+}
+
+impl ImageLoader {
+    /// Starts `workers` threads producing batches `first`, `first + 1`, ….
+    pub fn start(
+        files: Vec<PathBuf>,
+        batch: usize,
+        size: usize,
+        seed: u64,
+        first: u64,
+        workers: usize,
+    ) -> Self {
+        let workers = workers.max(1);
+        let shared = Arc::new(Shared {
+            files,
+            bad: Mutex::new(HashSet::new()),
+        });
+        let mut receivers = Vec::new();
+        for w in 0..workers {
+            let (tx, rx) = sync_channel(2);
+            let shared = shared.clone();
+            std::thread::spawn(move || {
+                let mut cache = None;
+                let mut index = first + w as u64;
+                loop {
+                    let b = make_batch(&shared, index, batch, size, seed, &mut cache);
+                    let failed = b.is_err();
+                    if tx.send(b).is_err() || failed {
+                        break;
+                    }
+                    index += workers as u64;
+                }
+            });
+            receivers.push(rx);
+        }
+        ImageLoader {
+            receivers,
+            first,
+            next: first,
+        }
+    }
+
+    /// The next batch, in order.
+    pub fn next_batch(&mut self) -> Result<Batch> {
+        // Worker w makes batches first + w, first + w + workers, ….
+        let rx = &self.receivers[((self.next - self.first) % self.receivers.len() as u64) as usize];
+        let b = rx
+            .recv()
+            .map_err(|_| Error::Invalid("the image loader stopped".into()))??;
+        self.next += 1;
+        Ok(b)
+    }
+}

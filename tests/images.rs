@@ -1,0 +1,76 @@
+//! Training images: recursive listing, augmentation, deterministic ordered
+//! batches (also when resuming mid-way), unreadable files skipped, and an
+//! empty folder as a clear error.
+use std::path::PathBuf;
+
+use pconv::data::images::{list_images, ImageLoader};
+
+fn folder(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pconv-img-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("nested")).unwrap();
+    for (i, (w, h)) in [(20u32, 16u32), (6, 9), (33, 12), (16, 16)]
+        .iter()
+        .enumerate()
+    {
+        let img = image::RgbImage::from_fn(*w, *h, |x, y| {
+            image::Rgb([(x * 7 + i as u32 * 50) as u8, (y * 11) as u8, (x * y) as u8])
+        });
+        let sub = if i % 2 == 0 {
+            dir.clone()
+        } else {
+            dir.join("nested")
+        };
+        img.save(sub.join(format!("img{i}.png"))).unwrap();
+    }
+    std::fs::write(dir.join("broken.jpg"), b"not a jpeg").unwrap();
+    std::fs::write(dir.join("notes.txt"), b"ignored").unwrap();
+    dir
+}
+
+#[test]
+fn batches_are_deterministic_ordered_and_skip_unreadable_files() {
+    let dir = folder("batches");
+    let files = list_images(&dir).unwrap();
+    assert_eq!(files.len(), 5, "{files:?}");
+    let collect = |first: u64, count: usize, workers: usize| {
+        let mut l = ImageLoader::start(files.clone(), 3, 8, 42, first, workers);
+        (0..count)
+            .map(|_| l.next_batch().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let a = collect(0, 6, 1);
+    let b = collect(0, 6, 3);
+    let resumed = collect(4, 2, 2);
+    for (i, batch) in a.iter().enumerate() {
+        assert_eq!(batch.index, i as u64);
+        assert_eq!(batch.images.len(), 3 * 3 * 8 * 8);
+        assert!(batch.images.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert_eq!(
+            batch.images, b[i].images,
+            "batch {i} depends on thread count"
+        );
+    }
+    assert_eq!(resumed[0].images, a[4].images);
+    assert_eq!(resumed[1].images, a[5].images);
+    assert_ne!(a[0].images, a[1].images);
+}
+
+#[test]
+fn empty_folder_is_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("pconv-img-{}-empty", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let err = list_images(&dir).unwrap_err().to_string();
+    assert!(err.contains("no images found"), "{err}");
+    assert!(list_images(&dir.join("missing")).is_err());
+}
+
+#[test]
+fn only_unreadable_files_is_an_error_not_a_hang() {
+    let dir = std::env::temp_dir().join(format!("pconv-img-{}-bad", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.png"), b"garbage").unwrap();
+    let files = list_images(&dir).unwrap();
+    let mut l = ImageLoader::start(files, 2, 8, 1, 0, 1);
+    assert!(l.next_batch().is_err());
+}

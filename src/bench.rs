@@ -118,16 +118,9 @@ impl ConvShape {
     }
 }
 
-fn pseudo_random(len: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(747796405).wrapping_add(2891336453);
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            (s as f32 / u32::MAX as f32) - 0.5
-        })
-        .collect()
+fn pseudo_random(len: usize, seed: u64) -> Vec<f32> {
+    let mut rng = crate::model::SplitMix64(seed);
+    (0..len).map(|_| rng.uniform() as f32 - 0.5).collect()
 }
 
 /// Times one pass of one layer: median of `reps` runs (submit + wait), after

@@ -1,5 +1,5 @@
 // Batched Gram matrices: G[z, c, d] = sum_q F[z, c, q] F[z, d, q] / (C H W).
-#import gemm_tiled
+#import gemm_register
 
 struct Params {
     c: u32,
@@ -20,5 +20,5 @@ fn store_c(z: u32, row: u32, col: u32, v: f32) { gram[(z * p.c + row) * p.c + co
 
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    gemm_tiled(gid);
+    gemm_register(gid);
 }

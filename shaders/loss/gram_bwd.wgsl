@@ -1,6 +1,6 @@
 // Backward of the Gram matrix:
 // gF[z, c, q] = scale * sum_d (gG[z, c, d] + gG[z, d, c]) F[z, d, q].
-#import gemm_tiled
+#import gemm_register
 
 struct Params {
     c: u32,
@@ -25,5 +25,5 @@ fn store_c(z: u32, row: u32, col: u32, v: f32) { gf[(z * p.c + row) * p.hw + col
 
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    gemm_tiled(gid);
+    gemm_register(gid);
 }

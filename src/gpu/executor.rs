@@ -324,11 +324,6 @@ impl Executor {
     pub fn dispatch_count(&self) -> usize {
         self.steps.len()
     }
-
-    /// Kernels in dispatch order (for reports).
-    pub fn kernels(&self) -> impl Iterator<Item = Kernel> + '_ {
-        self.steps.iter().map(|s| s.kernel)
-    }
 }
 
 /// Scalars of a submitted run on their way back to the host.

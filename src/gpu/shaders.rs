@@ -70,8 +70,8 @@ const COMMON: &[(&str, &str)] = &[
     ("index", include_str!("../../shaders/common/index.wgsl")),
     ("reduce", include_str!("../../shaders/common/reduce.wgsl")),
     (
-        "gemm_tiled",
-        include_str!("../../shaders/common/gemm_tiled.wgsl"),
+        "gemm_register",
+        include_str!("../../shaders/common/gemm_register.wgsl"),
     ),
 ];
 

@@ -52,7 +52,7 @@ fn reduction(
     }
 }
 
-/// Grid of the 8x8-register-tile GEMM in shaders/common/gemm_tiled.wgsl.
+/// Grid of the 8x8-register-tile GEMM in shaders/common/gemm_register.wgsl.
 fn gemm_grid(m: usize, n: usize, z: usize) -> [u32; 3] {
     super::conv::block_grid(n.div_ceil(8), m.div_ceil(8), z)
 }

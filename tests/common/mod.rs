@@ -4,6 +4,7 @@
 use std::sync::OnceLock;
 
 use pconv::gpu::GpuContext;
+use pconv::model::SplitMix64;
 
 /// The test device, shared by the tests of one binary. Without an adapter
 /// the GPU tests skip, unless PCONV_REQUIRE_GPU=1 makes that a failure.
@@ -25,23 +26,16 @@ pub fn gpu() -> Option<GpuContext> {
     ctx.clone()
 }
 
-/// splitmix64: small, seeded, reproducible.
-pub struct Rng(u64);
+/// The crate's seeded generator with test helpers.
+pub struct Rng(SplitMix64);
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E3779B97F4A7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
-        z ^ (z >> 31)
+        Rng(SplitMix64(seed))
     }
     /// Uniform in [0, 1).
     pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        self.0.uniform()
     }
     /// Uniform in [-1, 1), rounded to f32 so CPU and GPU see the same value.
     pub fn values(&mut self, n: usize) -> Vec<f64> {

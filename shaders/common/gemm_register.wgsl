@@ -5,7 +5,7 @@
 // Each invocation computes an 8x8 tile from memory (no workgroup memory:
 // on CPU adapters register tiles are faster). Grid: x = column groups of 8,
 // y = row groups of 8, z = batch, workgroup 8x8.
-fn gemm_tiled(gid: vec3<u32>) {
+fn gemm_register(gid: vec3<u32>) {
     let m_total = gemm_m();
     let n_total = gemm_n();
     let row0 = gid.y * 8u;

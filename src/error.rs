@@ -30,6 +30,9 @@ pub enum Error {
     Gpu(String),
     #[error("{0}")]
     Invalid(String),
+    /// Training diverged (a loss or weight is NaN or infinite).
+    #[error("{0}")]
+    NonFinite(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -37,6 +37,7 @@ fn random_checkpoint(config: UNetConfig, adam: bool) -> Checkpoint {
             moments,
             step: 1234,
         }),
+        extra: [("train.seed".to_string(), "77".to_string())].into(),
     }
 }
 

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use pconv::data::images::{list_images, ImageLoader};
+use pconv::data::masks::MaskSource;
 
 fn folder(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pconv-img-{}-{name}", std::process::id()));
@@ -34,7 +35,15 @@ fn batches_are_deterministic_ordered_and_skip_unreadable_files() {
     let files = list_images(&dir).unwrap();
     assert_eq!(files.len(), 5, "{files:?}");
     let collect = |first: u64, count: usize, workers: usize| {
-        let mut l = ImageLoader::start(files.clone(), 3, 8, 42, first, workers);
+        let mut l = ImageLoader::start(
+            files.clone(),
+            MaskSource::GENERATED,
+            3,
+            8,
+            42,
+            first,
+            workers,
+        );
         (0..count)
             .map(|_| l.next_batch().unwrap())
             .collect::<Vec<_>>()
@@ -50,9 +59,12 @@ fn batches_are_deterministic_ordered_and_skip_unreadable_files() {
             batch.images, b[i].images,
             "batch {i} depends on thread count"
         );
+        assert_eq!(batch.masks.len(), 3 * 8 * 8);
+        assert_eq!(batch.masks, b[i].masks, "masks of batch {i}");
     }
     assert_eq!(resumed[0].images, a[4].images);
     assert_eq!(resumed[1].images, a[5].images);
+    assert_eq!(resumed[1].masks, a[5].masks);
     assert_ne!(a[0].images, a[1].images);
 }
 
@@ -71,6 +83,6 @@ fn only_unreadable_files_is_an_error_not_a_hang() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("a.png"), b"garbage").unwrap();
     let files = list_images(&dir).unwrap();
-    let mut l = ImageLoader::start(files, 2, 8, 1, 0, 1);
+    let mut l = ImageLoader::start(files, MaskSource::GENERATED, 2, 8, 1, 0, 1);
     assert!(l.next_batch().is_err());
 }

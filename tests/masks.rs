@@ -48,3 +48,94 @@ fn ratios_cover_the_range() {
         .count();
     assert!(touching > 10, "{touching}");
 }
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("pconv-masks-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn mask_files_follow_the_spec_polarity() {
+    use pconv::data::masks::HoleMap;
+    let dir = temp_dir("polarity");
+    // Grey: >= 128 is a hole.
+    let grey =
+        image::GrayImage::from_fn(4, 1, |x, _| image::Luma([[0u8, 127, 128, 255][x as usize]]));
+    grey.save(dir.join("grey.png")).unwrap();
+    let m = HoleMap::read(&dir.join("grey.png")).unwrap();
+    assert_eq!(m.holes, vec![false, false, true, true]);
+    // RGB(A): ITU-R 601 luma, alpha ignored. Pure green 255 -> 149.7 (hole),
+    // pure red 255 -> 76.2 (keep), pure blue -> 29 (keep).
+    let rgba = image::RgbaImage::from_fn(4, 1, |x, _| {
+        image::Rgba(
+            [
+                [0, 255, 0, 0],
+                [255, 0, 0, 255],
+                [0, 0, 255, 255],
+                [200, 200, 200, 0],
+            ][x as usize],
+        )
+    });
+    rgba.save(dir.join("rgba.png")).unwrap();
+    let m = HoleMap::read(&dir.join("rgba.png")).unwrap();
+    assert_eq!(m.holes, vec![true, false, false, true]);
+    assert_eq!(m.known_mask(), vec![0.0, 1.0, 1.0, 0.0]);
+    // Round trip through the writer.
+    m.to_image().save(dir.join("back.png")).unwrap();
+    assert_eq!(HoleMap::read(&dir.join("back.png")).unwrap(), m);
+    // Not an image: an error, not a panic.
+    std::fs::write(dir.join("bad.png"), b"nope").unwrap();
+    assert!(HoleMap::read(&dir.join("bad.png")).is_err());
+}
+
+#[test]
+fn nearest_resize_and_the_eight_transforms() {
+    use pconv::data::masks::HoleMap;
+    // An asymmetric 3x2 pattern.
+    let m = HoleMap {
+        width: 3,
+        height: 2,
+        holes: vec![true, false, false, true, true, false],
+    };
+    let up = m.resize_nearest(6, 4);
+    for y in 0..4 {
+        for x in 0..6 {
+            assert_eq!(up.holes[y * 6 + x], m.holes[(y / 2) * 3 + x / 2]);
+        }
+    }
+    assert_eq!(up.resize_nearest(3, 2), m);
+    let all: Vec<HoleMap> = (0..8).map(|k| m.transformed(k)).collect();
+    for (k, t) in all.iter().enumerate() {
+        assert_eq!(t.holes.iter().filter(|&&h| h).count(), 3, "transform {k}");
+        for other in &all[..k] {
+            assert_ne!(t, other, "transform {k} repeats another");
+        }
+    }
+    // k = 1 rotates: the output is 2 wide and 3 high.
+    assert_eq!((all[1].width, all[1].height), (2, 3));
+}
+
+#[test]
+fn mask_folders_are_resized_and_deterministic() {
+    use pconv::data::masks::MaskSource;
+    let dir = temp_dir("folder");
+    for i in 0..3u32 {
+        image::GrayImage::from_fn(40 + i * 7, 30, |x, y| {
+            image::Luma([if (x + i * y) % 5 == 0 { 255 } else { 0 }])
+        })
+        .save(dir.join(format!("m{i}.png")))
+        .unwrap();
+    }
+    std::fs::write(dir.join("skip.txt"), b"x").unwrap();
+    let src = MaskSource::folder(&dir).unwrap();
+    let a = src.mask(16, 3, 10).unwrap();
+    assert_eq!((a.width, a.height), (16, 16));
+    assert_eq!(a, src.mask(16, 3, 10).unwrap());
+    let distinct: std::collections::HashSet<Vec<bool>> =
+        (0..20).map(|s| src.mask(16, 3, s).unwrap().holes).collect();
+    assert!(distinct.len() > 3, "masks barely vary: {}", distinct.len());
+    let empty = temp_dir("empty-folder");
+    assert!(MaskSource::folder(&empty).is_err());
+}

@@ -2,12 +2,14 @@
 //! augmented (random crop, or resize when smaller, and a horizontal flip) on
 //! background threads. Batch i depends only on (seed, i), whatever the
 //! thread timing, so a resumed run sees the same batches as an
-//! uninterrupted one. Unreadable files are reported once and skipped.
+//! uninterrupted one. Each batch carries its masks, made on the same
+//! threads. Unreadable files are reported once and skipped.
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
 
+use crate::data::masks::MaskSource;
 use crate::error::{Error, Result};
 use crate::model::SplitMix64;
 
@@ -44,15 +46,20 @@ pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// Decodes an image file (format from its content, not its name).
+pub fn decode(path: &Path) -> Result<image::DynamicImage> {
+    let err = |e: &dyn std::fmt::Display| Error::Invalid(format!("{}: {e}", path.display()));
+    image::ImageReader::open(path)
+        .map_err(|e| err(&e))?
+        .with_guessed_format()
+        .map_err(|e| err(&e))?
+        .decode()
+        .map_err(|e| err(&e))
+}
+
 /// Decodes an image file to 8-bit RGB.
 pub fn load_rgb(path: &Path) -> Result<image::RgbImage> {
-    let img = image::ImageReader::open(path)
-        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?
-        .with_guessed_format()
-        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?
-        .decode()
-        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
-    Ok(img.to_rgb8())
+    Ok(decode(path)?.to_rgb8())
 }
 
 /// A random size x size crop (after resizing so the short side is at least
@@ -88,10 +95,12 @@ pub fn augment(img: &image::RgbImage, size: usize, rng: &mut SplitMix64) -> Vec<
     out
 }
 
-/// One batch of images, [batch, 3, size, size].
+/// One batch: images [batch, 3, size, size] in [0, 1] and their masks
+/// [batch, 1, size, size] (1 = known, 0 = hole).
 pub struct Batch {
     pub index: u64,
     pub images: Vec<f32>,
+    pub masks: Vec<f32>,
 }
 
 /// Produces batches on background threads, in order.
@@ -103,6 +112,7 @@ pub struct ImageLoader {
 
 struct Shared {
     files: Vec<PathBuf>,
+    masks: MaskSource,
     bad: Mutex<HashSet<usize>>,
 }
 
@@ -165,13 +175,27 @@ fn make_batch(
             }
         }
     }
-    Ok(Batch { index, images })
+    let mut masks = Vec::with_capacity(batch * size * size);
+    for b in 0..batch as u64 {
+        masks.extend(
+            shared
+                .masks
+                .mask(size, seed, index * batch as u64 + b)?
+                .known_mask(),
+        );
+    }
+    Ok(Batch {
+        index,
+        images,
+        masks,
+    })
 }
 
 impl ImageLoader {
     /// Starts `workers` threads producing batches `first`, `first + 1`, ….
     pub fn start(
         files: Vec<PathBuf>,
+        masks: MaskSource,
         batch: usize,
         size: usize,
         seed: u64,
@@ -181,6 +205,7 @@ impl ImageLoader {
         let workers = workers.max(1);
         let shared = Arc::new(Shared {
             files,
+            masks,
             bad: Mutex::new(HashSet::new()),
         });
         let mut receivers = Vec::new();

@@ -1,6 +1,9 @@
 //! Free-form training masks: brush strokes of varying width with round
 //! joints, plus rectangles and elliptic blobs, until a hole ratio drawn
 //! uniformly from [min_ratio, max_ratio] is reached. Deterministic per seed.
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
 use crate::model::SplitMix64;
 
 /// A hole map, row-major, `true` = hole (white in a mask PNG).
@@ -117,4 +120,137 @@ pub fn free_form_mask(
         }
     }
     m
+}
+
+impl HoleMap {
+    /// Reads a mask file per the spec: RGB(A) reduced to grey with the
+    /// ITU-R 601 luma, alpha ignored; a value >= 128 is a hole.
+    pub fn read(path: &Path) -> Result<Self> {
+        let img = crate::data::images::decode(path)?;
+        Ok(Self::from_image(&img))
+    }
+
+    pub fn from_image(img: &image::DynamicImage) -> Self {
+        let (width, height) = (img.width() as usize, img.height() as usize);
+        let holes = match img {
+            image::DynamicImage::ImageLuma8(g) => g.pixels().map(|p| p[0] >= 128).collect(),
+            image::DynamicImage::ImageLumaA8(g) => g.pixels().map(|p| p[0] >= 128).collect(),
+            other => other
+                .to_rgb8()
+                .pixels()
+                .map(|p| 0.299 * p[0] as f64 + 0.587 * p[1] as f64 + 0.114 * p[2] as f64 >= 128.0)
+                .collect(),
+        };
+        HoleMap {
+            width,
+            height,
+            holes,
+        }
+    }
+
+    /// White (255) = hole, black (0) = keep.
+    pub fn to_image(&self) -> image::GrayImage {
+        image::GrayImage::from_fn(self.width as u32, self.height as u32, |x, y| {
+            image::Luma([if self.holes[y as usize * self.width + x as usize] {
+                255
+            } else {
+                0
+            }])
+        })
+    }
+
+    /// Nearest-neighbour resize (pixel centres), the only resize a mask gets.
+    pub fn resize_nearest(&self, width: usize, height: usize) -> Self {
+        let mut holes = Vec::with_capacity(width * height);
+        for y in 0..height {
+            let sy = ((y as f64 + 0.5) * self.height as f64 / height as f64) as usize;
+            for x in 0..width {
+                let sx = ((x as f64 + 0.5) * self.width as f64 / width as f64) as usize;
+                holes.push(
+                    self.holes[sy.min(self.height - 1) * self.width + sx.min(self.width - 1)],
+                );
+            }
+        }
+        HoleMap {
+            width,
+            height,
+            holes,
+        }
+    }
+
+    /// One of the 8 flips/rotations by 90° of a square-able map (`k` in 0..8).
+    pub fn transformed(&self, k: u64) -> Self {
+        let (w, h) = (self.width, self.height);
+        let (nw, nh) = if k & 1 == 1 { (h, w) } else { (w, h) };
+        let mut holes = Vec::with_capacity(w * h);
+        for y in 0..nh {
+            for x in 0..nw {
+                // Rotate by 90° (transpose + flip) when k is odd, then flip.
+                let (mut sx, mut sy) = if k & 1 == 1 { (y, nw - 1 - x) } else { (x, y) };
+                if k & 2 != 0 {
+                    sx = w - 1 - sx;
+                }
+                if k & 4 != 0 {
+                    sy = h - 1 - sy;
+                }
+                holes.push(self.holes[sy * w + sx]);
+            }
+        }
+        HoleMap {
+            width: nw,
+            height: nh,
+            holes,
+        }
+    }
+}
+
+/// Where training masks come from.
+#[derive(Clone, Debug)]
+pub enum MaskSource {
+    /// Free-form masks with hole ratios drawn from [min, max].
+    Generated { min_ratio: f64, max_ratio: f64 },
+    /// Mask files (white = hole), resized nearest to the training size and
+    /// randomly flipped/rotated by 90°.
+    Files(Vec<PathBuf>),
+}
+
+impl MaskSource {
+    /// The default: free-form masks with 1–60 % holes.
+    pub const GENERATED: MaskSource = MaskSource::Generated {
+        min_ratio: 0.01,
+        max_ratio: 0.6,
+    };
+
+    /// Every PNG below `dir`; an error when there is none.
+    pub fn folder(dir: &Path) -> Result<Self> {
+        let files: Vec<PathBuf> = crate::data::images::list_images(dir)?
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")))
+            .collect();
+        if files.is_empty() {
+            return Err(Error::Invalid(format!(
+                "{}: no PNG masks found",
+                dir.display()
+            )));
+        }
+        Ok(MaskSource::Files(files))
+    }
+
+    /// The mask of training sample `slot` (batch index × batch + position),
+    /// `size` x `size`: a function of (seed, slot) only.
+    pub fn mask(&self, size: usize, seed: u64, slot: u64) -> Result<HoleMap> {
+        let mut rng = SplitMix64(seed ^ 0x6D61_736B ^ slot.wrapping_mul(0x9FB2_1C65_1E98_DF25));
+        match self {
+            MaskSource::Generated {
+                min_ratio,
+                max_ratio,
+            } => Ok(free_form_mask(size, size, *min_ratio, *max_ratio, &mut rng)),
+            MaskSource::Files(files) => {
+                let pick = (rng.next_u64() % files.len() as u64) as usize;
+                let k = rng.next_u64() % 8;
+                let m = HoleMap::read(&files[pick])?;
+                Ok(m.resize_nearest(size, size).transformed(k))
+            }
+        }
+    }
 }

@@ -224,7 +224,7 @@ impl Executor {
         for (i, &t) in scalars.iter().enumerate() {
             encoder.copy_buffer_to_buffer(self.buffer(t), 0, &staging, (i * 4) as u64, 4);
         }
-        self.ctx.queue.submit([encoder.finish()]);
+        let submission = self.ctx.queue.submit([encoder.finish()]);
         let state = Arc::new(Mutex::new(None));
         let sink = state.clone();
         staging.map_async(wgpu::MapMode::Read, .., move |r| {
@@ -234,6 +234,7 @@ impl Executor {
         });
         PendingScalars {
             device: device.clone(),
+            submission,
             staging,
             state,
             len: scalars.len(),
@@ -329,6 +330,7 @@ impl Executor {
 /// Scalars of a submitted run on their way back to the host.
 pub struct PendingScalars {
     device: wgpu::Device,
+    submission: wgpu::SubmissionIndex,
     staging: wgpu::Buffer,
     state: Arc<Mutex<Option<std::result::Result<(), String>>>>,
     len: usize,
@@ -365,10 +367,14 @@ impl PendingScalars {
         self.take()
     }
 
-    /// Waits for the values.
+    /// Waits for the values: for this submission only, so later submits
+    /// keep the GPU busy meanwhile.
     pub fn wait(self) -> Result<Vec<f32>> {
         self.device
-            .poll(wgpu::PollType::wait_indefinitely())
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(self.submission.clone()),
+                timeout: None,
+            })
             .map_err(|e| Error::Gpu(e.to_string()))?;
         self.take()?
             .ok_or_else(|| Error::Gpu("scalars not mapped after the GPU finished".into()))

@@ -104,6 +104,8 @@ pub const DEFAULT_VGG_WEIGHTS: &str = concat!(
     "/assets/vgg16-conv1_1-conv3_3.safetensors"
 );
 
+static BUNDLED_VGG_BYTES: &[u8] = include_bytes!("../../assets/vgg16-conv1_1-conv3_3.safetensors");
+
 /// VGG-16 weights read from a safetensors file (torchvision names).
 #[derive(Clone, Debug)]
 pub struct VggWeights {
@@ -119,7 +121,34 @@ impl VggWeights {
     /// Reads `features.{0,2,5,7,10,12,14}.{weight,bias}` and the
     /// `preprocess` metadata ("torch" when absent); other tensors are ignored.
     pub fn read(path: &std::path::Path, config: VggConfig) -> Result<Self> {
-        let file = crate::io::safetensors::SafeTensors::read(path)?;
+        Self::from_file(
+            path,
+            &crate::io::safetensors::SafeTensors::read(path)?,
+            config,
+        )
+    }
+
+    /// The bundled VGG-16 weights, built into the binary so that it runs
+    /// from anywhere.
+    pub fn bundled() -> Result<Self> {
+        let path = std::path::Path::new(DEFAULT_VGG_WEIGHTS);
+        let file = crate::io::safetensors::SafeTensors::parse(path, BUNDLED_VGG_BYTES)?;
+        Self::from_file(path, &file, VggConfig::VGG16)
+    }
+
+    /// `path` when given, else the bundled weights.
+    pub fn read_or_bundled(path: Option<&std::path::Path>) -> Result<Self> {
+        match path {
+            Some(p) => Self::read(p, VggConfig::VGG16),
+            None => Self::bundled(),
+        }
+    }
+
+    fn from_file(
+        path: &std::path::Path,
+        file: &crate::io::safetensors::SafeTensors,
+        config: VggConfig,
+    ) -> Result<Self> {
         let preprocess = match file.metadata.get("preprocess").map(String::as_str) {
             None | Some("torch") => Preprocess::Torch,
             Some("caffe") => Preprocess::Caffe,

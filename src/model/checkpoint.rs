@@ -17,6 +17,9 @@ pub struct Checkpoint {
     pub step: u64,
     pub tensors: BTreeMap<String, Tensor>,
     pub adam: Option<AdamState>,
+    /// Other `__metadata__` entries, kept as they are (the trainer stores
+    /// its seed here so `--resume` continues the same random streams).
+    pub extra: BTreeMap<String, String>,
 }
 
 /// Adam moments (m, v) by parameter name, and Adam's step count.
@@ -110,17 +113,25 @@ impl Checkpoint {
                 })
             }
         };
+        let extra = file
+            .metadata
+            .iter()
+            .filter(|(k, _)| !["format", "levels", "width", "step"].contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         Ok(Checkpoint {
             config,
             step,
             tensors,
             adam,
+            extra,
         })
     }
 
     /// Writes atomically (temp file + rename).
     pub fn write(&self, path: &Path) -> Result<()> {
         let mut file = SafeTensors::default();
+        file.metadata.extend(self.extra.clone());
         file.metadata.insert("format".into(), "pconv-unet".into());
         file.metadata
             .insert("levels".into(), self.config.levels.to_string());

@@ -1,4 +1,10 @@
-//! Training: the training step graph (forward, loss, backward, Adam).
+//! Training: the training step graph (forward, loss, backward, Adam) and
+//! the loop that runs it on a folder of images.
+pub mod metrics;
+pub mod samples;
 mod step;
+pub mod trainer;
 
+pub use metrics::StepMetrics;
 pub use step::{TrainStep, TrainStepConfig};
+pub use trainer::{train, Length, Observer, Outcome, RunInfo, Start, TrainOptions};

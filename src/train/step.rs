@@ -148,6 +148,7 @@ impl TrainStep {
             step,
             tensors,
             adam: Some(AdamState { moments, step }),
+            extra: BTreeMap::new(),
         })
     }
 }

@@ -1,0 +1,44 @@
+//! `pconv info`: the adapters and the chosen one's limits.
+use anyhow::{Context, Result};
+
+use pconv::gpu::{context, GpuContext};
+
+pub fn run() -> Result<()> {
+    let adapters = context::list_adapters();
+    println!("adapters (best first):");
+    for a in &adapters {
+        let i = a.get_info();
+        println!("  {} [{:?}, {:?}]", i.name, i.backend, i.device_type);
+    }
+    let ctx = GpuContext::new().context("opening the GPU")?;
+    let l = ctx.limits();
+    println!("using: {}", ctx.summary);
+    println!("limits:");
+    for (name, value) in [
+        (
+            "max_storage_buffer_binding_size",
+            l.max_storage_buffer_binding_size,
+        ),
+        ("max_buffer_size", l.max_buffer_size),
+        (
+            "max_storage_buffers_per_stage",
+            l.max_storage_buffers_per_shader_stage as u64,
+        ),
+        (
+            "max_compute_workgroup_storage",
+            l.max_compute_workgroup_storage_size as u64,
+        ),
+        (
+            "max_compute_invocations_per_wg",
+            l.max_compute_invocations_per_workgroup as u64,
+        ),
+        (
+            "max_workgroups_per_dimension",
+            l.max_compute_workgroups_per_dimension as u64,
+        ),
+    ] {
+        println!("  {name:<32} {value}");
+    }
+    println!("features: {:?}", ctx.device.features());
+    Ok(())
+}

@@ -1,0 +1,194 @@
+//! `pconv --headless train`: the training loop with a progress bar; Ctrl-C
+//! saves a checkpoint and exits cleanly.
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use super::progress::Progress;
+use pconv::gpu::GpuContext;
+use pconv::train::{Length, Observer, Outcome, RunInfo, Start, StepMetrics, TrainOptions};
+
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    /// Training images: every PNG/JPEG/WebP/BMP below this folder.
+    #[arg(long)]
+    data: PathBuf,
+    /// Mask PNGs (white = hole, any size); default: free-form masks made on the fly.
+    #[arg(long)]
+    masks: Option<PathBuf>,
+    /// Training crop size (a multiple of 2^levels).
+    #[arg(long, default_value_t = 256)]
+    size: usize,
+    #[arg(long, default_value_t = 12)]
+    batch: usize,
+    /// U-Net levels [default: 7, or the checkpoint's].
+    #[arg(long)]
+    levels: Option<usize>,
+    /// Channel width multiplier [default: 1.0, or the checkpoint's].
+    #[arg(long)]
+    width: Option<f64>,
+    /// Total optimiser steps (a resumed run counts its earlier steps) [default: 100000].
+    #[arg(long, conflicts_with = "epochs")]
+    steps: Option<u64>,
+    /// Train for this many passes over the data instead of --steps.
+    #[arg(long)]
+    epochs: Option<u64>,
+    /// Learning rate [default: 2e-4, 5e-5 with --finetune, or the resumed run's].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// The paper's fine-tuning stage: encoder BatchNorm frozen, lr 5e-5.
+    #[arg(long)]
+    finetune: bool,
+    /// Start from a checkpoint's weights (new optimiser, step 0).
+    #[arg(long, conflicts_with = "resume")]
+    init: Option<PathBuf>,
+    /// Continue a run exactly: weights, Adam state, step count and seed.
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    /// VGG-16 weights (safetensors) for the perceptual and style losses
+    /// [default: the bundled ImageNet weights].
+    #[arg(long)]
+    vgg: Option<PathBuf>,
+    /// Output folder: latest.safetensors, checkpoints/, samples/, metrics.jsonl.
+    #[arg(long, default_value = "runs/train")]
+    out: PathBuf,
+    #[arg(long, default_value_t = 1000)]
+    checkpoint_every: u64,
+    #[arg(long, default_value_t = 500)]
+    sample_every: u64,
+    /// Seed of the data order, augmentation, masks and initial weights
+    /// [default: 0, or the resumed run's].
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+struct Console {
+    progress: Option<Progress>,
+}
+
+impl Console {
+    fn say(&mut self, text: &str) {
+        match &mut self.progress {
+            Some(p) => p.message(text),
+            None => eprintln!("{text}"),
+        }
+    }
+}
+
+impl Observer for Console {
+    fn started(&mut self, r: &RunInfo) {
+        eprintln!(
+            "training L{} width {} ({:?}) on {} images, {}x{} batch {}, lr {:e}, seed {}: steps {}..{}, \
+             {} dispatches per step, planned GPU memory {:.0} MiB; output in {}",
+            r.net.levels,
+            r.net.width,
+            r.mode,
+            r.images,
+            r.size,
+            r.size,
+            r.batch,
+            r.lr,
+            r.seed,
+            r.first_step + 1,
+            r.last_step,
+            r.dispatches,
+            r.planned_bytes as f64 / 1048576.0,
+            r.out.display()
+        );
+        self.progress = Some(Progress::new(r.first_step, r.last_step));
+    }
+
+    fn step(&mut self, m: &StepMetrics) {
+        if let Some(p) = &mut self.progress {
+            p.update(
+                m.step,
+                &format!(
+                    "loss {:.4} (hole {:.4}, valid {:.4}) | {:.2} img/s",
+                    m.total(),
+                    m.losses[1],
+                    m.losses[0],
+                    m.images_per_s
+                ),
+            );
+        }
+    }
+
+    fn sample(&mut self, step: u64, path: &std::path::Path, _grid: &image::RgbImage) {
+        self.say(&format!("step {step}: sample {}", path.display()));
+    }
+
+    fn checkpoint(&mut self, step: u64, path: &std::path::Path) {
+        self.say(&format!("step {step}: checkpoint {}", path.display()));
+    }
+
+    fn warning(&mut self, text: &str) {
+        self.say(&format!("warning: {text}"));
+    }
+}
+
+pub fn run(a: TrainArgs, headless: bool) -> Result<()> {
+    if !headless {
+        eprintln!("note: the training dashboard is not built yet; training headless");
+    }
+    let opts = TrainOptions {
+        data: a.data,
+        masks: a.masks,
+        size: a.size,
+        batch: a.batch,
+        levels: a.levels,
+        width: a.width,
+        length: match (a.steps, a.epochs) {
+            (_, Some(e)) => Length::Epochs(e),
+            (s, None) => Length::Steps(s.unwrap_or(100_000)),
+        },
+        lr: a.lr,
+        finetune: a.finetune,
+        start: match (a.init, a.resume) {
+            (Some(p), _) => Start::Init(p),
+            (_, Some(p)) => Start::Resume(p),
+            _ => Start::Fresh,
+        },
+        vgg: a.vgg,
+        out: a.out,
+        checkpoint_every: a.checkpoint_every,
+        sample_every: a.sample_every,
+        seed: a.seed,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            // A second Ctrl-C while saving: leave at once (the checkpoint
+            // write is atomic, so nothing half-written remains).
+            std::process::exit(130);
+        }
+        eprintln!(
+            "\nstopping after the current step and saving a checkpoint (Ctrl-C again to quit now)"
+        );
+    })
+    .context("installing the Ctrl-C handler")?;
+    let ctx = GpuContext::new().context("opening the GPU")?;
+    let mut console = Console { progress: None };
+    let outcome = pconv::train::train(&ctx, &opts, &mut console, &stop);
+    if let Some(p) = &mut console.progress {
+        p.finish();
+    }
+    match outcome? {
+        Outcome::Finished { step, checkpoint } => {
+            eprintln!(
+                "finished at step {step}; weights in {}",
+                checkpoint.display()
+            );
+        }
+        Outcome::Interrupted { step, checkpoint } => {
+            eprintln!(
+                "interrupted after step {step}; saved {} (continue with --resume {})",
+                checkpoint.display(),
+                checkpoint.display()
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,525 @@
+//! The training loop behind `pconv train`: data on background threads, one
+//! submit per step, losses read back without blocking the GPU (one step
+//! behind), metrics, sample grids and atomic checkpoints, exact resume.
+//!
+//! Every random choice is a function of (seed, step): the image order and
+//! augmentation, the masks and the initial weights. A checkpoint therefore
+//! only needs the seed (stored in its metadata) to resume exactly.
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use super::metrics::{MetricsLog, StepMetrics};
+use super::samples::sample_grid;
+use super::step::{TrainStep, TrainStepConfig};
+use crate::data::images::{list_images, ImageLoader};
+use crate::data::masks::MaskSource;
+use crate::error::{Error, Result};
+use crate::gpu::PendingScalars;
+use crate::gpu::{Executor, GpuContext};
+use crate::graph::TensorId;
+use crate::loss::{VggConfig, VggWeights};
+use crate::model::{Checkpoint, Mode, UNetConfig};
+use crate::ops::optim::adam_step_scalars;
+
+pub const LR_TRAIN: f64 = 2e-4;
+pub const LR_FINETUNE: f64 = 5e-5;
+const BETA1: f64 = 0.9;
+const BETA2: f64 = 0.999;
+
+/// How long to train.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Length {
+    Steps(u64),
+    Epochs(u64),
+}
+
+/// Where the weights come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Start {
+    /// Kaiming initialisation from the seed.
+    Fresh,
+    /// Weights (and BatchNorm statistics) of a checkpoint; new optimiser, step 0.
+    Init(PathBuf),
+    /// Everything: weights, Adam moments, step count, seed.
+    Resume(PathBuf),
+}
+
+#[derive(Clone, Debug)]
+pub struct TrainOptions {
+    pub data: PathBuf,
+    pub masks: Option<PathBuf>,
+    pub size: usize,
+    pub batch: usize,
+    /// None: 7, or the checkpoint's.
+    pub levels: Option<usize>,
+    /// None: 1.0, or the checkpoint's.
+    pub width: Option<f64>,
+    /// Total steps of the run (a resumed run counts its earlier steps).
+    pub length: Length,
+    /// None: 2e-4 (5e-5 with `finetune`), or the resumed run's.
+    pub lr: Option<f64>,
+    pub finetune: bool,
+    pub start: Start,
+    /// None: the bundled VGG-16 weights.
+    pub vgg: Option<PathBuf>,
+    pub out: PathBuf,
+    pub checkpoint_every: u64,
+    pub sample_every: u64,
+    /// None: 0, or the resumed run's.
+    pub seed: Option<u64>,
+}
+
+/// What the loop tells its user (a progress bar, the app's dashboard).
+pub trait Observer {
+    fn started(&mut self, _run: &RunInfo) {}
+    fn step(&mut self, _metrics: &StepMetrics) {}
+    fn sample(&mut self, _step: u64, _path: &Path, _grid: &image::RgbImage) {}
+    fn checkpoint(&mut self, _step: u64, _path: &Path) {}
+    fn warning(&mut self, _text: &str) {}
+}
+
+/// The run as resolved from the options and any checkpoint.
+#[derive(Clone, Debug)]
+pub struct RunInfo {
+    pub net: UNetConfig,
+    pub mode: Mode,
+    pub lr: f64,
+    pub seed: u64,
+    pub first_step: u64,
+    pub last_step: u64,
+    pub images: usize,
+    pub batch: usize,
+    pub size: usize,
+    pub dispatches: usize,
+    pub planned_bytes: u64,
+    pub out: PathBuf,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// All steps done; the final checkpoint.
+    Finished { step: u64, checkpoint: PathBuf },
+    /// Stopped on request (Ctrl-C) after `step`, saved to `checkpoint`.
+    Interrupted { step: u64, checkpoint: PathBuf },
+}
+
+/// Paths of a run's output folder.
+pub struct RunDir {
+    pub root: PathBuf,
+}
+
+impl RunDir {
+    pub fn latest(&self) -> PathBuf {
+        self.root.join("latest.safetensors")
+    }
+    pub fn numbered(&self, step: u64) -> PathBuf {
+        self.root
+            .join("checkpoints")
+            .join(format!("step-{step:07}.safetensors"))
+    }
+    pub fn sample(&self, step: u64) -> PathBuf {
+        self.root
+            .join("samples")
+            .join(format!("step-{step:07}.png"))
+    }
+    pub fn metrics(&self) -> PathBuf {
+        self.root.join("metrics.jsonl")
+    }
+}
+
+fn parse_extra<T: std::str::FromStr>(ck: &Checkpoint, key: &str) -> Option<T> {
+    ck.extra.get(key).and_then(|v| v.parse().ok())
+}
+
+/// A run being trained: the compiled step on the GPU plus its data.
+struct Run<'a> {
+    ctx: &'a GpuContext,
+    step: TrainStep,
+    exec: Executor,
+    losses: Vec<TensorId>,
+    info: RunInfo,
+    dir: RunDir,
+    /// Adam's step count before this run's first step.
+    adam_t0: u64,
+    finetune: bool,
+    /// The last step whose weights were saved, and where.
+    last_saved: Option<(u64, PathBuf)>,
+}
+
+/// Trains per `opts` until the last step or until `stop` is set.
+pub fn train(
+    ctx: &GpuContext,
+    opts: &TrainOptions,
+    observer: &mut dyn Observer,
+    stop: &AtomicBool,
+) -> Result<Outcome> {
+    let dir = RunDir {
+        root: opts.out.clone(),
+    };
+    // Resolve the configuration from the options and the checkpoint.
+    let loaded = match &opts.start {
+        Start::Fresh => None,
+        Start::Init(p) | Start::Resume(p) => Some(Checkpoint::read(p)?),
+    };
+    let resume = matches!(opts.start, Start::Resume(_));
+    if let Some(ck) = &loaded {
+        for (what, given, has) in [
+            (
+                "--levels",
+                opts.levels.map(|l| l as f64),
+                ck.config.levels as f64,
+            ),
+            ("--width", opts.width, ck.config.width),
+        ] {
+            if given.is_some_and(|g| g != has) {
+                return Err(Error::Invalid(format!(
+                    "{what} {} differs from the checkpoint's {has}",
+                    given.unwrap_or_default()
+                )));
+            }
+        }
+        if resume && ck.adam.is_none() {
+            return Err(Error::Invalid(
+                "the checkpoint has no optimiser state to resume; use --init to start from its weights".into(),
+            ));
+        }
+    }
+    let net = match &loaded {
+        Some(ck) => ck.config,
+        None => UNetConfig {
+            levels: opts.levels.unwrap_or(7),
+            width: opts.width.unwrap_or(1.0),
+        },
+    };
+    let from_run = |key: &str| {
+        loaded
+            .as_ref()
+            .filter(|_| resume)
+            .and_then(|ck| ck.extra.get(key).cloned())
+    };
+    let finetune = opts.finetune || from_run("train.finetune").as_deref() == Some("true");
+    let seed = opts
+        .seed
+        .or_else(|| {
+            loaded
+                .as_ref()
+                .filter(|_| resume)
+                .and_then(|ck| parse_extra(ck, "train.seed"))
+        })
+        .unwrap_or(0);
+    let lr = opts
+        .lr
+        .or_else(|| from_run("train.lr").and_then(|v| v.parse().ok()))
+        .unwrap_or(if finetune { LR_FINETUNE } else { LR_TRAIN });
+    if opts.size == 0 || !opts.size.is_multiple_of(net.multiple()) {
+        return Err(Error::Invalid(format!(
+            "--size {} must be a positive multiple of {} for {} levels",
+            opts.size,
+            net.multiple(),
+            net.levels
+        )));
+    }
+    if !(lr.is_finite() && lr > 0.0) {
+        return Err(Error::Invalid(format!(
+            "--lr {lr} must be a positive number"
+        )));
+    }
+    if opts.batch == 0 {
+        return Err(Error::Invalid("--batch must be at least 1".into()));
+    }
+    if opts.checkpoint_every == 0 || opts.sample_every == 0 {
+        return Err(Error::Invalid(
+            "--checkpoint-every and --sample-every must be at least 1".into(),
+        ));
+    }
+    let first_step = if resume {
+        loaded.as_ref().map_or(0, |ck| ck.step)
+    } else {
+        0
+    };
+    if !resume && dir.latest().exists() {
+        return Err(Error::Invalid(format!(
+            "{} already holds a run; continue it with --resume {}, or choose another --out",
+            dir.root.display(),
+            dir.latest().display()
+        )));
+    }
+
+    let files = list_images(&opts.data)?;
+    let masks = match &opts.masks {
+        Some(d) => MaskSource::folder(d)?,
+        None => MaskSource::GENERATED,
+    };
+    let last_step = match opts.length {
+        Length::Steps(n) => n,
+        Length::Epochs(e) => (e * files.len() as u64).div_ceil(opts.batch as u64),
+    };
+    let vgg_weights = VggWeights::read_or_bundled(opts.vgg.as_deref())?;
+    let mode = if finetune {
+        Mode::FineTune
+    } else {
+        Mode::Train
+    };
+    let step = TrainStep::build(&TrainStepConfig {
+        net,
+        vgg: VggConfig::VGG16,
+        preprocess: vgg_weights.preprocess,
+        batch: opts.batch,
+        height: opts.size,
+        width: opts.size,
+        mode,
+    })?;
+    let losses: Vec<TensorId> = step.losses.named().iter().map(|&(_, t)| t).collect();
+    let mut keep = losses.clone();
+    keep.push(step.output);
+    let exec = Executor::new(ctx, &step.graph, &keep)?;
+    for (t, v) in vgg_weights.values_for(&step.vgg) {
+        exec.write(t, v)?;
+    }
+    let mut adam_t0 = 0;
+    match &loaded {
+        Some(ck) => {
+            let mut ck = ck.clone();
+            if !resume {
+                ck.adam = None;
+            } else if let Some(a) = &ck.adam {
+                adam_t0 = a.step;
+            }
+            step.upload_checkpoint(&exec, &ck)?;
+        }
+        None => {
+            for (t, v) in step.net.initial_values(&step.graph, seed) {
+                exec.write(t, &v)?;
+            }
+        }
+    }
+    for sub in ["checkpoints", "samples"] {
+        std::fs::create_dir_all(dir.root.join(sub))
+            .map_err(|e| Error::Invalid(format!("{}: {e}", dir.root.join(sub).display())))?;
+    }
+    let info = RunInfo {
+        net,
+        mode,
+        lr,
+        seed,
+        first_step,
+        last_step,
+        images: files.len(),
+        batch: opts.batch,
+        size: opts.size,
+        dispatches: exec.dispatch_count(),
+        planned_bytes: exec.plan().planned_bytes(),
+        out: dir.root.clone(),
+    };
+    let workers = std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).clamp(1, 4));
+    let loader = ImageLoader::start(
+        files, masks, opts.batch, opts.size, seed, first_step, workers,
+    );
+    let mut log = MetricsLog::open(&dir.metrics(), first_step)?;
+    observer.started(&info);
+    let mut run = Run {
+        ctx,
+        step,
+        exec,
+        losses,
+        info,
+        dir,
+        adam_t0,
+        finetune,
+        last_saved: if resume {
+            match &opts.start {
+                Start::Resume(p) => Some((first_step, p.clone())),
+                _ => None,
+            }
+        } else {
+            None
+        },
+    };
+    run.train_loop(loader, &mut log, observer, stop, opts)
+}
+
+impl Run<'_> {
+    fn train_loop(
+        &mut self,
+        mut loader: ImageLoader,
+        log: &mut MetricsLog,
+        observer: &mut dyn Observer,
+        stop: &AtomicBool,
+        opts: &TrainOptions,
+    ) -> Result<Outcome> {
+        let mut inflight: VecDeque<(u64, PendingScalars)> = VecDeque::new();
+        let mut last_arrival = Instant::now();
+        let mut done = self.info.first_step;
+        for step in self.info.first_step + 1..=self.info.last_step {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let batch = loader.next_batch()?;
+            self.exec.write(self.step.image, &batch.images)?;
+            self.exec.write(self.step.mask, &batch.masks)?;
+            let t = self.adam_t0 + (step - self.info.first_step);
+            self.exec.write(
+                self.step.adam_step,
+                &adam_step_scalars(self.info.lr, BETA1, BETA2, t),
+            )?;
+            inflight.push_back((step, self.exec.run_with_scalars(&self.losses)));
+            // One step stays queued behind the one we wait for, so the GPU
+            // never idles while the host reads losses back.
+            while inflight.len() > 1 {
+                let (s, p) = inflight.pop_front().expect("non-empty");
+                self.collect(s, p, &mut last_arrival, observer, log)?;
+            }
+            let sample = step.is_multiple_of(opts.sample_every);
+            let save = step.is_multiple_of(opts.checkpoint_every);
+            if sample || save {
+                while let Some((s, p)) = inflight.pop_front() {
+                    self.collect(s, p, &mut last_arrival, observer, log)?;
+                }
+                if sample {
+                    self.write_sample(step, observer)?;
+                }
+                if save {
+                    // A failed periodic save (full disk) keeps training: the
+                    // previous checkpoint is intact, and the next save retries.
+                    match self.save(step, observer) {
+                        Err(e @ Error::NonFinite(_)) => return Err(e),
+                        Err(e) => {
+                            observer.warning(&format!("checkpoint at step {step} not saved: {e}"))
+                        }
+                        Ok(_) => {}
+                    }
+                }
+                last_arrival = Instant::now();
+            }
+            done = step;
+        }
+        while let Some((s, p)) = inflight.pop_front() {
+            self.collect(s, p, &mut last_arrival, observer, log)?;
+        }
+        let checkpoint = match &self.last_saved {
+            Some((s, p)) if *s == done => p.clone(),
+            _ => self.save(done, observer)?,
+        };
+        if done < self.info.last_step {
+            Ok(Outcome::Interrupted {
+                step: done,
+                checkpoint,
+            })
+        } else {
+            Ok(Outcome::Finished {
+                step: done,
+                checkpoint,
+            })
+        }
+    }
+
+    /// Waits for a step's losses, logs them and stops on a non-finite loss
+    /// or a device error.
+    fn collect(
+        &self,
+        step: u64,
+        pending: PendingScalars,
+        last_arrival: &mut Instant,
+        observer: &mut dyn Observer,
+        log: &mut MetricsLog,
+    ) -> Result<()> {
+        let values = pending.wait()?;
+        let now = Instant::now();
+        let dt = now.duration_since(*last_arrival).as_secs_f64();
+        *last_arrival = now;
+        let mut losses = [0.0; 7];
+        for (slot, v) in losses.iter_mut().zip(&values) {
+            *slot = *v as f64;
+        }
+        let m = StepMetrics {
+            step,
+            losses,
+            lr: self.info.lr,
+            images_per_s: self.info.batch as f64 / dt.max(1e-9),
+        };
+        log.append(&m)?;
+        observer.step(&m);
+        if !m.is_finite() {
+            let kept = self.kept_checkpoint();
+            return Err(Error::NonFinite(format!(
+                "the loss became non-finite at step {step} ({}); training stopped and {kept}; \
+                 try a lower --lr",
+                super::metrics::TERMS
+                    .iter()
+                    .zip(losses)
+                    .map(|(n, v)| format!("{n} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let errors = self.ctx.take_errors();
+        if !errors.is_empty() {
+            return Err(Error::Gpu(format!(
+                "{} (the device may be lost or out of memory; try a smaller --batch or --size)",
+                errors.join("; ")
+            )));
+        }
+        Ok(())
+    }
+
+    fn kept_checkpoint(&self) -> String {
+        match &self.last_saved {
+            Some((s, p)) => format!("the last good checkpoint is {} (step {s})", p.display()),
+            None => "no checkpoint was saved yet".into(),
+        }
+    }
+
+    /// Writes `checkpoints/step-N` and `latest`, both atomically.
+    fn save(&mut self, step: u64, observer: &mut dyn Observer) -> Result<PathBuf> {
+        let mut ck = self.step.download_checkpoint(&self.exec, step)?;
+        // The losses of a step are computed before its update, so a finite
+        // loss does not prove the updated weights are; check them here.
+        if let Some(name) = ck
+            .tensors
+            .iter()
+            .find(|(_, t)| t.data.iter().any(|v| !v.is_finite()))
+            .map(|(n, _)| n)
+        {
+            return Err(Error::NonFinite(format!(
+                "{name} became non-finite at step {step}; training stopped and {}; try a lower --lr",
+                self.kept_checkpoint()
+            )));
+        }
+        if let Some(a) = &mut ck.adam {
+            a.step = self.adam_t0 + (step - self.info.first_step);
+        }
+        ck.extra
+            .insert("train.seed".into(), self.info.seed.to_string());
+        ck.extra
+            .insert("train.lr".into(), format!("{:e}", self.info.lr));
+        ck.extra
+            .insert("train.finetune".into(), self.finetune.to_string());
+        ck.extra
+            .insert("train.batch".into(), self.info.batch.to_string());
+        ck.extra
+            .insert("train.size".into(), self.info.size.to_string());
+        ck.write(&self.dir.numbered(step))?;
+        let latest = self.dir.latest();
+        ck.write(&latest)?;
+        self.last_saved = Some((step, latest.clone()));
+        observer.checkpoint(step, &latest);
+        Ok(latest)
+    }
+
+    fn write_sample(&mut self, step: u64, observer: &mut dyn Observer) -> Result<()> {
+        let images = self.exec.read(self.step.image)?;
+        let masks = self.exec.read(self.step.mask)?;
+        let outputs = self.exec.read(self.step.output)?;
+        let s = self.info.size;
+        let grid = sample_grid(&images, &masks, &outputs, s, s, 4);
+        let path = self.dir.sample(step);
+        let tmp = path.with_extension("tmp.png");
+        grid.save(&tmp)
+            .and_then(|_| std::fs::rename(&tmp, &path).map_err(image::ImageError::IoError))
+            .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+        observer.sample(step, &path, &grid);
+        Ok(())
+    }
+}

@@ -1,0 +1,271 @@
+//! The training loop on a tiny folder of images: outputs (metrics.jsonl with
+//! its exact keys, sample grids, numbered and latest checkpoints), exact
+//! resume after a stop, Ctrl-C-style interruption, divergence, and the
+//! errors a user can cause.
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use common::gpu;
+use pconv::model::Checkpoint;
+use pconv::train::{train, Length, Observer, Outcome, Start, StepMetrics, TrainOptions};
+
+fn data_folder(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pconv-trainer-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("images")).unwrap();
+    for i in 0..5u32 {
+        image::RgbImage::from_fn(20 + i, 18, |x, y| {
+            image::Rgb([
+                (x * 9 + i * 40) as u8,
+                (y * 13) as u8,
+                ((x + y) * 5 + i * 3) as u8,
+            ])
+        })
+        .save(dir.join("images").join(format!("{i}.png")))
+        .unwrap();
+    }
+    dir
+}
+
+fn options(dir: &Path, out: &str, steps: u64) -> TrainOptions {
+    TrainOptions {
+        data: dir.join("images"),
+        masks: None,
+        size: 16,
+        batch: 2,
+        levels: Some(2),
+        width: Some(1.0 / 16.0),
+        length: Length::Steps(steps),
+        lr: None,
+        finetune: false,
+        start: Start::Fresh,
+        vgg: None,
+        out: dir.join(out),
+        checkpoint_every: 2,
+        sample_every: 3,
+        seed: Some(9),
+    }
+}
+
+#[derive(Default)]
+struct Record {
+    steps: Vec<StepMetrics>,
+    checkpoints: Vec<u64>,
+    samples: Vec<u64>,
+    /// Request a stop once this step has been reported.
+    stop_after: Option<u64>,
+    stop: Option<std::sync::Arc<AtomicBool>>,
+}
+
+impl Observer for Record {
+    fn step(&mut self, m: &StepMetrics) {
+        self.steps.push(m.clone());
+        if Some(m.step) == self.stop_after {
+            if let Some(s) = &self.stop {
+                s.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+    fn sample(&mut self, step: u64, path: &Path, grid: &image::RgbImage) {
+        assert!(path.exists());
+        assert_eq!(grid.width(), 4 * 16 + 3 * 2);
+        self.samples.push(step);
+    }
+    fn checkpoint(&mut self, step: u64, _path: &Path) {
+        self.checkpoints.push(step);
+    }
+}
+
+fn metrics_lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn a_run_writes_metrics_samples_and_checkpoints_and_resumes_exactly() {
+    let Some(ctx) = gpu() else { return };
+    let dir = data_folder("resume");
+    let never = AtomicBool::new(false);
+
+    // Uninterrupted: 5 steps.
+    let mut full = Record::default();
+    let outcome = train(&ctx, &options(&dir, "full", 5), &mut full, &never).unwrap();
+    let full_ck = dir.join("full/latest.safetensors");
+    assert_eq!(
+        outcome,
+        Outcome::Finished {
+            step: 5,
+            checkpoint: full_ck.clone()
+        }
+    );
+    assert_eq!(full.checkpoints, vec![2, 4, 5]);
+    assert_eq!(full.samples, vec![3]);
+    assert!(dir
+        .join("full/checkpoints/step-0000002.safetensors")
+        .exists());
+    assert!(dir.join("full/samples/step-0000003.png").exists());
+    let lines = metrics_lines(&dir.join("full/metrics.jsonl"));
+    assert_eq!(lines.len(), 5);
+    let first: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    let mut keys: Vec<&str> = first
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "hole",
+            "images_per_s",
+            "lr",
+            "perc",
+            "step",
+            "style_comp",
+            "style_out",
+            "total",
+            "tv",
+            "valid"
+        ]
+    );
+    for (i, m) in full.steps.iter().enumerate() {
+        assert_eq!(m.step, i as u64 + 1);
+        assert!(m.is_finite() && m.total() > 0.0);
+        assert_eq!(m.lr, 2e-4);
+    }
+    let ck = Checkpoint::read(&full_ck).unwrap();
+    assert_eq!(ck.step, 5);
+    assert_eq!(ck.adam.as_ref().unwrap().step, 5);
+    assert_eq!(ck.extra.get("train.seed").map(String::as_str), Some("9"));
+
+    // Interrupted after step 3 (as Ctrl-C does), then resumed to step 5.
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let mut part = Record {
+        stop_after: Some(2),
+        stop: Some(stop.clone()),
+        ..Default::default()
+    };
+    let outcome = train(&ctx, &options(&dir, "part", 5), &mut part, &stop).unwrap();
+    let Outcome::Interrupted { step, checkpoint } = outcome else {
+        panic!("expected an interruption, got {outcome:?}")
+    };
+    // The stop lands while the next step is already queued; it completes.
+    assert!((2..=3).contains(&step), "stopped after step {step}");
+    assert_eq!(Checkpoint::read(&checkpoint).unwrap().step, step);
+    // Starting afresh in a folder that holds a run is refused.
+    let err = train(
+        &ctx,
+        &options(&dir, "part", 5),
+        &mut Record::default(),
+        &never,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("--resume"), "{err}");
+
+    let mut rest = Record::default();
+    let resumed = TrainOptions {
+        start: Start::Resume(checkpoint),
+        levels: None,
+        width: None,
+        seed: None,
+        ..options(&dir, "part", 5)
+    };
+    train(&ctx, &resumed, &mut rest, &never).unwrap();
+    assert_eq!(rest.steps.first().map(|m| m.step), Some(step + 1));
+    let resumed_lines = metrics_lines(&dir.join("part/metrics.jsonl"));
+    assert_eq!(resumed_lines.len(), 5, "every step once");
+    for (a, b) in full.steps.iter().zip(part.steps.iter().chain(&rest.steps)) {
+        assert_eq!(
+            (a.step, a.losses),
+            (b.step, b.losses),
+            "losses at step {}",
+            a.step
+        );
+    }
+    let resumed_ck = Checkpoint::read(&dir.join("part/latest.safetensors")).unwrap();
+    assert_eq!(resumed_ck.tensors, ck.tensors, "weights after resuming");
+    assert_eq!(resumed_ck.adam, ck.adam, "Adam state after resuming");
+
+    // --init takes the weights only: a new optimiser and step 0.
+    let mut init = Record::default();
+    let from = TrainOptions {
+        start: Start::Init(full_ck.clone()),
+        levels: None,
+        width: None,
+        checkpoint_every: 100,
+        ..options(&dir, "init", 1)
+    };
+    train(&ctx, &from, &mut init, &never).unwrap();
+    let after = Checkpoint::read(&dir.join("init/latest.safetensors")).unwrap();
+    assert_eq!((after.step, after.adam.unwrap().step), (1, 1));
+}
+
+#[test]
+fn divergence_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint() {
+    let Some(ctx) = gpu() else { return };
+    let dir = data_folder("nan");
+    let opts = TrainOptions {
+        lr: Some(1e30),
+        checkpoint_every: 1,
+        ..options(&dir, "out", 20)
+    };
+    let err = train(&ctx, &opts, &mut Record::default(), &AtomicBool::new(false)).unwrap_err();
+    assert!(matches!(err, pconv::Error::NonFinite(_)), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("non-finite") && text.contains("--lr"),
+        "{text}"
+    );
+    // Whatever checkpoint exists holds finite weights.
+    if let Ok(ck) = Checkpoint::read(&dir.join("out/latest.safetensors")) {
+        assert!(ck
+            .tensors
+            .values()
+            .all(|t| t.data.iter().all(|v| v.is_finite())));
+    }
+}
+
+#[test]
+fn bad_options_are_clear_errors() {
+    let Some(ctx) = gpu() else { return };
+    let dir = data_folder("bad");
+    let never = AtomicBool::new(false);
+    let run = |o: TrainOptions| {
+        train(&ctx, &o, &mut Record::default(), &never)
+            .unwrap_err()
+            .to_string()
+    };
+    let err = run(TrainOptions {
+        size: 18,
+        ..options(&dir, "a", 1)
+    });
+    assert!(err.contains("multiple of 4"), "{err}");
+    let err = run(TrainOptions {
+        data: dir.join("missing"),
+        ..options(&dir, "b", 1)
+    });
+    assert!(err.contains("missing"), "{err}");
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    let err = run(TrainOptions {
+        data: dir.join("empty"),
+        ..options(&dir, "c", 1)
+    });
+    assert!(err.contains("no images"), "{err}");
+    let err = run(TrainOptions {
+        lr: Some(-1.0),
+        ..options(&dir, "d", 1)
+    });
+    assert!(err.contains("--lr"), "{err}");
+    let err = run(TrainOptions {
+        start: Start::Resume(dir.join("nothing.safetensors")),
+        ..options(&dir, "e", 1)
+    });
+    assert!(err.contains("nothing.safetensors"), "{err}");
+}

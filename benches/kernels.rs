@@ -12,7 +12,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
-    if let Err(e) = pconv::bench::run_kernel_bench(&ctx, reps) {
+    if let Err(e) = pconv::bench::run_kernel_bench(&ctx, reps, None) {
         eprintln!("benchmark failed: {e}");
         std::process::exit(1);
     }

@@ -193,7 +193,12 @@ pub fn time_conv(
 }
 
 /// Runs every pass at every network shape and prints a table.
-pub fn run_kernel_bench(ctx: &GpuContext, reps: usize) -> Result<Vec<KernelTiming>> {
+/// Times every (layer, pass) whose "layer pass" text contains `only`.
+pub fn run_kernel_bench(
+    ctx: &GpuContext,
+    reps: usize,
+    only: Option<&str>,
+) -> Result<Vec<KernelTiming>> {
     println!("adapter: {}", ctx.summary);
     println!(
         "{:<32} {:>16} {:>12} {:>10}",
@@ -202,6 +207,9 @@ pub fn run_kernel_bench(ctx: &GpuContext, reps: usize) -> Result<Vec<KernelTimin
     let mut all = Vec::new();
     for &shape in NETWORK_SHAPES {
         for pass in ConvPass::ALL {
+            if only.is_some_and(|o| !format!("{} {}", shape.name, pass.name()).contains(o)) {
+                continue;
+            }
             let t = time_conv(ctx, shape, pass, reps)?;
             println!(
                 "{:<32} {:>16} {:>12.2} {:>10.2}",

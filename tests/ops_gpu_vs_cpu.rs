@@ -199,6 +199,11 @@ fn conv2d_all_passes() {
         (1, 2, 5, 5, 2, 3, 2, 0, false),
         (2, 3, 7, 1, 9, 3, 2, 1, true),
         (1, 9, 17, 19, 17, 5, 2, 2, false),
+        // 3x3 stride 1 with widths that are multiples of 8: the row kernel
+        // (partial channel groups, more tiles than a workgroup, odd heights).
+        (2, 3, 5, 8, 5, 3, 1, 1, true),
+        (1, 13, 7, 16, 19, 3, 1, 1, false),
+        (1, 2, 33, 24, 9, 3, 1, 1, true),
     ];
     for (n, ci, h, w, co, k, stride, pad, bias) in cases {
         let mut ops = vec![

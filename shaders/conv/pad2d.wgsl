@@ -1,5 +1,6 @@
 // Zero padding on all four sides: y[nc, py, px] = x[nc, py - pad, px - pad]
-// inside, 0 outside. Convolutions read the padded copy so that their inner
+// inside, 0 outside; output rows are `pitch` floats (>= w + 2 pad, a
+// multiple of 4 so that kernels can load aligned vec4s). Convolutions read the padded copy so that their inner
 // loops need no bounds checks (about twice as fast on lavapipe).
 #import index
 
@@ -8,6 +9,7 @@ struct Params {
     h: u32,
     w: u32,
     pad: u32,
+    pitch: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -19,7 +21,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         @builtin(local_invocation_index) lid: u32) {
     let i = flat_index(wg, nwg, lid);
     let hp = p.h + 2u * p.pad;
-    let wp = p.w + 2u * p.pad;
+    let wp = p.pitch;
     if (i >= p.nc * hp * wp) {
         return;
     }

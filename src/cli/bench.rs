@@ -9,6 +9,10 @@ pub struct BenchArgs {
     /// layer shapes of the 256x256 network.
     #[arg(long)]
     kernels: bool,
+    /// Kernel benchmark: only the layers/passes whose "layer pass" text
+    /// contains this (e.g. "forward", "vgg").
+    #[arg(long)]
+    only: Option<String>,
     /// Timed runs per measurement (the median is reported).
     #[arg(long, default_value_t = 5)]
     reps: usize,
@@ -32,7 +36,7 @@ pub struct BenchArgs {
 pub fn run(a: BenchArgs) -> Result<()> {
     let ctx = GpuContext::new().context("opening the GPU")?;
     if a.kernels {
-        pconv::bench::run_kernel_bench(&ctx, a.reps)?;
+        pconv::bench::run_kernel_bench(&ctx, a.reps, a.only.as_deref())?;
         return Ok(());
     }
     let cfg = pconv::train::TrainStepConfig {

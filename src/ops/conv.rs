@@ -8,6 +8,9 @@ use crate::graph::recording::{grid_1d, Binding, DeviceTraits, Dispatch, Lowered,
 /// invocations per workgroup along each grid dimension (workgroup 8x8).
 const BLOCK: usize = 8;
 
+/// Output channels per invocation of the 3x3 row kernel.
+const FWD3X3_CO: usize = 16;
+
 /// Grid for kernels where invocation (x, y) computes an 8x8 block and the
 /// workgroup is 8x8 invocations.
 pub fn block_grid(threads_x: usize, threads_y: usize, z: usize) -> [u32; 3] {
@@ -30,31 +33,103 @@ pub fn weight_grad_split(workgroups: usize, rows: usize, dev: &DeviceTraits) -> 
     (per, rows.max(1).div_ceil(per))
 }
 
+/// Row pitch (floats) of a zero-padded copy: a multiple of 4 so that the
+/// row kernel's vec4 loads are aligned.
+fn padded_pitch(w: usize, pad: usize) -> usize {
+    if pad > 0 {
+        (w + 2 * pad).next_multiple_of(4)
+    } else {
+        w
+    }
+}
+
+/// Adds the zero padding of `x` (a scratch copy) and returns what the
+/// convolution reads: the copy, or `x` itself without padding.
+fn pad_input(lowered: &mut Lowered, x_binding: Binding, x: &[usize], pad: usize) -> Binding {
+    if pad == 0 {
+        return x_binding;
+    }
+    let (hp, pitch) = (x[2] + 2 * pad, padded_pitch(x[3], pad));
+    let slot = lowered.scratch_bytes.len();
+    lowered
+        .scratch_bytes
+        .push((x[0] * x[1] * hp * pitch * 4) as u64);
+    lowered.dispatches.push(Dispatch {
+        kernel: Kernel::Pad2d,
+        params: Params::new()
+            .u(x[0] * x[1])
+            .u(x[2])
+            .u(x[3])
+            .u(pad)
+            .u(pitch)
+            .done(),
+        bindings: vec![x_binding, Binding::Scratch(slot)],
+        workgroups: grid_1d(x[0] * x[1] * hp * pitch),
+    });
+    Binding::Scratch(slot)
+}
+
+/// Whether the 3x3 stride-1 row kernel computes this convolution.
+fn row_kernel_applies(k: usize, stride: usize, pad: usize, w_out: usize) -> bool {
+    k == 3 && stride == 1 && pad == 1 && w_out.is_multiple_of(BLOCK)
+}
+
+/// The 3x3 stride-1 row kernel over a padded input of logical shape `x`,
+/// producing `y` ([n, c_out, h, w]); bindings: padded x, weights, bias, y.
+fn conv3x3_row(
+    x: &[usize],
+    c_out: usize,
+    y: &[usize],
+    bias: bool,
+    bindings: Vec<Binding>,
+    dev: &DeviceTraits,
+) -> Dispatch {
+    Dispatch {
+        kernel: if dev.subgroups_8_to_64 {
+            Kernel::Conv2dFwd3x3Subgroup
+        } else {
+            Kernel::Conv2dFwd3x3
+        },
+        params: Params::new()
+            .u(x[1])
+            .u(x[2] + 2)
+            .u(padded_pitch(x[3], 1))
+            .u(c_out)
+            .u(y[2])
+            .u(y[3])
+            .b(bias)
+            .done(),
+        bindings,
+        workgroups: [
+            (y[2] * y[3] / BLOCK).div_ceil(64) as u32,
+            c_out.div_ceil(FWD3X3_CO) as u32,
+            x[0] as u32,
+        ],
+    }
+}
+
 pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTraits) -> Lowered {
     match *op {
         Op::Conv2d { stride, pad, bias } => {
             let (x, w, y) = (ins[0], ins[1], outs[0]);
-            // The kernel reads a zero-padded copy of x (no bounds checks).
-            let (hp, wp) = (x[2] + 2 * pad, x[3] + 2 * pad);
             let mut lowered = Lowered::default();
-            let input = if pad > 0 {
-                lowered
-                    .scratch_bytes
-                    .push((x[0] * x[1] * hp * wp * 4) as u64);
-                lowered.dispatches.push(Dispatch {
-                    kernel: Kernel::Pad2d,
-                    params: Params::new().u(x[0] * x[1]).u(x[2]).u(x[3]).u(pad).done(),
-                    bindings: vec![Binding::Input(0), Binding::Scratch(0)],
-                    workgroups: grid_1d(x[0] * x[1] * hp * wp),
-                });
-                Binding::Scratch(0)
+            let input = pad_input(&mut lowered, Binding::Input(0), x, pad);
+            let b = if bias {
+                Binding::Input(2)
             } else {
-                Binding::Input(0)
+                Binding::Unused
             };
+            let bindings = vec![input, Binding::Input(1), b, Binding::Output(0)];
+            if row_kernel_applies(w[2], stride, pad, y[3]) {
+                lowered
+                    .dispatches
+                    .push(conv3x3_row(x, w[0], y, bias, bindings, dev));
+                return lowered;
+            }
             let params = Params::new()
                 .u(x[1])
-                .u(hp)
-                .u(wp)
+                .u(x[2] + 2 * pad)
+                .u(padded_pitch(x[3], pad))
                 .u(w[0])
                 .u(y[2])
                 .u(y[3])
@@ -63,11 +138,6 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 .u(0)
                 .b(bias)
                 .done();
-            let b = if bias {
-                Binding::Input(2)
-            } else {
-                Binding::Unused
-            };
             let kernel = if dev.subgroups_8_to_64 {
                 Kernel::Conv2dFwdSubgroup
             } else {
@@ -76,13 +146,44 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
             lowered.dispatches.push(Dispatch {
                 kernel,
                 params,
-                bindings: vec![input, Binding::Input(1), b, Binding::Output(0)],
+                bindings,
                 workgroups: [
                     (y[2] * y[3]).div_ceil(BLOCK).div_ceil(64) as u32,
                     w[0].div_ceil(BLOCK) as u32,
                     x[0] as u32,
                 ],
             });
+            lowered
+        }
+        Op::Conv2dBwdData {
+            stride,
+            pad,
+            h,
+            w: wd,
+        } if row_kernel_applies(ins[1][2], stride, pad, wd) => {
+            // Stride 1: dx = conv(pad(gy), flipped transposed weights).
+            let (gy, w) = (ins[0], ins[1]);
+            let mut lowered = Lowered::default();
+            lowered
+                .scratch_bytes
+                .push((w.iter().product::<usize>() * 4) as u64);
+            lowered.dispatches.push(Dispatch {
+                kernel: Kernel::WeightFlip,
+                params: Params::new().u(w[0]).u(w[1]).u(w[2]).done(),
+                bindings: vec![Binding::Input(1), Binding::Scratch(0)],
+                workgroups: grid_1d(w.iter().product()),
+            });
+            let input = pad_input(&mut lowered, Binding::Input(0), gy, pad);
+            let bindings = vec![
+                input,
+                Binding::Scratch(0),
+                Binding::Unused,
+                Binding::Output(0),
+            ];
+            let dx = [gy[0], w[1], h, wd];
+            lowered
+                .dispatches
+                .push(conv3x3_row(gy, w[1], &dx, false, bindings, dev));
             lowered
         }
         Op::Conv2dBwdData {

@@ -3,8 +3,17 @@
 //! empty folder as a clear error.
 use std::path::PathBuf;
 
-use pconv::data::images::{list_images, ImageLoader};
+use pconv::data::images::{augment, list_images, BatchSpec, ImageLoader};
 use pconv::data::masks::MaskSource;
+
+fn spec(batch: usize, size: usize, seed: u64) -> BatchSpec {
+    BatchSpec {
+        batch,
+        size,
+        resize: false,
+        seed,
+    }
+}
 
 fn folder(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pconv-img-{}-{name}", std::process::id()));
@@ -38,9 +47,7 @@ fn batches_are_deterministic_ordered_and_skip_unreadable_files() {
         let mut l = ImageLoader::start(
             files.clone(),
             MaskSource::GENERATED,
-            3,
-            8,
-            42,
+            spec(3, 8, 42),
             first,
             workers,
         );
@@ -83,6 +90,30 @@ fn only_unreadable_files_is_an_error_not_a_hang() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("a.png"), b"garbage").unwrap();
     let files = list_images(&dir).unwrap();
-    let mut l = ImageLoader::start(files, MaskSource::GENERATED, 2, 8, 1, 0, 1);
+    let mut l = ImageLoader::start(files, MaskSource::GENERATED, spec(2, 8, 1), 0, 1);
     assert!(l.next_batch().is_err());
+}
+
+#[test]
+fn resize_keeps_the_whole_image_and_crop_keeps_full_resolution() {
+    // A 32x16 image: left half black, right half white.
+    let img = image::RgbImage::from_fn(32, 16, |x, _| {
+        image::Rgb(if x < 16 { [0, 0, 0] } else { [255, 255, 255] })
+    });
+    let mut rng = pconv::model::SplitMix64(3);
+    // Resized to 16x8 then cropped 8x8: some crops straddle the edge, and
+    // every crop has pixels of only one colour or both at 8/16 scale.
+    let mut saw_edge = false;
+    for _ in 0..20 {
+        let v = augment(&img, 8, true, &mut rng);
+        assert_eq!(v.len(), 3 * 8 * 8);
+        saw_edge |= v.iter().any(|&p| p < 0.1) && v.iter().any(|&p| p > 0.9);
+    }
+    assert!(saw_edge);
+    // Cropping 16x16 at full resolution from a 32x16 image never resizes:
+    // values stay exactly 0 or 1.
+    for _ in 0..5 {
+        let v = augment(&img, 16, false, &mut rng);
+        assert!(v.iter().all(|&p| p == 0.0 || p == 1.0));
+    }
 }

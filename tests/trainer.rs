@@ -34,6 +34,7 @@ fn options(dir: &Path, out: &str, steps: u64) -> TrainOptions {
         data: dir.join("images"),
         masks: None,
         size: 16,
+        resize: false,
         batch: 2,
         levels: Some(2),
         width: Some(1.0 / 16.0),

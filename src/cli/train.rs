@@ -21,6 +21,11 @@ pub struct TrainArgs {
     /// Training crop size (a multiple of 2^levels).
     #[arg(long, default_value_t = 256)]
     size: usize,
+    /// Resize each image so its short side is --size before the random crop
+    /// (train on whole images at a smaller size) instead of cropping at full
+    /// resolution.
+    #[arg(long)]
+    resize: bool,
     #[arg(long, default_value_t = 12)]
     batch: usize,
     /// U-Net levels [default: 7, or the checkpoint's].
@@ -136,6 +141,7 @@ pub fn run(a: TrainArgs, headless: bool) -> Result<()> {
         data: a.data,
         masks: a.masks,
         size: a.size,
+        resize: a.resize,
         batch: a.batch,
         levels: a.levels,
         width: a.width,

@@ -62,12 +62,25 @@ pub fn load_rgb(path: &Path) -> Result<image::RgbImage> {
     Ok(decode(path)?.to_rgb8())
 }
 
+/// What each training sample is.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchSpec {
+    pub batch: usize,
+    pub size: usize,
+    /// Resize every image so its short side is `size` before cropping
+    /// (whole faces at a smaller size); otherwise crop at full resolution
+    /// and resize only images smaller than `size`.
+    pub resize: bool,
+    pub seed: u64,
+}
+
 /// A random size x size crop (after resizing so the short side is at least
-/// `size`), flipped horizontally with probability 1/2, as CHW floats in [0, 1].
-pub fn augment(img: &image::RgbImage, size: usize, rng: &mut SplitMix64) -> Vec<f32> {
+/// `size`, or exactly `size` with `resize`), flipped horizontally with
+/// probability 1/2, as CHW floats in [0, 1].
+pub fn augment(img: &image::RgbImage, size: usize, resize: bool, rng: &mut SplitMix64) -> Vec<f32> {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let resized;
-    let src = if w < size || h < size {
+    let src = if w < size || h < size || (resize && w.min(h) != size) {
         let scale = size as f64 / w.min(h).max(1) as f64;
         let (nw, nh) = (
             ((w as f64 * scale).ceil() as u32).max(size as u32),
@@ -129,11 +142,15 @@ fn shuffled(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
 fn make_batch(
     shared: &Shared,
     index: u64,
-    batch: usize,
-    size: usize,
-    seed: u64,
+    spec: &BatchSpec,
     cache: &mut Option<(u64, Vec<usize>)>,
 ) -> Result<Batch> {
+    let BatchSpec {
+        batch,
+        size,
+        resize,
+        seed,
+    } = *spec;
     let n = shared.files.len();
     let mut images = Vec::with_capacity(batch * 3 * size * size);
     let mut slot = index * batch as u64;
@@ -164,7 +181,7 @@ fn make_batch(
             Ok(img) => {
                 let mut rng =
                     SplitMix64(seed ^ 0xA5A5_5A5A ^ (slot.wrapping_mul(0xD1B5_4A32_D192_ED03)));
-                images.extend(augment(&img, size, &mut rng));
+                images.extend(augment(&img, size, resize, &mut rng));
             }
             Err(e) => {
                 if let Ok(mut b) = shared.bad.lock() {
@@ -196,9 +213,7 @@ impl ImageLoader {
     pub fn start(
         files: Vec<PathBuf>,
         masks: MaskSource,
-        batch: usize,
-        size: usize,
-        seed: u64,
+        spec: BatchSpec,
         first: u64,
         workers: usize,
     ) -> Self {
@@ -216,7 +231,7 @@ impl ImageLoader {
                 let mut cache = None;
                 let mut index = first + w as u64;
                 loop {
-                    let b = make_batch(&shared, index, batch, size, seed, &mut cache);
+                    let b = make_batch(&shared, index, &spec, &mut cache);
                     let failed = b.is_err();
                     if tx.send(b).is_err() || failed {
                         break;

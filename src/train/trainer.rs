@@ -13,7 +13,7 @@ use std::time::Instant;
 use super::metrics::{MetricsLog, StepMetrics};
 use super::samples::sample_grid;
 use super::step::{TrainStep, TrainStepConfig};
-use crate::data::images::{list_images, ImageLoader};
+use crate::data::images::{list_images, BatchSpec, ImageLoader};
 use crate::data::masks::MaskSource;
 use crate::error::{Error, Result};
 use crate::gpu::PendingScalars;
@@ -51,6 +51,8 @@ pub struct TrainOptions {
     pub data: PathBuf,
     pub masks: Option<PathBuf>,
     pub size: usize,
+    /// Resize images to `size` (short side) before cropping.
+    pub resize: bool,
     pub batch: usize,
     /// None: 7, or the checkpoint's.
     pub levels: Option<usize>,
@@ -144,6 +146,7 @@ struct Run<'a> {
     /// Adam's step count before this run's first step.
     adam_t0: u64,
     finetune: bool,
+    resize: bool,
     /// The last step whose weights were saved, and where.
     last_saved: Option<(u64, PathBuf)>,
 }
@@ -200,6 +203,7 @@ pub fn train(
             .and_then(|ck| ck.extra.get(key).cloned())
     };
     let finetune = opts.finetune || from_run("train.finetune").as_deref() == Some("true");
+    let resize = opts.resize || from_run("train.resize").as_deref() == Some("true");
     let seed = opts
         .seed
         .or_else(|| {
@@ -314,9 +318,13 @@ pub fn train(
         out: dir.root.clone(),
     };
     let workers = std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).clamp(1, 4));
-    let loader = ImageLoader::start(
-        files, masks, opts.batch, opts.size, seed, first_step, workers,
-    );
+    let spec = BatchSpec {
+        batch: opts.batch,
+        size: opts.size,
+        resize,
+        seed,
+    };
+    let loader = ImageLoader::start(files, masks, spec, first_step, workers);
     let mut log = MetricsLog::open(&dir.metrics(), first_step)?;
     observer.started(&info);
     let mut run = Run {
@@ -328,6 +336,7 @@ pub fn train(
         dir,
         adam_t0,
         finetune,
+        resize,
         last_saved: if resume {
             match &opts.start {
                 Start::Resume(p) => Some((first_step, p.clone())),
@@ -500,6 +509,8 @@ impl Run<'_> {
             .insert("train.batch".into(), self.info.batch.to_string());
         ck.extra
             .insert("train.size".into(), self.info.size.to_string());
+        ck.extra
+            .insert("train.resize".into(), self.resize.to_string());
         ck.write(&self.dir.numbered(step))?;
         let latest = self.dir.latest();
         ck.write(&latest)?;

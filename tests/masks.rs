@@ -66,15 +66,16 @@ fn mask_files_follow_the_spec_polarity() {
     grey.save(dir.join("grey.png")).unwrap();
     let m = HoleMap::read(&dir.join("grey.png")).unwrap();
     assert_eq!(m.holes, vec![false, false, true, true]);
-    // RGB(A): ITU-R 601 luma, alpha ignored. Pure green 255 -> 149.7 (hole),
-    // pure red 255 -> 76.2 (keep), pure blue -> 29 (keep).
+    // RGB(A): ITU-R 601 luma rounded as Pillow does, alpha ignored. Pure
+    // green 255 -> 150 (hole), pure red 255 -> 76 (keep), pure blue -> 29
+    // (keep), and (0, 218, 0) -> 127.97, rounded to 128: a hole.
     let rgba = image::RgbaImage::from_fn(4, 1, |x, _| {
         image::Rgba(
             [
                 [0, 255, 0, 0],
                 [255, 0, 0, 255],
                 [0, 0, 255, 255],
-                [200, 200, 200, 0],
+                [0, 218, 0, 0],
             ][x as usize],
         )
     });

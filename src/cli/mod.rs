@@ -1,7 +1,11 @@
 //! Command-line parsing and one module per command. Errors end the process
 //! with a one-line message and exit code 1, never a panic.
 mod bench;
+mod eval;
 mod info;
+mod inpaint;
+mod masks;
+mod method;
 mod progress;
 mod train;
 
@@ -32,6 +36,13 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Train a PConv-UNet on a folder of images.
     Train(Box<train::TrainArgs>),
+    /// Fill the holes of an image, or of a folder of images.
+    Inpaint(Box<inpaint::InpaintArgs>),
+    /// Measure a model (or Telea) the way the paper does: L1, PSNR and SSIM
+    /// per hole-ratio bin, and the six loss terms.
+    Eval(Box<eval::EvalArgs>),
+    /// Write free-form masks (the training generator) as PNGs.
+    Masks(masks::MasksArgs),
 }
 
 pub fn main() -> std::process::ExitCode {
@@ -40,11 +51,14 @@ pub fn main() -> std::process::ExitCode {
         // The desktop app will open here; until it lands, show the device
         // pconv would use and what can be run.
         None => info::run().map(|_| {
-            println!("\ncommands: pconv info | bench | train   (pconv --help for details)")
+            println!("\ncommands: pconv info | bench | train | inpaint | eval | masks   (pconv --help for details)")
         }),
         Some(Command::Info) => info::run(),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Train(args)) => train::run(*args, cli.headless),
+        Some(Command::Inpaint(args)) => inpaint::run(*args),
+        Some(Command::Eval(args)) => eval::run(*args),
+        Some(Command::Masks(args)) => masks::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

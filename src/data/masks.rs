@@ -123,8 +123,9 @@ pub fn free_form_mask(
 }
 
 impl HoleMap {
-    /// Reads a mask file per the spec: RGB(A) reduced to grey with the
-    /// ITU-R 601 luma, alpha ignored; a value >= 128 is a hole.
+    /// Reads a mask file per the spec: RGB(A) reduced to 8-bit grey with the
+    /// ITU-R 601 luma (rounded, as Pillow does), alpha ignored; a value
+    /// >= 128 is a hole.
     pub fn read(path: &Path) -> Result<Self> {
         let img = crate::data::images::decode(path)?;
         Ok(Self::from_image(&img))
@@ -138,7 +139,12 @@ impl HoleMap {
             other => other
                 .to_rgb8()
                 .pixels()
-                .map(|p| 0.299 * p[0] as f64 + 0.587 * p[1] as f64 + 0.114 * p[2] as f64 >= 128.0)
+                .map(|p| {
+                    // ITU-R 601 luma in 16-bit fixed point, rounded, as
+                    // Pillow's convert("L") (the reference) computes it.
+                    let [r, g, b] = [p[0], p[1], p[2]].map(u32::from);
+                    (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16 >= 128
+                })
                 .collect(),
         };
         HoleMap {
@@ -239,17 +245,38 @@ impl MaskSource {
     /// The mask of training sample `slot` (batch index × batch + position),
     /// `size` x `size`: a function of (seed, slot) only.
     pub fn mask(&self, size: usize, seed: u64, slot: u64) -> Result<HoleMap> {
+        self.mask_sized(size, size, seed, slot)
+    }
+
+    /// Like `mask` for a `width` x `height` mask (rotations by 90° only
+    /// where the mask is square).
+    pub fn mask_sized(&self, width: usize, height: usize, seed: u64, slot: u64) -> Result<HoleMap> {
         let mut rng = SplitMix64(seed ^ 0x6D61_736B ^ slot.wrapping_mul(0x9FB2_1C65_1E98_DF25));
         match self {
             MaskSource::Generated {
                 min_ratio,
                 max_ratio,
-            } => Ok(free_form_mask(size, size, *min_ratio, *max_ratio, &mut rng)),
+            } => {
+                // The last shape can overshoot the target: draw again, each
+                // time aiming a little lower, so the ratio stays in range.
+                let mut m = free_form_mask(width, height, *min_ratio, *max_ratio, &mut rng);
+                for k in 1..=20 {
+                    if m.ratio() <= *max_ratio {
+                        break;
+                    }
+                    let top = max_ratio - (max_ratio - min_ratio) * k as f64 / 20.0;
+                    m = free_form_mask(width, height, *min_ratio, top, &mut rng);
+                }
+                Ok(m)
+            }
             MaskSource::Files(files) => {
                 let pick = (rng.next_u64() % files.len() as u64) as usize;
-                let k = rng.next_u64() % 8;
+                let mut k = rng.next_u64() % 8;
+                if width != height {
+                    k &= !1;
+                }
                 let m = HoleMap::read(&files[pick])?;
-                Ok(m.resize_nearest(size, size).transformed(k))
+                Ok(m.resize_nearest(width, height).transformed(k))
             }
         }
     }

@@ -50,6 +50,34 @@ fn bad(path: &Path, what: impl std::fmt::Display) -> Error {
 }
 
 impl Checkpoint {
+    /// A freshly initialised network (Kaiming weights from `seed`), step 0.
+    pub fn initial(config: UNetConfig, seed: u64) -> Result<Self> {
+        let mut g = Graph::new();
+        let net = UNet::declare(&mut g, config, Mode::Train)?;
+        let values: BTreeMap<_, _> = net.initial_values(&g, seed).into_iter().collect();
+        let tensors = net
+            .named_tensors()
+            .into_iter()
+            .map(|(name, t)| {
+                let shape = g.shape(t).to_vec();
+                (
+                    name,
+                    Tensor {
+                        shape,
+                        data: values[&t].clone(),
+                    },
+                )
+            })
+            .collect();
+        Ok(Checkpoint {
+            config,
+            step: 0,
+            tensors,
+            adam: None,
+            extra: BTreeMap::new(),
+        })
+    }
+
     pub fn read(path: &Path) -> Result<Self> {
         let file = SafeTensors::read(path)?;
         let meta = |k: &str| {

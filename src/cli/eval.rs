@@ -1,0 +1,94 @@
+//! `pconv eval`: the paper's table (L1, PSNR, SSIM per hole-ratio bin) and
+//! the six loss terms per image.
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+
+use super::method::{self, MethodArg};
+use pconv::infer::eval::{bins, evaluate_pair, files_of, pair, table, to_json};
+use pconv::infer::losses::LossEvaluator;
+use pconv::loss::VggWeights;
+
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// The model [default: the bundled model].
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// An image or a folder of images (ground truth).
+    #[arg(long)]
+    images: PathBuf,
+    /// A mask or a folder of masks (white = hole): each image takes the mask
+    /// of the same file stem if there is one, else the sorted masks in turn;
+    /// masks are resized (nearest) to their image.
+    #[arg(long)]
+    masks: PathBuf,
+    /// Center-crop each image to a square and resize it to SIZE x SIZE.
+    #[arg(long)]
+    size: Option<usize>,
+    /// VGG-16 weights for the loss terms [default: the bundled ones].
+    #[arg(long)]
+    vgg: Option<PathBuf>,
+    /// Skip the loss terms (metrics only; Telea then needs no GPU).
+    #[arg(long)]
+    no_losses: bool,
+    #[arg(long, value_enum, default_value = "pconv")]
+    method: MethodArg,
+    /// Also write every image's metrics and losses, and the bins, as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+pub fn run(a: EvalArgs) -> Result<()> {
+    let images = files_of(&a.images)?;
+    let masks = files_of(&a.masks)?;
+    let pairs = pair(&images, &masks);
+    let mut gpu = None;
+    let mut open = || -> Result<pconv::gpu::GpuContext> {
+        if gpu.is_none() {
+            gpu = Some(method::open_gpu()?);
+        }
+        Ok(gpu.clone().expect("opened"))
+    };
+    let mut m = method::load(a.method, a.checkpoint.as_deref(), &mut open)?;
+    let mut losses = if a.no_losses {
+        None
+    } else {
+        let vgg =
+            VggWeights::read_or_bundled(a.vgg.as_deref()).context("reading the VGG weights")?;
+        Some(LossEvaluator::new(&open()?, vgg))
+    };
+    let mut results = Vec::new();
+    let mut failed = 0;
+    let started = std::time::Instant::now();
+    for (i, (img, mask)) in pairs.iter().enumerate() {
+        match evaluate_pair(&mut m, losses.as_mut(), img, mask, a.size) {
+            Ok(r) => results.push(r),
+            Err(e) => {
+                eprintln!("{}: {e}", img.display());
+                failed += 1;
+            }
+        }
+        if (i + 1) % 50 == 0 {
+            eprintln!(
+                "{} / {} images ({:.1} s)",
+                i + 1,
+                pairs.len(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    if results.is_empty() {
+        bail!("no image could be evaluated");
+    }
+    let b = bins(&results);
+    println!("method: {}", m.name());
+    print!("{}", table(&b));
+    if let Some(path) = &a.json {
+        let text = serde_json::to_string_pretty(&to_json(&results, &b))?;
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if failed > 0 {
+        bail!("{failed} of {} pairs failed (see above)", pairs.len());
+    }
+    Ok(())
+}

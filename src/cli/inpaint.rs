@@ -1,0 +1,150 @@
+//! `pconv inpaint`: one image or a folder of them.
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use super::method::{self, MethodArg};
+use pconv::data::images::decode;
+use pconv::data::masks::HoleMap;
+use pconv::infer::image::fit_mask;
+use pconv::infer::{large, Method};
+
+#[derive(clap::Args)]
+pub struct InpaintArgs {
+    /// The model (safetensors checkpoint) [default: the bundled model].
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// An image, or a folder of images (PNG/JPEG/WebP/BMP/TIFF).
+    #[arg(long)]
+    image: PathBuf,
+    /// A mask (white = hole) for the image or for every image of a folder,
+    /// or a folder of masks paired with the images by file name (stem).
+    #[arg(long)]
+    mask: PathBuf,
+    /// The output file (its extension picks the format), or a folder when
+    /// --image is a folder.
+    #[arg(long)]
+    output: PathBuf,
+    #[arg(long, value_enum, default_value = "pconv")]
+    method: MethodArg,
+    /// Images whose longer side exceeds this are inpainted on a crop around
+    /// the holes (their bounding box plus a margin of half its size, at
+    /// least 32 px); a crop still larger is downscaled for the network and
+    /// only the hole pixels take the upscaled result.
+    #[arg(long, default_value_t = 1024)]
+    max_side: usize,
+    /// Resize a mask of another size to the image (nearest-neighbour)
+    /// instead of refusing it.
+    #[arg(long)]
+    resize_mask: bool,
+}
+
+const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff"];
+
+fn images_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+fn one(
+    method: &mut Method,
+    image: &Path,
+    mask: &Path,
+    output: &Path,
+    a: &InpaintArgs,
+) -> pconv::Result<()> {
+    let img = decode(image)?.to_rgb8();
+    let holes = HoleMap::read(mask)?;
+    let holes = fit_mask(
+        holes,
+        img.width() as usize,
+        img.height() as usize,
+        a.resize_mask,
+    )
+    .map_err(|e| pconv::Error::Invalid(format!("{}: {e}", mask.display())))?;
+    let out = large::inpaint(method, &img, &holes, a.max_side.max(1))?;
+    let tmp = output.with_file_name(format!(
+        ".{}.tmp.{}",
+        output
+            .file_name()
+            .map(|f| f.to_string_lossy())
+            .unwrap_or_default(),
+        output.extension().and_then(|e| e.to_str()).unwrap_or("png")
+    ));
+    out.save(&tmp)
+        .and_then(|_| std::fs::rename(&tmp, output).map_err(image::ImageError::IoError))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            pconv::Error::Invalid(format!("{}: {e}", output.display()))
+        })
+}
+
+pub fn run(a: InpaintArgs) -> Result<()> {
+    let mut method = method::load(a.method, a.checkpoint.as_deref(), method::open_gpu)?;
+    if !a.image.is_dir() {
+        if a.mask.is_dir() {
+            bail!(
+                "--mask {} is a folder but --image is one file",
+                a.mask.display()
+            );
+        }
+        one(&mut method, &a.image, &a.mask, &a.output, &a)?;
+        return Ok(());
+    }
+    let images = images_in(&a.image)?;
+    if images.is_empty() {
+        bail!("{}: no images found", a.image.display());
+    }
+    std::fs::create_dir_all(&a.output)
+        .with_context(|| format!("creating {}", a.output.display()))?;
+    let masks = if a.mask.is_dir() {
+        Some(images_in(&a.mask)?)
+    } else {
+        None
+    };
+    let (mut done, mut failed) = (0, 0);
+    for img in &images {
+        let stem = img.file_stem().unwrap_or_default();
+        let mask = match &masks {
+            None => Some(a.mask.clone()),
+            Some(ms) => ms.iter().find(|m| m.file_stem() == Some(stem)).cloned(),
+        };
+        let Some(mask) = mask else {
+            eprintln!(
+                "{}: no mask named {}.*, skipped",
+                img.display(),
+                stem.to_string_lossy()
+            );
+            failed += 1;
+            continue;
+        };
+        let out = a.output.join(img.file_name().unwrap_or_default());
+        match one(&mut method, img, &mask, &out, &a) {
+            Ok(()) => done += 1,
+            Err(e) => {
+                eprintln!("{}: {e}", img.display());
+                failed += 1;
+            }
+        }
+    }
+    eprintln!(
+        "inpainted {done} of {} images into {}",
+        images.len(),
+        a.output.display()
+    );
+    if failed > 0 {
+        bail!("{failed} of {} images failed (see above)", images.len());
+    }
+    Ok(())
+}

@@ -1,0 +1,76 @@
+//! `pconv masks`: the training mask generator written out as PNGs.
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+
+use pconv::data::masks::MaskSource;
+
+#[derive(clap::Args)]
+pub struct MasksArgs {
+    #[arg(long)]
+    count: usize,
+    /// S or WxH.
+    #[arg(long, value_parser = parse_size)]
+    size: (usize, usize),
+    #[arg(long)]
+    output: PathBuf,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long, default_value_t = 0.01)]
+    min_ratio: f64,
+    #[arg(long, default_value_t = 0.6)]
+    max_ratio: f64,
+}
+
+fn parse_size(s: &str) -> std::result::Result<(usize, usize), String> {
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| (1..=16384).contains(&n))
+            .ok_or_else(|| format!("{v:?} is not a size from 1 to 16384"))
+    };
+    match s.split_once(['x', 'X']) {
+        Some((w, h)) => Ok((parse(w)?, parse(h)?)),
+        None => parse(s).map(|n| (n, n)),
+    }
+}
+
+pub fn run(a: MasksArgs) -> Result<()> {
+    if !(0.0..=1.0).contains(&a.min_ratio) || !(a.min_ratio..=1.0).contains(&a.max_ratio) {
+        bail!("need 0 <= --min-ratio <= --max-ratio <= 1");
+    }
+    std::fs::create_dir_all(&a.output)
+        .with_context(|| format!("creating {}", a.output.display()))?;
+    let src = MaskSource::Generated {
+        min_ratio: a.min_ratio,
+        max_ratio: a.max_ratio,
+    };
+    let (w, h) = a.size;
+    let mut histogram = [0usize; 10];
+    for i in 0..a.count {
+        let m = src.mask_sized(w, h, a.seed, i as u64)?;
+        let r = m.ratio();
+        // Bins (lo, hi] like the paper's; 0 % goes to the first.
+        histogram[((r * 10.0).ceil() as usize).clamp(1, 10) - 1] += 1;
+        let path = a.output.join(format!("{i:05}.png"));
+        m.to_image()
+            .save(&path)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!(
+        "{} masks of {w}x{h} in {} (white = hole); hole ratios:",
+        a.count,
+        a.output.display()
+    );
+    let most = histogram.iter().copied().max().unwrap_or(1).max(1);
+    for (b, &n) in histogram.iter().enumerate() {
+        println!(
+            "  ({:>3}, {:>3}] % {n:>6} {}",
+            b * 10,
+            b * 10 + 10,
+            "#".repeat((n * 40).div_ceil(most))
+        );
+    }
+    Ok(())
+}

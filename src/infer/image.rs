@@ -1,0 +1,128 @@
+//! Images as f32 planes in [0, 1] (CHW), with the spec's 8-bit conversion,
+//! the composite, and padding/cropping for the network.
+use image::RgbImage;
+
+use crate::data::masks::HoleMap;
+
+/// An RGB image, channels first, values in [0, 1].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Planes {
+    pub width: usize,
+    pub height: usize,
+    /// [3, height, width].
+    pub data: Vec<f32>,
+}
+
+/// The spec's 8-bit output: floor(255 · clamp(x, 0, 1) + 0.5).
+pub fn to_u8(x: f32) -> u8 {
+    (255.0 * x.clamp(0.0, 1.0) + 0.5).floor() as u8
+}
+
+impl Planes {
+    pub fn from_rgb(img: &RgbImage) -> Self {
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        let mut data = vec![0.0; 3 * w * h];
+        for (x, y, p) in img.enumerate_pixels() {
+            for c in 0..3 {
+                data[(c * h + y as usize) * w + x as usize] = p[c] as f32 / 255.0;
+            }
+        }
+        Planes {
+            width: w,
+            height: h,
+            data,
+        }
+    }
+
+    pub fn to_rgb(&self) -> RgbImage {
+        let (w, h) = (self.width, self.height);
+        RgbImage::from_fn(w as u32, h as u32, |x, y| {
+            let at = |c: usize| self.data[(c * h + y as usize) * w + x as usize];
+            image::Rgb([to_u8(at(0)), to_u8(at(1)), to_u8(at(2))])
+        })
+    }
+
+    /// Zero-padded at the bottom and right to `width` x `height`.
+    pub fn padded(&self, width: usize, height: usize) -> Self {
+        let mut data = vec![0.0; 3 * width * height];
+        for c in 0..3 {
+            for y in 0..self.height {
+                let src = (c * self.height + y) * self.width;
+                let dst = (c * height + y) * width;
+                data[dst..dst + self.width].copy_from_slice(&self.data[src..src + self.width]);
+            }
+        }
+        Planes {
+            width,
+            height,
+            data,
+        }
+    }
+
+    /// The top-left `width` x `height` region.
+    pub fn cropped(&self, width: usize, height: usize) -> Self {
+        let mut data = vec![0.0; 3 * width * height];
+        for c in 0..3 {
+            for y in 0..height {
+                let src = (c * self.height + y) * self.width;
+                let dst = (c * height + y) * width;
+                data[dst..dst + width].copy_from_slice(&self.data[src..src + width]);
+            }
+        }
+        Planes {
+            width,
+            height,
+            data,
+        }
+    }
+}
+
+/// The network's mask (1 = known) padded at the bottom and right with holes.
+pub fn padded_known_mask(holes: &HoleMap, width: usize, height: usize) -> Vec<f32> {
+    let mut m = vec![0.0; width * height];
+    for y in 0..holes.height {
+        for x in 0..holes.width {
+            if !holes.holes[y * holes.width + x] {
+                m[y * width + x] = 1.0;
+            }
+        }
+    }
+    m
+}
+
+/// The image a user gets back: known pixels are the input's own 8-bit
+/// values, bit for bit; holes take the prediction, clamped and rounded.
+pub fn composite(input: &RgbImage, prediction: &Planes, holes: &HoleMap) -> RgbImage {
+    let w = input.width() as usize;
+    let h = input.height() as usize;
+    let mut out = input.clone();
+    for (x, y, p) in out.enumerate_pixels_mut() {
+        let (x, y) = (x as usize, y as usize);
+        if holes.holes[y * w + x] {
+            for c in 0..3 {
+                p[c] = to_u8(prediction.data[(c * h + y) * w + x]);
+            }
+        }
+    }
+    out
+}
+
+/// Checks that a mask matches its image; resizes it (nearest) only when
+/// asked.
+pub fn fit_mask(
+    holes: HoleMap,
+    width: usize,
+    height: usize,
+    resize: bool,
+) -> crate::Result<HoleMap> {
+    if (holes.width, holes.height) == (width, height) {
+        return Ok(holes);
+    }
+    if resize {
+        return Ok(holes.resize_nearest(width, height));
+    }
+    Err(crate::Error::Invalid(format!(
+        "the mask is {}x{} but the image is {width}x{height} (pass --resize-mask to resize it, nearest-neighbour)",
+        holes.width, holes.height
+    )))
+}

@@ -1,0 +1,133 @@
+//! Inpainting an 8-bit image of any size. Images up to `max_side` run
+//! whole. Larger ones run on a crop around the holes' bounding box with a
+//! margin (IOPaint's crop strategy); when even that crop is larger than
+//! `max_side`, it is downscaled for the network and the prediction
+//! upscaled again, and only hole pixels take it. Known pixels always keep
+//! their input values, bit for bit.
+use image::RgbImage;
+
+use super::image::{composite, Planes};
+use super::Method;
+use crate::data::masks::HoleMap;
+use crate::error::Result;
+
+/// Context kept around the holes: half the box's longer side, at least 32 px.
+fn margin(box_w: usize, box_h: usize) -> usize {
+    (box_w.max(box_h) / 2).max(32)
+}
+
+/// The holes' bounding box (x0, y0, x1, y1), exclusive ends.
+pub fn hole_box(holes: &HoleMap) -> Option<(usize, usize, usize, usize)> {
+    let mut b: Option<(usize, usize, usize, usize)> = None;
+    for y in 0..holes.height {
+        for x in 0..holes.width {
+            if holes.holes[y * holes.width + x] {
+                b = Some(match b {
+                    None => (x, y, x + 1, y + 1),
+                    Some((x0, y0, x1, y1)) => (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1)),
+                });
+            }
+        }
+    }
+    b
+}
+
+fn crop_holes(holes: &HoleMap, x0: usize, y0: usize, w: usize, h: usize) -> HoleMap {
+    let mut out = Vec::with_capacity(w * h);
+    for y in y0..y0 + h {
+        out.extend_from_slice(&holes.holes[y * holes.width + x0..y * holes.width + x0 + w]);
+    }
+    HoleMap {
+        width: w,
+        height: h,
+        holes: out,
+    }
+}
+
+/// Downscales holes so that every source hole pixel stays a hole (a small
+/// stroke must not vanish).
+fn shrink_holes(holes: &HoleMap, w: usize, h: usize) -> HoleMap {
+    let mut out = vec![false; w * h];
+    for y in 0..holes.height {
+        for x in 0..holes.width {
+            if holes.holes[y * holes.width + x] {
+                let (sx, sy) = (x * w / holes.width, y * h / holes.height);
+                out[sy.min(h - 1) * w + sx.min(w - 1)] = true;
+            }
+        }
+    }
+    HoleMap {
+        width: w,
+        height: h,
+        holes: out,
+    }
+}
+
+/// Inpaints `input` (any size) and returns the composite.
+pub fn inpaint(
+    method: &mut Method,
+    input: &RgbImage,
+    holes: &HoleMap,
+    max_side: usize,
+) -> Result<RgbImage> {
+    let (w, h) = (input.width() as usize, input.height() as usize);
+    if w.max(h) <= max_side {
+        let pred = method.predict(&Planes::from_rgb(input), holes)?;
+        return Ok(composite(input, &pred, holes));
+    }
+    let Some((bx0, by0, bx1, by1)) = hole_box(holes) else {
+        return Ok(input.clone());
+    };
+    let m = margin(bx1 - bx0, by1 - by0);
+    let (x0, y0) = (bx0.saturating_sub(m), by0.saturating_sub(m));
+    let (x1, y1) = ((bx1 + m).min(w), (by1 + m).min(h));
+    let (cw, ch) = (x1 - x0, y1 - y0);
+    let crop =
+        image::imageops::crop_imm(input, x0 as u32, y0 as u32, cw as u32, ch as u32).to_image();
+    let crop_holes = crop_holes(holes, x0, y0, cw, ch);
+    let pred = if cw.max(ch) <= max_side {
+        method.predict(&Planes::from_rgb(&crop), &crop_holes)?
+    } else {
+        let s = max_side as f64 / cw.max(ch) as f64;
+        let (sw, sh) = (
+            ((cw as f64 * s).round() as usize).max(1),
+            ((ch as f64 * s).round() as usize).max(1),
+        );
+        let small = image::imageops::resize(
+            &crop,
+            sw as u32,
+            sh as u32,
+            image::imageops::FilterType::Triangle,
+        );
+        let small_pred = method.predict(
+            &Planes::from_rgb(&small),
+            &shrink_holes(&crop_holes, sw, sh),
+        )?;
+        // Upscale the prediction (bilinear, in float).
+        let mut up = Planes {
+            width: cw,
+            height: ch,
+            data: vec![0.0; 3 * cw * ch],
+        };
+        for c in 0..3 {
+            let plane = image::ImageBuffer::<image::Luma<f32>, Vec<f32>>::from_raw(
+                sw as u32,
+                sh as u32,
+                small_pred.data[c * sw * sh..(c + 1) * sw * sh].to_vec(),
+            )
+            .expect("plane size");
+            let big = image::imageops::resize(
+                &plane,
+                cw as u32,
+                ch as u32,
+                image::imageops::FilterType::Triangle,
+            );
+            up.data[c * cw * ch..(c + 1) * cw * ch].copy_from_slice(big.as_raw());
+        }
+        up
+    };
+    let filled = composite(&crop, &pred, &crop_holes);
+    let mut out = input.clone();
+    image::imageops::replace(&mut out, &filled, x0 as i64, y0 as i64);
+    Ok(out)
+}

@@ -1,0 +1,76 @@
+//! The six loss terms and the total for one image at its own size (what
+//! `pconv eval` reports next to the metrics), computed on the GPU with the
+//! same graph ops as training.
+use super::cache::SizeCache;
+use super::image::{padded_known_mask, Planes};
+use crate::data::masks::HoleMap;
+use crate::error::Result;
+use crate::gpu::{Executor, GpuContext};
+use crate::graph::{Graph, TensorId};
+use crate::loss::{inpainting_loss, Vgg, VggConfig, VggWeights};
+
+const CACHED_SIZES: usize = 3;
+
+struct LossGraph {
+    output: TensorId,
+    image: TensorId,
+    mask: TensorId,
+    terms: Vec<TensorId>,
+    exec: Executor,
+}
+
+pub struct LossEvaluator {
+    ctx: GpuContext,
+    vgg: VggWeights,
+    graphs: SizeCache<LossGraph>,
+}
+
+impl LossEvaluator {
+    pub fn new(ctx: &GpuContext, vgg: VggWeights) -> Self {
+        LossEvaluator {
+            ctx: ctx.clone(),
+            vgg,
+            graphs: SizeCache::new(CACHED_SIZES),
+        }
+    }
+
+    fn graph_for(&mut self, width: usize, height: usize) -> Result<&LossGraph> {
+        let (ctx, vgg_weights) = (&self.ctx, &self.vgg);
+        self.graphs.get_or_make((width, height), || {
+            let mut g = Graph::new();
+            let output = g.input("output", &[1, 3, height, width]);
+            let image = g.input("image", &[1, 3, height, width]);
+            let mask = g.input("mask", &[1, 1, height, width]);
+            let vgg = Vgg::declare(&mut g, VggConfig::VGG16, vgg_weights.preprocess);
+            let losses = inpainting_loss(&mut g, &vgg, output, image, mask)?;
+            let terms: Vec<TensorId> = losses.named().iter().map(|&(_, t)| t).collect();
+            let exec = Executor::new(ctx, &g, &terms)?;
+            for (t, v) in vgg_weights.values_for(&vgg) {
+                exec.write(t, v)?;
+            }
+            Ok(LossGraph {
+                output,
+                image,
+                mask,
+                terms,
+                exec,
+            })
+        })
+    }
+
+    /// valid, hole, perc, style_out, style_comp, tv, total (metrics order)
+    /// for the prediction `output` of `image` with `holes`.
+    pub fn losses(&mut self, output: &Planes, image: &Planes, holes: &HoleMap) -> Result<[f64; 7]> {
+        let g = self.graph_for(image.width, image.height)?;
+        g.exec.write(g.output, &output.data)?;
+        g.exec.write(g.image, &image.data)?;
+        g.exec
+            .write(g.mask, &padded_known_mask(holes, image.width, image.height))?;
+        let values = g.exec.run_with_scalars(&g.terms).wait()?;
+        let mut out = [0.0; 7];
+        for (o, v) in out.iter_mut().zip(values) {
+            *o = v as f64;
+        }
+        Ok(out)
+    }
+}

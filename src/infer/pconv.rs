@@ -1,0 +1,93 @@
+//! The PConv-UNet in evaluation mode on the GPU: one forward graph per
+//! padded image size, built on first use and kept for the next images.
+use super::cache::SizeCache;
+use super::image::{padded_known_mask, Planes};
+use crate::data::masks::HoleMap;
+use crate::error::{Error, Result};
+use crate::gpu::{Executor, GpuContext};
+use crate::graph::{Graph, TensorId};
+use crate::model::{Checkpoint, Mode, UNet};
+
+/// Forward graphs kept for different sizes (each holds its GPU buffers).
+const CACHED_SIZES: usize = 3;
+
+struct Forward {
+    image: TensorId,
+    mask: TensorId,
+    output: TensorId,
+    exec: Executor,
+}
+
+pub struct PConvModel {
+    ctx: GpuContext,
+    checkpoint: Checkpoint,
+    forwards: SizeCache<Forward>,
+}
+
+impl PConvModel {
+    pub fn new(ctx: &GpuContext, checkpoint: Checkpoint) -> Self {
+        PConvModel {
+            ctx: ctx.clone(),
+            checkpoint,
+            forwards: SizeCache::new(CACHED_SIZES),
+        }
+    }
+
+    pub fn checkpoint(&self) -> &Checkpoint {
+        &self.checkpoint
+    }
+
+    /// The padded size the network runs at for a `width` x `height` image.
+    pub fn padded_size(&self, width: usize, height: usize) -> (usize, usize) {
+        let m = self.checkpoint.config.multiple();
+        (
+            width.max(1).next_multiple_of(m),
+            height.max(1).next_multiple_of(m),
+        )
+    }
+
+    fn forward_for(&mut self, width: usize, height: usize) -> Result<&Forward> {
+        let (ctx, checkpoint) = (&self.ctx, &self.checkpoint);
+        self.forwards.get_or_make((width, height), || {
+            let mut g = Graph::new();
+            let image = g.input("image", &[1, 3, height, width]);
+            let mask = g.input("mask", &[1, 1, height, width]);
+            let net = UNet::declare(&mut g, checkpoint.config, Mode::Eval)?;
+            let output = net.forward(&mut g, image, mask, Mode::Eval)?;
+            let exec = Executor::new(ctx, &g, &[output])?;
+            for (name, t) in net.named_tensors() {
+                let v = checkpoint
+                    .tensors
+                    .get(&name)
+                    .ok_or_else(|| Error::Invalid(format!("the checkpoint lacks tensor {name}")))?;
+                exec.write(t, &v.data)?;
+            }
+            Ok(Forward {
+                image,
+                mask,
+                output,
+                exec,
+            })
+        })
+    }
+
+    /// The network output I_out for an image and its holes: padded at the
+    /// bottom and right with hole pixels, run, and cropped back.
+    pub fn predict(&mut self, image: &Planes, holes: &HoleMap) -> Result<Planes> {
+        let (pw, ph) = self.padded_size(image.width, image.height);
+        let input = image.padded(pw, ph);
+        let mask = padded_known_mask(holes, pw, ph);
+        let f = self.forward_for(pw, ph)?;
+        // X = I ⊙ M happens inside the network; hole pixels may hold anything.
+        f.exec.write(f.image, &input.data)?;
+        f.exec.write(f.mask, &mask)?;
+        f.exec.run();
+        let out = f.exec.read(f.output)?;
+        Ok(Planes {
+            width: pw,
+            height: ph,
+            data: out,
+        }
+        .cropped(image.width, image.height))
+    }
+}

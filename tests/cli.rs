@@ -1,0 +1,317 @@
+//! The `pconv` binary on bad input and in batch mode: one-line errors and a
+//! non-zero exit code, never a panic; in a folder, one bad pair is reported
+//! and the others are done.
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use pconv::data::masks::HoleMap;
+use pconv::io::safetensors::SafeTensors;
+use pconv::model::{Checkpoint, UNetConfig};
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("pconv-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Runs pconv; returns (success, stderr).
+fn pconv(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pconv"))
+        .args(args)
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!err.contains("panicked"), "pconv {args:?} panicked: {err}");
+    (out.status.success(), err)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn write_pair(d: &Path, name: &str, w: u32, h: u32, mask_w: u32) -> (PathBuf, PathBuf) {
+    let img = d.join(format!("{name}.png"));
+    image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([
+            (x * x * 3 % 251) as u8,
+            (y * y * 5 % 253) as u8,
+            (x * y * 7 % 255) as u8,
+        ])
+    })
+    .save(&img)
+    .unwrap();
+    let mask = d.join(format!("{name}-mask.png"));
+    image::GrayImage::from_fn(mask_w, h, |x, y| {
+        image::Luma([if (3..7).contains(&x) && (2..5).contains(&y) {
+            255
+        } else {
+            0
+        }])
+    })
+    .save(&mask)
+    .unwrap();
+    (img, mask)
+}
+
+#[test]
+fn single_image_with_telea_keeps_known_pixels() {
+    let d = dir("single");
+    let (img, mask) = write_pair(&d, "a", 20, 12, 20);
+    let out = d.join("out.jpg");
+    let (ok, err) = pconv(&[
+        "inpaint",
+        "--method",
+        "telea",
+        "--image",
+        s(&img),
+        "--mask",
+        s(&mask),
+        "--output",
+        s(&out),
+    ]);
+    assert!(ok, "{err}");
+    // JPEG from the extension.
+    assert_eq!(
+        image::ImageFormat::from_path(&out).unwrap(),
+        image::ImageFormat::Jpeg
+    );
+    let png = d.join("out.png");
+    let (ok, err) = pconv(&[
+        "inpaint",
+        "--method",
+        "telea",
+        "--image",
+        s(&img),
+        "--mask",
+        s(&mask),
+        "--output",
+        s(&png),
+    ]);
+    assert!(ok, "{err}");
+    let (a, b) = (
+        image::open(&img).unwrap().to_rgb8(),
+        image::open(&png).unwrap().to_rgb8(),
+    );
+    let m = HoleMap::read(&mask).unwrap();
+    for (x, y, p) in a.enumerate_pixels() {
+        if !m.holes[(y * 20 + x) as usize] {
+            assert_eq!(p, b.get_pixel(x, y));
+        }
+    }
+    assert_ne!(a, b, "a non-linear image is not filled exactly");
+}
+
+#[test]
+fn bad_inputs_are_one_line_errors() {
+    let d = dir("bad");
+    let (img, mask) = write_pair(&d, "a", 20, 12, 20);
+    let (_, wide_mask) = write_pair(&d, "b", 20, 12, 24);
+    let out = d.join("out.png");
+    let garbage = d.join("garbage.png");
+    std::fs::write(&garbage, b"not a png").unwrap();
+    let telea = |image: &Path, mask: &Path| {
+        pconv(&[
+            "inpaint",
+            "--method",
+            "telea",
+            "--image",
+            s(image),
+            "--mask",
+            s(mask),
+            "--output",
+            s(&out),
+        ])
+    };
+    for (what, (ok, err), needle) in [
+        ("unreadable image", telea(&garbage, &mask), "garbage.png"),
+        ("unreadable mask", telea(&img, &garbage), "garbage.png"),
+        (
+            "missing image",
+            telea(&d.join("nope.png"), &mask),
+            "nope.png",
+        ),
+        ("mask size", telea(&img, &wide_mask), "--resize-mask"),
+    ] {
+        assert!(!ok, "{what} succeeded");
+        assert!(
+            err.trim().lines().count() == 1 && err.starts_with("error:"),
+            "{what}: {err}"
+        );
+        assert!(err.contains(needle), "{what}: {err}");
+    }
+    let (ok, err) = pconv(&[
+        "inpaint",
+        "--method",
+        "telea",
+        "--image",
+        s(&img),
+        "--mask",
+        s(&wide_mask),
+        "--output",
+        s(&out),
+        "--resize-mask",
+    ]);
+    assert!(ok, "{err}");
+
+    // Checkpoints: one lacking a tensor, and a truncated file.
+    let ck = Checkpoint::initial(
+        UNetConfig {
+            levels: 2,
+            width: 0.0625,
+        },
+        1,
+    )
+    .unwrap();
+    let full = d.join("model.safetensors");
+    ck.write(&full).unwrap();
+    let mut file = SafeTensors::read(&full).unwrap();
+    file.tensors.remove("dec2.bn.running_var");
+    let lacking = d.join("lacking.safetensors");
+    file.write_atomic(&lacking).unwrap();
+    let truncated = d.join("truncated.safetensors");
+    let bytes = std::fs::read(&full).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    for (what, path, needle) in [
+        ("lacking", &lacking, "dec2.bn.running_var"),
+        ("truncated", &truncated, "truncated.safetensors"),
+        ("missing", &d.join("none.safetensors"), "none.safetensors"),
+    ] {
+        let (ok, err) = pconv(&[
+            "inpaint",
+            "--checkpoint",
+            s(path),
+            "--image",
+            s(&img),
+            "--mask",
+            s(&mask),
+            "--output",
+            s(&out),
+        ]);
+        assert!(!ok, "{what} checkpoint accepted");
+        assert!(
+            err.trim().lines().count() == 1 && err.contains(needle),
+            "{what}: {err}"
+        );
+    }
+}
+
+#[test]
+fn folders_pair_by_name_and_one_bad_pair_does_not_stop_the_rest() {
+    let d = dir("batch");
+    let (images, masks, out) = (d.join("images"), d.join("masks"), d.join("out"));
+    std::fs::create_dir_all(&images).unwrap();
+    std::fs::create_dir_all(&masks).unwrap();
+    for name in ["one", "two", "three"] {
+        let (img, mask) = write_pair(&d, name, 16, 10, 16);
+        std::fs::rename(&img, images.join(format!("{name}.png"))).unwrap();
+        if name != "three" {
+            std::fs::rename(&mask, masks.join(format!("{name}.png"))).unwrap();
+        }
+    }
+    std::fs::write(images.join("two.png"), b"broken").unwrap();
+    let (ok, err) = pconv(&[
+        "inpaint",
+        "--method",
+        "telea",
+        "--image",
+        s(&images),
+        "--mask",
+        s(&masks),
+        "--output",
+        s(&out),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("two.png") && err.contains("three"), "{err}");
+    assert!(out.join("one.png").exists());
+    assert!(!out.join("two.png").exists() && !out.join("three.png").exists());
+    // One mask file for every image (a fixed watermark).
+    let one_mask = d.join("one-mask.png");
+    write_pair(&d, "one", 16, 10, 16);
+    std::fs::remove_file(images.join("two.png")).unwrap();
+    let (ok, err) = pconv(&[
+        "inpaint",
+        "--method",
+        "telea",
+        "--image",
+        s(&images),
+        "--mask",
+        s(&one_mask),
+        "--output",
+        s(&out),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.join("three.png").exists());
+}
+
+#[test]
+fn masks_and_eval_commands() {
+    let d = dir("eval");
+    let masks = d.join("masks");
+    let (ok, err) = pconv(&[
+        "masks",
+        "--count",
+        "4",
+        "--size",
+        "24x16",
+        "--output",
+        s(&masks),
+        "--seed",
+        "2",
+    ]);
+    assert!(ok, "{err}");
+    for i in 0..4 {
+        let m = HoleMap::read(&masks.join(format!("{i:05}.png"))).unwrap();
+        assert_eq!((m.width, m.height), (24, 16));
+        assert!(m.ratio() <= 0.6 + 1e-9);
+    }
+    let (ok, err) = pconv(&[
+        "masks",
+        "--count",
+        "1",
+        "--size",
+        "0",
+        "--output",
+        s(&masks),
+    ]);
+    assert!(!ok && err.contains("size"), "{err}");
+    let images = d.join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    for name in ["a", "b"] {
+        let (img, _) = write_pair(&d, name, 40, 30, 40);
+        std::fs::rename(&img, images.join(format!("{name}.png"))).unwrap();
+    }
+    let json = d.join("eval.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_pconv"))
+        .args([
+            "eval",
+            "--method",
+            "telea",
+            "--no-losses",
+            "--images",
+            s(&images),
+            "--masks",
+            s(&masks),
+            "--size",
+            "32",
+            "--json",
+            s(&json),
+        ])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(table.contains("PSNR") && table.contains("all"), "{table}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["images"].as_array().unwrap().len(), 2);
+    assert_eq!(v["bins"].as_array().unwrap().len(), 7);
+    assert!(v["images"][0]["losses"].is_null(), "--no-losses");
+}

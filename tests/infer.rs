@@ -1,0 +1,235 @@
+//! Inference and evaluation: the composite keeps known pixels bit for bit,
+//! any size works (padding and cropping, 1x1, 100x75), large images take
+//! the crop path, Telea fills smooth images well, the metrics are right,
+//! and images pair with masks as documented.
+mod common;
+
+use std::path::PathBuf;
+
+use common::gpu;
+use image::RgbImage;
+use pconv::data::masks::HoleMap;
+use pconv::infer::eval::{bins, pair, to_json, ImageResult};
+use pconv::infer::image::{composite, fit_mask, Planes};
+use pconv::infer::metrics::{l1, psnr, ssim, PSNR_CAP_DB};
+use pconv::infer::telea::telea;
+use pconv::infer::{large, Method, PConvModel};
+use pconv::model::{Checkpoint, SplitMix64, UNetConfig};
+
+fn photo(w: u32, h: u32, seed: u64) -> RgbImage {
+    let mut rng = SplitMix64(seed);
+    RgbImage::from_fn(w, h, |x, y| {
+        let n = (rng.uniform() * 40.0) as u32;
+        image::Rgb([
+            ((x * 255 / w.max(1)) + n).min(255) as u8,
+            ((y * 255 / h.max(1)) + n).min(255) as u8,
+            ((x + y) * 3 % 256) as u8,
+        ])
+    })
+}
+
+fn holes(w: usize, h: usize, f: impl Fn(usize, usize) -> bool) -> HoleMap {
+    HoleMap {
+        width: w,
+        height: h,
+        holes: (0..w * h).map(|i| f(i % w, i / w)).collect(),
+    }
+}
+
+fn assert_known_pixels_kept(input: &RgbImage, out: &RgbImage, m: &HoleMap) {
+    assert_eq!(input.dimensions(), out.dimensions());
+    for (x, y, p) in input.enumerate_pixels() {
+        if !m.holes[y as usize * m.width + x as usize] {
+            assert_eq!(p, out.get_pixel(x, y), "known pixel ({x}, {y}) changed");
+        }
+    }
+}
+
+#[test]
+fn pconv_any_size_keeps_known_pixels_and_fills_holes() {
+    let Some(ctx) = gpu() else { return };
+    let ck = Checkpoint::initial(
+        UNetConfig {
+            levels: 3,
+            width: 1.0 / 16.0,
+        },
+        5,
+    )
+    .unwrap();
+    let model = PConvModel::new(&ctx, ck);
+    assert_eq!(model.padded_size(100, 75), (104, 80));
+    assert_eq!(model.padded_size(1, 1), (8, 8));
+    let mut method = Method::PConv(Box::new(model));
+    for (w, h) in [(100usize, 75usize), (1, 1), (16, 8), (9, 13)] {
+        let img = photo(w as u32, h as u32, 1);
+        for (name, m) in [
+            (
+                "border box",
+                holes(w, h, |x, y| x < w / 2 + 1 && y < h / 3 + 1),
+            ),
+            ("no holes", holes(w, h, |_, _| false)),
+            ("all holes", holes(w, h, |_, _| true)),
+        ] {
+            let pred = method.predict(&Planes::from_rgb(&img), &m).unwrap();
+            assert_eq!((pred.width, pred.height), (w, h), "{name} {w}x{h}");
+            assert!(pred.data.iter().all(|v| v.is_finite()), "{name} {w}x{h}");
+            let out = composite(&img, &pred, &m);
+            assert_known_pixels_kept(&img, &out, &m);
+            if name == "no holes" {
+                assert_eq!(out, img);
+            }
+        }
+    }
+}
+
+#[test]
+fn telea_fills_smooth_images_closely_and_keeps_known_pixels() {
+    // A smooth gradient with a 6x6 hole and holes on the border.
+    let (w, h) = (40usize, 30usize);
+    let img = RgbImage::from_fn(w as u32, h as u32, |x, y| {
+        image::Rgb([(x * 6) as u8, (y * 8) as u8, ((x + y) * 3) as u8])
+    });
+    let m = holes(w, h, |x, y| {
+        ((15..21).contains(&x) && (10..16).contains(&y)) || x == 0 || y == h - 1
+    });
+    let pred = telea(&Planes::from_rgb(&img), &m, 5);
+    let out = composite(&img, &pred, &m);
+    assert_known_pixels_kept(&img, &out, &m);
+    let mut worst = 0i32;
+    for (x, y, p) in out.enumerate_pixels() {
+        let q = img.get_pixel(x, y);
+        for c in 0..3 {
+            worst = worst.max((p[c] as i32 - q[c] as i32).abs());
+        }
+    }
+    assert!(
+        worst <= 12,
+        "a linear gradient is filled within 12 levels, got {worst}"
+    );
+    // No known pixel at all: mid-grey.
+    let all = holes(w, h, |_, _| true);
+    let grey = telea(&Planes::from_rgb(&img), &all, 5);
+    assert!(grey.data.iter().all(|&v| v == 0.5));
+}
+
+#[test]
+fn large_images_use_a_crop_around_the_holes() {
+    let img = photo(300, 200, 2);
+    let m = holes(300, 200, |x, y| {
+        (140..150).contains(&x) && (90..97).contains(&y)
+    });
+    let mut method = Method::Telea { radius: 5 };
+    let whole = large::inpaint(&mut method, &img, &m, 1024).unwrap();
+    let cropped = large::inpaint(&mut method, &img, &m, 120).unwrap();
+    let shrunk = large::inpaint(&mut method, &img, &m, 24).unwrap();
+    for out in [&whole, &cropped, &shrunk] {
+        assert_known_pixels_kept(&img, out, &m);
+    }
+    // Telea only looks 5 px around the hole, so the crop changes nothing.
+    assert_eq!(whole, cropped);
+    // Downscaled, the result is close but not identical.
+    assert!(l1(&whole, &shrunk) < 0.01);
+    // No holes: the image comes back as it is.
+    let none = holes(300, 200, |_, _| false);
+    assert_eq!(large::inpaint(&mut method, &img, &none, 64).unwrap(), img);
+}
+
+#[test]
+fn masks_of_another_size_are_refused_unless_resized() {
+    let m = holes(8, 6, |x, _| x < 4);
+    let err = fit_mask(m.clone(), 16, 12, false).unwrap_err().to_string();
+    assert!(
+        err.contains("8x6") && err.contains("16x12") && err.contains("--resize-mask"),
+        "{err}"
+    );
+    let r = fit_mask(m, 16, 12, true).unwrap();
+    assert_eq!((r.width, r.height), (16, 12));
+    assert_eq!(r.ratio(), 0.5);
+}
+
+#[test]
+fn metrics_match_hand_computed_values() {
+    let a = RgbImage::from_pixel(16, 16, image::Rgb([100, 100, 100]));
+    let mut b = a.clone();
+    assert_eq!(l1(&a, &b), 0.0);
+    assert_eq!(psnr(&a, &b), PSNR_CAP_DB);
+    assert!((ssim(&a, &b) - 1.0).abs() < 1e-12);
+    // Every value off by 51 levels (0.2): L1 0.2, PSNR 10 log10(1 / 0.04).
+    for p in b.pixels_mut() {
+        p.0 = [151, 151, 151];
+    }
+    assert!((l1(&a, &b) - 0.2).abs() < 1e-12);
+    assert!((psnr(&a, &b) - 10.0 * (1.0f64 / 0.04).log10()).abs() < 1e-9);
+    // A constant shift lowers SSIM through the luminance term only.
+    let s = ssim(&a, &b);
+    let (mx, my, c1) = (100.0 / 255.0, 151.0 / 255.0, 1e-4);
+    let want = (2.0 * mx * my + c1) / (mx * mx + my * my + c1);
+    assert!((s - want).abs() < 1e-9, "{s} vs {want}");
+    // Noise lowers SSIM below 1.
+    let noisy = photo(16, 16, 3);
+    assert!(ssim(&noisy, &photo(16, 16, 4)) < 0.99);
+}
+
+#[test]
+fn images_pair_with_masks_by_stem_else_in_turn() {
+    let p = |s: &str| PathBuf::from(s);
+    let images = [p("a/cat.png"), p("a/dog.jpg"), p("a/owl.png")];
+    let masks = [p("m/0.png"), p("m/dog.png")];
+    let pairs = pair(&images, &masks);
+    assert_eq!(
+        pairs,
+        vec![
+            (p("a/cat.png"), p("m/0.png")),
+            (p("a/dog.jpg"), p("m/dog.png")),
+            (p("a/owl.png"), p("m/0.png")),
+        ]
+    );
+    assert!(pair(&images, &[]).is_empty());
+}
+
+#[test]
+fn bins_and_json_follow_the_paper_and_the_issue() {
+    let r = |ratio: f64, l1: f64| ImageResult {
+        image: PathBuf::from("i.png"),
+        mask: PathBuf::from("m.png"),
+        hole_ratio: ratio,
+        l1,
+        psnr: 30.0,
+        ssim: 0.9,
+        losses: Some([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]),
+    };
+    let results = [r(0.05, 0.01), r(0.1, 0.03), r(0.15, 0.02), r(0.7, 0.5)];
+    let b = bins(&results);
+    assert_eq!(b.len(), 7);
+    assert_eq!(b[0].count, 2, "(0.01, 0.1] holds 0.05 and 0.1");
+    assert!((b[0].l1 - 0.02).abs() < 1e-12);
+    assert_eq!(b[1].count, 1);
+    assert_eq!(b[6].count, 4, "all");
+    let j = to_json(&results, &b);
+    let img = &j["images"][0];
+    for k in [
+        "image",
+        "mask",
+        "hole_ratio",
+        "l1",
+        "psnr",
+        "ssim",
+        "losses",
+    ] {
+        assert!(!img[k].is_null(), "{k}");
+    }
+    for k in [
+        "valid",
+        "hole",
+        "perc",
+        "style_out",
+        "style_comp",
+        "tv",
+        "total",
+    ] {
+        assert!(img["losses"][k].is_number(), "losses.{k}");
+    }
+    assert_eq!(j["bins"][0]["range"], serde_json::json!([0.01, 0.1]));
+    assert_eq!(j["bins"][2]["count"], 0);
+    assert!(j["bins"][2]["l1"].is_null(), "an empty bin has no mean");
+}

@@ -129,6 +129,16 @@ impl GpuContext {
                 v.push(e.to_string());
             }
         }));
+        // A lost device (driver reset, GPU removed, out of memory on some
+        // drivers) is reported the same way instead of hanging or panicking.
+        let lost = errors.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            if reason != wgpu::DeviceLostReason::Destroyed {
+                if let Ok(mut v) = lost.lock() {
+                    v.push(format!("the GPU device was lost ({reason:?}): {message}"));
+                }
+            }
+        });
         GpuContext {
             summary: AdapterSummary::of(&adapter),
             device,

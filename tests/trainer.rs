@@ -33,6 +33,7 @@ fn options(dir: &Path, out: &str, steps: u64) -> TrainOptions {
     TrainOptions {
         data: dir.join("images"),
         masks: None,
+        exclude: None,
         size: 16,
         resize: false,
         batch: 2,
@@ -259,6 +260,12 @@ fn bad_options_are_clear_errors() {
         ..options(&dir, "c", 1)
     });
     assert!(err.contains("no images"), "{err}");
+    std::fs::write(dir.join("all.txt"), "0.png\n1.png\n2.png\n3.png\n4.png\n").unwrap();
+    let err = run(TrainOptions {
+        exclude: Some(dir.join("all.txt")),
+        ..options(&dir, "x", 1)
+    });
+    assert!(err.contains("excluded"), "{err}");
     let err = run(TrainOptions {
         lr: Some(-1.0),
         ..options(&dir, "d", 1)

@@ -18,6 +18,10 @@ pub struct TrainArgs {
     /// Mask PNGs (white = hole, any size); default: free-form masks made on the fly.
     #[arg(long)]
     masks: Option<PathBuf>,
+    /// A text file of image file names (one per line) to leave out, e.g.
+    /// assets/faces128-holdout.txt (the 500 faces kept for evaluation).
+    #[arg(long)]
+    exclude: Option<PathBuf>,
     /// Training crop size (a multiple of 2^levels).
     #[arg(long, default_value_t = 256)]
     size: usize,
@@ -140,6 +144,7 @@ pub fn run(a: TrainArgs, headless: bool) -> Result<()> {
     let opts = TrainOptions {
         data: a.data,
         masks: a.masks,
+        exclude: a.exclude,
         size: a.size,
         resize: a.resize,
         batch: a.batch,

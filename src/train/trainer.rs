@@ -50,6 +50,9 @@ pub enum Start {
 pub struct TrainOptions {
     pub data: PathBuf,
     pub masks: Option<PathBuf>,
+    /// A text file of image file names (one per line) never to train on,
+    /// e.g. a held-out evaluation set.
+    pub exclude: Option<PathBuf>,
     pub size: usize,
     /// Resize images to `size` (short side) before cropping.
     pub resize: bool,
@@ -251,7 +254,28 @@ pub fn train(
         )));
     }
 
-    let files = list_images(&opts.data)?;
+    let mut files = list_images(&opts.data)?;
+    if let Some(list) = &opts.exclude {
+        let text = std::fs::read_to_string(list)
+            .map_err(|e| Error::Invalid(format!("{}: {e}", list.display())))?;
+        let names: std::collections::HashSet<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        files.retain(|f| {
+            f.file_name()
+                .and_then(|n| n.to_str())
+                .is_none_or(|n| !names.contains(n))
+        });
+        if files.is_empty() {
+            return Err(Error::Invalid(format!(
+                "{}: every image is excluded by {}",
+                opts.data.display(),
+                list.display()
+            )));
+        }
+    }
     let masks = match &opts.masks {
         Some(d) => MaskSource::folder(d)?,
         None => MaskSource::GENERATED,

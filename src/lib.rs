@@ -8,6 +8,7 @@
 //! - [`ops`]: each op's lowering to kernels and its CPU twin;
 //! - [`model`], [`loss`], [`train`]: the PConv-UNet, the inpainting loss
 //!   with VGG-16 features, and the training step, built on the graph.
+pub mod app;
 pub mod bench;
 pub mod data;
 pub mod error;

@@ -1,0 +1,208 @@
+//! The mask a user paints: brush (adds holes) and eraser (removes them)
+//! strokes with round caps, clear, invert, load, and undo/redo of every
+//! edit. Kept apart from the UI so it can be tested without a window.
+use crate::data::masks::HoleMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tool {
+    /// Paints holes (white in the mask file).
+    Brush,
+    /// Restores known pixels.
+    Eraser,
+}
+
+/// One undoable edit: the pixels it changed and their previous values.
+#[derive(Clone, Debug, Default)]
+struct Edit {
+    changed: Vec<(u32, bool)>,
+}
+
+pub struct MaskEditor {
+    mask: HoleMap,
+    undo: Vec<Edit>,
+    redo: Vec<Edit>,
+    stroke: Option<(Tool, f32, Edit, (f32, f32))>,
+    /// Bumped on every change, so a view can tell when to re-run inpainting.
+    revision: u64,
+}
+
+/// Undo history is capped so hours of painting stay bounded in memory.
+const MAX_UNDO: usize = 200;
+
+impl MaskEditor {
+    pub fn new(width: usize, height: usize) -> Self {
+        Self::from_mask(HoleMap {
+            width,
+            height,
+            holes: vec![false; width * height],
+        })
+    }
+
+    pub fn from_mask(mask: HoleMap) -> Self {
+        MaskEditor {
+            mask,
+            undo: Vec::new(),
+            redo: Vec::new(),
+            stroke: None,
+            revision: 0,
+        }
+    }
+
+    pub fn mask(&self) -> &HoleMap {
+        &self.mask
+    }
+
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    pub fn can_undo(&self) -> bool {
+        !self.undo.is_empty()
+    }
+
+    pub fn can_redo(&self) -> bool {
+        !self.redo.is_empty()
+    }
+
+    pub fn is_stroking(&self) -> bool {
+        self.stroke.is_some()
+    }
+
+    fn set(&mut self, i: usize, hole: bool, edit: &mut Edit) {
+        if self.mask.holes[i] != hole {
+            edit.changed.push((i as u32, self.mask.holes[i]));
+            self.mask.holes[i] = hole;
+        }
+    }
+
+    /// Paints a disc of `radius` (image pixels) centred at (x, y).
+    fn dab(&mut self, x: f32, y: f32, radius: f32, hole: bool, edit: &mut Edit) {
+        let (w, h) = (self.mask.width as i64, self.mask.height as i64);
+        let r = radius.max(0.5);
+        let (x0, x1) = ((x - r).floor() as i64, (x + r).ceil() as i64);
+        let (y0, y1) = ((y - r).floor() as i64, (y + r).ceil() as i64);
+        for py in y0.max(0)..y1.min(h) {
+            for px in x0.max(0)..x1.min(w) {
+                let (dx, dy) = (px as f32 + 0.5 - x, py as f32 + 0.5 - y);
+                if dx * dx + dy * dy <= r * r {
+                    self.set((py * w + px) as usize, hole, edit);
+                }
+            }
+        }
+    }
+
+    /// Paints the segment from `a` to `b` as dabs at most half a radius apart.
+    fn segment(&mut self, a: (f32, f32), b: (f32, f32), radius: f32, hole: bool, edit: &mut Edit) {
+        let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
+        let steps = (len / (radius.max(0.5) * 0.5)).ceil().max(1.0) as usize;
+        for s in 0..=steps {
+            let t = s as f32 / steps as f32;
+            self.dab(a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t, radius, hole, edit);
+        }
+    }
+
+    /// Starts a stroke at (x, y) in image coordinates.
+    pub fn begin_stroke(&mut self, tool: Tool, radius: f32, x: f32, y: f32) {
+        self.end_stroke();
+        let mut edit = Edit::default();
+        self.dab(x, y, radius, tool == Tool::Brush, &mut edit);
+        if !edit.changed.is_empty() {
+            self.revision += 1;
+        }
+        self.stroke = Some((tool, radius, edit, (x, y)));
+    }
+
+    /// Continues the stroke to (x, y).
+    pub fn stroke_to(&mut self, x: f32, y: f32) {
+        let Some((tool, radius, mut edit, last)) = self.stroke.take() else {
+            return;
+        };
+        let before = edit.changed.len();
+        self.segment(last, (x, y), radius, tool == Tool::Brush, &mut edit);
+        if edit.changed.len() != before {
+            self.revision += 1;
+        }
+        self.stroke = Some((tool, radius, edit, (x, y)));
+    }
+
+    /// Ends the stroke: it becomes one undo step.
+    pub fn end_stroke(&mut self) {
+        if let Some((_, _, edit, _)) = self.stroke.take() {
+            self.push(edit);
+        }
+    }
+
+    fn push(&mut self, edit: Edit) {
+        if edit.changed.is_empty() {
+            return;
+        }
+        self.undo.push(edit);
+        if self.undo.len() > MAX_UNDO {
+            self.undo.remove(0);
+        }
+        self.redo.clear();
+    }
+
+    /// Replaces the whole mask as one undoable edit.
+    fn replace_all(&mut self, holes: impl Fn(usize, bool) -> bool) {
+        self.end_stroke();
+        let mut edit = Edit::default();
+        for i in 0..self.mask.holes.len() {
+            let v = holes(i, self.mask.holes[i]);
+            self.set(i, v, &mut edit);
+        }
+        if !edit.changed.is_empty() {
+            self.revision += 1;
+        }
+        self.push(edit);
+    }
+
+    pub fn clear(&mut self) {
+        self.replace_all(|_, _| false);
+    }
+
+    pub fn invert(&mut self) {
+        self.replace_all(|_, h| !h);
+    }
+
+    /// Loads a mask (resized nearest to this image when its size differs).
+    pub fn load(&mut self, mask: &HoleMap) {
+        let m = mask.resize_nearest(self.mask.width, self.mask.height);
+        self.replace_all(|i, _| m.holes[i]);
+    }
+
+    /// Reverts `edit`, returning the edit that reapplies it.
+    fn apply_reverse(&mut self, edit: Edit) -> Edit {
+        let mut back = Edit::default();
+        for &(i, old) in edit.changed.iter().rev() {
+            back.changed.push((i, self.mask.holes[i as usize]));
+            self.mask.holes[i as usize] = old;
+        }
+        self.revision += 1;
+        back
+    }
+
+    pub fn undo(&mut self) -> bool {
+        self.end_stroke();
+        match self.undo.pop() {
+            Some(e) => {
+                let back = self.apply_reverse(e);
+                self.redo.push(back);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn redo(&mut self) -> bool {
+        self.end_stroke();
+        match self.redo.pop() {
+            Some(e) => {
+                let back = self.apply_reverse(e);
+                self.undo.push(back);
+                true
+            }
+            None => false,
+        }
+    }
+}

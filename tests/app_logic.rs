@@ -1,0 +1,112 @@
+//! The app's mask editing (brush, eraser, clear, invert, load, undo/redo)
+//! and view transform (zoom around the cursor, pan, fit), without a window.
+use pconv::app::mask_edit::{MaskEditor, Tool};
+use pconv::app::view::{View, MAX_ZOOM};
+use pconv::data::masks::HoleMap;
+
+fn count(e: &MaskEditor) -> usize {
+    e.mask().holes.iter().filter(|&&h| h).count()
+}
+
+#[test]
+fn brush_paints_a_round_capped_stroke_and_the_eraser_removes_it() {
+    let mut e = MaskEditor::new(40, 30);
+    e.begin_stroke(Tool::Brush, 3.0, 5.0, 15.0);
+    e.stroke_to(35.0, 15.0);
+    e.end_stroke();
+    let m = e.mask().clone();
+    // Covered along the segment, not beyond its caps or its radius.
+    for x in 5..35 {
+        assert!(m.holes[15 * 40 + x], "({x}, 15)");
+    }
+    assert!(!m.holes[15 * 40 + 39]);
+    assert!(!m.holes[10 * 40 + 20]);
+    let painted = count(&e);
+    assert!((30 * 6..=37 * 7).contains(&painted), "{painted}");
+    // Strokes reaching outside the image are clipped, not a panic.
+    e.begin_stroke(Tool::Brush, 5.0, -10.0, -10.0);
+    e.stroke_to(2.0, 2.0);
+    e.end_stroke();
+    assert!(e.mask().holes[0]);
+    // The eraser takes holes away.
+    e.begin_stroke(Tool::Eraser, 4.0, 20.0, 15.0);
+    e.end_stroke();
+    assert!(!e.mask().holes[15 * 40 + 20]);
+    assert!(e.mask().holes[15 * 40 + 10]);
+}
+
+#[test]
+fn every_edit_undoes_and_redoes_exactly() {
+    let mut e = MaskEditor::new(20, 20);
+    let mut states = vec![e.mask().clone()];
+    e.begin_stroke(Tool::Brush, 2.0, 3.0, 3.0);
+    e.stroke_to(15.0, 12.0);
+    e.end_stroke();
+    states.push(e.mask().clone());
+    e.begin_stroke(Tool::Eraser, 3.0, 9.0, 7.0);
+    e.end_stroke();
+    states.push(e.mask().clone());
+    e.invert();
+    states.push(e.mask().clone());
+    e.load(&HoleMap {
+        width: 10,
+        height: 10,
+        holes: (0..100).map(|i| i % 10 < 5).collect(),
+    });
+    states.push(e.mask().clone());
+    assert_eq!(count(&e), 200, "a 10x10 mask loaded onto 20x20, resized");
+    e.clear();
+    states.push(e.mask().clone());
+    assert_eq!(count(&e), 0);
+    for i in (0..states.len() - 1).rev() {
+        assert!(e.undo());
+        assert_eq!(e.mask(), &states[i], "undo to state {i}");
+    }
+    assert!(!e.undo() && !e.can_undo());
+    for (i, state) in states.iter().enumerate().skip(1) {
+        assert!(e.redo());
+        assert_eq!(e.mask(), state, "redo to state {i}");
+    }
+    assert!(!e.redo());
+    // A new edit after undo drops the redo history.
+    e.undo();
+    e.begin_stroke(Tool::Brush, 1.0, 15.0, 5.0);
+    e.end_stroke();
+    assert!(!e.can_redo());
+    // Edits that change nothing add no undo step.
+    let before = e.revision();
+    let holes_before = count(&e);
+    e.begin_stroke(Tool::Eraser, 1.0, 19.0, 19.0);
+    e.end_stroke();
+    e.clear();
+    e.clear();
+    e.undo();
+    assert_eq!(
+        count(&e),
+        holes_before,
+        "one undo reverts the first clear: the second clear and the no-op erase made no step"
+    );
+    assert!(e.revision() > before);
+}
+
+#[test]
+fn zoom_keeps_the_point_under_the_cursor_and_fit_centres() {
+    let v = View::fit((400.0, 200.0), (800.0, 800.0));
+    assert_eq!(v.zoom, 2.0);
+    assert_eq!(v.offset, (0.0, 200.0));
+    assert_eq!(v.image_to_screen((200.0, 100.0)), (400.0, 400.0));
+    let mut z = v;
+    let cursor = (123.0, 456.0);
+    let under = z.screen_to_image(cursor);
+    z.zoom_at(cursor, 1.5);
+    let after = z.screen_to_image(cursor);
+    assert!((under.0 - after.0).abs() < 1e-3 && (under.1 - after.1).abs() < 1e-3);
+    assert_eq!(z.zoom, 3.0);
+    for _ in 0..50 {
+        z.zoom_at(cursor, 2.0);
+    }
+    assert_eq!(z.zoom, MAX_ZOOM);
+    let mut p = v;
+    p.pan((10.0, -5.0));
+    assert_eq!(p.screen_to_image((10.0, 195.0)), (0.0, 0.0));
+}

@@ -152,6 +152,9 @@ fn check(name: &str, op: Op, operands: Vec<Operand>, tol: f64, rng: &mut Rng) {
             exec.write(s, &to_f32(&seed_values)).unwrap();
         }
         exec.run();
+        exec.wait().unwrap();
+        let errors = ctx.take_errors();
+        assert!(errors.is_empty(), "{name}: GPU errors {errors:?}");
         for (k, &t) in outs.iter().enumerate() {
             assert_close(
                 &format!("{name} output {k}"),
@@ -241,6 +244,36 @@ fn conv2d_weight_gradient_with_split_k() {
             bias: false,
         },
         ops,
+        GEMM_TOL,
+        &mut rng,
+    );
+}
+
+#[test]
+fn long_reductions_are_not_cut_short() {
+    // lavapipe ends an invocation's loops after 65535 iterations in all;
+    // a weight gradient over 1100 rows of 1024 columns, or a Gram matrix over
+    // 16512 positions, must still sum everything.
+    let mut rng = Rng::new(21);
+    let (n, ci, h, w, co) = (1, 1, 1100, 1024, 1);
+    check(
+        "conv2d long weight-gradient reduction",
+        Op::Conv2d {
+            stride: 1,
+            pad: 1,
+            bias: false,
+        },
+        vec![
+            var(&[n, ci, h, w], rng.values(n * ci * h * w)),
+            var(&[co, ci, 3, 3], rng.values(co * ci * 9)),
+        ],
+        1e-4,
+        &mut rng,
+    );
+    check(
+        "gram over 128x129 positions",
+        Op::Gram,
+        vec![var(&[1, 9, 128, 129], rng.values(9 * 128 * 129))],
         GEMM_TOL,
         &mut rng,
     );

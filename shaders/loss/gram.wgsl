@@ -1,10 +1,14 @@
-// Batched Gram matrices: G[z, c, d] = sum_q F[z, c, q] F[z, d, q] / (C H W).
+// Batched Gram matrices: G[z, c, d] = sum_q F[z, c, q] F[z, d, q] / (C H W),
+// the sum over q in `splits` chunks of `chunk`: grid z = split * n + image,
+// and chunk s of image z goes to G[s * n + z] (summed by sum_splits).
 #import gemm_register
 
 struct Params {
     c: u32,
     hw: u32,
     scale: f32,
+    n: u32,
+    chunk: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -13,12 +17,13 @@ struct Params {
 
 fn gemm_m() -> u32 { return p.c; }
 fn gemm_n() -> u32 { return p.c; }
-fn gemm_k() -> u32 { return p.hw; }
 fn load_a(z: u32, row: u32, q: u32) -> f32 { return f[(z * p.c + row) * p.hw + q]; }
 fn load_b(z: u32, q: u32, col: u32) -> f32 { return f[(z * p.c + col) * p.hw + q]; }
 fn store_c(z: u32, row: u32, col: u32, v: f32) { gram[(z * p.c + row) * p.c + col] = v * p.scale; }
 
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    gemm_register(gid);
+    let z = gid.z % p.n;
+    let k_begin = (gid.z / p.n) * p.chunk;
+    gemm_register(gid, z, k_begin, min(k_begin + p.chunk, p.hw), gid.z);
 }

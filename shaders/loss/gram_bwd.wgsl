@@ -15,7 +15,6 @@ struct Params {
 
 fn gemm_m() -> u32 { return p.c; }
 fn gemm_n() -> u32 { return p.hw; }
-fn gemm_k() -> u32 { return p.c; }
 fn load_a(z: u32, row: u32, d: u32) -> f32 {
     let base = z * p.c * p.c;
     return gg[base + row * p.c + d] + gg[base + d * p.c + row];
@@ -25,5 +24,6 @@ fn store_c(z: u32, row: u32, col: u32, v: f32) { gf[(z * p.c + row) * p.hw + col
 
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    gemm_register(gid);
+    // The reduction runs over channels (at most a few hundred): one chunk.
+    gemm_register(gid, gid.z, 0u, p.c, gid.z);
 }

@@ -97,7 +97,13 @@ impl MaskEditor {
         let steps = (len / (radius.max(0.5) * 0.5)).ceil().max(1.0) as usize;
         for s in 0..=steps {
             let t = s as f32 / steps as f32;
-            self.dab(a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t, radius, hole, edit);
+            self.dab(
+                a.0 + (b.0 - a.0) * t,
+                a.1 + (b.1 - a.1) * t,
+                radius,
+                hole,
+                edit,
+            );
         }
     }
 

@@ -38,11 +38,17 @@ impl View {
     }
 
     pub fn screen_to_image(&self, p: (f32, f32)) -> (f32, f32) {
-        ((p.0 - self.offset.0) / self.zoom, (p.1 - self.offset.1) / self.zoom)
+        (
+            (p.0 - self.offset.0) / self.zoom,
+            (p.1 - self.offset.1) / self.zoom,
+        )
     }
 
     pub fn image_to_screen(&self, p: (f32, f32)) -> (f32, f32) {
-        (p.0 * self.zoom + self.offset.0, p.1 * self.zoom + self.offset.1)
+        (
+            p.0 * self.zoom + self.offset.0,
+            p.1 * self.zoom + self.offset.1,
+        )
     }
 
     /// Zooms by `factor` keeping the image point under `cursor` in place.

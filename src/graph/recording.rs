@@ -5,6 +5,12 @@
 use crate::gpu::shaders::Kernel;
 use crate::graph::Graph;
 
+/// Loop iterations one invocation may run, all loops together. lavapipe
+/// (llvmpipe) silently ends a shader's loops after 65535 iterations in all,
+/// so kernels with long per-invocation loops split their work to stay
+/// below this (with margin); on GPUs the split also adds parallelism.
+pub const LOOP_BUDGET: usize = 50_000;
+
 /// What lowering needs to know about the device.
 #[derive(Clone, Copy, Debug)]
 pub struct DeviceTraits {

@@ -2,7 +2,9 @@
 //! implicit GEMMs (`shaders/conv/`), and the partial-convolution mask update.
 use super::{CpuResult, Op};
 use crate::gpu::shaders::Kernel;
-use crate::graph::recording::{grid_1d, Binding, DeviceTraits, Dispatch, Lowered, Params};
+use crate::graph::recording::{
+    grid_1d, Binding, DeviceTraits, Dispatch, Lowered, Params, LOOP_BUDGET,
+};
 
 /// Outputs per invocation along each GEMM dimension (8x8 register tiles) and
 /// invocations per workgroup along each grid dimension (workgroup 8x8).
@@ -24,12 +26,20 @@ pub fn block_grid(threads_x: usize, threads_y: usize, z: usize) -> [u32; 3] {
 /// Split of the backward-weight reduction over `rows` output rows (n, oy)
 /// into chunks so that about `dev.parallel_workgroups` workgroups run;
 /// returns (rows per chunk, chunks).
-pub fn weight_grad_split(workgroups: usize, rows: usize, dev: &DeviceTraits) -> (usize, usize) {
+/// Chunks are also kept short enough (`iterations_per_row` loop steps per
+/// row) to stay within `LOOP_BUDGET`.
+pub fn weight_grad_split(
+    workgroups: usize,
+    rows: usize,
+    iterations_per_row: usize,
+    dev: &DeviceTraits,
+) -> (usize, usize) {
     let wanted = (dev.parallel_workgroups as usize)
         .div_ceil(workgroups.max(1))
         .max(1);
     let splits = wanted.min(rows.max(1)).min(65535);
-    let per = rows.max(1).div_ceil(splits);
+    let max_rows = (LOOP_BUDGET / iterations_per_row.max(1)).max(1);
+    let per = rows.max(1).div_ceil(splits).min(max_rows);
     (per, rows.max(1).div_ceil(per))
 }
 
@@ -225,7 +235,8 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 1,
             ];
             let (rows_per_split, splits) =
-                weight_grad_split((grid[0] * grid[1]) as usize, n * ho, dev);
+                // Loop steps per output row: the columns plus two 8-step setup loops.
+                weight_grad_split((grid[0] * grid[1]) as usize, n * ho, wo + 17, dev);
             let params = Params::new()
                 .u(n)
                 .u(x[1])

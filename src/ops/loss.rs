@@ -4,7 +4,7 @@
 //! workgroup, then one workgroup), so results are deterministic.
 use super::{CpuResult, L1Weight, Op};
 use crate::gpu::shaders::Kernel;
-use crate::graph::recording::{grid_1d, Binding, Dispatch, Lowered, Params, WG_SIZE};
+use crate::graph::recording::{grid_1d, Binding, Dispatch, Lowered, Params, LOOP_BUDGET, WG_SIZE};
 use Binding::{Input as In, Output as Out, Scratch, Unused};
 
 /// Workgroups of the first pass of a scalar reduction.
@@ -53,6 +53,12 @@ fn reduction(
 }
 
 /// Grid of the 8x8-register-tile GEMM in shaders/common/gemm_register.wgsl.
+/// Reduction length per invocation of the Gram kernel: about 9 loop steps
+/// per position must stay within `LOOP_BUDGET` (pool1 of a 256x256 image
+/// has 16384 positions, so its sum is split).
+const GRAM_CHUNK: usize = 4096;
+const _: () = assert!(GRAM_CHUNK * 9 <= LOOP_BUDGET);
+
 fn gemm_grid(m: usize, n: usize, z: usize) -> [u32; 3] {
     super::conv::block_grid(n.div_ceil(8), m.div_ceil(8), z)
 }
@@ -143,12 +149,32 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
         }
         Op::Gram => {
             let (n, c, hw) = nchw(ins[0]);
-            Lowered::one(Dispatch {
+            let splits = hw.div_ceil(GRAM_CHUNK).max(1);
+            let chunk = hw.div_ceil(splits);
+            let target = if splits == 1 { Out(0) } else { Scratch(0) };
+            let mut lowered = Lowered::one(Dispatch {
                 kernel: Kernel::Gram,
-                params: Params::new().u(c).u(hw).f(1.0 / (c * hw) as f32).done(),
-                bindings: vec![In(0), Out(0)],
-                workgroups: gemm_grid(c, c, n),
-            })
+                params: Params::new()
+                    .u(c)
+                    .u(hw)
+                    .f(1.0 / (c * hw) as f32)
+                    .u(n)
+                    .u(chunk)
+                    .done(),
+                bindings: vec![In(0), target],
+                workgroups: gemm_grid(c, c, n * splits),
+            });
+            if splits > 1 {
+                let len = n * c * c;
+                lowered.scratch_bytes.push((splits * len * 4) as u64);
+                lowered.dispatches.push(Dispatch {
+                    kernel: Kernel::SumSplits,
+                    params: Params::new().u(len).u(splits).done(),
+                    bindings: vec![Scratch(0), Out(0)],
+                    workgroups: grid_1d(len),
+                });
+            }
+            lowered
         }
         Op::GramBwd => {
             let (n, c, hw) = nchw(outs[0]);

@@ -9,6 +9,16 @@ pub struct BenchArgs {
     /// layer shapes of the 256x256 network.
     #[arg(long)]
     kernels: bool,
+    /// The configurations of the PyTorch baseline (bench_torch.py): training
+    /// steps L7 256² b1 and b4, L5 64² b12, L6 128² b4; inference L7 256²
+    /// and 512²; with --only, those whose label (e.g. "train L7 w1 256x256
+    /// b1") contains the text.
+    #[arg(long)]
+    suite: bool,
+    /// With --suite: write {"machine", "train": [...], "infer": [...]} here,
+    /// entries shaped like bench_torch.py's.
+    #[arg(long)]
+    json: Option<std::path::PathBuf>,
     /// Kernel benchmark: only the layers/passes whose "layer pass" text
     /// contains this (e.g. "forward", "vgg").
     #[arg(long)]
@@ -35,6 +45,9 @@ pub struct BenchArgs {
 
 pub fn run(a: BenchArgs) -> Result<()> {
     let ctx = GpuContext::new().context("opening the GPU")?;
+    if a.suite {
+        return suite(&ctx, &a);
+    }
     if a.kernels {
         pconv::bench::run_kernel_bench(&ctx, a.reps, a.only.as_deref())?;
         return Ok(());
@@ -68,5 +81,43 @@ pub fn run(a: BenchArgs) -> Result<()> {
         t.unplanned_bytes as f64 / 1048576.0,
         s = a.size,
     );
+    Ok(())
+}
+
+fn suite(ctx: &GpuContext, a: &BenchArgs) -> Result<()> {
+    use pconv::bench::suite::{measure, Kind, SUITE};
+    println!("adapter: {}", ctx.summary);
+    let (mut train, mut infer) = (Vec::new(), Vec::new());
+    for c in SUITE {
+        let label = c.label();
+        if a.only.as_deref().is_some_and(|o| !label.contains(o)) {
+            continue;
+        }
+        let m = measure(ctx, c, a.reps).with_context(|| label.clone())?;
+        println!(
+            "{label:<28} median {:>8.3} s (min {:.3}, max {:.3})  {:>7.2} GFLOP/s  {:>6.2} images/s  {} dispatches  planned {:.0} MiB",
+            m.median_s,
+            m.min_s,
+            m.max_s,
+            m.gflop.total / m.median_s,
+            c.batch as f64 / m.median_s,
+            m.dispatches,
+            m.planned_bytes as f64 / 1048576.0
+        );
+        match c.kind {
+            Kind::Train => train.push(m.to_json()),
+            Kind::Infer => infer.push(m.to_json()),
+        }
+    }
+    if let Some(path) = &a.json {
+        let doc = serde_json::json!({
+            "machine": {"adapter": ctx.summary.to_string()},
+            "method": "median of --reps steps after one warm-up; losses read back asynchronously each step",
+            "train": train,
+            "infer": infer,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&doc)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     Ok(())
 }

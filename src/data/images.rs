@@ -130,7 +130,7 @@ struct Shared {
 }
 
 /// Position `j` of the seeded shuffle of epoch `epoch` (Fisher–Yates).
-fn shuffled(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
+pub fn epoch_order(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
     let mut rng = SplitMix64(seed ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut order: Vec<usize> = (0..n).collect();
     for i in (1..n).rev() {
@@ -158,7 +158,7 @@ fn make_batch(
     while images.len() < batch * 3 * size * size {
         let epoch = slot / n as u64;
         if cache.as_ref().is_none_or(|(e, _)| *e != epoch) {
-            *cache = Some((epoch, shuffled(n, seed, epoch)));
+            *cache = Some((epoch, epoch_order(n, seed, epoch)));
         }
         let file = cache
             .as_ref()

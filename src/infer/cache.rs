@@ -17,6 +17,11 @@ impl<T> SizeCache<T> {
         }
     }
 
+    /// The most recently used entry.
+    pub fn front(&self) -> Option<&T> {
+        self.entries.front().map(|(_, v)| v)
+    }
+
     /// The entry for `size`, made by `make` (evicting the least recently
     /// used one) when absent.
     pub fn get_or_make(

@@ -37,6 +37,13 @@ impl PConvModel {
         &self.checkpoint
     }
 
+    /// Dispatches and planned GPU bytes of the last forward run.
+    pub fn last_run_stats(&self) -> Option<(usize, u64)> {
+        self.forwards
+            .front()
+            .map(|f| (f.exec.dispatch_count(), f.exec.plan().planned_bytes()))
+    }
+
     /// The padded size the network runs at for a `width` x `height` image.
     pub fn padded_size(&self, width: usize, height: usize) -> (usize, usize) {
         let m = self.checkpoint.config.multiple();

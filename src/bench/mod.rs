@@ -7,6 +7,9 @@ use crate::gpu::{Executor, GpuContext};
 use crate::graph::Graph;
 use crate::ops::{conv_out, Op};
 
+pub mod flops;
+pub mod suite;
+
 /// One convolution layer shape: batch, channels, input size, kernel, stride.
 #[derive(Clone, Copy, Debug)]
 pub struct ConvShape {
@@ -227,6 +230,8 @@ pub fn run_kernel_bench(
 /// Timing of whole training steps (forward, loss, backward, Adam).
 #[derive(Clone, Debug)]
 pub struct StepTiming {
+    /// Every timed step, in order.
+    pub times: Vec<f64>,
     pub median_s: f64,
     pub min_s: f64,
     pub max_s: f64,
@@ -319,8 +324,10 @@ pub fn time_train_step(
             times.push(t0.elapsed().as_secs_f64());
         }
     }
+    let all = times.clone();
     times.sort_by(f64::total_cmp);
     Ok(StepTiming {
+        times: all,
         median_s: times[times.len() / 2],
         min_s: times[0],
         max_s: times[times.len() - 1],

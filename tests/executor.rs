@@ -62,3 +62,21 @@ fn scalars_arrive_asynchronously_and_runs_replay() {
         assert_eq!(v, vec![step as f32]);
     }
 }
+
+#[test]
+fn scalar_read_back_buffers_are_reused() {
+    let Some(ctx) = common::gpu() else { return };
+    let mut g = pconv::graph::Graph::new();
+    let a = g.input("a", &[1]);
+    let b = g.axpby(2.0, a, 0.0, None).unwrap();
+    let exec = pconv::gpu::Executor::new(&ctx, &g, &[b]).unwrap();
+    for i in 0..5 {
+        exec.write(a, &[i as f32]).unwrap();
+        // Two steps in flight at once need two buffers; each comes back.
+        let p1 = exec.run_with_scalars(&[b]);
+        let p2 = exec.run_with_scalars(&[b]);
+        assert_eq!(p1.wait().unwrap(), vec![2.0 * i as f32]);
+        assert_eq!(p2.wait().unwrap(), vec![2.0 * i as f32]);
+    }
+    assert_eq!(exec.scalar_buffers_created(), 2);
+}

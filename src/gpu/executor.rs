@@ -27,6 +27,10 @@ pub struct Executor {
     names: Vec<String>,
     steps: Vec<Step>,
     plan: Plan,
+    /// Read-back buffers of `run_with_scalars`, returned once read, so the
+    /// training loop allocates nothing per step.
+    scalar_staging: Arc<Mutex<Vec<wgpu::Buffer>>>,
+    scalar_buffers_created: std::sync::atomic::AtomicUsize,
 }
 
 impl Executor {
@@ -166,6 +170,8 @@ impl Executor {
             names: graph.tensors.iter().map(|t| t.name.clone()).collect(),
             steps,
             plan,
+            scalar_staging: Arc::new(Mutex::new(Vec::new())),
+            scalar_buffers_created: Default::default(),
         };
         for (i, t) in graph.tensors.iter().enumerate() {
             if let TensorKind::Const(v) = &t.kind {
@@ -211,11 +217,20 @@ impl Executor {
     /// mappable buffer in the same submit; they arrive without blocking.
     pub fn run_with_scalars(&self, scalars: &[TensorId]) -> PendingScalars {
         let device = &self.ctx.device;
-        let staging = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("pconv.scalars"),
-            size: (scalars.len().max(1) * 4) as u64,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
+        let size = (scalars.len().max(1) * 4) as u64;
+        let reused = self.scalar_staging.lock().ok().and_then(|mut pool| {
+            let i = pool.iter().position(|b| b.size() == size)?;
+            Some(pool.swap_remove(i))
+        });
+        let staging = reused.unwrap_or_else(|| {
+            self.scalar_buffers_created
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("pconv.scalars"),
+                size,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
         });
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("pconv.run"),
@@ -238,6 +253,7 @@ impl Executor {
             staging,
             state,
             len: scalars.len(),
+            pool: self.scalar_staging.clone(),
         }
     }
 
@@ -322,6 +338,12 @@ impl Executor {
         &self.plan
     }
 
+    /// Read-back buffers `run_with_scalars` has allocated so far.
+    pub fn scalar_buffers_created(&self) -> usize {
+        self.scalar_buffers_created
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn dispatch_count(&self) -> usize {
         self.steps.len()
     }
@@ -334,6 +356,7 @@ pub struct PendingScalars {
     staging: wgpu::Buffer,
     state: Arc<Mutex<Option<std::result::Result<(), String>>>>,
     len: usize,
+    pool: Arc<Mutex<Vec<wgpu::Buffer>>>,
 }
 
 impl PendingScalars {
@@ -354,6 +377,10 @@ impl PendingScalars {
                 let values = bytemuck::cast_slice::<u8, f32>(&view)[..self.len].to_vec();
                 drop(view);
                 self.staging.unmap();
+                // Unmapped again: the next run may reuse it.
+                if let Ok(mut pool) = self.pool.lock() {
+                    pool.push(self.staging.clone());
+                }
                 Ok(Some(values))
             }
         }

@@ -3,7 +3,7 @@
 use super::cache::SizeCache;
 use super::image::{padded_known_mask, Planes};
 use crate::data::masks::HoleMap;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gpu::{Executor, GpuContext};
 use crate::graph::{Graph, TensorId};
 use crate::model::{Checkpoint, Mode, UNet};
@@ -62,13 +62,7 @@ impl PConvModel {
             let net = UNet::declare(&mut g, checkpoint.config, Mode::Eval)?;
             let output = net.forward(&mut g, image, mask, Mode::Eval)?;
             let exec = Executor::new(ctx, &g, &[output])?;
-            for (name, t) in net.named_tensors() {
-                let v = checkpoint
-                    .tensors
-                    .get(&name)
-                    .ok_or_else(|| Error::Invalid(format!("the checkpoint lacks tensor {name}")))?;
-                exec.write(t, &v.data)?;
-            }
+            net.upload(&exec, checkpoint)?;
             Ok(Forward {
                 image,
                 mask,

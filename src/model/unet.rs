@@ -158,6 +158,25 @@ impl UNet {
         out
     }
 
+    /// Writes a checkpoint's weights and BatchNorm statistics into an
+    /// executor of a graph this network was declared on.
+    pub fn upload(&self, exec: &crate::gpu::Executor, ck: &crate::model::Checkpoint) -> Result<()> {
+        if ck.config != self.config {
+            return Err(Error::Invalid(format!(
+                "checkpoint is levels {} width {}, the network is levels {} width {}",
+                ck.config.levels, ck.config.width, self.config.levels, self.config.width
+            )));
+        }
+        for (name, t) in self.named_tensors() {
+            let v = ck
+                .tensors
+                .get(&name)
+                .ok_or_else(|| Error::Invalid(format!("the checkpoint lacks tensor {name}")))?;
+            exec.write(t, &v.data)?;
+        }
+        Ok(())
+    }
+
     /// Initial values: Kaiming-normal weights, zero biases, BatchNorm weight 1,
     /// bias 0, running mean 0 and variance 1.
     pub fn initial_values(&self, g: &Graph, seed: u64) -> Vec<(TensorId, Vec<f32>)> {

@@ -2,12 +2,9 @@
 //! white) | output | composite | ground truth.
 use image::{Rgb, RgbImage};
 
-const GAP: u32 = 2;
+use crate::infer::image::to_u8;
 
-fn to_u8(x: f32) -> u8 {
-    // The spec's 8-bit conversion: floor(255·clamp(x) + 0.5).
-    (255.0 * x.clamp(0.0, 1.0) + 0.5).floor() as u8
-}
+const GAP: u32 = 2;
 
 /// `images`/`outputs` are [n, 3, h, w], `masks` [n, 1, h, w] (1 = known).
 pub fn sample_grid(

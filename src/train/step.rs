@@ -91,19 +91,7 @@ impl TrainStep {
     /// Uploads a checkpoint's weights (and Adam moments when present) into
     /// an executor of this step; the network configurations must match.
     pub fn upload_checkpoint(&self, exec: &Executor, ck: &Checkpoint) -> Result<()> {
-        if ck.config != self.net.config {
-            return Err(Error::Invalid(format!(
-                "checkpoint is levels {} width {}, the network is levels {} width {}",
-                ck.config.levels, ck.config.width, self.net.config.levels, self.net.config.width
-            )));
-        }
-        for (name, t) in self.net.named_tensors() {
-            let v = ck
-                .tensors
-                .get(&name)
-                .ok_or_else(|| Error::Invalid(format!("checkpoint lacks {name}")))?;
-            exec.write(t, &v.data)?;
-        }
+        self.net.upload(exec, ck)?;
         if let Some(adam) = &ck.adam {
             for &(p, _, m, v) in &self.trained {
                 let name = &self.graph.info(p).name;

@@ -134,10 +134,6 @@ impl RunDir {
     }
 }
 
-fn parse_extra<T: std::str::FromStr>(ck: &Checkpoint, key: &str) -> Option<T> {
-    ck.extra.get(key).and_then(|v| v.parse().ok())
-}
-
 /// A run being trained: the compiled step on the GPU plus its data.
 struct Run<'a> {
     ctx: &'a GpuContext,
@@ -209,12 +205,7 @@ pub fn train(
     let resize = opts.resize || from_run("train.resize").as_deref() == Some("true");
     let seed = opts
         .seed
-        .or_else(|| {
-            loaded
-                .as_ref()
-                .filter(|_| resume)
-                .and_then(|ck| parse_extra(ck, "train.seed"))
-        })
+        .or_else(|| from_run("train.seed").and_then(|v| v.parse().ok()))
         .unwrap_or(0);
     let lr = opts
         .lr

@@ -403,6 +403,14 @@ impl PendingScalars {
                 timeout: None,
             })
             .map_err(|e| Error::Gpu(e.to_string()))?;
+        if let Some(v) = self.take()? {
+            return Ok(v);
+        }
+        // The map callback can land on a later poll than the one that saw
+        // the submission finish; wait for everything before giving up.
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(e.to_string()))?;
         self.take()?
             .ok_or_else(|| Error::Gpu("scalars not mapped after the GPU finished".into()))
     }

@@ -315,3 +315,40 @@ fn masks_and_eval_commands() {
     assert_eq!(v["bins"].as_array().unwrap().len(), 7);
     assert!(v["images"][0]["losses"].is_null(), "--no-losses");
 }
+
+#[test]
+fn export_drops_the_adam_state_and_keeps_weights_and_metadata() {
+    let d = dir("export");
+    let config = UNetConfig {
+        levels: 4,
+        width: 0.125,
+    };
+    let mut ck = Checkpoint::initial(config, 3).unwrap();
+    ck.step = 42;
+    ck.extra.insert("train.seed".into(), "3".into());
+    let moments = ck
+        .tensors
+        .iter()
+        .filter(|(n, _)| !n.contains("running_"))
+        .map(|(n, t)| (n.clone(), (t.clone(), t.clone())))
+        .collect();
+    ck.adam = Some(pconv::model::AdamState { moments, step: 42 });
+    let full = d.join("full.safetensors");
+    ck.write(&full).unwrap();
+    let slim = d.join("slim.safetensors");
+    let (ok, err) = pconv(&["export", "--checkpoint", s(&full), "--out", s(&slim)]);
+    assert!(ok, "{err}");
+    let back = Checkpoint::read(&slim).unwrap();
+    assert!(back.adam.is_none());
+    assert_eq!(back.tensors, ck.tensors);
+    assert_eq!(back.step, 42);
+    assert_eq!(back.extra.get("train.seed").map(String::as_str), Some("3"));
+    let size = |p: &Path| std::fs::metadata(p).unwrap().len();
+    assert!(size(&slim) * 2 < size(&full));
+    // Overwriting the input, or a missing input, is a one-line error.
+    let (ok, err) = pconv(&["export", "--checkpoint", s(&full), "--out", s(&full)]);
+    assert!(!ok && err.contains("must differ"), "{err}");
+    let missing = d.join("missing.safetensors");
+    let (ok, err) = pconv(&["export", "--checkpoint", s(&missing), "--out", s(&slim)]);
+    assert!(!ok && err.starts_with("error:"), "{err}");
+}

@@ -34,9 +34,9 @@ fn options(dir: &Path, out: &str, steps: u64) -> TrainOptions {
         data: dir.join("images"),
         masks: None,
         exclude: None,
-        size: 16,
+        size: Some(16),
         resize: false,
-        batch: 2,
+        batch: Some(2),
         levels: Some(2),
         width: Some(1.0 / 16.0),
         length: Length::Steps(steps),
@@ -174,8 +174,11 @@ fn a_run_writes_metrics_samples_and_checkpoints_and_resumes_exactly() {
     let mut rest = Record::default();
     let resumed = TrainOptions {
         start: Start::Resume(checkpoint),
+        // As `pconv train --resume CK` alone: the run's own settings.
         levels: None,
         width: None,
+        size: None,
+        batch: None,
         seed: None,
         ..options(&dir, "part", 5)
     };
@@ -245,7 +248,7 @@ fn bad_options_are_clear_errors() {
             .to_string()
     };
     let err = run(TrainOptions {
-        size: 18,
+        size: Some(18),
         ..options(&dir, "a", 1)
     });
     assert!(err.contains("multiple of 4"), "{err}");

@@ -2,6 +2,7 @@
 //! with a one-line message and exit code 1, never a panic.
 mod bench;
 mod eval;
+mod export;
 mod info;
 mod inpaint;
 mod masks;
@@ -43,6 +44,8 @@ enum Command {
     Eval(Box<eval::EvalArgs>),
     /// Write free-form masks (the training generator) as PNGs.
     Masks(masks::MasksArgs),
+    /// Write a checkpoint without its Adam state (the file to ship).
+    Export(export::ExportArgs),
 }
 
 pub fn main() -> std::process::ExitCode {
@@ -51,7 +54,7 @@ pub fn main() -> std::process::ExitCode {
         // The desktop app will open here; until it lands, show the device
         // pconv would use and what can be run.
         None => info::run().map(|_| {
-            println!("\ncommands: pconv info | bench | train | inpaint | eval | masks   (pconv --help for details)")
+            println!("\ncommands: pconv info | bench | train | inpaint | eval | masks | export   (pconv --help for details)")
         }),
         Some(Command::Info) => info::run(),
         Some(Command::Bench(args)) => bench::run(args),
@@ -59,6 +62,7 @@ pub fn main() -> std::process::ExitCode {
         Some(Command::Inpaint(args)) => inpaint::run(*args),
         Some(Command::Eval(args)) => eval::run(*args),
         Some(Command::Masks(args)) => masks::run(args),
+        Some(Command::Export(args)) => export::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -22,16 +22,18 @@ pub struct TrainArgs {
     /// assets/faces128-holdout.txt (the 500 faces kept for evaluation).
     #[arg(long)]
     exclude: Option<PathBuf>,
-    /// Training crop size (a multiple of 2^levels).
-    #[arg(long, default_value_t = 256)]
-    size: usize,
+    /// Training crop size (a multiple of 2^levels) [default: 256, or the
+    /// resumed run's].
+    #[arg(long)]
+    size: Option<usize>,
     /// Resize each image so its short side is --size before the random crop
     /// (train on whole images at a smaller size) instead of cropping at full
     /// resolution.
     #[arg(long)]
     resize: bool,
-    #[arg(long, default_value_t = 12)]
-    batch: usize,
+    /// [default: 12, or the resumed run's]
+    #[arg(long)]
+    batch: Option<usize>,
     /// U-Net levels [default: 7, or the checkpoint's].
     #[arg(long)]
     levels: Option<usize>,

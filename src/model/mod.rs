@@ -4,6 +4,6 @@ pub mod checkpoint;
 mod init;
 mod unet;
 
-pub use checkpoint::Checkpoint;
+pub use checkpoint::{AdamState, Checkpoint};
 pub use init::{kaiming_normal, SplitMix64};
 pub use unet::{BnParams, Layer, Mode, UNet, UNetConfig};

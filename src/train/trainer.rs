@@ -25,6 +25,8 @@ use crate::ops::optim::adam_step_scalars;
 
 pub const LR_TRAIN: f64 = 2e-4;
 pub const LR_FINETUNE: f64 = 5e-5;
+pub const DEFAULT_SIZE: usize = 256;
+pub const DEFAULT_BATCH: usize = 12;
 const BETA1: f64 = 0.9;
 const BETA2: f64 = 0.999;
 
@@ -53,10 +55,12 @@ pub struct TrainOptions {
     /// A text file of image file names (one per line) never to train on,
     /// e.g. a held-out evaluation set.
     pub exclude: Option<PathBuf>,
-    pub size: usize,
+    /// Crop size [default: 256, or the resumed run's].
+    pub size: Option<usize>,
     /// Resize images to `size` (short side) before cropping.
     pub resize: bool,
-    pub batch: usize,
+    /// Batch size [default: 12, or the resumed run's].
+    pub batch: Option<usize>,
     /// None: 7, or the checkpoint's.
     pub levels: Option<usize>,
     /// None: 1.0, or the checkpoint's.
@@ -211,10 +215,20 @@ pub fn train(
         .lr
         .or_else(|| from_run("train.lr").and_then(|v| v.parse().ok()))
         .unwrap_or(if finetune { LR_FINETUNE } else { LR_TRAIN });
-    if opts.size == 0 || !opts.size.is_multiple_of(net.multiple()) {
+    // A resumed run keeps its crop size and batch unless told otherwise, so
+    // `--resume` alone continues the same run.
+    let size = opts
+        .size
+        .or_else(|| from_run("train.size").and_then(|v| v.parse().ok()))
+        .unwrap_or(DEFAULT_SIZE);
+    let batch = opts
+        .batch
+        .or_else(|| from_run("train.batch").and_then(|v| v.parse().ok()))
+        .unwrap_or(DEFAULT_BATCH);
+    if size == 0 || !size.is_multiple_of(net.multiple()) {
         return Err(Error::Invalid(format!(
             "--size {} must be a positive multiple of {} for {} levels",
-            opts.size,
+            size,
             net.multiple(),
             net.levels
         )));
@@ -224,7 +238,7 @@ pub fn train(
             "--lr {lr} must be a positive number"
         )));
     }
-    if opts.batch == 0 {
+    if batch == 0 {
         return Err(Error::Invalid("--batch must be at least 1".into()));
     }
     if opts.checkpoint_every == 0 || opts.sample_every == 0 {
@@ -273,7 +287,7 @@ pub fn train(
     };
     let last_step = match opts.length {
         Length::Steps(n) => n,
-        Length::Epochs(e) => (e * files.len() as u64).div_ceil(opts.batch as u64),
+        Length::Epochs(e) => (e * files.len() as u64).div_ceil(batch as u64),
     };
     let vgg_weights = VggWeights::read_or_bundled(opts.vgg.as_deref())?;
     let mode = if finetune {
@@ -285,9 +299,9 @@ pub fn train(
         net,
         vgg: VggConfig::VGG16,
         preprocess: vgg_weights.preprocess,
-        batch: opts.batch,
-        height: opts.size,
-        width: opts.size,
+        batch,
+        height: size,
+        width: size,
         mode,
     })?;
     let losses: Vec<TensorId> = step.losses.named().iter().map(|&(_, t)| t).collect();
@@ -326,16 +340,16 @@ pub fn train(
         first_step,
         last_step,
         images: files.len(),
-        batch: opts.batch,
-        size: opts.size,
+        batch,
+        size,
         dispatches: exec.dispatch_count(),
         planned_bytes: exec.plan().planned_bytes(),
         out: dir.root.clone(),
     };
-    let workers = std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).clamp(1, 4));
+    let workers = std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).clamp(1, 8));
     let spec = BatchSpec {
-        batch: opts.batch,
-        size: opts.size,
+        batch,
+        size,
         resize,
         seed,
     };

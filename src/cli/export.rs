@@ -1,0 +1,40 @@
+//! `pconv export`: a checkpoint without its Adam state, for shipping. The
+//! weights, BatchNorm statistics and metadata stay as they are; the file is a
+//! third of a training checkpoint's size and still resumes nothing (use
+//! `--init` to fine-tune from it).
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+
+use pconv::model::Checkpoint;
+
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    /// The training checkpoint to read.
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// Where to write the weights-only checkpoint (atomically).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn run(a: ExportArgs) -> Result<()> {
+    if a.out == a.checkpoint {
+        bail!("--out must differ from --checkpoint (the training checkpoint is kept)");
+    }
+    let mut ck = Checkpoint::read(&a.checkpoint)
+        .with_context(|| format!("reading {}", a.checkpoint.display()))?;
+    ck.adam = None;
+    ck.write(&a.out)
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    let bytes = std::fs::metadata(&a.out).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "{}: levels {}, width {}, step {}, {:.1} MB",
+        a.out.display(),
+        ck.config.levels,
+        ck.config.width,
+        ck.step,
+        bytes as f64 / 1e6
+    );
+    Ok(())
+}

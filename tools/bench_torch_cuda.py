@@ -1,0 +1,106 @@
+"""PyTorch on CUDA beside `pconv bench --suite` (issue 6): the same network
+(shared/reference/pconv_ref.py), the same configurations and FLOP counts as
+shared/reference/bench_torch.py, timed with torch.cuda.synchronize().
+
+Usage: python3 bench_torch_cuda.py --ref DIR_WITH_pconv_ref.py --out FILE.json
+Modes: "fp32" (TF32 off for matmul and cuDNN) and "default" (PyTorch's
+defaults: cuDNN convolutions may use TF32).
+"""
+import argparse
+import json
+import statistics
+import sys
+import time
+
+CONFIGS = [
+    {"kind": "train", "levels": 7, "width": 1.0, "size": 256, "batch": 1},
+    {"kind": "train", "levels": 7, "width": 1.0, "size": 256, "batch": 4},
+    {"kind": "train", "levels": 7, "width": 1.0, "size": 256, "batch": 12},
+    {"kind": "train", "levels": 5, "width": 1.0, "size": 64, "batch": 12},
+    {"kind": "train", "levels": 6, "width": 1.0, "size": 128, "batch": 4},
+    {"kind": "train", "levels": 6, "width": 0.5, "size": 128, "batch": 16},
+    {"kind": "infer", "levels": 7, "width": 1.0, "size": 256, "batch": 1},
+    {"kind": "infer", "levels": 7, "width": 1.0, "size": 512, "batch": 1},
+]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ref", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--max-size", type=int, default=512, help="skip larger configurations (smoke tests)")
+    args = ap.parse_args()
+    sys.path.insert(0, args.ref)
+    import numpy as np
+    import torch
+
+    import pconv_ref as P
+    from bench_torch import step_gflop
+    from make_cases import random_hole_map
+
+    dev = torch.device(args.device)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    results = {"device": torch.cuda.get_device_name() if dev.type == "cuda" else "cpu",
+               "torch": torch.__version__, "train": [], "infer": []}
+    for mode in ["fp32", "default"]:
+        tf32 = mode == "default"
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = tf32
+        for cfg in [c for c in CONFIGS if c["size"] <= args.max_size]:
+            torch.manual_seed(0)
+            L, width, size, batch = cfg["levels"], cfg["width"], cfg["size"], cfg["batch"]
+            model = P.PConvUNet(L, width).to(dev)
+            rng = np.random.default_rng(0)
+            img = torch.rand(batch, 3, size, size, device=dev)
+            holes = np.stack([random_hole_map(size, size, rng) for _ in range(batch)])
+            mask = torch.from_numpy((~holes).astype(np.float32)).unsqueeze(1).to(dev)
+            if dev.type == "cuda":
+                torch.cuda.reset_peak_memory_stats()
+            times = []
+            if cfg["kind"] == "train":
+                vgg = P.VGG16Features().random_init(seed=1).to(dev)
+                loss_fn = P.InpaintingLoss(vgg).to(dev)
+                opt = torch.optim.Adam(model.parameters(), lr=2e-4, betas=(0.9, 0.999), eps=1e-8)
+                model.train()
+                for it in range(args.warmup + args.repeats):
+                    sync()
+                    t0 = time.perf_counter()
+                    opt.zero_grad(set_to_none=True)
+                    out = model(img, mask)
+                    terms = loss_fn(out, img, mask)
+                    terms["total"].backward()
+                    opt.step()
+                    sync()
+                    if it >= args.warmup:
+                        times.append(time.perf_counter() - t0)
+            else:
+                model.eval()
+                with torch.inference_mode():
+                    for it in range(args.warmup + args.repeats):
+                        sync()
+                        t0 = time.perf_counter()
+                        P.inpaint(model, img, mask)
+                        sync()
+                        if it >= args.warmup:
+                            times.append(time.perf_counter() - t0)
+            flops = step_gflop(L, width, size, batch, train=cfg["kind"] == "train")
+            med = statistics.median(times)
+            r = dict(cfg, mode=mode, median_s=med, min_s=min(times), max_s=max(times),
+                     runs=len(times), gflop=flops, gflop_per_s=flops["total"] / med)
+            if dev.type == "cuda":
+                r["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
+            if cfg["kind"] == "train":
+                r["images_per_s"] = batch / med
+            results[cfg["kind"]].append(r)
+            print(f"{mode:7s} {cfg['kind']:5s} L{L} w{width} {size} b{batch}: {med*1e3:.1f} ms "
+                  f"{r['gflop_per_s']:.0f} GFLOP/s", flush=True)
+            del model
+    with open(args.out, "w") as f:
+        json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

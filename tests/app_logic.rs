@@ -110,3 +110,81 @@ fn zoom_keeps_the_point_under_the_cursor_and_fit_centres() {
     p.pan((10.0, -5.0));
     assert_eq!(p.screen_to_image((10.0, 195.0)), (0.0, 0.0));
 }
+
+mod document_and_worker {
+    use pconv::app::document::Document;
+    use pconv::app::mask_edit::Tool;
+    use pconv::app::worker::Inpainter;
+    use pconv::infer::Method;
+
+    fn photo() -> image::RgbImage {
+        image::RgbImage::from_fn(48, 40, |x, y| {
+            image::Rgb([(x * 5) as u8, (y * 6) as u8, ((x ^ y) * 9) as u8])
+        })
+    }
+
+    #[test]
+    fn strokes_are_inpainted_off_thread_and_saved_with_known_pixels_kept() {
+        let dir = std::env::temp_dir().join(format!("pconv-doc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut doc = Document::new(photo(), Some(dir.join("photo.png")));
+        assert_eq!(doc.default_output(), dir.join("photo-inpainted.png"));
+        // No holes: the photo itself is the output.
+        assert_eq!(doc.output(), Some(&*doc.image));
+
+        let mut worker = Inpainter::start(Method::Telea { radius: 3 });
+        doc.editor.begin_stroke(Tool::Brush, 3.0, 10.0, 20.0);
+        doc.editor.stroke_to(30.0, 20.0);
+        doc.editor.end_stroke();
+        assert!(doc.output().is_none(), "no result for the new mask yet");
+        let out = dir.join("out.png");
+        assert!(doc.save_result(&out).is_err());
+        // Two requests in a burst: both answered, the newest result kept.
+        worker.request(doc.request());
+        doc.editor.stroke_to(0.0, 0.0); // no stroke in progress: no change
+        doc.editor.begin_stroke(Tool::Eraser, 2.0, 20.0, 20.0);
+        doc.editor.end_stroke();
+        worker.request(doc.request());
+        assert!(worker.busy());
+        let done = worker.wait().expect("a result");
+        assert!(!worker.busy());
+        assert_eq!(done.revision, doc.editor.revision());
+        assert_eq!(done.method, "telea");
+        doc.accept(&done).unwrap();
+        assert!(doc.result_is_current());
+        doc.save_result(&out).unwrap();
+        let saved = image::open(&out).unwrap().to_rgb8();
+        let mask = doc.editor.mask();
+        let mut changed = 0;
+        for (x, y, p) in saved.enumerate_pixels() {
+            let hole = mask.holes[(y * 48 + x) as usize];
+            if !hole {
+                assert_eq!(p, doc.image.get_pixel(x, y), "known pixel ({x}, {y})");
+            } else if p != doc.image.get_pixel(x, y) {
+                changed += 1;
+            }
+        }
+        assert!(changed > 10, "{changed} hole pixels changed");
+        // An older result never replaces a newer one.
+        let mut old = done;
+        old.revision -= 1;
+        doc.accept(&old).unwrap();
+        assert!(doc.result_is_current());
+
+        // Masks: saved as white = hole, loaded back (resized on request).
+        let mpath = dir.join("mask.png");
+        doc.save_mask(&mpath).unwrap();
+        let before = doc.editor.mask().clone();
+        doc.editor.clear();
+        doc.load_mask(&mpath, false).unwrap();
+        assert_eq!(doc.editor.mask(), &before);
+        image::GrayImage::new(10, 10)
+            .save(dir.join("small.png"))
+            .unwrap();
+        let err = doc.load_mask(&dir.join("small.png"), false).unwrap_err();
+        assert!(err.to_string().contains("10x10"), "{err}");
+        doc.load_mask(&dir.join("small.png"), true).unwrap();
+        assert!(doc.editor.mask().holes.iter().all(|&h| !h));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

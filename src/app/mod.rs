@@ -1,4 +1,8 @@
-//! The desktop app's logic that needs no window: mask editing with
-//! undo/redo and the view transform. The egui shell builds on these.
+//! The desktop app: mask editing with undo/redo, the view transform, the
+//! document and the inpainting worker (all testable without a window), and
+//! the egui shell in `ui`.
+pub mod document;
 pub mod mask_edit;
+pub mod ui;
 pub mod view;
+pub mod worker;

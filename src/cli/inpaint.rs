@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use super::method::{self, MethodArg};
 use pconv::data::images::decode;
 use pconv::data::masks::HoleMap;
-use pconv::infer::image::fit_mask;
+use pconv::infer::image::{fit_mask, save_atomic};
 use pconv::infer::{large, Method};
 
 #[derive(clap::Args)]
@@ -74,20 +74,7 @@ fn one(
     )
     .map_err(|e| pconv::Error::Invalid(format!("{}: {e}", mask.display())))?;
     let out = large::inpaint(method, &img, &holes, a.max_side.max(1))?;
-    let tmp = output.with_file_name(format!(
-        ".{}.tmp.{}",
-        output
-            .file_name()
-            .map(|f| f.to_string_lossy())
-            .unwrap_or_default(),
-        output.extension().and_then(|e| e.to_str()).unwrap_or("png")
-    ));
-    out.save(&tmp)
-        .and_then(|_| std::fs::rename(&tmp, output).map_err(image::ImageError::IoError))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            pconv::Error::Invalid(format!("{}: {e}", output.display()))
-        })
+    save_atomic(&image::DynamicImage::ImageRgb8(out), output)
 }
 
 pub fn run(a: InpaintArgs) -> Result<()> {

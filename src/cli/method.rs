@@ -7,27 +7,35 @@ use pconv::gpu::GpuContext;
 use pconv::infer::{telea::DEFAULT_RADIUS, Method, PConvModel};
 use pconv::model::Checkpoint;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum MethodArg {
     /// The PConv-UNet (--checkpoint, or the bundled model).
+    #[default]
     Pconv,
     /// Telea's fast-marching inpainting (2004), the classical baseline.
     Telea,
 }
 
-/// Where the bundled model is looked for: `assets/models/default.safetensors`
-/// next to the executable or in the source tree.
-fn bundled_model() -> Option<PathBuf> {
-    let rel = Path::new("assets/models/default.safetensors");
-    let mut places = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)];
+/// A file under `assets/`, looked for next to the executable, then in the
+/// source tree.
+pub fn asset(rel: &str) -> Option<PathBuf> {
+    let rel = Path::new("assets").join(rel);
+    let mut places = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join(&rel)];
     if let Some(dir) = std::env::current_exe()
         .ok()
         .and_then(|e| e.parent().map(Path::to_path_buf))
     {
-        places.insert(0, dir.join(rel));
+        places.insert(0, dir.join(&rel));
     }
     places.into_iter().find(|p| p.exists())
 }
+
+/// The bundled face model (see assets/models/README.md).
+pub fn bundled_model() -> Option<PathBuf> {
+    asset(BUNDLED_MODEL)
+}
+
+pub const BUNDLED_MODEL: &str = "models/faces128.safetensors";
 
 /// The GPU is opened only when the method needs it.
 pub fn load(
@@ -43,7 +51,7 @@ pub fn load(
             let path = match checkpoint.map(Path::to_path_buf).or_else(bundled_model) {
                 Some(p) => p,
                 None => bail!(
-                    "no model: pass --checkpoint FILE (no bundled model is installed yet), or use --method telea"
+                    "no model: pass --checkpoint FILE (the bundled model assets/{BUNDLED_MODEL} was not found), or use --method telea"
                 ),
             };
             let ck = Checkpoint::read(&path)

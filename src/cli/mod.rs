@@ -1,5 +1,6 @@
 //! Command-line parsing and one module per command. Errors end the process
 //! with a one-line message and exit code 1, never a panic.
+mod app;
 mod bench;
 mod eval;
 mod export;
@@ -29,6 +30,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Open the desktop app (the default): paint a mask, watch the
+    /// inpainting update, compare, save.
+    App(app::AppArgs),
     /// Print the adapters wgpu sees and the one pconv uses, with its limits
     /// and features. Choose with PCONV_ADAPTER=<name substring> or WGPU_BACKEND.
     Info,
@@ -51,11 +55,13 @@ enum Command {
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        // The desktop app will open here; until it lands, show the device
-        // pconv would use and what can be run.
-        None => info::run().map(|_| {
-            println!("\ncommands: pconv info | bench | train | inpaint | eval | masks | export   (pconv --help for details)")
+        // Without a command the desktop app opens; headless, show the
+        // device pconv would use and what can be run.
+        None if cli.headless => info::run().map(|_| {
+            println!("\ncommands: pconv app | info | bench | train | inpaint | eval | masks | export   (pconv --help for details)")
         }),
+        None => app::run(app::AppArgs::default()),
+        Some(Command::App(args)) => app::run(args),
         Some(Command::Info) => info::run(),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Train(args)) => train::run(*args, cli.headless),

@@ -82,7 +82,13 @@ pub fn list_adapters() -> Vec<wgpu::Adapter> {
 /// The adapter pconv uses: the best real GPU, else any adapter (lavapipe);
 /// `PCONV_ADAPTER=<substring>` picks by name instead.
 pub fn choose_adapter() -> Result<wgpu::Adapter> {
-    let adapters = list_adapters();
+    pick_adapter(list_adapters())
+}
+
+/// `choose_adapter`'s rule over a given list (the desktop app's instance
+/// enumerates its own adapters).
+pub fn pick_adapter(mut adapters: Vec<wgpu::Adapter>) -> Result<wgpu::Adapter> {
+    adapters.sort_by_key(rank);
     let wanted = std::env::var("PCONV_ADAPTER")
         .ok()
         .filter(|s| !s.is_empty());
@@ -101,20 +107,26 @@ pub fn choose_adapter() -> Result<wgpu::Adapter> {
     }
 }
 
+/// The device pconv asks for: the adapter's own limits (storage binding
+/// size, workgroup memory) rather than WebGPU's defaults, and subgroups and
+/// timestamps where the adapter has them.
+pub fn device_descriptor(adapter: &wgpu::Adapter) -> wgpu::DeviceDescriptor<'static> {
+    let wanted = wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SUBGROUP;
+    wgpu::DeviceDescriptor {
+        label: Some("pconv"),
+        required_features: adapter.features() & wanted,
+        required_limits: adapter.limits(),
+        ..Default::default()
+    }
+}
+
 impl GpuContext {
-    /// Opens the chosen adapter with its own limits (storage binding size,
-    /// workgroup memory) rather than WebGPU's defaults.
+    /// Opens the chosen adapter (see `device_descriptor`).
     pub fn new() -> Result<Self> {
         let adapter = choose_adapter()?;
-        let wanted = wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SUBGROUP;
-        let desc = wgpu::DeviceDescriptor {
-            label: Some("pconv"),
-            required_features: adapter.features() & wanted,
-            required_limits: adapter.limits(),
-            ..Default::default()
-        };
-        let (device, queue) = pollster::block_on(adapter.request_device(&desc))
-            .map_err(|e| Error::Device(e.to_string()))?;
+        let (device, queue) =
+            pollster::block_on(adapter.request_device(&device_descriptor(&adapter)))
+                .map_err(|e| Error::Device(e.to_string()))?;
         Ok(Self::from_parts(adapter, device, queue))
     }
 

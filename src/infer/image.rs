@@ -126,3 +126,21 @@ pub fn fit_mask(
         holes.width, holes.height
     )))
 }
+
+/// Writes an image (format from the extension) to a temporary file beside
+/// `path` and renames it into place, so a failed write (full disk) never
+/// leaves a truncated file under the real name.
+pub fn save_atomic(img: &image::DynamicImage, path: &std::path::Path) -> crate::error::Result<()> {
+    let name = path
+        .file_name()
+        .map(|f| f.to_string_lossy())
+        .unwrap_or_default();
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("png");
+    let tmp = path.with_file_name(format!(".{name}.tmp.{ext}"));
+    img.save(&tmp)
+        .and_then(|_| std::fs::rename(&tmp, path).map_err(image::ImageError::IoError))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            crate::error::Error::Invalid(format!("{}: {e}", path.display()))
+        })
+}

@@ -1,0 +1,127 @@
+//! What the app edits: the photo, the mask painted over it (with undo), and
+//! the latest inpainted composite with the mask revision it answers. No
+//! window needed, so scripted runs and tests drive it directly.
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use image::RgbImage;
+
+use super::mask_edit::MaskEditor;
+use super::worker::{Finished, Request};
+use crate::data::images::load_rgb;
+use crate::data::masks::HoleMap;
+use crate::error::{Error, Result};
+use crate::infer::image::{fit_mask, save_atomic};
+
+pub struct Document {
+    /// Where the photo came from (names the default output).
+    pub path: Option<PathBuf>,
+    pub image: Arc<RgbImage>,
+    pub editor: MaskEditor,
+    /// The latest composite and the mask revision it was computed for.
+    pub result: Option<(u64, RgbImage)>,
+}
+
+impl Document {
+    pub fn new(image: RgbImage, path: Option<PathBuf>) -> Self {
+        let editor = MaskEditor::new(image.width() as usize, image.height() as usize);
+        Document {
+            path,
+            image: Arc::new(image),
+            editor,
+            result: None,
+        }
+    }
+
+    pub fn open(path: &Path) -> Result<Self> {
+        Ok(Self::new(load_rgb(path)?, Some(path.to_path_buf())))
+    }
+
+    pub fn size(&self) -> (usize, usize) {
+        (self.image.width() as usize, self.image.height() as usize)
+    }
+
+    /// The inpainting job for the current mask.
+    pub fn request(&self) -> Request {
+        Request {
+            revision: self.editor.revision(),
+            image: self.image.clone(),
+            holes: self.editor.mask().clone(),
+        }
+    }
+
+    /// Keeps a finished result unless a newer one is already shown.
+    pub fn accept(&mut self, finished: &Finished) -> std::result::Result<(), String> {
+        let newer = self
+            .result
+            .as_ref()
+            .is_some_and(|(rev, _)| *rev > finished.revision);
+        match &finished.result {
+            Ok(img) if !newer => {
+                self.result = Some((finished.revision, img.clone()));
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    /// True when the shown result answers the mask as it is now.
+    pub fn result_is_current(&self) -> bool {
+        self.result
+            .as_ref()
+            .is_some_and(|(rev, _)| *rev == self.editor.revision())
+    }
+
+    /// The image to save or show: the composite, or the photo when the
+    /// mask has no holes.
+    pub fn output(&self) -> Option<&RgbImage> {
+        if !self.editor.mask().holes.iter().any(|&h| h) {
+            return Some(&self.image);
+        }
+        self.result
+            .as_ref()
+            .filter(|_| self.result_is_current())
+            .map(|(_, img)| img)
+    }
+
+    /// Saves the composite (PNG, JPEG, ... by extension), atomically.
+    pub fn save_result(&self, path: &Path) -> Result<()> {
+        let img = self.output().ok_or_else(|| {
+            Error::Invalid("the inpainting for the current mask has not finished yet".into())
+        })?;
+        save_atomic(&image::DynamicImage::ImageRgb8(img.clone()), path)
+    }
+
+    /// Saves the mask as a PNG (white = hole).
+    pub fn save_mask(&self, path: &Path) -> Result<()> {
+        save_atomic(
+            &image::DynamicImage::ImageLuma8(self.editor.mask().to_image()),
+            path,
+        )
+    }
+
+    /// Replaces the mask by a PNG's (an undoable edit); a mask of another
+    /// size is resized (nearest) only when `resize` is set.
+    pub fn load_mask(&mut self, path: &Path, resize: bool) -> Result<()> {
+        let (w, h) = self.size();
+        let mask = fit_mask(HoleMap::read(path)?, w, h, resize)
+            .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+        self.editor.load(&mask);
+        Ok(())
+    }
+
+    /// `<stem>-inpainted.png` beside the photo, or in the working folder.
+    pub fn default_output(&self) -> PathBuf {
+        match &self.path {
+            Some(p) => {
+                let stem = p
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_else(|| "image".into());
+                p.with_file_name(format!("{stem}-inpainted.png"))
+            }
+            None => PathBuf::from("inpainted.png"),
+        }
+    }
+}

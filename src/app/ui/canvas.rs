@@ -1,0 +1,185 @@
+//! The image area: the result (or the original while Tab is held, or both
+//! around a split line), the mask overlay, the brush outline; painting with
+//! the left button, zoom with the wheel around the cursor, pan with the
+//! middle button or Space + drag.
+use eframe::egui;
+use egui::{Color32, Pos2, Rect, Sense, Stroke, TextureOptions};
+
+use super::PConvApp;
+use crate::app::view::View;
+
+/// GPU textures of what is shown, re-uploaded only when their source changes.
+#[derive(Default)]
+pub struct Textures {
+    original: Option<egui::TextureHandle>,
+    result: Option<(u64, egui::TextureHandle)>,
+    overlay: Option<(u64, f32, egui::TextureHandle)>,
+}
+
+fn color_image(img: &image::RgbImage) -> egui::ColorImage {
+    egui::ColorImage::from_rgb([img.width() as usize, img.height() as usize], img.as_raw())
+}
+
+impl Textures {
+    fn update(
+        &mut self,
+        app_doc: &crate::app::document::Document,
+        opacity: f32,
+        ctx: &egui::Context,
+    ) {
+        let options = TextureOptions::NEAREST;
+        if self.original.is_none() {
+            self.original =
+                Some(ctx.load_texture("original", color_image(&app_doc.image), options));
+        }
+        if let Some((rev, img)) = &app_doc.result {
+            if self.result.as_ref().map(|(r, _)| r) != Some(rev) {
+                let tex = ctx.load_texture("result", color_image(img), options);
+                self.result = Some((*rev, tex));
+            }
+        } else {
+            self.result = None;
+        }
+        let rev = app_doc.editor.revision();
+        let stale = self
+            .overlay
+            .as_ref()
+            .is_none_or(|(r, o, _)| *r != rev || *o != opacity);
+        if stale {
+            let m = app_doc.editor.mask();
+            let alpha = (opacity.clamp(0.0, 1.0) * 255.0) as u8;
+            let mut rgba = vec![0u8; m.width * m.height * 4];
+            for (px, &h) in rgba.chunks_exact_mut(4).zip(&m.holes) {
+                if h {
+                    px.copy_from_slice(&[255, 40, 40, alpha]);
+                }
+            }
+            let img = egui::ColorImage::from_rgba_unmultiplied([m.width, m.height], &rgba);
+            match &mut self.overlay {
+                Some((r, o, tex)) => {
+                    tex.set(img, options);
+                    *r = rev;
+                    *o = opacity;
+                }
+                None => self.overlay = Some((rev, opacity, ctx.load_texture("mask", img, options))),
+            }
+        }
+    }
+}
+
+pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
+    let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
+    let rect = response.rect;
+    let (w, h) = app.doc.size();
+    let view = app
+        .view
+        .get_or_insert_with(|| View::fit((w as f32, h as f32), (rect.width(), rect.height())));
+    let local = |p: Pos2| (p.x - rect.min.x, p.y - rect.min.y);
+
+    // View: wheel zooms around the cursor; middle button or Space pans.
+    let space = ui.input(|i| i.key_down(egui::Key::Space));
+    if let Some(pos) = response.hover_pos() {
+        let scroll = ui.input(|i| i.smooth_scroll_delta().y);
+        if scroll != 0.0 {
+            view.zoom_at(local(pos), (scroll / 200.0).exp());
+        }
+    }
+    let panning = response.dragged_by(egui::PointerButton::Middle)
+        || (space && response.dragged_by(egui::PointerButton::Primary));
+    if panning {
+        let d = response.drag_delta();
+        view.pan((d.x, d.y));
+    }
+
+    // Painting with the primary button.
+    let editor = &mut app.doc.editor;
+    let to_image = |p: Pos2| view.screen_to_image(local(p));
+    if !space {
+        if let Some(pos) = response.interact_pointer_pos() {
+            if response.drag_started_by(egui::PointerButton::Primary)
+                || response.clicked_by(egui::PointerButton::Primary)
+            {
+                // A drag is recognised only after the pointer moved a few
+                // points: start the stroke where the button went down.
+                let origin = ui.input(|i| i.pointer.press_origin()).unwrap_or(pos);
+                let (x, y) = to_image(origin);
+                editor.begin_stroke(app.tools.tool, app.tools.radius, x, y);
+                let (x, y) = to_image(pos);
+                editor.stroke_to(x, y);
+            } else if response.dragged_by(egui::PointerButton::Primary) && editor.is_stroking() {
+                let (x, y) = to_image(pos);
+                editor.stroke_to(x, y);
+            }
+        }
+    }
+    let stroke_ended = editor.is_stroking()
+        && (response.drag_stopped()
+            || response.clicked()
+            || !ui.input(|i| i.pointer.primary_down()));
+    if stroke_ended {
+        editor.end_stroke();
+    }
+    let view = *view;
+    if stroke_ended {
+        app.refresh();
+    }
+
+    app.canvas
+        .update(&app.doc, app.tools.overlay_opacity, ui.ctx());
+    let (x0, y0) = view.image_to_screen((0.0, 0.0));
+    let (x1, y1) = view.image_to_screen((w as f32, h as f32));
+    let image_rect = Rect::from_min_max(
+        Pos2::new(rect.min.x + x0, rect.min.y + y0),
+        Pos2::new(rect.min.x + x1, rect.min.y + y1),
+    );
+    let painter = painter.with_clip_rect(rect);
+    painter.rect_filled(rect, 0.0, Color32::from_gray(24));
+    let full_uv = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
+    let original = app.canvas.original.as_ref().map(|t| t.id());
+    let result = app.canvas.result.as_ref().map(|(_, t)| t.id());
+    let compare = ui.input(|i| i.key_down(egui::Key::Tab));
+    let shown = if compare {
+        original
+    } else {
+        result.or(original)
+    };
+    if let Some(id) = shown {
+        painter.image(id, image_rect, full_uv, Color32::WHITE);
+    }
+    // Split view: the original right of the line.
+    if let (Some(s), Some(orig), false) = (app.tools.split, original, compare) {
+        let xs = image_rect.min.x + s * image_rect.width();
+        let right = Rect::from_min_max(Pos2::new(xs, image_rect.min.y), image_rect.max);
+        let uv = Rect::from_min_max(Pos2::new(s, 0.0), Pos2::new(1.0, 1.0));
+        painter.image(orig, right, uv, Color32::WHITE);
+        painter.line_segment(
+            [
+                Pos2::new(xs, image_rect.min.y),
+                Pos2::new(xs, image_rect.max.y),
+            ],
+            Stroke::new(2.0, Color32::YELLOW),
+        );
+    }
+    if !compare {
+        if let Some((_, _, tex)) = &app.canvas.overlay {
+            painter.image(tex.id(), image_rect, full_uv, Color32::WHITE);
+        }
+    }
+    // Brush outline.
+    if let Some(pos) = response.hover_pos() {
+        let r = app.tools.radius * view.zoom;
+        let color = match app.tools.tool {
+            crate::app::mask_edit::Tool::Brush => Color32::from_rgb(255, 90, 90),
+            crate::app::mask_edit::Tool::Eraser => Color32::from_rgb(120, 200, 255),
+        };
+        painter.circle_stroke(pos, r.max(1.0), Stroke::new(1.5, color));
+    }
+    if response.double_clicked_by(egui::PointerButton::Middle) {
+        app.view = Some(View::fit(
+            (w as f32, h as f32),
+            (rect.width(), rect.height()),
+        ));
+    } else {
+        app.view = Some(view);
+    }
+}

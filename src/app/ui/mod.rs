@@ -1,0 +1,252 @@
+//! The egui/eframe window: a side panel of tools, the canvas, a status bar.
+//! It runs on the same wgpu device as the compute engine (eframe creates it
+//! with pconv's adapter choice, limits and features).
+mod canvas;
+mod side_panel;
+mod status_bar;
+
+use eframe::egui;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::document::Document;
+use super::mask_edit::Tool;
+use super::view::View;
+use super::worker::Inpainter;
+use crate::gpu::{context, GpuContext};
+use crate::infer::Method;
+
+/// How holes are filled in the window.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MethodChoice {
+    /// A PConv-UNet checkpoint (the bundled face model by default).
+    Model(PathBuf),
+    Telea,
+}
+
+/// What `pconv app` was asked to open.
+pub struct LaunchOptions {
+    pub image: PathBuf,
+    pub method: MethodChoice,
+    pub mask: Option<PathBuf>,
+}
+
+/// Loads a method on the app's device.
+pub fn load_method(choice: &MethodChoice, gpu: &GpuContext) -> crate::Result<Method> {
+    match choice {
+        MethodChoice::Telea => Ok(Method::Telea {
+            radius: crate::infer::telea::DEFAULT_RADIUS,
+        }),
+        MethodChoice::Model(p) => {
+            let ck = crate::model::Checkpoint::read(p)?;
+            Ok(Method::PConv(Box::new(crate::infer::PConvModel::new(
+                gpu, ck,
+            ))))
+        }
+    }
+}
+
+/// Brush and view settings the panels edit.
+pub struct Tools {
+    pub tool: Tool,
+    /// Brush radius in image pixels.
+    pub radius: f32,
+    pub overlay_opacity: f32,
+    /// Where the split line sits (0 = all result, 1 = all original); None
+    /// shows the result alone.
+    pub split: Option<f32>,
+}
+
+pub struct PConvApp {
+    gpu: GpuContext,
+    doc: Document,
+    inpainter: Inpainter,
+    method: MethodChoice,
+    tools: Tools,
+    view: Option<View>,
+    canvas: canvas::Textures,
+    /// Text fields of the side panel.
+    paths: side_panel::Paths,
+    last_seconds: Option<f64>,
+    message: Option<String>,
+    /// Ctrl+S arrived before the inpainting for the current mask finished:
+    /// save as soon as it does.
+    save_pending: bool,
+}
+
+impl PConvApp {
+    fn new(gpu: GpuContext, opts: LaunchOptions) -> crate::Result<Self> {
+        let mut doc = Document::open(&opts.image)?;
+        if let Some(m) = &opts.mask {
+            doc.load_mask(m, true)?;
+        }
+        let method = load_method(&opts.method, &gpu)?;
+        let mut inpainter = Inpainter::start(method);
+        if doc.editor.mask().holes.iter().any(|&h| h) {
+            inpainter.request(doc.request());
+        }
+        let paths = side_panel::Paths::new(&doc, &opts.method);
+        Ok(PConvApp {
+            gpu,
+            doc,
+            inpainter,
+            method: opts.method,
+            tools: Tools {
+                tool: Tool::Brush,
+                radius: 12.0,
+                overlay_opacity: 0.5,
+                split: None,
+            },
+            view: None,
+            canvas: canvas::Textures::default(),
+            paths,
+            last_seconds: None,
+            message: None,
+            save_pending: false,
+        })
+    }
+
+    /// Re-runs the inpainting for the current mask.
+    fn refresh(&mut self) {
+        if !self.doc.result_is_current() {
+            self.inpainter.request(self.doc.request());
+        }
+    }
+
+    fn open_image(&mut self, path: &std::path::Path) {
+        match Document::open(path) {
+            Ok(doc) => {
+                self.doc = doc;
+                self.view = None;
+                self.canvas = canvas::Textures::default();
+                self.paths = side_panel::Paths::new(&self.doc, &self.method);
+                self.message = Some(format!("opened {}", path.display()));
+            }
+            Err(e) => self.message = Some(format!("error: {e}")),
+        }
+    }
+
+    fn switch_method(&mut self, choice: MethodChoice) {
+        match load_method(&choice, &self.gpu) {
+            Ok(m) => {
+                self.inpainter.set_method(m);
+                self.method = choice;
+                self.doc.result = None;
+                self.refresh();
+            }
+            Err(e) => self.message = Some(format!("error: {e}")),
+        }
+    }
+
+    /// Saves the result to the output field's path, now or once the
+    /// inpainting for the current mask is done.
+    fn save_result(&mut self) {
+        if self.doc.output().is_none() {
+            self.save_pending = true;
+            self.refresh();
+            return;
+        }
+        self.save_pending = false;
+        let p = self.paths.output_path();
+        self.message = Some(match self.doc.save_result(&p) {
+            Ok(()) => format!("saved {}", p.display()),
+            Err(e) => format!("error: {e}"),
+        });
+    }
+
+    fn shortcuts(&mut self, ui: &egui::Ui) {
+        if ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::S)) {
+            self.save_result();
+        }
+        let (undo, redo, smaller, larger, brush, eraser) = ui.input(|i| {
+            let cmd = i.modifiers.command;
+            (
+                cmd && !i.modifiers.shift && i.key_pressed(egui::Key::Z),
+                cmd && ((i.modifiers.shift && i.key_pressed(egui::Key::Z))
+                    || i.key_pressed(egui::Key::Y)),
+                i.key_pressed(egui::Key::OpenBracket),
+                i.key_pressed(egui::Key::CloseBracket),
+                !cmd && i.key_pressed(egui::Key::B),
+                !cmd && i.key_pressed(egui::Key::E),
+            )
+        });
+        if undo && self.doc.editor.undo() {
+            self.refresh();
+        }
+        if redo && self.doc.editor.redo() {
+            self.refresh();
+        }
+        if smaller {
+            self.tools.radius = (self.tools.radius / 1.25).max(1.0);
+        }
+        if larger {
+            self.tools.radius = (self.tools.radius * 1.25).min(500.0);
+        }
+        if brush {
+            self.tools.tool = Tool::Brush;
+        }
+        if eraser {
+            self.tools.tool = Tool::Eraser;
+        }
+        let dropped = ui.input(|i| i.raw.dropped_files.first().map(|f| f.path().to_path_buf()));
+        if let Some(p) = dropped {
+            self.open_image(&p);
+        }
+    }
+}
+
+impl eframe::App for PConvApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        if let Some(f) = self.inpainter.poll() {
+            self.last_seconds = Some(f.seconds);
+            if let Err(e) = self.doc.accept(&f) {
+                self.message = Some(format!("inpainting failed: {e}"));
+            }
+        }
+        self.shortcuts(ui);
+        if self.save_pending && self.doc.output().is_some() {
+            self.save_result();
+        }
+        egui::Panel::bottom("status").show(ui, |ui| status_bar::show(self, ui));
+        egui::Panel::left("tools")
+            .default_size(230.0)
+            .show(ui, |ui| side_panel::show(self, ui));
+        egui::CentralPanel::default().show(ui, |ui| canvas::show(self, ui));
+        if self.inpainter.busy() {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(30));
+        }
+    }
+}
+
+/// Opens the window and blocks until it is closed.
+pub fn run(opts: LaunchOptions) -> anyhow::Result<()> {
+    let mut setup = egui_wgpu::WgpuSetupCreateNew::without_display_handle();
+    setup.native_adapter_selector = Some(Arc::new(|adapters, _surface| {
+        context::pick_adapter(adapters.to_vec()).map_err(|e| e.to_string())
+    }));
+    setup.device_descriptor = Arc::new(context::device_descriptor);
+    let mut native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("pconv")
+            .with_inner_size([1100.0, 760.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    native.wgpu_options.wgpu_setup = egui_wgpu::WgpuSetup::CreateNew(setup);
+    eframe::run_native(
+        "pconv",
+        native,
+        Box::new(move |cc| {
+            let rs = cc
+                .wgpu_render_state
+                .as_ref()
+                .ok_or("eframe started without its wgpu renderer")?;
+            let gpu =
+                GpuContext::from_parts(rs.adapter.clone(), rs.device.clone(), rs.queue.clone());
+            let app = PConvApp::new(gpu, opts).map_err(|e| e.to_string())?;
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))
+}

@@ -1,0 +1,178 @@
+//! Tools: open/save, method, brush and eraser, mask operations, compare.
+use eframe::egui;
+use std::path::PathBuf;
+
+use super::{MethodChoice, PConvApp};
+use crate::app::document::Document;
+use crate::app::mask_edit::Tool;
+use crate::app::view::View;
+
+/// The panel's editable path fields.
+pub struct Paths {
+    image: String,
+    model: String,
+    mask: String,
+    output: String,
+}
+
+impl Paths {
+    pub fn new(doc: &Document, method: &MethodChoice) -> Self {
+        let image = doc
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let model = match method {
+            MethodChoice::Model(p) => p.display().to_string(),
+            MethodChoice::Telea => String::new(),
+        };
+        let output = doc.default_output();
+        let mask = output.with_file_name(format!(
+            "{}-mask.png",
+            doc.path
+                .as_ref()
+                .and_then(|p| p.file_stem())
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_else(|| "image".into())
+        ));
+        Paths {
+            image,
+            model,
+            mask: mask.display().to_string(),
+            output: output.display().to_string(),
+        }
+    }
+}
+
+impl Paths {
+    pub fn output_path(&self) -> PathBuf {
+        PathBuf::from(self.output.trim())
+    }
+}
+
+fn path_row(ui: &mut egui::Ui, value: &mut String, button: &str) -> bool {
+    ui.horizontal(|ui| {
+        let clicked = ui.button(button).clicked();
+        ui.add(egui::TextEdit::singleline(value).desired_width(f32::INFINITY));
+        clicked
+    })
+    .inner
+}
+
+pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        ui.heading("pconv");
+        ui.label("Image (or drop a file on the window)");
+        if path_row(ui, &mut app.paths.image, "Open") {
+            let p = PathBuf::from(app.paths.image.trim());
+            app.open_image(&p);
+        }
+        ui.separator();
+
+        ui.label("Method");
+        let is_model = matches!(app.method, MethodChoice::Model(_));
+        ui.horizontal(|ui| {
+            if ui.radio(is_model, "PConv model").clicked() && !is_model {
+                let p = PathBuf::from(app.paths.model.trim());
+                app.switch_method(MethodChoice::Model(p));
+            }
+            if ui.radio(!is_model, "Telea").clicked() && is_model {
+                app.switch_method(MethodChoice::Telea);
+            }
+        });
+        if path_row(ui, &mut app.paths.model, "Load") {
+            let p = PathBuf::from(app.paths.model.trim());
+            app.switch_method(MethodChoice::Model(p));
+        }
+        ui.separator();
+
+        ui.label("Mask");
+        ui.horizontal(|ui| {
+            ui.selectable_value(&mut app.tools.tool, Tool::Brush, "Brush (B)");
+            ui.selectable_value(&mut app.tools.tool, Tool::Eraser, "Eraser (E)");
+        });
+        ui.add(
+            egui::Slider::new(&mut app.tools.radius, 1.0..=200.0)
+                .logarithmic(true)
+                .text("size [ ]"),
+        );
+        ui.add(egui::Slider::new(&mut app.tools.overlay_opacity, 0.0..=1.0).text("overlay"));
+        ui.horizontal(|ui| {
+            let ed = &mut app.doc.editor;
+            let mut changed = false;
+            if ui
+                .add_enabled(ed.can_undo(), egui::Button::new("Undo"))
+                .clicked()
+            {
+                changed |= ed.undo();
+            }
+            if ui
+                .add_enabled(ed.can_redo(), egui::Button::new("Redo"))
+                .clicked()
+            {
+                changed |= ed.redo();
+            }
+            if ui.button("Clear").clicked() {
+                ed.clear();
+                changed = true;
+            }
+            if ui.button("Invert").clicked() {
+                ed.invert();
+                changed = true;
+            }
+            if changed {
+                app.refresh();
+            }
+        });
+        ui.horizontal(|ui| {
+            if ui.button("Load mask").clicked() {
+                let p = PathBuf::from(app.paths.mask.trim());
+                match app.doc.load_mask(&p, true) {
+                    Ok(()) => app.refresh(),
+                    Err(e) => app.message = Some(format!("error: {e}")),
+                }
+            }
+            if ui.button("Save mask").clicked() {
+                let p = PathBuf::from(app.paths.mask.trim());
+                app.message = Some(match app.doc.save_mask(&p) {
+                    Ok(()) => format!("saved {}", p.display()),
+                    Err(e) => format!("error: {e}"),
+                });
+            }
+        });
+        ui.add(egui::TextEdit::singleline(&mut app.paths.mask).desired_width(f32::INFINITY));
+        ui.separator();
+
+        ui.label("View");
+        ui.horizontal(|ui| {
+            if ui.button("Fit").clicked() {
+                app.view = None;
+            }
+            if ui.button("1:1").clicked() {
+                if let Some(v) = &mut app.view {
+                    *v = View { zoom: 1.0, ..*v };
+                }
+            }
+        });
+        let mut split = app.tools.split.is_some();
+        ui.checkbox(&mut split, "Split compare (hold Tab: original)");
+        match (split, app.tools.split) {
+            (true, None) => app.tools.split = Some(0.5),
+            (false, Some(_)) => app.tools.split = None,
+            _ => {}
+        }
+        if let Some(s) = &mut app.tools.split {
+            ui.add(egui::Slider::new(s, 0.0..=1.0).text("split"));
+        }
+        ui.separator();
+
+        ui.label("Result (Ctrl+S)");
+        if path_row(ui, &mut app.paths.output, "Save") {
+            app.save_result();
+        }
+        if let Some(m) = &app.message {
+            ui.separator();
+            ui.label(m);
+        }
+    });
+}

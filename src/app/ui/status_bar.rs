@@ -1,0 +1,38 @@
+//! Adapter, image size, hole ratio, last inference time, state.
+use super::PConvApp;
+use eframe::egui;
+
+pub fn show(app: &PConvApp, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        let s = &app.gpu.summary;
+        ui.label(format!("{} ({})", s.name, s.backend));
+        ui.separator();
+        let (w, h) = app.doc.size();
+        ui.label(format!("{w}x{h}"));
+        ui.separator();
+        ui.label(format!(
+            "holes {:.1} %",
+            100.0 * app.doc.editor.mask().ratio()
+        ));
+        ui.separator();
+        let method = match &app.method {
+            super::MethodChoice::Model(p) => format!(
+                "model {}",
+                p.file_name()
+                    .map(|f| f.to_string_lossy())
+                    .unwrap_or_default()
+            ),
+            super::MethodChoice::Telea => "Telea".into(),
+        };
+        ui.label(method);
+        if let Some(t) = app.last_seconds {
+            ui.separator();
+            ui.label(format!("last inpainting {:.0} ms", t * 1e3));
+        }
+        if app.inpainter.busy() {
+            ui.separator();
+            ui.spinner();
+            ui.label("inpainting…");
+        }
+    });
+}

@@ -1,0 +1,45 @@
+//! `pconv app` (and `pconv` with no command): the desktop window.
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+
+use super::method::{asset, bundled_model, MethodArg};
+use pconv::app::ui::{self, LaunchOptions, MethodChoice};
+
+/// The photo the window opens on when none is given (public domain, see
+/// assets/samples/README.md).
+const SAMPLE: &str = "samples/astronaut.png";
+
+#[derive(clap::Args, Default)]
+pub struct AppArgs {
+    /// The image to open [default: the bundled sample photo].
+    image: Option<PathBuf>,
+    /// The model [default: the bundled face model].
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// A mask to start from (white = hole; resized to the image if needed).
+    #[arg(long)]
+    mask: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "pconv")]
+    method: MethodArg,
+}
+
+pub fn launch_options(a: AppArgs) -> Result<LaunchOptions> {
+    let image = match a.image.or_else(|| asset(SAMPLE)) {
+        Some(p) => p,
+        None => bail!("no image given and the sample assets/{SAMPLE} was not found"),
+    };
+    let method = match (a.method, a.checkpoint.or_else(bundled_model)) {
+        (MethodArg::Telea, _) | (MethodArg::Pconv, None) => MethodChoice::Telea,
+        (MethodArg::Pconv, Some(p)) => MethodChoice::Model(p),
+    };
+    Ok(LaunchOptions {
+        image,
+        method,
+        mask: a.mask,
+    })
+}
+
+pub fn run(a: AppArgs) -> Result<()> {
+    ui::run(launch_options(a)?)
+}

@@ -352,3 +352,42 @@ fn export_drops_the_adam_state_and_keeps_weights_and_metadata() {
     let (ok, err) = pconv(&["export", "--checkpoint", s(&missing), "--out", s(&slim)]);
     assert!(!ok && err.starts_with("error:"), "{err}");
 }
+
+#[test]
+fn the_bundled_face_model_is_the_default_and_keeps_known_pixels() {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models/faces128.safetensors");
+    let ck = Checkpoint::read(&model).unwrap();
+    assert_eq!((ck.config.levels, ck.config.width), (6, 0.5));
+    assert!(ck.adam.is_none(), "shipped without the optimiser state");
+    assert!(std::fs::metadata(&model).unwrap().len() <= 25_000_000);
+    if common::gpu().is_none() {
+        return;
+    }
+    let d = dir("bundled");
+    let (img, mask) = write_pair(&d, "face", 70, 50, 70);
+    let out = d.join("out.png");
+    let (ok, err) = pconv(&[
+        "inpaint",
+        "--image",
+        s(&img),
+        "--mask",
+        s(&mask),
+        "--output",
+        s(&out),
+    ]);
+    assert!(ok, "{err}");
+    let (a, b) = (
+        image::open(&img).unwrap().to_rgb8(),
+        image::open(&out).unwrap().to_rgb8(),
+    );
+    let holes = HoleMap::read(&mask).unwrap();
+    let mut changed = 0;
+    for (x, y, p) in b.enumerate_pixels() {
+        if holes.holes[(y * 70 + x) as usize] {
+            changed += usize::from(p != a.get_pixel(x, y));
+        } else {
+            assert_eq!(p, a.get_pixel(x, y));
+        }
+    }
+    assert!(changed > 0);
+}

@@ -242,8 +242,17 @@ pub fn run(opts: LaunchOptions) -> anyhow::Result<()> {
                 .wgpu_render_state
                 .as_ref()
                 .ok_or("eframe started without its wgpu renderer")?;
-            let gpu =
+            let shared =
                 GpuContext::from_parts(rs.adapter.clone(), rs.device.clone(), rs.queue.clone());
+            // On a CPU adapter (lavapipe) one queue runs everything in order:
+            // a 5-second inference would freeze the window's frames and drop
+            // strokes. There the engine gets a device of its own; on a GPU
+            // it shares the window's.
+            let gpu = if shared.is_cpu() {
+                GpuContext::new().map_err(|e| e.to_string())?
+            } else {
+                shared
+            };
             let app = PConvApp::new(gpu, opts).map_err(|e| e.to_string())?;
             Ok(Box::new(app))
         }),

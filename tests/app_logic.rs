@@ -170,6 +170,12 @@ mod document_and_worker {
         old.revision -= 1;
         doc.accept(&old).unwrap();
         assert!(doc.result_is_current());
+        // Nor does one computed for another photo.
+        let mut other = Document::new(photo(), None);
+        old.revision = other.editor.revision();
+        doc.accept(&old).unwrap();
+        other.accept(&old).unwrap();
+        assert!(other.result.is_none(), "a result for another document");
 
         // Masks: saved as white = hole, loaded back (resized on request).
         let mpath = dir.join("mask.png");

@@ -2,6 +2,7 @@
 //! the latest inpainted composite with the mask revision it answers. No
 //! window needed, so scripted runs and tests drive it directly.
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use image::RgbImage;
@@ -14,6 +15,8 @@ use crate::error::{Error, Result};
 use crate::infer::image::{fit_mask, save_atomic};
 
 pub struct Document {
+    /// Unique per opened photo: results are matched to their document.
+    pub id: u64,
     /// Where the photo came from (names the default output).
     pub path: Option<PathBuf>,
     pub image: Arc<RgbImage>,
@@ -24,8 +27,10 @@ pub struct Document {
 
 impl Document {
     pub fn new(image: RgbImage, path: Option<PathBuf>) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let editor = MaskEditor::new(image.width() as usize, image.height() as usize);
         Document {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             path,
             image: Arc::new(image),
             editor,
@@ -44,14 +49,19 @@ impl Document {
     /// The inpainting job for the current mask.
     pub fn request(&self) -> Request {
         Request {
+            document: self.id,
             revision: self.editor.revision(),
             image: self.image.clone(),
             holes: self.editor.mask().clone(),
         }
     }
 
-    /// Keeps a finished result unless a newer one is already shown.
+    /// Keeps a finished result unless a newer one is already shown or it
+    /// belongs to another document (one opened before this one).
     pub fn accept(&mut self, finished: &Finished) -> std::result::Result<(), String> {
+        if finished.document != self.id {
+            return Ok(());
+        }
         let newer = self
             .result
             .as_ref()

@@ -16,12 +16,15 @@ use crate::infer::{large, Method};
 pub const MAX_SIDE: usize = 1024;
 
 pub struct Request {
+    /// Which document asked (a result for a photo closed since is dropped).
+    pub document: u64,
     pub revision: u64,
     pub image: Arc<RgbImage>,
     pub holes: HoleMap,
 }
 
 pub struct Finished {
+    pub document: u64,
     pub revision: u64,
     /// The composite, or why it failed.
     pub result: Result<RgbImage, String>,
@@ -127,6 +130,7 @@ fn serve(mut method: Method, jobs: Receiver<Job>, done: Sender<Report>) {
         let result = large::inpaint(&mut method, &latest.image, &latest.holes, MAX_SIDE)
             .map_err(|e| e.to_string());
         let finished = Finished {
+            document: latest.document,
             revision: latest.revision,
             result,
             seconds: started.elapsed().as_secs_f64(),

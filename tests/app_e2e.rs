@@ -17,13 +17,45 @@ fn have(tool: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Kills the process when dropped (also when an assertion fails).
+/// Ends the process when dropped (also when an assertion fails): SIGTERM
+/// first, so Xvfb removes its lock file, then SIGKILL.
 struct Guard(Child);
 impl Drop for Guard {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        for _ in 0..20 {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// One virtual display at a time: two Xvfb servers started together in
+/// this process sometimes left one test unable to connect.
+static DISPLAY_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// A virtual X display on a free number (Xvfb picks it and tells us).
+fn start_xvfb(size: &str) -> (Guard, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new("Xvfb")
+        .args(["-displayfd", "1", "-screen", "0", size, "-nolisten", "tcp"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting Xvfb");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped"))
+        .read_line(&mut line)
+        .expect("reading Xvfb's display number");
+    let display = format!(":{}", line.trim());
+    assert!(display.len() > 1, "Xvfb gave no display number");
+    (Guard(child), display)
 }
 
 fn xdotool(display: &str, args: &[&str]) -> String {
@@ -43,6 +75,51 @@ fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Runs `pconv ARGS` on the virtual display, output to `log`.
+fn start_pconv(args: &[&std::ffi::OsStr], display: &str, log: &Path) -> Guard {
+    let file = std::fs::File::create(log).unwrap();
+    Guard(
+        Command::new(env!("CARGO_BIN_EXE_pconv"))
+            .args(args)
+            .env("DISPLAY", display)
+            .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+            .env("WAYLAND_DISPLAY", "")
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .expect("starting pconv"),
+    )
+}
+
+/// The id of the window named exactly `name`, once it exists.
+fn wait_for_window(display: &str, name: &str) -> String {
+    let mut window = String::new();
+    wait_for(name, Duration::from_secs(120), || {
+        window = xdotool(display, &["search", "--name", &format!("^{name}$")])
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string();
+        !window.is_empty()
+    });
+    window
+}
+
+/// True when the tools and the GPU are there; without them the test skips,
+/// unless PCONV_REQUIRE_GPU=1 makes that a failure.
+fn ready() -> bool {
+    let required = std::env::var("PCONV_REQUIRE_GPU").as_deref() == Ok("1");
+    if !(have("Xvfb") && have("xdotool")) {
+        assert!(
+            !required,
+            "PCONV_REQUIRE_GPU=1 but Xvfb or xdotool is missing"
+        );
+        eprintln!("skipping: Xvfb and xdotool are needed");
+        return false;
+    }
+    common::gpu().is_some()
+}
+
 /// A textured photo: Telea cannot reproduce it exactly inside a hole.
 fn photo(path: &Path) {
     image::RgbImage::from_fn(320, 240, |x, y| {
@@ -58,18 +135,10 @@ fn photo(path: &Path) {
 
 #[test]
 fn paint_a_stroke_inpaint_and_save_through_the_window() {
-    let required = std::env::var("PCONV_REQUIRE_GPU").as_deref() == Ok("1");
-    if !(have("Xvfb") && have("xdotool")) {
-        assert!(
-            !required,
-            "PCONV_REQUIRE_GPU=1 but Xvfb or xdotool is missing"
-        );
-        eprintln!("skipping: Xvfb and xdotool are needed");
+    if !ready() {
         return;
     }
-    if common::gpu().is_none() {
-        return;
-    }
+    let _one_display = DISPLAY_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let dir = std::env::temp_dir().join(format!("pconv-app-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -77,38 +146,19 @@ fn paint_a_stroke_inpaint_and_save_through_the_window() {
     photo(&input);
     let output = dir.join("photo-inpainted.png");
 
-    let display = format!(":{}", 90 + std::process::id() % 400);
-    let _xvfb = Guard(
-        Command::new("Xvfb")
-            .args([&display, "-screen", "0", "1100x760x24", "-nolisten", "tcp"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting Xvfb"),
-    );
-    std::thread::sleep(Duration::from_millis(500));
-    let log = std::fs::File::create(dir.join("app.log")).unwrap();
-    let _app = Guard(
-        Command::new(env!("CARGO_BIN_EXE_pconv"))
-            .args(["app", input.to_str().unwrap(), "--method", "telea"])
-            .env("DISPLAY", &display)
-            .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-            .env("WAYLAND_DISPLAY", "")
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("starting pconv app"),
+    let (_xvfb, display) = start_xvfb("1100x760x24");
+    let _app = start_pconv(
+        &[
+            "app".as_ref(),
+            input.as_os_str(),
+            "--method".as_ref(),
+            "telea".as_ref(),
+        ],
+        &display,
+        &dir.join("app.log"),
     );
     // The window, moved to the top-left corner of the screen.
-    let mut window = String::new();
-    wait_for("the window", Duration::from_secs(120), || {
-        window = xdotool(&display, &["search", "--name", "^pconv$"])
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_string();
-        !window.is_empty()
-    });
+    let window = wait_for_window(&display, "pconv");
     xdotool(&display, &["windowmove", &window, "0", "0"]);
     xdotool(&display, &["windowsize", &window, "1100", "760"]);
     // Let a few frames render and the view fit the image.
@@ -165,5 +215,58 @@ fn paint_a_stroke_inpaint_and_save_through_the_window() {
         "changes span rows {ymin}..{ymax}"
     );
     assert!(xmax - xmin > 40, "the stroke spans columns {xmin}..{xmax}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn train_without_headless_opens_the_dashboard_and_trains() {
+    if !ready() {
+        return;
+    }
+    let _one_display = DISPLAY_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir().join(format!("pconv-dash-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("images")).unwrap();
+    for i in 0..4u32 {
+        image::RgbImage::from_fn(24, 24, |x, y| {
+            image::Rgb([(x * 9 + i * 40) as u8, (y * 11) as u8, ((x + y) * 5) as u8])
+        })
+        .save(dir.join("images").join(format!("{i}.png")))
+        .unwrap();
+    }
+    let (_xvfb, display) = start_xvfb("1000x800x24");
+    let out = dir.join("run");
+    let log = dir.join("train.log");
+    let images = dir.join("images");
+    let mut args: Vec<&std::ffi::OsStr> =
+        vec!["train".as_ref(), "--data".as_ref(), images.as_os_str()];
+    for a in [
+        "--size",
+        "16",
+        "--levels",
+        "2",
+        "--width",
+        "0.0625",
+        "--batch",
+        "2",
+        "--steps",
+        "3",
+        "--sample-every",
+        "2",
+        "--out",
+    ] {
+        args.push(a.as_ref());
+    }
+    args.push(out.as_os_str());
+    let _train = start_pconv(&args, &display, &log);
+    wait_for_window(&display, "pconv training");
+    wait_for("the run to finish", Duration::from_secs(300), || {
+        out.join("latest.safetensors").exists()
+    });
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 3);
+    assert!(out.join("samples/step-0000002.png").exists());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains("training headless"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::gpu;
 use pconv::model::Checkpoint;
-use pconv::train::{train, Length, Observer, Outcome, Start, StepMetrics, TrainOptions};
+use pconv::train::{train, Control, Length, Observer, Outcome, Start, StepMetrics, TrainOptions};
 
 fn data_folder(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pconv-trainer-{}-{name}", std::process::id()));
@@ -279,4 +279,61 @@ fn bad_options_are_clear_errors() {
         ..options(&dir, "e", 1)
     });
     assert!(err.contains("nothing.safetensors"), "{err}");
+}
+
+/// Pauses for six polls once two steps are reported, then asks for a
+/// checkpoint once three are (the dashboard's buttons).
+#[derive(Default)]
+struct Controller {
+    pause_polls: usize,
+    steps_seen: Vec<u64>,
+    checkpoints: Vec<u64>,
+}
+
+impl Observer for Controller {
+    fn step(&mut self, m: &StepMetrics) {
+        self.steps_seen.push(m.step);
+    }
+    fn checkpoint(&mut self, step: u64, _path: &Path) {
+        self.checkpoints.push(step);
+    }
+    fn control(&mut self) -> Control {
+        let seen = self.steps_seen.len();
+        if seen >= 2 && self.pause_polls < 6 {
+            self.pause_polls += 1;
+            Control::Pause
+        } else if seen >= 3 && self.checkpoints.is_empty() {
+            Control::SaveNow
+        } else {
+            Control::Continue
+        }
+    }
+}
+
+#[test]
+fn pause_waits_and_save_now_writes_a_checkpoint_between_steps() {
+    let Some(ctx) = common::gpu() else { return };
+    let dir = data_folder("control");
+    let never = AtomicBool::new(false);
+    let opts = TrainOptions {
+        checkpoint_every: 100,
+        sample_every: 100,
+        ..options(&dir, "run", 5)
+    };
+    let mut c = Controller::default();
+    let started = std::time::Instant::now();
+    train(&ctx, &opts, &mut c, &never).unwrap();
+    assert_eq!(c.steps_seen, vec![1, 2, 3, 4, 5]);
+    // Paused: polled again every 50 ms until the observer let go.
+    assert_eq!(c.pause_polls, 6);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(250));
+    // "Save now" wrote the checkpoint of the last finished step (periodic
+    // saves are every 100 steps); the end of the run wrote step 5's.
+    assert_eq!(c.checkpoints.len(), 2, "{:?}", c.checkpoints);
+    let saved = c.checkpoints[0];
+    assert!((3..=4).contains(&saved), "saved at step {saved}");
+    assert_eq!(c.checkpoints[1], 5);
+    let ck = Checkpoint::read(&dir.join(format!("run/checkpoints/step-{saved:07}.safetensors")))
+        .unwrap();
+    assert_eq!(ck.step, saved);
 }

@@ -139,10 +139,17 @@ impl Observer for Console {
     }
 }
 
-pub fn run(a: TrainArgs, headless: bool) -> Result<()> {
-    if !headless {
-        eprintln!("note: the training dashboard is not built yet; training headless");
+fn train_headless(opts: &TrainOptions, stop: &AtomicBool) -> Result<Outcome> {
+    let ctx = GpuContext::new().context("opening the GPU")?;
+    let mut console = Console { progress: None };
+    let outcome = pconv::train::train(&ctx, opts, &mut console, stop);
+    if let Some(p) = &mut console.progress {
+        p.finish();
     }
+    Ok(outcome?)
+}
+
+pub fn run(a: TrainArgs, headless: bool) -> Result<()> {
     let opts = TrainOptions {
         data: a.data,
         masks: a.masks,
@@ -182,13 +189,22 @@ pub fn run(a: TrainArgs, headless: bool) -> Result<()> {
         );
     })
     .context("installing the Ctrl-C handler")?;
-    let ctx = GpuContext::new().context("opening the GPU")?;
-    let mut console = Console { progress: None };
-    let outcome = pconv::train::train(&ctx, &opts, &mut console, &stop);
-    if let Some(p) = &mut console.progress {
-        p.finish();
-    }
-    match outcome? {
+    let outcome = if headless {
+        train_headless(&opts, &stop)?
+    } else {
+        match pconv::app::ui::dashboard::run(opts.clone(), stop.clone()) {
+            Ok(Some(outcome)) => outcome.map_err(|e| anyhow::anyhow!(e))?,
+            Ok(None) => {
+                eprintln!("the window was closed before training began");
+                return Ok(());
+            }
+            Err(e) => {
+                eprintln!("note: {e:#}; training headless");
+                train_headless(&opts, &stop)?
+            }
+        }
+    };
+    match outcome {
         Outcome::Finished { step, checkpoint } => {
             eprintln!(
                 "finished at step {step}; weights in {}",

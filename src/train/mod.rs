@@ -7,4 +7,4 @@ pub mod trainer;
 
 pub use metrics::StepMetrics;
 pub use step::{TrainStep, TrainStepConfig};
-pub use trainer::{train, Length, Observer, Outcome, RunInfo, Start, TrainOptions};
+pub use trainer::{train, Control, Length, Observer, Outcome, RunInfo, Start, TrainOptions};

@@ -87,6 +87,20 @@ pub trait Observer {
     fn sample(&mut self, _step: u64, _path: &Path, _grid: &image::RgbImage) {}
     fn checkpoint(&mut self, _step: u64, _path: &Path) {}
     fn warning(&mut self, _text: &str) {}
+    /// Asked before every step: the dashboard's pause and "save now".
+    fn control(&mut self) -> Control {
+        Control::Continue
+    }
+}
+
+/// What an observer asks of the loop before a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    Continue,
+    /// Wait (asked again every 50 ms; the stop flag still ends the run).
+    Pause,
+    /// Write a checkpoint now, then continue.
+    SaveNow,
 }
 
 /// The run as resolved from the options and any checkpoint.
@@ -391,6 +405,31 @@ impl Run<'_> {
         let mut last_arrival = Instant::now();
         let mut done = self.info.first_step;
         for step in self.info.first_step + 1..=self.info.last_step {
+            let mut control = observer.control();
+            if control != Control::Continue {
+                // Settle the steps in flight first: a pause holds nothing
+                // on the GPU, and a save writes the weights they produced.
+                while let Some((s, p)) = inflight.pop_front() {
+                    self.collect(s, p, &mut last_arrival, observer, log)?;
+                }
+            }
+            while control == Control::Pause && !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                control = observer.control();
+                last_arrival = Instant::now();
+            }
+            if control == Control::SaveNow
+                && done > 0
+                && self.last_saved.as_ref().map(|(s, _)| *s) != Some(done)
+            {
+                match self.save(done, observer) {
+                    Err(e @ Error::NonFinite(_)) => return Err(e),
+                    Err(e) => {
+                        observer.warning(&format!("checkpoint at step {done} not saved: {e}"))
+                    }
+                    Ok(_) => {}
+                }
+            }
             if stop.load(Ordering::SeqCst) {
                 break;
             }

@@ -2,6 +2,7 @@
 //! It runs on the same wgpu device as the compute engine (eframe creates it
 //! with pconv's adapter choice, limits and features).
 mod canvas;
+pub mod dashboard;
 mod side_panel;
 mod status_bar;
 

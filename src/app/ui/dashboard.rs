@@ -1,0 +1,385 @@
+//! `pconv train` without `--headless`: the training dashboard. Training runs
+//! on its own thread and wgpu device at full speed; the window shows the
+//! loss curves per term, the latest sample grid, images/s and ETA, and sends
+//! pause, "save checkpoint now" and stop through the trainer's `Observer`.
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use std::time::Instant;
+
+use eframe::egui;
+use egui::{Color32, Pos2, Sense, Stroke};
+
+use crate::gpu::GpuContext;
+use crate::train::metrics::TERMS;
+use crate::train::{Control, Observer, Outcome, RunInfo, StepMetrics, TrainOptions};
+
+enum Event {
+    Started(RunInfo),
+    Step(StepMetrics),
+    Sample(u64, image::RgbImage),
+    Checkpoint(u64, PathBuf),
+    Warning(String),
+    Done(Result<Outcome, String>),
+}
+
+/// The buttons, as the training thread sees them.
+struct Buttons {
+    pause: AtomicBool,
+    save_now: AtomicBool,
+}
+
+struct Relay {
+    events: Sender<Event>,
+    buttons: Arc<Buttons>,
+    repaint: egui::Context,
+}
+
+impl Relay {
+    fn send(&self, e: Event) {
+        let _ = self.events.send(e);
+        self.repaint.request_repaint();
+    }
+}
+
+impl Observer for Relay {
+    fn started(&mut self, run: &RunInfo) {
+        self.send(Event::Started(run.clone()));
+    }
+    fn step(&mut self, m: &StepMetrics) {
+        self.send(Event::Step(m.clone()));
+    }
+    fn sample(&mut self, step: u64, _path: &std::path::Path, grid: &image::RgbImage) {
+        self.send(Event::Sample(step, grid.clone()));
+    }
+    fn checkpoint(&mut self, step: u64, path: &std::path::Path) {
+        self.send(Event::Checkpoint(step, path.to_path_buf()));
+    }
+    fn warning(&mut self, text: &str) {
+        self.send(Event::Warning(text.to_string()));
+    }
+    fn control(&mut self) -> Control {
+        if self.buttons.save_now.swap(false, Ordering::SeqCst) {
+            Control::SaveNow
+        } else if self.buttons.pause.load(Ordering::SeqCst) {
+            Control::Pause
+        } else {
+            Control::Continue
+        }
+    }
+}
+
+/// At most this many points per curve are drawn (older ones are thinned).
+const MAX_POINTS: usize = 2000;
+
+struct Dashboard {
+    events: Receiver<Event>,
+    buttons: Arc<Buttons>,
+    stop: Arc<AtomicBool>,
+    run: Option<RunInfo>,
+    /// (step, the loss terms in `TERMS` order, total last) per step.
+    history: Vec<(u64, [f32; 7])>,
+    images_per_s: f64,
+    sample: Option<(u64, egui::TextureHandle)>,
+    last_checkpoint: Option<(u64, PathBuf)>,
+    warnings: Vec<String>,
+    outcome: Option<Result<Outcome, String>>,
+    started: Instant,
+    closing: bool,
+}
+
+fn spawn_training(
+    opts: TrainOptions,
+    stop: Arc<AtomicBool>,
+    buttons: Arc<Buttons>,
+    repaint: egui::Context,
+) -> Receiver<Event> {
+    let (tx, rx) = channel();
+    std::thread::Builder::new()
+        .name("pconv-train".into())
+        .spawn(move || {
+            let mut relay = Relay {
+                events: tx.clone(),
+                buttons,
+                repaint: repaint.clone(),
+            };
+            let result = GpuContext::new()
+                .and_then(|ctx| crate::train::train(&ctx, &opts, &mut relay, &stop))
+                .map_err(|e| e.to_string());
+            let _ = tx.send(Event::Done(result));
+            repaint.request_repaint();
+        })
+        .expect("spawning the training thread");
+    rx
+}
+
+impl Dashboard {
+    fn drain(&mut self, ctx: &egui::Context) {
+        while let Ok(e) = self.events.try_recv() {
+            match e {
+                Event::Started(r) => self.run = Some(r),
+                Event::Step(m) => {
+                    self.history.push((m.step, m.losses.map(|l| l as f32)));
+                    self.images_per_s = m.images_per_s;
+                    if self.history.len() > 2 * MAX_POINTS {
+                        // Keep every other point: the curve's shape stays.
+                        let thinned = self.history.iter().step_by(2).copied().collect();
+                        self.history = thinned;
+                    }
+                }
+                Event::Sample(step, grid) => {
+                    let img = egui::ColorImage::from_rgb(
+                        [grid.width() as usize, grid.height() as usize],
+                        grid.as_raw(),
+                    );
+                    let tex = ctx.load_texture("sample", img, egui::TextureOptions::LINEAR);
+                    self.sample = Some((step, tex));
+                }
+                Event::Checkpoint(step, path) => self.last_checkpoint = Some((step, path)),
+                Event::Warning(w) => self.warnings.push(w),
+                Event::Done(r) => self.outcome = Some(r),
+            }
+        }
+    }
+
+    fn status(&self) -> String {
+        let Some(r) = &self.run else {
+            return "starting (loading images, building the training step)…".into();
+        };
+        let step = self.history.last().map_or(r.first_step, |(s, _)| *s);
+        let left = r.last_step.saturating_sub(step);
+        let per_step = if self.images_per_s > 0.0 {
+            r.batch as f64 / self.images_per_s
+        } else {
+            0.0
+        };
+        let eta = left as f64 * per_step;
+        let state = match (&self.outcome, self.buttons.pause.load(Ordering::SeqCst)) {
+            (Some(Ok(Outcome::Finished { .. })), _) => "finished".to_string(),
+            (Some(Ok(Outcome::Interrupted { .. })), _) => "stopped".to_string(),
+            (Some(Err(e)), _) => format!("error: {e}"),
+            (None, true) => "paused".to_string(),
+            (None, false) if self.stop.load(Ordering::SeqCst) => "stopping…".to_string(),
+            (None, false) => "training".to_string(),
+        };
+        format!(
+            "step {step} / {} | {:.2} images/s | ETA {:.0} min | {state} | {:.0} s elapsed",
+            r.last_step,
+            self.images_per_s,
+            eta / 60.0,
+            self.started.elapsed().as_secs_f64()
+        )
+    }
+}
+
+const COLORS: [Color32; 7] = [
+    Color32::from_rgb(120, 180, 255),
+    Color32::from_rgb(255, 140, 90),
+    Color32::from_rgb(140, 220, 120),
+    Color32::from_rgb(230, 120, 230),
+    Color32::from_rgb(200, 200, 90),
+    Color32::from_rgb(120, 220, 220),
+    Color32::WHITE,
+];
+
+/// The loss curves, log10 scale, each term in its own colour.
+fn plot(ui: &mut egui::Ui, history: &[(u64, [f32; 7])], size: egui::Vec2) {
+    let (resp, painter) = ui.allocate_painter(size, Sense::hover());
+    let r = resp.rect;
+    painter.rect_filled(r, 2.0, Color32::from_gray(20));
+    if history.len() < 2 {
+        painter.text(
+            r.center(),
+            egui::Align2::CENTER_CENTER,
+            "loss curves appear after the first steps",
+            egui::FontId::proportional(14.0),
+            Color32::GRAY,
+        );
+        return;
+    }
+    let logs: Vec<[f32; 7]> = history
+        .iter()
+        .map(|(_, v)| v.map(|x| x.max(1e-6).log10()))
+        .collect();
+    let lo = logs.iter().flatten().copied().fold(f32::INFINITY, f32::min);
+    let hi = logs
+        .iter()
+        .flatten()
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max);
+    let span = (hi - lo).max(1e-3);
+    let (s0, s1) = (history[0].0 as f32, history[history.len() - 1].0 as f32);
+    let x = |s: u64| r.left() + (s as f32 - s0) / (s1 - s0).max(1.0) * r.width();
+    let y = |v: f32| r.bottom() - (v - lo) / span * r.height();
+    for term in 0..TERMS.len() {
+        let points: Vec<Pos2> = history
+            .iter()
+            .zip(&logs)
+            .map(|((s, _), l)| Pos2::new(x(*s), y(l[term])))
+            .collect();
+        painter.add(egui::Shape::line(points, Stroke::new(1.5, COLORS[term])));
+    }
+    for decade in (lo.ceil() as i32)..=(hi.floor() as i32) {
+        let yy = y(decade as f32);
+        painter.line_segment(
+            [Pos2::new(r.left(), yy), Pos2::new(r.right(), yy)],
+            Stroke::new(0.5, Color32::from_gray(60)),
+        );
+        painter.text(
+            Pos2::new(r.left() + 4.0, yy),
+            egui::Align2::LEFT_BOTTOM,
+            format!("1e{decade}"),
+            egui::FontId::monospace(10.0),
+            Color32::GRAY,
+        );
+    }
+}
+
+impl eframe::App for Dashboard {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        self.drain(&ctx);
+        // Closing the window while training: stop, save, then close.
+        if ctx.input(|i| i.viewport().close_requested()) && self.outcome.is_none() {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.stop.store(true, Ordering::SeqCst);
+            self.buttons.pause.store(false, Ordering::SeqCst);
+            self.closing = true;
+        }
+        if self.closing && self.outcome.is_some() {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+        egui::CentralPanel::default().show(ui, |ui| {
+            if let Some(r) = &self.run {
+                ui.label(format!(
+                    "L{} width {} ({:?}), {}x{} batch {}, lr {:e}, seed {}, {} images -> {}",
+                    r.net.levels,
+                    r.net.width,
+                    r.mode,
+                    r.size,
+                    r.size,
+                    r.batch,
+                    r.lr,
+                    r.seed,
+                    r.images,
+                    r.out.display()
+                ));
+            }
+            ui.label(self.status());
+            ui.horizontal(|ui| {
+                let running = self.outcome.is_none();
+                let paused = self.buttons.pause.load(Ordering::SeqCst);
+                if ui
+                    .add_enabled(
+                        running,
+                        egui::Button::new(if paused { "Resume" } else { "Pause" }),
+                    )
+                    .clicked()
+                {
+                    self.buttons.pause.store(!paused, Ordering::SeqCst);
+                }
+                if ui
+                    .add_enabled(running, egui::Button::new("Save checkpoint now"))
+                    .clicked()
+                {
+                    self.buttons.save_now.store(true, Ordering::SeqCst);
+                }
+                if ui.add_enabled(running, egui::Button::new("Stop")).clicked() {
+                    self.stop.store(true, Ordering::SeqCst);
+                    self.buttons.pause.store(false, Ordering::SeqCst);
+                }
+                if let Some((s, p)) = &self.last_checkpoint {
+                    ui.label(format!("checkpoint at step {s}: {}", p.display()));
+                }
+            });
+            ui.horizontal_wrapped(|ui| {
+                for (i, name) in TERMS.iter().enumerate() {
+                    ui.colored_label(COLORS[i], format!("- {name}"));
+                }
+                if let Some((_, v)) = self.history.last() {
+                    ui.label(format!("| total {:.4}", v[6]));
+                }
+            });
+            let w = ui.available_width();
+            plot(ui, &self.history, egui::vec2(w, 260.0));
+            if let Some((step, tex)) = &self.sample {
+                ui.label(format!(
+                    "sample at step {step}: masked input | output | composite | ground truth"
+                ));
+                let avail = ui.available_size();
+                let ts = tex.size_vec2();
+                let scale = (avail.x / ts.x).min(avail.y / ts.y).clamp(0.1, 4.0);
+                ui.image((tex.id(), ts * scale));
+            }
+            for w in &self.warnings {
+                ui.colored_label(Color32::YELLOW, w);
+            }
+        });
+    }
+}
+
+/// Opens the dashboard and trains; returns once the window is closed, with
+/// the run's outcome if it ended. `Err` means the window could not open
+/// (then nothing was trained).
+pub fn run(
+    opts: TrainOptions,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<Option<Result<Outcome, String>>> {
+    let outcome = Arc::new(std::sync::Mutex::new(None));
+    let slot = outcome.clone();
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("pconv training")
+            .with_inner_size([900.0, 760.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "pconv training",
+        native,
+        Box::new(move |cc| {
+            let buttons = Arc::new(Buttons {
+                pause: AtomicBool::new(false),
+                save_now: AtomicBool::new(false),
+            });
+            let events = spawn_training(opts, stop.clone(), buttons.clone(), cc.egui_ctx.clone());
+            Ok(Box::new(Reporter {
+                inner: Dashboard {
+                    events,
+                    buttons,
+                    stop,
+                    run: None,
+                    history: Vec::new(),
+                    images_per_s: 0.0,
+                    sample: None,
+                    last_checkpoint: None,
+                    warnings: Vec::new(),
+                    outcome: None,
+                    started: Instant::now(),
+                    closing: false,
+                },
+                slot,
+            }))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("the training window could not be opened: {e}"))?;
+    let result = outcome.lock().ok().and_then(|mut o| o.take());
+    Ok(result)
+}
+
+/// Hands the outcome back to `run` when the window closes.
+struct Reporter {
+    inner: Dashboard,
+    slot: Arc<std::sync::Mutex<Option<Result<Outcome, String>>>>,
+}
+
+impl eframe::App for Reporter {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        self.inner.ui(ui, frame);
+        if let (Some(o), Ok(mut slot)) = (&self.inner.outcome, self.slot.lock()) {
+            if slot.is_none() {
+                *slot = Some(o.clone());
+            }
+        }
+    }
+}

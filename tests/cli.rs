@@ -388,3 +388,18 @@ fn the_bundled_face_model_is_the_default_and_keeps_known_pixels() {
     assert!(ok, "{err}");
     assert!(holes_changed_known_kept(&img, &out, &mask) > 0);
 }
+
+#[test]
+fn the_app_reports_a_bad_image_or_mask_before_opening_a_window() {
+    let d = dir("app-bad");
+    let corrupt = d.join("corrupt.png");
+    std::fs::write(&corrupt, b"\x89PNG\r\n\x1a\nnot really").unwrap();
+    let (ok, err) = pconv(&["app", s(&corrupt), "--method", "telea"]);
+    assert!(
+        !ok && err.starts_with("error:") && err.contains("corrupt.png"),
+        "{err}"
+    );
+    let (img, _) = write_pair(&d, "a", 20, 12, 20);
+    let (ok, err) = pconv(&["app", s(&img), "--mask", s(&d.join("missing.png"))]);
+    assert!(!ok && err.contains("missing.png"), "{err}");
+}

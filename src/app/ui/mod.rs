@@ -47,6 +47,25 @@ pub fn load_method(choice: &MethodChoice, gpu: &GpuContext) -> crate::Result<Met
     }
 }
 
+/// Opens a photo the window can show: one texture per image, so its sides
+/// must fit the device's texture limit.
+fn open_displayable(path: &std::path::Path, gpu: &GpuContext) -> crate::Result<Document> {
+    let doc = Document::open(path)?;
+    let max = gpu.limits().max_texture_dimension_2d as usize;
+    let (w, h) = doc.size();
+    if w.max(h) > max {
+        return Err(too_large(path, w, h, max));
+    }
+    Ok(doc)
+}
+
+fn too_large(path: &std::path::Path, w: usize, h: usize, max: usize) -> crate::Error {
+    crate::Error::Invalid(format!(
+        "{}: {w}x{h} is larger than this GPU's largest texture ({max}x{max}); use `pconv inpaint` for it",
+        path.display()
+    ))
+}
+
 /// Brush and view settings the panels edit.
 pub struct Tools {
     pub tool: Tool,
@@ -76,10 +95,11 @@ pub struct PConvApp {
 }
 
 impl PConvApp {
-    fn new(gpu: GpuContext, opts: LaunchOptions) -> crate::Result<Self> {
-        let mut doc = Document::open(&opts.image)?;
-        if let Some(m) = &opts.mask {
-            doc.load_mask(m, true)?;
+    fn new(gpu: GpuContext, doc: Document, opts: LaunchOptions) -> crate::Result<Self> {
+        let max = gpu.limits().max_texture_dimension_2d as usize;
+        let (w, h) = doc.size();
+        if w.max(h) > max {
+            return Err(too_large(&opts.image, w, h, max));
         }
         let method = load_method(&opts.method, &gpu)?;
         let mut inpainter = Inpainter::start(method);
@@ -115,7 +135,7 @@ impl PConvApp {
     }
 
     fn open_image(&mut self, path: &std::path::Path) {
-        match Document::open(path) {
+        match open_displayable(path, &self.gpu) {
             Ok(doc) => {
                 self.doc = doc;
                 self.view = None;
@@ -222,6 +242,11 @@ impl eframe::App for PConvApp {
 
 /// Opens the window and blocks until it is closed.
 pub fn run(opts: LaunchOptions) -> anyhow::Result<()> {
+    // Bad input is reported before any window opens.
+    let mut doc = Document::open(&opts.image)?;
+    if let Some(m) = &opts.mask {
+        doc.load_mask(m, true)?;
+    }
     let mut setup = egui_wgpu::WgpuSetupCreateNew::without_display_handle();
     setup.native_adapter_selector = Some(Arc::new(|adapters, _surface| {
         context::pick_adapter(adapters.to_vec()).map_err(|e| e.to_string())
@@ -254,7 +279,7 @@ pub fn run(opts: LaunchOptions) -> anyhow::Result<()> {
             } else {
                 shared
             };
-            let app = PConvApp::new(gpu, opts).map_err(|e| e.to_string())?;
+            let app = PConvApp::new(gpu, doc, opts).map_err(|e| e.to_string())?;
             Ok(Box::new(app))
         }),
     )

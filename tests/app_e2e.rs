@@ -55,7 +55,15 @@ fn start_xvfb(size: &str) -> (Guard, String) {
         .expect("reading Xvfb's display number");
     let display = format!(":{}", line.trim());
     assert!(display.len() > 1, "Xvfb gave no display number");
-    (Guard(child), display)
+    let guard = Guard(child);
+    // Connect once before starting pconv: a window opened too early found
+    // no X server now and then.
+    wait_for(
+        "Xvfb to accept connections",
+        Duration::from_secs(30),
+        || !xdotool(&display, &["getmouselocation"]).trim().is_empty(),
+    );
+    (guard, display)
 }
 
 fn xdotool(display: &str, args: &[&str]) -> String {
@@ -91,18 +99,39 @@ fn start_pconv(args: &[&std::ffi::OsStr], display: &str, log: &Path) -> Guard {
     )
 }
 
-/// The id of the window named exactly `name`, once it exists.
-fn wait_for_window(display: &str, name: &str) -> String {
-    let mut window = String::new();
-    wait_for(name, Duration::from_secs(120), || {
-        window = xdotool(display, &["search", "--name", &format!("^{name}$")])
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_string();
-        !window.is_empty()
-    });
-    window
+/// Starts `pconv ARGS` and waits for its window named exactly `name`;
+/// returns the process and the window id. If the X connection failed at
+/// start (seen now and then right after a fresh Xvfb), it tries once more.
+fn start_window(
+    args: &[&std::ffi::OsStr],
+    display: &str,
+    log: &Path,
+    name: &str,
+) -> (Guard, String) {
+    for attempt in 0..2 {
+        let mut child = start_pconv(args, display, log);
+        let mut window = String::new();
+        let mut exited = false;
+        wait_for(name, Duration::from_secs(120), || {
+            window = xdotool(display, &["search", "--name", &format!("^{name}$")])
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string();
+            exited = matches!(child.0.try_wait(), Ok(Some(_)));
+            !window.is_empty() || exited
+        });
+        if !window.is_empty() {
+            return (child, window);
+        }
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        assert!(
+            attempt == 0 && text.contains("Failed to open connection to X server"),
+            "pconv exited without a window: {text}"
+        );
+        let _ = child.0.wait();
+    }
+    unreachable!("the second attempt returns or fails")
 }
 
 /// True when the tools and the GPU are there; without them the test skips,
@@ -147,7 +176,7 @@ fn paint_a_stroke_inpaint_and_save_through_the_window() {
     let output = dir.join("photo-inpainted.png");
 
     let (_xvfb, display) = start_xvfb("1100x760x24");
-    let _app = start_pconv(
+    let (_app, window) = start_window(
         &[
             "app".as_ref(),
             input.as_os_str(),
@@ -156,9 +185,9 @@ fn paint_a_stroke_inpaint_and_save_through_the_window() {
         ],
         &display,
         &dir.join("app.log"),
+        "pconv",
     );
-    // The window, moved to the top-left corner of the screen.
-    let window = wait_for_window(&display, "pconv");
+    // Moved to the top-left corner of the screen.
     xdotool(&display, &["windowmove", &window, "0", "0"]);
     xdotool(&display, &["windowsize", &window, "1100", "760"]);
     // Let a few frames render and the view fit the image.
@@ -258,8 +287,7 @@ fn train_without_headless_opens_the_dashboard_and_trains() {
         args.push(a.as_ref());
     }
     args.push(out.as_os_str());
-    let _train = start_pconv(&args, &display, &log);
-    wait_for_window(&display, "pconv training");
+    let (_train, _window) = start_window(&args, &display, &log, "pconv training");
     wait_for("the run to finish", Duration::from_secs(300), || {
         out.join("latest.safetensors").exists()
     });

@@ -24,6 +24,7 @@ impl Drop for Guard {
     fn drop(&mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.0.id().to_string()])
+            .stderr(Stdio::null())
             .status();
         for _ in 0..20 {
             if matches!(self.0.try_wait(), Ok(Some(_))) {

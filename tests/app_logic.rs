@@ -128,7 +128,14 @@ mod document_and_worker {
         let dir = std::env::temp_dir().join(format!("pconv-doc-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut doc = Document::new(photo(), Some(dir.join("photo.png")));
-        assert_eq!(doc.default_output(), dir.join("photo-inpainted.png"));
+        assert_eq!(
+            doc.beside("-inpainted.png"),
+            dir.join("photo-inpainted.png")
+        );
+        assert_eq!(
+            Document::new(photo(), None).beside("-mask.png"),
+            std::path::PathBuf::from("image-mask.png")
+        );
         // No holes: the photo itself is the output.
         assert_eq!(doc.output(), Some(&*doc.image));
 
@@ -141,7 +148,6 @@ mod document_and_worker {
         assert!(doc.save_result(&out).is_err());
         // Two requests in a burst: both answered, the newest result kept.
         worker.request(doc.request());
-        doc.editor.stroke_to(0.0, 0.0); // no stroke in progress: no change
         doc.editor.begin_stroke(Tool::Eraser, 2.0, 20.0, 20.0);
         doc.editor.end_stroke();
         worker.request(doc.request());

@@ -57,6 +57,21 @@ fn write_pair(d: &Path, name: &str, w: u32, h: u32, mask_w: u32) -> (PathBuf, Pa
     (img, mask)
 }
 
+/// `pconv inpaint --image IMAGE --mask MASK --output OUTPUT EXTRA...`
+fn inpaint(image: &Path, mask: &Path, output: &Path, extra: &[&str]) -> (bool, String) {
+    let mut args = vec![
+        "inpaint",
+        "--image",
+        s(image),
+        "--mask",
+        s(mask),
+        "--output",
+        s(output),
+    ];
+    args.extend_from_slice(extra);
+    pconv(&args)
+}
+
 /// Asserts that `output` keeps every known pixel of `input` (per `mask`)
 /// and returns how many hole pixels changed.
 fn holes_changed_known_kept(input: &Path, output: &Path, mask: &Path) -> usize {
@@ -81,17 +96,7 @@ fn single_image_with_telea_keeps_known_pixels() {
     let d = dir("single");
     let (img, mask) = write_pair(&d, "a", 20, 12, 20);
     let out = d.join("out.jpg");
-    let (ok, err) = pconv(&[
-        "inpaint",
-        "--method",
-        "telea",
-        "--image",
-        s(&img),
-        "--mask",
-        s(&mask),
-        "--output",
-        s(&out),
-    ]);
+    let (ok, err) = inpaint(&img, &mask, &out, &["--method", "telea"]);
     assert!(ok, "{err}");
     // JPEG from the extension.
     assert_eq!(
@@ -99,17 +104,7 @@ fn single_image_with_telea_keeps_known_pixels() {
         image::ImageFormat::Jpeg
     );
     let png = d.join("out.png");
-    let (ok, err) = pconv(&[
-        "inpaint",
-        "--method",
-        "telea",
-        "--image",
-        s(&img),
-        "--mask",
-        s(&mask),
-        "--output",
-        s(&png),
-    ]);
+    let (ok, err) = inpaint(&img, &mask, &png, &["--method", "telea"]);
     assert!(ok, "{err}");
     let changed = holes_changed_known_kept(&img, &png, &mask);
     assert!(changed > 0, "a non-linear image is not filled exactly");
@@ -123,19 +118,7 @@ fn bad_inputs_are_one_line_errors() {
     let out = d.join("out.png");
     let garbage = d.join("garbage.png");
     std::fs::write(&garbage, b"not a png").unwrap();
-    let telea = |image: &Path, mask: &Path| {
-        pconv(&[
-            "inpaint",
-            "--method",
-            "telea",
-            "--image",
-            s(image),
-            "--mask",
-            s(mask),
-            "--output",
-            s(&out),
-        ])
-    };
+    let telea = |image: &Path, mask: &Path| inpaint(image, mask, &out, &["--method", "telea"]);
     for (what, (ok, err), needle) in [
         ("unreadable image", telea(&garbage, &mask), "garbage.png"),
         ("unreadable mask", telea(&img, &garbage), "garbage.png"),
@@ -153,18 +136,12 @@ fn bad_inputs_are_one_line_errors() {
         );
         assert!(err.contains(needle), "{what}: {err}");
     }
-    let (ok, err) = pconv(&[
-        "inpaint",
-        "--method",
-        "telea",
-        "--image",
-        s(&img),
-        "--mask",
-        s(&wide_mask),
-        "--output",
-        s(&out),
-        "--resize-mask",
-    ]);
+    let (ok, err) = inpaint(
+        &img,
+        &wide_mask,
+        &out,
+        &["--method", "telea", "--resize-mask"],
+    );
     assert!(ok, "{err}");
 
     // Checkpoints: one lacking a tensor, and a truncated file.
@@ -190,17 +167,7 @@ fn bad_inputs_are_one_line_errors() {
         ("truncated", &truncated, "truncated.safetensors"),
         ("missing", &d.join("none.safetensors"), "none.safetensors"),
     ] {
-        let (ok, err) = pconv(&[
-            "inpaint",
-            "--checkpoint",
-            s(path),
-            "--image",
-            s(&img),
-            "--mask",
-            s(&mask),
-            "--output",
-            s(&out),
-        ]);
+        let (ok, err) = inpaint(&img, &mask, &out, &["--checkpoint", s(path)]);
         assert!(!ok, "{what} checkpoint accepted");
         assert!(
             err.trim().lines().count() == 1 && err.contains(needle),
@@ -223,17 +190,7 @@ fn folders_pair_by_name_and_one_bad_pair_does_not_stop_the_rest() {
         }
     }
     std::fs::write(images.join("two.png"), b"broken").unwrap();
-    let (ok, err) = pconv(&[
-        "inpaint",
-        "--method",
-        "telea",
-        "--image",
-        s(&images),
-        "--mask",
-        s(&masks),
-        "--output",
-        s(&out),
-    ]);
+    let (ok, err) = inpaint(&images, &masks, &out, &["--method", "telea"]);
     assert!(!ok);
     assert!(err.contains("two.png") && err.contains("three"), "{err}");
     assert!(out.join("one.png").exists());
@@ -242,17 +199,7 @@ fn folders_pair_by_name_and_one_bad_pair_does_not_stop_the_rest() {
     let one_mask = d.join("one-mask.png");
     write_pair(&d, "one", 16, 10, 16);
     std::fs::remove_file(images.join("two.png")).unwrap();
-    let (ok, err) = pconv(&[
-        "inpaint",
-        "--method",
-        "telea",
-        "--image",
-        s(&images),
-        "--mask",
-        s(&one_mask),
-        "--output",
-        s(&out),
-    ]);
+    let (ok, err) = inpaint(&images, &one_mask, &out, &["--method", "telea"]);
     assert!(ok, "{err}");
     assert!(out.join("three.png").exists());
 }
@@ -376,15 +323,7 @@ fn the_bundled_face_model_is_the_default_and_keeps_known_pixels() {
     let d = dir("bundled");
     let (img, mask) = write_pair(&d, "face", 70, 50, 70);
     let out = d.join("out.png");
-    let (ok, err) = pconv(&[
-        "inpaint",
-        "--image",
-        s(&img),
-        "--mask",
-        s(&mask),
-        "--output",
-        s(&out),
-    ]);
+    let (ok, err) = inpaint(&img, &mask, &out, &[]);
     assert!(ok, "{err}");
     assert!(holes_changed_known_kept(&img, &out, &mask) > 0);
 }

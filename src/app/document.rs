@@ -121,17 +121,19 @@ impl Document {
         Ok(())
     }
 
-    /// `<stem>-inpainted.png` beside the photo, or in the working folder.
-    pub fn default_output(&self) -> PathBuf {
+    /// `<stem><suffix>` beside the photo (`image<suffix>` in the working
+    /// folder for a photo without a path): the default result
+    /// (`-inpainted.png`) and mask (`-mask.png`) files.
+    pub fn beside(&self, suffix: &str) -> PathBuf {
+        let stem = self
+            .path
+            .as_ref()
+            .and_then(|p| p.file_stem())
+            .map_or_else(|| "image".into(), |s| s.to_string_lossy().to_string());
+        let name = format!("{stem}{suffix}");
         match &self.path {
-            Some(p) => {
-                let stem = p
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().to_string())
-                    .unwrap_or_else(|| "image".into());
-                p.with_file_name(format!("{stem}-inpainted.png"))
-            }
-            None => PathBuf::from("inpainted.png"),
+            Some(p) => p.with_file_name(name),
+            None => PathBuf::from(name),
         }
     }
 }

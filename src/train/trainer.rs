@@ -422,13 +422,7 @@ impl Run<'_> {
                 && done > 0
                 && self.last_saved.as_ref().map(|(s, _)| *s) != Some(done)
             {
-                match self.save(done, observer) {
-                    Err(e @ Error::NonFinite(_)) => return Err(e),
-                    Err(e) => {
-                        observer.warning(&format!("checkpoint at step {done} not saved: {e}"))
-                    }
-                    Ok(_) => {}
-                }
+                self.save_or_warn(done, observer)?;
             }
             if stop.load(Ordering::SeqCst) {
                 break;
@@ -458,15 +452,7 @@ impl Run<'_> {
                     self.write_sample(step, observer)?;
                 }
                 if save {
-                    // A failed periodic save (full disk) keeps training: the
-                    // previous checkpoint is intact, and the next save retries.
-                    match self.save(step, observer) {
-                        Err(e @ Error::NonFinite(_)) => return Err(e),
-                        Err(e) => {
-                            observer.warning(&format!("checkpoint at step {step} not saved: {e}"))
-                        }
-                        Ok(_) => {}
-                    }
+                    self.save_or_warn(step, observer)?;
                 }
                 last_arrival = Instant::now();
             }
@@ -549,6 +535,20 @@ impl Run<'_> {
     }
 
     /// Writes `checkpoints/step-N` and `latest`, both atomically.
+    /// A save during training: a failed write (full disk) keeps training,
+    /// since the previous checkpoint is intact and the next save retries;
+    /// non-finite weights stop the run.
+    fn save_or_warn(&mut self, step: u64, observer: &mut dyn Observer) -> Result<()> {
+        match self.save(step, observer) {
+            Err(e @ Error::NonFinite(_)) => Err(e),
+            Err(e) => {
+                observer.warning(&format!("checkpoint at step {step} not saved: {e}"));
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+        }
+    }
+
     fn save(&mut self, step: u64, observer: &mut dyn Observer) -> Result<PathBuf> {
         let mut ck = self.step.download_checkpoint(&self.exec, step)?;
         // The losses of a step are computed before its update, so a finite

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use eframe::egui;
@@ -85,6 +85,8 @@ struct Dashboard {
     last_checkpoint: Option<(u64, PathBuf)>,
     warnings: Vec<String>,
     outcome: Option<Result<Outcome, String>>,
+    /// Where `run` finds the outcome once the window has closed.
+    handed_back: Arc<Mutex<Option<Result<Outcome, String>>>>,
     started: Instant,
     closing: bool,
 }
@@ -138,7 +140,12 @@ impl Dashboard {
                 }
                 Event::Checkpoint(step, path) => self.last_checkpoint = Some((step, path)),
                 Event::Warning(w) => self.warnings.push(w),
-                Event::Done(r) => self.outcome = Some(r),
+                Event::Done(r) => {
+                    if let Ok(mut slot) = self.handed_back.lock() {
+                        *slot = Some(r.clone());
+                    }
+                    self.outcome = Some(r);
+                }
             }
         }
     }
@@ -326,8 +333,8 @@ pub fn run(
     opts: TrainOptions,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<Option<Result<Outcome, String>>> {
-    let outcome = Arc::new(std::sync::Mutex::new(None));
-    let slot = outcome.clone();
+    let outcome = Arc::new(Mutex::new(None));
+    let handed_back = outcome.clone();
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("pconv training")
@@ -343,43 +350,24 @@ pub fn run(
                 save_now: AtomicBool::new(false),
             });
             let events = spawn_training(opts, stop.clone(), buttons.clone(), cc.egui_ctx.clone());
-            Ok(Box::new(Reporter {
-                inner: Dashboard {
-                    events,
-                    buttons,
-                    stop,
-                    run: None,
-                    history: Vec::new(),
-                    images_per_s: 0.0,
-                    sample: None,
-                    last_checkpoint: None,
-                    warnings: Vec::new(),
-                    outcome: None,
-                    started: Instant::now(),
-                    closing: false,
-                },
-                slot,
+            Ok(Box::new(Dashboard {
+                events,
+                buttons,
+                stop,
+                run: None,
+                history: Vec::new(),
+                images_per_s: 0.0,
+                sample: None,
+                last_checkpoint: None,
+                warnings: Vec::new(),
+                outcome: None,
+                handed_back,
+                started: Instant::now(),
+                closing: false,
             }))
         }),
     )
     .map_err(|e| anyhow::anyhow!("the training window could not be opened: {e}"))?;
     let result = outcome.lock().ok().and_then(|mut o| o.take());
     Ok(result)
-}
-
-/// Hands the outcome back to `run` when the window closes.
-struct Reporter {
-    inner: Dashboard,
-    slot: Arc<std::sync::Mutex<Option<Result<Outcome, String>>>>,
-}
-
-impl eframe::App for Reporter {
-    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
-        self.inner.ui(ui, frame);
-        if let (Some(o), Ok(mut slot)) = (&self.inner.outcome, self.slot.lock()) {
-            if slot.is_none() {
-                *slot = Some(o.clone());
-            }
-        }
-    }
 }

@@ -47,23 +47,19 @@ pub fn load_method(choice: &MethodChoice, gpu: &GpuContext) -> crate::Result<Met
     }
 }
 
-/// Opens a photo the window can show: one texture per image, so its sides
-/// must fit the device's texture limit.
-fn open_displayable(path: &std::path::Path, gpu: &GpuContext) -> crate::Result<Document> {
-    let doc = Document::open(path)?;
+/// The window shows a photo as one texture, so its sides must fit the
+/// device's texture limit.
+fn check_displayable(doc: &Document, gpu: &GpuContext) -> crate::Result<()> {
     let max = gpu.limits().max_texture_dimension_2d as usize;
     let (w, h) = doc.size();
     if w.max(h) > max {
-        return Err(too_large(path, w, h, max));
+        let name = doc.path.as_ref().map(|p| p.display().to_string());
+        return Err(crate::Error::Invalid(format!(
+            "{}: {w}x{h} is larger than this GPU's largest texture ({max}x{max}); use `pconv inpaint` for it",
+            name.unwrap_or_default()
+        )));
     }
-    Ok(doc)
-}
-
-fn too_large(path: &std::path::Path, w: usize, h: usize, max: usize) -> crate::Error {
-    crate::Error::Invalid(format!(
-        "{}: {w}x{h} is larger than this GPU's largest texture ({max}x{max}); use `pconv inpaint` for it",
-        path.display()
-    ))
+    Ok(())
 }
 
 /// Brush and view settings the panels edit.
@@ -96,11 +92,7 @@ pub struct PConvApp {
 
 impl PConvApp {
     fn new(gpu: GpuContext, doc: Document, opts: LaunchOptions) -> crate::Result<Self> {
-        let max = gpu.limits().max_texture_dimension_2d as usize;
-        let (w, h) = doc.size();
-        if w.max(h) > max {
-            return Err(too_large(&opts.image, w, h, max));
-        }
+        check_displayable(&doc, &gpu)?;
         let method = load_method(&opts.method, &gpu)?;
         let mut inpainter = Inpainter::start(method);
         if doc.editor.mask().holes.iter().any(|&h| h) {
@@ -135,7 +127,7 @@ impl PConvApp {
     }
 
     fn open_image(&mut self, path: &std::path::Path) {
-        match open_displayable(path, &self.gpu) {
+        match Document::open(path).and_then(|d| check_displayable(&d, &self.gpu).map(|_| d)) {
             Ok(doc) => {
                 self.doc = doc;
                 self.view = None;
@@ -268,16 +260,14 @@ pub fn run(opts: LaunchOptions) -> anyhow::Result<()> {
                 .wgpu_render_state
                 .as_ref()
                 .ok_or("eframe started without its wgpu renderer")?;
-            let shared =
-                GpuContext::from_parts(rs.adapter.clone(), rs.device.clone(), rs.queue.clone());
             // On a CPU adapter (lavapipe) one queue runs everything in order:
             // a 5-second inference would freeze the window's frames and drop
             // strokes. There the engine gets a device of its own; on a GPU
             // it shares the window's.
-            let gpu = if shared.is_cpu() {
+            let gpu = if rs.adapter.get_info().device_type == wgpu::DeviceType::Cpu {
                 GpuContext::new().map_err(|e| e.to_string())?
             } else {
-                shared
+                GpuContext::from_parts(rs.adapter.clone(), rs.device.clone(), rs.queue.clone())
             };
             let app = PConvApp::new(gpu, doc, opts).map_err(|e| e.to_string())?;
             Ok(Box::new(app))

@@ -26,20 +26,11 @@ impl Paths {
             MethodChoice::Model(p) => p.display().to_string(),
             MethodChoice::Telea => String::new(),
         };
-        let output = doc.default_output();
-        let mask = output.with_file_name(format!(
-            "{}-mask.png",
-            doc.path
-                .as_ref()
-                .and_then(|p| p.file_stem())
-                .map(|s| s.to_string_lossy().to_string())
-                .unwrap_or_else(|| "image".into())
-        ));
         Paths {
             image,
             model,
-            mask: mask.display().to_string(),
-            output: output.display().to_string(),
+            mask: doc.beside("-mask.png").display().to_string(),
+            output: doc.beside("-inpainted.png").display().to_string(),
         }
     }
 }

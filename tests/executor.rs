@@ -80,3 +80,30 @@ fn scalar_read_back_buffers_are_reused() {
     }
     assert_eq!(exec.scalar_buffers_created(), 2);
 }
+
+/// Threads that wait for scalars on one shared device: a map callback can
+/// run on the thread whose poll delivered it, after the waiting thread's
+/// own poll returned (a trainer test hit this on CI).
+#[test]
+fn scalars_arrive_when_several_threads_poll_one_device() {
+    let Some(ctx) = common::gpu() else { return };
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let ctx = ctx.clone();
+            std::thread::spawn(move || {
+                let mut g = Graph::new();
+                let a = g.input("a", &[1]);
+                let b = g.axpby(3.0, a, 0.0, None).unwrap();
+                let exec = Executor::new(&ctx, &g, &[b]).unwrap();
+                for i in 0..100 {
+                    let x = (t * 1000 + i) as f32;
+                    exec.write(a, &[x]).unwrap();
+                    assert_eq!(exec.run_with_scalars(&[b]).wait().unwrap(), vec![3.0 * x]);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+}

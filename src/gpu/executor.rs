@@ -407,11 +407,26 @@ impl PendingScalars {
             return Ok(v);
         }
         // The map callback can land on a later poll than the one that saw
-        // the submission finish; wait for everything before giving up.
+        // the submission finish, or be running on another thread that polls
+        // the same device (tests share one; the app's threads do too): wait
+        // for everything, then give that thread a moment before giving up.
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::Gpu(e.to_string()))?;
-        self.take()?
-            .ok_or_else(|| Error::Gpu("scalars not mapped after the GPU finished".into()))
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Some(v) = self.take()? {
+                return Ok(v);
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(Error::Gpu(
+                    "scalars not mapped after the GPU finished".into(),
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            self.device
+                .poll(wgpu::PollType::Poll)
+                .map_err(|e| Error::Gpu(e.to_string()))?;
+        }
     }
 }

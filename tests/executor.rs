@@ -107,3 +107,39 @@ fn scalars_arrive_when_several_threads_poll_one_device() {
         h.join().unwrap();
     }
 }
+
+#[test]
+fn profile_times_every_dispatch_with_its_layer() {
+    let Some(ctx) = gpu() else { return };
+    let mut g = Graph::new();
+    let x = g.input("x", &[2, 3, 33, 40]);
+    let w = g.param("w", &[16, 3, 3, 3], true);
+    let y = g.conv2d(x, w, None, 1, 1).unwrap();
+    let r = g.relu(y).unwrap();
+    let exec = Executor::new(&ctx, &g, &[r]).unwrap();
+    exec.write(x, &vec![0.5; 2 * 3 * 33 * 40]).unwrap();
+    exec.write(w, &vec![0.1; 16 * 27]).unwrap();
+    let profile = exec.profile().unwrap();
+    assert_eq!(
+        profile.gpu_timestamps,
+        ctx.device
+            .features()
+            .contains(wgpu::Features::TIMESTAMP_QUERY)
+    );
+    assert_eq!(profile.dispatches.len(), exec.dispatch_count());
+    for d in &profile.dispatches {
+        assert!(d.seconds.is_finite() && d.seconds >= 0.0, "{d:?}");
+    }
+    let total: f64 = profile.dispatches.iter().map(|d| d.seconds).sum();
+    assert!(
+        total > 0.0,
+        "a 2x16x33x40 convolution took no time: {profile:?}"
+    );
+    let last = profile.dispatches.last().unwrap();
+    assert!(last.label.contains("[2, 16, 33, 40]"), "{}", last.label);
+    // Profiling ran the graph: 27 taps of 0.1 x 0.5 inside, fewer at borders.
+    let out = exec.read(r).unwrap();
+    let max = out.iter().fold(0.0f32, |m, &v| m.max(v));
+    assert!((max - 1.35).abs() < 1e-4, "max {max}");
+    assert!(out.iter().all(|&v| (0.0..=1.3501).contains(&v)));
+}

@@ -133,7 +133,8 @@ fn check(name: &str, op: Op, operands: Vec<Operand>, tol: f64, rng: &mut Rng) {
     let Some(ctx) = gpu() else { return };
     let mut keep: Vec<TensorId> = outs.clone();
     keep.extend(grad_of.iter().flatten());
-    // The device's kernel choice, and the portable fallbacks where it differs.
+    // The device's kernel choice, the portable fallbacks where it differs,
+    // and the other adapter type's launch shapes (split-K reductions differ).
     let mut variants = vec![ctx.traits()];
     if ctx.traits().subgroups_8_to_64 {
         variants.push(DeviceTraits {
@@ -141,8 +142,15 @@ fn check(name: &str, op: Op, operands: Vec<Operand>, tol: f64, rng: &mut Rng) {
             ..ctx.traits()
         });
     }
+    variants.push(DeviceTraits {
+        parallel_workgroups: DeviceTraits::for_cpu_adapter(!ctx.is_cpu()).parallel_workgroups,
+        ..ctx.traits()
+    });
     for traits in variants {
-        let name = format!("{name} (subgroups {})", traits.subgroups_8_to_64);
+        let name = format!(
+            "{name} (subgroups {}, {} workgroups)",
+            traits.subgroups_8_to_64, traits.parallel_workgroups
+        );
         let exec = Executor::with_traits(&ctx, &g, &keep, &traits)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         for (t, v) in ins.iter().zip(&base) {
@@ -202,11 +210,16 @@ fn conv2d_all_passes() {
         (1, 2, 5, 5, 2, 3, 2, 0, false),
         (2, 3, 7, 1, 9, 3, 2, 1, true),
         (1, 9, 17, 19, 17, 5, 2, 2, false),
+        // Maps of 64 pixel groups or more: tiles along the workgroup (fewer
+        // run `flat`, a lane per channel group and tile).
+        (2, 3, 48, 46, 11, 5, 2, 2, true),
         // 3x3 stride 1 with widths that are multiples of 8: the row kernel
         // (partial channel groups, more tiles than a workgroup, odd heights).
         (2, 3, 5, 8, 5, 3, 1, 1, true),
         (1, 13, 7, 16, 19, 3, 1, 1, false),
         (1, 2, 33, 24, 9, 3, 1, 1, true),
+        // Few tiles, many channel groups: `flat` over several workgroups.
+        (1, 3, 8, 16, 150, 3, 1, 1, false),
     ];
     for (n, ci, h, w, co, k, stride, pad, bias) in cases {
         let mut ops = vec![
@@ -544,7 +557,8 @@ fn dilation_and_total_variation() {
 #[test]
 fn gram_matrices() {
     let mut rng = Rng::new(11);
-    for (n, c, h, w) in [(2, 5, 7, 3), (1, 70, 4, 5)] {
+    // The last one is split into several chunks per image on a GPU.
+    for (n, c, h, w) in [(2, 5, 7, 3), (1, 70, 4, 5), (3, 10, 17, 19)] {
         let ops = vec![var(&[n, c, h, w], rng.values(n * c * h * w))];
         check(
             &format!("gram {n}x{c}x{h}x{w}"),

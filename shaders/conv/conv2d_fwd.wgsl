@@ -6,6 +6,9 @@
 // subgroups of 8 to 64 lanes) lane r loads weight row co0 + r once and the
 // other lanes take it by subgroupBroadcast; without, every lane loads it.
 // Grid: x = pixel groups of 8 (64 per workgroup), y = channel groups of 8, z = image.
+// With `flat` (maps of fewer than 64 pixel groups, where most lanes of such
+// a workgroup would idle) x runs over (channel group, pixel group) pairs and
+// y is 1; no subgroups then, as lanes differ in channels.
 struct Params {
     c_in: u32,
     h: u32,
@@ -38,8 +41,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocat
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 #endif
     let pixels = p.h_out * p.w_out;
+#ifdef flat
+    let groups = (pixels + 7u) / 8u;
+    let p0 = (gid.x % groups) * 8u;
+    let co0 = (gid.x / groups) * 8u;
+#else
     let p0 = gid.x * 8u;
     let co0 = gid.y * 8u;
+#endif
     let img = gid.z;
 #ifdef subgroup
     // Out-of-range lanes keep running (clamped) so that broadcasts stay uniform.

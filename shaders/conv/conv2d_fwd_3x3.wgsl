@@ -12,7 +12,9 @@
 // the weights of channels co0 + r, co0 + 8 + r, … and the other lanes take
 // them by subgroupBroadcast. Needs w_out % 8 == 0.
 // Grid: x = row tiles of 8 pixels (64 per workgroup), y = channel groups
-// of 16, z = image.
+// of 16, z = image. With `flat` (maps of fewer than 64 tiles, where most
+// lanes of such a workgroup would idle) x runs over (channel group, tile)
+// pairs instead and y is 1; no subgroups then, as lanes differ in channels.
 struct Params {
     c_in: u32,
     // Padded input height and row pitch (floats, a multiple of 4).
@@ -39,11 +41,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
 #endif
     let tiles_per_row = p.w_out / 8u;
     let tiles = tiles_per_row * p.h_out;
+#ifdef flat
+    let t = gid.x % tiles;
+    let co0 = (gid.x / tiles) * 16u;
+#else
     // Lanes past the last tile keep running (clamped) so broadcasts stay uniform.
     let t = min(gid.x, tiles - 1u);
+    let co0 = wg.y * 16u;
+#endif
     let oy = t / tiles_per_row;
     let ox0 = (t % tiles_per_row) * 8u;
-    let co0 = wg.y * 16u;
     let img = wg.z;
     let pitch4 = p.pitch / 4u;
     let kk_total = p.c_in * 9u;
@@ -466,9 +473,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
             }
         }
     }
+#ifdef flat
+    if (co0 >= p.c_out) {
+        return;
+    }
+#else
     if (gid.x >= tiles) {
         return;
     }
+#endif
     store_row(img, co0 + 0u, oy * p.w_out + ox0, acc0a, acc0b);
     store_row(img, co0 + 1u, oy * p.w_out + ox0, acc1a, acc1b);
     store_row(img, co0 + 2u, oy * p.w_out + ox0, acc2a, acc2b);

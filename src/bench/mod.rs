@@ -227,6 +227,60 @@ pub fn run_kernel_bench(
     Ok(all)
 }
 
+/// Prints a profile: time per kernel (largest first), then the slowest
+/// single dispatches with their grid, which shows under-filled launches.
+pub fn print_profile(p: &crate::gpu::executor::Profile) {
+    let mut by_kernel: Vec<(String, f64, usize)> = Vec::new();
+    for d in &p.dispatches {
+        let name = d.kernel.name();
+        match by_kernel.iter_mut().find(|(n, ..)| *n == name) {
+            Some(e) => {
+                e.1 += d.seconds;
+                e.2 += 1;
+            }
+            None => by_kernel.push((name, d.seconds, 1)),
+        }
+    }
+    by_kernel.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let total: f64 = by_kernel.iter().map(|e| e.1).sum();
+    let clock = if p.gpu_timestamps {
+        "GPU timestamps, one pass per dispatch"
+    } else {
+        "host time, one submit per dispatch"
+    };
+    println!("profile ({clock}):");
+    println!(
+        "{:<34} {:>10} {:>7} {:>6}",
+        "kernel", "ms", "share", "count"
+    );
+    for (name, t, n) in &by_kernel {
+        println!(
+            "{name:<34} {:>10.3} {:>6.1}% {n:>6}",
+            t * 1e3,
+            100.0 * t / total
+        );
+    }
+    println!("{:<34} {:>10.3}", "sum", total * 1e3);
+    let mut slowest: Vec<(usize, &crate::gpu::executor::DispatchTime)> =
+        p.dispatches.iter().enumerate().collect();
+    slowest.sort_by(|a, b| b.1.seconds.total_cmp(&a.1.seconds));
+    println!("slowest dispatches:");
+    println!(
+        "{:>5} {:<34} {:>10} {:>14}  output",
+        "#", "kernel", "ms", "workgroups"
+    );
+    for (i, d) in slowest.iter().take(25) {
+        let [x, y, z] = d.workgroups;
+        println!(
+            "{i:>5} {:<34} {:>10.3} {:>14}  {}",
+            d.kernel.name(),
+            d.seconds * 1e3,
+            format!("{x}x{y}x{z}"),
+            d.label
+        );
+    }
+}
+
 /// Timing of whole training steps (forward, loss, backward, Adam).
 #[derive(Clone, Debug)]
 pub struct StepTiming {
@@ -282,35 +336,7 @@ pub fn time_train_step(
         )?;
         exec.run();
         exec.wait()?;
-        let mut by_kernel: Vec<(String, f64, usize)> = Vec::new();
-        for (k, t) in exec.profile()? {
-            let name = k.name();
-            match by_kernel.iter_mut().find(|(n, ..)| *n == name) {
-                Some(e) => {
-                    e.1 += t;
-                    e.2 += 1;
-                }
-                None => by_kernel.push((name, t, 1)),
-            }
-        }
-        by_kernel.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let total: f64 = by_kernel.iter().map(|e| e.1).sum();
-        println!(
-            "{:<28} {:>10} {:>7} {:>6}",
-            "kernel", "ms", "share", "count"
-        );
-        for (name, t, n) in &by_kernel {
-            println!(
-                "{name:<28} {:>10.1} {:>6.1}% {n:>6}",
-                t * 1e3,
-                100.0 * t / total
-            );
-        }
-        println!(
-            "{:<28} {:>10.1}",
-            "sum (one submit per dispatch)",
-            total * 1e3
-        );
+        print_profile(&exec.profile()?);
     }
     let mut times = Vec::new();
     for i in 0..=reps.max(1) {

@@ -14,9 +14,48 @@ use crate::graph::{Graph, TensorId, TensorKind};
 
 struct Step {
     kernel: Kernel,
+    /// The node's first output and its shape, for profiles.
+    label: String,
     pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
     workgroups: [u32; 3],
+}
+
+impl Step {
+    fn record(&self, pass: &mut wgpu::ComputePass) {
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        let [x, y, z] = self.workgroups;
+        pass.dispatch_workgroups(x, y, z);
+    }
+
+    fn timed(&self, seconds: f64) -> DispatchTime {
+        DispatchTime {
+            kernel: self.kernel,
+            label: self.label.clone(),
+            workgroups: self.workgroups,
+            seconds,
+        }
+    }
+}
+
+/// One dispatch of a profiled run.
+#[derive(Clone, Debug)]
+pub struct DispatchTime {
+    pub kernel: Kernel,
+    /// The node's first output tensor and its shape.
+    pub label: String,
+    pub workgroups: [u32; 3],
+    pub seconds: f64,
+}
+
+/// What `Executor::profile` measured.
+#[derive(Clone, Debug)]
+pub struct Profile {
+    /// The times are GPU timestamps (else host wall time per submit).
+    pub gpu_timestamps: bool,
+    /// Every dispatch of the run, in recording order.
+    pub dispatches: Vec<DispatchTime>,
 }
 
 pub struct Executor {
@@ -151,8 +190,13 @@ impl Executor {
                     layout: &layout,
                     entries: &entries,
                 });
+                let out = node.outputs.first().map(|&t| {
+                    let info = graph.info(t);
+                    format!("{} {:?}", info.name, info.shape)
+                });
                 steps.push(Step {
                     kernel: d.kernel,
+                    label: out.unwrap_or_default(),
                     pipeline,
                     bind_group,
                     workgroups: d.workgroups,
@@ -264,32 +308,91 @@ impl Executor {
             timestamp_writes: None,
         });
         for s in &self.steps {
-            pass.set_pipeline(&s.pipeline);
-            pass.set_bind_group(0, &s.bind_group, &[]);
-            let [x, y, z] = s.workgroups;
-            pass.dispatch_workgroups(x, y, z);
+            s.record(&mut pass);
         }
     }
 
-    /// Runs every dispatch in its own submit and waits for it: seconds per
-    /// dispatch, in order. For profiling only (it serialises the GPU).
-    pub fn profile(&self) -> Result<Vec<(Kernel, f64)>> {
-        let mut out = Vec::with_capacity(self.steps.len());
+    /// Time of every dispatch, in order. With `TIMESTAMP_QUERY` each dispatch
+    /// gets its own compute pass bracketed by GPU timestamps, all in one
+    /// submit, so the times are the GPU's own; without it each dispatch is
+    /// submitted and waited for alone, which adds the submit latency to
+    /// every entry. For profiling only.
+    pub fn profile(&self) -> Result<Profile> {
+        if self
+            .ctx
+            .device
+            .features()
+            .contains(wgpu::Features::TIMESTAMP_QUERY)
+        {
+            return self.profile_timestamps();
+        }
+        let mut dispatches = Vec::with_capacity(self.steps.len());
         for s in &self.steps {
             let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
             {
                 let mut pass = encoder.begin_compute_pass(&Default::default());
-                pass.set_pipeline(&s.pipeline);
-                pass.set_bind_group(0, &s.bind_group, &[]);
-                let [x, y, z] = s.workgroups;
-                pass.dispatch_workgroups(x, y, z);
+                s.record(&mut pass);
             }
             let t0 = std::time::Instant::now();
             self.ctx.queue.submit([encoder.finish()]);
             self.wait()?;
-            out.push((s.kernel, t0.elapsed().as_secs_f64()));
+            dispatches.push(s.timed(t0.elapsed().as_secs_f64()));
         }
-        Ok(out)
+        Ok(Profile {
+            gpu_timestamps: false,
+            dispatches,
+        })
+    }
+
+    fn profile_timestamps(&self) -> Result<Profile> {
+        let device = &self.ctx.device;
+        let period_s = self.ctx.queue.get_timestamp_period() as f64 * 1e-9;
+        let per_set = (wgpu::QUERY_SET_MAX_QUERIES / 2) as usize;
+        let mut dispatches = Vec::with_capacity(self.steps.len());
+        for chunk in self.steps.chunks(per_set) {
+            let queries = 2 * chunk.len() as u32;
+            let set = device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("pconv.profile"),
+                ty: wgpu::QueryType::Timestamp,
+                count: queries,
+            });
+            let bytes = queries as u64 * wgpu::QUERY_SIZE as u64;
+            let resolve = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("pconv.profile.resolve"),
+                size: bytes,
+                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            });
+            let staging = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("pconv.profile.staging"),
+                size: bytes,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let mut encoder = device.create_command_encoder(&Default::default());
+            for (i, s) in chunk.iter().enumerate() {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: None,
+                    timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                        query_set: &set,
+                        beginning_of_pass_write_index: Some(2 * i as u32),
+                        end_of_pass_write_index: Some(2 * i as u32 + 1),
+                    }),
+                });
+                s.record(&mut pass);
+            }
+            encoder.resolve_query_set(&set, 0..queries, &resolve, 0);
+            encoder.copy_buffer_to_buffer(&resolve, 0, &staging, 0, bytes);
+            let bytes = self.submit_and_map(encoder, &staging, "the profile timestamps")?;
+            let ticks = bytemuck::pod_collect_to_vec::<u8, u64>(&bytes);
+            for (s, t) in chunk.iter().zip(ticks.chunks_exact(2)) {
+                dispatches.push(s.timed(t[1].saturating_sub(t[0]) as f64 * period_s));
+            }
+        }
+        Ok(Profile {
+            gpu_timestamps: true,
+            dispatches,
+        })
     }
 
     /// Blocks until all submitted work is done.
@@ -312,6 +415,18 @@ impl Executor {
         });
         let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
         encoder.copy_buffer_to_buffer(self.buffer(t), 0, &staging, 0, bytes);
+        let bytes = self.submit_and_map(encoder, &staging, &self.names[t.index()])?;
+        Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
+
+    /// Submits `encoder`, which fills `staging`, waits, and copies `staging`
+    /// out (blocking; `what` names it in errors).
+    fn submit_and_map(
+        &self,
+        encoder: wgpu::CommandEncoder,
+        staging: &wgpu::Buffer,
+        what: &str,
+    ) -> Result<Vec<u8>> {
         self.ctx.queue.submit([encoder.finish()]);
         let (tx, rx) = std::sync::mpsc::channel();
         staging.map_async(wgpu::MapMode::Read, .., move |r| {
@@ -320,11 +435,11 @@ impl Executor {
         self.wait()?;
         rx.recv()
             .map_err(|e| Error::Gpu(e.to_string()))?
-            .map_err(|e| Error::Gpu(format!("mapping {}: {e}", self.names[t.index()])))?;
+            .map_err(|e| Error::Gpu(format!("mapping {what}: {e}")))?;
         let view = staging
             .get_mapped_range(..)
             .map_err(|e| Error::Gpu(e.to_string()))?;
-        let out = bytemuck::cast_slice::<u8, f32>(&view).to_vec();
+        let out = view.to_vec();
         drop(view);
         staging.unmap();
         let errors = self.ctx.take_errors();

@@ -31,8 +31,10 @@ macro_rules! kernels {
 kernels! {
     Conv2dFwd => "conv/conv2d_fwd.wgsl",
     Conv2dFwdSubgroup => "conv/conv2d_fwd.wgsl" ["subgroup"],
+    Conv2dFwdFlat => "conv/conv2d_fwd.wgsl" ["flat"],
     Conv2dFwd3x3 => "conv/conv2d_fwd_3x3.wgsl",
     Conv2dFwd3x3Subgroup => "conv/conv2d_fwd_3x3.wgsl" ["subgroup"],
+    Conv2dFwd3x3Flat => "conv/conv2d_fwd_3x3.wgsl" ["flat"],
     Conv2dBwdData => "conv/conv2d_bwd_data.wgsl",
     Conv2dBwdWeight => "conv/conv2d_bwd_weight.wgsl",
     Conv2dBwdWeightSubgroup => "conv/conv2d_bwd_weight.wgsl" ["subgroup"],

@@ -13,6 +13,34 @@ const BLOCK: usize = 8;
 /// Output channels per invocation of the 3x3 row kernel.
 const FWD3X3_CO: usize = 16;
 
+/// Invocations per workgroup of the forward kernels (`@workgroup_size(64)`).
+const FWD_LANES: usize = 64;
+
+/// Grid of a forward kernel over `tiles` pixel tiles and `groups` channel
+/// groups per image, and whether it runs `flat`: small maps (the deep
+/// layers, 2x2 to 8x8) give each lane a (channel group, tile) pair, where a
+/// workgroup along the tiles would run up to 63 of its 64 lanes for nothing
+/// (one such dispatch took 3 s of a 13 s lavapipe step, 0.18 s flat). Flat
+/// lanes cannot share weights by subgroupBroadcast, which costs more than
+/// idling half the lanes: with subgroups only maps of at most 16 tiles go
+/// flat (lavapipe: 16x16 maps took 150 ms with subgroups, 237 ms flat).
+fn fwd_grid(tiles: usize, groups: usize, n: usize, dev: &DeviceTraits) -> (bool, [u32; 3]) {
+    let flat_below = if dev.subgroups_8_to_64 {
+        FWD_LANES / 4 + 1
+    } else {
+        FWD_LANES
+    };
+    if tiles < flat_below {
+        let lanes = tiles * groups;
+        (true, [lanes.div_ceil(FWD_LANES) as u32, 1, n as u32])
+    } else {
+        (
+            false,
+            [tiles.div_ceil(FWD_LANES) as u32, groups as u32, n as u32],
+        )
+    }
+}
+
 /// Grid for kernels where invocation (x, y) computes an 8x8 block and the
 /// workgroup is 8x8 invocations.
 pub fn block_grid(threads_x: usize, threads_y: usize, z: usize) -> [u32; 3] {
@@ -94,8 +122,11 @@ fn conv3x3_row(
     bindings: Vec<Binding>,
     dev: &DeviceTraits,
 ) -> Dispatch {
+    let (flat, workgroups) = fwd_grid(y[2] * y[3] / BLOCK, c_out.div_ceil(FWD3X3_CO), x[0], dev);
     Dispatch {
-        kernel: if dev.subgroups_8_to_64 {
+        kernel: if flat {
+            Kernel::Conv2dFwd3x3Flat
+        } else if dev.subgroups_8_to_64 {
             Kernel::Conv2dFwd3x3Subgroup
         } else {
             Kernel::Conv2dFwd3x3
@@ -110,11 +141,7 @@ fn conv3x3_row(
             .b(bias)
             .done(),
         bindings,
-        workgroups: [
-            (y[2] * y[3] / BLOCK).div_ceil(64) as u32,
-            c_out.div_ceil(FWD3X3_CO) as u32,
-            x[0] as u32,
-        ],
+        workgroups,
     }
 }
 
@@ -148,7 +175,15 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 .u(0)
                 .b(bias)
                 .done();
-            let kernel = if dev.subgroups_8_to_64 {
+            let (flat, workgroups) = fwd_grid(
+                (y[2] * y[3]).div_ceil(BLOCK),
+                w[0].div_ceil(BLOCK),
+                x[0],
+                dev,
+            );
+            let kernel = if flat {
+                Kernel::Conv2dFwdFlat
+            } else if dev.subgroups_8_to_64 {
                 Kernel::Conv2dFwdSubgroup
             } else {
                 Kernel::Conv2dFwd
@@ -157,11 +192,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 kernel,
                 params,
                 bindings,
-                workgroups: [
-                    (y[2] * y[3]).div_ceil(BLOCK).div_ceil(64) as u32,
-                    w[0].div_ceil(BLOCK) as u32,
-                    x[0] as u32,
-                ],
+                workgroups,
             });
             lowered
         }

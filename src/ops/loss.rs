@@ -4,7 +4,9 @@
 //! workgroup, then one workgroup), so results are deterministic.
 use super::{CpuResult, L1Weight, Op};
 use crate::gpu::shaders::Kernel;
-use crate::graph::recording::{grid_1d, Binding, Dispatch, Lowered, Params, LOOP_BUDGET, WG_SIZE};
+use crate::graph::recording::{
+    grid_1d, Binding, DeviceTraits, Dispatch, Lowered, Params, LOOP_BUDGET, WG_SIZE,
+};
 use Binding::{Input as In, Output as Out, Scratch, Unused};
 
 /// Workgroups of the first pass of a scalar reduction.
@@ -59,11 +61,31 @@ fn reduction(
 const GRAM_CHUNK: usize = 4096;
 const _: () = assert!(GRAM_CHUNK * 9 <= LOOP_BUDGET);
 
+/// Shortest reduction chunk worth its own partial Gram matrix.
+const GRAM_MIN_CHUNK: usize = 64;
+
+/// Chunk length and count of the Gram reduction over `hw` positions: enough
+/// chunks to give the device `parallel_workgroups` (a 64x64 Gram matrix of
+/// one image is a single workgroup, and summing 16384 positions in it alone
+/// took 32 ms on an H200), and none longer than `GRAM_CHUNK`.
+fn gram_split(n: usize, c: usize, hw: usize, dev: &DeviceTraits) -> (usize, usize) {
+    let [x, y, _] = gemm_grid(c, c, 1);
+    let per_split = (x * y) as usize * n;
+    let wanted = (dev.parallel_workgroups as usize).div_ceil(per_split);
+    let max_splits = (65535 / n.max(1)).max(1);
+    let splits = wanted
+        .min(hw.div_ceil(GRAM_MIN_CHUNK))
+        .max(hw.div_ceil(GRAM_CHUNK))
+        .clamp(1, max_splits);
+    let chunk = hw.div_ceil(splits).max(1);
+    (chunk, hw.div_ceil(chunk).max(1))
+}
+
 fn gemm_grid(m: usize, n: usize, z: usize) -> [u32; 3] {
     super::conv::block_grid(n.div_ceil(8), m.div_ceil(8), z)
 }
 
-pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
+pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTraits) -> Lowered {
     match *op {
         Op::Composite => {
             let (n, c, hw) = nchw(ins[0]);
@@ -149,8 +171,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
         }
         Op::Gram => {
             let (n, c, hw) = nchw(ins[0]);
-            let splits = hw.div_ceil(GRAM_CHUNK).max(1);
-            let chunk = hw.div_ceil(splits);
+            let (chunk, splits) = gram_split(n, c, hw, dev);
             let target = if splits == 1 { Out(0) } else { Scratch(0) };
             let mut lowered = Lowered::one(Dispatch {
                 kernel: Kernel::Gram,

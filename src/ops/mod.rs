@@ -443,7 +443,7 @@ impl Op {
             | Op::Tv
             | Op::TvBwd
             | Op::Gram
-            | Op::GramBwd => loss::lower(self, ins, outs),
+            | Op::GramBwd => loss::lower(self, ins, outs, dev),
             Op::Adam { .. } => optim::lower(self, ins),
             _ => nn::lower(self, ins, outs),
         }

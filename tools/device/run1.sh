@@ -3,7 +3,7 @@
 set -u
 exec > >(tee $OUT/run1.log) 2>&1
 t0=$(date +%s); el() { echo "[$(( $(date +%s) - t0 )) s] $*"; }
-source gpu/setup.sh
+source tools/device/setup.sh
 nvidia-smi --query-gpu=name,clocks.max.sm,memory.total --format=csv
 el probe b16
 timeout -k 10 -s INT 30 $P --headless train --data /root/faces --size 128 --levels 6 --width 0.5 --batch 16 --steps 100000 --out /root/probe --checkpoint-every 100000 --sample-every 100000 --seed 7 > /root/probe.log 2>&1

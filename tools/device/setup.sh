@@ -1,9 +1,11 @@
-# sourced by run1.sh / run2.sh on the device machine
+# sourced by the run*.sh / profile.sh scripts on the device machine
 export XDG_RUNTIME_DIR=/tmp WGPU_BACKEND=vulkan
 for f in .gl/*.deb; do dpkg -x $f / ; done; ldconfig
 mkdir -p /root/pc /root/faces
 [ -x /root/pc/pconv ] || { gunzip -c gpu/pconv.gz > /root/pc/pconv && chmod +x /root/pc/pconv; }
-for t in gpu/train*.tar; do tar xf $t -C /root/faces --strip-components=1 --skip-old-files; done
+# training faces arrive as tar (or gzipped tar) parts, one or more per call;
+# they accumulate in /root/faces while the machine stays warm
+for t in gpu/train*.tar gpu/train*.tgz; do [ -f "$t" ] && tar xf $t -C /root/faces --strip-components=1 --skip-old-files; done
 P=/root/pc/pconv
 echo "faces for training: $(ls /root/faces | wc -l)"
 $P info > $OUT/info.txt 2>&1

@@ -210,6 +210,10 @@ fn conv2d_all_passes() {
         (1, 2, 5, 5, 2, 3, 2, 0, false),
         (2, 3, 7, 1, 9, 3, 2, 1, true),
         (1, 9, 17, 19, 17, 5, 2, 2, false),
+        // Stride 1 off the row kernel: backward-data as a forward
+        // convolution with flipped weights and padding k - 1 - pad.
+        (1, 4, 9, 11, 6, 3, 1, 0, false),
+        (2, 3, 10, 13, 5, 5, 1, 2, true),
         // Maps of 64 pixel groups or more: tiles along the workgroup (fewer
         // run `flat`, a lane per channel group and tile).
         (2, 3, 48, 46, 11, 5, 2, 2, true),

@@ -16,15 +16,22 @@ const FWD3X3_CO: usize = 16;
 /// Invocations per workgroup of the forward kernels (`@workgroup_size(64)`).
 const FWD_LANES: usize = 64;
 
-/// Grid of a forward kernel over `tiles` pixel tiles and `groups` channel
-/// groups per image, and whether it runs `flat`: small maps (the deep
+/// Kernel and grid of a forward convolution over `tiles` pixel tiles and
+/// `groups` channel groups per image; `kernels` are the variants of one
+/// kernel file: flat, subgroup, portable. Small maps (the deep
 /// layers, 2x2 to 8x8) give each lane a (channel group, tile) pair, where a
 /// workgroup along the tiles would run up to 63 of its 64 lanes for nothing
 /// (one such dispatch took 3 s of a 13 s lavapipe step, 0.18 s flat). Flat
 /// lanes cannot share weights by subgroupBroadcast, which costs more than
 /// idling half the lanes: with subgroups only maps of at most 16 tiles go
 /// flat (lavapipe: 16x16 maps took 150 ms with subgroups, 237 ms flat).
-fn fwd_grid(tiles: usize, groups: usize, n: usize, dev: &DeviceTraits) -> (bool, [u32; 3]) {
+fn fwd_launch(
+    tiles: usize,
+    groups: usize,
+    n: usize,
+    dev: &DeviceTraits,
+    [flat, subgroup, portable]: [Kernel; 3],
+) -> (Kernel, [u32; 3]) {
     let flat_below = if dev.subgroups_8_to_64 {
         FWD_LANES / 4 + 1
     } else {
@@ -32,11 +39,16 @@ fn fwd_grid(tiles: usize, groups: usize, n: usize, dev: &DeviceTraits) -> (bool,
     };
     if tiles < flat_below {
         let lanes = tiles * groups;
-        (true, [lanes.div_ceil(FWD_LANES) as u32, 1, n as u32])
+        (flat, [lanes.div_ceil(FWD_LANES) as u32, 1, n as u32])
     } else {
+        let grid = [tiles.div_ceil(FWD_LANES) as u32, groups as u32, n as u32];
         (
-            false,
-            [tiles.div_ceil(FWD_LANES) as u32, groups as u32, n as u32],
+            if dev.subgroups_8_to_64 {
+                subgroup
+            } else {
+                portable
+            },
+            grid,
         )
     }
 }
@@ -112,36 +124,79 @@ fn row_kernel_applies(k: usize, stride: usize, pad: usize, w_out: usize) -> bool
     k == 3 && stride == 1 && pad == 1 && w_out.is_multiple_of(BLOCK)
 }
 
-/// The 3x3 stride-1 row kernel over a padded input of logical shape `x`,
-/// producing `y` ([n, c_out, h, w]); bindings: padded x, weights, bias, y.
-fn conv3x3_row(
-    x: &[usize],
+/// A forward convolution as the conv kernels see it: input of logical shape
+/// `x` (already zero-padded by `pad` into a scratch copy when `pad` > 0),
+/// `c_out` filters of `k`x`k`, output `y`; bindings: input, weights, bias, y.
+struct ForwardConv<'a> {
+    x: &'a [usize],
     c_out: usize,
-    y: &[usize],
+    k: usize,
+    stride: usize,
+    pad: usize,
+    y: &'a [usize],
     bias: bool,
-    bindings: Vec<Binding>,
-    dev: &DeviceTraits,
-) -> Dispatch {
-    let (flat, workgroups) = fwd_grid(y[2] * y[3] / BLOCK, c_out.div_ceil(FWD3X3_CO), x[0], dev);
-    Dispatch {
-        kernel: if flat {
-            Kernel::Conv2dFwd3x3Flat
-        } else if dev.subgroups_8_to_64 {
-            Kernel::Conv2dFwd3x3Subgroup
-        } else {
-            Kernel::Conv2dFwd3x3
-        },
-        params: Params::new()
-            .u(x[1])
-            .u(x[2] + 2)
-            .u(padded_pitch(x[3], 1))
-            .u(c_out)
-            .u(y[2])
-            .u(y[3])
-            .b(bias)
-            .done(),
-        bindings,
-        workgroups,
+}
+
+impl ForwardConv<'_> {
+    /// The row kernel where it applies, else the generic kernel; either runs
+    /// `flat` on small maps.
+    fn dispatch(&self, bindings: Vec<Binding>, dev: &DeviceTraits) -> Dispatch {
+        let (x, y) = (self.x, self.y);
+        if row_kernel_applies(self.k, self.stride, self.pad, y[3]) {
+            let (kernel, workgroups) = fwd_launch(
+                y[2] * y[3] / BLOCK,
+                self.c_out.div_ceil(FWD3X3_CO),
+                x[0],
+                dev,
+                [
+                    Kernel::Conv2dFwd3x3Flat,
+                    Kernel::Conv2dFwd3x3Subgroup,
+                    Kernel::Conv2dFwd3x3,
+                ],
+            );
+            return Dispatch {
+                kernel,
+                params: Params::new()
+                    .u(x[1])
+                    .u(x[2] + 2)
+                    .u(padded_pitch(x[3], 1))
+                    .u(self.c_out)
+                    .u(y[2])
+                    .u(y[3])
+                    .b(self.bias)
+                    .done(),
+                bindings,
+                workgroups,
+            };
+        }
+        let (kernel, workgroups) = fwd_launch(
+            (y[2] * y[3]).div_ceil(BLOCK),
+            self.c_out.div_ceil(BLOCK),
+            x[0],
+            dev,
+            [
+                Kernel::Conv2dFwdFlat,
+                Kernel::Conv2dFwdSubgroup,
+                Kernel::Conv2dFwd,
+            ],
+        );
+        Dispatch {
+            kernel,
+            params: Params::new()
+                .u(x[1])
+                .u(x[2] + 2 * self.pad)
+                .u(padded_pitch(x[3], self.pad))
+                .u(self.c_out)
+                .u(y[2])
+                .u(y[3])
+                .u(self.k)
+                .u(self.stride)
+                .u(0)
+                .b(self.bias)
+                .done(),
+            bindings,
+            workgroups,
+        }
     }
 }
 
@@ -157,74 +212,56 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 Binding::Unused
             };
             let bindings = vec![input, Binding::Input(1), b, Binding::Output(0)];
-            if row_kernel_applies(w[2], stride, pad, y[3]) {
-                lowered
-                    .dispatches
-                    .push(conv3x3_row(x, w[0], y, bias, bindings, dev));
-                return lowered;
-            }
-            let params = Params::new()
-                .u(x[1])
-                .u(x[2] + 2 * pad)
-                .u(padded_pitch(x[3], pad))
-                .u(w[0])
-                .u(y[2])
-                .u(y[3])
-                .u(w[2])
-                .u(stride)
-                .u(0)
-                .b(bias)
-                .done();
-            let (flat, workgroups) = fwd_grid(
-                (y[2] * y[3]).div_ceil(BLOCK),
-                w[0].div_ceil(BLOCK),
-                x[0],
-                dev,
-            );
-            let kernel = if flat {
-                Kernel::Conv2dFwdFlat
-            } else if dev.subgroups_8_to_64 {
-                Kernel::Conv2dFwdSubgroup
-            } else {
-                Kernel::Conv2dFwd
+            let conv = ForwardConv {
+                x,
+                c_out: w[0],
+                k: w[2],
+                stride,
+                pad,
+                y,
+                bias,
             };
-            lowered.dispatches.push(Dispatch {
-                kernel,
-                params,
-                bindings,
-                workgroups,
-            });
+            lowered.dispatches.push(conv.dispatch(bindings, dev));
             lowered
         }
         Op::Conv2dBwdData {
-            stride,
+            stride: 1,
             pad,
             h,
             w: wd,
-        } if row_kernel_applies(ins[1][2], stride, pad, wd) => {
-            // Stride 1: dx = conv(pad(gy), flipped transposed weights).
+        } if pad < ins[1][2] => {
+            // Stride 1: dx = conv(gy padded by k - 1 - pad, flipped
+            // transposed weights), on the forward kernels.
             let (gy, w) = (ins[0], ins[1]);
+            let k = w[2];
             let mut lowered = Lowered::default();
             lowered
                 .scratch_bytes
                 .push((w.iter().product::<usize>() * 4) as u64);
             lowered.dispatches.push(Dispatch {
                 kernel: Kernel::WeightFlip,
-                params: Params::new().u(w[0]).u(w[1]).u(w[2]).done(),
+                params: Params::new().u(w[0]).u(w[1]).u(k).done(),
                 bindings: vec![Binding::Input(1), Binding::Scratch(0)],
                 workgroups: grid_1d(w.iter().product()),
             });
-            let input = pad_input(&mut lowered, Binding::Input(0), gy, pad);
+            let flipped_pad = k - 1 - pad;
+            let input = pad_input(&mut lowered, Binding::Input(0), gy, flipped_pad);
             let bindings = vec![
                 input,
                 Binding::Scratch(0),
                 Binding::Unused,
                 Binding::Output(0),
             ];
-            let dx = [gy[0], w[1], h, wd];
-            lowered
-                .dispatches
-                .push(conv3x3_row(gy, w[1], &dx, false, bindings, dev));
+            let conv = ForwardConv {
+                x: gy,
+                c_out: w[1],
+                k,
+                stride: 1,
+                pad: flipped_pad,
+                y: &[gy[0], w[1], h, wd],
+                bias: false,
+            };
+            lowered.dispatches.push(conv.dispatch(bindings, dev));
             lowered
         }
         Op::Conv2dBwdData {

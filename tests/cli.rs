@@ -111,6 +111,20 @@ fn single_image_with_telea_keeps_known_pixels() {
 }
 
 #[test]
+fn fit_this_image_fills_the_holes_and_keeps_known_pixels() {
+    let d = dir("fit");
+    let (img, mask) = write_pair(&d, "a", 40, 36, 40);
+    let out = d.join("out.png");
+    let (ok, err) = inpaint(&img, &mask, &out, &["--method", "fit", "--fit-steps", "2"]);
+    assert!(ok, "{err}");
+    holes_changed_known_kept(&img, &out, &mask);
+    // Too small for the fitted network: a clear error.
+    let (tiny, tiny_mask) = write_pair(&d, "tiny", 12, 12, 12);
+    let (ok, err) = inpaint(&tiny, &tiny_mask, &d.join("t.png"), &["--method", "fit"]);
+    assert!(!ok && err.contains("smaller than 16x16"), "{err}");
+}
+
+#[test]
 fn bad_inputs_are_one_line_errors() {
     let d = dir("bad");
     let (img, mask) = write_pair(&d, "a", 20, 12, 20);

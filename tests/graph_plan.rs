@@ -17,6 +17,7 @@ fn step(levels: usize, width: f64, size: usize, batch: usize, vgg: VggConfig) ->
         height: size,
         width: size,
         mode: Mode::Train,
+        ignore_unknown: false,
     })
     .unwrap()
 }

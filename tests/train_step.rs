@@ -27,6 +27,7 @@ fn tiny(mode: Mode) -> TrainStepConfig {
         height: 16,
         width: 24,
         mode,
+        ignore_unknown: false,
     }
 }
 
@@ -85,7 +86,17 @@ fn values(step: &TrainStep, rng: &mut Rng) -> Vec<(TensorId, Vec<f64>)> {
             .map(|_| rng.uniform() as f32 as f64)
             .collect(),
     ));
-    vals.push((step.mask, rng.mask(n, h, w, 0.35)));
+    let mut mask = rng.mask(n, h, w, 0.35);
+    if let Some(u) = step.unknown {
+        // Unknown truth (the user's own holes when fitting one image) is a
+        // hole for the network too.
+        let unknown: Vec<f64> = rng.mask(n, h, w, 0.2).iter().map(|k| 1.0 - k).collect();
+        for (m, u) in mask.iter_mut().zip(&unknown) {
+            *m *= 1.0 - u;
+        }
+        vals.push((u, unknown));
+    }
+    vals.push((step.mask, mask));
     let s = adam_step_scalars(2e-4, 0.9, 0.999, 1);
     vals.push((step.adam_step, s.iter().map(|&v| v as f64).collect()));
     vals
@@ -100,8 +111,9 @@ fn run_cpu(step: &TrainStep, vals: &[(TensorId, Vec<f64>)]) -> CpuExecutor {
     cpu
 }
 
-fn check_step(mode: Mode, seed: u64) {
-    let step = TrainStep::build(&tiny(mode)).unwrap();
+fn check_step(cfg: TrainStepConfig, seed: u64) {
+    let mode = cfg.mode;
+    let step = TrainStep::build(&cfg).unwrap();
     let mut rng = Rng::new(seed);
     let vals = values(&step, &mut rng);
     let cpu = run_cpu(&step, &vals);
@@ -200,7 +212,76 @@ fn check_step(mode: Mode, seed: u64) {
 
 #[test]
 fn train_step_matches_cpu_and_finite_differences() {
-    check_step(Mode::Train, 21);
+    check_step(tiny(Mode::Train), 21);
+}
+
+#[test]
+fn fit_step_matches_cpu_and_finite_differences() {
+    check_step(
+        TrainStepConfig {
+            ignore_unknown: true,
+            ..tiny(Mode::Train)
+        },
+        23,
+    );
+}
+
+#[test]
+fn fit_step_learns_nothing_where_the_truth_is_unknown() {
+    let fit = TrainStep::build(&TrainStepConfig {
+        ignore_unknown: true,
+        ..tiny(Mode::Train)
+    })
+    .unwrap();
+    let plain = TrainStep::build(&tiny(Mode::Train)).unwrap();
+    let mut rng = Rng::new(24);
+    let vals = values(&fit, &mut rng);
+    let unknown = fit.unknown.unwrap();
+    let with_unknown = |v: f64| -> Vec<(TensorId, Vec<f64>)> {
+        vals.iter()
+            .map(|(t, x)| {
+                (
+                    *t,
+                    if *t == unknown {
+                        vec![v; x.len()]
+                    } else {
+                        x.clone()
+                    },
+                )
+            })
+            .collect()
+    };
+    // Nothing known: the loss sees only the truth, so no weight gets a gradient.
+    let cpu = run_cpu(&fit, &with_unknown(1.0));
+    for &(param, grad, _, _) in &fit.trained {
+        let name = &fit.graph.info(param).name;
+        assert!(
+            cpu.get(grad).iter().all(|&g| g == 0.0),
+            "{name} learned from unknown pixels"
+        );
+    }
+    // Everything known: the same losses as ordinary training (tensors matched
+    // by name).
+    let fit_cpu = run_cpu(&fit, &with_unknown(0.0));
+    let plain_vals: Vec<(TensorId, Vec<f64>)> = vals
+        .iter()
+        .filter(|(t, _)| *t != unknown)
+        .map(|(t, x)| {
+            let name = &fit.graph.info(*t).name;
+            let same = plain
+                .graph
+                .tensors
+                .iter()
+                .position(|i| &i.name == name)
+                .unwrap_or_else(|| panic!("{name} missing in the plain step"));
+            (TensorId(same as u32), x.clone())
+        })
+        .collect();
+    let plain_cpu = run_cpu(&plain, &plain_vals);
+    for ((name, a), (_, b)) in fit.losses.named().iter().zip(plain.losses.named()) {
+        let (a, b) = (fit_cpu.get(*a)[0], plain_cpu.get(b)[0]);
+        assert!((a - b).abs() <= 1e-12 * b.abs(), "{name}: {a} vs {b}");
+    }
 }
 
 #[test]
@@ -221,7 +302,7 @@ fn finetune_step_freezes_encoder_batchnorm() {
         trained.iter().any(|n| n.starts_with("dec2.bn.")),
         "{trained:?}"
     );
-    check_step(Mode::FineTune, 22);
+    check_step(tiny(Mode::FineTune), 22);
 }
 
 #[test]

@@ -23,6 +23,9 @@ pub struct Document {
     pub editor: MaskEditor,
     /// The latest composite and the mask revision it was computed for.
     pub result: Option<(u64, RgbImage)>,
+    /// Counts accepted results: a fit refreshes the result of one revision
+    /// many times, and the canvas re-uploads on each.
+    pub results_accepted: u64,
 }
 
 impl Document {
@@ -35,6 +38,7 @@ impl Document {
             image: Arc::new(image),
             editor,
             result: None,
+            results_accepted: 0,
         }
     }
 
@@ -69,6 +73,7 @@ impl Document {
         match &finished.result {
             Ok(img) if !newer => {
                 self.result = Some((finished.revision, img.clone()));
+                self.results_accepted += 1;
                 Ok(())
             }
             Ok(_) => Ok(()),

@@ -1,7 +1,8 @@
 //! The desktop app: mask editing with undo/redo, the view transform, the
-//! document and the inpainting worker (all testable without a window), and
-//! the egui shell in `ui`.
+//! document, the inpainting worker and the "fit this image" thread (all
+//! testable without a window), and the egui shell in `ui`.
 pub mod document;
+pub mod fitting;
 pub mod mask_edit;
 pub mod ui;
 pub mod view;

@@ -153,6 +153,7 @@ pub fn measure(ctx: &GpuContext, c: &Config, reps: usize) -> Result<Measurement>
                 height: c.size,
                 width: c.size,
                 mode: Mode::Train,
+                ignore_unknown: false,
             };
             let t = time_train_step(ctx, &cfg, reps, false)?;
             (t.times, t.dispatches, t.planned_bytes)

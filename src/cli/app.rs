@@ -32,6 +32,7 @@ pub fn launch_options(a: AppArgs) -> Result<LaunchOptions> {
     let method = match (a.method, a.checkpoint.or_else(bundled_model)) {
         (MethodArg::Telea, _) | (MethodArg::Pconv, None) => MethodChoice::Telea,
         (MethodArg::Pconv, Some(p)) => MethodChoice::Model(p),
+        (MethodArg::Fit, _) => MethodChoice::Fit,
     };
     Ok(LaunchOptions {
         image,

@@ -63,6 +63,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         height: a.size,
         width: a.size,
         mode: pconv::model::Mode::Train,
+        ignore_unknown: false,
     };
     println!("adapter: {}", ctx.summary);
     let t = pconv::bench::time_train_step(&ctx, &cfg, a.reps, a.profile)?;

@@ -27,6 +27,9 @@ pub struct InpaintArgs {
     output: PathBuf,
     #[arg(long, value_enum, default_value = "pconv")]
     method: MethodArg,
+    /// Training steps per image of --method fit.
+    #[arg(long, default_value_t = method::DEFAULT_FIT_STEPS)]
+    fit_steps: u64,
     /// Images whose longer side exceeds this are inpainted on a crop around
     /// the holes (their bounding box plus a margin of half its size, at
     /// least 32 px); a crop still larger is downscaled for the network and
@@ -79,6 +82,9 @@ fn one(
 
 pub fn run(a: InpaintArgs) -> Result<()> {
     let mut method = method::load(a.method, a.checkpoint.as_deref(), method::open_gpu)?;
+    if let Method::Fit(f) = &mut method {
+        f.steps = a.fit_steps;
+    }
     if !a.image.is_dir() {
         if a.mask.is_dir() {
             bail!(

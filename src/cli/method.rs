@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use pconv::gpu::GpuContext;
-use pconv::infer::{telea::DEFAULT_RADIUS, Method, PConvModel};
+use pconv::infer::{telea::DEFAULT_RADIUS, FitMethod, Method, PConvModel};
 use pconv::model::Checkpoint;
+use pconv::train::fit::FitOptions;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum MethodArg {
@@ -14,7 +15,13 @@ pub enum MethodArg {
     Pconv,
     /// Telea's fast-marching inpainting (2004), the classical baseline.
     Telea,
+    /// "Fit this image": train a small fresh network on each image itself
+    /// (its known pixels under random masks) for --fit-steps, then fill it.
+    Fit,
 }
+
+/// Steps of `--method fit` per image.
+pub const DEFAULT_FIT_STEPS: u64 = 200;
 
 /// A file under `assets/`, looked for next to the executable, then in the
 /// source tree.
@@ -44,6 +51,15 @@ pub fn load(
     ctx: impl FnOnce() -> Result<GpuContext>,
 ) -> Result<Method> {
     match method {
+        MethodArg::Fit => {
+            let ctx = ctx()?;
+            let opts = FitOptions::for_adapter(ctx.is_cpu());
+            Ok(Method::Fit(Box::new(FitMethod {
+                ctx,
+                opts,
+                steps: DEFAULT_FIT_STEPS,
+            })))
+        }
         MethodArg::Telea => Ok(Method::Telea {
             radius: DEFAULT_RADIUS,
         }),

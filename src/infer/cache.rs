@@ -22,6 +22,11 @@ impl<T> SizeCache<T> {
         self.entries.front().map(|(_, v)| v)
     }
 
+    /// Every entry, most recently used first.
+    pub fn values(&self) -> impl Iterator<Item = &T> {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
     /// The entry for `size`, made by `make` (evicting the least recently
     /// used one) when absent.
     pub fn get_or_make(

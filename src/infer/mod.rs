@@ -18,7 +18,18 @@ use crate::error::Result;
 /// How holes are filled.
 pub enum Method {
     PConv(Box<PConvModel>),
-    Telea { radius: usize },
+    Telea {
+        radius: usize,
+    },
+    /// A fresh network fitted to each image.
+    Fit(Box<FitMethod>),
+}
+
+/// "Fit this image" as a method: `steps` of fitting per image, then the fill.
+pub struct FitMethod {
+    pub ctx: crate::gpu::GpuContext,
+    pub opts: crate::train::fit::FitOptions,
+    pub steps: u64,
 }
 
 impl Method {
@@ -28,6 +39,13 @@ impl Method {
         match self {
             Method::PConv(m) => m.predict(image, holes),
             Method::Telea { radius } => Ok(telea::telea(image, holes, *radius)),
+            Method::Fit(f) => {
+                let mut fitter = crate::train::fit::Fitter::new(&f.ctx, image, holes, f.opts)?;
+                for _ in 0..f.steps {
+                    fitter.step()?;
+                }
+                PConvModel::new(&f.ctx, fitter.checkpoint()?).predict(image, holes)
+            }
         }
     }
 
@@ -35,6 +53,7 @@ impl Method {
         match self {
             Method::PConv(_) => "pconv",
             Method::Telea { .. } => "telea",
+            Method::Fit(_) => "fit",
         }
     }
 }

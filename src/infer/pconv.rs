@@ -12,6 +12,7 @@ use crate::model::{Checkpoint, Mode, UNet};
 const CACHED_SIZES: usize = 3;
 
 struct Forward {
+    net: UNet,
     image: TensorId,
     mask: TensorId,
     output: TensorId,
@@ -35,6 +36,21 @@ impl PConvModel {
 
     pub fn checkpoint(&self) -> &Checkpoint {
         &self.checkpoint
+    }
+
+    /// New weights (a network still being fitted): uploaded into the graphs
+    /// already built when the configuration is the same, else those are
+    /// dropped.
+    pub fn set_weights(&mut self, checkpoint: Checkpoint) -> Result<()> {
+        if checkpoint.config == self.checkpoint.config {
+            for f in self.forwards.values() {
+                f.net.upload(&f.exec, &checkpoint)?;
+            }
+        } else {
+            self.forwards = SizeCache::new(CACHED_SIZES);
+        }
+        self.checkpoint = checkpoint;
+        Ok(())
     }
 
     /// Dispatches and planned GPU bytes of the last forward run.
@@ -64,6 +80,7 @@ impl PConvModel {
             let exec = Executor::new(ctx, &g, &[output])?;
             net.upload(&exec, checkpoint)?;
             Ok(Forward {
+                net,
                 image,
                 mask,
                 output,

@@ -1,5 +1,6 @@
 //! Training: the training step graph (forward, loss, backward, Adam) and
 //! the loop that runs it on a folder of images.
+pub mod fit;
 pub mod metrics;
 pub mod samples;
 mod step;

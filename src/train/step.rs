@@ -19,6 +19,11 @@ pub struct TrainStepConfig {
     pub height: usize,
     pub width: usize,
     pub mode: Mode,
+    /// Fitting one image whose own holes are unknown ("fit this image"): an
+    /// extra input `unknown` ([batch, 1, h, w], 1 where the ground truth is
+    /// not known), where the loss sees the ground truth in place of the
+    /// output, so those pixels teach nothing.
+    pub ignore_unknown: bool,
 }
 
 /// The whole training step as one graph: forward, the six loss terms,
@@ -29,6 +34,8 @@ pub struct TrainStep {
     pub vgg: Vgg,
     pub image: TensorId,
     pub mask: TensorId,
+    /// With `ignore_unknown`: 1 where the ground truth is unknown.
+    pub unknown: Option<TensorId>,
     /// [lr, 1 − β1^t, 1 − β2^t, 0], written before each step.
     pub adam_step: TensorId,
     pub output: TensorId,
@@ -46,7 +53,16 @@ impl TrainStep {
         let net = UNet::declare(&mut g, cfg.net, cfg.mode)?;
         let vgg = Vgg::declare(&mut g, cfg.vgg, cfg.preprocess);
         let output = net.forward(&mut g, image, mask, cfg.mode)?;
-        let losses = inpainting_loss(&mut g, &vgg, output, image, mask)?;
+        let unknown = cfg
+            .ignore_unknown
+            .then(|| g.input("unknown", &[cfg.batch, 1, cfg.height, cfg.width]));
+        // composite(a, b, m) = m ⊙ b + (1 − m) ⊙ a: the output where the
+        // truth is known, the truth (no gradient) where it is not.
+        let seen = match unknown {
+            Some(u) => g.composite(output, image, u)?,
+            None => output,
+        };
+        let losses = inpainting_loss(&mut g, &vgg, seen, image, mask)?;
         // Adam updates each parameter as soon as its gradient is complete, so
         // gradients do not all stay alive until the end of the backward pass.
         let trainable: Vec<(String, TensorId)> = net
@@ -79,6 +95,7 @@ impl TrainStep {
             vgg,
             image,
             mask,
+            unknown,
             adam_step,
             output,
             losses,

@@ -316,6 +316,7 @@ pub fn train(
         batch,
         height: size,
         width: size,
+        ignore_unknown: false,
         mode,
     })?;
     let losses: Vec<TensorId> = step.losses.named().iter().map(|&(_, t)| t).collect();

@@ -32,10 +32,11 @@ impl Textures {
             self.original =
                 Some(ctx.load_texture("original", color_image(&app_doc.image), options));
         }
-        if let Some((rev, img)) = &app_doc.result {
-            if self.result.as_ref().map(|(r, _)| r) != Some(rev) {
+        if let Some((_, img)) = &app_doc.result {
+            let version = app_doc.results_accepted;
+            if self.result.as_ref().map(|(v, _)| *v) != Some(version) {
                 let tex = ctx.load_texture("result", color_image(img), options);
-                self.result = Some((*rev, tex));
+                self.result = Some((version, tex));
             }
         } else {
             self.result = None;

@@ -191,7 +191,7 @@ const COLORS: [Color32; 7] = [
 ];
 
 /// The loss curves, log10 scale, each term in its own colour.
-fn plot(ui: &mut egui::Ui, history: &[(u64, [f32; 7])], size: egui::Vec2) {
+pub(super) fn plot(ui: &mut egui::Ui, history: &[(u64, [f32; 7])], size: egui::Vec2) {
     let (resp, painter) = ui.allocate_painter(size, Sense::hover());
     let r = resp.rect;
     painter.rect_filled(r, 2.0, Color32::from_gray(20));

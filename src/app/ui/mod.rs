@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::document::Document;
+use super::fitting::{FitEvent, FitSession};
 use super::mask_edit::Tool;
 use super::view::View;
 use super::worker::Inpainter;
@@ -23,6 +24,8 @@ pub enum MethodChoice {
     /// A PConv-UNet checkpoint (the bundled face model by default).
     Model(PathBuf),
     Telea,
+    /// "Fit this image": a small network trained on the open image.
+    Fit,
 }
 
 /// What `pconv app` was asked to open.
@@ -32,19 +35,31 @@ pub struct LaunchOptions {
     pub mask: Option<PathBuf>,
 }
 
-/// Loads a method on the app's device.
-pub fn load_method(choice: &MethodChoice, gpu: &GpuContext) -> crate::Result<Method> {
+/// Loads a method for the inpainting worker on the app's device (None for
+/// "fit this image", which runs on its own thread).
+pub fn load_method(choice: &MethodChoice, gpu: &GpuContext) -> crate::Result<Option<Method>> {
     match choice {
-        MethodChoice::Telea => Ok(Method::Telea {
+        MethodChoice::Telea => Ok(Some(Method::Telea {
             radius: crate::infer::telea::DEFAULT_RADIUS,
-        }),
+        })),
         MethodChoice::Model(p) => {
             let ck = crate::model::Checkpoint::read(p)?;
-            Ok(Method::PConv(Box::new(crate::infer::PConvModel::new(
-                gpu, ck,
+            Ok(Some(Method::PConv(Box::new(
+                crate::infer::PConvModel::new(gpu, ck),
             ))))
         }
+        MethodChoice::Fit => Ok(None),
     }
+}
+
+/// The running "fit this image" and what it reported.
+pub struct Fit {
+    pub session: FitSession,
+    /// (step, loss terms) of every step.
+    pub history: Vec<(u64, [f32; 7])>,
+    /// Steps behind the result shown.
+    pub shown_step: u64,
+    pub started: std::time::Instant,
 }
 
 /// The window shows a photo as one texture, so its sides must fit the
@@ -78,6 +93,7 @@ pub struct PConvApp {
     doc: Document,
     inpainter: Inpainter,
     method: MethodChoice,
+    fit: Option<Fit>,
     tools: Tools,
     view: Option<View>,
     canvas: canvas::Textures,
@@ -93,17 +109,17 @@ pub struct PConvApp {
 impl PConvApp {
     fn new(gpu: GpuContext, doc: Document, opts: LaunchOptions) -> crate::Result<Self> {
         check_displayable(&doc, &gpu)?;
-        let method = load_method(&opts.method, &gpu)?;
-        let mut inpainter = Inpainter::start(method);
-        if doc.editor.mask().holes.iter().any(|&h| h) {
-            inpainter.request(doc.request());
-        }
+        let telea = Method::Telea {
+            radius: crate::infer::telea::DEFAULT_RADIUS,
+        };
+        let inpainter = Inpainter::start(load_method(&opts.method, &gpu)?.unwrap_or(telea));
         let paths = side_panel::Paths::new(&doc, &opts.method);
-        Ok(PConvApp {
+        let mut app = PConvApp {
             gpu,
             doc,
             inpainter,
-            method: opts.method,
+            method: MethodChoice::Telea,
+            fit: None,
             tools: Tools {
                 tool: Tool::Brush,
                 radius: 12.0,
@@ -116,13 +132,63 @@ impl PConvApp {
             last_seconds: None,
             message: None,
             save_pending: false,
-        })
+        };
+        if opts.method == MethodChoice::Fit {
+            app.start_fit();
+        } else {
+            app.method = opts.method;
+            if app.doc.editor.mask().holes.iter().any(|&h| h) {
+                app.refresh();
+            }
+        }
+        Ok(app)
     }
 
-    /// Re-runs the inpainting for the current mask.
+    /// Re-runs the inpainting for the current mask (a running fit retargets).
     fn refresh(&mut self) {
-        if !self.doc.result_is_current() {
-            self.inpainter.request(self.doc.request());
+        if self.doc.result_is_current() {
+            return;
+        }
+        match &self.fit {
+            Some(f) => f.session.set_target(self.doc.request()),
+            None => self.inpainter.request(self.doc.request()),
+        }
+    }
+
+    /// Starts fitting a fresh network to the open image.
+    fn start_fit(&mut self) {
+        let session = FitSession::start(
+            self.gpu.clone(),
+            self.doc.request(),
+            crate::train::fit::FitOptions::for_adapter(self.gpu.is_cpu()),
+        );
+        self.fit = Some(Fit {
+            session,
+            history: Vec::new(),
+            shown_step: 0,
+            started: std::time::Instant::now(),
+        });
+        self.method = MethodChoice::Fit;
+        self.doc.result = None;
+    }
+
+    fn poll_fit(&mut self) {
+        let Some(fit) = &mut self.fit else { return };
+        for event in fit.session.poll() {
+            match event {
+                FitEvent::Step { step, losses } => fit.history.push((step, losses)),
+                FitEvent::Result { step, finished } => {
+                    fit.shown_step = step;
+                    self.last_seconds = Some(finished.seconds);
+                    if let Err(e) = self.doc.accept(&finished) {
+                        self.message = Some(format!("inpainting failed: {e}"));
+                    }
+                }
+                FitEvent::Saved(Ok(p)) => self.message = Some(format!("saved {}", p.display())),
+                FitEvent::Saved(Err(e)) | FitEvent::Failed(e) => {
+                    self.message = Some(format!("fitting: {e}"))
+                }
+            }
         }
     }
 
@@ -130,6 +196,10 @@ impl PConvApp {
         match Document::open(path).and_then(|d| check_displayable(&d, &self.gpu).map(|_| d)) {
             Ok(doc) => {
                 self.doc = doc;
+                if self.fit.is_some() {
+                    // A new image is a new fit.
+                    self.start_fit();
+                }
                 self.view = None;
                 self.canvas = canvas::Textures::default();
                 self.paths = side_panel::Paths::new(&self.doc, &self.method);
@@ -141,12 +211,14 @@ impl PConvApp {
 
     fn switch_method(&mut self, choice: MethodChoice) {
         match load_method(&choice, &self.gpu) {
-            Ok(m) => {
+            Ok(Some(m)) => {
+                self.fit = None;
                 self.inpainter.set_method(m);
                 self.method = choice;
                 self.doc.result = None;
                 self.refresh();
             }
+            Ok(None) => self.start_fit(),
             Err(e) => self.message = Some(format!("error: {e}")),
         }
     }
@@ -210,6 +282,7 @@ impl PConvApp {
 
 impl eframe::App for PConvApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.poll_fit();
         if let Some(f) = self.inpainter.poll() {
             self.last_seconds = Some(f.seconds);
             if let Err(e) = self.doc.accept(&f) {
@@ -225,7 +298,8 @@ impl eframe::App for PConvApp {
             .default_size(230.0)
             .show(ui, |ui| side_panel::show(self, ui));
         egui::CentralPanel::default().show(ui, |ui| canvas::show(self, ui));
-        if self.inpainter.busy() {
+        let fitting = self.fit.as_ref().is_some_and(|f| !f.session.paused());
+        if self.inpainter.busy() || fitting {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(30));
         }

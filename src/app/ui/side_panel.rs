@@ -13,6 +13,7 @@ pub struct Paths {
     model: String,
     mask: String,
     output: String,
+    fitted: String,
 }
 
 impl Paths {
@@ -24,13 +25,14 @@ impl Paths {
             .unwrap_or_default();
         let model = match method {
             MethodChoice::Model(p) => p.display().to_string(),
-            MethodChoice::Telea => String::new(),
+            MethodChoice::Telea | MethodChoice::Fit => String::new(),
         };
         Paths {
             image,
             model,
             mask: doc.beside("-mask.png").display().to_string(),
             output: doc.beside("-inpainted.png").display().to_string(),
+            fitted: doc.beside("-fitted.safetensors").display().to_string(),
         }
     }
 }
@@ -67,7 +69,8 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
                 let p = PathBuf::from(app.paths.model.trim());
                 app.switch_method(MethodChoice::Model(p));
             }
-            if ui.radio(!is_model, "Telea").clicked() && is_model {
+            let telea = app.method == MethodChoice::Telea;
+            if ui.radio(telea, "Telea").clicked() && !telea {
                 app.switch_method(MethodChoice::Telea);
             }
         });
@@ -75,6 +78,16 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
             let p = PathBuf::from(app.paths.model.trim());
             app.switch_method(MethodChoice::Model(p));
         }
+        let fitting = app.method == MethodChoice::Fit;
+        if ui
+            .radio(fitting, "Fit this image")
+            .on_hover_text("Train a small network on this photo alone (its known pixels under random masks), refreshing the result as it learns")
+            .clicked()
+            && !fitting
+        {
+            app.switch_method(MethodChoice::Fit);
+        }
+        fit_controls(app, ui);
         ui.separator();
 
         ui.label("Mask");
@@ -166,4 +179,40 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
             ui.label(m);
         }
     });
+}
+
+/// Progress, loss curves, pause/resume and saving of "fit this image".
+fn fit_controls(app: &mut PConvApp, ui: &mut egui::Ui) {
+    let Some(fit) = &mut app.fit else { return };
+    let steps = fit.history.last().map_or(0, |(s, _)| *s);
+    let seconds = fit.started.elapsed().as_secs_f64();
+    ui.label(format!(
+        "step {steps} ({:.1} s/step), result from step {}",
+        seconds / steps.max(1) as f64,
+        fit.shown_step
+    ));
+    if let Some((_, l)) = fit.history.last() {
+        ui.label(format!(
+            "loss {:.3} (hole {:.4}, valid {:.4})",
+            l[6], l[1], l[0]
+        ));
+    }
+    let width = ui.available_width();
+    super::dashboard::plot(ui, &fit.history, egui::vec2(width, 110.0));
+    let restart = ui
+        .horizontal(|ui| {
+            let paused = fit.session.paused();
+            if ui.button(if paused { "Resume" } else { "Pause" }).clicked() {
+                fit.session.set_paused(!paused);
+            }
+            ui.button("Restart").clicked()
+        })
+        .inner;
+    if restart {
+        app.start_fit();
+    }
+    let Some(fit) = &app.fit else { return };
+    if path_row(ui, &mut app.paths.fitted, "Save model") {
+        fit.session.save(PathBuf::from(app.paths.fitted.trim()));
+    }
 }

@@ -23,6 +23,13 @@ pub fn show(app: &PConvApp, ui: &mut egui::Ui) {
                     .unwrap_or_default()
             ),
             super::MethodChoice::Telea => "Telea".into(),
+            super::MethodChoice::Fit => match &app.fit {
+                Some(f) if f.session.paused() => {
+                    format!("fitting paused at step {}", f.history.len())
+                }
+                Some(f) => format!("fitting this image, step {}", f.history.len()),
+                None => "fit this image".into(),
+            },
         };
         ui.label(method);
         if let Some(t) = app.last_seconds {

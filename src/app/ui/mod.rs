@@ -3,6 +3,7 @@
 //! with pconv's adapter choice, limits and features).
 mod canvas;
 pub mod dashboard;
+mod dialogs;
 mod side_panel;
 mod status_bar;
 
@@ -99,6 +100,7 @@ pub struct PConvApp {
     canvas: canvas::Textures,
     /// Text fields of the side panel.
     paths: side_panel::Paths,
+    dialogs: dialogs::Dialogs,
     last_seconds: Option<f64>,
     message: Option<String>,
     /// Ctrl+S arrived before the inpainting for the current mask finished:
@@ -129,6 +131,7 @@ impl PConvApp {
             view: None,
             canvas: canvas::Textures::default(),
             paths,
+            dialogs: dialogs::Dialogs::default(),
             last_seconds: None,
             message: None,
             save_pending: false,
@@ -243,6 +246,10 @@ impl PConvApp {
         if ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::S)) {
             self.save_result();
         }
+        if ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::O)) {
+            let start = self.doc.path.clone();
+            self.dialogs.ask(dialogs::Purpose::OpenImage, start);
+        }
         let (undo, redo, smaller, larger, brush, eraser) = ui.input(|i| {
             let cmd = i.modifiers.command;
             (
@@ -283,6 +290,9 @@ impl PConvApp {
 impl eframe::App for PConvApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.poll_fit();
+        if let Some((purpose, path)) = self.dialogs.poll() {
+            side_panel::chosen(self, purpose, path);
+        }
         if let Some(f) = self.inpainter.poll() {
             self.last_seconds = Some(f.seconds);
             if let Err(e) = self.doc.accept(&f) {
@@ -299,7 +309,7 @@ impl eframe::App for PConvApp {
             .show(ui, |ui| side_panel::show(self, ui));
         egui::CentralPanel::default().show(ui, |ui| canvas::show(self, ui));
         let fitting = self.fit.as_ref().is_some_and(|f| !f.session.paused());
-        if self.inpainter.busy() || fitting {
+        if self.inpainter.busy() || fitting || self.dialogs.is_open() {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(30));
         }

@@ -2,6 +2,7 @@
 use eframe::egui;
 use std::path::PathBuf;
 
+use super::dialogs::{Dialogs, Purpose};
 use super::{MethodChoice, PConvApp};
 use crate::app::document::Document;
 use crate::app::mask_edit::Tool;
@@ -43,20 +44,90 @@ impl Paths {
     }
 }
 
-fn path_row(ui: &mut egui::Ui, value: &mut String, button: &str) -> bool {
+/// A button acting on the path in the text field beside it, and "…" for a
+/// file dialog that fills the field and acts (`purpose`).
+fn path_row(
+    dialogs: &mut Dialogs,
+    ui: &mut egui::Ui,
+    value: &mut String,
+    button: &str,
+    purpose: Purpose,
+) -> bool {
     ui.horizontal(|ui| {
         let clicked = ui.button(button).clicked();
+        let browse = ui
+            .add_enabled(!dialogs.is_open(), egui::Button::new("…"))
+            .on_hover_text("choose in a file dialog")
+            .clicked();
+        if browse {
+            let start = Some(PathBuf::from(value.trim())).filter(|p| !p.as_os_str().is_empty());
+            dialogs.ask(purpose, start);
+        }
         ui.add(egui::TextEdit::singleline(value).desired_width(f32::INFINITY));
         clicked
     })
     .inner
 }
 
+/// Acts on a path chosen in a file dialog as the button beside its field
+/// would on the typed path.
+pub fn chosen(app: &mut PConvApp, purpose: Purpose, path: PathBuf) {
+    let text = path.display().to_string();
+    match purpose {
+        Purpose::OpenImage => {
+            app.paths.image = text;
+            app.open_image(&path);
+        }
+        Purpose::LoadModel => {
+            app.paths.model = text;
+            app.switch_method(MethodChoice::Model(path));
+        }
+        Purpose::LoadMask => {
+            app.paths.mask = text;
+            load_mask(app, &path);
+        }
+        Purpose::SaveMask => {
+            app.paths.mask = text;
+            save_mask(app, &path);
+        }
+        Purpose::SaveResult => {
+            app.paths.output = text;
+            app.save_result();
+        }
+        Purpose::SaveFitted => {
+            app.paths.fitted = text;
+            if let Some(fit) = &app.fit {
+                fit.session.save(path);
+            }
+        }
+    }
+}
+
+fn load_mask(app: &mut PConvApp, p: &std::path::Path) {
+    match app.doc.load_mask(p, true) {
+        Ok(()) => app.refresh(),
+        Err(e) => app.message = Some(format!("error: {e}")),
+    }
+}
+
+fn save_mask(app: &mut PConvApp, p: &std::path::Path) {
+    app.message = Some(match app.doc.save_mask(p) {
+        Ok(()) => format!("saved {}", p.display()),
+        Err(e) => format!("error: {e}"),
+    });
+}
+
 pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
     egui::ScrollArea::vertical().show(ui, |ui| {
         ui.heading("pconv");
         ui.label("Image (or drop a file on the window)");
-        if path_row(ui, &mut app.paths.image, "Open") {
+        if path_row(
+            &mut app.dialogs,
+            ui,
+            &mut app.paths.image,
+            "Open",
+            Purpose::OpenImage,
+        ) {
             let p = PathBuf::from(app.paths.image.trim());
             app.open_image(&p);
         }
@@ -74,7 +145,13 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
                 app.switch_method(MethodChoice::Telea);
             }
         });
-        if path_row(ui, &mut app.paths.model, "Load") {
+        if path_row(
+            &mut app.dialogs,
+            ui,
+            &mut app.paths.model,
+            "Load",
+            Purpose::LoadModel,
+        ) {
             let p = PathBuf::from(app.paths.model.trim());
             app.switch_method(MethodChoice::Model(p));
         }
@@ -129,19 +206,20 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
             }
         });
         ui.horizontal(|ui| {
+            let p = PathBuf::from(app.paths.mask.trim());
+            let start = Some(p.clone());
+            let free = !app.dialogs.is_open();
             if ui.button("Load mask").clicked() {
-                let p = PathBuf::from(app.paths.mask.trim());
-                match app.doc.load_mask(&p, true) {
-                    Ok(()) => app.refresh(),
-                    Err(e) => app.message = Some(format!("error: {e}")),
-                }
+                load_mask(app, &p);
+            }
+            if ui.add_enabled(free, egui::Button::new("…")).clicked() {
+                app.dialogs.ask(Purpose::LoadMask, start.clone());
             }
             if ui.button("Save mask").clicked() {
-                let p = PathBuf::from(app.paths.mask.trim());
-                app.message = Some(match app.doc.save_mask(&p) {
-                    Ok(()) => format!("saved {}", p.display()),
-                    Err(e) => format!("error: {e}"),
-                });
+                save_mask(app, &p);
+            }
+            if ui.add_enabled(free, egui::Button::new("…")).clicked() {
+                app.dialogs.ask(Purpose::SaveMask, start);
             }
         });
         ui.add(egui::TextEdit::singleline(&mut app.paths.mask).desired_width(f32::INFINITY));
@@ -171,7 +249,13 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
         ui.separator();
 
         ui.label("Result (Ctrl+S)");
-        if path_row(ui, &mut app.paths.output, "Save") {
+        if path_row(
+            &mut app.dialogs,
+            ui,
+            &mut app.paths.output,
+            "Save",
+            Purpose::SaveResult,
+        ) {
             app.save_result();
         }
         if let Some(m) = &app.message {
@@ -212,7 +296,13 @@ fn fit_controls(app: &mut PConvApp, ui: &mut egui::Ui) {
         app.start_fit();
     }
     let Some(fit) = &app.fit else { return };
-    if path_row(ui, &mut app.paths.fitted, "Save model") {
+    if path_row(
+        &mut app.dialogs,
+        ui,
+        &mut app.paths.fitted,
+        "Save model",
+        Purpose::SaveFitted,
+    ) {
         fit.session.save(PathBuf::from(app.paths.fitted.trim()));
     }
 }

@@ -142,14 +142,16 @@ fn check(name: &str, op: Op, operands: Vec<Operand>, tol: f64, rng: &mut Rng) {
             ..ctx.traits()
         });
     }
+    let other = DeviceTraits::for_cpu_adapter(!ctx.is_cpu());
     variants.push(DeviceTraits {
-        parallel_workgroups: DeviceTraits::for_cpu_adapter(!ctx.is_cpu()).parallel_workgroups,
+        parallel_workgroups: other.parallel_workgroups,
+        workgroup_gemm: other.workgroup_gemm,
         ..ctx.traits()
     });
     for traits in variants {
         let name = format!(
-            "{name} (subgroups {}, {} workgroups)",
-            traits.subgroups_8_to_64, traits.parallel_workgroups
+            "{name} (subgroups {}, {} workgroups, tiled GEMM {})",
+            traits.subgroups_8_to_64, traits.parallel_workgroups, traits.workgroup_gemm
         );
         let exec = Executor::with_traits(&ctx, &g, &keep, &traits)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -562,7 +564,7 @@ fn dilation_and_total_variation() {
 fn gram_matrices() {
     let mut rng = Rng::new(11);
     // The last one is split into several chunks per image on a GPU.
-    for (n, c, h, w) in [(2, 5, 7, 3), (1, 70, 4, 5), (3, 10, 17, 19)] {
+    for (n, c, h, w) in [(2, 5, 7, 3), (1, 70, 4, 5), (3, 10, 17, 19), (2, 131, 9, 7)] {
         let ops = vec![var(&[n, c, h, w], rng.values(n * c * h * w))];
         check(
             &format!("gram {n}x{c}x{h}x{w}"),

@@ -66,7 +66,9 @@ kernels! {
     TvPartial => "loss/tv_partial.wgsl",
     TvBwd => "loss/tv_bwd.wgsl",
     Gram => "loss/gram.wgsl",
+    GramTiled => "loss/gram.wgsl" ["tiled"],
     GramBwd => "loss/gram_bwd.wgsl",
+    GramBwdTiled => "loss/gram_bwd.wgsl" ["tiled"],
     Adam => "optim/adam.wgsl",
 }
 
@@ -77,6 +79,10 @@ const COMMON: &[(&str, &str)] = &[
     (
         "gemm_register",
         include_str!("../../shaders/common/gemm_register.wgsl"),
+    ),
+    (
+        "gemm_tiled",
+        include_str!("../../shaders/common/gemm_tiled.wgsl"),
     ),
 ];
 

@@ -18,6 +18,9 @@ pub struct DeviceTraits {
     pub parallel_workgroups: u32,
     /// Subgroups of 8 to 64 lanes are available (subgroup kernel variants).
     pub subgroups_8_to_64: bool,
+    /// GEMMs stage tiles in workgroup memory (GPUs); CPU adapters run the
+    /// register-tile kernels, which are faster there.
+    pub workgroup_gemm: bool,
 }
 
 impl DeviceTraits {
@@ -25,6 +28,7 @@ impl DeviceTraits {
         DeviceTraits {
             parallel_workgroups: if cpu { 16 } else { 1024 },
             subgroups_8_to_64: false,
+            workgroup_gemm: !cpu,
         }
     }
 }

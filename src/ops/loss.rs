@@ -69,7 +69,7 @@ const GRAM_MIN_CHUNK: usize = 64;
 /// one image is a single workgroup, and summing 16384 positions in it alone
 /// took 32 ms on an H200), and none longer than `GRAM_CHUNK`.
 fn gram_split(n: usize, c: usize, hw: usize, dev: &DeviceTraits) -> (usize, usize) {
-    let [x, y, _] = gemm_grid(c, c, 1);
+    let [x, y, _] = gemm_grid(c, c, 1, dev);
     let per_split = (x * y) as usize * n;
     let wanted = (dev.parallel_workgroups as usize).div_ceil(per_split);
     let max_splits = (65535 / n.max(1)).max(1);
@@ -81,8 +81,21 @@ fn gram_split(n: usize, c: usize, hw: usize, dev: &DeviceTraits) -> (usize, usiz
     (chunk, hw.div_ceil(chunk).max(1))
 }
 
-fn gemm_grid(m: usize, n: usize, z: usize) -> [u32; 3] {
-    super::conv::block_grid(n.div_ceil(8), m.div_ceil(8), z)
+/// Side of the C block one workgroup of shaders/common/gemm_tiled.wgsl computes.
+const GEMM_TILE: usize = 64;
+
+/// Grid of the GEMM kernels for an m x n result per z: 64x64 blocks per
+/// workgroup (tiled), or 8x8 register tiles in 8x8 workgroups.
+fn gemm_grid(m: usize, n: usize, z: usize, dev: &DeviceTraits) -> [u32; 3] {
+    if dev.workgroup_gemm {
+        [
+            n.div_ceil(GEMM_TILE) as u32,
+            m.div_ceil(GEMM_TILE) as u32,
+            z as u32,
+        ]
+    } else {
+        super::conv::block_grid(n.div_ceil(8), m.div_ceil(8), z)
+    }
 }
 
 pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTraits) -> Lowered {
@@ -174,7 +187,11 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
             let (chunk, splits) = gram_split(n, c, hw, dev);
             let target = if splits == 1 { Out(0) } else { Scratch(0) };
             let mut lowered = Lowered::one(Dispatch {
-                kernel: Kernel::Gram,
+                kernel: if dev.workgroup_gemm {
+                    Kernel::GramTiled
+                } else {
+                    Kernel::Gram
+                },
                 params: Params::new()
                     .u(c)
                     .u(hw)
@@ -183,7 +200,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                     .u(chunk)
                     .done(),
                 bindings: vec![In(0), target],
-                workgroups: gemm_grid(c, c, n * splits),
+                workgroups: gemm_grid(c, c, n * splits, dev),
             });
             if splits > 1 {
                 let len = n * c * c;
@@ -200,10 +217,14 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
         Op::GramBwd => {
             let (n, c, hw) = nchw(outs[0]);
             Lowered::one(Dispatch {
-                kernel: Kernel::GramBwd,
+                kernel: if dev.workgroup_gemm {
+                    Kernel::GramBwdTiled
+                } else {
+                    Kernel::GramBwd
+                },
                 params: Params::new().u(c).u(hw).f(1.0 / (c * hw) as f32).done(),
                 bindings: vec![In(0), In(1), Out(0)],
-                workgroups: gemm_grid(c, hw, n),
+                workgroups: gemm_grid(c, hw, n, dev),
             })
         }
         _ => unreachable!("not a loss op"),

@@ -219,6 +219,8 @@ fn conv2d_all_passes() {
         // Maps of 64 pixel groups or more: tiles along the workgroup (fewer
         // run `flat`, a lane per channel group and tile).
         (2, 3, 48, 46, 11, 5, 2, 2, true),
+        // 8 pixel groups: flat with subgroups where they are runs of 8 lanes.
+        (2, 6, 16, 16, 20, 5, 2, 2, true),
         // 3x3 stride 1 with widths that are multiples of 8: the row kernel
         // (partial channel groups, more tiles than a workgroup, odd heights).
         (2, 3, 5, 8, 5, 3, 1, 1, true),

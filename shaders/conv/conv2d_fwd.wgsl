@@ -8,7 +8,8 @@
 // Grid: x = pixel groups of 8 (64 per workgroup), y = channel groups of 8, z = image.
 // With `flat` (maps of fewer than 64 pixel groups, where most lanes of such
 // a workgroup would idle) x runs over (channel group, pixel group) pairs and
-// y is 1; no subgroups then, as lanes differ in channels.
+// y is 1; `flat` with `subgroup` only where the host knows subgroups are runs
+// of consecutive lanes that divide the pixel groups, so they share channels.
 struct Params {
     c_in: u32,
     h: u32,

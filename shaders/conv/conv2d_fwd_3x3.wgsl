@@ -14,7 +14,9 @@
 // Grid: x = row tiles of 8 pixels (64 per workgroup), y = channel groups
 // of 16, z = image. With `flat` (maps of fewer than 64 tiles, where most
 // lanes of such a workgroup would idle) x runs over (channel group, tile)
-// pairs instead and y is 1; no subgroups then, as lanes differ in channels.
+// pairs instead and y is 1; `flat` with `subgroup` only where the host knows
+// subgroups are runs of consecutive lanes that divide the tiles, so they
+// share channels.
 struct Params {
     c_in: u32,
     // Padded input height and row pitch (floats, a multiple of 4).

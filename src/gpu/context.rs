@@ -179,6 +179,10 @@ impl GpuContext {
             && info.subgroup_min_size >= 8
             && info.subgroup_max_size <= 64
             && std::env::var("PCONV_NO_SUBGROUPS").is_err();
+        if t.subgroups_8_to_64 && self.is_cpu() && info.subgroup_min_size == info.subgroup_max_size
+        {
+            t.flat_subgroup_size = info.subgroup_max_size;
+        }
         t
     }
 

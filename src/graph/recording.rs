@@ -21,6 +21,11 @@ pub struct DeviceTraits {
     /// GEMMs stage tiles in workgroup memory (GPUs); CPU adapters run the
     /// register-tile kernels, which are faster there.
     pub workgroup_gemm: bool,
+    /// Subgroups are runs of this many consecutive invocations of a 1-D
+    /// workgroup (lavapipe: 8), so "flat" convolutions whose tile count is a
+    /// multiple of it still share weights by subgroupBroadcast; 0 where that
+    /// layout is not known (GPU drivers do not promise it).
+    pub flat_subgroup_size: u32,
 }
 
 impl DeviceTraits {
@@ -29,6 +34,7 @@ impl DeviceTraits {
             parallel_workgroups: if cpu { 16 } else { 1024 },
             subgroups_8_to_64: false,
             workgroup_gemm: !cpu,
+            flat_subgroup_size: 0,
         }
     }
 }

@@ -18,7 +18,7 @@ const FWD_LANES: usize = 64;
 
 /// Kernel and grid of a forward convolution over `tiles` pixel tiles and
 /// `groups` channel groups per image; `kernels` are the variants of one
-/// kernel file: flat, subgroup, portable. Small maps (the deep
+/// kernel file: flat, flat with subgroups, subgroup, portable. Small maps (the deep
 /// layers, 2x2 to 8x8) give each lane a (channel group, tile) pair, where a
 /// workgroup along the tiles would run up to 63 of its 64 lanes for nothing
 /// (one such dispatch took 3 s of a 13 s lavapipe step, 0.18 s flat). Flat
@@ -30,16 +30,21 @@ fn fwd_launch(
     groups: usize,
     n: usize,
     dev: &DeviceTraits,
-    [flat, subgroup, portable]: [Kernel; 3],
+    [flat, flat_subgroup, subgroup, portable]: [Kernel; 4],
 ) -> (Kernel, [u32; 3]) {
-    let flat_below = if dev.subgroups_8_to_64 {
+    let sg = dev.flat_subgroup_size as usize;
+    // A subgroup's lanes then share one channel group and still broadcast
+    // weights (lavapipe: the "fit this image" step, 32×32 crops, 3.0 -> 1.8 s).
+    let flat_shares = dev.subgroups_8_to_64 && sg > 0 && tiles.is_multiple_of(sg);
+    let flat_below = if dev.subgroups_8_to_64 && !flat_shares {
         FWD_LANES / 4 + 1
     } else {
         FWD_LANES
     };
     if tiles < flat_below {
         let lanes = tiles * groups;
-        (flat, [lanes.div_ceil(FWD_LANES) as u32, 1, n as u32])
+        let kernel = if flat_shares { flat_subgroup } else { flat };
+        (kernel, [lanes.div_ceil(FWD_LANES) as u32, 1, n as u32])
     } else {
         let grid = [tiles.div_ceil(FWD_LANES) as u32, groups as u32, n as u32];
         (
@@ -150,6 +155,7 @@ impl ForwardConv<'_> {
                 dev,
                 [
                     Kernel::Conv2dFwd3x3Flat,
+                    Kernel::Conv2dFwd3x3FlatSubgroup,
                     Kernel::Conv2dFwd3x3Subgroup,
                     Kernel::Conv2dFwd3x3,
                 ],
@@ -176,6 +182,7 @@ impl ForwardConv<'_> {
             dev,
             [
                 Kernel::Conv2dFwdFlat,
+                Kernel::Conv2dFwdFlatSubgroup,
                 Kernel::Conv2dFwdSubgroup,
                 Kernel::Conv2dFwd,
             ],

@@ -375,3 +375,44 @@ fn resumed_run_matches_uninterrupted_run_exactly() {
         .unwrap_err();
     assert!(err.to_string().contains("levels 3"), "{err}");
 }
+
+#[test]
+fn profile_splits_a_step_into_its_four_phases() {
+    let Some(ctx) = gpu() else { return };
+    let step = TrainStep::build(&tiny(Mode::Train)).unwrap();
+    let [loss, backward] = step.phase_starts;
+    assert!(0 < loss && loss < backward && backward < step.graph.nodes.len());
+    let exec = Executor::new(&ctx, &step.graph, &[]).unwrap();
+    let mut rng = Rng::new(25);
+    for (t, v) in values(&step, &mut rng) {
+        exec.write(t, &to_f32(&v)).unwrap();
+    }
+    let profile = exec.profile().unwrap();
+    let phases = pconv::bench::phase_seconds(&profile, &step);
+    let total: f64 = profile.dispatches.iter().map(|d| d.seconds).sum();
+    assert!(
+        (phases.iter().sum::<f64>() - total).abs() <= 1e-9 * total.max(1.0),
+        "{phases:?} vs {total}"
+    );
+    // Every phase ran something: one dispatch at least each.
+    let adam = profile
+        .dispatches
+        .iter()
+        .filter(|d| d.kernel == pconv::gpu::Kernel::Adam)
+        .count();
+    assert_eq!(adam, step.trained.len());
+    for (i, name) in ["forward", "loss", "backward"].iter().enumerate() {
+        let [lo, hi] = [
+            [0, loss],
+            [loss, backward],
+            [backward, step.graph.nodes.len()],
+        ][i];
+        assert!(
+            profile
+                .dispatches
+                .iter()
+                .any(|d| (lo..hi).contains(&d.node) && d.kernel != pconv::gpu::Kernel::Adam),
+            "no {name} dispatch"
+        );
+    }
+}

@@ -281,6 +281,29 @@ pub fn print_profile(p: &crate::gpu::executor::Profile) {
     }
 }
 
+/// Seconds of a profiled training step per phase: forward, loss, backward,
+/// optimiser (the Adam dispatches, wherever they sit in the backward pass).
+pub fn phase_seconds(
+    p: &crate::gpu::executor::Profile,
+    step: &crate::train::TrainStep,
+) -> [f64; 4] {
+    let [loss, backward] = step.phase_starts;
+    let mut out = [0.0; 4];
+    for d in &p.dispatches {
+        let phase = if d.kernel == crate::gpu::Kernel::Adam {
+            3
+        } else if d.node >= backward {
+            2
+        } else if d.node >= loss {
+            1
+        } else {
+            0
+        };
+        out[phase] += d.seconds;
+    }
+    out
+}
+
 /// Timing of whole training steps (forward, loss, backward, Adam).
 #[derive(Clone, Debug)]
 pub struct StepTiming {
@@ -336,7 +359,21 @@ pub fn time_train_step(
         )?;
         exec.run();
         exec.wait()?;
-        print_profile(&exec.profile()?);
+        let profile = exec.profile()?;
+        print_profile(&profile);
+        let phases = phase_seconds(&profile, &step);
+        let total: f64 = phases.iter().sum();
+        println!("per phase:");
+        for (name, t) in ["forward", "loss", "backward", "optimiser"]
+            .iter()
+            .zip(phases)
+        {
+            println!(
+                "{name:<34} {:>10.3} {:>6.1}%",
+                t * 1e3,
+                100.0 * t / total.max(1e-12)
+            );
+        }
     }
     let mut times = Vec::new();
     for i in 0..=reps.max(1) {

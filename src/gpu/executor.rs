@@ -16,6 +16,8 @@ struct Step {
     kernel: Kernel,
     /// The node's first output and its shape, for profiles.
     label: String,
+    /// Index of the graph node it belongs to.
+    node: usize,
     pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
     workgroups: [u32; 3],
@@ -33,6 +35,7 @@ impl Step {
         DispatchTime {
             kernel: self.kernel,
             label: self.label.clone(),
+            node: self.node,
             workgroups: self.workgroups,
             seconds,
         }
@@ -45,6 +48,8 @@ pub struct DispatchTime {
     pub kernel: Kernel,
     /// The node's first output tensor and its shape.
     pub label: String,
+    /// Index of its graph node.
+    pub node: usize,
     pub workgroups: [u32; 3],
     pub seconds: f64,
 }
@@ -197,6 +202,7 @@ impl Executor {
                 steps.push(Step {
                     kernel: d.kernel,
                     label: out.unwrap_or_default(),
+                    node: node_index,
                     pipeline,
                     bind_group,
                     workgroups: d.workgroups,

@@ -42,6 +42,10 @@ pub struct TrainStep {
     pub losses: LossTerms,
     /// (parameter, its gradient, Adam m, Adam v) for every trainable parameter.
     pub trained: Vec<(TensorId, TensorId, TensorId, TensorId)>,
+    /// Index of the first node of the loss and of the backward pass (the
+    /// forward pass is everything before; Adam nodes sit inside the
+    /// backward pass, each as soon as its gradient is complete).
+    pub phase_starts: [usize; 2],
 }
 
 impl TrainStep {
@@ -62,7 +66,9 @@ impl TrainStep {
             Some(u) => g.composite(output, image, u)?,
             None => output,
         };
+        let loss_start = g.nodes.len();
         let losses = inpainting_loss(&mut g, &vgg, seen, image, mask)?;
+        let backward_start = g.nodes.len();
         // Adam updates each parameter as soon as its gradient is complete, so
         // gradients do not all stay alive until the end of the backward pass.
         let trainable: Vec<(String, TensorId)> = net
@@ -100,6 +106,7 @@ impl TrainStep {
             output,
             losses,
             trained,
+            phase_starts: [loss_start, backward_start],
         })
     }
 }

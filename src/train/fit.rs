@@ -90,6 +90,8 @@ impl Fitter {
         opts: FitOptions,
     ) -> Result<Self> {
         let crop = crop_side(image, opts.net, opts.crop)?;
+        // Bad input is refused before any GPU work.
+        let target = fill_target(image, holes, crop)?;
         let vgg_weights = VggWeights::bundled()?;
         let step = TrainStep::build(&TrainStepConfig {
             net: opts.net,
@@ -109,43 +111,24 @@ impl Fitter {
         for (t, v) in step.net.initial_values(&step.graph, opts.seed) {
             exec.write(t, &v)?;
         }
-        let mut fitter = Fitter {
+        Ok(Fitter {
             step,
             exec,
             losses,
-            target: image.clone(),
+            target,
             holes: holes.clone(),
             crop,
             batch: opts.batch.max(1),
             lr: opts.lr,
             rng: SplitMix64(opts.seed ^ 0x6669_7431),
             steps: 0,
-        };
-        fitter.set_image(image, holes)?;
-        Ok(fitter)
+        })
     }
 
     /// Continues on a changed mask (or image) with the weights learned so
     /// far; the crops must still fit.
     pub fn set_image(&mut self, image: &Planes, holes: &HoleMap) -> Result<()> {
-        if (holes.width, holes.height) != (image.width, image.height) {
-            return Err(Error::Invalid(format!(
-                "the mask is {}x{}, the image {}x{}",
-                holes.width, holes.height, image.width, image.height
-            )));
-        }
-        if image.width < self.crop || image.height < self.crop {
-            return Err(Error::Invalid(format!(
-                "the image ({}x{}) is smaller than the fitted network's {}x{} crops",
-                image.width, image.height, self.crop, self.crop
-            )));
-        }
-        if holes.holes.iter().all(|&h| h) {
-            return Err(Error::Invalid(
-                "every pixel is a hole: nothing known to learn from".into(),
-            ));
-        }
-        self.target = telea(image, holes, FILL_RADIUS);
+        self.target = fill_target(image, holes, self.crop)?;
         self.holes = holes.clone();
         Ok(())
     }
@@ -219,6 +202,29 @@ impl Fitter {
     pub fn checkpoint(&self) -> Result<Checkpoint> {
         self.step.download_checkpoint(&self.exec, self.steps)
     }
+}
+
+/// The image to fit, its holes filled by Telea, after checking that it can
+/// be fitted with `crop`×`crop` crops.
+fn fill_target(image: &Planes, holes: &HoleMap, crop: usize) -> Result<Planes> {
+    if (holes.width, holes.height) != (image.width, image.height) {
+        return Err(Error::Invalid(format!(
+            "the mask is {}x{}, the image {}x{}",
+            holes.width, holes.height, image.width, image.height
+        )));
+    }
+    if image.width < crop || image.height < crop {
+        return Err(Error::Invalid(format!(
+            "the image ({}x{}) is smaller than the fitted network's {crop}x{crop} crops",
+            image.width, image.height
+        )));
+    }
+    if holes.holes.iter().all(|&h| h) {
+        return Err(Error::Invalid(
+            "every pixel is a hole: nothing known to learn from".into(),
+        ));
+    }
+    Ok(telea(image, holes, FILL_RADIUS))
 }
 
 /// The crop side: `wanted` reduced to the image and to a multiple of the

@@ -57,6 +57,7 @@ impl TrainStep {
         let net = UNet::declare(&mut g, cfg.net, cfg.mode)?;
         let vgg = Vgg::declare(&mut g, cfg.vgg, cfg.preprocess);
         let output = net.forward(&mut g, image, mask, cfg.mode)?;
+        let loss_start = g.nodes.len();
         let unknown = cfg
             .ignore_unknown
             .then(|| g.input("unknown", &[cfg.batch, 1, cfg.height, cfg.width]));
@@ -66,7 +67,6 @@ impl TrainStep {
             Some(u) => g.composite(output, image, u)?,
             None => output,
         };
-        let loss_start = g.nodes.len();
         let losses = inpainting_loss(&mut g, &vgg, seen, image, mask)?;
         let backward_start = g.nodes.len();
         // Adam updates each parameter as soon as its gradient is complete, so

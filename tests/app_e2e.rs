@@ -163,13 +163,12 @@ fn photo(path: &Path) {
     .unwrap();
 }
 
-#[test]
-fn paint_a_stroke_inpaint_and_save_through_the_window() {
-    if !ready() {
-        return;
-    }
+/// Opens a photo in the window with `method` (arguments of `pconv app`),
+/// paints a stroke with the mouse, saves with Ctrl+S and checks the saved
+/// image; returns the app's log.
+fn paint_a_stroke_inpaint_and_save(tag: &str, method: &[&str]) -> String {
     let _one_display = DISPLAY_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = std::env::temp_dir().join(format!("pconv-app-e2e-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("pconv-app-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("photo.png");
@@ -177,17 +176,10 @@ fn paint_a_stroke_inpaint_and_save_through_the_window() {
     let output = dir.join("photo-inpainted.png");
 
     let (_xvfb, display) = start_xvfb("1100x760x24");
-    let (_app, window) = start_window(
-        &[
-            "app".as_ref(),
-            input.as_os_str(),
-            "--method".as_ref(),
-            "telea".as_ref(),
-        ],
-        &display,
-        &dir.join("app.log"),
-        "pconv",
-    );
+    let mut args = vec!["app".as_ref(), input.as_os_str()];
+    args.extend(method.iter().map(std::ffi::OsStr::new));
+    let log = dir.join("app.log");
+    let (_app, window) = start_window(&args, &display, &log, "pconv");
     // Moved to the top-left corner of the screen.
     xdotool(&display, &["windowmove", &window, "0", "0"]);
     xdotool(&display, &["windowsize", &window, "1100", "760"]);
@@ -245,7 +237,40 @@ fn paint_a_stroke_inpaint_and_save_through_the_window() {
         "changes span rows {ymin}..{ymax}"
     );
     assert!(xmax - xmin > 40, "the stroke spans columns {xmin}..{xmax}");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
     let _ = std::fs::remove_dir_all(&dir);
+    text
+}
+
+#[test]
+fn paint_a_stroke_inpaint_with_telea_and_save_through_the_window() {
+    if !ready() {
+        return;
+    }
+    let log = paint_a_stroke_inpaint_and_save("telea", &["--method", "telea"]);
+    // lavapipe's default: the engine on a device of its own.
+    if common::gpu().is_some_and(|g| g.is_cpu()) {
+        assert!(log.contains("a device of its own"), "{log}");
+    }
+}
+
+/// The face model on the window's own device: the composite is drawn
+/// straight from the texture the network's output was written into, and
+/// the saved file is that texture read back.
+#[test]
+fn paint_a_stroke_inpaint_with_the_model_drawn_from_its_gpu_texture() {
+    if !ready() {
+        return;
+    }
+    let model = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/models/faces128.safetensors"
+    );
+    let log = paint_a_stroke_inpaint_and_save(
+        "model",
+        &["--method", "pconv", "--checkpoint", model, "--share-device"],
+    );
+    assert!(log.contains("results are drawn from GPU textures"), "{log}");
 }
 
 #[test]

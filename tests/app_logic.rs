@@ -137,9 +137,10 @@ mod document_and_worker {
             std::path::PathBuf::from("image-mask.png")
         );
         // No holes: the photo itself is the output.
-        assert_eq!(doc.output(), Some(&*doc.image));
+        let output = doc.output().expect("the photo");
+        assert_eq!(&*output.image().unwrap(), &*doc.image);
 
-        let mut worker = Inpainter::start(Method::Telea { radius: 3 });
+        let mut worker = Inpainter::start(Method::Telea { radius: 3 }, false);
         doc.editor.begin_stroke(Tool::Brush, 3.0, 10.0, 20.0);
         doc.editor.stroke_to(30.0, 20.0);
         doc.editor.end_stroke();

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::gpu;
 use pconv::app::fitting::{FitEvent, FitSession};
-use pconv::app::worker::Request;
+use pconv::app::worker::{Composite, Request};
 use pconv::data::masks::HoleMap;
 use pconv::infer::{FitMethod, Method, Planes};
 use pconv::model::{Checkpoint, UNetConfig};
@@ -146,12 +146,14 @@ fn next_result(s: &FitSession, steps: &mut u64) -> (u64, pconv::app::worker::Fin
 #[test]
 fn fitting_session_refreshes_the_current_mask_pauses_and_saves() {
     let Some(ctx) = gpu() else { return };
-    let mut session = FitSession::start(ctx, request(1, holes()), tiny());
+    // Fills stay on the device as textures, as in a window sharing it.
+    let mut session = FitSession::start(ctx, request(1, holes()), tiny(), true);
     let mut steps = 0;
     let (_, first) = next_result(&session, &mut steps);
     assert_eq!((first.document, first.revision), (7, 1));
     let filled = first.result.unwrap();
-    assert_eq!(filled.dimensions(), (44, 38));
+    assert!(matches!(filled, Composite::Texture(_)));
+    assert_eq!(filled.image().unwrap().dimensions(), (44, 38));
     // A mask edit retargets the running fit; the weights carry on.
     let mut edited = holes();
     edited.holes[2 * 44 + 2] = true;
@@ -163,7 +165,7 @@ fn fitting_session_refreshes_the_current_mask_pauses_and_saves() {
         }
     };
     assert!(step >= 1);
-    let second = second.result.unwrap();
+    let second = second.result.unwrap().image().unwrap().into_owned();
     assert_ne!(second.get_pixel(2, 2), picture().get_pixel(2, 2));
     // Paused: no more steps.
     session.set_paused(true);

@@ -36,6 +36,15 @@ fn holes(w: usize, h: usize, f: impl Fn(usize, usize) -> bool) -> HoleMap {
     }
 }
 
+/// A 3-level, 1/16-width network with fresh weights.
+fn tiny_net(seed: u64) -> Checkpoint {
+    let config = UNetConfig {
+        levels: 3,
+        width: 1.0 / 16.0,
+    };
+    Checkpoint::initial(config, seed).unwrap()
+}
+
 fn assert_known_pixels_kept(input: &RgbImage, out: &RgbImage, m: &HoleMap) {
     assert_eq!(input.dimensions(), out.dimensions());
     for (x, y, p) in input.enumerate_pixels() {
@@ -48,14 +57,7 @@ fn assert_known_pixels_kept(input: &RgbImage, out: &RgbImage, m: &HoleMap) {
 #[test]
 fn pconv_any_size_keeps_known_pixels_and_fills_holes() {
     let Some(ctx) = gpu() else { return };
-    let ck = Checkpoint::initial(
-        UNetConfig {
-            levels: 3,
-            width: 1.0 / 16.0,
-        },
-        5,
-    )
-    .unwrap();
+    let ck = tiny_net(5);
     let model = PConvModel::new(&ctx, ck);
     assert_eq!(model.padded_size(100, 75), (104, 80));
     assert_eq!(model.padded_size(1, 1), (8, 8));
@@ -77,6 +79,50 @@ fn pconv_any_size_keeps_known_pixels_and_fills_holes() {
             assert_known_pixels_kept(&img, &out, &m);
             if name == "no holes" {
                 assert_eq!(out, img);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_window_texture_holds_the_same_composite_as_the_cpu_path() {
+    let Some(ctx) = gpu() else { return };
+    let ck = tiny_net(9);
+    let mut model = PConvModel::new(&ctx, ck);
+    let mut rng = SplitMix64(3);
+    for (w, h) in [(100usize, 75usize), (1, 1), (9, 13), (64, 8), (33, 17)] {
+        let img = photo(w as u32, h as u32, 4);
+        let random: Vec<bool> = (0..w * h).map(|_| rng.uniform() < 0.3).collect();
+        for (name, m) in [
+            (
+                "border box",
+                holes(w, h, |x, y| x < w / 2 + 1 && y < h / 3 + 1),
+            ),
+            ("random", holes(w, h, |x, y| random[y * w + x])),
+            ("no holes", holes(w, h, |_, _| false)),
+            ("all holes", holes(w, h, |_, _| true)),
+        ] {
+            let planes = Planes::from_rgb(&img);
+            let shown = model.composite_texture(&planes, &m).unwrap();
+            assert!(shown.lives_on(&ctx.device));
+            assert_eq!(shown.size(), (w, h), "{name} {w}x{h}");
+            let on_gpu = shown.read().unwrap();
+            let on_cpu = composite(&img, &model.predict(&planes, &m).unwrap(), &m);
+            assert_known_pixels_kept(&img, &on_gpu, &m);
+            let holes_differing = on_gpu
+                .pixels()
+                .zip(on_cpu.pixels())
+                .flat_map(|(a, b)| a.0.iter().zip(b.0).map(|(&a, b)| a.abs_diff(b)))
+                .max()
+                .unwrap();
+            // The same f32 prediction, quantised alike; a fused multiply-add
+            // may move a value sitting on a rounding edge by one step.
+            assert!(
+                holes_differing <= 1,
+                "{name} {w}x{h}: off by {holes_differing}"
+            );
+            if m.holes.iter().any(|&h| h) {
+                assert_ne!(on_gpu, img, "{name} {w}x{h}: the holes were filled");
             }
         }
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use image::RgbImage;
 
 use super::mask_edit::MaskEditor;
-use super::worker::{Finished, Request};
+use super::worker::{Composite, Finished, Request};
 use crate::data::images::load_rgb;
 use crate::data::masks::HoleMap;
 use crate::error::{Error, Result};
@@ -22,7 +22,7 @@ pub struct Document {
     pub image: Arc<RgbImage>,
     pub editor: MaskEditor,
     /// The latest composite and the mask revision it was computed for.
-    pub result: Option<(u64, RgbImage)>,
+    pub result: Option<(u64, Composite)>,
     /// Counts accepted results: a fit refreshes the result of one revision
     /// many times, and the canvas re-uploads on each.
     pub results_accepted: u64,
@@ -71,8 +71,8 @@ impl Document {
             .as_ref()
             .is_some_and(|(rev, _)| *rev > finished.revision);
         match &finished.result {
-            Ok(img) if !newer => {
-                self.result = Some((finished.revision, img.clone()));
+            Ok(composite) if !newer => {
+                self.result = Some((finished.revision, composite.clone()));
                 self.results_accepted += 1;
                 Ok(())
             }
@@ -90,22 +90,23 @@ impl Document {
 
     /// The image to save or show: the composite, or the photo when the
     /// mask has no holes.
-    pub fn output(&self) -> Option<&RgbImage> {
+    pub fn output(&self) -> Option<Composite> {
         if !self.editor.mask().holes.iter().any(|&h| h) {
-            return Some(&self.image);
+            return Some(Composite::Image(self.image.clone()));
         }
         self.result
             .as_ref()
             .filter(|_| self.result_is_current())
-            .map(|(_, img)| img)
+            .map(|(_, c)| c.clone())
     }
 
     /// Saves the composite (PNG, JPEG, ... by extension), atomically.
     pub fn save_result(&self, path: &Path) -> Result<()> {
-        let img = self.output().ok_or_else(|| {
+        let output = self.output().ok_or_else(|| {
             Error::Invalid("the inpainting for the current mask has not finished yet".into())
         })?;
-        save_atomic(&image::DynamicImage::ImageRgb8(img.clone()), path)
+        let img = output.image()?.into_owned();
+        save_atomic(&image::DynamicImage::ImageRgb8(img), path)
     }
 
     /// Saves the mask as a PNG (white = hole).

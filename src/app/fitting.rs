@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
-use super::worker::{Finished, Request, MAX_SIDE};
+use super::worker::{fill, Finished, Request};
 use crate::gpu::GpuContext;
-use crate::infer::{large, Method, PConvModel, Planes};
+use crate::infer::{Method, PConvModel, Planes};
 use crate::train::fit::{FitOptions, Fitter};
 
 /// How often the result is refreshed while fitting, at most; a fill that
@@ -47,12 +47,25 @@ pub struct FitSession {
 }
 
 impl FitSession {
-    pub fn start(gpu: GpuContext, target: Request, opts: FitOptions) -> Self {
+    /// With `textures`, the fills stay on `gpu` (the window's device) as
+    /// textures.
+    pub fn start(gpu: GpuContext, target: Request, opts: FitOptions, textures: bool) -> Self {
         let (commands, command_rx) = channel();
         let (event_tx, events) = channel();
+        let fitting = Fitting {
+            gpu,
+            opts,
+            target,
+            textures,
+            fitter: None,
+            fill: None,
+            events: event_tx,
+            last_fill: None,
+            stale: true,
+        };
         std::thread::Builder::new()
             .name("pconv-fit".into())
-            .spawn(move || serve(gpu, opts, target, command_rx, event_tx))
+            .spawn(move || serve(fitting, command_rx))
             .expect("spawning the fitting thread");
         FitSession {
             commands,
@@ -96,6 +109,8 @@ struct Fitting {
     gpu: GpuContext,
     opts: FitOptions,
     target: Request,
+    /// Fills stay on the device as textures.
+    textures: bool,
     fitter: Option<Fitter>,
     fill: Option<Method>,
     events: Sender<FitEvent>,
@@ -105,23 +120,7 @@ struct Fitting {
     stale: bool,
 }
 
-fn serve(
-    gpu: GpuContext,
-    opts: FitOptions,
-    target: Request,
-    commands: Receiver<Command>,
-    events: Sender<FitEvent>,
-) {
-    let mut s = Fitting {
-        gpu,
-        opts,
-        target,
-        fitter: None,
-        fill: None,
-        events,
-        last_fill: None,
-        stale: true,
-    };
+fn serve(mut s: Fitting, commands: Receiver<Command>) {
     let mut paused = false;
     let mut failed = false;
     loop {
@@ -222,8 +221,13 @@ impl Fitting {
             _ => self.fill = Some(Method::PConv(Box::new(PConvModel::new(&self.gpu, ck)))),
         }
         let method = self.fill.as_mut().expect("set above");
-        let result = large::inpaint(method, &self.target.image, &self.target.holes, MAX_SIDE)
-            .map_err(|e| e.to_string());
+        let result = fill(
+            method,
+            &self.target.image,
+            &self.target.holes,
+            self.textures,
+        )
+        .map_err(|e| e.to_string());
         let finished = Finished {
             document: self.target.document,
             revision: self.target.revision,

@@ -2,6 +2,7 @@
 //! Telea on the CPU) works. Requests carry the mask's revision; while one
 //! runs, newer requests replace older waiting ones, so a burst of strokes
 //! costs one extra run, not one per stroke.
+use std::borrow::Cow;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::time::Instant;
@@ -9,7 +10,8 @@ use std::time::Instant;
 use image::RgbImage;
 
 use crate::data::masks::HoleMap;
-use crate::infer::{large, Method};
+use crate::infer::display::GpuComposite;
+use crate::infer::{large, Method, Planes};
 
 /// Above this side, inpainting works on a crop around the holes (see
 /// `infer::large`), as `pconv inpaint` does by default.
@@ -23,11 +25,48 @@ pub struct Request {
     pub holes: HoleMap,
 }
 
+/// An inpainted composite: a texture on the window's device when the
+/// engine shares it (drawn as is, read back only to be saved), else an
+/// image (Telea, photos inpainted by crops, an engine on its own device).
+#[derive(Clone)]
+pub enum Composite {
+    Image(Arc<RgbImage>),
+    Texture(Arc<GpuComposite>),
+}
+
+impl Composite {
+    /// The pixels (a texture is read back: for saving, not for showing).
+    pub fn image(&self) -> crate::Result<Cow<'_, RgbImage>> {
+        match self {
+            Composite::Image(img) => Ok(Cow::Borrowed(img)),
+            Composite::Texture(t) => t.read().map(Cow::Owned),
+        }
+    }
+}
+
+/// Fills `holes` of `image` with `method`. With `textures`, a PConv model
+/// leaves the composite on its device as a texture.
+pub fn fill(
+    method: &mut Method,
+    image: &RgbImage,
+    holes: &HoleMap,
+    textures: bool,
+) -> crate::Result<Composite> {
+    let fits = (image.width().max(image.height()) as usize) <= MAX_SIDE;
+    match method {
+        Method::PConv(model) if textures && fits => {
+            let shown = model.composite_texture(&Planes::from_rgb(image), holes)?;
+            Ok(Composite::Texture(Arc::new(shown)))
+        }
+        _ => large::inpaint(method, image, holes, MAX_SIDE).map(|i| Composite::Image(Arc::new(i))),
+    }
+}
+
 pub struct Finished {
     pub document: u64,
     pub revision: u64,
     /// The composite, or why it failed.
-    pub result: Result<RgbImage, String>,
+    pub result: Result<Composite, String>,
     pub seconds: f64,
     /// The method that produced it ("pconv", "telea").
     pub method: &'static str,
@@ -53,12 +92,14 @@ pub struct Inpainter {
 }
 
 impl Inpainter {
-    pub fn start(method: Method) -> Self {
+    /// With `textures`, results of a PConv model stay on its device (the
+    /// window's) as textures.
+    pub fn start(method: Method, textures: bool) -> Self {
         let (jobs, job_rx) = channel::<Job>();
         let (done_tx, done) = channel();
         std::thread::Builder::new()
             .name("pconv-inpaint".into())
-            .spawn(move || serve(method, job_rx, done_tx))
+            .spawn(move || serve(method, textures, job_rx, done_tx))
             .expect("spawning the inpainting thread");
         Inpainter {
             jobs,
@@ -106,7 +147,7 @@ impl Inpainter {
     }
 }
 
-fn serve(mut method: Method, jobs: Receiver<Job>, done: Sender<Report>) {
+fn serve(mut method: Method, textures: bool, jobs: Receiver<Job>, done: Sender<Report>) {
     while let Ok(job) = jobs.recv() {
         let mut latest = match job {
             Job::SetMethod(m) => {
@@ -127,8 +168,8 @@ fn serve(mut method: Method, jobs: Receiver<Job>, done: Sender<Report>) {
             }
         }
         let started = Instant::now();
-        let result = large::inpaint(&mut method, &latest.image, &latest.holes, MAX_SIDE)
-            .map_err(|e| e.to_string());
+        let result =
+            fill(&mut method, &latest.image, &latest.holes, textures).map_err(|e| e.to_string());
         let finished = Finished {
             document: latest.document,
             revision: latest.revision,

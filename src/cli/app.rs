@@ -22,6 +22,11 @@ pub struct AppArgs {
     mask: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "pconv")]
     method: MethodArg,
+    /// Run inpainting on the window's own device even on a software
+    /// adapter (lavapipe), so results are drawn straight from GPU textures;
+    /// the window then pauses while each inpainting runs. GPUs always share.
+    #[arg(long)]
+    share_device: bool,
 }
 
 pub fn launch_options(a: AppArgs) -> Result<LaunchOptions> {
@@ -38,6 +43,7 @@ pub fn launch_options(a: AppArgs) -> Result<LaunchOptions> {
         image,
         method,
         mask: a.mask,
+        share_device: a.share_device,
     })
 }
 

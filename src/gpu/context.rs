@@ -186,6 +186,42 @@ impl GpuContext {
         t
     }
 
+    /// Submits `encoder`, which fills the mappable `staging`, waits for it
+    /// and copies `staging` out (blocking: reading back, never per step;
+    /// `what` names it in errors).
+    pub fn submit_and_read(
+        &self,
+        encoder: wgpu::CommandEncoder,
+        staging: &wgpu::Buffer,
+        what: &str,
+    ) -> Result<Vec<u8>> {
+        let submission = self.queue.submit([encoder.finish()]);
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = tx.send(r);
+        });
+        self.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(submission),
+                timeout: None,
+            })
+            .map_err(|e| Error::Gpu(e.to_string()))?;
+        rx.recv()
+            .map_err(|e| Error::Gpu(e.to_string()))?
+            .map_err(|e| Error::Gpu(format!("mapping {what}: {e}")))?;
+        let view = staging
+            .get_mapped_range(..)
+            .map_err(|e| Error::Gpu(e.to_string()))?;
+        let out = view.to_vec();
+        drop(view);
+        staging.unmap();
+        let errors = self.take_errors();
+        if !errors.is_empty() {
+            return Err(Error::Gpu(errors.join("; ")));
+        }
+        Ok(out)
+    }
+
     /// Errors the device raised outside any error scope since the last call.
     pub fn take_errors(&self) -> Vec<String> {
         self.errors

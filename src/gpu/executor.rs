@@ -235,6 +235,16 @@ impl Executor {
         &self.buffers[self.tensor_buffer[t.index()]]
     }
 
+    /// A tensor's storage, for kernels run beside the graph (the window's
+    /// composite). Kept tensors (`keep`) hold their values after a run.
+    pub fn binding(&self, t: TensorId) -> wgpu::BindingResource<'_> {
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: self.buffer(t),
+            offset: 0,
+            size: std::num::NonZeroU64::new(self.tensor_bytes[t.index()]),
+        })
+    }
+
     /// Uploads a tensor's values (queued before the next submit).
     pub fn write(&self, t: TensorId, data: &[f32]) -> Result<()> {
         let want = self.tensor_bytes[t.index()] / 4;
@@ -389,7 +399,9 @@ impl Executor {
             }
             encoder.resolve_query_set(&set, 0..queries, &resolve, 0);
             encoder.copy_buffer_to_buffer(&resolve, 0, &staging, 0, bytes);
-            let bytes = self.submit_and_map(encoder, &staging, "the profile timestamps")?;
+            let bytes = self
+                .ctx
+                .submit_and_read(encoder, &staging, "the profile timestamps")?;
             let ticks = bytemuck::pod_collect_to_vec::<u8, u64>(&bytes);
             for (s, t) in chunk.iter().zip(ticks.chunks_exact(2)) {
                 dispatches.push(s.timed(t[1].saturating_sub(t[0]) as f64 * period_s));
@@ -421,38 +433,10 @@ impl Executor {
         });
         let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
         encoder.copy_buffer_to_buffer(self.buffer(t), 0, &staging, 0, bytes);
-        let bytes = self.submit_and_map(encoder, &staging, &self.names[t.index()])?;
+        let bytes = self
+            .ctx
+            .submit_and_read(encoder, &staging, &self.names[t.index()])?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
-    }
-
-    /// Submits `encoder`, which fills `staging`, waits, and copies `staging`
-    /// out (blocking; `what` names it in errors).
-    fn submit_and_map(
-        &self,
-        encoder: wgpu::CommandEncoder,
-        staging: &wgpu::Buffer,
-        what: &str,
-    ) -> Result<Vec<u8>> {
-        self.ctx.queue.submit([encoder.finish()]);
-        let (tx, rx) = std::sync::mpsc::channel();
-        staging.map_async(wgpu::MapMode::Read, .., move |r| {
-            let _ = tx.send(r);
-        });
-        self.wait()?;
-        rx.recv()
-            .map_err(|e| Error::Gpu(e.to_string()))?
-            .map_err(|e| Error::Gpu(format!("mapping {what}: {e}")))?;
-        let view = staging
-            .get_mapped_range(..)
-            .map_err(|e| Error::Gpu(e.to_string()))?;
-        let out = view.to_vec();
-        drop(view);
-        staging.unmap();
-        let errors = self.ctx.take_errors();
-        if !errors.is_empty() {
-            return Err(Error::Gpu(errors.join("; ")));
-        }
-        Ok(out)
     }
 
     pub fn plan(&self) -> &Plan {

@@ -72,6 +72,7 @@ kernels! {
     GramBwd => "loss/gram_bwd.wgsl",
     GramBwdTiled => "loss/gram_bwd.wgsl" ["tiled"],
     Adam => "optim/adam.wgsl",
+    CompositeRgba8 => "infer/composite_rgba8.wgsl",
 }
 
 /// Shared modules that kernels `#import`.

@@ -1,6 +1,7 @@
 //! Inference: filling the holes of an image with the PConv-UNet (GPU) or
 //! Telea's classical method, at any size, and the metrics of `pconv eval`.
 pub mod cache;
+pub mod display;
 pub mod eval;
 pub mod image;
 pub mod large;

@@ -1,6 +1,7 @@
 //! The PConv-UNet in evaluation mode on the GPU: one forward graph per
 //! padded image size, built on first use and kept for the next images.
 use super::cache::SizeCache;
+use super::display::{CompositeSources, GpuComposite};
 use super::image::{padded_known_mask, Planes};
 use crate::data::masks::HoleMap;
 use crate::error::Result;
@@ -77,7 +78,8 @@ impl PConvModel {
             let mask = g.input("mask", &[1, 1, height, width]);
             let net = UNet::declare(&mut g, checkpoint.config, Mode::Eval)?;
             let output = net.forward(&mut g, image, mask, Mode::Eval)?;
-            let exec = Executor::new(ctx, &g, &[output])?;
+            // The inputs are kept too: the window's composite reads them.
+            let exec = Executor::new(ctx, &g, &[output, image, mask])?;
             net.upload(&exec, checkpoint)?;
             Ok(Forward {
                 net,
@@ -89,9 +91,9 @@ impl PConvModel {
         })
     }
 
-    /// The network output I_out for an image and its holes: padded at the
-    /// bottom and right with hole pixels, run, and cropped back.
-    pub fn predict(&mut self, image: &Planes, holes: &HoleMap) -> Result<Planes> {
+    /// Uploads an image (padded at the bottom and right with hole pixels)
+    /// and its holes into the graph for its padded size.
+    fn load(&mut self, image: &Planes, holes: &HoleMap) -> Result<&Forward> {
         let (pw, ph) = self.padded_size(image.width, image.height);
         let input = image.padded(pw, ph);
         let mask = padded_known_mask(holes, pw, ph);
@@ -99,6 +101,14 @@ impl PConvModel {
         // X = I ⊙ M happens inside the network; hole pixels may hold anything.
         f.exec.write(f.image, &input.data)?;
         f.exec.write(f.mask, &mask)?;
+        Ok(f)
+    }
+
+    /// The network output I_out for an image and its holes: padded, run,
+    /// and cropped back.
+    pub fn predict(&mut self, image: &Planes, holes: &HoleMap) -> Result<Planes> {
+        let (pw, ph) = self.padded_size(image.width, image.height);
+        let f = self.load(image, holes)?;
         f.exec.run();
         let out = f.exec.read(f.output)?;
         Ok(Planes {
@@ -107,5 +117,36 @@ impl PConvModel {
             data: out,
         }
         .cropped(image.width, image.height))
+    }
+
+    /// The composite (known pixels kept, holes filled) as a texture on this
+    /// model's device, in one submit with the network; returns once the GPU
+    /// has finished it. No pixel comes back to the CPU.
+    pub fn composite_texture(&mut self, image: &Planes, holes: &HoleMap) -> Result<GpuComposite> {
+        let (pw, ph) = self.padded_size(image.width, image.height);
+        let ctx = self.ctx.clone();
+        let f = self.load(image, holes)?;
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        f.exec.encode(&mut encoder);
+        let sources = CompositeSources {
+            image: f.exec.binding(f.image),
+            known: f.exec.binding(f.mask),
+            prediction: f.exec.binding(f.output),
+            padded_width: pw,
+            padded_height: ph,
+        };
+        let shown = GpuComposite::record(&ctx, &mut encoder, sources, image.width, image.height)?;
+        let submission = ctx.queue.submit([encoder.finish()]);
+        ctx.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(submission),
+                timeout: None,
+            })
+            .map_err(|e| crate::Error::Gpu(e.to_string()))?;
+        let errors = ctx.take_errors();
+        if !errors.is_empty() {
+            return Err(crate::Error::Gpu(errors.join("; ")));
+        }
+        Ok(shown)
     }
 }

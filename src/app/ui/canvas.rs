@@ -7,20 +7,107 @@ use egui::{Color32, Pos2, Rect, Sense, Stroke, TextureOptions};
 
 use super::PConvApp;
 use crate::app::view::View;
+use crate::app::worker::Composite;
 
 /// GPU textures of what is shown, re-uploaded only when their source changes.
-#[derive(Default)]
 pub struct Textures {
+    /// The window's renderer, when the engine runs on the window's device:
+    /// composites that are textures there are drawn as they are.
+    renderer: Option<egui_wgpu::RenderState>,
     original: Option<egui::TextureHandle>,
-    result: Option<(u64, egui::TextureHandle)>,
+    result: Option<(u64, ResultTexture)>,
     overlay: Option<(u64, f32, egui::TextureHandle)>,
+}
+
+/// The result as egui draws it.
+enum ResultTexture {
+    /// Uploaded from an image by egui.
+    Uploaded(egui::TextureHandle),
+    /// The engine's own texture, registered with the renderer (no copy).
+    Native(egui::TextureId),
+}
+
+impl ResultTexture {
+    fn id(&self) -> egui::TextureId {
+        match self {
+            ResultTexture::Uploaded(t) => t.id(),
+            ResultTexture::Native(id) => *id,
+        }
+    }
 }
 
 fn color_image(img: &image::RgbImage) -> egui::ColorImage {
     egui::ColorImage::from_rgb([img.width() as usize, img.height() as usize], img.as_raw())
 }
 
+impl Drop for Textures {
+    fn drop(&mut self) {
+        self.set_result(None);
+    }
+}
+
 impl Textures {
+    pub fn new(renderer: Option<egui_wgpu::RenderState>) -> Self {
+        Textures {
+            renderer,
+            original: None,
+            result: None,
+            overlay: None,
+        }
+    }
+
+    /// True when composites left on the engine's device are drawn as they are.
+    pub fn draws_device_textures(&self) -> bool {
+        self.renderer.is_some()
+    }
+
+    /// Forgets every texture (another photo was opened).
+    pub fn reset(&mut self) {
+        self.set_result(None);
+        self.original = None;
+        self.overlay = None;
+    }
+
+    /// Replaces the result texture, unregistering a native one no longer
+    /// drawn.
+    fn set_result(&mut self, new: Option<(u64, ResultTexture)>) {
+        if let (Some((_, ResultTexture::Native(id))), Some(r)) = (&self.result, &self.renderer) {
+            let kept = matches!(&new, Some((_, ResultTexture::Native(n))) if n == id);
+            if !kept {
+                r.renderer.write().free_texture(id);
+            }
+        }
+        self.result = new;
+    }
+
+    /// The texture for a composite: on the renderer's device a composite
+    /// that is a texture is registered as it is (reusing the id of the
+    /// last one); anything else is uploaded.
+    fn result_texture(&self, composite: &Composite, ctx: &egui::Context) -> ResultTexture {
+        if let (Composite::Texture(t), Some(r)) = (composite, &self.renderer) {
+            if t.lives_on(&r.device) {
+                let view = t.texture().create_view(&Default::default());
+                let filter = wgpu::FilterMode::Nearest;
+                let mut renderer = r.renderer.write();
+                return match &self.result {
+                    Some((_, ResultTexture::Native(id))) => {
+                        renderer
+                            .update_egui_texture_from_wgpu_texture(&r.device, &view, filter, *id);
+                        ResultTexture::Native(*id)
+                    }
+                    _ => ResultTexture::Native(
+                        renderer.register_native_texture(&r.device, &view, filter),
+                    ),
+                };
+            }
+        }
+        let image = match composite.image() {
+            Ok(img) => color_image(&img),
+            Err(_) => egui::ColorImage::filled([1, 1], Color32::RED),
+        };
+        ResultTexture::Uploaded(ctx.load_texture("result", image, TextureOptions::NEAREST))
+    }
+
     fn update(
         &mut self,
         app_doc: &crate::app::document::Document,
@@ -32,14 +119,15 @@ impl Textures {
             self.original =
                 Some(ctx.load_texture("original", color_image(&app_doc.image), options));
         }
-        if let Some((_, img)) = &app_doc.result {
-            let version = app_doc.results_accepted;
-            if self.result.as_ref().map(|(v, _)| *v) != Some(version) {
-                let tex = ctx.load_texture("result", color_image(img), options);
-                self.result = Some((version, tex));
+        match &app_doc.result {
+            Some((_, composite)) => {
+                let version = app_doc.results_accepted;
+                if self.result.as_ref().map(|(v, _)| *v) != Some(version) {
+                    let tex = self.result_texture(composite, ctx);
+                    self.set_result(Some((version, tex)));
+                }
             }
-        } else {
-            self.result = None;
+            None => self.set_result(None),
         }
         let rev = app_doc.editor.revision();
         let stale = self

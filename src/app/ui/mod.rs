@@ -34,6 +34,9 @@ pub struct LaunchOptions {
     pub image: PathBuf,
     pub method: MethodChoice,
     pub mask: Option<PathBuf>,
+    /// Run the engine on the window's device even on a CPU adapter, where
+    /// it is off by default (see `run`).
+    pub share_device: bool,
 }
 
 /// Loads a method for the inpainting worker on the app's device (None for
@@ -109,12 +112,21 @@ pub struct PConvApp {
 }
 
 impl PConvApp {
-    fn new(gpu: GpuContext, doc: Document, opts: LaunchOptions) -> crate::Result<Self> {
+    /// `renderer` is the window's, given when `gpu` is its device: results
+    /// then stay there as textures.
+    fn new(
+        gpu: GpuContext,
+        renderer: Option<egui_wgpu::RenderState>,
+        doc: Document,
+        opts: LaunchOptions,
+    ) -> crate::Result<Self> {
         check_displayable(&doc, &gpu)?;
         let telea = Method::Telea {
             radius: crate::infer::telea::DEFAULT_RADIUS,
         };
-        let inpainter = Inpainter::start(load_method(&opts.method, &gpu)?.unwrap_or(telea));
+        let textures = renderer.is_some();
+        let method = load_method(&opts.method, &gpu)?.unwrap_or(telea);
+        let inpainter = Inpainter::start(method, textures);
         let paths = side_panel::Paths::new(&doc, &opts.method);
         let mut app = PConvApp {
             gpu,
@@ -129,7 +141,7 @@ impl PConvApp {
                 split: None,
             },
             view: None,
-            canvas: canvas::Textures::default(),
+            canvas: canvas::Textures::new(renderer),
             paths,
             dialogs: dialogs::Dialogs::default(),
             last_seconds: None,
@@ -164,6 +176,7 @@ impl PConvApp {
             self.gpu.clone(),
             self.doc.request(),
             crate::train::fit::FitOptions::for_adapter(self.gpu.is_cpu()),
+            self.canvas.draws_device_textures(),
         );
         self.fit = Some(Fit {
             session,
@@ -204,7 +217,7 @@ impl PConvApp {
                     self.start_fit();
                 }
                 self.view = None;
-                self.canvas = canvas::Textures::default();
+                self.canvas.reset();
                 self.paths = side_panel::Paths::new(&self.doc, &self.method);
                 self.message = Some(format!("opened {}", path.display()));
             }
@@ -243,42 +256,47 @@ impl PConvApp {
     }
 
     fn shortcuts(&mut self, ui: &egui::Ui) {
-        if ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::S)) {
+        use egui::{Key, KeyboardShortcut, Modifiers};
+        // Each key event is matched with the modifiers held when it
+        // happened: after a stalled frame (an inpainting on a shared
+        // software device) Ctrl down, S and Ctrl up arrive in one frame,
+        // and the frame's final modifier state would miss the chord.
+        let shortcut = |modifiers, key| {
+            ui.ctx()
+                .input_mut(|i| i.consume_shortcut(&KeyboardShortcut::new(modifiers, key)))
+        };
+        let cmd = Modifiers::COMMAND;
+        if shortcut(cmd, Key::S) {
             self.save_result();
         }
-        if ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::O)) {
+        if shortcut(cmd, Key::O) {
             let start = self.doc.path.clone();
             self.dialogs.ask(dialogs::Purpose::OpenImage, start);
         }
-        let (undo, redo, smaller, larger, brush, eraser) = ui.input(|i| {
-            let cmd = i.modifiers.command;
-            (
-                cmd && !i.modifiers.shift && i.key_pressed(egui::Key::Z),
-                cmd && ((i.modifiers.shift && i.key_pressed(egui::Key::Z))
-                    || i.key_pressed(egui::Key::Y)),
-                i.key_pressed(egui::Key::OpenBracket),
-                i.key_pressed(egui::Key::CloseBracket),
-                !cmd && i.key_pressed(egui::Key::B),
-                !cmd && i.key_pressed(egui::Key::E),
-            )
-        });
+        // The more specific chord first: Ctrl+Z alone would match it too.
+        let redo = shortcut(cmd | Modifiers::SHIFT, Key::Z) || shortcut(cmd, Key::Y);
+        let undo = shortcut(cmd, Key::Z);
         if undo && self.doc.editor.undo() {
             self.refresh();
         }
         if redo && self.doc.editor.redo() {
             self.refresh();
         }
-        if smaller {
-            self.tools.radius = (self.tools.radius / 1.25).max(1.0);
-        }
-        if larger {
-            self.tools.radius = (self.tools.radius * 1.25).min(500.0);
-        }
-        if brush {
-            self.tools.tool = Tool::Brush;
-        }
-        if eraser {
-            self.tools.tool = Tool::Eraser;
+        // Single keys are text while a text field has focus.
+        if !ui.ctx().egui_wants_keyboard_input() {
+            let none = Modifiers::NONE;
+            if shortcut(none, Key::OpenBracket) {
+                self.tools.radius = (self.tools.radius / 1.25).max(1.0);
+            }
+            if shortcut(none, Key::CloseBracket) {
+                self.tools.radius = (self.tools.radius * 1.25).min(500.0);
+            }
+            if shortcut(none, Key::B) {
+                self.tools.tool = Tool::Brush;
+            }
+            if shortcut(none, Key::E) {
+                self.tools.tool = Tool::Eraser;
+            }
         }
         let dropped = ui.input(|i| i.raw.dropped_files.first().map(|f| f.path().to_path_buf()));
         if let Some(p) = dropped {
@@ -346,14 +364,28 @@ pub fn run(opts: LaunchOptions) -> anyhow::Result<()> {
                 .ok_or("eframe started without its wgpu renderer")?;
             // On a CPU adapter (lavapipe) one queue runs everything in order:
             // a 5-second inference would freeze the window's frames and drop
-            // strokes. There the engine gets a device of its own; on a GPU
-            // it shares the window's.
-            let gpu = if rs.adapter.get_info().device_type == wgpu::DeviceType::Cpu {
-                GpuContext::new().map_err(|e| e.to_string())?
+            // strokes. There the engine gets a device of its own (results
+            // come back as images) unless asked to share; on a GPU it shares
+            // the window's, and results stay there as textures.
+            let cpu = rs.adapter.get_info().device_type == wgpu::DeviceType::Cpu;
+            let (gpu, renderer) = if cpu && !opts.share_device {
+                (GpuContext::new().map_err(|e| e.to_string())?, None)
             } else {
-                GpuContext::from_parts(rs.adapter.clone(), rs.device.clone(), rs.queue.clone())
+                let gpu =
+                    GpuContext::from_parts(rs.adapter.clone(), rs.device.clone(), rs.queue.clone());
+                (gpu, Some(rs.clone()))
             };
-            let app = PConvApp::new(gpu, doc, opts).map_err(|e| e.to_string())?;
+            eprintln!(
+                "pconv: inpainting on {} ({}), {}",
+                gpu.summary.name,
+                gpu.summary.backend,
+                if renderer.is_some() {
+                    "the window's device: results are drawn from GPU textures"
+                } else {
+                    "a device of its own: results come back as images"
+                }
+            );
+            let app = PConvApp::new(gpu, renderer, doc, opts).map_err(|e| e.to_string())?;
             Ok(Box::new(app))
         }),
     )

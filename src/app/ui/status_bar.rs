@@ -36,6 +36,17 @@ pub fn show(app: &PConvApp, ui: &mut egui::Ui) {
             ui.separator();
             ui.label(format!("last inpainting {:.0} ms", t * 1e3));
         }
+        ui.separator();
+        ui.label(if app.canvas.draws_device_textures() {
+            "results drawn on the GPU"
+        } else {
+            "results read back (engine on its own device)"
+        })
+        .on_hover_text(
+            "On the window's device, the network's composite is written into a texture \
+             that is drawn as is; on its own device (the default on a software adapter, \
+             so inpainting never stalls the window) it comes back as an image.",
+        );
         if app.inpainter.busy() {
             ui.separator();
             ui.spinner();

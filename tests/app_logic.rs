@@ -116,6 +116,7 @@ mod document_and_worker {
     use pconv::app::mask_edit::Tool;
     use pconv::app::worker::Inpainter;
     use pconv::infer::Method;
+    use std::time::Duration;
 
     fn photo() -> image::RgbImage {
         image::RgbImage::from_fn(48, 40, |x, y| {
@@ -153,8 +154,17 @@ mod document_and_worker {
         doc.editor.end_stroke();
         worker.request(doc.request());
         assert!(worker.busy());
+        assert!(
+            !worker.idle_for(Duration::ZERO),
+            "busy: no update while drawing"
+        );
         let done = worker.wait().expect("a result");
         assert!(!worker.busy());
+        assert!(worker.idle_for(Duration::ZERO));
+        assert!(
+            !worker.idle_for(Duration::from_secs(3600)),
+            "the last request is recent: the next update while drawing waits"
+        );
         assert_eq!(done.revision, doc.editor.revision());
         assert_eq!(done.method, "telea");
         doc.accept(&done).unwrap();

@@ -84,11 +84,16 @@ struct Report {
     answered: usize,
 }
 
+/// While a stroke goes on, the inpainting reruns at most this often (and
+/// only once the last run is done), so the fill follows the brush.
+pub const DRAWING_INTERVAL: std::time::Duration = std::time::Duration::from_millis(150);
+
 /// The worker thread and its mailbox.
 pub struct Inpainter {
     jobs: Sender<Job>,
     done: Receiver<Report>,
     in_flight: usize,
+    last_request: Option<Instant>,
 }
 
 impl Inpainter {
@@ -105,13 +110,21 @@ impl Inpainter {
             jobs,
             done,
             in_flight: 0,
+            last_request: None,
         }
     }
 
     pub fn request(&mut self, req: Request) {
         if self.jobs.send(Job::Run(req)).is_ok() {
             self.in_flight += 1;
+            self.last_request = Some(Instant::now());
         }
+    }
+
+    /// True when nothing is in flight and the last request is at least
+    /// `interval` old: the moment for a throttled update while drawing.
+    pub fn idle_for(&self, interval: std::time::Duration) -> bool {
+        !self.busy() && self.last_request.is_none_or(|t| t.elapsed() >= interval)
     }
 
     /// Requests from now on use `method`.

@@ -208,9 +208,12 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
     if stroke_ended {
         editor.end_stroke();
     }
+    let stroking = editor.is_stroking();
     let view = *view;
     if stroke_ended {
         app.refresh();
+    } else if stroking {
+        app.refresh_while_drawing();
     }
 
     app.canvas

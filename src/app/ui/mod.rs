@@ -170,6 +170,17 @@ impl PConvApp {
         }
     }
 
+    /// Mid-stroke: reruns the inpainting when the last run is done and at
+    /// least `DRAWING_INTERVAL` old (a running fit refreshes on its own).
+    fn refresh_while_drawing(&mut self) {
+        let due = self.fit.is_none()
+            && !self.doc.result_is_current()
+            && self.inpainter.idle_for(super::worker::DRAWING_INTERVAL);
+        if due {
+            self.inpainter.request(self.doc.request());
+        }
+    }
+
     /// Starts fitting a fresh network to the open image.
     fn start_fit(&mut self) {
         let session = FitSession::start(

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{assert_close, gpu, to_f32, Rng};
-use pconv::gpu::Executor;
+use pconv::gpu::{Executor, Kernel};
 use pconv::graph::autodiff::backward_from;
 use pconv::graph::cpu::CpuExecutor;
 use pconv::graph::recording::DeviceTraits;
@@ -228,6 +228,13 @@ fn conv2d_all_passes() {
         (1, 2, 33, 24, 9, 3, 1, 1, true),
         // Few tiles, many channel groups: `flat` over several workgroups.
         (1, 3, 8, 16, 150, 3, 1, 1, false),
+        // Stride 2, 3x3 and 5x5, output widths multiples of 8: the stride-2
+        // row kernel (odd input sides, rows just long enough for its loads,
+        // partial channel groups; 130 tiles run along the workgroup).
+        (1, 3, 129, 32, 9, 3, 2, 1, false),
+        (2, 7, 9, 15, 33, 3, 2, 1, true),
+        (1, 4, 15, 31, 17, 5, 2, 2, true),
+        (1, 2, 64, 48, 5, 5, 2, 2, false),
     ];
     for (n, ci, h, w, co, k, stride, pad, bias) in cases {
         let mut ops = vec![
@@ -246,6 +253,42 @@ fn conv2d_all_passes() {
             &mut rng,
         );
     }
+}
+
+/// The kernel a forward convolution runs on (the last dispatch; padding
+/// comes first).
+fn forward_kernel(x: &[usize], w: &[usize], stride: usize, pad: usize) -> Kernel {
+    let y = [
+        x[0],
+        w[0],
+        (x[2] + 2 * pad - w[2]) / stride + 1,
+        (x[3] + 2 * pad - w[3]) / stride + 1,
+    ];
+    let op = Op::Conv2d {
+        stride,
+        pad,
+        bias: false,
+    };
+    let dev = DeviceTraits::for_cpu_adapter(true);
+    op.lower(&[x, w], &[&y], &dev)
+        .dispatches
+        .last()
+        .unwrap()
+        .kernel
+}
+
+#[test]
+fn stride_2_convolutions_take_the_row_kernel_where_its_loads_fit() {
+    let s2 = |x: [usize; 4], k: usize, pad: usize| forward_kernel(&x, &[4, x[1], k, k], 2, pad);
+    // The cases of conv2d_all_passes that it must compute.
+    assert_eq!(s2([1, 3, 129, 32], 3, 1), Kernel::Conv2dFwdS2);
+    assert_eq!(s2([2, 7, 9, 15], 3, 1), Kernel::Conv2dFwdS2Flat);
+    assert_eq!(s2([1, 4, 15, 31], 5, 2), Kernel::Conv2dFwdS2K5Flat);
+    assert_eq!(s2([2, 6, 16, 16], 5, 2), Kernel::Conv2dFwdS2K5Flat);
+    // Output widths off multiples of 8, 7x7, no padding: the generic kernel.
+    assert_eq!(s2([2, 3, 48, 46], 5, 2), Kernel::Conv2dFwd);
+    assert_eq!(s2([3, 4, 9, 8], 7, 3), Kernel::Conv2dFwdFlat);
+    assert_eq!(s2([1, 2, 5, 16], 3, 0), Kernel::Conv2dFwdFlat);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use crate::graph::recording::{
 /// invocations per workgroup along each grid dimension (workgroup 8x8).
 const BLOCK: usize = 8;
 
-/// Output channels per invocation of the 3x3 row kernel.
+/// Output channels per invocation of the row kernels.
 const FWD3X3_CO: usize = 16;
 
 /// Invocations per workgroup of the forward kernels (`@workgroup_size(64)`).
@@ -129,6 +129,38 @@ fn row_kernel_applies(k: usize, stride: usize, pad: usize, w_out: usize) -> bool
     k == 3 && stride == 1 && pad == 1 && w_out.is_multiple_of(BLOCK)
 }
 
+/// The stride-2 row kernel's variants (flat, flat with subgroups,
+/// subgroup, portable) for a `k`x`k` convolution of an input `w` wide into
+/// `w_out` columns, where it applies: k of 3 or 5, padding (its rows are
+/// vec4-aligned copies), and rows long enough for its 20-float loads.
+fn stride2_row_kernels(
+    k: usize,
+    stride: usize,
+    pad: usize,
+    w: usize,
+    w_out: usize,
+) -> Option<[Kernel; 4]> {
+    let fits = stride == 2
+        && pad > 0
+        && w_out.is_multiple_of(BLOCK)
+        && padded_pitch(w, pad) >= 2 * w_out + 4;
+    match k {
+        3 if fits => Some([
+            Kernel::Conv2dFwdS2Flat,
+            Kernel::Conv2dFwdS2FlatSubgroup,
+            Kernel::Conv2dFwdS2Subgroup,
+            Kernel::Conv2dFwdS2,
+        ]),
+        5 if fits => Some([
+            Kernel::Conv2dFwdS2K5Flat,
+            Kernel::Conv2dFwdS2K5FlatSubgroup,
+            Kernel::Conv2dFwdS2K5Subgroup,
+            Kernel::Conv2dFwdS2K5,
+        ]),
+        _ => None,
+    }
+}
+
 /// A forward convolution as the conv kernels see it: input of logical shape
 /// `x` (already zero-padded by `pad` into a scratch copy when `pad` > 0),
 /// `c_out` filters of `k`x`k`, output `y`; bindings: input, weights, bias, y.
@@ -143,29 +175,34 @@ struct ForwardConv<'a> {
 }
 
 impl ForwardConv<'_> {
-    /// The row kernel where it applies, else the generic kernel; either runs
+    /// A row kernel where one applies, else the generic kernel; either runs
     /// `flat` on small maps.
     fn dispatch(&self, bindings: Vec<Binding>, dev: &DeviceTraits) -> Dispatch {
         let (x, y) = (self.x, self.y);
-        if row_kernel_applies(self.k, self.stride, self.pad, y[3]) {
+        let row_kernels = if row_kernel_applies(self.k, self.stride, self.pad, y[3]) {
+            Some([
+                Kernel::Conv2dFwd3x3Flat,
+                Kernel::Conv2dFwd3x3FlatSubgroup,
+                Kernel::Conv2dFwd3x3Subgroup,
+                Kernel::Conv2dFwd3x3,
+            ])
+        } else {
+            stride2_row_kernels(self.k, self.stride, self.pad, x[3], y[3])
+        };
+        if let Some(kernels) = row_kernels {
             let (kernel, workgroups) = fwd_launch(
                 y[2] * y[3] / BLOCK,
                 self.c_out.div_ceil(FWD3X3_CO),
                 x[0],
                 dev,
-                [
-                    Kernel::Conv2dFwd3x3Flat,
-                    Kernel::Conv2dFwd3x3FlatSubgroup,
-                    Kernel::Conv2dFwd3x3Subgroup,
-                    Kernel::Conv2dFwd3x3,
-                ],
+                kernels,
             );
             return Dispatch {
                 kernel,
                 params: Params::new()
                     .u(x[1])
-                    .u(x[2] + 2)
-                    .u(padded_pitch(x[3], 1))
+                    .u(x[2] + 2 * self.pad)
+                    .u(padded_pitch(x[3], self.pad))
                     .u(self.c_out)
                     .u(y[2])
                     .u(y[3])

@@ -278,7 +278,7 @@ fn forward_kernel(x: &[usize], w: &[usize], stride: usize, pad: usize) -> Kernel
 }
 
 #[test]
-fn stride_2_convolutions_take_the_row_kernel_where_its_loads_fit() {
+fn stride_2_convolutions_take_the_row_kernels_where_they_apply() {
     let s2 = |x: [usize; 4], k: usize, pad: usize| forward_kernel(&x, &[4, x[1], k, k], 2, pad);
     // The cases of conv2d_all_passes that it must compute.
     assert_eq!(s2([1, 3, 129, 32], 3, 1), Kernel::Conv2dFwdS2);
@@ -289,6 +289,31 @@ fn stride_2_convolutions_take_the_row_kernel_where_its_loads_fit() {
     assert_eq!(s2([2, 3, 48, 46], 5, 2), Kernel::Conv2dFwd);
     assert_eq!(s2([3, 4, 9, 8], 7, 3), Kernel::Conv2dFwdFlat);
     assert_eq!(s2([1, 2, 5, 16], 3, 0), Kernel::Conv2dFwdFlat);
+    // Backward-data: the stride-2 row kernel for 3x3 and 5x5 with "same"
+    // padding, whatever the width (its padded copy of gy is wide enough).
+    let bwd = |gx: [usize; 4], k: usize, pad: usize| {
+        let w = [4, gx[1], k, k];
+        let gy = [
+            gx[0],
+            4,
+            (gx[2] + 2 * pad - k) / 2 + 1,
+            (gx[3] + 2 * pad - k) / 2 + 1,
+        ];
+        let op = Op::Conv2dBwdData {
+            stride: 2,
+            pad,
+            h: gx[2],
+            w: gx[3],
+        };
+        let dev = DeviceTraits::for_cpu_adapter(true);
+        let lowered = op.lower(&[&gy, &w], &[&gx], &dev);
+        lowered.dispatches.last().unwrap().kernel
+    };
+    assert_eq!(bwd([1, 3, 129, 32], 3, 1), Kernel::Conv2dBwdDataS2);
+    assert_eq!(bwd([1, 7, 13, 10], 5, 2), Kernel::Conv2dBwdDataS2K5Flat);
+    assert_eq!(bwd([2, 3, 7, 1], 3, 1), Kernel::Conv2dBwdDataS2Flat);
+    assert_eq!(bwd([3, 4, 9, 8], 7, 3), Kernel::Conv2dBwdData);
+    assert_eq!(bwd([1, 2, 5, 5], 3, 0), Kernel::Conv2dBwdData);
 }
 
 #[test]

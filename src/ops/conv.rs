@@ -104,7 +104,19 @@ fn pad_input(lowered: &mut Lowered, x_binding: Binding, x: &[usize], pad: usize)
     if pad == 0 {
         return x_binding;
     }
-    let (hp, pitch) = (x[2] + 2 * pad, padded_pitch(x[3], pad));
+    pad_input_to_pitch(lowered, x_binding, x, pad, padded_pitch(x[3], pad))
+}
+
+/// `pad_input` with rows of `pitch` floats (a multiple of 4, at least
+/// `padded_pitch`): zeros past the padding, for kernels whose loads run on.
+fn pad_input_to_pitch(
+    lowered: &mut Lowered,
+    x_binding: Binding,
+    x: &[usize],
+    pad: usize,
+    pitch: usize,
+) -> Binding {
+    let hp = x[2] + 2 * pad;
     let slot = lowered.scratch_bytes.len();
     lowered
         .scratch_bytes
@@ -156,6 +168,28 @@ fn stride2_row_kernels(
             Kernel::Conv2dFwdS2K5FlatSubgroup,
             Kernel::Conv2dFwdS2K5Subgroup,
             Kernel::Conv2dFwdS2K5,
+        ]),
+        _ => None,
+    }
+}
+
+/// The stride-2 backward-data row kernel's variants (flat, flat with
+/// subgroups, subgroup, portable) for `k`x`k` filters and padding `pad`,
+/// where it applies: k of 3 or 5 with padding (k - 1) / 2.
+fn stride2_bwd_data_kernels(k: usize, pad: usize) -> Option<[Kernel; 4]> {
+    let fits = pad == (k - 1) / 2;
+    match k {
+        3 if fits => Some([
+            Kernel::Conv2dBwdDataS2Flat,
+            Kernel::Conv2dBwdDataS2FlatSubgroup,
+            Kernel::Conv2dBwdDataS2Subgroup,
+            Kernel::Conv2dBwdDataS2,
+        ]),
+        5 if fits => Some([
+            Kernel::Conv2dBwdDataS2K5Flat,
+            Kernel::Conv2dBwdDataS2K5FlatSubgroup,
+            Kernel::Conv2dBwdDataS2K5Subgroup,
+            Kernel::Conv2dBwdDataS2K5,
         ]),
         _ => None,
     }
@@ -306,6 +340,39 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 bias: false,
             };
             lowered.dispatches.push(conv.dispatch(bindings, dev));
+            lowered
+        }
+        Op::Conv2dBwdData {
+            stride: 2,
+            pad,
+            h,
+            w: wd,
+        } if stride2_bwd_data_kernels(ins[1][2], pad).is_some() => {
+            let (gy, w) = (ins[0], ins[1]);
+            let kernels = stride2_bwd_data_kernels(w[2], pad).expect("checked");
+            let mut lowered = Lowered::default();
+            // Each row's last pixel group loads 12 floats from its start.
+            let groups = wd.div_ceil(2).div_ceil(BLOCK);
+            let pitch = padded_pitch(gy[3], 1).max(groups * BLOCK + 4);
+            let input = pad_input_to_pitch(&mut lowered, Binding::Input(0), gy, 1, pitch);
+            // Phase 0 (even rows, even columns) has the most tiles.
+            let tiles = h.div_ceil(2) * groups;
+            let (kernel, workgroups) =
+                fwd_launch(tiles, w[1].div_ceil(FWD3X3_CO), gy[0] * 4, dev, kernels);
+            lowered.dispatches.push(Dispatch {
+                kernel,
+                params: Params::new()
+                    .u(w[0])
+                    .u(gy[2] + 2)
+                    .u(pitch)
+                    .u(w[1])
+                    .u(h)
+                    .u(wd)
+                    .u(tiles)
+                    .done(),
+                bindings: vec![input, Binding::Input(1), Binding::Output(0)],
+                workgroups,
+            });
             lowered
         }
         Op::Conv2dBwdData {

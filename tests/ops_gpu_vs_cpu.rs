@@ -314,6 +314,26 @@ fn stride_2_convolutions_take_the_row_kernels_where_they_apply() {
     assert_eq!(bwd([2, 3, 7, 1], 3, 1), Kernel::Conv2dBwdDataS2Flat);
     assert_eq!(bwd([3, 4, 9, 8], 7, 3), Kernel::Conv2dBwdData);
     assert_eq!(bwd([1, 2, 5, 5], 3, 0), Kernel::Conv2dBwdData);
+    // Backward-weight: the 3x3 row kernel on the stride-1 row kernel's layers.
+    let weight_kernels = |x: [usize; 4], gy: [usize; 4], k: usize, stride: usize, pad: usize| {
+        let op = Op::Conv2dBwdWeight { stride, pad, k };
+        let dev = DeviceTraits::for_cpu_adapter(true);
+        let w = [gy[1], x[1], k, k];
+        let lowered = op.lower(&[&gy, &x], &[&w], &dev);
+        lowered
+            .dispatches
+            .iter()
+            .map(|d| d.kernel)
+            .collect::<Vec<_>>()
+    };
+    assert!(weight_kernels([2, 13, 7, 16], [2, 19, 7, 16], 3, 1, 1)
+        .contains(&Kernel::Conv2dBwdWeight3x3));
+    assert!(
+        weight_kernels([2, 3, 11, 9], [2, 5, 11, 9], 3, 1, 1).contains(&Kernel::Conv2dBwdWeight)
+    );
+    assert!(
+        weight_kernels([1, 7, 13, 10], [1, 4, 7, 5], 5, 2, 2).contains(&Kernel::Conv2dBwdWeight)
+    );
 }
 
 #[test]

@@ -56,6 +56,8 @@ kernels! {
     Conv2dBwdDataS2K5FlatSubgroup => "conv/conv2d_bwd_data_s2.wgsl" ["k5", "flat", "subgroup"],
     Conv2dBwdWeight => "conv/conv2d_bwd_weight.wgsl",
     Conv2dBwdWeightSubgroup => "conv/conv2d_bwd_weight.wgsl" ["subgroup"],
+    Conv2dBwdWeight3x3 => "conv/conv2d_bwd_weight_3x3.wgsl",
+    Conv2dBwdWeight3x3Subgroup => "conv/conv2d_bwd_weight_3x3.wgsl" ["subgroup"],
     SumSplits => "conv/sum_splits.wgsl",
     Pad2d => "conv/pad2d.wgsl",
     WeightFlip => "conv/weight_flip.wgsl",

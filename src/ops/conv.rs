@@ -13,6 +13,9 @@ const BLOCK: usize = 8;
 /// Output channels per invocation of the row kernels.
 const FWD3X3_CO: usize = 16;
 
+/// Output channels per invocation of the 3x3 backward-weight row kernel.
+const BWD_WEIGHT_3X3_CO: usize = 16;
+
 /// Invocations per workgroup of the forward kernels (`@workgroup_size(64)`).
 const FWD_LANES: usize = 64;
 
@@ -86,6 +89,21 @@ pub fn weight_grad_split(
     let max_rows = (LOOP_BUDGET / iterations_per_row.max(1)).max(1);
     let per = rows.max(1).div_ceil(splits).min(max_rows);
     (per, rows.max(1).div_ceil(per))
+}
+
+/// With more than one chunk, the `splits` partial sums of `len` values a
+/// split-K kernel wrote into the next scratch slot are added into the output.
+fn sum_splits(lowered: &mut Lowered, splits: usize, len: usize) {
+    if splits > 1 {
+        let slot = lowered.scratch_bytes.len();
+        lowered.scratch_bytes.push((splits * len * 4) as u64);
+        lowered.dispatches.push(Dispatch {
+            kernel: Kernel::SumSplits,
+            params: Params::new().u(len).u(splits).done(),
+            bindings: vec![Binding::Scratch(slot), Binding::Output(0)],
+            workgroups: grid_1d(len),
+        });
+    }
 }
 
 /// Row pitch (floats) of a zero-padded copy: a multiple of 4 so that the
@@ -404,6 +422,44 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 ),
             })
         }
+        Op::Conv2dBwdWeight { stride, pad, k } if row_kernel_applies(k, stride, pad, ins[0][3]) => {
+            // The row kernel: a lane per input channel, 8 output channels.
+            let (gy, x) = (ins[0], ins[1]);
+            let (n, co, ho, wo) = (gy[0], gy[1], gy[2], gy[3]);
+            let mut lowered = Lowered::default();
+            let input = pad_input(&mut lowered, Binding::Input(1), x, 1);
+            let grid = [x[1].div_ceil(64), co.div_ceil(BWD_WEIGHT_3X3_CO)];
+            let (rows_per_split, splits) =
+                weight_grad_split(grid[0] * grid[1], n * ho, wo / BLOCK + 1, dev);
+            let len = co * x[1] * 9;
+            let target = if splits == 1 {
+                Binding::Output(0)
+            } else {
+                // The slot `sum_splits` adds next.
+                Binding::Scratch(lowered.scratch_bytes.len())
+            };
+            lowered.dispatches.push(Dispatch {
+                kernel: if dev.subgroups_8_to_64 {
+                    Kernel::Conv2dBwdWeight3x3Subgroup
+                } else {
+                    Kernel::Conv2dBwdWeight3x3
+                },
+                params: Params::new()
+                    .u(n)
+                    .u(x[1])
+                    .u(x[2] + 2)
+                    .u(padded_pitch(x[3], 1))
+                    .u(co)
+                    .u(ho)
+                    .u(wo)
+                    .u(rows_per_split)
+                    .done(),
+                bindings: vec![Binding::Input(0), input, target],
+                workgroups: [grid[0] as u32, grid[1] as u32, splits as u32],
+            });
+            sum_splits(&mut lowered, splits, len);
+            lowered
+        }
         Op::Conv2dBwdWeight { stride, pad, k } => {
             let (gy, x) = (ins[0], ins[1]);
             let (n, co, ho, wo) = (gy[0], gy[1], gy[2], gy[3]);
@@ -444,16 +500,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 bindings: vec![Binding::Input(0), Binding::Input(1), target],
                 workgroups: [grid[0], grid[1], splits as u32],
             });
-            if splits > 1 {
-                let len = co * cols;
-                lowered.scratch_bytes.push((splits * len * 4) as u64);
-                lowered.dispatches.push(Dispatch {
-                    kernel: Kernel::SumSplits,
-                    params: Params::new().u(len).u(splits).done(),
-                    bindings: vec![Binding::Scratch(0), Binding::Output(0)],
-                    workgroups: grid_1d(len),
-                });
-            }
+            sum_splits(&mut lowered, splits, co * cols);
             lowered
         }
         Op::PConvMask {

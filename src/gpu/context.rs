@@ -200,12 +200,7 @@ impl GpuContext {
         staging.map_async(wgpu::MapMode::Read, .., move |r| {
             let _ = tx.send(r);
         });
-        self.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(submission),
-                timeout: None,
-            })
-            .map_err(|e| Error::Gpu(e.to_string()))?;
+        self.wait_for(submission)?;
         rx.recv()
             .map_err(|e| Error::Gpu(e.to_string()))?
             .map_err(|e| Error::Gpu(format!("mapping {what}: {e}")))?;
@@ -215,11 +210,23 @@ impl GpuContext {
         let out = view.to_vec();
         drop(view);
         staging.unmap();
+        Ok(out)
+    }
+
+    /// Blocks until `submission` has run; reports the errors the device
+    /// raised meanwhile.
+    pub fn wait_for(&self, submission: wgpu::SubmissionIndex) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(submission),
+                timeout: None,
+            })
+            .map_err(|e| Error::Gpu(e.to_string()))?;
         let errors = self.take_errors();
         if !errors.is_empty() {
             return Err(Error::Gpu(errors.join("; ")));
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Errors the device raised outside any error scope since the last call.

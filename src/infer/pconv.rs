@@ -136,17 +136,7 @@ impl PConvModel {
             padded_height: ph,
         };
         let shown = GpuComposite::record(&ctx, &mut encoder, sources, image.width, image.height)?;
-        let submission = ctx.queue.submit([encoder.finish()]);
-        ctx.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(submission),
-                timeout: None,
-            })
-            .map_err(|e| crate::Error::Gpu(e.to_string()))?;
-        let errors = ctx.take_errors();
-        if !errors.is_empty() {
-            return Err(crate::Error::Gpu(errors.join("; ")));
-        }
+        ctx.wait_for(ctx.queue.submit([encoder.finish()]))?;
         Ok(shown)
     }
 }

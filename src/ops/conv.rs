@@ -10,10 +10,12 @@ use crate::graph::recording::{
 /// invocations per workgroup along each grid dimension (workgroup 8x8).
 const BLOCK: usize = 8;
 
-/// Output channels per invocation of the row kernels.
+/// Output channels per invocation of the row kernels (`CO` in
+/// tools/gen_conv2d_fwd_3x3.py).
 const FWD3X3_CO: usize = 16;
 
-/// Output channels per invocation of the 3x3 backward-weight row kernel.
+/// Output channels per invocation of the 3x3 backward-weight row kernel
+/// (`BW_CO` in the generator).
 const BWD_WEIGHT_3X3_CO: usize = 16;
 
 /// Invocations per workgroup of the forward kernels (`@workgroup_size(64)`).
@@ -423,7 +425,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
             })
         }
         Op::Conv2dBwdWeight { stride, pad, k } if row_kernel_applies(k, stride, pad, ins[0][3]) => {
-            // The row kernel: a lane per input channel, 8 output channels.
+            // The row kernel: a lane per input channel, 16 output channels.
             let (gy, x) = (ins[0], ins[1]);
             let (n, co, ho, wo) = (gy[0], gy[1], gy[2], gy[3]);
             let mut lowered = Lowered::default();

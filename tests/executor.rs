@@ -120,11 +120,13 @@ fn profile_times_every_dispatch_with_its_layer() {
     exec.write(x, &vec![0.5; 2 * 3 * 33 * 40]).unwrap();
     exec.write(w, &vec![0.1; 16 * 27]).unwrap();
     let profile = exec.profile().unwrap();
+    // CPU adapters are timed by the host (lavapipe's timestamps misplace time).
     assert_eq!(
         profile.gpu_timestamps,
         ctx.device
             .features()
             .contains(wgpu::Features::TIMESTAMP_QUERY)
+            && !ctx.is_cpu()
     );
     assert_eq!(profile.dispatches.len(), exec.dispatch_count());
     for d in &profile.dispatches {

@@ -62,6 +62,16 @@ fn check_no_overlap(g: &Graph, rec: &Recording, keep: &[TensorId]) -> (u64, u64)
             users[b].push((i, i, format!("scratch of node {i}")));
         }
     }
+    // A node's texel arrays are distinct and large enough.
+    for (i, arrays) in p.scratch_texel_arrays.iter().enumerate() {
+        for (k, &a) in arrays.iter().enumerate() {
+            assert!(p.texel_array_texels[a] >= rec.nodes[i].scratch_texels[k]);
+            assert!(
+                !arrays[..k].contains(&a),
+                "node {i} uses texel array {a} twice"
+            );
+        }
+    }
     for list in &mut users {
         list.sort();
         for w in list.windows(2) {
@@ -91,10 +101,19 @@ fn tiny_training_step_plan_is_sound() {
             channels: [4, 6, 8],
         },
     );
-    let rec = Recording::of(&s.graph, &DeviceTraits::for_cpu_adapter(true));
-    let keep: Vec<TensorId> = s.losses.named().iter().map(|&(_, t)| t).collect();
-    let (planned, unplanned) = check_no_overlap(&s.graph, &rec, &keep);
-    assert!(planned < unplanned, "{planned} vs {unplanned}");
+    // lavapipe's choices: subgroup kernels reading texel arrays.
+    let lavapipe = DeviceTraits {
+        subgroups_8_to_64: true,
+        flat_subgroup_size: 8,
+        texel_rows: 16384,
+        ..DeviceTraits::for_cpu_adapter(true)
+    };
+    for traits in [DeviceTraits::for_cpu_adapter(true), lavapipe] {
+        let rec = Recording::of(&s.graph, &traits);
+        let keep: Vec<TensorId> = s.losses.named().iter().map(|&(_, t)| t).collect();
+        let (planned, unplanned) = check_no_overlap(&s.graph, &rec, &keep);
+        assert!(planned < unplanned, "{planned} vs {unplanned}");
+    }
 }
 
 #[test]

@@ -142,6 +142,13 @@ fn check(name: &str, op: Op, operands: Vec<Operand>, tol: f64, rng: &mut Rng) {
             ..ctx.traits()
         });
     }
+    if ctx.traits().texel_rows > 0 {
+        // The row kernels on buffers, as where textures are too small.
+        variants.push(DeviceTraits {
+            texel_rows: 0,
+            ..ctx.traits()
+        });
+    }
     let other = DeviceTraits::for_cpu_adapter(!ctx.is_cpu());
     variants.push(DeviceTraits {
         parallel_workgroups: other.parallel_workgroups,
@@ -150,8 +157,11 @@ fn check(name: &str, op: Op, operands: Vec<Operand>, tol: f64, rng: &mut Rng) {
     });
     for traits in variants {
         let name = format!(
-            "{name} (subgroups {}, {} workgroups, tiled GEMM {})",
-            traits.subgroups_8_to_64, traits.parallel_workgroups, traits.workgroup_gemm
+            "{name} (subgroups {}, {} workgroups, tiled GEMM {}, texel rows {})",
+            traits.subgroups_8_to_64,
+            traits.parallel_workgroups,
+            traits.workgroup_gemm,
+            traits.texel_rows
         );
         let exec = Executor::with_traits(&ctx, &g, &keep, &traits)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -333,6 +343,93 @@ fn stride_2_convolutions_take_the_row_kernels_where_they_apply() {
     );
     assert!(
         weight_kernels([1, 7, 13, 10], [1, 4, 7, 5], 5, 2, 2).contains(&Kernel::Conv2dBwdWeight)
+    );
+}
+
+#[test]
+fn row_kernels_read_texel_arrays_where_the_device_has_them() {
+    let kernels = |op: Op, ins: [&[usize]; 2], out: &[usize], texel_rows: u32| {
+        let dev = DeviceTraits {
+            subgroups_8_to_64: true,
+            flat_subgroup_size: 8,
+            texel_rows,
+            ..DeviceTraits::for_cpu_adapter(true)
+        };
+        op.lower(&ins, &[out], &dev)
+            .dispatches
+            .iter()
+            .map(|d| d.kernel)
+            .collect::<Vec<_>>()
+    };
+    let fwd = Op::Conv2d {
+        stride: 1,
+        pad: 1,
+        bias: false,
+    };
+    let (x, w, y) = ([1, 16, 32, 64], [8, 16, 3, 3], [1, 8, 32, 64]);
+    // The padded input (16 x 34 x 68 floats = 9,248 texels) and the packed
+    // weights in texel arrays, where they fit.
+    assert_eq!(
+        kernels(fwd.clone(), [&x, &w], &y, 16384),
+        [
+            Kernel::Pad2dTexels,
+            Kernel::WeightTexels,
+            Kernel::Conv2dFwd3x3Texels
+        ]
+    );
+    // Three rows of 4,096 texels hold it, two do not: buffers then.
+    assert_eq!(
+        kernels(fwd.clone(), [&x, &w], &y, 3).last(),
+        Some(&Kernel::Conv2dFwd3x3Texels)
+    );
+    assert_eq!(
+        kernels(fwd.clone(), [&x, &w], &y, 2),
+        [Kernel::Pad2d, Kernel::Conv2dFwd3x3Subgroup]
+    );
+    // Small maps whose tiles the subgroups divide: flat, still on texels.
+    let (xs, ys) = ([1, 16, 8, 16], [1, 8, 8, 16]);
+    assert_eq!(
+        kernels(fwd, [&xs, &w], &ys, 16384).last(),
+        Some(&Kernel::Conv2dFwd3x3FlatTexels)
+    );
+    // Stride-1 backward-data: the weights packed flipped instead of WeightFlip.
+    let bwd = Op::Conv2dBwdData {
+        stride: 1,
+        pad: 1,
+        h: 32,
+        w: 64,
+    };
+    assert_eq!(
+        kernels(bwd.clone(), [&y, &w], &x, 16384),
+        [
+            Kernel::Pad2dTexels,
+            Kernel::WeightTexels,
+            Kernel::Conv2dFwd3x3Texels
+        ]
+    );
+    assert_eq!(
+        kernels(bwd, [&y, &w], &x, 0),
+        [
+            Kernel::Pad2d,
+            Kernel::WeightFlip,
+            Kernel::Conv2dFwd3x3Subgroup
+        ]
+    );
+    // Stride 2: the stride-2 row kernels' texel twins.
+    let s2 = Op::Conv2d {
+        stride: 2,
+        pad: 2,
+        bias: false,
+    };
+    assert_eq!(
+        kernels(
+            s2,
+            [&[1, 4, 128, 128], &[8, 4, 5, 5]],
+            &[1, 8, 64, 64],
+            16384
+        )
+        .last(),
+        Some(&Kernel::Conv2dFwdS2K5Texels)
     );
 }
 

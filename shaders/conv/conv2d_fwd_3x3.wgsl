@@ -10,7 +10,10 @@
 // loads per FMA decide the speed: 16 channels (rather than 8 or 32, which
 // spill more registers) measured fastest. With `subgroup`, lane r loads
 // the weights of channels co0 + r, co0 + 8 + r, … and the other lanes take
-// them by subgroupBroadcast. Needs w_out % 8 == 0.
+// them by subgroupBroadcast. With `texels` (CPU adapters, with `subgroup`)
+// the padded input and the weights, packed by conv/weight_texels.wgsl, are
+// texel arrays (common/texels.wgsl), whose fetches are some 8x cheaper than
+// buffer loads on lavapipe. Needs w_out % 8 == 0.
 // Grid: x = row tiles of 8 pixels (64 per workgroup), y = channel groups
 // of 16, z = image. With `flat` (maps of fewer than 64 tiles, where most
 // lanes of such a workgroup would idle) x runs over (channel group, tile)
@@ -29,10 +32,24 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
+#ifdef texels
+#import texels
+@group(0) @binding(1) var x_tex: texture_2d<f32>;
+@group(0) @binding(2) var w_tex: texture_2d<f32>;
+#else
 @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> weight: array<f32>;
+#endif
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+fn load_x(i: u32) -> vec4<f32> {
+#ifdef texels
+    return textureLoad(x_tex, texel_at(i), 0);
+#else
+    return x4[i];
+#endif
+}
 
 @compute @workgroup_size(64)
 #ifdef subgroup
@@ -113,10 +130,21 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
         let plane4 = (img * p.c_in + ci) * p.h * pitch4 + oy * pitch4 + ox0 / 4u;
         for (var ky = 0u; ky < 3u; ky++) {
             let r = plane4 + ky * pitch4;
-            let v0 = x4[r];
-            let v1 = x4[r + 1u];
-            let v2 = x4[r + 2u];
+            let v0 = load_x(r);
+            let v1 = load_x(r + 1u);
+            let v2 = load_x(r + 2u);
             let k0 = (ci * 3u + ky) * 3u;
+#ifdef texels
+            let wq = ((((co0 / 16u) * p.c_in + ci) * 3u + ky) * 8u + lane % 8u) * 2u;
+            let wt0 = textureLoad(w_tex, texel_at(wq + 0u), 0);
+            let wt1 = textureLoad(w_tex, texel_at(wq + 1u), 0);
+            let w0_0 = wt0.x;
+            let w0_1 = wt0.y;
+            let w1_0 = wt0.z;
+            let w1_1 = wt0.w;
+            let w2_0 = wt1.x;
+            let w2_1 = wt1.y;
+#else
 #ifdef subgroup
             let w0_0 = weight[my_row0 + k0 + 0u];
             let w0_1 = weight[my_row1 + k0 + 0u];
@@ -124,6 +152,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
             let w1_1 = weight[my_row1 + k0 + 1u];
             let w2_0 = weight[my_row0 + k0 + 2u];
             let w2_1 = weight[my_row1 + k0 + 2u];
+#endif
 #endif
             {
                 let b0 = v0;

@@ -10,7 +10,8 @@
 // as in the stride-1 row kernel (conv2d_fwd_3x3.wgsl), loads per FMA decide
 // the speed on lavapipe. With `subgroup`, lane r loads the weights of
 // channels co0 + r, co0 + 8 + r, … and the other lanes take them by
-// subgroupBroadcast. Needs w_out % 8 == 0 and a row pitch of at least
+// subgroupBroadcast; with `texels` the operands are texel arrays, as in the
+// stride-1 kernel. Needs w_out % 8 == 0 and a row pitch of at least
 // 16 w_out / 8 + 4 floats (pad2d's multiple of 4 above w + 2 pad is).
 // Grid: x = row tiles of 8 pixels (64 per workgroup), y = channel groups
 // of 16, z = image. With `flat` (maps of fewer than 64 tiles, where most
@@ -36,10 +37,24 @@ const K: u32 = 3u;
 #endif
 
 @group(0) @binding(0) var<uniform> p: Params;
+#ifdef texels
+#import texels
+@group(0) @binding(1) var x_tex: texture_2d<f32>;
+@group(0) @binding(2) var w_tex: texture_2d<f32>;
+#else
 @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> weight: array<f32>;
+#endif
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+fn load_x(i: u32) -> vec4<f32> {
+#ifdef texels
+    return textureLoad(x_tex, texel_at(i), 0);
+#else
+    return x4[i];
+#endif
+}
 
 @compute @workgroup_size(64)
 #ifdef subgroup
@@ -120,12 +135,40 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
         let plane4 = (img * p.c_in + ci) * p.h * pitch4 + 2u * oy * pitch4 + ox0 / 2u;
         for (var ky = 0u; ky < K; ky++) {
             let r = plane4 + ky * pitch4;
-            let v0 = x4[r + 0u];
-            let v1 = x4[r + 1u];
-            let v2 = x4[r + 2u];
-            let v3 = x4[r + 3u];
-            let v4 = x4[r + 4u];
+            let v0 = load_x(r + 0u);
+            let v1 = load_x(r + 1u);
+            let v2 = load_x(r + 2u);
+            let v3 = load_x(r + 3u);
+            let v4 = load_x(r + 4u);
             let k0 = (ci * K + ky) * K;
+#ifdef texels
+#ifdef k5
+            let wq = ((((co0 / 16u) * p.c_in + ci) * K + ky) * 8u + lane % 8u) * 3u;
+            let wt0 = textureLoad(w_tex, texel_at(wq + 0u), 0);
+            let wt1 = textureLoad(w_tex, texel_at(wq + 1u), 0);
+            let wt2 = textureLoad(w_tex, texel_at(wq + 2u), 0);
+            let w0_0 = wt0.x;
+            let w0_1 = wt0.y;
+            let w1_0 = wt0.z;
+            let w1_1 = wt0.w;
+            let w2_0 = wt1.x;
+            let w2_1 = wt1.y;
+            let w3_0 = wt1.z;
+            let w3_1 = wt1.w;
+            let w4_0 = wt2.x;
+            let w4_1 = wt2.y;
+#else
+            let wq = ((((co0 / 16u) * p.c_in + ci) * K + ky) * 8u + lane % 8u) * 2u;
+            let wt0 = textureLoad(w_tex, texel_at(wq + 0u), 0);
+            let wt1 = textureLoad(w_tex, texel_at(wq + 1u), 0);
+            let w0_0 = wt0.x;
+            let w0_1 = wt0.y;
+            let w1_0 = wt0.z;
+            let w1_1 = wt0.w;
+            let w2_0 = wt1.x;
+            let w2_1 = wt1.y;
+#endif
+#else
 #ifdef subgroup
             let w0_0 = weight[my_row0 + k0 + 0u];
             let w0_1 = weight[my_row1 + k0 + 0u];
@@ -138,6 +181,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
             let w3_1 = weight[my_row1 + k0 + 3u];
             let w4_0 = weight[my_row0 + k0 + 4u];
             let w4_1 = weight[my_row1 + k0 + 4u];
+#endif
 #endif
 #endif
             {

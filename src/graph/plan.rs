@@ -2,8 +2,9 @@
 //! tensor and node scratch gets a buffer that is handed to a later tensor
 //! once its last reader has run. Persistent tensors (inputs, weights, state,
 //! constants) and tensors the host reads back keep their own buffers. A
-//! U-Net's skips simply stay live until their decoder reads them.
-use super::recording::Recording;
+//! U-Net's skips simply stay live until their decoder reads them. Scratch
+//! texel arrays are pooled the same way among themselves.
+use super::recording::{Recording, TEXELS_PER_ROW};
 use super::{Graph, TensorId};
 
 #[derive(Clone, Debug)]
@@ -14,14 +15,24 @@ pub struct Plan {
     pub scratch_buffers: Vec<Vec<usize>>,
     /// Size in bytes of every buffer.
     pub buffer_bytes: Vec<u64>,
+    /// Texel arrays of every node's scratch, in the node's order.
+    pub scratch_texel_arrays: Vec<Vec<usize>>,
+    /// Size in texels (vec4s) of every texel array.
+    pub texel_array_texels: Vec<u64>,
     /// Bytes without any reuse, for comparison.
     pub unplanned_bytes: u64,
 }
 
 impl Plan {
-    /// Bytes of all buffers: the memory a run of the graph holds.
+    /// Bytes of all buffers and texel arrays (whole rows): the memory a run
+    /// of the graph holds.
     pub fn planned_bytes(&self) -> u64 {
-        self.buffer_bytes.iter().sum()
+        let texels: u64 = self
+            .texel_array_texels
+            .iter()
+            .map(|&t| t.div_ceil(TEXELS_PER_ROW as u64) * TEXELS_PER_ROW as u64)
+            .sum();
+        self.buffer_bytes.iter().sum::<u64>() + texels * 16
     }
 }
 
@@ -84,6 +95,9 @@ pub fn plan(graph: &Graph, recording: &Recording, keep: &[TensorId]) -> Plan {
     }
     let mut free = FreeList { free: Vec::new() };
     let mut scratch_buffers = Vec::with_capacity(graph.nodes.len());
+    let mut texel_sizes: Vec<u64> = Vec::new();
+    let mut free_texels = FreeList { free: Vec::new() };
+    let mut scratch_texel_arrays = Vec::with_capacity(graph.nodes.len());
     for (i, node) in graph.nodes.iter().enumerate() {
         // Outputs and scratch are placed while the inputs are still held, so
         // a dispatch never reads and writes one buffer.
@@ -99,6 +113,13 @@ pub fn plan(graph: &Graph, recording: &Recording, keep: &[TensorId]) -> Plan {
             .collect();
         free.free.extend(&scratch);
         scratch_buffers.push(scratch);
+        let arrays: Vec<usize> = recording.nodes[i]
+            .scratch_texels
+            .iter()
+            .map(|&t| free_texels.take(t.max(1), &mut texel_sizes))
+            .collect();
+        free_texels.free.extend(&arrays);
+        scratch_texel_arrays.push(arrays);
         let mut dead: Vec<usize> = node
             .inputs
             .iter()
@@ -115,11 +136,19 @@ pub fn plan(graph: &Graph, recording: &Recording, keep: &[TensorId]) -> Plan {
             .nodes
             .iter()
             .flat_map(|l| &l.scratch_bytes)
+            .sum::<u64>()
+        + recording
+            .nodes
+            .iter()
+            .flat_map(|l| &l.scratch_texels)
+            .map(|t| t * 16)
             .sum::<u64>();
     Plan {
         tensor_buffer,
         scratch_buffers,
         buffer_bytes: sizes,
+        scratch_texel_arrays,
+        texel_array_texels: texel_sizes,
         unplanned_bytes,
     }
 }

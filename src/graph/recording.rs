@@ -26,6 +26,11 @@ pub struct DeviceTraits {
     /// multiple of it still share weights by subgroupBroadcast; 0 where that
     /// layout is not known (GPU drivers do not promise it).
     pub flat_subgroup_size: u32,
+    /// Rows of the texel arrays (textures `TEXELS_PER_ROW` wide) the row
+    /// kernels may read their operands from; 0 where they read buffers.
+    /// CPU adapters with subgroups use them: lavapipe fetches a texel some 8x
+    /// faster than it loads a vec4 from a storage buffer.
+    pub texel_rows: u32,
 }
 
 impl DeviceTraits {
@@ -35,9 +40,18 @@ impl DeviceTraits {
             subgroups_8_to_64: false,
             workgroup_gemm: !cpu,
             flat_subgroup_size: 0,
+            texel_rows: 0,
         }
     }
+
+    /// Whether `texels` vec4s fit one texel array of this device.
+    pub fn texels_fit(&self, texels: usize) -> bool {
+        texels <= self.texel_rows as usize * TEXELS_PER_ROW
+    }
 }
+
+/// Width of the texel arrays (`TEXELS_PER_ROW` in shaders/common/texels.wgsl).
+pub const TEXELS_PER_ROW: usize = 4096;
 
 /// A binding of a dispatch, relative to its node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +59,8 @@ pub enum Binding {
     Input(usize),
     Output(usize),
     Scratch(usize),
+    /// A scratch texel array of the node (`Lowered::scratch_texels`).
+    ScratchTexels(usize),
     /// A placeholder for an optional operand the kernel will not read.
     Unused,
 }
@@ -59,18 +75,20 @@ pub struct Dispatch {
     pub workgroups: [u32; 3],
 }
 
-/// The dispatches of one node and the scratch buffers (bytes) they share.
+/// The dispatches of one node and the scratch buffers (bytes) and texel
+/// arrays (vec4s) they share.
 #[derive(Clone, Debug, Default)]
 pub struct Lowered {
     pub dispatches: Vec<Dispatch>,
     pub scratch_bytes: Vec<u64>,
+    pub scratch_texels: Vec<u64>,
 }
 
 impl Lowered {
     pub fn one(d: Dispatch) -> Self {
         Lowered {
             dispatches: vec![d],
-            scratch_bytes: vec![],
+            ..Default::default()
         }
     }
 }

@@ -156,6 +156,47 @@ fn pad_input_to_pitch(
     Binding::Scratch(slot)
 }
 
+/// The zero-padded copy of `x` (rows of `padded_pitch` floats) as a texel
+/// array, for the row kernels' `texels` variants; `pad` > 0.
+fn pad_input_to_texels(
+    lowered: &mut Lowered,
+    x_binding: Binding,
+    x: &[usize],
+    pad: usize,
+) -> Binding {
+    let pitch = padded_pitch(x[3], pad);
+    let texels = x[0] * x[1] * (x[2] + 2 * pad) * pitch / 4;
+    let slot = lowered.scratch_texels.len();
+    lowered.scratch_texels.push(texels as u64);
+    lowered.dispatches.push(Dispatch {
+        kernel: Kernel::Pad2dTexels,
+        params: Params::new()
+            .u(x[0] * x[1])
+            .u(x[2])
+            .u(x[3])
+            .u(pad)
+            .u(pitch)
+            .done(),
+        bindings: vec![x_binding, Binding::ScratchTexels(slot)],
+        workgroups: grid_1d(texels),
+    });
+    Binding::ScratchTexels(slot)
+}
+
+/// The texel twin of a row kernel variant (same launch, operands read from
+/// texel arrays); only subgroup variants have one.
+fn texel_twin(kernel: Kernel) -> Option<Kernel> {
+    Some(match kernel {
+        Kernel::Conv2dFwd3x3Subgroup => Kernel::Conv2dFwd3x3Texels,
+        Kernel::Conv2dFwd3x3FlatSubgroup => Kernel::Conv2dFwd3x3FlatTexels,
+        Kernel::Conv2dFwdS2Subgroup => Kernel::Conv2dFwdS2Texels,
+        Kernel::Conv2dFwdS2FlatSubgroup => Kernel::Conv2dFwdS2FlatTexels,
+        Kernel::Conv2dFwdS2K5Subgroup => Kernel::Conv2dFwdS2K5Texels,
+        Kernel::Conv2dFwdS2K5FlatSubgroup => Kernel::Conv2dFwdS2K5FlatTexels,
+        _ => return None,
+    })
+}
+
 /// Whether the 3x3 stride-1 row kernel computes this convolution.
 fn row_kernel_applies(k: usize, stride: usize, pad: usize, w_out: usize) -> bool {
     k == 3 && stride == 1 && pad == 1 && w_out.is_multiple_of(BLOCK)
@@ -229,9 +270,98 @@ struct ForwardConv<'a> {
 }
 
 impl ForwardConv<'_> {
+    /// The convolution of input `x` with weights `w` (with `flip`, the
+    /// weights of the transposed convolution: w is [c_in, c_out, k, k] and
+    /// read flipped, for backward-data) plus `bias`: the input padded, then a
+    /// row kernel where one applies, reading texel arrays where the device
+    /// has them, else the generic kernel.
+    fn lower(
+        &self,
+        x: Binding,
+        w: Binding,
+        flip: bool,
+        bias: Binding,
+        dev: &DeviceTraits,
+    ) -> Lowered {
+        let mut lowered = Lowered::default();
+        let mut d = self.dispatch(dev);
+        if let Some(kernel) = texel_twin(d.kernel).filter(|_| self.texels_fit(dev)) {
+            let x = pad_input_to_texels(&mut lowered, x, self.x, self.pad);
+            let w = self.weight_texels(&mut lowered, w, flip);
+            d.kernel = kernel;
+            d.bindings = vec![x, w, bias, Binding::Output(0)];
+        } else {
+            let x = pad_input(&mut lowered, x, self.x, self.pad);
+            let w = if flip {
+                self.flipped_weights(&mut lowered, w)
+            } else {
+                w
+            };
+            d.bindings = vec![x, w, bias, Binding::Output(0)];
+        }
+        lowered.dispatches.push(d);
+        lowered
+    }
+
+    /// Texels per (channel group, input channel, kernel row, lane) of the
+    /// packed weights (`texels` in conv/weight_texels.wgsl).
+    fn weight_texels_per_lane(&self) -> usize {
+        (self.k * FWD3X3_CO / 8).div_ceil(4)
+    }
+
+    /// The weights packed for the texel row kernels.
+    fn weight_texels(&self, lowered: &mut Lowered, w: Binding, flip: bool) -> Binding {
+        let per_lane = self.weight_texels_per_lane();
+        let texels = self.c_out.div_ceil(FWD3X3_CO) * self.x[1] * self.k * 8 * per_lane;
+        let slot = lowered.scratch_texels.len();
+        lowered.scratch_texels.push(texels as u64);
+        lowered.dispatches.push(Dispatch {
+            kernel: Kernel::WeightTexels,
+            params: Params::new()
+                .u(self.c_out)
+                .u(self.x[1])
+                .u(self.k)
+                .b(flip)
+                .u(FWD3X3_CO)
+                .u(per_lane)
+                .u(texels)
+                .done(),
+            bindings: vec![w, Binding::ScratchTexels(slot)],
+            workgroups: grid_1d(texels),
+        });
+        Binding::ScratchTexels(slot)
+    }
+
+    /// Whether the padded input and the packed weights fit the device's
+    /// texel arrays.
+    fn texels_fit(&self, dev: &DeviceTraits) -> bool {
+        let x = self.x;
+        let input = x[0] * x[1] * (x[2] + 2 * self.pad) * padded_pitch(x[3], self.pad) / 4;
+        let weights =
+            self.c_out.div_ceil(FWD3X3_CO) * x[1] * self.k * 8 * self.weight_texels_per_lane();
+        dev.texel_rows > 0 && self.pad > 0 && dev.texels_fit(input) && dev.texels_fit(weights)
+    }
+
+    /// The transposed convolution's weights (w read flipped) in a scratch
+    /// buffer, for the buffer kernels.
+    fn flipped_weights(&self, lowered: &mut Lowered, w: Binding) -> Binding {
+        let len = self.c_out * self.x[1] * self.k * self.k;
+        let slot = lowered.scratch_bytes.len();
+        lowered.scratch_bytes.push((len * 4) as u64);
+        lowered.dispatches.push(Dispatch {
+            kernel: Kernel::WeightFlip,
+            // WeightFlip's (c_out, c_in) are those of w itself.
+            params: Params::new().u(self.x[1]).u(self.c_out).u(self.k).done(),
+            bindings: vec![w, Binding::Scratch(slot)],
+            workgroups: grid_1d(len),
+        });
+        Binding::Scratch(slot)
+    }
+
     /// A row kernel where one applies, else the generic kernel; either runs
-    /// `flat` on small maps.
-    fn dispatch(&self, bindings: Vec<Binding>, dev: &DeviceTraits) -> Dispatch {
+    /// `flat` on small maps. Its bindings are left to `lower`.
+    fn dispatch(&self, dev: &DeviceTraits) -> Dispatch {
+        let bindings = Vec::new();
         let (x, y) = (self.x, self.y);
         let row_kernels = if row_kernel_applies(self.k, self.stride, self.pad, y[3]) {
             Some([
@@ -302,14 +432,11 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
     match *op {
         Op::Conv2d { stride, pad, bias } => {
             let (x, w, y) = (ins[0], ins[1], outs[0]);
-            let mut lowered = Lowered::default();
-            let input = pad_input(&mut lowered, Binding::Input(0), x, pad);
             let b = if bias {
                 Binding::Input(2)
             } else {
                 Binding::Unused
             };
-            let bindings = vec![input, Binding::Input(1), b, Binding::Output(0)];
             let conv = ForwardConv {
                 x,
                 c_out: w[0],
@@ -319,8 +446,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 y,
                 bias,
             };
-            lowered.dispatches.push(conv.dispatch(bindings, dev));
-            lowered
+            conv.lower(Binding::Input(0), Binding::Input(1), false, b, dev)
         }
         Op::Conv2dBwdData {
             stride: 1,
@@ -332,24 +458,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
             // transposed weights), on the forward kernels.
             let (gy, w) = (ins[0], ins[1]);
             let k = w[2];
-            let mut lowered = Lowered::default();
-            lowered
-                .scratch_bytes
-                .push((w.iter().product::<usize>() * 4) as u64);
-            lowered.dispatches.push(Dispatch {
-                kernel: Kernel::WeightFlip,
-                params: Params::new().u(w[0]).u(w[1]).u(k).done(),
-                bindings: vec![Binding::Input(1), Binding::Scratch(0)],
-                workgroups: grid_1d(w.iter().product()),
-            });
             let flipped_pad = k - 1 - pad;
-            let input = pad_input(&mut lowered, Binding::Input(0), gy, flipped_pad);
-            let bindings = vec![
-                input,
-                Binding::Scratch(0),
-                Binding::Unused,
-                Binding::Output(0),
-            ];
             let conv = ForwardConv {
                 x: gy,
                 c_out: w[1],
@@ -359,8 +468,13 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 y: &[gy[0], w[1], h, wd],
                 bias: false,
             };
-            lowered.dispatches.push(conv.dispatch(bindings, dev));
-            lowered
+            conv.lower(
+                Binding::Input(0),
+                Binding::Input(1),
+                true,
+                Binding::Unused,
+                dev,
+            )
         }
         Op::Conv2dBwdData {
             stride: 2,

@@ -51,6 +51,7 @@ fn reduction(
             },
         ],
         scratch_bytes: vec![(groups * 4) as u64],
+        ..Default::default()
     }
 }
 

@@ -75,7 +75,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
             );
             Lowered {
                 dispatches: vec![stats, apply],
-                scratch_bytes: vec![],
+                ..Default::default()
             }
         }
         Op::BatchNormBwd { train } => {
@@ -94,7 +94,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
             );
             Lowered {
                 dispatches: vec![reduce, data],
-                scratch_bytes: vec![],
+                ..Default::default()
             }
         }
         Op::Activation { slope } => Lowered::one(ew(

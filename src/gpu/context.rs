@@ -183,8 +183,8 @@ impl GpuContext {
         {
             t.flat_subgroup_size = info.subgroup_max_size;
         }
-        // The texel row kernels need subgroups; PCONV_NO_TEXELS compares.
-        if t.subgroups_8_to_64 && self.is_cpu() && std::env::var("PCONV_NO_TEXELS").is_err() {
+        // PCONV_NO_TEXELS runs the buffer kernels instead, for comparison.
+        if self.is_cpu() && std::env::var("PCONV_NO_TEXELS").is_err() {
             t.texel_rows = self.device.limits().max_texture_dimension_2d;
         }
         t

@@ -97,6 +97,9 @@ kernels! {
     GramTiled => "loss/gram.wgsl" ["tiled"],
     GramBwd => "loss/gram_bwd.wgsl",
     GramBwdTiled => "loss/gram_bwd.wgsl" ["tiled"],
+    GramTexels => "loss/gram.wgsl" ["texels"],
+    GramBwdTexels => "loss/gram_bwd.wgsl" ["texels"],
+    GramBwdSym => "loss/gram_bwd_sym.wgsl",
     Adam => "optim/adam.wgsl",
     CompositeRgba8 => "infer/composite_rgba8.wgsl",
 }

@@ -26,10 +26,11 @@ pub struct DeviceTraits {
     /// multiple of it still share weights by subgroupBroadcast; 0 where that
     /// layout is not known (GPU drivers do not promise it).
     pub flat_subgroup_size: u32,
-    /// Rows of the texel arrays (textures `TEXELS_PER_ROW` wide) the row
-    /// kernels may read their operands from; 0 where they read buffers.
-    /// CPU adapters with subgroups use them: lavapipe fetches a texel some 8x
-    /// faster than it loads a vec4 from a storage buffer.
+    /// Rows of the texel arrays (textures `TEXELS_PER_ROW` wide) the conv
+    /// row kernels (with subgroups) and the Gram kernels may read their
+    /// operands from; 0 where they read buffers. CPU adapters use them:
+    /// lavapipe fetches a texel some 8x faster than it loads a vec4 from a
+    /// storage buffer.
     pub texel_rows: u32,
 }
 

@@ -7,7 +7,7 @@ use crate::gpu::shaders::Kernel;
 use crate::graph::recording::{
     grid_1d, Binding, DeviceTraits, Dispatch, Lowered, Params, LOOP_BUDGET, WG_SIZE,
 };
-use Binding::{Input as In, Output as Out, Scratch, Unused};
+use Binding::{Input as In, Output as Out, Scratch, ScratchTexels, Unused};
 
 /// Workgroups of the first pass of a scalar reduction.
 const PARTIALS: usize = 64;
@@ -80,6 +80,34 @@ fn gram_split(n: usize, c: usize, hw: usize, dev: &DeviceTraits) -> (usize, usiz
         .clamp(1, max_splits);
     let chunk = hw.div_ceil(splits).max(1);
     (chunk, hw.div_ceil(chunk).max(1))
+}
+
+/// Texels per row of F (`pitch4`, whole 8-position groups) where the Gram
+/// kernels read F from a texel array: CPU adapters with texel arrays that
+/// hold it.
+fn gram_texels(n: usize, c: usize, hw: usize, dev: &DeviceTraits) -> Option<usize> {
+    let pitch4 = hw.div_ceil(8) * 2;
+    (dev.texel_rows > 0 && !dev.workgroup_gemm && dev.texels_fit(n * c * pitch4)).then_some(pitch4)
+}
+
+/// `rows` rows of `len` floats as a texel array of `pitch4` texels per row,
+/// zero-padded (pad2d with no padding around).
+fn rows_to_texels(
+    lowered: &mut Lowered,
+    x: Binding,
+    rows: usize,
+    len: usize,
+    pitch4: usize,
+) -> Binding {
+    let slot = lowered.scratch_texels.len();
+    lowered.scratch_texels.push((rows * pitch4) as u64);
+    lowered.dispatches.push(Dispatch {
+        kernel: Kernel::Pad2dTexels,
+        params: Params::new().u(rows).u(1).u(len).u(0).u(pitch4 * 4).done(),
+        bindings: vec![x, ScratchTexels(slot)],
+        workgroups: grid_1d(rows * pitch4),
+    });
+    ScratchTexels(slot)
 }
 
 /// Side of the C block one workgroup of shaders/common/gemm_tiled.wgsl computes.
@@ -185,31 +213,46 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
         }
         Op::Gram => {
             let (n, c, hw) = nchw(ins[0]);
-            let (chunk, splits) = gram_split(n, c, hw, dev);
-            let target = if splits == 1 { Out(0) } else { Scratch(0) };
-            let mut lowered = Lowered::one(Dispatch {
-                kernel: if dev.workgroup_gemm {
-                    Kernel::GramTiled
-                } else {
-                    Kernel::Gram
-                },
+            let (mut chunk, mut splits) = gram_split(n, c, hw, dev);
+            let mut lowered = Lowered::default();
+            let texels = gram_texels(n, c, hw, dev);
+            let (kernel, features) = if let Some(pitch4) = texels {
+                // Chunks of whole texels.
+                chunk = chunk.next_multiple_of(4);
+                splits = hw.div_ceil(chunk).max(1);
+                let f = rows_to_texels(&mut lowered, In(0), n * c, hw, pitch4);
+                (Kernel::GramTexels, f)
+            } else if dev.workgroup_gemm {
+                (Kernel::GramTiled, In(0))
+            } else {
+                (Kernel::Gram, In(0))
+            };
+            let target = if splits == 1 {
+                Out(0)
+            } else {
+                Scratch(lowered.scratch_bytes.len())
+            };
+            lowered.dispatches.push(Dispatch {
+                kernel,
                 params: Params::new()
                     .u(c)
                     .u(hw)
                     .f(1.0 / (c * hw) as f32)
                     .u(n)
                     .u(chunk)
+                    .u(texels.unwrap_or(0))
                     .done(),
-                bindings: vec![In(0), target],
+                bindings: vec![features, target],
                 workgroups: gemm_grid(c, c, n * splits, dev),
             });
             if splits > 1 {
                 let len = n * c * c;
+                let slot = lowered.scratch_bytes.len();
                 lowered.scratch_bytes.push((splits * len * 4) as u64);
                 lowered.dispatches.push(Dispatch {
                     kernel: Kernel::SumSplits,
                     params: Params::new().u(len).u(splits).done(),
-                    bindings: vec![Scratch(0), Out(0)],
+                    bindings: vec![Scratch(slot), Out(0)],
                     workgroups: grid_1d(len),
                 });
             }
@@ -217,16 +260,39 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
         }
         Op::GramBwd => {
             let (n, c, hw) = nchw(outs[0]);
-            Lowered::one(Dispatch {
-                kernel: if dev.workgroup_gemm {
-                    Kernel::GramBwdTiled
-                } else {
-                    Kernel::GramBwd
-                },
-                params: Params::new().u(c).u(hw).f(1.0 / (c * hw) as f32).done(),
-                bindings: vec![In(0), In(1), Out(0)],
-                workgroups: gemm_grid(c, hw, n, dev),
-            })
+            let params = Params::new().u(c).u(hw).f(1.0 / (c * hw) as f32);
+            let workgroups = gemm_grid(c, hw, n, dev);
+            let Some(pitch4) = gram_texels(n, c, hw, dev) else {
+                return Lowered::one(Dispatch {
+                    kernel: if dev.workgroup_gemm {
+                        Kernel::GramBwdTiled
+                    } else {
+                        Kernel::GramBwd
+                    },
+                    params: params.u(0).u(0).done(),
+                    bindings: vec![In(0), In(1), Out(0)],
+                    workgroups,
+                });
+            };
+            let mut lowered = Lowered::default();
+            let f = rows_to_texels(&mut lowered, In(1), n * c, hw, pitch4);
+            let c_pitch4 = c.div_ceil(4);
+            let len = n * c * c_pitch4;
+            let slot = lowered.scratch_texels.len();
+            lowered.scratch_texels.push(len as u64);
+            lowered.dispatches.push(Dispatch {
+                kernel: Kernel::GramBwdSym,
+                params: Params::new().u(n).u(c).u(c_pitch4).done(),
+                bindings: vec![In(0), ScratchTexels(slot)],
+                workgroups: grid_1d(len),
+            });
+            lowered.dispatches.push(Dispatch {
+                kernel: Kernel::GramBwdTexels,
+                params: params.u(c_pitch4).u(pitch4).done(),
+                bindings: vec![ScratchTexels(slot), f, Out(0)],
+                workgroups,
+            });
+            lowered
         }
         _ => unreachable!("not a loss op"),
     }

@@ -10,7 +10,9 @@
 // input rows (9 aligned vec4 loads), where the generic kernel loads 8 floats
 // one by one per pixel. The accumulators hold 4 pixels' partial sums each,
 // added up at the end. Chunk z writes out[z] (summed by sum_splits when
-// there is more than one). Needs w_out % 8 == 0.
+// there is more than one). With `texels` (CPU adapters, with `subgroup`)
+// gy and the padded input are texel arrays (common/texels.wgsl), as in the
+// forward row kernel. Needs w_out % 8 == 0.
 // Grid: x = input channels (64 per workgroup), y = output channel groups of
 // 16, z = chunk of rows.
 struct Params {
@@ -26,9 +28,31 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
+#ifdef texels
+#import texels
+@group(0) @binding(1) var gy_tex: texture_2d<f32>;
+@group(0) @binding(2) var x_tex: texture_2d<f32>;
+#else
 @group(0) @binding(1) var<storage, read> gy4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> x4: array<vec4<f32>>;
+#endif
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+fn load_gy(i: u32) -> vec4<f32> {
+#ifdef texels
+    return textureLoad(gy_tex, texel_at(i), 0);
+#else
+    return gy4[i];
+#endif
+}
+
+fn load_x(i: u32) -> vec4<f32> {
+#ifdef texels
+    return textureLoad(x_tex, texel_at(i), 0);
+#else
+    return x4[i];
+#endif
+}
 
 @compute @workgroup_size(64)
 #ifdef subgroup
@@ -238,15 +262,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
 #endif
         for (var t = 0u; t < tiles_per_row; t++) {
             let q = 2u * t;
-            let v00 = x4[xrow4 + 0u * pitch4 + q + 0u];
-            let v01 = x4[xrow4 + 0u * pitch4 + q + 1u];
-            let v02 = x4[xrow4 + 0u * pitch4 + q + 2u];
-            let v10 = x4[xrow4 + 1u * pitch4 + q + 0u];
-            let v11 = x4[xrow4 + 1u * pitch4 + q + 1u];
-            let v12 = x4[xrow4 + 1u * pitch4 + q + 2u];
-            let v20 = x4[xrow4 + 2u * pitch4 + q + 0u];
-            let v21 = x4[xrow4 + 2u * pitch4 + q + 1u];
-            let v22 = x4[xrow4 + 2u * pitch4 + q + 2u];
+            let v00 = load_x(xrow4 + 0u * pitch4 + q + 0u);
+            let v01 = load_x(xrow4 + 0u * pitch4 + q + 1u);
+            let v02 = load_x(xrow4 + 0u * pitch4 + q + 2u);
+            let v10 = load_x(xrow4 + 1u * pitch4 + q + 0u);
+            let v11 = load_x(xrow4 + 1u * pitch4 + q + 1u);
+            let v12 = load_x(xrow4 + 1u * pitch4 + q + 2u);
+            let v20 = load_x(xrow4 + 2u * pitch4 + q + 0u);
+            let v21 = load_x(xrow4 + 2u * pitch4 + q + 1u);
+            let v22 = load_x(xrow4 + 2u * pitch4 + q + 2u);
             let xa00 = v00;
             let xb00 = v01;
             let xa01 = vec4<f32>(v00.yzw, v01.x);
@@ -266,18 +290,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
             let xa22 = vec4<f32>(v20.zw, v21.xy);
             let xb22 = vec4<f32>(v21.zw, v22.xy);
 #ifdef subgroup
-            let my_ga0 = gy4[my_g0 + q];
-            let my_gb0 = gy4[my_g0 + q + 1u];
-            let my_ga1 = gy4[my_g1 + q];
-            let my_gb1 = gy4[my_g1 + q + 1u];
+            let my_ga0 = load_gy(my_g0 + q);
+            let my_gb0 = load_gy(my_g0 + q + 1u);
+            let my_ga1 = load_gy(my_g1 + q);
+            let my_gb1 = load_gy(my_g1 + q + 1u);
 #endif
             {
 #ifdef subgroup
                 let ga = subgroupBroadcast(my_ga0, 0u);
                 let gb = subgroupBroadcast(my_gb0, 0u);
 #else
-                let ga = gy4[g0 + q];
-                let gb = gy4[g0 + q + 1u];
+                let ga = load_gy(g0 + q);
+                let gb = load_gy(g0 + q + 1u);
 #endif
                 acc0_0 = acc0_0 + ga * xa00 + gb * xb00;
                 acc0_1 = acc0_1 + ga * xa01 + gb * xb01;
@@ -294,8 +318,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = subgroupBroadcast(my_ga0, 1u);
                 let gb = subgroupBroadcast(my_gb0, 1u);
 #else
-                let ga = gy4[g1 + q];
-                let gb = gy4[g1 + q + 1u];
+                let ga = load_gy(g1 + q);
+                let gb = load_gy(g1 + q + 1u);
 #endif
                 acc1_0 = acc1_0 + ga * xa00 + gb * xb00;
                 acc1_1 = acc1_1 + ga * xa01 + gb * xb01;
@@ -312,8 +336,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = subgroupBroadcast(my_ga0, 2u);
                 let gb = subgroupBroadcast(my_gb0, 2u);
 #else
-                let ga = gy4[g2 + q];
-                let gb = gy4[g2 + q + 1u];
+                let ga = load_gy(g2 + q);
+                let gb = load_gy(g2 + q + 1u);
 #endif
                 acc2_0 = acc2_0 + ga * xa00 + gb * xb00;
                 acc2_1 = acc2_1 + ga * xa01 + gb * xb01;
@@ -330,8 +354,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = subgroupBroadcast(my_ga0, 3u);
                 let gb = subgroupBroadcast(my_gb0, 3u);
 #else
-                let ga = gy4[g3 + q];
-                let gb = gy4[g3 + q + 1u];
+                let ga = load_gy(g3 + q);
+                let gb = load_gy(g3 + q + 1u);
 #endif
                 acc3_0 = acc3_0 + ga * xa00 + gb * xb00;
                 acc3_1 = acc3_1 + ga * xa01 + gb * xb01;
@@ -348,8 +372,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = subgroupBroadcast(my_ga0, 4u);
                 let gb = subgroupBroadcast(my_gb0, 4u);
 #else
-                let ga = gy4[g4 + q];
-                let gb = gy4[g4 + q + 1u];
+                let ga = load_gy(g4 + q);
+                let gb = load_gy(g4 + q + 1u);
 #endif
                 acc4_0 = acc4_0 + ga * xa00 + gb * xb00;
                 acc4_1 = acc4_1 + ga * xa01 + gb * xb01;
@@ -366,8 +390,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = subgroupBroadcast(my_ga0, 5u);
                 let gb = subgroupBroadcast(my_gb0, 5u);
 #else
-                let ga = gy4[g5 + q];
-                let gb = gy4[g5 + q + 1u];
+                let ga = load_gy(g5 + q);
+                let gb = load_gy(g5 + q + 1u);
 #endif
                 acc5_0 = acc5_0 + ga * xa00 + gb * xb00;
                 acc5_1 = acc5_1 + ga * xa01 + gb * xb01;
@@ -384,8 +408,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = subgroupBroadcast(my_ga0, 6u);
                 let gb = subgroupBroadcast(my_gb0, 6u);
 #else
-                let ga = gy4[g6 + q];
-                let gb = gy4[g6 + q + 1u];
+                let ga = load_gy(g6 + q);
+                let gb = load_gy(g6 + q + 1u);
 #endif
                 acc6_0 = acc6_0 + ga * xa00 + gb * xb00;
                 acc6_1 = acc6_1 + ga * xa01 + gb * xb01;
@@ -402,8 +426,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = subgroupBroadcast(my_ga0, 7u);
                 let gb = subgroupBroadcast(my_gb0, 7u);
 #else
-                let ga = gy4[g7 + q];
-                let gb = gy4[g7 + q + 1u];
+                let ga = load_gy(g7 + q);
+                let gb = load_gy(g7 + q + 1u);
 #endif
                 acc7_0 = acc7_0 + ga * xa00 + gb * xb00;
                 acc7_1 = acc7_1 + ga * xa01 + gb * xb01;
@@ -420,8 +444,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = subgroupBroadcast(my_ga1, 0u);
                 let gb = subgroupBroadcast(my_gb1, 0u);
 #else
-                let ga = gy4[g8 + q];
-                let gb = gy4[g8 + q + 1u];
+                let ga = load_gy(g8 + q);
+                let gb = load_gy(g8 + q + 1u);
 #endif
                 acc8_0 = acc8_0 + ga * xa00 + gb * xb00;
                 acc8_1 = acc8_1 + ga * xa01 + gb * xb01;
@@ -438,8 +462,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = subgroupBroadcast(my_ga1, 1u);
                 let gb = subgroupBroadcast(my_gb1, 1u);
 #else
-                let ga = gy4[g9 + q];
-                let gb = gy4[g9 + q + 1u];
+                let ga = load_gy(g9 + q);
+                let gb = load_gy(g9 + q + 1u);
 #endif
                 acc9_0 = acc9_0 + ga * xa00 + gb * xb00;
                 acc9_1 = acc9_1 + ga * xa01 + gb * xb01;
@@ -456,8 +480,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = subgroupBroadcast(my_ga1, 2u);
                 let gb = subgroupBroadcast(my_gb1, 2u);
 #else
-                let ga = gy4[g10 + q];
-                let gb = gy4[g10 + q + 1u];
+                let ga = load_gy(g10 + q);
+                let gb = load_gy(g10 + q + 1u);
 #endif
                 acc10_0 = acc10_0 + ga * xa00 + gb * xb00;
                 acc10_1 = acc10_1 + ga * xa01 + gb * xb01;
@@ -474,8 +498,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = subgroupBroadcast(my_ga1, 3u);
                 let gb = subgroupBroadcast(my_gb1, 3u);
 #else
-                let ga = gy4[g11 + q];
-                let gb = gy4[g11 + q + 1u];
+                let ga = load_gy(g11 + q);
+                let gb = load_gy(g11 + q + 1u);
 #endif
                 acc11_0 = acc11_0 + ga * xa00 + gb * xb00;
                 acc11_1 = acc11_1 + ga * xa01 + gb * xb01;
@@ -492,8 +516,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = subgroupBroadcast(my_ga1, 4u);
                 let gb = subgroupBroadcast(my_gb1, 4u);
 #else
-                let ga = gy4[g12 + q];
-                let gb = gy4[g12 + q + 1u];
+                let ga = load_gy(g12 + q);
+                let gb = load_gy(g12 + q + 1u);
 #endif
                 acc12_0 = acc12_0 + ga * xa00 + gb * xb00;
                 acc12_1 = acc12_1 + ga * xa01 + gb * xb01;
@@ -510,8 +534,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = subgroupBroadcast(my_ga1, 5u);
                 let gb = subgroupBroadcast(my_gb1, 5u);
 #else
-                let ga = gy4[g13 + q];
-                let gb = gy4[g13 + q + 1u];
+                let ga = load_gy(g13 + q);
+                let gb = load_gy(g13 + q + 1u);
 #endif
                 acc13_0 = acc13_0 + ga * xa00 + gb * xb00;
                 acc13_1 = acc13_1 + ga * xa01 + gb * xb01;
@@ -528,8 +552,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = subgroupBroadcast(my_ga1, 6u);
                 let gb = subgroupBroadcast(my_gb1, 6u);
 #else
-                let ga = gy4[g14 + q];
-                let gb = gy4[g14 + q + 1u];
+                let ga = load_gy(g14 + q);
+                let gb = load_gy(g14 + q + 1u);
 #endif
                 acc14_0 = acc14_0 + ga * xa00 + gb * xb00;
                 acc14_1 = acc14_1 + ga * xa01 + gb * xb01;
@@ -546,8 +570,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = subgroupBroadcast(my_ga1, 7u);
                 let gb = subgroupBroadcast(my_gb1, 7u);
 #else
-                let ga = gy4[g15 + q];
-                let gb = gy4[g15 + q + 1u];
+                let ga = load_gy(g15 + q);
+                let gb = load_gy(g15 + q + 1u);
 #endif
                 acc15_0 = acc15_0 + ga * xa00 + gb * xb00;
                 acc15_1 = acc15_1 + ga * xa01 + gb * xb01;

@@ -64,6 +64,7 @@ kernels! {
     Conv2dBwdWeightSubgroup => "conv/conv2d_bwd_weight.wgsl" ["subgroup"],
     Conv2dBwdWeight3x3 => "conv/conv2d_bwd_weight_3x3.wgsl",
     Conv2dBwdWeight3x3Subgroup => "conv/conv2d_bwd_weight_3x3.wgsl" ["subgroup"],
+    Conv2dBwdWeight3x3Texels => "conv/conv2d_bwd_weight_3x3.wgsl" ["subgroup", "texels"],
     SumSplits => "conv/sum_splits.wgsl",
     Pad2d => "conv/pad2d.wgsl",
     Pad2dTexels => "conv/pad2d.wgsl" ["texels"],

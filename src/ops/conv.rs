@@ -157,7 +157,8 @@ fn pad_input_to_pitch(
 }
 
 /// The zero-padded copy of `x` (rows of `padded_pitch` floats) as a texel
-/// array, for the row kernels' `texels` variants; `pad` > 0.
+/// array, for the row kernels' `texels` variants (`pad` 0: a plain copy of
+/// rows whose width is a multiple of 4).
 fn pad_input_to_texels(
     lowered: &mut Lowered,
     x_binding: Binding,
@@ -165,6 +166,7 @@ fn pad_input_to_texels(
     pad: usize,
 ) -> Binding {
     let pitch = padded_pitch(x[3], pad);
+    debug_assert!(pitch.is_multiple_of(4));
     let texels = x[0] * x[1] * (x[2] + 2 * pad) * pitch / 4;
     let slot = lowered.scratch_texels.len();
     lowered.scratch_texels.push(texels as u64);
@@ -543,7 +545,28 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
             let (gy, x) = (ins[0], ins[1]);
             let (n, co, ho, wo) = (gy[0], gy[1], gy[2], gy[3]);
             let mut lowered = Lowered::default();
-            let input = pad_input(&mut lowered, Binding::Input(1), x, 1);
+            let pitch = padded_pitch(x[3], 1);
+            let texels = dev.texel_rows > 0
+                && dev.subgroups_8_to_64
+                && dev.texels_fit(x[0] * x[1] * (x[2] + 2) * pitch / 4)
+                && dev.texels_fit(gy.iter().product::<usize>() / 4);
+            let (gy_binding, input, kernel) = if texels {
+                (
+                    pad_input_to_texels(&mut lowered, Binding::Input(0), gy, 0),
+                    pad_input_to_texels(&mut lowered, Binding::Input(1), x, 1),
+                    Kernel::Conv2dBwdWeight3x3Texels,
+                )
+            } else {
+                (
+                    Binding::Input(0),
+                    pad_input(&mut lowered, Binding::Input(1), x, 1),
+                    if dev.subgroups_8_to_64 {
+                        Kernel::Conv2dBwdWeight3x3Subgroup
+                    } else {
+                        Kernel::Conv2dBwdWeight3x3
+                    },
+                )
+            };
             let grid = [x[1].div_ceil(64), co.div_ceil(BWD_WEIGHT_3X3_CO)];
             let (rows_per_split, splits) =
                 weight_grad_split(grid[0] * grid[1], n * ho, wo / BLOCK + 1, dev);
@@ -555,22 +578,18 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 Binding::Scratch(lowered.scratch_bytes.len())
             };
             lowered.dispatches.push(Dispatch {
-                kernel: if dev.subgroups_8_to_64 {
-                    Kernel::Conv2dBwdWeight3x3Subgroup
-                } else {
-                    Kernel::Conv2dBwdWeight3x3
-                },
+                kernel,
                 params: Params::new()
                     .u(n)
                     .u(x[1])
                     .u(x[2] + 2)
-                    .u(padded_pitch(x[3], 1))
+                    .u(pitch)
                     .u(co)
                     .u(ho)
                     .u(wo)
                     .u(rows_per_split)
                     .done(),
-                bindings: vec![Binding::Input(0), input, target],
+                bindings: vec![gy_binding, input, target],
                 workgroups: [grid[0] as u32, grid[1] as u32, splits as u32],
             });
             sum_splits(&mut lowered, splits, len);

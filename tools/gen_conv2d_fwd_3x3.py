@@ -125,7 +125,7 @@ const K: u32 = 3u;
     let img = wg.z;
     let pitch4 = p.pitch / 4u;""")
     A("    let kk_total = p.c_in * 9u;" if stride == 1 else "    let kk_total = p.c_in * K * K;")
-    weight_rows_and_accumulators(A, "co0", "p.c_out", "kk_total")
+    weight_rows_and_accumulators(A, "co0", "p.c_out", "kk_total", per_pixel=stride == 1)
     if stride == 1:
         A("""    for (var ci = 0u; ci < p.c_in; ci++) {
         let plane4 = (img * p.c_in + ci) * p.h * pitch4 + oy * pitch4 + ox0 / 4u;
@@ -135,7 +135,8 @@ const K: u32 = 3u;
             let v1 = load_x(r + 1u);
             let v2 = load_x(r + 2u);
             let k0 = (ci * 3u + ky) * 3u;""")
-        taps(A, 3, 1, k_expr="3u")
+        tap_weights(A, 3, k_expr="3u")
+        tap_dots_3(A)
     else:
         A("""    for (var ci = 0u; ci < p.c_in; ci++) {
         let plane4 = (img * p.c_in + ci) * p.h * pitch4 + 2u * oy * pitch4 + ox0 / 2u;
@@ -144,7 +145,8 @@ const K: u32 = 3u;
         for j in range(5):
             A(f"            let v{j} = load_x(r + {j}u);")
         A("            let k0 = (ci * K + ky) * K;")
-        taps(A, 3, 2, extra=2, k_expr="K")
+        tap_weights(A, 3, extra=2, k_expr="K")
+        taps(A, 3, 2, extra=2)
     A("""        }
     }
 #ifdef flat
@@ -157,7 +159,12 @@ const K: u32 = 3u;
     }
 #endif""")
     for i in range(CO):
-        A(f"    store_row(img, co0 + {i}u, oy * p.w_out + ox0, acc{i}a, acc{i}b);")
+        if stride == 1:
+            A(f"    store_row(img, co0 + {i}u, oy * p.w_out + ox0, "
+              f"vec4<f32>(acc{i}_0, acc{i}_1, acc{i}_2, acc{i}_3), "
+              f"vec4<f32>(acc{i}_4, acc{i}_5, acc{i}_6, acc{i}_7));")
+        else:
+            A(f"    store_row(img, co0 + {i}u, oy * p.w_out + ox0, acc{i}a, acc{i}b);")
     A("""}
 
 fn store_row(img: u32, co: u32, p0: u32, a: vec4<f32>, b: vec4<f32>) {
@@ -177,9 +184,10 @@ fn store_row(img: u32, co: u32, p0: u32, a: vec4<f32>, b: vec4<f32>) {
     return ("\n".join(lines) + "\n").replace("{MAIN}", MAIN).replace("{CO}", str(CO))
 
 
-def weight_rows_and_accumulators(A, first, count, row_len):
+def weight_rows_and_accumulators(A, first, count, row_len, per_pixel=False):
     """Where the invocation's channels first..first+CO start in the weights
-    (lane-wise with subgroups), and their zeroed accumulators."""
+    (lane-wise with subgroups), and their zeroed accumulators: vec4s of 4
+    pixels, or with `per_pixel` one f32 per pixel."""
     A("#ifdef subgroup")
     for g in range(CO // 8):
         A(f"    let my_row{g} = min({first} + {8*g}u + lane % 8u, {count} - 1u) * {row_len};")
@@ -188,8 +196,12 @@ def weight_rows_and_accumulators(A, first, count, row_len):
         A(f"    let row{i} = min({first} + {i}u, {count} - 1u) * {row_len};")
     A("#endif")
     for i in range(CO):
-        A(f"    var acc{i}a = vec4<f32>(0.0);")
-        A(f"    var acc{i}b = vec4<f32>(0.0);")
+        if per_pixel:
+            for q in range(8):
+                A(f"    var acc{i}_{q} = 0.0;")
+        else:
+            A(f"    var acc{i}a = vec4<f32>(0.0);")
+            A(f"    var acc{i}b = vec4<f32>(0.0);")
 
 
 def loaded(i):
@@ -208,10 +220,33 @@ def shifted(kx, stride):
     return vec(kx), vec(kx + 8)
 
 
-def taps(A, k, stride, extra=0, k_expr="3u"):
-    """The k taps kx of one kernel row; with `extra`, that many more taps
-    under `#ifdef k5` (the 5x5 kernel is the 3x3 one plus taps 3 and 4).
-    `k_expr` is the kernel size in WGSL."""
+def tap_dots_3(A):
+    """The 3 taps of one kernel row of the stride-1 kernel as one dot
+    product per (channel, pixel): the accumulators take 1 update per 3 FMAs
+    (they spill on llvmpipe, where every lane's value is a SIMD register;
+    1.5x faster than a vec4 update per tap in the backward-weight kernel)."""
+    A("            {")
+    for q in range(8):
+        A(f"                let xs{q} = vec3<f32>({loaded(q)}, {loaded(q + 1)}, {loaded(q + 2)});")
+    for i in range(CO):
+        A("#ifdef subgroup")
+        g, r = i // 8, i % 8
+        A(f"                let a{i} = vec3<f32>(subgroupBroadcast(w0_{g}, {r}u), "
+          f"subgroupBroadcast(w1_{g}, {r}u), subgroupBroadcast(w2_{g}, {r}u));")
+        A("#else")
+        A(f"                let a{i} = vec3<f32>(weight[row{i} + k0], weight[row{i} + k0 + 1u], "
+          f"weight[row{i} + k0 + 2u]);")
+        A("#endif")
+        for q in range(8):
+            A(f"                acc{i}_{q} = acc{i}_{q} + dot(a{i}, xs{q});")
+    A("            }")
+
+
+def tap_weights(A, k, extra=0, k_expr="3u"):
+    """The weights of one kernel row's taps: with `texels` lane r's packed
+    texels, with `subgroup` lane r's own loads (channels co0 + r, co0 + 8 +
+    r, ...), taken by all lanes through subgroupBroadcast; with `extra`, that
+    many more taps under `#ifdef k5`. `k_expr` is the kernel size in WGSL."""
     def weights(kxs):
         for kx in kxs:
             for g in range(CO // 8):
@@ -244,6 +279,21 @@ def taps(A, k, stride, extra=0, k_expr="3u"):
         A("#endif")
     A("#else")
 
+    more = range(k, k + extra)
+    A("#ifdef subgroup")
+    weights(range(k))
+    if extra:
+        A("#ifdef k5")
+        weights(more)
+        A("#endif")
+    A("#endif")
+    A("#endif")
+
+
+def taps(A, k, stride, extra=0):
+    """The k taps kx of one kernel row, a vec4 update of 4 pixels each; with
+    `extra`, that many more taps under `#ifdef k5` (the 5x5 kernel is the
+    3x3 one plus taps 3 and 4)."""
     def tap(kx):
         b0, b1 = shifted(kx, stride)
         A("            {")
@@ -260,14 +310,6 @@ def taps(A, k, stride, extra=0, k_expr="3u"):
         A("            }")
 
     more = range(k, k + extra)
-    A("#ifdef subgroup")
-    weights(range(k))
-    if extra:
-        A("#ifdef k5")
-        weights(more)
-        A("#endif")
-    A("#endif")
-    A("#endif")
     for kx in range(k):
         tap(kx)
     if extra:
@@ -497,7 +539,7 @@ fn load_gy(i: u32) -> vec4<f32> {
     A("#endif")
     for c in range(BW_CO):
         for k in range(9):
-            A(f"    var acc{c}_{k} = vec4<f32>(0.0);")
+            A(f"    var acc{c}_{k} = 0.0;")
     A("""    let row_begin = wg.z * p.rows_per_split;
     let row_end = min(row_begin + p.rows_per_split, p.n * p.h_out);
     for (var row = row_begin; row < row_end; row++) {
@@ -541,7 +583,7 @@ fn load_gy(i: u32) -> vec4<f32> {
         for ky in range(3):
             for kx in range(3):
                 k = ky * 3 + kx
-                A(f"                acc{c}_{k} = acc{c}_{k} + ga * xa{ky}{kx} + gb * xb{ky}{kx};")
+                A(f"                acc{c}_{k} = acc{c}_{k} + dot(ga, xa{ky}{kx}) + dot(gb, xb{ky}{kx});")
         A("            }")
     A("""        }
     }
@@ -553,7 +595,7 @@ fn load_gy(i: u32) -> vec4<f32> {
         A(f"    if (co0 + {c}u < p.c_out) {{")
         A(f"        let base = chunk + ((co0 + {c}u) * p.c_in + ci) * 9u;")
         for k in range(9):
-            A(f"        out[base + {k}u] = dot(acc{c}_{k}, vec4<f32>(1.0));")
+            A(f"        out[base + {k}u] = acc{c}_{k};")
         A("    }")
     A("}")
     return (("\n".join(lines) + "\n").replace("{MAIN}", MAIN).replace("{LOAD_X}", LOAD_X)

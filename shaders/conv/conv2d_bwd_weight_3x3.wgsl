@@ -89,150 +89,150 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
     let gco14 = min(co0 + 14u, p.c_out - 1u);
     let gco15 = min(co0 + 15u, p.c_out - 1u);
 #endif
-    var acc0_0 = vec4<f32>(0.0);
-    var acc0_1 = vec4<f32>(0.0);
-    var acc0_2 = vec4<f32>(0.0);
-    var acc0_3 = vec4<f32>(0.0);
-    var acc0_4 = vec4<f32>(0.0);
-    var acc0_5 = vec4<f32>(0.0);
-    var acc0_6 = vec4<f32>(0.0);
-    var acc0_7 = vec4<f32>(0.0);
-    var acc0_8 = vec4<f32>(0.0);
-    var acc1_0 = vec4<f32>(0.0);
-    var acc1_1 = vec4<f32>(0.0);
-    var acc1_2 = vec4<f32>(0.0);
-    var acc1_3 = vec4<f32>(0.0);
-    var acc1_4 = vec4<f32>(0.0);
-    var acc1_5 = vec4<f32>(0.0);
-    var acc1_6 = vec4<f32>(0.0);
-    var acc1_7 = vec4<f32>(0.0);
-    var acc1_8 = vec4<f32>(0.0);
-    var acc2_0 = vec4<f32>(0.0);
-    var acc2_1 = vec4<f32>(0.0);
-    var acc2_2 = vec4<f32>(0.0);
-    var acc2_3 = vec4<f32>(0.0);
-    var acc2_4 = vec4<f32>(0.0);
-    var acc2_5 = vec4<f32>(0.0);
-    var acc2_6 = vec4<f32>(0.0);
-    var acc2_7 = vec4<f32>(0.0);
-    var acc2_8 = vec4<f32>(0.0);
-    var acc3_0 = vec4<f32>(0.0);
-    var acc3_1 = vec4<f32>(0.0);
-    var acc3_2 = vec4<f32>(0.0);
-    var acc3_3 = vec4<f32>(0.0);
-    var acc3_4 = vec4<f32>(0.0);
-    var acc3_5 = vec4<f32>(0.0);
-    var acc3_6 = vec4<f32>(0.0);
-    var acc3_7 = vec4<f32>(0.0);
-    var acc3_8 = vec4<f32>(0.0);
-    var acc4_0 = vec4<f32>(0.0);
-    var acc4_1 = vec4<f32>(0.0);
-    var acc4_2 = vec4<f32>(0.0);
-    var acc4_3 = vec4<f32>(0.0);
-    var acc4_4 = vec4<f32>(0.0);
-    var acc4_5 = vec4<f32>(0.0);
-    var acc4_6 = vec4<f32>(0.0);
-    var acc4_7 = vec4<f32>(0.0);
-    var acc4_8 = vec4<f32>(0.0);
-    var acc5_0 = vec4<f32>(0.0);
-    var acc5_1 = vec4<f32>(0.0);
-    var acc5_2 = vec4<f32>(0.0);
-    var acc5_3 = vec4<f32>(0.0);
-    var acc5_4 = vec4<f32>(0.0);
-    var acc5_5 = vec4<f32>(0.0);
-    var acc5_6 = vec4<f32>(0.0);
-    var acc5_7 = vec4<f32>(0.0);
-    var acc5_8 = vec4<f32>(0.0);
-    var acc6_0 = vec4<f32>(0.0);
-    var acc6_1 = vec4<f32>(0.0);
-    var acc6_2 = vec4<f32>(0.0);
-    var acc6_3 = vec4<f32>(0.0);
-    var acc6_4 = vec4<f32>(0.0);
-    var acc6_5 = vec4<f32>(0.0);
-    var acc6_6 = vec4<f32>(0.0);
-    var acc6_7 = vec4<f32>(0.0);
-    var acc6_8 = vec4<f32>(0.0);
-    var acc7_0 = vec4<f32>(0.0);
-    var acc7_1 = vec4<f32>(0.0);
-    var acc7_2 = vec4<f32>(0.0);
-    var acc7_3 = vec4<f32>(0.0);
-    var acc7_4 = vec4<f32>(0.0);
-    var acc7_5 = vec4<f32>(0.0);
-    var acc7_6 = vec4<f32>(0.0);
-    var acc7_7 = vec4<f32>(0.0);
-    var acc7_8 = vec4<f32>(0.0);
-    var acc8_0 = vec4<f32>(0.0);
-    var acc8_1 = vec4<f32>(0.0);
-    var acc8_2 = vec4<f32>(0.0);
-    var acc8_3 = vec4<f32>(0.0);
-    var acc8_4 = vec4<f32>(0.0);
-    var acc8_5 = vec4<f32>(0.0);
-    var acc8_6 = vec4<f32>(0.0);
-    var acc8_7 = vec4<f32>(0.0);
-    var acc8_8 = vec4<f32>(0.0);
-    var acc9_0 = vec4<f32>(0.0);
-    var acc9_1 = vec4<f32>(0.0);
-    var acc9_2 = vec4<f32>(0.0);
-    var acc9_3 = vec4<f32>(0.0);
-    var acc9_4 = vec4<f32>(0.0);
-    var acc9_5 = vec4<f32>(0.0);
-    var acc9_6 = vec4<f32>(0.0);
-    var acc9_7 = vec4<f32>(0.0);
-    var acc9_8 = vec4<f32>(0.0);
-    var acc10_0 = vec4<f32>(0.0);
-    var acc10_1 = vec4<f32>(0.0);
-    var acc10_2 = vec4<f32>(0.0);
-    var acc10_3 = vec4<f32>(0.0);
-    var acc10_4 = vec4<f32>(0.0);
-    var acc10_5 = vec4<f32>(0.0);
-    var acc10_6 = vec4<f32>(0.0);
-    var acc10_7 = vec4<f32>(0.0);
-    var acc10_8 = vec4<f32>(0.0);
-    var acc11_0 = vec4<f32>(0.0);
-    var acc11_1 = vec4<f32>(0.0);
-    var acc11_2 = vec4<f32>(0.0);
-    var acc11_3 = vec4<f32>(0.0);
-    var acc11_4 = vec4<f32>(0.0);
-    var acc11_5 = vec4<f32>(0.0);
-    var acc11_6 = vec4<f32>(0.0);
-    var acc11_7 = vec4<f32>(0.0);
-    var acc11_8 = vec4<f32>(0.0);
-    var acc12_0 = vec4<f32>(0.0);
-    var acc12_1 = vec4<f32>(0.0);
-    var acc12_2 = vec4<f32>(0.0);
-    var acc12_3 = vec4<f32>(0.0);
-    var acc12_4 = vec4<f32>(0.0);
-    var acc12_5 = vec4<f32>(0.0);
-    var acc12_6 = vec4<f32>(0.0);
-    var acc12_7 = vec4<f32>(0.0);
-    var acc12_8 = vec4<f32>(0.0);
-    var acc13_0 = vec4<f32>(0.0);
-    var acc13_1 = vec4<f32>(0.0);
-    var acc13_2 = vec4<f32>(0.0);
-    var acc13_3 = vec4<f32>(0.0);
-    var acc13_4 = vec4<f32>(0.0);
-    var acc13_5 = vec4<f32>(0.0);
-    var acc13_6 = vec4<f32>(0.0);
-    var acc13_7 = vec4<f32>(0.0);
-    var acc13_8 = vec4<f32>(0.0);
-    var acc14_0 = vec4<f32>(0.0);
-    var acc14_1 = vec4<f32>(0.0);
-    var acc14_2 = vec4<f32>(0.0);
-    var acc14_3 = vec4<f32>(0.0);
-    var acc14_4 = vec4<f32>(0.0);
-    var acc14_5 = vec4<f32>(0.0);
-    var acc14_6 = vec4<f32>(0.0);
-    var acc14_7 = vec4<f32>(0.0);
-    var acc14_8 = vec4<f32>(0.0);
-    var acc15_0 = vec4<f32>(0.0);
-    var acc15_1 = vec4<f32>(0.0);
-    var acc15_2 = vec4<f32>(0.0);
-    var acc15_3 = vec4<f32>(0.0);
-    var acc15_4 = vec4<f32>(0.0);
-    var acc15_5 = vec4<f32>(0.0);
-    var acc15_6 = vec4<f32>(0.0);
-    var acc15_7 = vec4<f32>(0.0);
-    var acc15_8 = vec4<f32>(0.0);
+    var acc0_0 = 0.0;
+    var acc0_1 = 0.0;
+    var acc0_2 = 0.0;
+    var acc0_3 = 0.0;
+    var acc0_4 = 0.0;
+    var acc0_5 = 0.0;
+    var acc0_6 = 0.0;
+    var acc0_7 = 0.0;
+    var acc0_8 = 0.0;
+    var acc1_0 = 0.0;
+    var acc1_1 = 0.0;
+    var acc1_2 = 0.0;
+    var acc1_3 = 0.0;
+    var acc1_4 = 0.0;
+    var acc1_5 = 0.0;
+    var acc1_6 = 0.0;
+    var acc1_7 = 0.0;
+    var acc1_8 = 0.0;
+    var acc2_0 = 0.0;
+    var acc2_1 = 0.0;
+    var acc2_2 = 0.0;
+    var acc2_3 = 0.0;
+    var acc2_4 = 0.0;
+    var acc2_5 = 0.0;
+    var acc2_6 = 0.0;
+    var acc2_7 = 0.0;
+    var acc2_8 = 0.0;
+    var acc3_0 = 0.0;
+    var acc3_1 = 0.0;
+    var acc3_2 = 0.0;
+    var acc3_3 = 0.0;
+    var acc3_4 = 0.0;
+    var acc3_5 = 0.0;
+    var acc3_6 = 0.0;
+    var acc3_7 = 0.0;
+    var acc3_8 = 0.0;
+    var acc4_0 = 0.0;
+    var acc4_1 = 0.0;
+    var acc4_2 = 0.0;
+    var acc4_3 = 0.0;
+    var acc4_4 = 0.0;
+    var acc4_5 = 0.0;
+    var acc4_6 = 0.0;
+    var acc4_7 = 0.0;
+    var acc4_8 = 0.0;
+    var acc5_0 = 0.0;
+    var acc5_1 = 0.0;
+    var acc5_2 = 0.0;
+    var acc5_3 = 0.0;
+    var acc5_4 = 0.0;
+    var acc5_5 = 0.0;
+    var acc5_6 = 0.0;
+    var acc5_7 = 0.0;
+    var acc5_8 = 0.0;
+    var acc6_0 = 0.0;
+    var acc6_1 = 0.0;
+    var acc6_2 = 0.0;
+    var acc6_3 = 0.0;
+    var acc6_4 = 0.0;
+    var acc6_5 = 0.0;
+    var acc6_6 = 0.0;
+    var acc6_7 = 0.0;
+    var acc6_8 = 0.0;
+    var acc7_0 = 0.0;
+    var acc7_1 = 0.0;
+    var acc7_2 = 0.0;
+    var acc7_3 = 0.0;
+    var acc7_4 = 0.0;
+    var acc7_5 = 0.0;
+    var acc7_6 = 0.0;
+    var acc7_7 = 0.0;
+    var acc7_8 = 0.0;
+    var acc8_0 = 0.0;
+    var acc8_1 = 0.0;
+    var acc8_2 = 0.0;
+    var acc8_3 = 0.0;
+    var acc8_4 = 0.0;
+    var acc8_5 = 0.0;
+    var acc8_6 = 0.0;
+    var acc8_7 = 0.0;
+    var acc8_8 = 0.0;
+    var acc9_0 = 0.0;
+    var acc9_1 = 0.0;
+    var acc9_2 = 0.0;
+    var acc9_3 = 0.0;
+    var acc9_4 = 0.0;
+    var acc9_5 = 0.0;
+    var acc9_6 = 0.0;
+    var acc9_7 = 0.0;
+    var acc9_8 = 0.0;
+    var acc10_0 = 0.0;
+    var acc10_1 = 0.0;
+    var acc10_2 = 0.0;
+    var acc10_3 = 0.0;
+    var acc10_4 = 0.0;
+    var acc10_5 = 0.0;
+    var acc10_6 = 0.0;
+    var acc10_7 = 0.0;
+    var acc10_8 = 0.0;
+    var acc11_0 = 0.0;
+    var acc11_1 = 0.0;
+    var acc11_2 = 0.0;
+    var acc11_3 = 0.0;
+    var acc11_4 = 0.0;
+    var acc11_5 = 0.0;
+    var acc11_6 = 0.0;
+    var acc11_7 = 0.0;
+    var acc11_8 = 0.0;
+    var acc12_0 = 0.0;
+    var acc12_1 = 0.0;
+    var acc12_2 = 0.0;
+    var acc12_3 = 0.0;
+    var acc12_4 = 0.0;
+    var acc12_5 = 0.0;
+    var acc12_6 = 0.0;
+    var acc12_7 = 0.0;
+    var acc12_8 = 0.0;
+    var acc13_0 = 0.0;
+    var acc13_1 = 0.0;
+    var acc13_2 = 0.0;
+    var acc13_3 = 0.0;
+    var acc13_4 = 0.0;
+    var acc13_5 = 0.0;
+    var acc13_6 = 0.0;
+    var acc13_7 = 0.0;
+    var acc13_8 = 0.0;
+    var acc14_0 = 0.0;
+    var acc14_1 = 0.0;
+    var acc14_2 = 0.0;
+    var acc14_3 = 0.0;
+    var acc14_4 = 0.0;
+    var acc14_5 = 0.0;
+    var acc14_6 = 0.0;
+    var acc14_7 = 0.0;
+    var acc14_8 = 0.0;
+    var acc15_0 = 0.0;
+    var acc15_1 = 0.0;
+    var acc15_2 = 0.0;
+    var acc15_3 = 0.0;
+    var acc15_4 = 0.0;
+    var acc15_5 = 0.0;
+    var acc15_6 = 0.0;
+    var acc15_7 = 0.0;
+    var acc15_8 = 0.0;
     let row_begin = wg.z * p.rows_per_split;
     let row_end = min(row_begin + p.rows_per_split, p.n * p.h_out);
     for (var row = row_begin; row < row_end; row++) {
@@ -303,15 +303,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g0 + q);
                 let gb = load_gy(g0 + q + 1u);
 #endif
-                acc0_0 = acc0_0 + ga * xa00 + gb * xb00;
-                acc0_1 = acc0_1 + ga * xa01 + gb * xb01;
-                acc0_2 = acc0_2 + ga * xa02 + gb * xb02;
-                acc0_3 = acc0_3 + ga * xa10 + gb * xb10;
-                acc0_4 = acc0_4 + ga * xa11 + gb * xb11;
-                acc0_5 = acc0_5 + ga * xa12 + gb * xb12;
-                acc0_6 = acc0_6 + ga * xa20 + gb * xb20;
-                acc0_7 = acc0_7 + ga * xa21 + gb * xb21;
-                acc0_8 = acc0_8 + ga * xa22 + gb * xb22;
+                acc0_0 = acc0_0 + dot(ga, xa00) + dot(gb, xb00);
+                acc0_1 = acc0_1 + dot(ga, xa01) + dot(gb, xb01);
+                acc0_2 = acc0_2 + dot(ga, xa02) + dot(gb, xb02);
+                acc0_3 = acc0_3 + dot(ga, xa10) + dot(gb, xb10);
+                acc0_4 = acc0_4 + dot(ga, xa11) + dot(gb, xb11);
+                acc0_5 = acc0_5 + dot(ga, xa12) + dot(gb, xb12);
+                acc0_6 = acc0_6 + dot(ga, xa20) + dot(gb, xb20);
+                acc0_7 = acc0_7 + dot(ga, xa21) + dot(gb, xb21);
+                acc0_8 = acc0_8 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -321,15 +321,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g1 + q);
                 let gb = load_gy(g1 + q + 1u);
 #endif
-                acc1_0 = acc1_0 + ga * xa00 + gb * xb00;
-                acc1_1 = acc1_1 + ga * xa01 + gb * xb01;
-                acc1_2 = acc1_2 + ga * xa02 + gb * xb02;
-                acc1_3 = acc1_3 + ga * xa10 + gb * xb10;
-                acc1_4 = acc1_4 + ga * xa11 + gb * xb11;
-                acc1_5 = acc1_5 + ga * xa12 + gb * xb12;
-                acc1_6 = acc1_6 + ga * xa20 + gb * xb20;
-                acc1_7 = acc1_7 + ga * xa21 + gb * xb21;
-                acc1_8 = acc1_8 + ga * xa22 + gb * xb22;
+                acc1_0 = acc1_0 + dot(ga, xa00) + dot(gb, xb00);
+                acc1_1 = acc1_1 + dot(ga, xa01) + dot(gb, xb01);
+                acc1_2 = acc1_2 + dot(ga, xa02) + dot(gb, xb02);
+                acc1_3 = acc1_3 + dot(ga, xa10) + dot(gb, xb10);
+                acc1_4 = acc1_4 + dot(ga, xa11) + dot(gb, xb11);
+                acc1_5 = acc1_5 + dot(ga, xa12) + dot(gb, xb12);
+                acc1_6 = acc1_6 + dot(ga, xa20) + dot(gb, xb20);
+                acc1_7 = acc1_7 + dot(ga, xa21) + dot(gb, xb21);
+                acc1_8 = acc1_8 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -339,15 +339,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g2 + q);
                 let gb = load_gy(g2 + q + 1u);
 #endif
-                acc2_0 = acc2_0 + ga * xa00 + gb * xb00;
-                acc2_1 = acc2_1 + ga * xa01 + gb * xb01;
-                acc2_2 = acc2_2 + ga * xa02 + gb * xb02;
-                acc2_3 = acc2_3 + ga * xa10 + gb * xb10;
-                acc2_4 = acc2_4 + ga * xa11 + gb * xb11;
-                acc2_5 = acc2_5 + ga * xa12 + gb * xb12;
-                acc2_6 = acc2_6 + ga * xa20 + gb * xb20;
-                acc2_7 = acc2_7 + ga * xa21 + gb * xb21;
-                acc2_8 = acc2_8 + ga * xa22 + gb * xb22;
+                acc2_0 = acc2_0 + dot(ga, xa00) + dot(gb, xb00);
+                acc2_1 = acc2_1 + dot(ga, xa01) + dot(gb, xb01);
+                acc2_2 = acc2_2 + dot(ga, xa02) + dot(gb, xb02);
+                acc2_3 = acc2_3 + dot(ga, xa10) + dot(gb, xb10);
+                acc2_4 = acc2_4 + dot(ga, xa11) + dot(gb, xb11);
+                acc2_5 = acc2_5 + dot(ga, xa12) + dot(gb, xb12);
+                acc2_6 = acc2_6 + dot(ga, xa20) + dot(gb, xb20);
+                acc2_7 = acc2_7 + dot(ga, xa21) + dot(gb, xb21);
+                acc2_8 = acc2_8 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -357,15 +357,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g3 + q);
                 let gb = load_gy(g3 + q + 1u);
 #endif
-                acc3_0 = acc3_0 + ga * xa00 + gb * xb00;
-                acc3_1 = acc3_1 + ga * xa01 + gb * xb01;
-                acc3_2 = acc3_2 + ga * xa02 + gb * xb02;
-                acc3_3 = acc3_3 + ga * xa10 + gb * xb10;
-                acc3_4 = acc3_4 + ga * xa11 + gb * xb11;
-                acc3_5 = acc3_5 + ga * xa12 + gb * xb12;
-                acc3_6 = acc3_6 + ga * xa20 + gb * xb20;
-                acc3_7 = acc3_7 + ga * xa21 + gb * xb21;
-                acc3_8 = acc3_8 + ga * xa22 + gb * xb22;
+                acc3_0 = acc3_0 + dot(ga, xa00) + dot(gb, xb00);
+                acc3_1 = acc3_1 + dot(ga, xa01) + dot(gb, xb01);
+                acc3_2 = acc3_2 + dot(ga, xa02) + dot(gb, xb02);
+                acc3_3 = acc3_3 + dot(ga, xa10) + dot(gb, xb10);
+                acc3_4 = acc3_4 + dot(ga, xa11) + dot(gb, xb11);
+                acc3_5 = acc3_5 + dot(ga, xa12) + dot(gb, xb12);
+                acc3_6 = acc3_6 + dot(ga, xa20) + dot(gb, xb20);
+                acc3_7 = acc3_7 + dot(ga, xa21) + dot(gb, xb21);
+                acc3_8 = acc3_8 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -375,15 +375,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g4 + q);
                 let gb = load_gy(g4 + q + 1u);
 #endif
-                acc4_0 = acc4_0 + ga * xa00 + gb * xb00;
-                acc4_1 = acc4_1 + ga * xa01 + gb * xb01;
-                acc4_2 = acc4_2 + ga * xa02 + gb * xb02;
-                acc4_3 = acc4_3 + ga * xa10 + gb * xb10;
-                acc4_4 = acc4_4 + ga * xa11 + gb * xb11;
-                acc4_5 = acc4_5 + ga * xa12 + gb * xb12;
-                acc4_6 = acc4_6 + ga * xa20 + gb * xb20;
-                acc4_7 = acc4_7 + ga * xa21 + gb * xb21;
-                acc4_8 = acc4_8 + ga * xa22 + gb * xb22;
+                acc4_0 = acc4_0 + dot(ga, xa00) + dot(gb, xb00);
+                acc4_1 = acc4_1 + dot(ga, xa01) + dot(gb, xb01);
+                acc4_2 = acc4_2 + dot(ga, xa02) + dot(gb, xb02);
+                acc4_3 = acc4_3 + dot(ga, xa10) + dot(gb, xb10);
+                acc4_4 = acc4_4 + dot(ga, xa11) + dot(gb, xb11);
+                acc4_5 = acc4_5 + dot(ga, xa12) + dot(gb, xb12);
+                acc4_6 = acc4_6 + dot(ga, xa20) + dot(gb, xb20);
+                acc4_7 = acc4_7 + dot(ga, xa21) + dot(gb, xb21);
+                acc4_8 = acc4_8 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -393,15 +393,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g5 + q);
                 let gb = load_gy(g5 + q + 1u);
 #endif
-                acc5_0 = acc5_0 + ga * xa00 + gb * xb00;
-                acc5_1 = acc5_1 + ga * xa01 + gb * xb01;
-                acc5_2 = acc5_2 + ga * xa02 + gb * xb02;
-                acc5_3 = acc5_3 + ga * xa10 + gb * xb10;
-                acc5_4 = acc5_4 + ga * xa11 + gb * xb11;
-                acc5_5 = acc5_5 + ga * xa12 + gb * xb12;
-                acc5_6 = acc5_6 + ga * xa20 + gb * xb20;
-                acc5_7 = acc5_7 + ga * xa21 + gb * xb21;
-                acc5_8 = acc5_8 + ga * xa22 + gb * xb22;
+                acc5_0 = acc5_0 + dot(ga, xa00) + dot(gb, xb00);
+                acc5_1 = acc5_1 + dot(ga, xa01) + dot(gb, xb01);
+                acc5_2 = acc5_2 + dot(ga, xa02) + dot(gb, xb02);
+                acc5_3 = acc5_3 + dot(ga, xa10) + dot(gb, xb10);
+                acc5_4 = acc5_4 + dot(ga, xa11) + dot(gb, xb11);
+                acc5_5 = acc5_5 + dot(ga, xa12) + dot(gb, xb12);
+                acc5_6 = acc5_6 + dot(ga, xa20) + dot(gb, xb20);
+                acc5_7 = acc5_7 + dot(ga, xa21) + dot(gb, xb21);
+                acc5_8 = acc5_8 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -411,15 +411,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g6 + q);
                 let gb = load_gy(g6 + q + 1u);
 #endif
-                acc6_0 = acc6_0 + ga * xa00 + gb * xb00;
-                acc6_1 = acc6_1 + ga * xa01 + gb * xb01;
-                acc6_2 = acc6_2 + ga * xa02 + gb * xb02;
-                acc6_3 = acc6_3 + ga * xa10 + gb * xb10;
-                acc6_4 = acc6_4 + ga * xa11 + gb * xb11;
-                acc6_5 = acc6_5 + ga * xa12 + gb * xb12;
-                acc6_6 = acc6_6 + ga * xa20 + gb * xb20;
-                acc6_7 = acc6_7 + ga * xa21 + gb * xb21;
-                acc6_8 = acc6_8 + ga * xa22 + gb * xb22;
+                acc6_0 = acc6_0 + dot(ga, xa00) + dot(gb, xb00);
+                acc6_1 = acc6_1 + dot(ga, xa01) + dot(gb, xb01);
+                acc6_2 = acc6_2 + dot(ga, xa02) + dot(gb, xb02);
+                acc6_3 = acc6_3 + dot(ga, xa10) + dot(gb, xb10);
+                acc6_4 = acc6_4 + dot(ga, xa11) + dot(gb, xb11);
+                acc6_5 = acc6_5 + dot(ga, xa12) + dot(gb, xb12);
+                acc6_6 = acc6_6 + dot(ga, xa20) + dot(gb, xb20);
+                acc6_7 = acc6_7 + dot(ga, xa21) + dot(gb, xb21);
+                acc6_8 = acc6_8 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -429,15 +429,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g7 + q);
                 let gb = load_gy(g7 + q + 1u);
 #endif
-                acc7_0 = acc7_0 + ga * xa00 + gb * xb00;
-                acc7_1 = acc7_1 + ga * xa01 + gb * xb01;
-                acc7_2 = acc7_2 + ga * xa02 + gb * xb02;
-                acc7_3 = acc7_3 + ga * xa10 + gb * xb10;
-                acc7_4 = acc7_4 + ga * xa11 + gb * xb11;
-                acc7_5 = acc7_5 + ga * xa12 + gb * xb12;
-                acc7_6 = acc7_6 + ga * xa20 + gb * xb20;
-                acc7_7 = acc7_7 + ga * xa21 + gb * xb21;
-                acc7_8 = acc7_8 + ga * xa22 + gb * xb22;
+                acc7_0 = acc7_0 + dot(ga, xa00) + dot(gb, xb00);
+                acc7_1 = acc7_1 + dot(ga, xa01) + dot(gb, xb01);
+                acc7_2 = acc7_2 + dot(ga, xa02) + dot(gb, xb02);
+                acc7_3 = acc7_3 + dot(ga, xa10) + dot(gb, xb10);
+                acc7_4 = acc7_4 + dot(ga, xa11) + dot(gb, xb11);
+                acc7_5 = acc7_5 + dot(ga, xa12) + dot(gb, xb12);
+                acc7_6 = acc7_6 + dot(ga, xa20) + dot(gb, xb20);
+                acc7_7 = acc7_7 + dot(ga, xa21) + dot(gb, xb21);
+                acc7_8 = acc7_8 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -447,15 +447,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g8 + q);
                 let gb = load_gy(g8 + q + 1u);
 #endif
-                acc8_0 = acc8_0 + ga * xa00 + gb * xb00;
-                acc8_1 = acc8_1 + ga * xa01 + gb * xb01;
-                acc8_2 = acc8_2 + ga * xa02 + gb * xb02;
-                acc8_3 = acc8_3 + ga * xa10 + gb * xb10;
-                acc8_4 = acc8_4 + ga * xa11 + gb * xb11;
-                acc8_5 = acc8_5 + ga * xa12 + gb * xb12;
-                acc8_6 = acc8_6 + ga * xa20 + gb * xb20;
-                acc8_7 = acc8_7 + ga * xa21 + gb * xb21;
-                acc8_8 = acc8_8 + ga * xa22 + gb * xb22;
+                acc8_0 = acc8_0 + dot(ga, xa00) + dot(gb, xb00);
+                acc8_1 = acc8_1 + dot(ga, xa01) + dot(gb, xb01);
+                acc8_2 = acc8_2 + dot(ga, xa02) + dot(gb, xb02);
+                acc8_3 = acc8_3 + dot(ga, xa10) + dot(gb, xb10);
+                acc8_4 = acc8_4 + dot(ga, xa11) + dot(gb, xb11);
+                acc8_5 = acc8_5 + dot(ga, xa12) + dot(gb, xb12);
+                acc8_6 = acc8_6 + dot(ga, xa20) + dot(gb, xb20);
+                acc8_7 = acc8_7 + dot(ga, xa21) + dot(gb, xb21);
+                acc8_8 = acc8_8 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -465,15 +465,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g9 + q);
                 let gb = load_gy(g9 + q + 1u);
 #endif
-                acc9_0 = acc9_0 + ga * xa00 + gb * xb00;
-                acc9_1 = acc9_1 + ga * xa01 + gb * xb01;
-                acc9_2 = acc9_2 + ga * xa02 + gb * xb02;
-                acc9_3 = acc9_3 + ga * xa10 + gb * xb10;
-                acc9_4 = acc9_4 + ga * xa11 + gb * xb11;
-                acc9_5 = acc9_5 + ga * xa12 + gb * xb12;
-                acc9_6 = acc9_6 + ga * xa20 + gb * xb20;
-                acc9_7 = acc9_7 + ga * xa21 + gb * xb21;
-                acc9_8 = acc9_8 + ga * xa22 + gb * xb22;
+                acc9_0 = acc9_0 + dot(ga, xa00) + dot(gb, xb00);
+                acc9_1 = acc9_1 + dot(ga, xa01) + dot(gb, xb01);
+                acc9_2 = acc9_2 + dot(ga, xa02) + dot(gb, xb02);
+                acc9_3 = acc9_3 + dot(ga, xa10) + dot(gb, xb10);
+                acc9_4 = acc9_4 + dot(ga, xa11) + dot(gb, xb11);
+                acc9_5 = acc9_5 + dot(ga, xa12) + dot(gb, xb12);
+                acc9_6 = acc9_6 + dot(ga, xa20) + dot(gb, xb20);
+                acc9_7 = acc9_7 + dot(ga, xa21) + dot(gb, xb21);
+                acc9_8 = acc9_8 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -483,15 +483,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g10 + q);
                 let gb = load_gy(g10 + q + 1u);
 #endif
-                acc10_0 = acc10_0 + ga * xa00 + gb * xb00;
-                acc10_1 = acc10_1 + ga * xa01 + gb * xb01;
-                acc10_2 = acc10_2 + ga * xa02 + gb * xb02;
-                acc10_3 = acc10_3 + ga * xa10 + gb * xb10;
-                acc10_4 = acc10_4 + ga * xa11 + gb * xb11;
-                acc10_5 = acc10_5 + ga * xa12 + gb * xb12;
-                acc10_6 = acc10_6 + ga * xa20 + gb * xb20;
-                acc10_7 = acc10_7 + ga * xa21 + gb * xb21;
-                acc10_8 = acc10_8 + ga * xa22 + gb * xb22;
+                acc10_0 = acc10_0 + dot(ga, xa00) + dot(gb, xb00);
+                acc10_1 = acc10_1 + dot(ga, xa01) + dot(gb, xb01);
+                acc10_2 = acc10_2 + dot(ga, xa02) + dot(gb, xb02);
+                acc10_3 = acc10_3 + dot(ga, xa10) + dot(gb, xb10);
+                acc10_4 = acc10_4 + dot(ga, xa11) + dot(gb, xb11);
+                acc10_5 = acc10_5 + dot(ga, xa12) + dot(gb, xb12);
+                acc10_6 = acc10_6 + dot(ga, xa20) + dot(gb, xb20);
+                acc10_7 = acc10_7 + dot(ga, xa21) + dot(gb, xb21);
+                acc10_8 = acc10_8 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -501,15 +501,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g11 + q);
                 let gb = load_gy(g11 + q + 1u);
 #endif
-                acc11_0 = acc11_0 + ga * xa00 + gb * xb00;
-                acc11_1 = acc11_1 + ga * xa01 + gb * xb01;
-                acc11_2 = acc11_2 + ga * xa02 + gb * xb02;
-                acc11_3 = acc11_3 + ga * xa10 + gb * xb10;
-                acc11_4 = acc11_4 + ga * xa11 + gb * xb11;
-                acc11_5 = acc11_5 + ga * xa12 + gb * xb12;
-                acc11_6 = acc11_6 + ga * xa20 + gb * xb20;
-                acc11_7 = acc11_7 + ga * xa21 + gb * xb21;
-                acc11_8 = acc11_8 + ga * xa22 + gb * xb22;
+                acc11_0 = acc11_0 + dot(ga, xa00) + dot(gb, xb00);
+                acc11_1 = acc11_1 + dot(ga, xa01) + dot(gb, xb01);
+                acc11_2 = acc11_2 + dot(ga, xa02) + dot(gb, xb02);
+                acc11_3 = acc11_3 + dot(ga, xa10) + dot(gb, xb10);
+                acc11_4 = acc11_4 + dot(ga, xa11) + dot(gb, xb11);
+                acc11_5 = acc11_5 + dot(ga, xa12) + dot(gb, xb12);
+                acc11_6 = acc11_6 + dot(ga, xa20) + dot(gb, xb20);
+                acc11_7 = acc11_7 + dot(ga, xa21) + dot(gb, xb21);
+                acc11_8 = acc11_8 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -519,15 +519,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g12 + q);
                 let gb = load_gy(g12 + q + 1u);
 #endif
-                acc12_0 = acc12_0 + ga * xa00 + gb * xb00;
-                acc12_1 = acc12_1 + ga * xa01 + gb * xb01;
-                acc12_2 = acc12_2 + ga * xa02 + gb * xb02;
-                acc12_3 = acc12_3 + ga * xa10 + gb * xb10;
-                acc12_4 = acc12_4 + ga * xa11 + gb * xb11;
-                acc12_5 = acc12_5 + ga * xa12 + gb * xb12;
-                acc12_6 = acc12_6 + ga * xa20 + gb * xb20;
-                acc12_7 = acc12_7 + ga * xa21 + gb * xb21;
-                acc12_8 = acc12_8 + ga * xa22 + gb * xb22;
+                acc12_0 = acc12_0 + dot(ga, xa00) + dot(gb, xb00);
+                acc12_1 = acc12_1 + dot(ga, xa01) + dot(gb, xb01);
+                acc12_2 = acc12_2 + dot(ga, xa02) + dot(gb, xb02);
+                acc12_3 = acc12_3 + dot(ga, xa10) + dot(gb, xb10);
+                acc12_4 = acc12_4 + dot(ga, xa11) + dot(gb, xb11);
+                acc12_5 = acc12_5 + dot(ga, xa12) + dot(gb, xb12);
+                acc12_6 = acc12_6 + dot(ga, xa20) + dot(gb, xb20);
+                acc12_7 = acc12_7 + dot(ga, xa21) + dot(gb, xb21);
+                acc12_8 = acc12_8 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -537,15 +537,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g13 + q);
                 let gb = load_gy(g13 + q + 1u);
 #endif
-                acc13_0 = acc13_0 + ga * xa00 + gb * xb00;
-                acc13_1 = acc13_1 + ga * xa01 + gb * xb01;
-                acc13_2 = acc13_2 + ga * xa02 + gb * xb02;
-                acc13_3 = acc13_3 + ga * xa10 + gb * xb10;
-                acc13_4 = acc13_4 + ga * xa11 + gb * xb11;
-                acc13_5 = acc13_5 + ga * xa12 + gb * xb12;
-                acc13_6 = acc13_6 + ga * xa20 + gb * xb20;
-                acc13_7 = acc13_7 + ga * xa21 + gb * xb21;
-                acc13_8 = acc13_8 + ga * xa22 + gb * xb22;
+                acc13_0 = acc13_0 + dot(ga, xa00) + dot(gb, xb00);
+                acc13_1 = acc13_1 + dot(ga, xa01) + dot(gb, xb01);
+                acc13_2 = acc13_2 + dot(ga, xa02) + dot(gb, xb02);
+                acc13_3 = acc13_3 + dot(ga, xa10) + dot(gb, xb10);
+                acc13_4 = acc13_4 + dot(ga, xa11) + dot(gb, xb11);
+                acc13_5 = acc13_5 + dot(ga, xa12) + dot(gb, xb12);
+                acc13_6 = acc13_6 + dot(ga, xa20) + dot(gb, xb20);
+                acc13_7 = acc13_7 + dot(ga, xa21) + dot(gb, xb21);
+                acc13_8 = acc13_8 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -555,15 +555,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g14 + q);
                 let gb = load_gy(g14 + q + 1u);
 #endif
-                acc14_0 = acc14_0 + ga * xa00 + gb * xb00;
-                acc14_1 = acc14_1 + ga * xa01 + gb * xb01;
-                acc14_2 = acc14_2 + ga * xa02 + gb * xb02;
-                acc14_3 = acc14_3 + ga * xa10 + gb * xb10;
-                acc14_4 = acc14_4 + ga * xa11 + gb * xb11;
-                acc14_5 = acc14_5 + ga * xa12 + gb * xb12;
-                acc14_6 = acc14_6 + ga * xa20 + gb * xb20;
-                acc14_7 = acc14_7 + ga * xa21 + gb * xb21;
-                acc14_8 = acc14_8 + ga * xa22 + gb * xb22;
+                acc14_0 = acc14_0 + dot(ga, xa00) + dot(gb, xb00);
+                acc14_1 = acc14_1 + dot(ga, xa01) + dot(gb, xb01);
+                acc14_2 = acc14_2 + dot(ga, xa02) + dot(gb, xb02);
+                acc14_3 = acc14_3 + dot(ga, xa10) + dot(gb, xb10);
+                acc14_4 = acc14_4 + dot(ga, xa11) + dot(gb, xb11);
+                acc14_5 = acc14_5 + dot(ga, xa12) + dot(gb, xb12);
+                acc14_6 = acc14_6 + dot(ga, xa20) + dot(gb, xb20);
+                acc14_7 = acc14_7 + dot(ga, xa21) + dot(gb, xb21);
+                acc14_8 = acc14_8 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -573,15 +573,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g15 + q);
                 let gb = load_gy(g15 + q + 1u);
 #endif
-                acc15_0 = acc15_0 + ga * xa00 + gb * xb00;
-                acc15_1 = acc15_1 + ga * xa01 + gb * xb01;
-                acc15_2 = acc15_2 + ga * xa02 + gb * xb02;
-                acc15_3 = acc15_3 + ga * xa10 + gb * xb10;
-                acc15_4 = acc15_4 + ga * xa11 + gb * xb11;
-                acc15_5 = acc15_5 + ga * xa12 + gb * xb12;
-                acc15_6 = acc15_6 + ga * xa20 + gb * xb20;
-                acc15_7 = acc15_7 + ga * xa21 + gb * xb21;
-                acc15_8 = acc15_8 + ga * xa22 + gb * xb22;
+                acc15_0 = acc15_0 + dot(ga, xa00) + dot(gb, xb00);
+                acc15_1 = acc15_1 + dot(ga, xa01) + dot(gb, xb01);
+                acc15_2 = acc15_2 + dot(ga, xa02) + dot(gb, xb02);
+                acc15_3 = acc15_3 + dot(ga, xa10) + dot(gb, xb10);
+                acc15_4 = acc15_4 + dot(ga, xa11) + dot(gb, xb11);
+                acc15_5 = acc15_5 + dot(ga, xa12) + dot(gb, xb12);
+                acc15_6 = acc15_6 + dot(ga, xa20) + dot(gb, xb20);
+                acc15_7 = acc15_7 + dot(ga, xa21) + dot(gb, xb21);
+                acc15_8 = acc15_8 + dot(ga, xa22) + dot(gb, xb22);
             }
         }
     }
@@ -591,194 +591,194 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
     let chunk = wg.z * p.c_out * p.c_in * 9u;
     if (co0 + 0u < p.c_out) {
         let base = chunk + ((co0 + 0u) * p.c_in + ci) * 9u;
-        out[base + 0u] = dot(acc0_0, vec4<f32>(1.0));
-        out[base + 1u] = dot(acc0_1, vec4<f32>(1.0));
-        out[base + 2u] = dot(acc0_2, vec4<f32>(1.0));
-        out[base + 3u] = dot(acc0_3, vec4<f32>(1.0));
-        out[base + 4u] = dot(acc0_4, vec4<f32>(1.0));
-        out[base + 5u] = dot(acc0_5, vec4<f32>(1.0));
-        out[base + 6u] = dot(acc0_6, vec4<f32>(1.0));
-        out[base + 7u] = dot(acc0_7, vec4<f32>(1.0));
-        out[base + 8u] = dot(acc0_8, vec4<f32>(1.0));
+        out[base + 0u] = acc0_0;
+        out[base + 1u] = acc0_1;
+        out[base + 2u] = acc0_2;
+        out[base + 3u] = acc0_3;
+        out[base + 4u] = acc0_4;
+        out[base + 5u] = acc0_5;
+        out[base + 6u] = acc0_6;
+        out[base + 7u] = acc0_7;
+        out[base + 8u] = acc0_8;
     }
     if (co0 + 1u < p.c_out) {
         let base = chunk + ((co0 + 1u) * p.c_in + ci) * 9u;
-        out[base + 0u] = dot(acc1_0, vec4<f32>(1.0));
-        out[base + 1u] = dot(acc1_1, vec4<f32>(1.0));
-        out[base + 2u] = dot(acc1_2, vec4<f32>(1.0));
-        out[base + 3u] = dot(acc1_3, vec4<f32>(1.0));
-        out[base + 4u] = dot(acc1_4, vec4<f32>(1.0));
-        out[base + 5u] = dot(acc1_5, vec4<f32>(1.0));
-        out[base + 6u] = dot(acc1_6, vec4<f32>(1.0));
-        out[base + 7u] = dot(acc1_7, vec4<f32>(1.0));
-        out[base + 8u] = dot(acc1_8, vec4<f32>(1.0));
+        out[base + 0u] = acc1_0;
+        out[base + 1u] = acc1_1;
+        out[base + 2u] = acc1_2;
+        out[base + 3u] = acc1_3;
+        out[base + 4u] = acc1_4;
+        out[base + 5u] = acc1_5;
+        out[base + 6u] = acc1_6;
+        out[base + 7u] = acc1_7;
+        out[base + 8u] = acc1_8;
     }
     if (co0 + 2u < p.c_out) {
         let base = chunk + ((co0 + 2u) * p.c_in + ci) * 9u;
-        out[base + 0u] = dot(acc2_0, vec4<f32>(1.0));
-        out[base + 1u] = dot(acc2_1, vec4<f32>(1.0));
-        out[base + 2u] = dot(acc2_2, vec4<f32>(1.0));
-        out[base + 3u] = dot(acc2_3, vec4<f32>(1.0));
-        out[base + 4u] = dot(acc2_4, vec4<f32>(1.0));
-        out[base + 5u] = dot(acc2_5, vec4<f32>(1.0));
-        out[base + 6u] = dot(acc2_6, vec4<f32>(1.0));
-        out[base + 7u] = dot(acc2_7, vec4<f32>(1.0));
-        out[base + 8u] = dot(acc2_8, vec4<f32>(1.0));
+        out[base + 0u] = acc2_0;
+        out[base + 1u] = acc2_1;
+        out[base + 2u] = acc2_2;
+        out[base + 3u] = acc2_3;
+        out[base + 4u] = acc2_4;
+        out[base + 5u] = acc2_5;
+        out[base + 6u] = acc2_6;
+        out[base + 7u] = acc2_7;
+        out[base + 8u] = acc2_8;
     }
     if (co0 + 3u < p.c_out) {
         let base = chunk + ((co0 + 3u) * p.c_in + ci) * 9u;
-        out[base + 0u] = dot(acc3_0, vec4<f32>(1.0));
-        out[base + 1u] = dot(acc3_1, vec4<f32>(1.0));
-        out[base + 2u] = dot(acc3_2, vec4<f32>(1.0));
-        out[base + 3u] = dot(acc3_3, vec4<f32>(1.0));
-        out[base + 4u] = dot(acc3_4, vec4<f32>(1.0));
-        out[base + 5u] = dot(acc3_5, vec4<f32>(1.0));
-        out[base + 6u] = dot(acc3_6, vec4<f32>(1.0));
-        out[base + 7u] = dot(acc3_7, vec4<f32>(1.0));
-        out[base + 8u] = dot(acc3_8, vec4<f32>(1.0));
+        out[base + 0u] = acc3_0;
+        out[base + 1u] = acc3_1;
+        out[base + 2u] = acc3_2;
+        out[base + 3u] = acc3_3;
+        out[base + 4u] = acc3_4;
+        out[base + 5u] = acc3_5;
+        out[base + 6u] = acc3_6;
+        out[base + 7u] = acc3_7;
+        out[base + 8u] = acc3_8;
     }
     if (co0 + 4u < p.c_out) {
         let base = chunk + ((co0 + 4u) * p.c_in + ci) * 9u;
-        out[base + 0u] = dot(acc4_0, vec4<f32>(1.0));
-        out[base + 1u] = dot(acc4_1, vec4<f32>(1.0));
-        out[base + 2u] = dot(acc4_2, vec4<f32>(1.0));
-        out[base + 3u] = dot(acc4_3, vec4<f32>(1.0));
-        out[base + 4u] = dot(acc4_4, vec4<f32>(1.0));
-        out[base + 5u] = dot(acc4_5, vec4<f32>(1.0));
-        out[base + 6u] = dot(acc4_6, vec4<f32>(1.0));
-        out[base + 7u] = dot(acc4_7, vec4<f32>(1.0));
-        out[base + 8u] = dot(acc4_8, vec4<f32>(1.0));
+        out[base + 0u] = acc4_0;
+        out[base + 1u] = acc4_1;
+        out[base + 2u] = acc4_2;
+        out[base + 3u] = acc4_3;
+        out[base + 4u] = acc4_4;
+        out[base + 5u] = acc4_5;
+        out[base + 6u] = acc4_6;
+        out[base + 7u] = acc4_7;
+        out[base + 8u] = acc4_8;
     }
     if (co0 + 5u < p.c_out) {
         let base = chunk + ((co0 + 5u) * p.c_in + ci) * 9u;
-        out[base + 0u] = dot(acc5_0, vec4<f32>(1.0));
-        out[base + 1u] = dot(acc5_1, vec4<f32>(1.0));
-        out[base + 2u] = dot(acc5_2, vec4<f32>(1.0));
-        out[base + 3u] = dot(acc5_3, vec4<f32>(1.0));
-        out[base + 4u] = dot(acc5_4, vec4<f32>(1.0));
-        out[base + 5u] = dot(acc5_5, vec4<f32>(1.0));
-        out[base + 6u] = dot(acc5_6, vec4<f32>(1.0));
-        out[base + 7u] = dot(acc5_7, vec4<f32>(1.0));
-        out[base + 8u] = dot(acc5_8, vec4<f32>(1.0));
+        out[base + 0u] = acc5_0;
+        out[base + 1u] = acc5_1;
+        out[base + 2u] = acc5_2;
+        out[base + 3u] = acc5_3;
+        out[base + 4u] = acc5_4;
+        out[base + 5u] = acc5_5;
+        out[base + 6u] = acc5_6;
+        out[base + 7u] = acc5_7;
+        out[base + 8u] = acc5_8;
     }
     if (co0 + 6u < p.c_out) {
         let base = chunk + ((co0 + 6u) * p.c_in + ci) * 9u;
-        out[base + 0u] = dot(acc6_0, vec4<f32>(1.0));
-        out[base + 1u] = dot(acc6_1, vec4<f32>(1.0));
-        out[base + 2u] = dot(acc6_2, vec4<f32>(1.0));
-        out[base + 3u] = dot(acc6_3, vec4<f32>(1.0));
-        out[base + 4u] = dot(acc6_4, vec4<f32>(1.0));
-        out[base + 5u] = dot(acc6_5, vec4<f32>(1.0));
-        out[base + 6u] = dot(acc6_6, vec4<f32>(1.0));
-        out[base + 7u] = dot(acc6_7, vec4<f32>(1.0));
-        out[base + 8u] = dot(acc6_8, vec4<f32>(1.0));
+        out[base + 0u] = acc6_0;
+        out[base + 1u] = acc6_1;
+        out[base + 2u] = acc6_2;
+        out[base + 3u] = acc6_3;
+        out[base + 4u] = acc6_4;
+        out[base + 5u] = acc6_5;
+        out[base + 6u] = acc6_6;
+        out[base + 7u] = acc6_7;
+        out[base + 8u] = acc6_8;
     }
     if (co0 + 7u < p.c_out) {
         let base = chunk + ((co0 + 7u) * p.c_in + ci) * 9u;
-        out[base + 0u] = dot(acc7_0, vec4<f32>(1.0));
-        out[base + 1u] = dot(acc7_1, vec4<f32>(1.0));
-        out[base + 2u] = dot(acc7_2, vec4<f32>(1.0));
-        out[base + 3u] = dot(acc7_3, vec4<f32>(1.0));
-        out[base + 4u] = dot(acc7_4, vec4<f32>(1.0));
-        out[base + 5u] = dot(acc7_5, vec4<f32>(1.0));
-        out[base + 6u] = dot(acc7_6, vec4<f32>(1.0));
-        out[base + 7u] = dot(acc7_7, vec4<f32>(1.0));
-        out[base + 8u] = dot(acc7_8, vec4<f32>(1.0));
+        out[base + 0u] = acc7_0;
+        out[base + 1u] = acc7_1;
+        out[base + 2u] = acc7_2;
+        out[base + 3u] = acc7_3;
+        out[base + 4u] = acc7_4;
+        out[base + 5u] = acc7_5;
+        out[base + 6u] = acc7_6;
+        out[base + 7u] = acc7_7;
+        out[base + 8u] = acc7_8;
     }
     if (co0 + 8u < p.c_out) {
         let base = chunk + ((co0 + 8u) * p.c_in + ci) * 9u;
-        out[base + 0u] = dot(acc8_0, vec4<f32>(1.0));
-        out[base + 1u] = dot(acc8_1, vec4<f32>(1.0));
-        out[base + 2u] = dot(acc8_2, vec4<f32>(1.0));
-        out[base + 3u] = dot(acc8_3, vec4<f32>(1.0));
-        out[base + 4u] = dot(acc8_4, vec4<f32>(1.0));
-        out[base + 5u] = dot(acc8_5, vec4<f32>(1.0));
-        out[base + 6u] = dot(acc8_6, vec4<f32>(1.0));
-        out[base + 7u] = dot(acc8_7, vec4<f32>(1.0));
-        out[base + 8u] = dot(acc8_8, vec4<f32>(1.0));
+        out[base + 0u] = acc8_0;
+        out[base + 1u] = acc8_1;
+        out[base + 2u] = acc8_2;
+        out[base + 3u] = acc8_3;
+        out[base + 4u] = acc8_4;
+        out[base + 5u] = acc8_5;
+        out[base + 6u] = acc8_6;
+        out[base + 7u] = acc8_7;
+        out[base + 8u] = acc8_8;
     }
     if (co0 + 9u < p.c_out) {
         let base = chunk + ((co0 + 9u) * p.c_in + ci) * 9u;
-        out[base + 0u] = dot(acc9_0, vec4<f32>(1.0));
-        out[base + 1u] = dot(acc9_1, vec4<f32>(1.0));
-        out[base + 2u] = dot(acc9_2, vec4<f32>(1.0));
-        out[base + 3u] = dot(acc9_3, vec4<f32>(1.0));
-        out[base + 4u] = dot(acc9_4, vec4<f32>(1.0));
-        out[base + 5u] = dot(acc9_5, vec4<f32>(1.0));
-        out[base + 6u] = dot(acc9_6, vec4<f32>(1.0));
-        out[base + 7u] = dot(acc9_7, vec4<f32>(1.0));
-        out[base + 8u] = dot(acc9_8, vec4<f32>(1.0));
+        out[base + 0u] = acc9_0;
+        out[base + 1u] = acc9_1;
+        out[base + 2u] = acc9_2;
+        out[base + 3u] = acc9_3;
+        out[base + 4u] = acc9_4;
+        out[base + 5u] = acc9_5;
+        out[base + 6u] = acc9_6;
+        out[base + 7u] = acc9_7;
+        out[base + 8u] = acc9_8;
     }
     if (co0 + 10u < p.c_out) {
         let base = chunk + ((co0 + 10u) * p.c_in + ci) * 9u;
-        out[base + 0u] = dot(acc10_0, vec4<f32>(1.0));
-        out[base + 1u] = dot(acc10_1, vec4<f32>(1.0));
-        out[base + 2u] = dot(acc10_2, vec4<f32>(1.0));
-        out[base + 3u] = dot(acc10_3, vec4<f32>(1.0));
-        out[base + 4u] = dot(acc10_4, vec4<f32>(1.0));
-        out[base + 5u] = dot(acc10_5, vec4<f32>(1.0));
-        out[base + 6u] = dot(acc10_6, vec4<f32>(1.0));
-        out[base + 7u] = dot(acc10_7, vec4<f32>(1.0));
-        out[base + 8u] = dot(acc10_8, vec4<f32>(1.0));
+        out[base + 0u] = acc10_0;
+        out[base + 1u] = acc10_1;
+        out[base + 2u] = acc10_2;
+        out[base + 3u] = acc10_3;
+        out[base + 4u] = acc10_4;
+        out[base + 5u] = acc10_5;
+        out[base + 6u] = acc10_6;
+        out[base + 7u] = acc10_7;
+        out[base + 8u] = acc10_8;
     }
     if (co0 + 11u < p.c_out) {
         let base = chunk + ((co0 + 11u) * p.c_in + ci) * 9u;
-        out[base + 0u] = dot(acc11_0, vec4<f32>(1.0));
-        out[base + 1u] = dot(acc11_1, vec4<f32>(1.0));
-        out[base + 2u] = dot(acc11_2, vec4<f32>(1.0));
-        out[base + 3u] = dot(acc11_3, vec4<f32>(1.0));
-        out[base + 4u] = dot(acc11_4, vec4<f32>(1.0));
-        out[base + 5u] = dot(acc11_5, vec4<f32>(1.0));
-        out[base + 6u] = dot(acc11_6, vec4<f32>(1.0));
-        out[base + 7u] = dot(acc11_7, vec4<f32>(1.0));
-        out[base + 8u] = dot(acc11_8, vec4<f32>(1.0));
+        out[base + 0u] = acc11_0;
+        out[base + 1u] = acc11_1;
+        out[base + 2u] = acc11_2;
+        out[base + 3u] = acc11_3;
+        out[base + 4u] = acc11_4;
+        out[base + 5u] = acc11_5;
+        out[base + 6u] = acc11_6;
+        out[base + 7u] = acc11_7;
+        out[base + 8u] = acc11_8;
     }
     if (co0 + 12u < p.c_out) {
         let base = chunk + ((co0 + 12u) * p.c_in + ci) * 9u;
-        out[base + 0u] = dot(acc12_0, vec4<f32>(1.0));
-        out[base + 1u] = dot(acc12_1, vec4<f32>(1.0));
-        out[base + 2u] = dot(acc12_2, vec4<f32>(1.0));
-        out[base + 3u] = dot(acc12_3, vec4<f32>(1.0));
-        out[base + 4u] = dot(acc12_4, vec4<f32>(1.0));
-        out[base + 5u] = dot(acc12_5, vec4<f32>(1.0));
-        out[base + 6u] = dot(acc12_6, vec4<f32>(1.0));
-        out[base + 7u] = dot(acc12_7, vec4<f32>(1.0));
-        out[base + 8u] = dot(acc12_8, vec4<f32>(1.0));
+        out[base + 0u] = acc12_0;
+        out[base + 1u] = acc12_1;
+        out[base + 2u] = acc12_2;
+        out[base + 3u] = acc12_3;
+        out[base + 4u] = acc12_4;
+        out[base + 5u] = acc12_5;
+        out[base + 6u] = acc12_6;
+        out[base + 7u] = acc12_7;
+        out[base + 8u] = acc12_8;
     }
     if (co0 + 13u < p.c_out) {
         let base = chunk + ((co0 + 13u) * p.c_in + ci) * 9u;
-        out[base + 0u] = dot(acc13_0, vec4<f32>(1.0));
-        out[base + 1u] = dot(acc13_1, vec4<f32>(1.0));
-        out[base + 2u] = dot(acc13_2, vec4<f32>(1.0));
-        out[base + 3u] = dot(acc13_3, vec4<f32>(1.0));
-        out[base + 4u] = dot(acc13_4, vec4<f32>(1.0));
-        out[base + 5u] = dot(acc13_5, vec4<f32>(1.0));
-        out[base + 6u] = dot(acc13_6, vec4<f32>(1.0));
-        out[base + 7u] = dot(acc13_7, vec4<f32>(1.0));
-        out[base + 8u] = dot(acc13_8, vec4<f32>(1.0));
+        out[base + 0u] = acc13_0;
+        out[base + 1u] = acc13_1;
+        out[base + 2u] = acc13_2;
+        out[base + 3u] = acc13_3;
+        out[base + 4u] = acc13_4;
+        out[base + 5u] = acc13_5;
+        out[base + 6u] = acc13_6;
+        out[base + 7u] = acc13_7;
+        out[base + 8u] = acc13_8;
     }
     if (co0 + 14u < p.c_out) {
         let base = chunk + ((co0 + 14u) * p.c_in + ci) * 9u;
-        out[base + 0u] = dot(acc14_0, vec4<f32>(1.0));
-        out[base + 1u] = dot(acc14_1, vec4<f32>(1.0));
-        out[base + 2u] = dot(acc14_2, vec4<f32>(1.0));
-        out[base + 3u] = dot(acc14_3, vec4<f32>(1.0));
-        out[base + 4u] = dot(acc14_4, vec4<f32>(1.0));
-        out[base + 5u] = dot(acc14_5, vec4<f32>(1.0));
-        out[base + 6u] = dot(acc14_6, vec4<f32>(1.0));
-        out[base + 7u] = dot(acc14_7, vec4<f32>(1.0));
-        out[base + 8u] = dot(acc14_8, vec4<f32>(1.0));
+        out[base + 0u] = acc14_0;
+        out[base + 1u] = acc14_1;
+        out[base + 2u] = acc14_2;
+        out[base + 3u] = acc14_3;
+        out[base + 4u] = acc14_4;
+        out[base + 5u] = acc14_5;
+        out[base + 6u] = acc14_6;
+        out[base + 7u] = acc14_7;
+        out[base + 8u] = acc14_8;
     }
     if (co0 + 15u < p.c_out) {
         let base = chunk + ((co0 + 15u) * p.c_in + ci) * 9u;
-        out[base + 0u] = dot(acc15_0, vec4<f32>(1.0));
-        out[base + 1u] = dot(acc15_1, vec4<f32>(1.0));
-        out[base + 2u] = dot(acc15_2, vec4<f32>(1.0));
-        out[base + 3u] = dot(acc15_3, vec4<f32>(1.0));
-        out[base + 4u] = dot(acc15_4, vec4<f32>(1.0));
-        out[base + 5u] = dot(acc15_5, vec4<f32>(1.0));
-        out[base + 6u] = dot(acc15_6, vec4<f32>(1.0));
-        out[base + 7u] = dot(acc15_7, vec4<f32>(1.0));
-        out[base + 8u] = dot(acc15_8, vec4<f32>(1.0));
+        out[base + 0u] = acc15_0;
+        out[base + 1u] = acc15_1;
+        out[base + 2u] = acc15_2;
+        out[base + 3u] = acc15_3;
+        out[base + 4u] = acc15_4;
+        out[base + 5u] = acc15_5;
+        out[base + 6u] = acc15_6;
+        out[base + 7u] = acc15_7;
+        out[base + 8u] = acc15_8;
     }
 }

@@ -94,38 +94,134 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
     let row14 = min(co0 + 14u, p.c_out - 1u) * kk_total;
     let row15 = min(co0 + 15u, p.c_out - 1u) * kk_total;
 #endif
-    var acc0a = vec4<f32>(0.0);
-    var acc0b = vec4<f32>(0.0);
-    var acc1a = vec4<f32>(0.0);
-    var acc1b = vec4<f32>(0.0);
-    var acc2a = vec4<f32>(0.0);
-    var acc2b = vec4<f32>(0.0);
-    var acc3a = vec4<f32>(0.0);
-    var acc3b = vec4<f32>(0.0);
-    var acc4a = vec4<f32>(0.0);
-    var acc4b = vec4<f32>(0.0);
-    var acc5a = vec4<f32>(0.0);
-    var acc5b = vec4<f32>(0.0);
-    var acc6a = vec4<f32>(0.0);
-    var acc6b = vec4<f32>(0.0);
-    var acc7a = vec4<f32>(0.0);
-    var acc7b = vec4<f32>(0.0);
-    var acc8a = vec4<f32>(0.0);
-    var acc8b = vec4<f32>(0.0);
-    var acc9a = vec4<f32>(0.0);
-    var acc9b = vec4<f32>(0.0);
-    var acc10a = vec4<f32>(0.0);
-    var acc10b = vec4<f32>(0.0);
-    var acc11a = vec4<f32>(0.0);
-    var acc11b = vec4<f32>(0.0);
-    var acc12a = vec4<f32>(0.0);
-    var acc12b = vec4<f32>(0.0);
-    var acc13a = vec4<f32>(0.0);
-    var acc13b = vec4<f32>(0.0);
-    var acc14a = vec4<f32>(0.0);
-    var acc14b = vec4<f32>(0.0);
-    var acc15a = vec4<f32>(0.0);
-    var acc15b = vec4<f32>(0.0);
+    var acc0_0 = 0.0;
+    var acc0_1 = 0.0;
+    var acc0_2 = 0.0;
+    var acc0_3 = 0.0;
+    var acc0_4 = 0.0;
+    var acc0_5 = 0.0;
+    var acc0_6 = 0.0;
+    var acc0_7 = 0.0;
+    var acc1_0 = 0.0;
+    var acc1_1 = 0.0;
+    var acc1_2 = 0.0;
+    var acc1_3 = 0.0;
+    var acc1_4 = 0.0;
+    var acc1_5 = 0.0;
+    var acc1_6 = 0.0;
+    var acc1_7 = 0.0;
+    var acc2_0 = 0.0;
+    var acc2_1 = 0.0;
+    var acc2_2 = 0.0;
+    var acc2_3 = 0.0;
+    var acc2_4 = 0.0;
+    var acc2_5 = 0.0;
+    var acc2_6 = 0.0;
+    var acc2_7 = 0.0;
+    var acc3_0 = 0.0;
+    var acc3_1 = 0.0;
+    var acc3_2 = 0.0;
+    var acc3_3 = 0.0;
+    var acc3_4 = 0.0;
+    var acc3_5 = 0.0;
+    var acc3_6 = 0.0;
+    var acc3_7 = 0.0;
+    var acc4_0 = 0.0;
+    var acc4_1 = 0.0;
+    var acc4_2 = 0.0;
+    var acc4_3 = 0.0;
+    var acc4_4 = 0.0;
+    var acc4_5 = 0.0;
+    var acc4_6 = 0.0;
+    var acc4_7 = 0.0;
+    var acc5_0 = 0.0;
+    var acc5_1 = 0.0;
+    var acc5_2 = 0.0;
+    var acc5_3 = 0.0;
+    var acc5_4 = 0.0;
+    var acc5_5 = 0.0;
+    var acc5_6 = 0.0;
+    var acc5_7 = 0.0;
+    var acc6_0 = 0.0;
+    var acc6_1 = 0.0;
+    var acc6_2 = 0.0;
+    var acc6_3 = 0.0;
+    var acc6_4 = 0.0;
+    var acc6_5 = 0.0;
+    var acc6_6 = 0.0;
+    var acc6_7 = 0.0;
+    var acc7_0 = 0.0;
+    var acc7_1 = 0.0;
+    var acc7_2 = 0.0;
+    var acc7_3 = 0.0;
+    var acc7_4 = 0.0;
+    var acc7_5 = 0.0;
+    var acc7_6 = 0.0;
+    var acc7_7 = 0.0;
+    var acc8_0 = 0.0;
+    var acc8_1 = 0.0;
+    var acc8_2 = 0.0;
+    var acc8_3 = 0.0;
+    var acc8_4 = 0.0;
+    var acc8_5 = 0.0;
+    var acc8_6 = 0.0;
+    var acc8_7 = 0.0;
+    var acc9_0 = 0.0;
+    var acc9_1 = 0.0;
+    var acc9_2 = 0.0;
+    var acc9_3 = 0.0;
+    var acc9_4 = 0.0;
+    var acc9_5 = 0.0;
+    var acc9_6 = 0.0;
+    var acc9_7 = 0.0;
+    var acc10_0 = 0.0;
+    var acc10_1 = 0.0;
+    var acc10_2 = 0.0;
+    var acc10_3 = 0.0;
+    var acc10_4 = 0.0;
+    var acc10_5 = 0.0;
+    var acc10_6 = 0.0;
+    var acc10_7 = 0.0;
+    var acc11_0 = 0.0;
+    var acc11_1 = 0.0;
+    var acc11_2 = 0.0;
+    var acc11_3 = 0.0;
+    var acc11_4 = 0.0;
+    var acc11_5 = 0.0;
+    var acc11_6 = 0.0;
+    var acc11_7 = 0.0;
+    var acc12_0 = 0.0;
+    var acc12_1 = 0.0;
+    var acc12_2 = 0.0;
+    var acc12_3 = 0.0;
+    var acc12_4 = 0.0;
+    var acc12_5 = 0.0;
+    var acc12_6 = 0.0;
+    var acc12_7 = 0.0;
+    var acc13_0 = 0.0;
+    var acc13_1 = 0.0;
+    var acc13_2 = 0.0;
+    var acc13_3 = 0.0;
+    var acc13_4 = 0.0;
+    var acc13_5 = 0.0;
+    var acc13_6 = 0.0;
+    var acc13_7 = 0.0;
+    var acc14_0 = 0.0;
+    var acc14_1 = 0.0;
+    var acc14_2 = 0.0;
+    var acc14_3 = 0.0;
+    var acc14_4 = 0.0;
+    var acc14_5 = 0.0;
+    var acc14_6 = 0.0;
+    var acc14_7 = 0.0;
+    var acc15_0 = 0.0;
+    var acc15_1 = 0.0;
+    var acc15_2 = 0.0;
+    var acc15_3 = 0.0;
+    var acc15_4 = 0.0;
+    var acc15_5 = 0.0;
+    var acc15_6 = 0.0;
+    var acc15_7 = 0.0;
     for (var ci = 0u; ci < p.c_in; ci++) {
         let plane4 = (img * p.c_in + ci) * p.h * pitch4 + oy * pitch4 + ox0 / 4u;
         for (var ky = 0u; ky < 3u; ky++) {
@@ -155,352 +251,222 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
 #endif
 #endif
             {
-                let b0 = v0;
-                let b1 = v1;
+                let xs0 = vec3<f32>(v0.x, v0.y, v0.z);
+                let xs1 = vec3<f32>(v0.y, v0.z, v0.w);
+                let xs2 = vec3<f32>(v0.z, v0.w, v1.x);
+                let xs3 = vec3<f32>(v0.w, v1.x, v1.y);
+                let xs4 = vec3<f32>(v1.x, v1.y, v1.z);
+                let xs5 = vec3<f32>(v1.y, v1.z, v1.w);
+                let xs6 = vec3<f32>(v1.z, v1.w, v2.x);
+                let xs7 = vec3<f32>(v1.w, v2.x, v2.y);
 #ifdef subgroup
-                let a0 = subgroupBroadcast(w0_0, 0u);
+                let a0 = vec3<f32>(subgroupBroadcast(w0_0, 0u), subgroupBroadcast(w1_0, 0u), subgroupBroadcast(w2_0, 0u));
 #else
-                let a0 = weight[row0 + k0 + 0u];
+                let a0 = vec3<f32>(weight[row0 + k0], weight[row0 + k0 + 1u], weight[row0 + k0 + 2u]);
 #endif
-                acc0a = acc0a + a0 * b0;
-                acc0b = acc0b + a0 * b1;
+                acc0_0 = acc0_0 + dot(a0, xs0);
+                acc0_1 = acc0_1 + dot(a0, xs1);
+                acc0_2 = acc0_2 + dot(a0, xs2);
+                acc0_3 = acc0_3 + dot(a0, xs3);
+                acc0_4 = acc0_4 + dot(a0, xs4);
+                acc0_5 = acc0_5 + dot(a0, xs5);
+                acc0_6 = acc0_6 + dot(a0, xs6);
+                acc0_7 = acc0_7 + dot(a0, xs7);
 #ifdef subgroup
-                let a1 = subgroupBroadcast(w0_0, 1u);
+                let a1 = vec3<f32>(subgroupBroadcast(w0_0, 1u), subgroupBroadcast(w1_0, 1u), subgroupBroadcast(w2_0, 1u));
 #else
-                let a1 = weight[row1 + k0 + 0u];
+                let a1 = vec3<f32>(weight[row1 + k0], weight[row1 + k0 + 1u], weight[row1 + k0 + 2u]);
 #endif
-                acc1a = acc1a + a1 * b0;
-                acc1b = acc1b + a1 * b1;
+                acc1_0 = acc1_0 + dot(a1, xs0);
+                acc1_1 = acc1_1 + dot(a1, xs1);
+                acc1_2 = acc1_2 + dot(a1, xs2);
+                acc1_3 = acc1_3 + dot(a1, xs3);
+                acc1_4 = acc1_4 + dot(a1, xs4);
+                acc1_5 = acc1_5 + dot(a1, xs5);
+                acc1_6 = acc1_6 + dot(a1, xs6);
+                acc1_7 = acc1_7 + dot(a1, xs7);
 #ifdef subgroup
-                let a2 = subgroupBroadcast(w0_0, 2u);
+                let a2 = vec3<f32>(subgroupBroadcast(w0_0, 2u), subgroupBroadcast(w1_0, 2u), subgroupBroadcast(w2_0, 2u));
 #else
-                let a2 = weight[row2 + k0 + 0u];
+                let a2 = vec3<f32>(weight[row2 + k0], weight[row2 + k0 + 1u], weight[row2 + k0 + 2u]);
 #endif
-                acc2a = acc2a + a2 * b0;
-                acc2b = acc2b + a2 * b1;
+                acc2_0 = acc2_0 + dot(a2, xs0);
+                acc2_1 = acc2_1 + dot(a2, xs1);
+                acc2_2 = acc2_2 + dot(a2, xs2);
+                acc2_3 = acc2_3 + dot(a2, xs3);
+                acc2_4 = acc2_4 + dot(a2, xs4);
+                acc2_5 = acc2_5 + dot(a2, xs5);
+                acc2_6 = acc2_6 + dot(a2, xs6);
+                acc2_7 = acc2_7 + dot(a2, xs7);
 #ifdef subgroup
-                let a3 = subgroupBroadcast(w0_0, 3u);
+                let a3 = vec3<f32>(subgroupBroadcast(w0_0, 3u), subgroupBroadcast(w1_0, 3u), subgroupBroadcast(w2_0, 3u));
 #else
-                let a3 = weight[row3 + k0 + 0u];
+                let a3 = vec3<f32>(weight[row3 + k0], weight[row3 + k0 + 1u], weight[row3 + k0 + 2u]);
 #endif
-                acc3a = acc3a + a3 * b0;
-                acc3b = acc3b + a3 * b1;
+                acc3_0 = acc3_0 + dot(a3, xs0);
+                acc3_1 = acc3_1 + dot(a3, xs1);
+                acc3_2 = acc3_2 + dot(a3, xs2);
+                acc3_3 = acc3_3 + dot(a3, xs3);
+                acc3_4 = acc3_4 + dot(a3, xs4);
+                acc3_5 = acc3_5 + dot(a3, xs5);
+                acc3_6 = acc3_6 + dot(a3, xs6);
+                acc3_7 = acc3_7 + dot(a3, xs7);
 #ifdef subgroup
-                let a4 = subgroupBroadcast(w0_0, 4u);
+                let a4 = vec3<f32>(subgroupBroadcast(w0_0, 4u), subgroupBroadcast(w1_0, 4u), subgroupBroadcast(w2_0, 4u));
 #else
-                let a4 = weight[row4 + k0 + 0u];
+                let a4 = vec3<f32>(weight[row4 + k0], weight[row4 + k0 + 1u], weight[row4 + k0 + 2u]);
 #endif
-                acc4a = acc4a + a4 * b0;
-                acc4b = acc4b + a4 * b1;
+                acc4_0 = acc4_0 + dot(a4, xs0);
+                acc4_1 = acc4_1 + dot(a4, xs1);
+                acc4_2 = acc4_2 + dot(a4, xs2);
+                acc4_3 = acc4_3 + dot(a4, xs3);
+                acc4_4 = acc4_4 + dot(a4, xs4);
+                acc4_5 = acc4_5 + dot(a4, xs5);
+                acc4_6 = acc4_6 + dot(a4, xs6);
+                acc4_7 = acc4_7 + dot(a4, xs7);
 #ifdef subgroup
-                let a5 = subgroupBroadcast(w0_0, 5u);
+                let a5 = vec3<f32>(subgroupBroadcast(w0_0, 5u), subgroupBroadcast(w1_0, 5u), subgroupBroadcast(w2_0, 5u));
 #else
-                let a5 = weight[row5 + k0 + 0u];
+                let a5 = vec3<f32>(weight[row5 + k0], weight[row5 + k0 + 1u], weight[row5 + k0 + 2u]);
 #endif
-                acc5a = acc5a + a5 * b0;
-                acc5b = acc5b + a5 * b1;
+                acc5_0 = acc5_0 + dot(a5, xs0);
+                acc5_1 = acc5_1 + dot(a5, xs1);
+                acc5_2 = acc5_2 + dot(a5, xs2);
+                acc5_3 = acc5_3 + dot(a5, xs3);
+                acc5_4 = acc5_4 + dot(a5, xs4);
+                acc5_5 = acc5_5 + dot(a5, xs5);
+                acc5_6 = acc5_6 + dot(a5, xs6);
+                acc5_7 = acc5_7 + dot(a5, xs7);
 #ifdef subgroup
-                let a6 = subgroupBroadcast(w0_0, 6u);
+                let a6 = vec3<f32>(subgroupBroadcast(w0_0, 6u), subgroupBroadcast(w1_0, 6u), subgroupBroadcast(w2_0, 6u));
 #else
-                let a6 = weight[row6 + k0 + 0u];
+                let a6 = vec3<f32>(weight[row6 + k0], weight[row6 + k0 + 1u], weight[row6 + k0 + 2u]);
 #endif
-                acc6a = acc6a + a6 * b0;
-                acc6b = acc6b + a6 * b1;
+                acc6_0 = acc6_0 + dot(a6, xs0);
+                acc6_1 = acc6_1 + dot(a6, xs1);
+                acc6_2 = acc6_2 + dot(a6, xs2);
+                acc6_3 = acc6_3 + dot(a6, xs3);
+                acc6_4 = acc6_4 + dot(a6, xs4);
+                acc6_5 = acc6_5 + dot(a6, xs5);
+                acc6_6 = acc6_6 + dot(a6, xs6);
+                acc6_7 = acc6_7 + dot(a6, xs7);
 #ifdef subgroup
-                let a7 = subgroupBroadcast(w0_0, 7u);
+                let a7 = vec3<f32>(subgroupBroadcast(w0_0, 7u), subgroupBroadcast(w1_0, 7u), subgroupBroadcast(w2_0, 7u));
 #else
-                let a7 = weight[row7 + k0 + 0u];
+                let a7 = vec3<f32>(weight[row7 + k0], weight[row7 + k0 + 1u], weight[row7 + k0 + 2u]);
 #endif
-                acc7a = acc7a + a7 * b0;
-                acc7b = acc7b + a7 * b1;
+                acc7_0 = acc7_0 + dot(a7, xs0);
+                acc7_1 = acc7_1 + dot(a7, xs1);
+                acc7_2 = acc7_2 + dot(a7, xs2);
+                acc7_3 = acc7_3 + dot(a7, xs3);
+                acc7_4 = acc7_4 + dot(a7, xs4);
+                acc7_5 = acc7_5 + dot(a7, xs5);
+                acc7_6 = acc7_6 + dot(a7, xs6);
+                acc7_7 = acc7_7 + dot(a7, xs7);
 #ifdef subgroup
-                let a8 = subgroupBroadcast(w0_1, 0u);
+                let a8 = vec3<f32>(subgroupBroadcast(w0_1, 0u), subgroupBroadcast(w1_1, 0u), subgroupBroadcast(w2_1, 0u));
 #else
-                let a8 = weight[row8 + k0 + 0u];
+                let a8 = vec3<f32>(weight[row8 + k0], weight[row8 + k0 + 1u], weight[row8 + k0 + 2u]);
 #endif
-                acc8a = acc8a + a8 * b0;
-                acc8b = acc8b + a8 * b1;
+                acc8_0 = acc8_0 + dot(a8, xs0);
+                acc8_1 = acc8_1 + dot(a8, xs1);
+                acc8_2 = acc8_2 + dot(a8, xs2);
+                acc8_3 = acc8_3 + dot(a8, xs3);
+                acc8_4 = acc8_4 + dot(a8, xs4);
+                acc8_5 = acc8_5 + dot(a8, xs5);
+                acc8_6 = acc8_6 + dot(a8, xs6);
+                acc8_7 = acc8_7 + dot(a8, xs7);
 #ifdef subgroup
-                let a9 = subgroupBroadcast(w0_1, 1u);
+                let a9 = vec3<f32>(subgroupBroadcast(w0_1, 1u), subgroupBroadcast(w1_1, 1u), subgroupBroadcast(w2_1, 1u));
 #else
-                let a9 = weight[row9 + k0 + 0u];
+                let a9 = vec3<f32>(weight[row9 + k0], weight[row9 + k0 + 1u], weight[row9 + k0 + 2u]);
 #endif
-                acc9a = acc9a + a9 * b0;
-                acc9b = acc9b + a9 * b1;
+                acc9_0 = acc9_0 + dot(a9, xs0);
+                acc9_1 = acc9_1 + dot(a9, xs1);
+                acc9_2 = acc9_2 + dot(a9, xs2);
+                acc9_3 = acc9_3 + dot(a9, xs3);
+                acc9_4 = acc9_4 + dot(a9, xs4);
+                acc9_5 = acc9_5 + dot(a9, xs5);
+                acc9_6 = acc9_6 + dot(a9, xs6);
+                acc9_7 = acc9_7 + dot(a9, xs7);
 #ifdef subgroup
-                let a10 = subgroupBroadcast(w0_1, 2u);
+                let a10 = vec3<f32>(subgroupBroadcast(w0_1, 2u), subgroupBroadcast(w1_1, 2u), subgroupBroadcast(w2_1, 2u));
 #else
-                let a10 = weight[row10 + k0 + 0u];
+                let a10 = vec3<f32>(weight[row10 + k0], weight[row10 + k0 + 1u], weight[row10 + k0 + 2u]);
 #endif
-                acc10a = acc10a + a10 * b0;
-                acc10b = acc10b + a10 * b1;
+                acc10_0 = acc10_0 + dot(a10, xs0);
+                acc10_1 = acc10_1 + dot(a10, xs1);
+                acc10_2 = acc10_2 + dot(a10, xs2);
+                acc10_3 = acc10_3 + dot(a10, xs3);
+                acc10_4 = acc10_4 + dot(a10, xs4);
+                acc10_5 = acc10_5 + dot(a10, xs5);
+                acc10_6 = acc10_6 + dot(a10, xs6);
+                acc10_7 = acc10_7 + dot(a10, xs7);
 #ifdef subgroup
-                let a11 = subgroupBroadcast(w0_1, 3u);
+                let a11 = vec3<f32>(subgroupBroadcast(w0_1, 3u), subgroupBroadcast(w1_1, 3u), subgroupBroadcast(w2_1, 3u));
 #else
-                let a11 = weight[row11 + k0 + 0u];
+                let a11 = vec3<f32>(weight[row11 + k0], weight[row11 + k0 + 1u], weight[row11 + k0 + 2u]);
 #endif
-                acc11a = acc11a + a11 * b0;
-                acc11b = acc11b + a11 * b1;
+                acc11_0 = acc11_0 + dot(a11, xs0);
+                acc11_1 = acc11_1 + dot(a11, xs1);
+                acc11_2 = acc11_2 + dot(a11, xs2);
+                acc11_3 = acc11_3 + dot(a11, xs3);
+                acc11_4 = acc11_4 + dot(a11, xs4);
+                acc11_5 = acc11_5 + dot(a11, xs5);
+                acc11_6 = acc11_6 + dot(a11, xs6);
+                acc11_7 = acc11_7 + dot(a11, xs7);
 #ifdef subgroup
-                let a12 = subgroupBroadcast(w0_1, 4u);
+                let a12 = vec3<f32>(subgroupBroadcast(w0_1, 4u), subgroupBroadcast(w1_1, 4u), subgroupBroadcast(w2_1, 4u));
 #else
-                let a12 = weight[row12 + k0 + 0u];
+                let a12 = vec3<f32>(weight[row12 + k0], weight[row12 + k0 + 1u], weight[row12 + k0 + 2u]);
 #endif
-                acc12a = acc12a + a12 * b0;
-                acc12b = acc12b + a12 * b1;
+                acc12_0 = acc12_0 + dot(a12, xs0);
+                acc12_1 = acc12_1 + dot(a12, xs1);
+                acc12_2 = acc12_2 + dot(a12, xs2);
+                acc12_3 = acc12_3 + dot(a12, xs3);
+                acc12_4 = acc12_4 + dot(a12, xs4);
+                acc12_5 = acc12_5 + dot(a12, xs5);
+                acc12_6 = acc12_6 + dot(a12, xs6);
+                acc12_7 = acc12_7 + dot(a12, xs7);
 #ifdef subgroup
-                let a13 = subgroupBroadcast(w0_1, 5u);
+                let a13 = vec3<f32>(subgroupBroadcast(w0_1, 5u), subgroupBroadcast(w1_1, 5u), subgroupBroadcast(w2_1, 5u));
 #else
-                let a13 = weight[row13 + k0 + 0u];
+                let a13 = vec3<f32>(weight[row13 + k0], weight[row13 + k0 + 1u], weight[row13 + k0 + 2u]);
 #endif
-                acc13a = acc13a + a13 * b0;
-                acc13b = acc13b + a13 * b1;
+                acc13_0 = acc13_0 + dot(a13, xs0);
+                acc13_1 = acc13_1 + dot(a13, xs1);
+                acc13_2 = acc13_2 + dot(a13, xs2);
+                acc13_3 = acc13_3 + dot(a13, xs3);
+                acc13_4 = acc13_4 + dot(a13, xs4);
+                acc13_5 = acc13_5 + dot(a13, xs5);
+                acc13_6 = acc13_6 + dot(a13, xs6);
+                acc13_7 = acc13_7 + dot(a13, xs7);
 #ifdef subgroup
-                let a14 = subgroupBroadcast(w0_1, 6u);
+                let a14 = vec3<f32>(subgroupBroadcast(w0_1, 6u), subgroupBroadcast(w1_1, 6u), subgroupBroadcast(w2_1, 6u));
 #else
-                let a14 = weight[row14 + k0 + 0u];
+                let a14 = vec3<f32>(weight[row14 + k0], weight[row14 + k0 + 1u], weight[row14 + k0 + 2u]);
 #endif
-                acc14a = acc14a + a14 * b0;
-                acc14b = acc14b + a14 * b1;
+                acc14_0 = acc14_0 + dot(a14, xs0);
+                acc14_1 = acc14_1 + dot(a14, xs1);
+                acc14_2 = acc14_2 + dot(a14, xs2);
+                acc14_3 = acc14_3 + dot(a14, xs3);
+                acc14_4 = acc14_4 + dot(a14, xs4);
+                acc14_5 = acc14_5 + dot(a14, xs5);
+                acc14_6 = acc14_6 + dot(a14, xs6);
+                acc14_7 = acc14_7 + dot(a14, xs7);
 #ifdef subgroup
-                let a15 = subgroupBroadcast(w0_1, 7u);
+                let a15 = vec3<f32>(subgroupBroadcast(w0_1, 7u), subgroupBroadcast(w1_1, 7u), subgroupBroadcast(w2_1, 7u));
 #else
-                let a15 = weight[row15 + k0 + 0u];
+                let a15 = vec3<f32>(weight[row15 + k0], weight[row15 + k0 + 1u], weight[row15 + k0 + 2u]);
 #endif
-                acc15a = acc15a + a15 * b0;
-                acc15b = acc15b + a15 * b1;
-            }
-            {
-                let b0 = vec4<f32>(v0.yzw, v1.x);
-                let b1 = vec4<f32>(v1.yzw, v2.x);
-#ifdef subgroup
-                let a0 = subgroupBroadcast(w1_0, 0u);
-#else
-                let a0 = weight[row0 + k0 + 1u];
-#endif
-                acc0a = acc0a + a0 * b0;
-                acc0b = acc0b + a0 * b1;
-#ifdef subgroup
-                let a1 = subgroupBroadcast(w1_0, 1u);
-#else
-                let a1 = weight[row1 + k0 + 1u];
-#endif
-                acc1a = acc1a + a1 * b0;
-                acc1b = acc1b + a1 * b1;
-#ifdef subgroup
-                let a2 = subgroupBroadcast(w1_0, 2u);
-#else
-                let a2 = weight[row2 + k0 + 1u];
-#endif
-                acc2a = acc2a + a2 * b0;
-                acc2b = acc2b + a2 * b1;
-#ifdef subgroup
-                let a3 = subgroupBroadcast(w1_0, 3u);
-#else
-                let a3 = weight[row3 + k0 + 1u];
-#endif
-                acc3a = acc3a + a3 * b0;
-                acc3b = acc3b + a3 * b1;
-#ifdef subgroup
-                let a4 = subgroupBroadcast(w1_0, 4u);
-#else
-                let a4 = weight[row4 + k0 + 1u];
-#endif
-                acc4a = acc4a + a4 * b0;
-                acc4b = acc4b + a4 * b1;
-#ifdef subgroup
-                let a5 = subgroupBroadcast(w1_0, 5u);
-#else
-                let a5 = weight[row5 + k0 + 1u];
-#endif
-                acc5a = acc5a + a5 * b0;
-                acc5b = acc5b + a5 * b1;
-#ifdef subgroup
-                let a6 = subgroupBroadcast(w1_0, 6u);
-#else
-                let a6 = weight[row6 + k0 + 1u];
-#endif
-                acc6a = acc6a + a6 * b0;
-                acc6b = acc6b + a6 * b1;
-#ifdef subgroup
-                let a7 = subgroupBroadcast(w1_0, 7u);
-#else
-                let a7 = weight[row7 + k0 + 1u];
-#endif
-                acc7a = acc7a + a7 * b0;
-                acc7b = acc7b + a7 * b1;
-#ifdef subgroup
-                let a8 = subgroupBroadcast(w1_1, 0u);
-#else
-                let a8 = weight[row8 + k0 + 1u];
-#endif
-                acc8a = acc8a + a8 * b0;
-                acc8b = acc8b + a8 * b1;
-#ifdef subgroup
-                let a9 = subgroupBroadcast(w1_1, 1u);
-#else
-                let a9 = weight[row9 + k0 + 1u];
-#endif
-                acc9a = acc9a + a9 * b0;
-                acc9b = acc9b + a9 * b1;
-#ifdef subgroup
-                let a10 = subgroupBroadcast(w1_1, 2u);
-#else
-                let a10 = weight[row10 + k0 + 1u];
-#endif
-                acc10a = acc10a + a10 * b0;
-                acc10b = acc10b + a10 * b1;
-#ifdef subgroup
-                let a11 = subgroupBroadcast(w1_1, 3u);
-#else
-                let a11 = weight[row11 + k0 + 1u];
-#endif
-                acc11a = acc11a + a11 * b0;
-                acc11b = acc11b + a11 * b1;
-#ifdef subgroup
-                let a12 = subgroupBroadcast(w1_1, 4u);
-#else
-                let a12 = weight[row12 + k0 + 1u];
-#endif
-                acc12a = acc12a + a12 * b0;
-                acc12b = acc12b + a12 * b1;
-#ifdef subgroup
-                let a13 = subgroupBroadcast(w1_1, 5u);
-#else
-                let a13 = weight[row13 + k0 + 1u];
-#endif
-                acc13a = acc13a + a13 * b0;
-                acc13b = acc13b + a13 * b1;
-#ifdef subgroup
-                let a14 = subgroupBroadcast(w1_1, 6u);
-#else
-                let a14 = weight[row14 + k0 + 1u];
-#endif
-                acc14a = acc14a + a14 * b0;
-                acc14b = acc14b + a14 * b1;
-#ifdef subgroup
-                let a15 = subgroupBroadcast(w1_1, 7u);
-#else
-                let a15 = weight[row15 + k0 + 1u];
-#endif
-                acc15a = acc15a + a15 * b0;
-                acc15b = acc15b + a15 * b1;
-            }
-            {
-                let b0 = vec4<f32>(v0.zw, v1.xy);
-                let b1 = vec4<f32>(v1.zw, v2.xy);
-#ifdef subgroup
-                let a0 = subgroupBroadcast(w2_0, 0u);
-#else
-                let a0 = weight[row0 + k0 + 2u];
-#endif
-                acc0a = acc0a + a0 * b0;
-                acc0b = acc0b + a0 * b1;
-#ifdef subgroup
-                let a1 = subgroupBroadcast(w2_0, 1u);
-#else
-                let a1 = weight[row1 + k0 + 2u];
-#endif
-                acc1a = acc1a + a1 * b0;
-                acc1b = acc1b + a1 * b1;
-#ifdef subgroup
-                let a2 = subgroupBroadcast(w2_0, 2u);
-#else
-                let a2 = weight[row2 + k0 + 2u];
-#endif
-                acc2a = acc2a + a2 * b0;
-                acc2b = acc2b + a2 * b1;
-#ifdef subgroup
-                let a3 = subgroupBroadcast(w2_0, 3u);
-#else
-                let a3 = weight[row3 + k0 + 2u];
-#endif
-                acc3a = acc3a + a3 * b0;
-                acc3b = acc3b + a3 * b1;
-#ifdef subgroup
-                let a4 = subgroupBroadcast(w2_0, 4u);
-#else
-                let a4 = weight[row4 + k0 + 2u];
-#endif
-                acc4a = acc4a + a4 * b0;
-                acc4b = acc4b + a4 * b1;
-#ifdef subgroup
-                let a5 = subgroupBroadcast(w2_0, 5u);
-#else
-                let a5 = weight[row5 + k0 + 2u];
-#endif
-                acc5a = acc5a + a5 * b0;
-                acc5b = acc5b + a5 * b1;
-#ifdef subgroup
-                let a6 = subgroupBroadcast(w2_0, 6u);
-#else
-                let a6 = weight[row6 + k0 + 2u];
-#endif
-                acc6a = acc6a + a6 * b0;
-                acc6b = acc6b + a6 * b1;
-#ifdef subgroup
-                let a7 = subgroupBroadcast(w2_0, 7u);
-#else
-                let a7 = weight[row7 + k0 + 2u];
-#endif
-                acc7a = acc7a + a7 * b0;
-                acc7b = acc7b + a7 * b1;
-#ifdef subgroup
-                let a8 = subgroupBroadcast(w2_1, 0u);
-#else
-                let a8 = weight[row8 + k0 + 2u];
-#endif
-                acc8a = acc8a + a8 * b0;
-                acc8b = acc8b + a8 * b1;
-#ifdef subgroup
-                let a9 = subgroupBroadcast(w2_1, 1u);
-#else
-                let a9 = weight[row9 + k0 + 2u];
-#endif
-                acc9a = acc9a + a9 * b0;
-                acc9b = acc9b + a9 * b1;
-#ifdef subgroup
-                let a10 = subgroupBroadcast(w2_1, 2u);
-#else
-                let a10 = weight[row10 + k0 + 2u];
-#endif
-                acc10a = acc10a + a10 * b0;
-                acc10b = acc10b + a10 * b1;
-#ifdef subgroup
-                let a11 = subgroupBroadcast(w2_1, 3u);
-#else
-                let a11 = weight[row11 + k0 + 2u];
-#endif
-                acc11a = acc11a + a11 * b0;
-                acc11b = acc11b + a11 * b1;
-#ifdef subgroup
-                let a12 = subgroupBroadcast(w2_1, 4u);
-#else
-                let a12 = weight[row12 + k0 + 2u];
-#endif
-                acc12a = acc12a + a12 * b0;
-                acc12b = acc12b + a12 * b1;
-#ifdef subgroup
-                let a13 = subgroupBroadcast(w2_1, 5u);
-#else
-                let a13 = weight[row13 + k0 + 2u];
-#endif
-                acc13a = acc13a + a13 * b0;
-                acc13b = acc13b + a13 * b1;
-#ifdef subgroup
-                let a14 = subgroupBroadcast(w2_1, 6u);
-#else
-                let a14 = weight[row14 + k0 + 2u];
-#endif
-                acc14a = acc14a + a14 * b0;
-                acc14b = acc14b + a14 * b1;
-#ifdef subgroup
-                let a15 = subgroupBroadcast(w2_1, 7u);
-#else
-                let a15 = weight[row15 + k0 + 2u];
-#endif
-                acc15a = acc15a + a15 * b0;
-                acc15b = acc15b + a15 * b1;
+                acc15_0 = acc15_0 + dot(a15, xs0);
+                acc15_1 = acc15_1 + dot(a15, xs1);
+                acc15_2 = acc15_2 + dot(a15, xs2);
+                acc15_3 = acc15_3 + dot(a15, xs3);
+                acc15_4 = acc15_4 + dot(a15, xs4);
+                acc15_5 = acc15_5 + dot(a15, xs5);
+                acc15_6 = acc15_6 + dot(a15, xs6);
+                acc15_7 = acc15_7 + dot(a15, xs7);
             }
         }
     }
@@ -513,22 +479,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
         return;
     }
 #endif
-    store_row(img, co0 + 0u, oy * p.w_out + ox0, acc0a, acc0b);
-    store_row(img, co0 + 1u, oy * p.w_out + ox0, acc1a, acc1b);
-    store_row(img, co0 + 2u, oy * p.w_out + ox0, acc2a, acc2b);
-    store_row(img, co0 + 3u, oy * p.w_out + ox0, acc3a, acc3b);
-    store_row(img, co0 + 4u, oy * p.w_out + ox0, acc4a, acc4b);
-    store_row(img, co0 + 5u, oy * p.w_out + ox0, acc5a, acc5b);
-    store_row(img, co0 + 6u, oy * p.w_out + ox0, acc6a, acc6b);
-    store_row(img, co0 + 7u, oy * p.w_out + ox0, acc7a, acc7b);
-    store_row(img, co0 + 8u, oy * p.w_out + ox0, acc8a, acc8b);
-    store_row(img, co0 + 9u, oy * p.w_out + ox0, acc9a, acc9b);
-    store_row(img, co0 + 10u, oy * p.w_out + ox0, acc10a, acc10b);
-    store_row(img, co0 + 11u, oy * p.w_out + ox0, acc11a, acc11b);
-    store_row(img, co0 + 12u, oy * p.w_out + ox0, acc12a, acc12b);
-    store_row(img, co0 + 13u, oy * p.w_out + ox0, acc13a, acc13b);
-    store_row(img, co0 + 14u, oy * p.w_out + ox0, acc14a, acc14b);
-    store_row(img, co0 + 15u, oy * p.w_out + ox0, acc15a, acc15b);
+    store_row(img, co0 + 0u, oy * p.w_out + ox0, vec4<f32>(acc0_0, acc0_1, acc0_2, acc0_3), vec4<f32>(acc0_4, acc0_5, acc0_6, acc0_7));
+    store_row(img, co0 + 1u, oy * p.w_out + ox0, vec4<f32>(acc1_0, acc1_1, acc1_2, acc1_3), vec4<f32>(acc1_4, acc1_5, acc1_6, acc1_7));
+    store_row(img, co0 + 2u, oy * p.w_out + ox0, vec4<f32>(acc2_0, acc2_1, acc2_2, acc2_3), vec4<f32>(acc2_4, acc2_5, acc2_6, acc2_7));
+    store_row(img, co0 + 3u, oy * p.w_out + ox0, vec4<f32>(acc3_0, acc3_1, acc3_2, acc3_3), vec4<f32>(acc3_4, acc3_5, acc3_6, acc3_7));
+    store_row(img, co0 + 4u, oy * p.w_out + ox0, vec4<f32>(acc4_0, acc4_1, acc4_2, acc4_3), vec4<f32>(acc4_4, acc4_5, acc4_6, acc4_7));
+    store_row(img, co0 + 5u, oy * p.w_out + ox0, vec4<f32>(acc5_0, acc5_1, acc5_2, acc5_3), vec4<f32>(acc5_4, acc5_5, acc5_6, acc5_7));
+    store_row(img, co0 + 6u, oy * p.w_out + ox0, vec4<f32>(acc6_0, acc6_1, acc6_2, acc6_3), vec4<f32>(acc6_4, acc6_5, acc6_6, acc6_7));
+    store_row(img, co0 + 7u, oy * p.w_out + ox0, vec4<f32>(acc7_0, acc7_1, acc7_2, acc7_3), vec4<f32>(acc7_4, acc7_5, acc7_6, acc7_7));
+    store_row(img, co0 + 8u, oy * p.w_out + ox0, vec4<f32>(acc8_0, acc8_1, acc8_2, acc8_3), vec4<f32>(acc8_4, acc8_5, acc8_6, acc8_7));
+    store_row(img, co0 + 9u, oy * p.w_out + ox0, vec4<f32>(acc9_0, acc9_1, acc9_2, acc9_3), vec4<f32>(acc9_4, acc9_5, acc9_6, acc9_7));
+    store_row(img, co0 + 10u, oy * p.w_out + ox0, vec4<f32>(acc10_0, acc10_1, acc10_2, acc10_3), vec4<f32>(acc10_4, acc10_5, acc10_6, acc10_7));
+    store_row(img, co0 + 11u, oy * p.w_out + ox0, vec4<f32>(acc11_0, acc11_1, acc11_2, acc11_3), vec4<f32>(acc11_4, acc11_5, acc11_6, acc11_7));
+    store_row(img, co0 + 12u, oy * p.w_out + ox0, vec4<f32>(acc12_0, acc12_1, acc12_2, acc12_3), vec4<f32>(acc12_4, acc12_5, acc12_6, acc12_7));
+    store_row(img, co0 + 13u, oy * p.w_out + ox0, vec4<f32>(acc13_0, acc13_1, acc13_2, acc13_3), vec4<f32>(acc13_4, acc13_5, acc13_6, acc13_7));
+    store_row(img, co0 + 14u, oy * p.w_out + ox0, vec4<f32>(acc14_0, acc14_1, acc14_2, acc14_3), vec4<f32>(acc14_4, acc14_5, acc14_6, acc14_7));
+    store_row(img, co0 + 15u, oy * p.w_out + ox0, vec4<f32>(acc15_0, acc15_1, acc15_2, acc15_3), vec4<f32>(acc15_4, acc15_5, acc15_6, acc15_7));
 }
 
 fn store_row(img: u32, co: u32, p0: u32, a: vec4<f32>, b: vec4<f32>) {

@@ -344,6 +344,12 @@ fn stride_2_convolutions_take_the_row_kernels_where_they_apply() {
     assert!(
         weight_kernels([1, 7, 13, 10], [1, 4, 7, 5], 5, 2, 2).contains(&Kernel::Conv2dBwdWeight)
     );
+    // Stride 2 where the forward row kernel's rows fit: its backward-weight twin.
+    assert!(weight_kernels([1, 3, 129, 32], [1, 9, 65, 16], 3, 2, 1)
+        .contains(&Kernel::Conv2dBwdWeightS2));
+    assert!(weight_kernels([1, 4, 15, 31], [1, 17, 8, 16], 5, 2, 2)
+        .contains(&Kernel::Conv2dBwdWeightS2K5));
+    assert!(weight_kernels([1, 2, 5, 16], [1, 4, 2, 7], 3, 2, 0).contains(&Kernel::Conv2dBwdWeight));
 }
 
 #[test]
@@ -430,6 +436,27 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
         )
         .last(),
         Some(&Kernel::Conv2dFwdS2K5Texels)
+    );
+    // Backward-weight: gy and the padded input as texel arrays.
+    let bw = |stride: usize, k: usize, gy: &[usize], x: &[usize]| {
+        let op = Op::Conv2dBwdWeight {
+            stride,
+            pad: k / 2,
+            k,
+        };
+        kernels(op, [gy, x], &[gy[1], x[1], k, k], 16384)
+    };
+    // (Then the split-K sums.)
+    assert_eq!(
+        bw(1, 3, &y, &x)[..3],
+        [
+            Kernel::Pad2dTexels,
+            Kernel::Pad2dTexels,
+            Kernel::Conv2dBwdWeight3x3Texels
+        ]
+    );
+    assert!(
+        bw(2, 5, &[1, 8, 64, 64], &[1, 4, 128, 128]).contains(&Kernel::Conv2dBwdWeightS2K5Texels)
     );
 }
 

@@ -27,6 +27,8 @@ struct Params {
     rows_per_split: u32,
 }
 
+const K: u32 = 3u;
+
 @group(0) @binding(0) var<uniform> p: Params;
 #ifdef texels
 #import texels
@@ -89,156 +91,156 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
     let gco14 = min(co0 + 14u, p.c_out - 1u);
     let gco15 = min(co0 + 15u, p.c_out - 1u);
 #endif
-    var acc0_0 = 0.0;
-    var acc0_1 = 0.0;
-    var acc0_2 = 0.0;
-    var acc0_3 = 0.0;
-    var acc0_4 = 0.0;
-    var acc0_5 = 0.0;
-    var acc0_6 = 0.0;
-    var acc0_7 = 0.0;
-    var acc0_8 = 0.0;
-    var acc1_0 = 0.0;
-    var acc1_1 = 0.0;
-    var acc1_2 = 0.0;
-    var acc1_3 = 0.0;
-    var acc1_4 = 0.0;
-    var acc1_5 = 0.0;
-    var acc1_6 = 0.0;
-    var acc1_7 = 0.0;
-    var acc1_8 = 0.0;
-    var acc2_0 = 0.0;
-    var acc2_1 = 0.0;
-    var acc2_2 = 0.0;
-    var acc2_3 = 0.0;
-    var acc2_4 = 0.0;
-    var acc2_5 = 0.0;
-    var acc2_6 = 0.0;
-    var acc2_7 = 0.0;
-    var acc2_8 = 0.0;
-    var acc3_0 = 0.0;
-    var acc3_1 = 0.0;
-    var acc3_2 = 0.0;
-    var acc3_3 = 0.0;
-    var acc3_4 = 0.0;
-    var acc3_5 = 0.0;
-    var acc3_6 = 0.0;
-    var acc3_7 = 0.0;
-    var acc3_8 = 0.0;
-    var acc4_0 = 0.0;
-    var acc4_1 = 0.0;
-    var acc4_2 = 0.0;
-    var acc4_3 = 0.0;
-    var acc4_4 = 0.0;
-    var acc4_5 = 0.0;
-    var acc4_6 = 0.0;
-    var acc4_7 = 0.0;
-    var acc4_8 = 0.0;
-    var acc5_0 = 0.0;
-    var acc5_1 = 0.0;
-    var acc5_2 = 0.0;
-    var acc5_3 = 0.0;
-    var acc5_4 = 0.0;
-    var acc5_5 = 0.0;
-    var acc5_6 = 0.0;
-    var acc5_7 = 0.0;
-    var acc5_8 = 0.0;
-    var acc6_0 = 0.0;
-    var acc6_1 = 0.0;
-    var acc6_2 = 0.0;
-    var acc6_3 = 0.0;
-    var acc6_4 = 0.0;
-    var acc6_5 = 0.0;
-    var acc6_6 = 0.0;
-    var acc6_7 = 0.0;
-    var acc6_8 = 0.0;
-    var acc7_0 = 0.0;
-    var acc7_1 = 0.0;
-    var acc7_2 = 0.0;
-    var acc7_3 = 0.0;
-    var acc7_4 = 0.0;
-    var acc7_5 = 0.0;
-    var acc7_6 = 0.0;
-    var acc7_7 = 0.0;
-    var acc7_8 = 0.0;
-    var acc8_0 = 0.0;
-    var acc8_1 = 0.0;
-    var acc8_2 = 0.0;
-    var acc8_3 = 0.0;
-    var acc8_4 = 0.0;
-    var acc8_5 = 0.0;
-    var acc8_6 = 0.0;
-    var acc8_7 = 0.0;
-    var acc8_8 = 0.0;
-    var acc9_0 = 0.0;
-    var acc9_1 = 0.0;
-    var acc9_2 = 0.0;
-    var acc9_3 = 0.0;
-    var acc9_4 = 0.0;
-    var acc9_5 = 0.0;
-    var acc9_6 = 0.0;
-    var acc9_7 = 0.0;
-    var acc9_8 = 0.0;
-    var acc10_0 = 0.0;
-    var acc10_1 = 0.0;
-    var acc10_2 = 0.0;
-    var acc10_3 = 0.0;
-    var acc10_4 = 0.0;
-    var acc10_5 = 0.0;
-    var acc10_6 = 0.0;
-    var acc10_7 = 0.0;
-    var acc10_8 = 0.0;
-    var acc11_0 = 0.0;
-    var acc11_1 = 0.0;
-    var acc11_2 = 0.0;
-    var acc11_3 = 0.0;
-    var acc11_4 = 0.0;
-    var acc11_5 = 0.0;
-    var acc11_6 = 0.0;
-    var acc11_7 = 0.0;
-    var acc11_8 = 0.0;
-    var acc12_0 = 0.0;
-    var acc12_1 = 0.0;
-    var acc12_2 = 0.0;
-    var acc12_3 = 0.0;
-    var acc12_4 = 0.0;
-    var acc12_5 = 0.0;
-    var acc12_6 = 0.0;
-    var acc12_7 = 0.0;
-    var acc12_8 = 0.0;
-    var acc13_0 = 0.0;
-    var acc13_1 = 0.0;
-    var acc13_2 = 0.0;
-    var acc13_3 = 0.0;
-    var acc13_4 = 0.0;
-    var acc13_5 = 0.0;
-    var acc13_6 = 0.0;
-    var acc13_7 = 0.0;
-    var acc13_8 = 0.0;
-    var acc14_0 = 0.0;
-    var acc14_1 = 0.0;
-    var acc14_2 = 0.0;
-    var acc14_3 = 0.0;
-    var acc14_4 = 0.0;
-    var acc14_5 = 0.0;
-    var acc14_6 = 0.0;
-    var acc14_7 = 0.0;
-    var acc14_8 = 0.0;
-    var acc15_0 = 0.0;
-    var acc15_1 = 0.0;
-    var acc15_2 = 0.0;
-    var acc15_3 = 0.0;
-    var acc15_4 = 0.0;
-    var acc15_5 = 0.0;
-    var acc15_6 = 0.0;
-    var acc15_7 = 0.0;
-    var acc15_8 = 0.0;
+    var acc0_00 = 0.0;
+    var acc0_01 = 0.0;
+    var acc0_02 = 0.0;
+    var acc0_10 = 0.0;
+    var acc0_11 = 0.0;
+    var acc0_12 = 0.0;
+    var acc0_20 = 0.0;
+    var acc0_21 = 0.0;
+    var acc0_22 = 0.0;
+    var acc1_00 = 0.0;
+    var acc1_01 = 0.0;
+    var acc1_02 = 0.0;
+    var acc1_10 = 0.0;
+    var acc1_11 = 0.0;
+    var acc1_12 = 0.0;
+    var acc1_20 = 0.0;
+    var acc1_21 = 0.0;
+    var acc1_22 = 0.0;
+    var acc2_00 = 0.0;
+    var acc2_01 = 0.0;
+    var acc2_02 = 0.0;
+    var acc2_10 = 0.0;
+    var acc2_11 = 0.0;
+    var acc2_12 = 0.0;
+    var acc2_20 = 0.0;
+    var acc2_21 = 0.0;
+    var acc2_22 = 0.0;
+    var acc3_00 = 0.0;
+    var acc3_01 = 0.0;
+    var acc3_02 = 0.0;
+    var acc3_10 = 0.0;
+    var acc3_11 = 0.0;
+    var acc3_12 = 0.0;
+    var acc3_20 = 0.0;
+    var acc3_21 = 0.0;
+    var acc3_22 = 0.0;
+    var acc4_00 = 0.0;
+    var acc4_01 = 0.0;
+    var acc4_02 = 0.0;
+    var acc4_10 = 0.0;
+    var acc4_11 = 0.0;
+    var acc4_12 = 0.0;
+    var acc4_20 = 0.0;
+    var acc4_21 = 0.0;
+    var acc4_22 = 0.0;
+    var acc5_00 = 0.0;
+    var acc5_01 = 0.0;
+    var acc5_02 = 0.0;
+    var acc5_10 = 0.0;
+    var acc5_11 = 0.0;
+    var acc5_12 = 0.0;
+    var acc5_20 = 0.0;
+    var acc5_21 = 0.0;
+    var acc5_22 = 0.0;
+    var acc6_00 = 0.0;
+    var acc6_01 = 0.0;
+    var acc6_02 = 0.0;
+    var acc6_10 = 0.0;
+    var acc6_11 = 0.0;
+    var acc6_12 = 0.0;
+    var acc6_20 = 0.0;
+    var acc6_21 = 0.0;
+    var acc6_22 = 0.0;
+    var acc7_00 = 0.0;
+    var acc7_01 = 0.0;
+    var acc7_02 = 0.0;
+    var acc7_10 = 0.0;
+    var acc7_11 = 0.0;
+    var acc7_12 = 0.0;
+    var acc7_20 = 0.0;
+    var acc7_21 = 0.0;
+    var acc7_22 = 0.0;
+    var acc8_00 = 0.0;
+    var acc8_01 = 0.0;
+    var acc8_02 = 0.0;
+    var acc8_10 = 0.0;
+    var acc8_11 = 0.0;
+    var acc8_12 = 0.0;
+    var acc8_20 = 0.0;
+    var acc8_21 = 0.0;
+    var acc8_22 = 0.0;
+    var acc9_00 = 0.0;
+    var acc9_01 = 0.0;
+    var acc9_02 = 0.0;
+    var acc9_10 = 0.0;
+    var acc9_11 = 0.0;
+    var acc9_12 = 0.0;
+    var acc9_20 = 0.0;
+    var acc9_21 = 0.0;
+    var acc9_22 = 0.0;
+    var acc10_00 = 0.0;
+    var acc10_01 = 0.0;
+    var acc10_02 = 0.0;
+    var acc10_10 = 0.0;
+    var acc10_11 = 0.0;
+    var acc10_12 = 0.0;
+    var acc10_20 = 0.0;
+    var acc10_21 = 0.0;
+    var acc10_22 = 0.0;
+    var acc11_00 = 0.0;
+    var acc11_01 = 0.0;
+    var acc11_02 = 0.0;
+    var acc11_10 = 0.0;
+    var acc11_11 = 0.0;
+    var acc11_12 = 0.0;
+    var acc11_20 = 0.0;
+    var acc11_21 = 0.0;
+    var acc11_22 = 0.0;
+    var acc12_00 = 0.0;
+    var acc12_01 = 0.0;
+    var acc12_02 = 0.0;
+    var acc12_10 = 0.0;
+    var acc12_11 = 0.0;
+    var acc12_12 = 0.0;
+    var acc12_20 = 0.0;
+    var acc12_21 = 0.0;
+    var acc12_22 = 0.0;
+    var acc13_00 = 0.0;
+    var acc13_01 = 0.0;
+    var acc13_02 = 0.0;
+    var acc13_10 = 0.0;
+    var acc13_11 = 0.0;
+    var acc13_12 = 0.0;
+    var acc13_20 = 0.0;
+    var acc13_21 = 0.0;
+    var acc13_22 = 0.0;
+    var acc14_00 = 0.0;
+    var acc14_01 = 0.0;
+    var acc14_02 = 0.0;
+    var acc14_10 = 0.0;
+    var acc14_11 = 0.0;
+    var acc14_12 = 0.0;
+    var acc14_20 = 0.0;
+    var acc14_21 = 0.0;
+    var acc14_22 = 0.0;
+    var acc15_00 = 0.0;
+    var acc15_01 = 0.0;
+    var acc15_02 = 0.0;
+    var acc15_10 = 0.0;
+    var acc15_11 = 0.0;
+    var acc15_12 = 0.0;
+    var acc15_20 = 0.0;
+    var acc15_21 = 0.0;
+    var acc15_22 = 0.0;
     let row_begin = wg.z * p.rows_per_split;
     let row_end = min(row_begin + p.rows_per_split, p.n * p.h_out);
     for (var row = row_begin; row < row_end; row++) {
         let img = row / p.h_out;
         let oy = row % p.h_out;
-        let xrow4 = ((img * p.c_in + ci) * p.hp + oy) * pitch4;
+        let xrow4 = ((img * p.c_in + ci) * p.hp + 1u * oy) * pitch4;
 #ifdef subgroup
         let my_g0 = ((img * p.c_out + my_co0) * p.h_out + oy) * w4;
         let my_g1 = ((img * p.c_out + my_co1) * p.h_out + oy) * w4;
@@ -262,33 +264,34 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
 #endif
         for (var t = 0u; t < tiles_per_row; t++) {
             let q = 2u * t;
-            let v00 = load_x(xrow4 + 0u * pitch4 + q + 0u);
-            let v01 = load_x(xrow4 + 0u * pitch4 + q + 1u);
-            let v02 = load_x(xrow4 + 0u * pitch4 + q + 2u);
-            let v10 = load_x(xrow4 + 1u * pitch4 + q + 0u);
-            let v11 = load_x(xrow4 + 1u * pitch4 + q + 1u);
-            let v12 = load_x(xrow4 + 1u * pitch4 + q + 2u);
-            let v20 = load_x(xrow4 + 2u * pitch4 + q + 0u);
-            let v21 = load_x(xrow4 + 2u * pitch4 + q + 1u);
-            let v22 = load_x(xrow4 + 2u * pitch4 + q + 2u);
-            let xa00 = v00;
-            let xb00 = v01;
-            let xa01 = vec4<f32>(v00.yzw, v01.x);
-            let xb01 = vec4<f32>(v01.yzw, v02.x);
-            let xa02 = vec4<f32>(v00.zw, v01.xy);
-            let xb02 = vec4<f32>(v01.zw, v02.xy);
-            let xa10 = v10;
-            let xb10 = v11;
-            let xa11 = vec4<f32>(v10.yzw, v11.x);
-            let xb11 = vec4<f32>(v11.yzw, v12.x);
-            let xa12 = vec4<f32>(v10.zw, v11.xy);
-            let xb12 = vec4<f32>(v11.zw, v12.xy);
-            let xa20 = v20;
-            let xb20 = v21;
-            let xa21 = vec4<f32>(v20.yzw, v21.x);
-            let xb21 = vec4<f32>(v21.yzw, v22.x);
-            let xa22 = vec4<f32>(v20.zw, v21.xy);
-            let xb22 = vec4<f32>(v21.zw, v22.xy);
+            let xq = xrow4 + 2u * t;
+            let v00 = load_x(xq + 0u * pitch4 + 0u);
+            let v01 = load_x(xq + 0u * pitch4 + 1u);
+            let v02 = load_x(xq + 0u * pitch4 + 2u);
+            let xa00 = vec4<f32>(v00.x, v00.y, v00.z, v00.w);
+            let xb00 = vec4<f32>(v01.x, v01.y, v01.z, v01.w);
+            let xa01 = vec4<f32>(v00.y, v00.z, v00.w, v01.x);
+            let xb01 = vec4<f32>(v01.y, v01.z, v01.w, v02.x);
+            let xa02 = vec4<f32>(v00.z, v00.w, v01.x, v01.y);
+            let xb02 = vec4<f32>(v01.z, v01.w, v02.x, v02.y);
+            let v10 = load_x(xq + 1u * pitch4 + 0u);
+            let v11 = load_x(xq + 1u * pitch4 + 1u);
+            let v12 = load_x(xq + 1u * pitch4 + 2u);
+            let xa10 = vec4<f32>(v10.x, v10.y, v10.z, v10.w);
+            let xb10 = vec4<f32>(v11.x, v11.y, v11.z, v11.w);
+            let xa11 = vec4<f32>(v10.y, v10.z, v10.w, v11.x);
+            let xb11 = vec4<f32>(v11.y, v11.z, v11.w, v12.x);
+            let xa12 = vec4<f32>(v10.z, v10.w, v11.x, v11.y);
+            let xb12 = vec4<f32>(v11.z, v11.w, v12.x, v12.y);
+            let v20 = load_x(xq + 2u * pitch4 + 0u);
+            let v21 = load_x(xq + 2u * pitch4 + 1u);
+            let v22 = load_x(xq + 2u * pitch4 + 2u);
+            let xa20 = vec4<f32>(v20.x, v20.y, v20.z, v20.w);
+            let xb20 = vec4<f32>(v21.x, v21.y, v21.z, v21.w);
+            let xa21 = vec4<f32>(v20.y, v20.z, v20.w, v21.x);
+            let xb21 = vec4<f32>(v21.y, v21.z, v21.w, v22.x);
+            let xa22 = vec4<f32>(v20.z, v20.w, v21.x, v21.y);
+            let xb22 = vec4<f32>(v21.z, v21.w, v22.x, v22.y);
 #ifdef subgroup
             let my_ga0 = load_gy(my_g0 + q);
             let my_gb0 = load_gy(my_g0 + q + 1u);
@@ -303,15 +306,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g0 + q);
                 let gb = load_gy(g0 + q + 1u);
 #endif
-                acc0_0 = acc0_0 + dot(ga, xa00) + dot(gb, xb00);
-                acc0_1 = acc0_1 + dot(ga, xa01) + dot(gb, xb01);
-                acc0_2 = acc0_2 + dot(ga, xa02) + dot(gb, xb02);
-                acc0_3 = acc0_3 + dot(ga, xa10) + dot(gb, xb10);
-                acc0_4 = acc0_4 + dot(ga, xa11) + dot(gb, xb11);
-                acc0_5 = acc0_5 + dot(ga, xa12) + dot(gb, xb12);
-                acc0_6 = acc0_6 + dot(ga, xa20) + dot(gb, xb20);
-                acc0_7 = acc0_7 + dot(ga, xa21) + dot(gb, xb21);
-                acc0_8 = acc0_8 + dot(ga, xa22) + dot(gb, xb22);
+                acc0_00 = acc0_00 + dot(ga, xa00) + dot(gb, xb00);
+                acc0_01 = acc0_01 + dot(ga, xa01) + dot(gb, xb01);
+                acc0_02 = acc0_02 + dot(ga, xa02) + dot(gb, xb02);
+                acc0_10 = acc0_10 + dot(ga, xa10) + dot(gb, xb10);
+                acc0_11 = acc0_11 + dot(ga, xa11) + dot(gb, xb11);
+                acc0_12 = acc0_12 + dot(ga, xa12) + dot(gb, xb12);
+                acc0_20 = acc0_20 + dot(ga, xa20) + dot(gb, xb20);
+                acc0_21 = acc0_21 + dot(ga, xa21) + dot(gb, xb21);
+                acc0_22 = acc0_22 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -321,15 +324,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g1 + q);
                 let gb = load_gy(g1 + q + 1u);
 #endif
-                acc1_0 = acc1_0 + dot(ga, xa00) + dot(gb, xb00);
-                acc1_1 = acc1_1 + dot(ga, xa01) + dot(gb, xb01);
-                acc1_2 = acc1_2 + dot(ga, xa02) + dot(gb, xb02);
-                acc1_3 = acc1_3 + dot(ga, xa10) + dot(gb, xb10);
-                acc1_4 = acc1_4 + dot(ga, xa11) + dot(gb, xb11);
-                acc1_5 = acc1_5 + dot(ga, xa12) + dot(gb, xb12);
-                acc1_6 = acc1_6 + dot(ga, xa20) + dot(gb, xb20);
-                acc1_7 = acc1_7 + dot(ga, xa21) + dot(gb, xb21);
-                acc1_8 = acc1_8 + dot(ga, xa22) + dot(gb, xb22);
+                acc1_00 = acc1_00 + dot(ga, xa00) + dot(gb, xb00);
+                acc1_01 = acc1_01 + dot(ga, xa01) + dot(gb, xb01);
+                acc1_02 = acc1_02 + dot(ga, xa02) + dot(gb, xb02);
+                acc1_10 = acc1_10 + dot(ga, xa10) + dot(gb, xb10);
+                acc1_11 = acc1_11 + dot(ga, xa11) + dot(gb, xb11);
+                acc1_12 = acc1_12 + dot(ga, xa12) + dot(gb, xb12);
+                acc1_20 = acc1_20 + dot(ga, xa20) + dot(gb, xb20);
+                acc1_21 = acc1_21 + dot(ga, xa21) + dot(gb, xb21);
+                acc1_22 = acc1_22 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -339,15 +342,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g2 + q);
                 let gb = load_gy(g2 + q + 1u);
 #endif
-                acc2_0 = acc2_0 + dot(ga, xa00) + dot(gb, xb00);
-                acc2_1 = acc2_1 + dot(ga, xa01) + dot(gb, xb01);
-                acc2_2 = acc2_2 + dot(ga, xa02) + dot(gb, xb02);
-                acc2_3 = acc2_3 + dot(ga, xa10) + dot(gb, xb10);
-                acc2_4 = acc2_4 + dot(ga, xa11) + dot(gb, xb11);
-                acc2_5 = acc2_5 + dot(ga, xa12) + dot(gb, xb12);
-                acc2_6 = acc2_6 + dot(ga, xa20) + dot(gb, xb20);
-                acc2_7 = acc2_7 + dot(ga, xa21) + dot(gb, xb21);
-                acc2_8 = acc2_8 + dot(ga, xa22) + dot(gb, xb22);
+                acc2_00 = acc2_00 + dot(ga, xa00) + dot(gb, xb00);
+                acc2_01 = acc2_01 + dot(ga, xa01) + dot(gb, xb01);
+                acc2_02 = acc2_02 + dot(ga, xa02) + dot(gb, xb02);
+                acc2_10 = acc2_10 + dot(ga, xa10) + dot(gb, xb10);
+                acc2_11 = acc2_11 + dot(ga, xa11) + dot(gb, xb11);
+                acc2_12 = acc2_12 + dot(ga, xa12) + dot(gb, xb12);
+                acc2_20 = acc2_20 + dot(ga, xa20) + dot(gb, xb20);
+                acc2_21 = acc2_21 + dot(ga, xa21) + dot(gb, xb21);
+                acc2_22 = acc2_22 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -357,15 +360,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g3 + q);
                 let gb = load_gy(g3 + q + 1u);
 #endif
-                acc3_0 = acc3_0 + dot(ga, xa00) + dot(gb, xb00);
-                acc3_1 = acc3_1 + dot(ga, xa01) + dot(gb, xb01);
-                acc3_2 = acc3_2 + dot(ga, xa02) + dot(gb, xb02);
-                acc3_3 = acc3_3 + dot(ga, xa10) + dot(gb, xb10);
-                acc3_4 = acc3_4 + dot(ga, xa11) + dot(gb, xb11);
-                acc3_5 = acc3_5 + dot(ga, xa12) + dot(gb, xb12);
-                acc3_6 = acc3_6 + dot(ga, xa20) + dot(gb, xb20);
-                acc3_7 = acc3_7 + dot(ga, xa21) + dot(gb, xb21);
-                acc3_8 = acc3_8 + dot(ga, xa22) + dot(gb, xb22);
+                acc3_00 = acc3_00 + dot(ga, xa00) + dot(gb, xb00);
+                acc3_01 = acc3_01 + dot(ga, xa01) + dot(gb, xb01);
+                acc3_02 = acc3_02 + dot(ga, xa02) + dot(gb, xb02);
+                acc3_10 = acc3_10 + dot(ga, xa10) + dot(gb, xb10);
+                acc3_11 = acc3_11 + dot(ga, xa11) + dot(gb, xb11);
+                acc3_12 = acc3_12 + dot(ga, xa12) + dot(gb, xb12);
+                acc3_20 = acc3_20 + dot(ga, xa20) + dot(gb, xb20);
+                acc3_21 = acc3_21 + dot(ga, xa21) + dot(gb, xb21);
+                acc3_22 = acc3_22 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -375,15 +378,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g4 + q);
                 let gb = load_gy(g4 + q + 1u);
 #endif
-                acc4_0 = acc4_0 + dot(ga, xa00) + dot(gb, xb00);
-                acc4_1 = acc4_1 + dot(ga, xa01) + dot(gb, xb01);
-                acc4_2 = acc4_2 + dot(ga, xa02) + dot(gb, xb02);
-                acc4_3 = acc4_3 + dot(ga, xa10) + dot(gb, xb10);
-                acc4_4 = acc4_4 + dot(ga, xa11) + dot(gb, xb11);
-                acc4_5 = acc4_5 + dot(ga, xa12) + dot(gb, xb12);
-                acc4_6 = acc4_6 + dot(ga, xa20) + dot(gb, xb20);
-                acc4_7 = acc4_7 + dot(ga, xa21) + dot(gb, xb21);
-                acc4_8 = acc4_8 + dot(ga, xa22) + dot(gb, xb22);
+                acc4_00 = acc4_00 + dot(ga, xa00) + dot(gb, xb00);
+                acc4_01 = acc4_01 + dot(ga, xa01) + dot(gb, xb01);
+                acc4_02 = acc4_02 + dot(ga, xa02) + dot(gb, xb02);
+                acc4_10 = acc4_10 + dot(ga, xa10) + dot(gb, xb10);
+                acc4_11 = acc4_11 + dot(ga, xa11) + dot(gb, xb11);
+                acc4_12 = acc4_12 + dot(ga, xa12) + dot(gb, xb12);
+                acc4_20 = acc4_20 + dot(ga, xa20) + dot(gb, xb20);
+                acc4_21 = acc4_21 + dot(ga, xa21) + dot(gb, xb21);
+                acc4_22 = acc4_22 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -393,15 +396,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g5 + q);
                 let gb = load_gy(g5 + q + 1u);
 #endif
-                acc5_0 = acc5_0 + dot(ga, xa00) + dot(gb, xb00);
-                acc5_1 = acc5_1 + dot(ga, xa01) + dot(gb, xb01);
-                acc5_2 = acc5_2 + dot(ga, xa02) + dot(gb, xb02);
-                acc5_3 = acc5_3 + dot(ga, xa10) + dot(gb, xb10);
-                acc5_4 = acc5_4 + dot(ga, xa11) + dot(gb, xb11);
-                acc5_5 = acc5_5 + dot(ga, xa12) + dot(gb, xb12);
-                acc5_6 = acc5_6 + dot(ga, xa20) + dot(gb, xb20);
-                acc5_7 = acc5_7 + dot(ga, xa21) + dot(gb, xb21);
-                acc5_8 = acc5_8 + dot(ga, xa22) + dot(gb, xb22);
+                acc5_00 = acc5_00 + dot(ga, xa00) + dot(gb, xb00);
+                acc5_01 = acc5_01 + dot(ga, xa01) + dot(gb, xb01);
+                acc5_02 = acc5_02 + dot(ga, xa02) + dot(gb, xb02);
+                acc5_10 = acc5_10 + dot(ga, xa10) + dot(gb, xb10);
+                acc5_11 = acc5_11 + dot(ga, xa11) + dot(gb, xb11);
+                acc5_12 = acc5_12 + dot(ga, xa12) + dot(gb, xb12);
+                acc5_20 = acc5_20 + dot(ga, xa20) + dot(gb, xb20);
+                acc5_21 = acc5_21 + dot(ga, xa21) + dot(gb, xb21);
+                acc5_22 = acc5_22 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -411,15 +414,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g6 + q);
                 let gb = load_gy(g6 + q + 1u);
 #endif
-                acc6_0 = acc6_0 + dot(ga, xa00) + dot(gb, xb00);
-                acc6_1 = acc6_1 + dot(ga, xa01) + dot(gb, xb01);
-                acc6_2 = acc6_2 + dot(ga, xa02) + dot(gb, xb02);
-                acc6_3 = acc6_3 + dot(ga, xa10) + dot(gb, xb10);
-                acc6_4 = acc6_4 + dot(ga, xa11) + dot(gb, xb11);
-                acc6_5 = acc6_5 + dot(ga, xa12) + dot(gb, xb12);
-                acc6_6 = acc6_6 + dot(ga, xa20) + dot(gb, xb20);
-                acc6_7 = acc6_7 + dot(ga, xa21) + dot(gb, xb21);
-                acc6_8 = acc6_8 + dot(ga, xa22) + dot(gb, xb22);
+                acc6_00 = acc6_00 + dot(ga, xa00) + dot(gb, xb00);
+                acc6_01 = acc6_01 + dot(ga, xa01) + dot(gb, xb01);
+                acc6_02 = acc6_02 + dot(ga, xa02) + dot(gb, xb02);
+                acc6_10 = acc6_10 + dot(ga, xa10) + dot(gb, xb10);
+                acc6_11 = acc6_11 + dot(ga, xa11) + dot(gb, xb11);
+                acc6_12 = acc6_12 + dot(ga, xa12) + dot(gb, xb12);
+                acc6_20 = acc6_20 + dot(ga, xa20) + dot(gb, xb20);
+                acc6_21 = acc6_21 + dot(ga, xa21) + dot(gb, xb21);
+                acc6_22 = acc6_22 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -429,15 +432,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g7 + q);
                 let gb = load_gy(g7 + q + 1u);
 #endif
-                acc7_0 = acc7_0 + dot(ga, xa00) + dot(gb, xb00);
-                acc7_1 = acc7_1 + dot(ga, xa01) + dot(gb, xb01);
-                acc7_2 = acc7_2 + dot(ga, xa02) + dot(gb, xb02);
-                acc7_3 = acc7_3 + dot(ga, xa10) + dot(gb, xb10);
-                acc7_4 = acc7_4 + dot(ga, xa11) + dot(gb, xb11);
-                acc7_5 = acc7_5 + dot(ga, xa12) + dot(gb, xb12);
-                acc7_6 = acc7_6 + dot(ga, xa20) + dot(gb, xb20);
-                acc7_7 = acc7_7 + dot(ga, xa21) + dot(gb, xb21);
-                acc7_8 = acc7_8 + dot(ga, xa22) + dot(gb, xb22);
+                acc7_00 = acc7_00 + dot(ga, xa00) + dot(gb, xb00);
+                acc7_01 = acc7_01 + dot(ga, xa01) + dot(gb, xb01);
+                acc7_02 = acc7_02 + dot(ga, xa02) + dot(gb, xb02);
+                acc7_10 = acc7_10 + dot(ga, xa10) + dot(gb, xb10);
+                acc7_11 = acc7_11 + dot(ga, xa11) + dot(gb, xb11);
+                acc7_12 = acc7_12 + dot(ga, xa12) + dot(gb, xb12);
+                acc7_20 = acc7_20 + dot(ga, xa20) + dot(gb, xb20);
+                acc7_21 = acc7_21 + dot(ga, xa21) + dot(gb, xb21);
+                acc7_22 = acc7_22 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -447,15 +450,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g8 + q);
                 let gb = load_gy(g8 + q + 1u);
 #endif
-                acc8_0 = acc8_0 + dot(ga, xa00) + dot(gb, xb00);
-                acc8_1 = acc8_1 + dot(ga, xa01) + dot(gb, xb01);
-                acc8_2 = acc8_2 + dot(ga, xa02) + dot(gb, xb02);
-                acc8_3 = acc8_3 + dot(ga, xa10) + dot(gb, xb10);
-                acc8_4 = acc8_4 + dot(ga, xa11) + dot(gb, xb11);
-                acc8_5 = acc8_5 + dot(ga, xa12) + dot(gb, xb12);
-                acc8_6 = acc8_6 + dot(ga, xa20) + dot(gb, xb20);
-                acc8_7 = acc8_7 + dot(ga, xa21) + dot(gb, xb21);
-                acc8_8 = acc8_8 + dot(ga, xa22) + dot(gb, xb22);
+                acc8_00 = acc8_00 + dot(ga, xa00) + dot(gb, xb00);
+                acc8_01 = acc8_01 + dot(ga, xa01) + dot(gb, xb01);
+                acc8_02 = acc8_02 + dot(ga, xa02) + dot(gb, xb02);
+                acc8_10 = acc8_10 + dot(ga, xa10) + dot(gb, xb10);
+                acc8_11 = acc8_11 + dot(ga, xa11) + dot(gb, xb11);
+                acc8_12 = acc8_12 + dot(ga, xa12) + dot(gb, xb12);
+                acc8_20 = acc8_20 + dot(ga, xa20) + dot(gb, xb20);
+                acc8_21 = acc8_21 + dot(ga, xa21) + dot(gb, xb21);
+                acc8_22 = acc8_22 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -465,15 +468,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g9 + q);
                 let gb = load_gy(g9 + q + 1u);
 #endif
-                acc9_0 = acc9_0 + dot(ga, xa00) + dot(gb, xb00);
-                acc9_1 = acc9_1 + dot(ga, xa01) + dot(gb, xb01);
-                acc9_2 = acc9_2 + dot(ga, xa02) + dot(gb, xb02);
-                acc9_3 = acc9_3 + dot(ga, xa10) + dot(gb, xb10);
-                acc9_4 = acc9_4 + dot(ga, xa11) + dot(gb, xb11);
-                acc9_5 = acc9_5 + dot(ga, xa12) + dot(gb, xb12);
-                acc9_6 = acc9_6 + dot(ga, xa20) + dot(gb, xb20);
-                acc9_7 = acc9_7 + dot(ga, xa21) + dot(gb, xb21);
-                acc9_8 = acc9_8 + dot(ga, xa22) + dot(gb, xb22);
+                acc9_00 = acc9_00 + dot(ga, xa00) + dot(gb, xb00);
+                acc9_01 = acc9_01 + dot(ga, xa01) + dot(gb, xb01);
+                acc9_02 = acc9_02 + dot(ga, xa02) + dot(gb, xb02);
+                acc9_10 = acc9_10 + dot(ga, xa10) + dot(gb, xb10);
+                acc9_11 = acc9_11 + dot(ga, xa11) + dot(gb, xb11);
+                acc9_12 = acc9_12 + dot(ga, xa12) + dot(gb, xb12);
+                acc9_20 = acc9_20 + dot(ga, xa20) + dot(gb, xb20);
+                acc9_21 = acc9_21 + dot(ga, xa21) + dot(gb, xb21);
+                acc9_22 = acc9_22 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -483,15 +486,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g10 + q);
                 let gb = load_gy(g10 + q + 1u);
 #endif
-                acc10_0 = acc10_0 + dot(ga, xa00) + dot(gb, xb00);
-                acc10_1 = acc10_1 + dot(ga, xa01) + dot(gb, xb01);
-                acc10_2 = acc10_2 + dot(ga, xa02) + dot(gb, xb02);
-                acc10_3 = acc10_3 + dot(ga, xa10) + dot(gb, xb10);
-                acc10_4 = acc10_4 + dot(ga, xa11) + dot(gb, xb11);
-                acc10_5 = acc10_5 + dot(ga, xa12) + dot(gb, xb12);
-                acc10_6 = acc10_6 + dot(ga, xa20) + dot(gb, xb20);
-                acc10_7 = acc10_7 + dot(ga, xa21) + dot(gb, xb21);
-                acc10_8 = acc10_8 + dot(ga, xa22) + dot(gb, xb22);
+                acc10_00 = acc10_00 + dot(ga, xa00) + dot(gb, xb00);
+                acc10_01 = acc10_01 + dot(ga, xa01) + dot(gb, xb01);
+                acc10_02 = acc10_02 + dot(ga, xa02) + dot(gb, xb02);
+                acc10_10 = acc10_10 + dot(ga, xa10) + dot(gb, xb10);
+                acc10_11 = acc10_11 + dot(ga, xa11) + dot(gb, xb11);
+                acc10_12 = acc10_12 + dot(ga, xa12) + dot(gb, xb12);
+                acc10_20 = acc10_20 + dot(ga, xa20) + dot(gb, xb20);
+                acc10_21 = acc10_21 + dot(ga, xa21) + dot(gb, xb21);
+                acc10_22 = acc10_22 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -501,15 +504,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g11 + q);
                 let gb = load_gy(g11 + q + 1u);
 #endif
-                acc11_0 = acc11_0 + dot(ga, xa00) + dot(gb, xb00);
-                acc11_1 = acc11_1 + dot(ga, xa01) + dot(gb, xb01);
-                acc11_2 = acc11_2 + dot(ga, xa02) + dot(gb, xb02);
-                acc11_3 = acc11_3 + dot(ga, xa10) + dot(gb, xb10);
-                acc11_4 = acc11_4 + dot(ga, xa11) + dot(gb, xb11);
-                acc11_5 = acc11_5 + dot(ga, xa12) + dot(gb, xb12);
-                acc11_6 = acc11_6 + dot(ga, xa20) + dot(gb, xb20);
-                acc11_7 = acc11_7 + dot(ga, xa21) + dot(gb, xb21);
-                acc11_8 = acc11_8 + dot(ga, xa22) + dot(gb, xb22);
+                acc11_00 = acc11_00 + dot(ga, xa00) + dot(gb, xb00);
+                acc11_01 = acc11_01 + dot(ga, xa01) + dot(gb, xb01);
+                acc11_02 = acc11_02 + dot(ga, xa02) + dot(gb, xb02);
+                acc11_10 = acc11_10 + dot(ga, xa10) + dot(gb, xb10);
+                acc11_11 = acc11_11 + dot(ga, xa11) + dot(gb, xb11);
+                acc11_12 = acc11_12 + dot(ga, xa12) + dot(gb, xb12);
+                acc11_20 = acc11_20 + dot(ga, xa20) + dot(gb, xb20);
+                acc11_21 = acc11_21 + dot(ga, xa21) + dot(gb, xb21);
+                acc11_22 = acc11_22 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -519,15 +522,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g12 + q);
                 let gb = load_gy(g12 + q + 1u);
 #endif
-                acc12_0 = acc12_0 + dot(ga, xa00) + dot(gb, xb00);
-                acc12_1 = acc12_1 + dot(ga, xa01) + dot(gb, xb01);
-                acc12_2 = acc12_2 + dot(ga, xa02) + dot(gb, xb02);
-                acc12_3 = acc12_3 + dot(ga, xa10) + dot(gb, xb10);
-                acc12_4 = acc12_4 + dot(ga, xa11) + dot(gb, xb11);
-                acc12_5 = acc12_5 + dot(ga, xa12) + dot(gb, xb12);
-                acc12_6 = acc12_6 + dot(ga, xa20) + dot(gb, xb20);
-                acc12_7 = acc12_7 + dot(ga, xa21) + dot(gb, xb21);
-                acc12_8 = acc12_8 + dot(ga, xa22) + dot(gb, xb22);
+                acc12_00 = acc12_00 + dot(ga, xa00) + dot(gb, xb00);
+                acc12_01 = acc12_01 + dot(ga, xa01) + dot(gb, xb01);
+                acc12_02 = acc12_02 + dot(ga, xa02) + dot(gb, xb02);
+                acc12_10 = acc12_10 + dot(ga, xa10) + dot(gb, xb10);
+                acc12_11 = acc12_11 + dot(ga, xa11) + dot(gb, xb11);
+                acc12_12 = acc12_12 + dot(ga, xa12) + dot(gb, xb12);
+                acc12_20 = acc12_20 + dot(ga, xa20) + dot(gb, xb20);
+                acc12_21 = acc12_21 + dot(ga, xa21) + dot(gb, xb21);
+                acc12_22 = acc12_22 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -537,15 +540,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g13 + q);
                 let gb = load_gy(g13 + q + 1u);
 #endif
-                acc13_0 = acc13_0 + dot(ga, xa00) + dot(gb, xb00);
-                acc13_1 = acc13_1 + dot(ga, xa01) + dot(gb, xb01);
-                acc13_2 = acc13_2 + dot(ga, xa02) + dot(gb, xb02);
-                acc13_3 = acc13_3 + dot(ga, xa10) + dot(gb, xb10);
-                acc13_4 = acc13_4 + dot(ga, xa11) + dot(gb, xb11);
-                acc13_5 = acc13_5 + dot(ga, xa12) + dot(gb, xb12);
-                acc13_6 = acc13_6 + dot(ga, xa20) + dot(gb, xb20);
-                acc13_7 = acc13_7 + dot(ga, xa21) + dot(gb, xb21);
-                acc13_8 = acc13_8 + dot(ga, xa22) + dot(gb, xb22);
+                acc13_00 = acc13_00 + dot(ga, xa00) + dot(gb, xb00);
+                acc13_01 = acc13_01 + dot(ga, xa01) + dot(gb, xb01);
+                acc13_02 = acc13_02 + dot(ga, xa02) + dot(gb, xb02);
+                acc13_10 = acc13_10 + dot(ga, xa10) + dot(gb, xb10);
+                acc13_11 = acc13_11 + dot(ga, xa11) + dot(gb, xb11);
+                acc13_12 = acc13_12 + dot(ga, xa12) + dot(gb, xb12);
+                acc13_20 = acc13_20 + dot(ga, xa20) + dot(gb, xb20);
+                acc13_21 = acc13_21 + dot(ga, xa21) + dot(gb, xb21);
+                acc13_22 = acc13_22 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -555,15 +558,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g14 + q);
                 let gb = load_gy(g14 + q + 1u);
 #endif
-                acc14_0 = acc14_0 + dot(ga, xa00) + dot(gb, xb00);
-                acc14_1 = acc14_1 + dot(ga, xa01) + dot(gb, xb01);
-                acc14_2 = acc14_2 + dot(ga, xa02) + dot(gb, xb02);
-                acc14_3 = acc14_3 + dot(ga, xa10) + dot(gb, xb10);
-                acc14_4 = acc14_4 + dot(ga, xa11) + dot(gb, xb11);
-                acc14_5 = acc14_5 + dot(ga, xa12) + dot(gb, xb12);
-                acc14_6 = acc14_6 + dot(ga, xa20) + dot(gb, xb20);
-                acc14_7 = acc14_7 + dot(ga, xa21) + dot(gb, xb21);
-                acc14_8 = acc14_8 + dot(ga, xa22) + dot(gb, xb22);
+                acc14_00 = acc14_00 + dot(ga, xa00) + dot(gb, xb00);
+                acc14_01 = acc14_01 + dot(ga, xa01) + dot(gb, xb01);
+                acc14_02 = acc14_02 + dot(ga, xa02) + dot(gb, xb02);
+                acc14_10 = acc14_10 + dot(ga, xa10) + dot(gb, xb10);
+                acc14_11 = acc14_11 + dot(ga, xa11) + dot(gb, xb11);
+                acc14_12 = acc14_12 + dot(ga, xa12) + dot(gb, xb12);
+                acc14_20 = acc14_20 + dot(ga, xa20) + dot(gb, xb20);
+                acc14_21 = acc14_21 + dot(ga, xa21) + dot(gb, xb21);
+                acc14_22 = acc14_22 + dot(ga, xa22) + dot(gb, xb22);
             }
             {
 #ifdef subgroup
@@ -573,212 +576,212 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let ga = load_gy(g15 + q);
                 let gb = load_gy(g15 + q + 1u);
 #endif
-                acc15_0 = acc15_0 + dot(ga, xa00) + dot(gb, xb00);
-                acc15_1 = acc15_1 + dot(ga, xa01) + dot(gb, xb01);
-                acc15_2 = acc15_2 + dot(ga, xa02) + dot(gb, xb02);
-                acc15_3 = acc15_3 + dot(ga, xa10) + dot(gb, xb10);
-                acc15_4 = acc15_4 + dot(ga, xa11) + dot(gb, xb11);
-                acc15_5 = acc15_5 + dot(ga, xa12) + dot(gb, xb12);
-                acc15_6 = acc15_6 + dot(ga, xa20) + dot(gb, xb20);
-                acc15_7 = acc15_7 + dot(ga, xa21) + dot(gb, xb21);
-                acc15_8 = acc15_8 + dot(ga, xa22) + dot(gb, xb22);
+                acc15_00 = acc15_00 + dot(ga, xa00) + dot(gb, xb00);
+                acc15_01 = acc15_01 + dot(ga, xa01) + dot(gb, xb01);
+                acc15_02 = acc15_02 + dot(ga, xa02) + dot(gb, xb02);
+                acc15_10 = acc15_10 + dot(ga, xa10) + dot(gb, xb10);
+                acc15_11 = acc15_11 + dot(ga, xa11) + dot(gb, xb11);
+                acc15_12 = acc15_12 + dot(ga, xa12) + dot(gb, xb12);
+                acc15_20 = acc15_20 + dot(ga, xa20) + dot(gb, xb20);
+                acc15_21 = acc15_21 + dot(ga, xa21) + dot(gb, xb21);
+                acc15_22 = acc15_22 + dot(ga, xa22) + dot(gb, xb22);
             }
         }
     }
     if (gid.x >= p.c_in) {
         return;
     }
-    let chunk = wg.z * p.c_out * p.c_in * 9u;
+    let chunk = wg.z * p.c_out * p.c_in * K * K;
     if (co0 + 0u < p.c_out) {
-        let base = chunk + ((co0 + 0u) * p.c_in + ci) * 9u;
-        out[base + 0u] = acc0_0;
-        out[base + 1u] = acc0_1;
-        out[base + 2u] = acc0_2;
-        out[base + 3u] = acc0_3;
-        out[base + 4u] = acc0_4;
-        out[base + 5u] = acc0_5;
-        out[base + 6u] = acc0_6;
-        out[base + 7u] = acc0_7;
-        out[base + 8u] = acc0_8;
+        let base = chunk + ((co0 + 0u) * p.c_in + ci) * K * K;
+        out[base + 0u * K + 0u] = acc0_00;
+        out[base + 0u * K + 1u] = acc0_01;
+        out[base + 0u * K + 2u] = acc0_02;
+        out[base + 1u * K + 0u] = acc0_10;
+        out[base + 1u * K + 1u] = acc0_11;
+        out[base + 1u * K + 2u] = acc0_12;
+        out[base + 2u * K + 0u] = acc0_20;
+        out[base + 2u * K + 1u] = acc0_21;
+        out[base + 2u * K + 2u] = acc0_22;
     }
     if (co0 + 1u < p.c_out) {
-        let base = chunk + ((co0 + 1u) * p.c_in + ci) * 9u;
-        out[base + 0u] = acc1_0;
-        out[base + 1u] = acc1_1;
-        out[base + 2u] = acc1_2;
-        out[base + 3u] = acc1_3;
-        out[base + 4u] = acc1_4;
-        out[base + 5u] = acc1_5;
-        out[base + 6u] = acc1_6;
-        out[base + 7u] = acc1_7;
-        out[base + 8u] = acc1_8;
+        let base = chunk + ((co0 + 1u) * p.c_in + ci) * K * K;
+        out[base + 0u * K + 0u] = acc1_00;
+        out[base + 0u * K + 1u] = acc1_01;
+        out[base + 0u * K + 2u] = acc1_02;
+        out[base + 1u * K + 0u] = acc1_10;
+        out[base + 1u * K + 1u] = acc1_11;
+        out[base + 1u * K + 2u] = acc1_12;
+        out[base + 2u * K + 0u] = acc1_20;
+        out[base + 2u * K + 1u] = acc1_21;
+        out[base + 2u * K + 2u] = acc1_22;
     }
     if (co0 + 2u < p.c_out) {
-        let base = chunk + ((co0 + 2u) * p.c_in + ci) * 9u;
-        out[base + 0u] = acc2_0;
-        out[base + 1u] = acc2_1;
-        out[base + 2u] = acc2_2;
-        out[base + 3u] = acc2_3;
-        out[base + 4u] = acc2_4;
-        out[base + 5u] = acc2_5;
-        out[base + 6u] = acc2_6;
-        out[base + 7u] = acc2_7;
-        out[base + 8u] = acc2_8;
+        let base = chunk + ((co0 + 2u) * p.c_in + ci) * K * K;
+        out[base + 0u * K + 0u] = acc2_00;
+        out[base + 0u * K + 1u] = acc2_01;
+        out[base + 0u * K + 2u] = acc2_02;
+        out[base + 1u * K + 0u] = acc2_10;
+        out[base + 1u * K + 1u] = acc2_11;
+        out[base + 1u * K + 2u] = acc2_12;
+        out[base + 2u * K + 0u] = acc2_20;
+        out[base + 2u * K + 1u] = acc2_21;
+        out[base + 2u * K + 2u] = acc2_22;
     }
     if (co0 + 3u < p.c_out) {
-        let base = chunk + ((co0 + 3u) * p.c_in + ci) * 9u;
-        out[base + 0u] = acc3_0;
-        out[base + 1u] = acc3_1;
-        out[base + 2u] = acc3_2;
-        out[base + 3u] = acc3_3;
-        out[base + 4u] = acc3_4;
-        out[base + 5u] = acc3_5;
-        out[base + 6u] = acc3_6;
-        out[base + 7u] = acc3_7;
-        out[base + 8u] = acc3_8;
+        let base = chunk + ((co0 + 3u) * p.c_in + ci) * K * K;
+        out[base + 0u * K + 0u] = acc3_00;
+        out[base + 0u * K + 1u] = acc3_01;
+        out[base + 0u * K + 2u] = acc3_02;
+        out[base + 1u * K + 0u] = acc3_10;
+        out[base + 1u * K + 1u] = acc3_11;
+        out[base + 1u * K + 2u] = acc3_12;
+        out[base + 2u * K + 0u] = acc3_20;
+        out[base + 2u * K + 1u] = acc3_21;
+        out[base + 2u * K + 2u] = acc3_22;
     }
     if (co0 + 4u < p.c_out) {
-        let base = chunk + ((co0 + 4u) * p.c_in + ci) * 9u;
-        out[base + 0u] = acc4_0;
-        out[base + 1u] = acc4_1;
-        out[base + 2u] = acc4_2;
-        out[base + 3u] = acc4_3;
-        out[base + 4u] = acc4_4;
-        out[base + 5u] = acc4_5;
-        out[base + 6u] = acc4_6;
-        out[base + 7u] = acc4_7;
-        out[base + 8u] = acc4_8;
+        let base = chunk + ((co0 + 4u) * p.c_in + ci) * K * K;
+        out[base + 0u * K + 0u] = acc4_00;
+        out[base + 0u * K + 1u] = acc4_01;
+        out[base + 0u * K + 2u] = acc4_02;
+        out[base + 1u * K + 0u] = acc4_10;
+        out[base + 1u * K + 1u] = acc4_11;
+        out[base + 1u * K + 2u] = acc4_12;
+        out[base + 2u * K + 0u] = acc4_20;
+        out[base + 2u * K + 1u] = acc4_21;
+        out[base + 2u * K + 2u] = acc4_22;
     }
     if (co0 + 5u < p.c_out) {
-        let base = chunk + ((co0 + 5u) * p.c_in + ci) * 9u;
-        out[base + 0u] = acc5_0;
-        out[base + 1u] = acc5_1;
-        out[base + 2u] = acc5_2;
-        out[base + 3u] = acc5_3;
-        out[base + 4u] = acc5_4;
-        out[base + 5u] = acc5_5;
-        out[base + 6u] = acc5_6;
-        out[base + 7u] = acc5_7;
-        out[base + 8u] = acc5_8;
+        let base = chunk + ((co0 + 5u) * p.c_in + ci) * K * K;
+        out[base + 0u * K + 0u] = acc5_00;
+        out[base + 0u * K + 1u] = acc5_01;
+        out[base + 0u * K + 2u] = acc5_02;
+        out[base + 1u * K + 0u] = acc5_10;
+        out[base + 1u * K + 1u] = acc5_11;
+        out[base + 1u * K + 2u] = acc5_12;
+        out[base + 2u * K + 0u] = acc5_20;
+        out[base + 2u * K + 1u] = acc5_21;
+        out[base + 2u * K + 2u] = acc5_22;
     }
     if (co0 + 6u < p.c_out) {
-        let base = chunk + ((co0 + 6u) * p.c_in + ci) * 9u;
-        out[base + 0u] = acc6_0;
-        out[base + 1u] = acc6_1;
-        out[base + 2u] = acc6_2;
-        out[base + 3u] = acc6_3;
-        out[base + 4u] = acc6_4;
-        out[base + 5u] = acc6_5;
-        out[base + 6u] = acc6_6;
-        out[base + 7u] = acc6_7;
-        out[base + 8u] = acc6_8;
+        let base = chunk + ((co0 + 6u) * p.c_in + ci) * K * K;
+        out[base + 0u * K + 0u] = acc6_00;
+        out[base + 0u * K + 1u] = acc6_01;
+        out[base + 0u * K + 2u] = acc6_02;
+        out[base + 1u * K + 0u] = acc6_10;
+        out[base + 1u * K + 1u] = acc6_11;
+        out[base + 1u * K + 2u] = acc6_12;
+        out[base + 2u * K + 0u] = acc6_20;
+        out[base + 2u * K + 1u] = acc6_21;
+        out[base + 2u * K + 2u] = acc6_22;
     }
     if (co0 + 7u < p.c_out) {
-        let base = chunk + ((co0 + 7u) * p.c_in + ci) * 9u;
-        out[base + 0u] = acc7_0;
-        out[base + 1u] = acc7_1;
-        out[base + 2u] = acc7_2;
-        out[base + 3u] = acc7_3;
-        out[base + 4u] = acc7_4;
-        out[base + 5u] = acc7_5;
-        out[base + 6u] = acc7_6;
-        out[base + 7u] = acc7_7;
-        out[base + 8u] = acc7_8;
+        let base = chunk + ((co0 + 7u) * p.c_in + ci) * K * K;
+        out[base + 0u * K + 0u] = acc7_00;
+        out[base + 0u * K + 1u] = acc7_01;
+        out[base + 0u * K + 2u] = acc7_02;
+        out[base + 1u * K + 0u] = acc7_10;
+        out[base + 1u * K + 1u] = acc7_11;
+        out[base + 1u * K + 2u] = acc7_12;
+        out[base + 2u * K + 0u] = acc7_20;
+        out[base + 2u * K + 1u] = acc7_21;
+        out[base + 2u * K + 2u] = acc7_22;
     }
     if (co0 + 8u < p.c_out) {
-        let base = chunk + ((co0 + 8u) * p.c_in + ci) * 9u;
-        out[base + 0u] = acc8_0;
-        out[base + 1u] = acc8_1;
-        out[base + 2u] = acc8_2;
-        out[base + 3u] = acc8_3;
-        out[base + 4u] = acc8_4;
-        out[base + 5u] = acc8_5;
-        out[base + 6u] = acc8_6;
-        out[base + 7u] = acc8_7;
-        out[base + 8u] = acc8_8;
+        let base = chunk + ((co0 + 8u) * p.c_in + ci) * K * K;
+        out[base + 0u * K + 0u] = acc8_00;
+        out[base + 0u * K + 1u] = acc8_01;
+        out[base + 0u * K + 2u] = acc8_02;
+        out[base + 1u * K + 0u] = acc8_10;
+        out[base + 1u * K + 1u] = acc8_11;
+        out[base + 1u * K + 2u] = acc8_12;
+        out[base + 2u * K + 0u] = acc8_20;
+        out[base + 2u * K + 1u] = acc8_21;
+        out[base + 2u * K + 2u] = acc8_22;
     }
     if (co0 + 9u < p.c_out) {
-        let base = chunk + ((co0 + 9u) * p.c_in + ci) * 9u;
-        out[base + 0u] = acc9_0;
-        out[base + 1u] = acc9_1;
-        out[base + 2u] = acc9_2;
-        out[base + 3u] = acc9_3;
-        out[base + 4u] = acc9_4;
-        out[base + 5u] = acc9_5;
-        out[base + 6u] = acc9_6;
-        out[base + 7u] = acc9_7;
-        out[base + 8u] = acc9_8;
+        let base = chunk + ((co0 + 9u) * p.c_in + ci) * K * K;
+        out[base + 0u * K + 0u] = acc9_00;
+        out[base + 0u * K + 1u] = acc9_01;
+        out[base + 0u * K + 2u] = acc9_02;
+        out[base + 1u * K + 0u] = acc9_10;
+        out[base + 1u * K + 1u] = acc9_11;
+        out[base + 1u * K + 2u] = acc9_12;
+        out[base + 2u * K + 0u] = acc9_20;
+        out[base + 2u * K + 1u] = acc9_21;
+        out[base + 2u * K + 2u] = acc9_22;
     }
     if (co0 + 10u < p.c_out) {
-        let base = chunk + ((co0 + 10u) * p.c_in + ci) * 9u;
-        out[base + 0u] = acc10_0;
-        out[base + 1u] = acc10_1;
-        out[base + 2u] = acc10_2;
-        out[base + 3u] = acc10_3;
-        out[base + 4u] = acc10_4;
-        out[base + 5u] = acc10_5;
-        out[base + 6u] = acc10_6;
-        out[base + 7u] = acc10_7;
-        out[base + 8u] = acc10_8;
+        let base = chunk + ((co0 + 10u) * p.c_in + ci) * K * K;
+        out[base + 0u * K + 0u] = acc10_00;
+        out[base + 0u * K + 1u] = acc10_01;
+        out[base + 0u * K + 2u] = acc10_02;
+        out[base + 1u * K + 0u] = acc10_10;
+        out[base + 1u * K + 1u] = acc10_11;
+        out[base + 1u * K + 2u] = acc10_12;
+        out[base + 2u * K + 0u] = acc10_20;
+        out[base + 2u * K + 1u] = acc10_21;
+        out[base + 2u * K + 2u] = acc10_22;
     }
     if (co0 + 11u < p.c_out) {
-        let base = chunk + ((co0 + 11u) * p.c_in + ci) * 9u;
-        out[base + 0u] = acc11_0;
-        out[base + 1u] = acc11_1;
-        out[base + 2u] = acc11_2;
-        out[base + 3u] = acc11_3;
-        out[base + 4u] = acc11_4;
-        out[base + 5u] = acc11_5;
-        out[base + 6u] = acc11_6;
-        out[base + 7u] = acc11_7;
-        out[base + 8u] = acc11_8;
+        let base = chunk + ((co0 + 11u) * p.c_in + ci) * K * K;
+        out[base + 0u * K + 0u] = acc11_00;
+        out[base + 0u * K + 1u] = acc11_01;
+        out[base + 0u * K + 2u] = acc11_02;
+        out[base + 1u * K + 0u] = acc11_10;
+        out[base + 1u * K + 1u] = acc11_11;
+        out[base + 1u * K + 2u] = acc11_12;
+        out[base + 2u * K + 0u] = acc11_20;
+        out[base + 2u * K + 1u] = acc11_21;
+        out[base + 2u * K + 2u] = acc11_22;
     }
     if (co0 + 12u < p.c_out) {
-        let base = chunk + ((co0 + 12u) * p.c_in + ci) * 9u;
-        out[base + 0u] = acc12_0;
-        out[base + 1u] = acc12_1;
-        out[base + 2u] = acc12_2;
-        out[base + 3u] = acc12_3;
-        out[base + 4u] = acc12_4;
-        out[base + 5u] = acc12_5;
-        out[base + 6u] = acc12_6;
-        out[base + 7u] = acc12_7;
-        out[base + 8u] = acc12_8;
+        let base = chunk + ((co0 + 12u) * p.c_in + ci) * K * K;
+        out[base + 0u * K + 0u] = acc12_00;
+        out[base + 0u * K + 1u] = acc12_01;
+        out[base + 0u * K + 2u] = acc12_02;
+        out[base + 1u * K + 0u] = acc12_10;
+        out[base + 1u * K + 1u] = acc12_11;
+        out[base + 1u * K + 2u] = acc12_12;
+        out[base + 2u * K + 0u] = acc12_20;
+        out[base + 2u * K + 1u] = acc12_21;
+        out[base + 2u * K + 2u] = acc12_22;
     }
     if (co0 + 13u < p.c_out) {
-        let base = chunk + ((co0 + 13u) * p.c_in + ci) * 9u;
-        out[base + 0u] = acc13_0;
-        out[base + 1u] = acc13_1;
-        out[base + 2u] = acc13_2;
-        out[base + 3u] = acc13_3;
-        out[base + 4u] = acc13_4;
-        out[base + 5u] = acc13_5;
-        out[base + 6u] = acc13_6;
-        out[base + 7u] = acc13_7;
-        out[base + 8u] = acc13_8;
+        let base = chunk + ((co0 + 13u) * p.c_in + ci) * K * K;
+        out[base + 0u * K + 0u] = acc13_00;
+        out[base + 0u * K + 1u] = acc13_01;
+        out[base + 0u * K + 2u] = acc13_02;
+        out[base + 1u * K + 0u] = acc13_10;
+        out[base + 1u * K + 1u] = acc13_11;
+        out[base + 1u * K + 2u] = acc13_12;
+        out[base + 2u * K + 0u] = acc13_20;
+        out[base + 2u * K + 1u] = acc13_21;
+        out[base + 2u * K + 2u] = acc13_22;
     }
     if (co0 + 14u < p.c_out) {
-        let base = chunk + ((co0 + 14u) * p.c_in + ci) * 9u;
-        out[base + 0u] = acc14_0;
-        out[base + 1u] = acc14_1;
-        out[base + 2u] = acc14_2;
-        out[base + 3u] = acc14_3;
-        out[base + 4u] = acc14_4;
-        out[base + 5u] = acc14_5;
-        out[base + 6u] = acc14_6;
-        out[base + 7u] = acc14_7;
-        out[base + 8u] = acc14_8;
+        let base = chunk + ((co0 + 14u) * p.c_in + ci) * K * K;
+        out[base + 0u * K + 0u] = acc14_00;
+        out[base + 0u * K + 1u] = acc14_01;
+        out[base + 0u * K + 2u] = acc14_02;
+        out[base + 1u * K + 0u] = acc14_10;
+        out[base + 1u * K + 1u] = acc14_11;
+        out[base + 1u * K + 2u] = acc14_12;
+        out[base + 2u * K + 0u] = acc14_20;
+        out[base + 2u * K + 1u] = acc14_21;
+        out[base + 2u * K + 2u] = acc14_22;
     }
     if (co0 + 15u < p.c_out) {
-        let base = chunk + ((co0 + 15u) * p.c_in + ci) * 9u;
-        out[base + 0u] = acc15_0;
-        out[base + 1u] = acc15_1;
-        out[base + 2u] = acc15_2;
-        out[base + 3u] = acc15_3;
-        out[base + 4u] = acc15_4;
-        out[base + 5u] = acc15_5;
-        out[base + 6u] = acc15_6;
-        out[base + 7u] = acc15_7;
-        out[base + 8u] = acc15_8;
+        let base = chunk + ((co0 + 15u) * p.c_in + ci) * K * K;
+        out[base + 0u * K + 0u] = acc15_00;
+        out[base + 0u * K + 1u] = acc15_01;
+        out[base + 0u * K + 2u] = acc15_02;
+        out[base + 1u * K + 0u] = acc15_10;
+        out[base + 1u * K + 1u] = acc15_11;
+        out[base + 1u * K + 2u] = acc15_12;
+        out[base + 2u * K + 0u] = acc15_20;
+        out[base + 2u * K + 1u] = acc15_21;
+        out[base + 2u * K + 2u] = acc15_22;
     }
 }

@@ -204,6 +204,46 @@ fn row_kernel_applies(k: usize, stride: usize, pad: usize, w_out: usize) -> bool
     k == 3 && stride == 1 && pad == 1 && w_out.is_multiple_of(BLOCK)
 }
 
+/// Whether a stride-2 row kernel can read a `k`x`k` convolution's input,
+/// `w` wide, for `w_out` columns: padding (its rows are vec4-aligned
+/// copies) and rows long enough for its 20-float loads.
+fn stride2_rows_fit(stride: usize, pad: usize, w: usize, w_out: usize) -> bool {
+    stride == 2 && pad > 0 && w_out.is_multiple_of(BLOCK) && padded_pitch(w, pad) >= 2 * w_out + 4
+}
+
+/// The backward-weight row kernels (portable, subgroup, texels) for a
+/// `k`x`k` convolution of an input `w` wide into `w_out` columns, where one
+/// applies: 3x3 stride 1 (as the forward row kernel), or 3x3 and 5x5 stride
+/// 2 where the stride-2 forward row kernel fits.
+fn bwd_weight_row_kernels(
+    k: usize,
+    stride: usize,
+    pad: usize,
+    w: usize,
+    w_out: usize,
+) -> Option<[Kernel; 3]> {
+    if row_kernel_applies(k, stride, pad, w_out) {
+        return Some([
+            Kernel::Conv2dBwdWeight3x3,
+            Kernel::Conv2dBwdWeight3x3Subgroup,
+            Kernel::Conv2dBwdWeight3x3Texels,
+        ]);
+    }
+    match k {
+        3 if stride2_rows_fit(stride, pad, w, w_out) => Some([
+            Kernel::Conv2dBwdWeightS2,
+            Kernel::Conv2dBwdWeightS2Subgroup,
+            Kernel::Conv2dBwdWeightS2Texels,
+        ]),
+        5 if stride2_rows_fit(stride, pad, w, w_out) => Some([
+            Kernel::Conv2dBwdWeightS2K5,
+            Kernel::Conv2dBwdWeightS2K5Subgroup,
+            Kernel::Conv2dBwdWeightS2K5Texels,
+        ]),
+        _ => None,
+    }
+}
+
 /// The stride-2 row kernel's variants (flat, flat with subgroups,
 /// subgroup, portable) for a `k`x`k` convolution of an input `w` wide into
 /// `w_out` columns, where it applies: k of 3 or 5, padding (its rows are
@@ -215,10 +255,7 @@ fn stride2_row_kernels(
     w: usize,
     w_out: usize,
 ) -> Option<[Kernel; 4]> {
-    let fits = stride == 2
-        && pad > 0
-        && w_out.is_multiple_of(BLOCK)
-        && padded_pitch(w, pad) >= 2 * w_out + 4;
+    let fits = stride2_rows_fit(stride, pad, w, w_out);
     match k {
         3 if fits => Some([
             Kernel::Conv2dFwdS2Flat,
@@ -540,37 +577,41 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 ),
             })
         }
-        Op::Conv2dBwdWeight { stride, pad, k } if row_kernel_applies(k, stride, pad, ins[0][3]) => {
-            // The row kernel: a lane per input channel, 16 output channels.
+        Op::Conv2dBwdWeight { stride, pad, k }
+            if bwd_weight_row_kernels(k, stride, pad, ins[1][3], ins[0][3]).is_some() =>
+        {
+            // The row kernels: a lane per input channel, 16 output channels.
             let (gy, x) = (ins[0], ins[1]);
             let (n, co, ho, wo) = (gy[0], gy[1], gy[2], gy[3]);
+            let [portable, subgroup, texel] =
+                bwd_weight_row_kernels(k, stride, pad, x[3], wo).expect("checked");
             let mut lowered = Lowered::default();
-            let pitch = padded_pitch(x[3], 1);
+            let pitch = padded_pitch(x[3], pad);
             let texels = dev.texel_rows > 0
                 && dev.subgroups_8_to_64
-                && dev.texels_fit(x[0] * x[1] * (x[2] + 2) * pitch / 4)
+                && dev.texels_fit(x[0] * x[1] * (x[2] + 2 * pad) * pitch / 4)
                 && dev.texels_fit(gy.iter().product::<usize>() / 4);
             let (gy_binding, input, kernel) = if texels {
                 (
                     pad_input_to_texels(&mut lowered, Binding::Input(0), gy, 0),
-                    pad_input_to_texels(&mut lowered, Binding::Input(1), x, 1),
-                    Kernel::Conv2dBwdWeight3x3Texels,
+                    pad_input_to_texels(&mut lowered, Binding::Input(1), x, pad),
+                    texel,
                 )
             } else {
                 (
                     Binding::Input(0),
-                    pad_input(&mut lowered, Binding::Input(1), x, 1),
+                    pad_input(&mut lowered, Binding::Input(1), x, pad),
                     if dev.subgroups_8_to_64 {
-                        Kernel::Conv2dBwdWeight3x3Subgroup
+                        subgroup
                     } else {
-                        Kernel::Conv2dBwdWeight3x3
+                        portable
                     },
                 )
             };
             let grid = [x[1].div_ceil(64), co.div_ceil(BWD_WEIGHT_3X3_CO)];
             let (rows_per_split, splits) =
                 weight_grad_split(grid[0] * grid[1], n * ho, wo / BLOCK + 1, dev);
-            let len = co * x[1] * 9;
+            let len = co * x[1] * k * k;
             let target = if splits == 1 {
                 Binding::Output(0)
             } else {
@@ -582,7 +623,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 params: Params::new()
                     .u(n)
                     .u(x[1])
-                    .u(x[2] + 2)
+                    .u(x[2] + 2 * pad)
                     .u(pitch)
                     .u(co)
                     .u(ho)

@@ -437,6 +437,26 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
         .last(),
         Some(&Kernel::Conv2dFwdS2K5Texels)
     );
+    // Stride-2 backward-data: padded gy and the weights packed transposed.
+    let bwd_s2 = Op::Conv2dBwdData {
+        stride: 2,
+        pad: 2,
+        h: 128,
+        w: 128,
+    };
+    assert_eq!(
+        kernels(
+            bwd_s2,
+            [&[1, 8, 64, 64], &[8, 4, 5, 5]],
+            &[1, 4, 128, 128],
+            16384
+        ),
+        [
+            Kernel::Pad2dTexels,
+            Kernel::WeightTexels,
+            Kernel::Conv2dBwdDataS2K5Texels
+        ]
+    );
     // Backward-weight: gy and the padded input as texel arrays.
     let bw = |stride: usize, k: usize, gy: &[usize], x: &[usize]| {
         let op = Op::Conv2dBwdWeight {

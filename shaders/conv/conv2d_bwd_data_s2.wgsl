@@ -11,8 +11,10 @@
 // aligned vec4 loads of the gy row (its columns q0 + o - m, j = 0..7, for
 // tap m). The phase is the workgroup's (grid z = image x 4 phases), so the
 // loops and subgroup broadcasts stay uniform. Lanes past the phase's last
-// tile compute a clamped tile and store nothing. Needs a gyp pitch of at
-// least 8 Q + 4 floats, Q = the 8-pixel groups of a row's even pixels.
+// tile compute a clamped tile and store nothing. With `texels` (with
+// `subgroup`) gyp and the weights, packed transposed by weight_texels.wgsl,
+// are texel arrays. Needs a gyp pitch of at least 8 Q + 4 floats, Q = the
+// 8-pixel groups of a row's even pixels.
 // Grid: x = row tiles of 8 pixels (64 per workgroup), y = channel groups
 // of 16, z = image x 4 phases. With `flat` (maps of fewer than 64 tiles, where most
 // lanes of such a workgroup would idle) x runs over (channel group, tile)
@@ -41,9 +43,23 @@ const PAD: u32 = 1u;
 #endif
 
 @group(0) @binding(0) var<uniform> p: Params;
+#ifdef texels
+#import texels
+@group(0) @binding(1) var gy_tex: texture_2d<f32>;
+@group(0) @binding(2) var w_tex: texture_2d<f32>;
+#else
 @group(0) @binding(1) var<storage, read> gy4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> weight: array<f32>;
+#endif
 @group(0) @binding(3) var<storage, read_write> gx: array<f32>;
+
+fn load_gy(i: u32) -> vec4<f32> {
+#ifdef texels
+    return textureLoad(gy_tex, texel_at(i), 0);
+#else
+    return gy4[i];
+#endif
+}
 
 @compute @workgroup_size(64)
 #ifdef subgroup
@@ -137,24 +153,57 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
             // Rows above gy (ky > iy + PAD) land on the zero padding row.
             let gy_row = u32((i32(iy + PAD) - i32(ky)) / 2 + 1);
             let r = plane4 + gy_row * pitch4;
-            let v0 = gy4[r];
-            let v1 = gy4[r + 1u];
-            let v2 = gy4[r + 2u];
+            let v0 = load_gy(r);
+            let v1 = load_gy(r + 1u);
+            let v2 = load_gy(r + 2u);
             let s0a = v0;
             let s0b = v1;
             let s1a = vec4<f32>(v0.yzw, v1.x);
             let s1b = vec4<f32>(v1.yzw, v2.x);
             let s2a = vec4<f32>(v0.zw, v1.xy);
             let s2b = vec4<f32>(v1.zw, v2.xy);
+#ifdef texels
+#ifdef k5
+            let wq = ((((ci0 / 16u) * p.c_out + co) * K + ky) * 8u + lane % 8u) * 3u;
+            let wt0 = textureLoad(w_tex, texel_at(wq + 0u), 0);
+            let wt1 = textureLoad(w_tex, texel_at(wq + 1u), 0);
+            let wt2 = textureLoad(w_tex, texel_at(wq + 2u), 0);
+#else
+            let wq = ((((ci0 / 16u) * p.c_out + co) * K + ky) * 8u + lane % 8u) * 2u;
+            let wt0 = textureLoad(w_tex, texel_at(wq + 0u), 0);
+            let wt1 = textureLoad(w_tex, texel_at(wq + 1u), 0);
+#endif
+            let tw0_0 = select(wt0.x, wt0.z, kx0 == 1u);
+            let tw0_1 = select(wt0.y, wt0.w, kx0 == 1u);
+#ifdef k5
+            let tw1_0 = select(wt1.x, wt1.z, kx0 == 1u);
+#else
+            let tw1_0 = wt1.x;
+#endif
+#ifdef k5
+            let tw1_1 = select(wt1.y, wt1.w, kx0 == 1u);
+#else
+            let tw1_1 = wt1.y;
+#endif
+#ifdef k5
+            let tw2_0 = wt2.x;
+            let tw2_1 = wt2.y;
+#endif
+#endif
             let kx0 = kx0 + 0u;
             if (kx0 < K) {
                 let o = o0 - 0u;
                 let b0 = select(select(s0a, s1a, o == 1u), s2a, o == 2u);
                 let b1 = select(select(s0b, s1b, o == 1u), s2b, o == 2u);
                 let k = wco + ky * K + kx0;
+#ifdef texels
+                let w_0 = tw0_0;
+                let w_1 = tw0_1;
+#else
 #ifdef subgroup
                 let w_0 = weight[my_row0 + k];
                 let w_1 = weight[my_row1 + k];
+#endif
 #endif
 #ifdef subgroup
                 let a0 = subgroupBroadcast(w_0, 0u);
@@ -275,9 +324,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let b0 = select(select(s0a, s1a, o == 1u), s2a, o == 2u);
                 let b1 = select(select(s0b, s1b, o == 1u), s2b, o == 2u);
                 let k = wco + ky * K + kx1;
+#ifdef texels
+                let w_0 = tw1_0;
+                let w_1 = tw1_1;
+#else
 #ifdef subgroup
                 let w_0 = weight[my_row0 + k];
                 let w_1 = weight[my_row1 + k];
+#endif
 #endif
 #ifdef subgroup
                 let a0 = subgroupBroadcast(w_0, 0u);
@@ -399,9 +453,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
                 let b0 = select(select(s0a, s1a, o == 1u), s2a, o == 2u);
                 let b1 = select(select(s0b, s1b, o == 1u), s2b, o == 2u);
                 let k = wco + ky * K + kx2;
+#ifdef texels
+                let w_0 = tw2_0;
+                let w_1 = tw2_1;
+#else
 #ifdef subgroup
                 let w_0 = weight[my_row0 + k];
                 let w_1 = weight[my_row1 + k];
+#endif
 #endif
 #ifdef subgroup
                 let a0 = subgroupBroadcast(w_0, 0u);

@@ -4,11 +4,12 @@
 // `per_lane` floats f = kx * G + g (G = group / 8) hold
 // w[cg * group + 8 g + r, ci, ky, kx], zero past c_out, padded to whole
 // texels, so that lane r fetches its channels' taps of one kernel row in
-// one to three texels and the others take them by subgroupBroadcast. With
-// `flip` = 1, w is read as the transposed convolution's weights
+// one to three texels and the others take them by subgroupBroadcast.
+// `mode` 1 reads w as the transposed convolution's weights
 // w'[co, ci, ky, kx] = w[ci, co, k-1-ky, k-1-kx] (backward-data of a
 // stride-1 convolution runs on the forward kernel; w is [c_in, c_out, k, k]
-// there).
+// there); `mode` 2 as w'[co, ci, ky, kx] = w[ci, co, ky, kx] (the stride-2
+// backward-data kernel's lanes run over w's input channels).
 #import index
 #import texels
 
@@ -17,7 +18,8 @@ struct Params {
     c_out: u32,
     c_in: u32,
     k: u32,
-    flip: u32,
+    // 0: w as it is; 1: transposed and flipped; 2: transposed.
+    mode: u32,
     group: u32,
     // Texels per (cg, ci, ky, lane): ceil(k * group / 8 / 4).
     texels: u32,
@@ -48,8 +50,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         let kx = f / per_group;
         let co = cg * p.group + 8u * (f % per_group) + lane;
         if (kx < p.k && co < p.c_out) {
-            if (p.flip != 0u) {
+            if (p.mode == 1u) {
                 v[q] = w[((ci * p.c_out + co) * p.k + p.k - 1u - ky) * p.k + p.k - 1u - kx];
+            } else if (p.mode == 2u) {
+                v[q] = w[((ci * p.c_out + co) * p.k + ky) * p.k + kx];
             } else {
                 v[q] = w[((co * p.c_in + ci) * p.k + ky) * p.k + kx];
             }

@@ -165,7 +165,17 @@ fn pad_input_to_texels(
     x: &[usize],
     pad: usize,
 ) -> Binding {
-    let pitch = padded_pitch(x[3], pad);
+    pad_to_texels(lowered, x_binding, x, pad, padded_pitch(x[3], pad))
+}
+
+/// `pad_input_to_texels` with rows of `pitch` floats (a multiple of 4).
+fn pad_to_texels(
+    lowered: &mut Lowered,
+    x_binding: Binding,
+    x: &[usize],
+    pad: usize,
+    pitch: usize,
+) -> Binding {
     debug_assert!(pitch.is_multiple_of(4));
     let texels = x[0] * x[1] * (x[2] + 2 * pad) * pitch / 4;
     let slot = lowered.scratch_texels.len();
@@ -195,8 +205,62 @@ fn texel_twin(kernel: Kernel) -> Option<Kernel> {
         Kernel::Conv2dFwdS2FlatSubgroup => Kernel::Conv2dFwdS2FlatTexels,
         Kernel::Conv2dFwdS2K5Subgroup => Kernel::Conv2dFwdS2K5Texels,
         Kernel::Conv2dFwdS2K5FlatSubgroup => Kernel::Conv2dFwdS2K5FlatTexels,
+        Kernel::Conv2dBwdDataS2Subgroup => Kernel::Conv2dBwdDataS2Texels,
+        Kernel::Conv2dBwdDataS2FlatSubgroup => Kernel::Conv2dBwdDataS2FlatTexels,
+        Kernel::Conv2dBwdDataS2K5Subgroup => Kernel::Conv2dBwdDataS2K5Texels,
+        Kernel::Conv2dBwdDataS2K5FlatSubgroup => Kernel::Conv2dBwdDataS2K5FlatTexels,
         _ => return None,
     })
+}
+
+/// How `weight_texels` reads the weights w it packs.
+#[derive(Clone, Copy)]
+enum WeightLayout {
+    /// w[co, ci, ky, kx] as it is.
+    AsIs = 0,
+    /// The transposed convolution's: w[ci, co, k-1-ky, k-1-kx].
+    FlippedTransposed = 1,
+    /// w[ci, co, ky, kx] (lanes over w's input channels).
+    Transposed = 2,
+}
+
+/// Texels per (channel group, input channel, kernel row, lane) of weights
+/// packed for a `k`x`k` kernel (`texels` in conv/weight_texels.wgsl).
+fn weight_texels_per_lane(k: usize) -> usize {
+    (k * FWD3X3_CO / 8).div_ceil(4)
+}
+
+/// Texels of weights packed for `c_out` output and `c_in` input channels.
+fn weight_texel_count(c_out: usize, c_in: usize, k: usize) -> usize {
+    c_out.div_ceil(FWD3X3_CO) * c_in * k * 8 * weight_texels_per_lane(k)
+}
+
+/// The weights packed for the texel row kernels of a convolution with
+/// `c_out` output and `c_in` input channels (after `layout`).
+fn pack_weight_texels(
+    lowered: &mut Lowered,
+    w: Binding,
+    (c_out, c_in, k): (usize, usize, usize),
+    layout: WeightLayout,
+) -> Binding {
+    let texels = weight_texel_count(c_out, c_in, k);
+    let slot = lowered.scratch_texels.len();
+    lowered.scratch_texels.push(texels as u64);
+    lowered.dispatches.push(Dispatch {
+        kernel: Kernel::WeightTexels,
+        params: Params::new()
+            .u(c_out)
+            .u(c_in)
+            .u(k)
+            .u(layout as usize)
+            .u(FWD3X3_CO)
+            .u(weight_texels_per_lane(k))
+            .u(texels)
+            .done(),
+        bindings: vec![w, Binding::ScratchTexels(slot)],
+        workgroups: grid_1d(texels),
+    });
+    Binding::ScratchTexels(slot)
 }
 
 /// Whether the 3x3 stride-1 row kernel computes this convolution.
@@ -326,7 +390,12 @@ impl ForwardConv<'_> {
         let mut d = self.dispatch(dev);
         if let Some(kernel) = texel_twin(d.kernel).filter(|_| self.texels_fit(dev)) {
             let x = pad_input_to_texels(&mut lowered, x, self.x, self.pad);
-            let w = self.weight_texels(&mut lowered, w, flip);
+            let layout = if flip {
+                WeightLayout::FlippedTransposed
+            } else {
+                WeightLayout::AsIs
+            };
+            let w = pack_weight_texels(&mut lowered, w, (self.c_out, self.x[1], self.k), layout);
             d.kernel = kernel;
             d.bindings = vec![x, w, bias, Binding::Output(0)];
         } else {
@@ -342,42 +411,12 @@ impl ForwardConv<'_> {
         lowered
     }
 
-    /// Texels per (channel group, input channel, kernel row, lane) of the
-    /// packed weights (`texels` in conv/weight_texels.wgsl).
-    fn weight_texels_per_lane(&self) -> usize {
-        (self.k * FWD3X3_CO / 8).div_ceil(4)
-    }
-
-    /// The weights packed for the texel row kernels.
-    fn weight_texels(&self, lowered: &mut Lowered, w: Binding, flip: bool) -> Binding {
-        let per_lane = self.weight_texels_per_lane();
-        let texels = self.c_out.div_ceil(FWD3X3_CO) * self.x[1] * self.k * 8 * per_lane;
-        let slot = lowered.scratch_texels.len();
-        lowered.scratch_texels.push(texels as u64);
-        lowered.dispatches.push(Dispatch {
-            kernel: Kernel::WeightTexels,
-            params: Params::new()
-                .u(self.c_out)
-                .u(self.x[1])
-                .u(self.k)
-                .b(flip)
-                .u(FWD3X3_CO)
-                .u(per_lane)
-                .u(texels)
-                .done(),
-            bindings: vec![w, Binding::ScratchTexels(slot)],
-            workgroups: grid_1d(texels),
-        });
-        Binding::ScratchTexels(slot)
-    }
-
     /// Whether the padded input and the packed weights fit the device's
     /// texel arrays.
     fn texels_fit(&self, dev: &DeviceTraits) -> bool {
         let x = self.x;
         let input = x[0] * x[1] * (x[2] + 2 * self.pad) * padded_pitch(x[3], self.pad) / 4;
-        let weights =
-            self.c_out.div_ceil(FWD3X3_CO) * x[1] * self.k * 8 * self.weight_texels_per_lane();
+        let weights = weight_texel_count(self.c_out, x[1], self.k);
         dev.texel_rows > 0 && self.pad > 0 && dev.texels_fit(input) && dev.texels_fit(weights)
     }
 
@@ -527,11 +566,31 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
             // Each row's last pixel group loads 12 floats from its start.
             let groups = wd.div_ceil(2).div_ceil(BLOCK);
             let pitch = padded_pitch(gy[3], 1).max(groups * BLOCK + 4);
-            let input = pad_input_to_pitch(&mut lowered, Binding::Input(0), gy, 1, pitch);
             // Phase 0 (even rows, even columns) has the most tiles.
             let tiles = h.div_ceil(2) * groups;
-            let (kernel, workgroups) =
+            let (mut kernel, workgroups) =
                 fwd_launch(tiles, w[1].div_ceil(FWD3X3_CO), gy[0] * 4, dev, kernels);
+            let gy_texels = gy[0] * gy[1] * (gy[2] + 2) * pitch / 4;
+            let texel_kernel = texel_twin(kernel).filter(|_| {
+                dev.texels_fit(gy_texels) && dev.texels_fit(weight_texel_count(w[1], w[0], w[2]))
+            });
+            let (input, weights) = if let Some(twin) = texel_kernel {
+                kernel = twin;
+                (
+                    pad_to_texels(&mut lowered, Binding::Input(0), gy, 1, pitch),
+                    pack_weight_texels(
+                        &mut lowered,
+                        Binding::Input(1),
+                        (w[1], w[0], w[2]),
+                        WeightLayout::Transposed,
+                    ),
+                )
+            } else {
+                (
+                    pad_input_to_pitch(&mut lowered, Binding::Input(0), gy, 1, pitch),
+                    Binding::Input(1),
+                )
+            };
             lowered.dispatches.push(Dispatch {
                 kernel,
                 params: Params::new()
@@ -543,7 +602,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                     .u(wd)
                     .u(tiles)
                     .done(),
-                bindings: vec![input, Binding::Input(1), Binding::Output(0)],
+                bindings: vec![input, weights, Binding::Output(0)],
                 workgroups,
             });
             lowered

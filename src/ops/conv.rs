@@ -136,24 +136,7 @@ fn pad_input_to_pitch(
     pad: usize,
     pitch: usize,
 ) -> Binding {
-    let hp = x[2] + 2 * pad;
-    let slot = lowered.scratch_bytes.len();
-    lowered
-        .scratch_bytes
-        .push((x[0] * x[1] * hp * pitch * 4) as u64);
-    lowered.dispatches.push(Dispatch {
-        kernel: Kernel::Pad2d,
-        params: Params::new()
-            .u(x[0] * x[1])
-            .u(x[2])
-            .u(x[3])
-            .u(pad)
-            .u(pitch)
-            .done(),
-        bindings: vec![x_binding, Binding::Scratch(slot)],
-        workgroups: grid_1d(x[0] * x[1] * hp * pitch),
-    });
-    Binding::Scratch(slot)
+    padded_copy(lowered, x_binding, x, pad, pitch, false)
 }
 
 /// The zero-padded copy of `x` (rows of `padded_pitch` floats) as a texel
@@ -165,23 +148,37 @@ fn pad_input_to_texels(
     x: &[usize],
     pad: usize,
 ) -> Binding {
-    pad_to_texels(lowered, x_binding, x, pad, padded_pitch(x[3], pad))
+    padded_copy(lowered, x_binding, x, pad, padded_pitch(x[3], pad), true)
 }
 
-/// `pad_input_to_texels` with rows of `pitch` floats (a multiple of 4).
-fn pad_to_texels(
+/// A scratch copy of `x` zero-padded by `pad` with rows of `pitch` floats (a
+/// multiple of 4: pad2d writes 4 floats per invocation), in a buffer or a
+/// texel array.
+fn padded_copy(
     lowered: &mut Lowered,
     x_binding: Binding,
     x: &[usize],
     pad: usize,
     pitch: usize,
+    texels: bool,
 ) -> Binding {
     debug_assert!(pitch.is_multiple_of(4));
-    let texels = x[0] * x[1] * (x[2] + 2 * pad) * pitch / 4;
-    let slot = lowered.scratch_texels.len();
-    lowered.scratch_texels.push(texels as u64);
+    let vec4s = x[0] * x[1] * (x[2] + 2 * pad) * pitch / 4;
+    let (kernel, target) = if texels {
+        lowered.scratch_texels.push(vec4s as u64);
+        (
+            Kernel::Pad2dTexels,
+            Binding::ScratchTexels(lowered.scratch_texels.len() - 1),
+        )
+    } else {
+        lowered.scratch_bytes.push((vec4s * 16) as u64);
+        (
+            Kernel::Pad2d,
+            Binding::Scratch(lowered.scratch_bytes.len() - 1),
+        )
+    };
     lowered.dispatches.push(Dispatch {
-        kernel: Kernel::Pad2dTexels,
+        kernel,
         params: Params::new()
             .u(x[0] * x[1])
             .u(x[2])
@@ -189,10 +186,10 @@ fn pad_to_texels(
             .u(pad)
             .u(pitch)
             .done(),
-        bindings: vec![x_binding, Binding::ScratchTexels(slot)],
-        workgroups: grid_1d(texels),
+        bindings: vec![x_binding, target],
+        workgroups: grid_1d(vec4s),
     });
-    Binding::ScratchTexels(slot)
+    target
 }
 
 /// The texel twin of a row kernel variant (same launch, operands read from
@@ -577,7 +574,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
             let (input, weights) = if let Some(twin) = texel_kernel {
                 kernel = twin;
                 (
-                    pad_to_texels(&mut lowered, Binding::Input(0), gy, 1, pitch),
+                    padded_copy(&mut lowered, Binding::Input(0), gy, 1, pitch, true),
                     pack_weight_texels(
                         &mut lowered,
                         Binding::Input(1),

@@ -147,7 +147,7 @@ const K: u32 = 3u;
             A(f"            let v{j} = load_x(r + {j}u);")
         A("            let k0 = (ci * K + ky) * K;")
         tap_weights(A, 3, extra=2, k_expr="K")
-        taps(A, 3, 2, extra=2)
+        taps_s2(A, 3, extra=2)
     A("""        }
     }
 #ifdef flat
@@ -210,12 +210,8 @@ def loaded(i):
     return f"v{i // 4}.{LANES[i % 4]}"
 
 
-def shifted(kx, stride):
-    """The inputs of pixels 0-3 and 4-7 for tap kx."""
-    if stride == 1:
-        return {0: ("v0", "v1"),
-                1: ("vec4<f32>(v0.yzw, v1.x)", "vec4<f32>(v1.yzw, v2.x)"),
-                2: ("vec4<f32>(v0.zw, v1.xy)", "vec4<f32>(v1.zw, v2.xy)")}[kx]
+def shifted_s2(kx):
+    """The stride-2 kernel's inputs of pixels 0-3 and 4-7 for tap kx."""
     def vec(first):
         return "vec4<f32>(" + ", ".join(loaded(first + 2 * j) for j in range(4)) + ")"
     return vec(kx), vec(kx + 8)
@@ -291,12 +287,12 @@ def tap_weights(A, k, extra=0, k_expr="3u"):
     A("#endif")
 
 
-def taps(A, k, stride, extra=0):
-    """The k taps kx of one kernel row, a vec4 update of 4 pixels each; with
-    `extra`, that many more taps under `#ifdef k5` (the 5x5 kernel is the
-    3x3 one plus taps 3 and 4)."""
+def taps_s2(A, k, extra=0):
+    """The k taps kx of one kernel row of the stride-2 kernel, a vec4 update
+    of 4 pixels each; with `extra`, that many more taps under `#ifdef k5`
+    (the 5x5 kernel is the 3x3 one plus taps 3 and 4)."""
     def tap(kx):
-        b0, b1 = shifted(kx, stride)
+        b0, b1 = shifted_s2(kx)
         A("            {")
         A(f"                let b0 = {b0};")
         A(f"                let b1 = {b1};")

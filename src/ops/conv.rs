@@ -94,8 +94,9 @@ pub fn weight_grad_split(
 }
 
 /// With more than one chunk, the `splits` partial sums of `len` values a
-/// split-K kernel wrote into the next scratch slot are added into the output.
-fn sum_splits(lowered: &mut Lowered, splits: usize, len: usize) {
+/// split-K kernel wrote into the next scratch slot are added into the output
+/// (the backward-weight kernels and the Gram matrices).
+pub(super) fn sum_splits(lowered: &mut Lowered, splits: usize, len: usize) {
     if splits > 1 {
         let slot = lowered.scratch_bytes.len();
         lowered.scratch_bytes.push((splits * len * 4) as u64);
@@ -151,10 +152,15 @@ fn pad_input_to_texels(
     padded_copy(lowered, x_binding, x, pad, padded_pitch(x[3], pad), true)
 }
 
+/// Vec4s of `x` zero-padded by `pad` with rows of `pitch` floats.
+fn padded_vec4s(x: &[usize], pad: usize, pitch: usize) -> usize {
+    x[0] * x[1] * (x[2] + 2 * pad) * pitch / 4
+}
+
 /// A scratch copy of `x` zero-padded by `pad` with rows of `pitch` floats (a
 /// multiple of 4: pad2d writes 4 floats per invocation), in a buffer or a
 /// texel array.
-fn padded_copy(
+pub(super) fn padded_copy(
     lowered: &mut Lowered,
     x_binding: Binding,
     x: &[usize],
@@ -163,7 +169,7 @@ fn padded_copy(
     texels: bool,
 ) -> Binding {
     debug_assert!(pitch.is_multiple_of(4));
-    let vec4s = x[0] * x[1] * (x[2] + 2 * pad) * pitch / 4;
+    let vec4s = padded_vec4s(x, pad, pitch);
     let (kernel, target) = if texels {
         lowered.scratch_texels.push(vec4s as u64);
         (
@@ -412,9 +418,8 @@ impl ForwardConv<'_> {
     /// texel arrays.
     fn texels_fit(&self, dev: &DeviceTraits) -> bool {
         let x = self.x;
-        let input = x[0] * x[1] * (x[2] + 2 * self.pad) * padded_pitch(x[3], self.pad) / 4;
-        let weights = weight_texel_count(self.c_out, x[1], self.k);
-        dev.texel_rows > 0 && self.pad > 0 && dev.texels_fit(input) && dev.texels_fit(weights)
+        let input = padded_vec4s(x, self.pad, padded_pitch(x[3], self.pad));
+        dev.texels_fit(input) && dev.texels_fit(weight_texel_count(self.c_out, x[1], self.k))
     }
 
     /// The transposed convolution's weights (w read flipped) in a scratch
@@ -567,9 +572,9 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
             let tiles = h.div_ceil(2) * groups;
             let (mut kernel, workgroups) =
                 fwd_launch(tiles, w[1].div_ceil(FWD3X3_CO), gy[0] * 4, dev, kernels);
-            let gy_texels = gy[0] * gy[1] * (gy[2] + 2) * pitch / 4;
             let texel_kernel = texel_twin(kernel).filter(|_| {
-                dev.texels_fit(gy_texels) && dev.texels_fit(weight_texel_count(w[1], w[0], w[2]))
+                dev.texels_fit(padded_vec4s(gy, 1, pitch))
+                    && dev.texels_fit(weight_texel_count(w[1], w[0], w[2]))
             });
             let (input, weights) = if let Some(twin) = texel_kernel {
                 kernel = twin;
@@ -643,10 +648,9 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 bwd_weight_row_kernels(k, stride, pad, x[3], wo).expect("checked");
             let mut lowered = Lowered::default();
             let pitch = padded_pitch(x[3], pad);
-            let texels = dev.texel_rows > 0
-                && dev.subgroups_8_to_64
-                && dev.texels_fit(x[0] * x[1] * (x[2] + 2 * pad) * pitch / 4)
-                && dev.texels_fit(gy.iter().product::<usize>() / 4);
+            let texels = dev.subgroups_8_to_64
+                && dev.texels_fit(padded_vec4s(x, pad, pitch))
+                && dev.texels_fit(padded_vec4s(gy, 0, wo));
             let (gy_binding, input, kernel) = if texels {
                 (
                     pad_input_to_texels(&mut lowered, Binding::Input(0), gy, 0),

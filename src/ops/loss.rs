@@ -87,27 +87,18 @@ fn gram_split(n: usize, c: usize, hw: usize, dev: &DeviceTraits) -> (usize, usiz
 /// hold it.
 fn gram_texels(n: usize, c: usize, hw: usize, dev: &DeviceTraits) -> Option<usize> {
     let pitch4 = hw.div_ceil(8) * 2;
-    (dev.texel_rows > 0 && !dev.workgroup_gemm && dev.texels_fit(n * c * pitch4)).then_some(pitch4)
+    (!dev.workgroup_gemm && dev.texels_fit(n * c * pitch4)).then_some(pitch4)
 }
 
-/// `rows` rows of `len` floats as a texel array of `pitch4` texels per row,
-/// zero-padded (pad2d with no padding around).
-fn rows_to_texels(
+/// F ([n, c, h, w]) as a texel array of rows of `pitch4` texels, one per
+/// (image, channel), zero-padded past h w.
+fn features_to_texels(
     lowered: &mut Lowered,
-    x: Binding,
-    rows: usize,
-    len: usize,
+    f: Binding,
+    (n, c, hw): (usize, usize, usize),
     pitch4: usize,
 ) -> Binding {
-    let slot = lowered.scratch_texels.len();
-    lowered.scratch_texels.push((rows * pitch4) as u64);
-    lowered.dispatches.push(Dispatch {
-        kernel: Kernel::Pad2dTexels,
-        params: Params::new().u(rows).u(1).u(len).u(0).u(pitch4 * 4).done(),
-        bindings: vec![x, ScratchTexels(slot)],
-        workgroups: grid_1d(rows * pitch4),
-    });
-    ScratchTexels(slot)
+    super::conv::padded_copy(lowered, f, &[1, n * c, 1, hw], 0, pitch4 * 4, true)
 }
 
 /// Side of the C block one workgroup of shaders/common/gemm_tiled.wgsl computes.
@@ -220,7 +211,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 // Chunks of whole texels.
                 chunk = chunk.next_multiple_of(4);
                 splits = hw.div_ceil(chunk).max(1);
-                let f = rows_to_texels(&mut lowered, In(0), n * c, hw, pitch4);
+                let f = features_to_texels(&mut lowered, In(0), (n, c, hw), pitch4);
                 (Kernel::GramTexels, f)
             } else if dev.workgroup_gemm {
                 (Kernel::GramTiled, In(0))
@@ -245,17 +236,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 bindings: vec![features, target],
                 workgroups: gemm_grid(c, c, n * splits, dev),
             });
-            if splits > 1 {
-                let len = n * c * c;
-                let slot = lowered.scratch_bytes.len();
-                lowered.scratch_bytes.push((splits * len * 4) as u64);
-                lowered.dispatches.push(Dispatch {
-                    kernel: Kernel::SumSplits,
-                    params: Params::new().u(len).u(splits).done(),
-                    bindings: vec![Scratch(slot), Out(0)],
-                    workgroups: grid_1d(len),
-                });
-            }
+            super::conv::sum_splits(&mut lowered, splits, n * c * c);
             lowered
         }
         Op::GramBwd => {
@@ -275,7 +256,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 });
             };
             let mut lowered = Lowered::default();
-            let f = rows_to_texels(&mut lowered, In(1), n * c, hw, pitch4);
+            let f = features_to_texels(&mut lowered, In(1), (n, c, hw), pitch4);
             let c_pitch4 = c.div_ceil(4);
             let len = n * c * c_pitch4;
             let slot = lowered.scratch_texels.len();

@@ -140,3 +140,42 @@ fn mask_folders_are_resized_and_deterministic() {
     let empty = temp_dir("empty-folder");
     assert!(MaskSource::folder(&empty).is_err());
 }
+
+/// Hole pixels with known pixels on both sides, horizontally or vertically:
+/// the 1-pixel lines that real masks have at 128² (the paper's test masks
+/// resized, a fine brush).
+fn thin_hole_pixels(m: &pconv::data::masks::HoleMap) -> usize {
+    let (w, h) = (m.width, m.height);
+    let known = |x: usize, y: usize| !m.holes[y * w + x];
+    let mut n = 0;
+    for y in 1..h - 1 {
+        for x in 1..w - 1 {
+            let hole = m.holes[y * w + x];
+            if hole
+                && ((known(x - 1, y) && known(x + 1, y)) || (known(x, y - 1) && known(x, y + 1)))
+            {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn thin_strokes_and_small_holes_are_generated() {
+    let mut rng = SplitMix64(3);
+    let masks: Vec<_> = (0..100)
+        .map(|_| free_form_mask(128, 128, 0.01, 0.6, &mut rng))
+        .collect();
+    let with_thin = masks.iter().filter(|m| thin_hole_pixels(m) >= 10).count();
+    assert!(
+        with_thin >= 30,
+        "only {with_thin} of 100 masks have 1-pixel lines"
+    );
+    // No shape overshoots the drawn target by more than 10 %: the ratios stay
+    // near the range, and small targets give small masks.
+    let max = masks.iter().map(|m| m.ratio()).fold(0.0, f64::max);
+    assert!(max <= 0.6 * 1.1 + 1e-3, "max ratio {max}");
+    let small = masks.iter().filter(|m| m.ratio() <= 0.1).count();
+    assert!(small >= 8, "only {small} of 100 masks under 10 % holes");
+}

@@ -45,7 +45,16 @@ static DISPLAY_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn start_xvfb(size: &str) -> (Guard, String) {
     use std::io::{BufRead, BufReader};
     let mut child = Command::new("Xvfb")
-        .args(["-displayfd", "1", "-screen", "0", size, "-nolisten", "tcp"])
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            size,
+            "-nolisten",
+            "tcp",
+            "-noreset",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -58,7 +67,9 @@ fn start_xvfb(size: &str) -> (Guard, String) {
     assert!(display.len() > 1, "Xvfb gave no display number");
     let guard = Guard(child);
     // Connect once before starting pconv: a window opened too early found
-    // no X server now and then.
+    // no X server now and then. `-noreset`: by default Xvfb resets when its
+    // last client leaves, so each xdotool call that disconnected opened a
+    // moment in which pconv's connection failed (CI saw two in a row).
     wait_for(
         "Xvfb to accept connections",
         Duration::from_secs(30),

@@ -145,3 +145,44 @@ fn profile_times_every_dispatch_with_its_layer() {
     assert!((max - 1.35).abs() < 1e-4, "max {max}");
     assert!(out.iter().all(|&v| (0.0..=1.3501).contains(&v)));
 }
+
+/// Weights packed for the texel row kernels are packed once (a prologue
+/// of the first run), and again after the weights are written: a run after
+/// new weights computes with them, a run after new inputs alone reuses the
+/// packing.
+#[test]
+fn hoisted_weight_packing_follows_weight_writes() {
+    use pconv::graph::cpu::CpuExecutor;
+    let Some(ctx) = gpu() else { return };
+    let mut g = Graph::new();
+    let x = g.input("x", &[1, 16, 32, 64]);
+    let w = g.param("w", &[8, 16, 3, 3], false);
+    let y = g.conv2d(x, w, None, 1, 1).unwrap();
+    // The texel row kernel where the device has texel arrays (lavapipe),
+    // else the buffer kernels, whose weights are read where they are.
+    let traits = ctx.traits();
+    let exec = Executor::with_traits(&ctx, &g, &[y], &traits).unwrap();
+    let packs = exec.prologue_count();
+    if traits.texel_rows > 0 && traits.subgroups_8_to_64 {
+        assert_eq!(packs, 1, "one weight packing, hoisted");
+    }
+    let mut rng = common::Rng::new(9);
+    let mut cpu = CpuExecutor::new(&g);
+    let mut check = |exec: &Executor, xv: &[f64], wv: &[f64], what: &str| {
+        cpu.set(x, xv).unwrap();
+        cpu.set(w, wv).unwrap();
+        cpu.run(&g);
+        exec.run();
+        common::assert_close(what, &exec.read(y).unwrap(), cpu.get(y), 1e-5);
+    };
+    let (x1, w1) = (rng.values(16 * 32 * 64), rng.values(8 * 16 * 9));
+    exec.write(x, &common::to_f32(&x1)).unwrap();
+    exec.write(w, &common::to_f32(&w1)).unwrap();
+    check(&exec, &x1, &w1, "first run");
+    let x2 = rng.values(16 * 32 * 64);
+    exec.write(x, &common::to_f32(&x2)).unwrap();
+    check(&exec, &x2, &w1, "new input, packing reused");
+    let w2 = rng.values(8 * 16 * 9);
+    exec.write(w, &common::to_f32(&w2)).unwrap();
+    check(&exec, &x2, &w2, "new weights, packed again");
+}

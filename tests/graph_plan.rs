@@ -1,11 +1,14 @@
 //! Buffer planning and recording on the CPU only (no GPU): tensors that
 //! share a buffer are never alive at the same time, persistent tensors own
 //! theirs, and reuse shrinks the training step's memory.
+use std::collections::{HashMap, HashSet};
+
+use pconv::gpu::Kernel;
 use pconv::graph::plan::plan;
-use pconv::graph::recording::{DeviceTraits, Recording};
+use pconv::graph::recording::{Binding, DeviceTraits, Recording};
 use pconv::graph::{Graph, TensorId};
 use pconv::loss::{Preprocess, VggConfig};
-use pconv::model::{Mode, UNetConfig};
+use pconv::model::{Mode, UNet, UNetConfig};
 use pconv::train::{TrainStep, TrainStepConfig};
 
 fn step(levels: usize, width: f64, size: usize, batch: usize, vgg: VggConfig) -> TrainStep {
@@ -101,14 +104,7 @@ fn tiny_training_step_plan_is_sound() {
             channels: [4, 6, 8],
         },
     );
-    // lavapipe's choices: subgroup kernels reading texel arrays.
-    let lavapipe = DeviceTraits {
-        subgroups_8_to_64: true,
-        flat_subgroup_size: 8,
-        texel_rows: 16384,
-        ..DeviceTraits::for_cpu_adapter(true)
-    };
-    for traits in [DeviceTraits::for_cpu_adapter(true), lavapipe] {
+    for traits in [DeviceTraits::for_cpu_adapter(true), lavapipe()] {
         let rec = Recording::of(&s.graph, &traits);
         let keep: Vec<TensorId> = s.losses.named().iter().map(|&(_, t)| t).collect();
         let (planned, unplanned) = check_no_overlap(&s.graph, &rec, &keep);
@@ -133,5 +129,96 @@ fn full_size_training_step_plan_reuses_memory() {
     assert!(
         planned * 2 < unplanned,
         "reuse should at least halve memory: {planned} vs {unplanned}"
+    );
+}
+
+/// lavapipe's choices: subgroup kernels reading texel arrays.
+fn lavapipe() -> DeviceTraits {
+    DeviceTraits {
+        subgroups_8_to_64: true,
+        flat_subgroup_size: 8,
+        texel_rows: 16384,
+        ..DeviceTraits::for_cpu_adapter(true)
+    }
+}
+
+/// (hoisted, packings of updated weights) after checking that exactly the
+/// weight packings of weights no node updates are hoisted, and that the
+/// texel arrays they write belong to no other dispatch's scratch.
+fn check_hoisting(g: &Graph, keep: &[TensorId]) -> (usize, usize) {
+    let rec = Recording::of(g, &lavapipe());
+    let p = plan(g, &rec, keep);
+    let updated: HashSet<TensorId> = g
+        .nodes
+        .iter()
+        .flat_map(|n| n.op.written_inputs().iter().map(|&k| n.inputs[k]))
+        .collect();
+    let (mut hoisted, mut repacked) = (0, 0);
+    let mut owned: HashMap<usize, (usize, usize)> = HashMap::new();
+    for (i, (node, lowered)) in g.nodes.iter().zip(&rec.nodes).enumerate() {
+        for (j, d) in lowered.dispatches.iter().enumerate() {
+            let is_hoisted = p.hoisted[i][j];
+            if d.kernel == Kernel::WeightTexels {
+                let Binding::Input(k) = d.bindings[0] else {
+                    panic!("weight packing of node {i} reads {:?}", d.bindings[0]);
+                };
+                let fixed = !updated.contains(&node.inputs[k]);
+                assert_eq!(is_hoisted, fixed, "node {i} dispatch {j}");
+                repacked += usize::from(!fixed);
+            } else {
+                assert!(!is_hoisted, "node {i} dispatch {j}: {:?} hoisted", d.kernel);
+            }
+            if is_hoisted {
+                hoisted += 1;
+                for b in &d.bindings {
+                    if let Binding::ScratchTexels(k) = *b {
+                        owned.insert(p.scratch_texel_arrays[i][k], (i, k));
+                    }
+                }
+            }
+        }
+    }
+    for (i, arrays) in p.scratch_texel_arrays.iter().enumerate() {
+        for (k, a) in arrays.iter().enumerate() {
+            if let Some(&owner) = owned.get(a) {
+                assert_eq!(owner, (i, k), "texel array {a} of a hoisted packing reused");
+            }
+        }
+    }
+    (hoisted, repacked)
+}
+
+#[test]
+fn weight_packing_is_hoisted_where_no_run_changes_the_weights() {
+    // Training: VGG's weights are fixed, Adam updates the network's.
+    let s = step(
+        3,
+        1.0 / 16.0,
+        16,
+        2,
+        VggConfig {
+            channels: [4, 6, 8],
+        },
+    );
+    let keep: Vec<TensorId> = s.losses.named().iter().map(|&(_, t)| t).collect();
+    let (hoisted, repacked) = check_hoisting(&s.graph, &keep);
+    assert!(
+        hoisted >= 3 && repacked >= 3,
+        "{hoisted} hoisted, {repacked} repacked"
+    );
+    // Inference: every packing is hoisted.
+    let mut g = Graph::new();
+    let image = g.input("image", &[1, 3, 32, 32]);
+    let mask = g.input("mask", &[1, 1, 32, 32]);
+    let config = UNetConfig {
+        levels: 3,
+        width: 1.0 / 16.0,
+    };
+    let net = UNet::declare(&mut g, config, Mode::Eval).unwrap();
+    let out = net.forward(&mut g, image, mask, Mode::Eval).unwrap();
+    let (hoisted, repacked) = check_hoisting(&g, &[out]);
+    assert!(
+        hoisted >= 3 && repacked == 0,
+        "{hoisted} hoisted, {repacked} repacked"
     );
 }

@@ -3,9 +3,13 @@
 //! once its last reader has run. Persistent tensors (inputs, weights, state,
 //! constants) and tensors the host reads back keep their own buffers. A
 //! U-Net's skips simply stay live until their decoder reads them. Scratch
-//! texel arrays are pooled the same way among themselves.
-use super::recording::{Recording, TEXELS_PER_ROW};
-use super::{Graph, TensorId};
+//! texel arrays are pooled the same way among themselves. Hoisted dispatches
+//! (`Lowered::hoistable` on weights no run changes) keep their scratch to
+//! themselves, so what they wrote serves every later run.
+use std::collections::HashSet;
+
+use super::recording::{Binding, Recording, TEXELS_PER_ROW};
+use super::{Graph, TensorId, TensorKind};
 
 #[derive(Clone, Debug)]
 pub struct Plan {
@@ -21,19 +25,23 @@ pub struct Plan {
     pub texel_array_texels: Vec<u64>,
     /// Bytes without any reuse, for comparison.
     pub unplanned_bytes: u64,
+    /// Per node, whether each dispatch is hoisted: run once after its
+    /// inputs are written rather than every run.
+    pub hoisted: Vec<Vec<bool>>,
 }
 
 impl Plan {
     /// Bytes of all buffers and texel arrays (whole rows): the memory a run
     /// of the graph holds.
     pub fn planned_bytes(&self) -> u64 {
-        let texels: u64 = self
-            .texel_array_texels
-            .iter()
-            .map(|&t| t.div_ceil(TEXELS_PER_ROW as u64) * TEXELS_PER_ROW as u64)
-            .sum();
+        let texels: u64 = self.texel_array_texels.iter().map(|&t| whole_rows(t)).sum();
         self.buffer_bytes.iter().sum::<u64>() + texels * 16
     }
+}
+
+/// Texels of an array of `texels`, in whole rows as it is allocated.
+fn whole_rows(texels: u64) -> u64 {
+    texels.max(1).div_ceil(TEXELS_PER_ROW as u64) * TEXELS_PER_ROW as u64
 }
 
 struct FreeList {
@@ -72,9 +80,41 @@ impl FreeList {
     }
 }
 
+/// Which dispatches of each node are hoisted: the node's `hoistable` ones
+/// whose inputs are all weights or constants that no node updates in place
+/// (so never in a training step, where Adam updates the weights).
+fn hoisted(graph: &Graph, recording: &Recording) -> Vec<Vec<bool>> {
+    let updated: HashSet<TensorId> = graph
+        .nodes
+        .iter()
+        .flat_map(|n| n.op.written_inputs().iter().map(|&k| n.inputs[k]))
+        .collect();
+    let fixed = |t: TensorId| {
+        matches!(graph.info(t).kind, TensorKind::Param | TensorKind::Const(_))
+            && !updated.contains(&t)
+    };
+    graph
+        .nodes
+        .iter()
+        .zip(&recording.nodes)
+        .map(|(node, lowered)| {
+            let mut flags = vec![false; lowered.dispatches.len()];
+            for &d in &lowered.hoistable {
+                flags[d] = lowered.dispatches[d].bindings.iter().all(|b| match *b {
+                    Binding::Input(k) => fixed(node.inputs[k]),
+                    Binding::Output(_) => false,
+                    Binding::Scratch(_) | Binding::ScratchTexels(_) | Binding::Unused => true,
+                });
+            }
+            flags
+        })
+        .collect()
+}
+
 /// Plans buffers for running `graph` as recorded; `keep` are tensors the
 /// host reads after the run (kept alive to the end).
 pub fn plan(graph: &Graph, recording: &Recording, keep: &[TensorId]) -> Plan {
+    let hoisted = hoisted(graph, recording);
     let n_tensors = graph.tensors.len();
     let mut sizes: Vec<u64> = Vec::new();
     let mut tensor_buffer = vec![usize::MAX; n_tensors];
@@ -106,19 +146,53 @@ pub fn plan(graph: &Graph, recording: &Recording, keep: &[TensorId]) -> Plan {
                 tensor_buffer[t.index()] = free.take(graph.info(*t).bytes(), &mut sizes);
             }
         }
-        let scratch: Vec<usize> = recording.nodes[i]
+        // Scratch that hoisted dispatches write is theirs alone.
+        let lowered = &recording.nodes[i];
+        let (mut own_buffers, mut own_arrays) = (HashSet::new(), HashSet::new());
+        for (d, _) in hoisted[i].iter().enumerate().filter(|(_, &h)| h) {
+            for b in &lowered.dispatches[d].bindings {
+                match *b {
+                    Binding::Scratch(k) => own_buffers.insert(k),
+                    Binding::ScratchTexels(k) => own_arrays.insert(k),
+                    _ => false,
+                };
+            }
+        }
+        let scratch: Vec<usize> = lowered
             .scratch_bytes
             .iter()
-            .map(|&b| free.take(b.max(4), &mut sizes))
+            .enumerate()
+            .map(|(k, &b)| {
+                if own_buffers.contains(&k) {
+                    sizes.push(b.max(4));
+                    sizes.len() - 1
+                } else {
+                    free.take(b.max(4), &mut sizes)
+                }
+            })
             .collect();
-        free.free.extend(&scratch);
+        // Returned only now, so a node's scratch buffers are distinct.
+        let pooled = |k: &usize| !own_buffers.contains(k);
+        free.free
+            .extend((0..scratch.len()).filter(pooled).map(|k| scratch[k]));
         scratch_buffers.push(scratch);
-        let arrays: Vec<usize> = recording.nodes[i]
+        let arrays: Vec<usize> = lowered
             .scratch_texels
             .iter()
-            .map(|&t| free_texels.take(t.max(1), &mut texel_sizes))
+            .enumerate()
+            .map(|(k, &t)| {
+                if own_arrays.contains(&k) {
+                    texel_sizes.push(t.max(1));
+                    texel_sizes.len() - 1
+                } else {
+                    free_texels.take(t.max(1), &mut texel_sizes)
+                }
+            })
             .collect();
-        free_texels.free.extend(&arrays);
+        let pooled = |k: &usize| !own_arrays.contains(k);
+        free_texels
+            .free
+            .extend((0..arrays.len()).filter(pooled).map(|k| arrays[k]));
         scratch_texel_arrays.push(arrays);
         let mut dead: Vec<usize> = node
             .inputs
@@ -141,7 +215,7 @@ pub fn plan(graph: &Graph, recording: &Recording, keep: &[TensorId]) -> Plan {
             .nodes
             .iter()
             .flat_map(|l| &l.scratch_texels)
-            .map(|t| t * 16)
+            .map(|&t| whole_rows(t) * 16)
             .sum::<u64>();
     Plan {
         tensor_buffer,
@@ -150,5 +224,6 @@ pub fn plan(graph: &Graph, recording: &Recording, keep: &[TensorId]) -> Plan {
         scratch_texel_arrays,
         texel_array_texels: texel_sizes,
         unplanned_bytes,
+        hoisted,
     }
 }

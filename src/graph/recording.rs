@@ -83,6 +83,11 @@ pub struct Lowered {
     pub dispatches: Vec<Dispatch>,
     pub scratch_bytes: Vec<u64>,
     pub scratch_texels: Vec<u64>,
+    /// Dispatches that read only the node's inputs and write only scratch
+    /// of their own, which only later dispatches of the node read (weights
+    /// packed for a kernel). Where those inputs are weights no run changes,
+    /// the plan hoists them: they run once after the weights are written.
+    pub hoistable: Vec<usize>,
 }
 
 impl Lowered {

@@ -249,6 +249,7 @@ fn pack_weight_texels(
     let texels = weight_texel_count(c_out, c_in, k);
     let slot = lowered.scratch_texels.len();
     lowered.scratch_texels.push(texels as u64);
+    lowered.hoistable.push(lowered.dispatches.len());
     lowered.dispatches.push(Dispatch {
         kernel: Kernel::WeightTexels,
         params: Params::new()

@@ -78,6 +78,34 @@ impl FreeList {
             }
         }
     }
+
+    /// Places a node's scratch of `needed` sizes (at least `min` each):
+    /// slots in `own` get new resources of their own, the rest come from the
+    /// pool and return to it after the node (not before, so a node's scratch
+    /// is distinct).
+    fn node_scratch(
+        &mut self,
+        needed: &[u64],
+        min: u64,
+        own: &HashSet<usize>,
+        sizes: &mut Vec<u64>,
+    ) -> Vec<usize> {
+        let placed: Vec<usize> = needed
+            .iter()
+            .enumerate()
+            .map(|(k, &n)| {
+                if own.contains(&k) {
+                    sizes.push(n.max(min));
+                    sizes.len() - 1
+                } else {
+                    self.take(n.max(min), sizes)
+                }
+            })
+            .collect();
+        let pooled = (0..placed.len()).filter(|k| !own.contains(k));
+        self.free.extend(pooled.map(|k| placed[k]));
+        placed
+    }
 }
 
 /// Which dispatches of each node are hoisted: the node's `hoistable` ones
@@ -158,42 +186,18 @@ pub fn plan(graph: &Graph, recording: &Recording, keep: &[TensorId]) -> Plan {
                 };
             }
         }
-        let scratch: Vec<usize> = lowered
-            .scratch_bytes
-            .iter()
-            .enumerate()
-            .map(|(k, &b)| {
-                if own_buffers.contains(&k) {
-                    sizes.push(b.max(4));
-                    sizes.len() - 1
-                } else {
-                    free.take(b.max(4), &mut sizes)
-                }
-            })
-            .collect();
-        // Returned only now, so a node's scratch buffers are distinct.
-        let pooled = |k: &usize| !own_buffers.contains(k);
-        free.free
-            .extend((0..scratch.len()).filter(pooled).map(|k| scratch[k]));
-        scratch_buffers.push(scratch);
-        let arrays: Vec<usize> = lowered
-            .scratch_texels
-            .iter()
-            .enumerate()
-            .map(|(k, &t)| {
-                if own_arrays.contains(&k) {
-                    texel_sizes.push(t.max(1));
-                    texel_sizes.len() - 1
-                } else {
-                    free_texels.take(t.max(1), &mut texel_sizes)
-                }
-            })
-            .collect();
-        let pooled = |k: &usize| !own_arrays.contains(k);
-        free_texels
-            .free
-            .extend((0..arrays.len()).filter(pooled).map(|k| arrays[k]));
-        scratch_texel_arrays.push(arrays);
+        scratch_buffers.push(free.node_scratch(
+            &lowered.scratch_bytes,
+            4,
+            &own_buffers,
+            &mut sizes,
+        ));
+        scratch_texel_arrays.push(free_texels.node_scratch(
+            &lowered.scratch_texels,
+            1,
+            &own_arrays,
+            &mut texel_sizes,
+        ));
         let mut dead: Vec<usize> = node
             .inputs
             .iter()

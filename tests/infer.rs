@@ -279,3 +279,21 @@ fn bins_and_json_follow_the_paper_and_the_issue() {
     assert_eq!(j["bins"][2]["count"], 0);
     assert!(j["bins"][2]["l1"].is_null(), "an empty bin has no mean");
 }
+
+/// `bench --suite --profile` times inference per dispatch: the profile of
+/// the last forward pass covers its dispatches (the hoisted weight packing
+/// aside), and profiling leaves the prediction as it was.
+#[test]
+fn the_last_forward_pass_can_be_profiled() {
+    let Some(ctx) = gpu() else { return };
+    let mut model = PConvModel::new(&ctx, tiny_net(5));
+    assert!(model.profile_last_run().is_none(), "nothing has run yet");
+    let img = Planes::from_rgb(&photo(32, 24, 2));
+    let m = holes(32, 24, |x, y| (x + y) % 5 == 0);
+    let before = model.predict(&img, &m).unwrap();
+    let profile = model.profile_last_run().unwrap().unwrap();
+    let (dispatches, _) = model.last_run_stats().unwrap();
+    assert_eq!(profile.dispatches.len(), dispatches);
+    assert!(profile.dispatches.iter().all(|d| d.seconds >= 0.0));
+    assert_eq!(model.predict(&img, &m).unwrap().data, before.data);
+}

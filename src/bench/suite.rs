@@ -104,8 +104,14 @@ fn stats(mut times: Vec<f64>) -> (f64, f64, f64) {
 }
 
 /// Median time of `reps` batch-1 inferences (upload, forward, read-back of
-/// the output) after one warm-up, on a random network.
-fn time_inference(ctx: &GpuContext, c: &Config, reps: usize) -> Result<(Vec<f64>, usize, u64)> {
+/// the output) after one warm-up, on a random network; with `profile`, then
+/// prints the time per kernel of the forward pass.
+fn time_inference(
+    ctx: &GpuContext,
+    c: &Config,
+    reps: usize,
+    profile: bool,
+) -> Result<(Vec<f64>, usize, u64)> {
     let ck = Checkpoint::initial(
         UNetConfig {
             levels: c.levels,
@@ -134,10 +140,16 @@ fn time_inference(ctx: &GpuContext, c: &Config, reps: usize) -> Result<(Vec<f64>
         }
     }
     let (dispatches, bytes) = model.last_run_stats().unwrap_or((0, 0));
+    if profile {
+        if let Some(p) = model.profile_last_run() {
+            super::print_profile(&p?);
+        }
+    }
     Ok((times, dispatches, bytes))
 }
 
-pub fn measure(ctx: &GpuContext, c: &Config, reps: usize) -> Result<Measurement> {
+/// Times configuration `c`; with `profile`, also prints its time per kernel.
+pub fn measure(ctx: &GpuContext, c: &Config, reps: usize, profile: bool) -> Result<Measurement> {
     let net = UNetConfig {
         levels: c.levels,
         width: c.width,
@@ -155,10 +167,10 @@ pub fn measure(ctx: &GpuContext, c: &Config, reps: usize) -> Result<Measurement>
                 mode: Mode::Train,
                 ignore_unknown: false,
             };
-            let t = time_train_step(ctx, &cfg, reps, false)?;
+            let t = time_train_step(ctx, &cfg, reps, profile)?;
             (t.times, t.dispatches, t.planned_bytes)
         }
-        Kind::Infer => time_inference(ctx, c, reps)?,
+        Kind::Infer => time_inference(ctx, c, reps, profile)?,
     };
     let runs = times.len();
     let (median_s, min_s, max_s) = stats(times);

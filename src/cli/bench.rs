@@ -38,7 +38,8 @@ pub struct BenchArgs {
     /// Training-step benchmark: batch size.
     #[arg(long, default_value_t = 1)]
     batch: usize,
-    /// Training-step benchmark: also print the time per kernel.
+    /// Training-step benchmark, or each configuration of --suite: also print
+    /// the time per kernel.
     #[arg(long)]
     profile: bool,
 }
@@ -94,7 +95,7 @@ fn suite(ctx: &GpuContext, a: &BenchArgs) -> Result<()> {
         if a.only.as_deref().is_some_and(|o| !label.contains(o)) {
             continue;
         }
-        let m = measure(ctx, c, a.reps).with_context(|| label.clone())?;
+        let m = measure(ctx, c, a.reps, a.profile).with_context(|| label.clone())?;
         println!(
             "{label:<28} median {:>8.3} s (min {:.3}, max {:.3})  {:>7.2} GFLOP/s  {:>6.2} images/s  {} dispatches  planned {:.0} MiB",
             m.median_s,

@@ -61,6 +61,11 @@ impl PConvModel {
             .map(|f| (f.exec.dispatch_count(), f.exec.plan().planned_bytes()))
     }
 
+    /// Time per dispatch of the last forward graph run (`Executor::profile`).
+    pub fn profile_last_run(&self) -> Option<Result<crate::gpu::executor::Profile>> {
+        self.forwards.front().map(|f| f.exec.profile())
+    }
+
     /// The padded size the network runs at for a `width` x `height` image.
     pub fn padded_size(&self, width: usize, height: usize) -> (usize, usize) {
         let m = self.checkpoint.config.multiple();

@@ -1,7 +1,8 @@
 #!/bin/bash
 # device call: a new build's op tests on the real GPU (the carried, stripped
-# test binary gpu/t/ops_gpu_vs_cpu.gz), per-kernel profile of the face-model
-# step, `bench --suite`, and PyTorch on CUDA beside it (issue 6)
+# test binary gpu/t/ops_gpu_vs_cpu.gz), per-kernel profiles of the
+# face-model step and of inference, `bench --suite`, and PyTorch on CUDA
+# beside it (issue 6)
 set -u
 exec > >(tee $OUT/check.log) 2>&1
 t0=$(date +%s); el() { echo "[$(( $(date +%s) - t0 )) s] $*"; }
@@ -9,12 +10,16 @@ source tools/device/setup.sh
 nvidia-smi --query-gpu=name,clocks.max.sm,memory.total,driver_version --format=csv
 el ops tests
 gunzip -c gpu/t/ops_gpu_vs_cpu.gz > /root/pc/ops && chmod +x /root/pc/ops
-PCONV_REQUIRE_GPU=1 timeout -k 5 ${OPS_S:-100} /root/pc/ops --test-threads 8 > $OUT/ops.txt 2>&1; echo "ops rc $?"; grep -E "^test result|FAILED|panicked" $OUT/ops.txt | head -20
+# (the full output comes back only on failure: $OUT holds 8 files at most)
+PCONV_REQUIRE_GPU=1 timeout -k 5 ${OPS_S:-100} /root/pc/ops --test-threads 8 > /root/ops.txt 2>&1; rc=$?; echo "ops rc $rc"
+grep -E "^test result|FAILED|panicked" /root/ops.txt | head -20; [ $rc = 0 ] || cp /root/ops.txt $OUT/
 el profile L6 w0.5 128 b32
 timeout -k 5 30 $P bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 3 --profile > $OUT/profile-L6w05-128-b32.txt 2>&1; tail -n 2 $OUT/profile-L6w05-128-b32.txt
 el suite
 timeout -k 5 60 $P bench --suite --json $OUT/pconv_suite.json --reps 3 > $OUT/suite.txt 2>&1; tail -n 12 $OUT/suite.txt
 timeout -k 5 20 $P bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 | tail -n 4
+el profile inference
+timeout -k 5 30 $P bench --suite --only infer --reps 3 --profile > $OUT/profile-infer.txt 2>&1; grep "^infer" $OUT/profile-infer.txt
 el torch
 [ -d gpu/ref ] && timeout -k 5 ${TORCH_S:-60} python3 tools/bench_torch_cuda.py --ref gpu/ref --out $OUT/torch_cuda.json > $OUT/torch.txt 2>&1; tail -n 20 $OUT/torch.txt
 el done

@@ -238,6 +238,11 @@ fn conv2d_all_passes() {
         (1, 2, 33, 24, 9, 3, 1, 1, true),
         // Few tiles, many channel groups: `flat` over several workgroups.
         (1, 3, 8, 16, 150, 3, 1, 1, false),
+        // Small maps with many input channels: the generic kernel splits
+        // the sum over input channels (bias once, batches, a short last
+        // chunk), also in backward-data.
+        (2, 48, 5, 6, 20, 3, 1, 1, true),
+        (3, 33, 7, 5, 9, 3, 2, 1, true),
         // Stride 2, 3x3 and 5x5, output widths multiples of 8: the stride-2
         // row kernel (odd input sides, rows just long enough for its loads,
         // partial channel groups; 130 tiles run along the workgroup).

@@ -10,6 +10,9 @@
 // a workgroup would idle) x runs over (channel group, pixel group) pairs and
 // y is 1; `flat` with `subgroup` only where the host knows subgroups are runs
 // of consecutive lanes that divide the pixel groups, so they share channels.
+// Split-K: z = split * n + image sums input channels [split * ci_chunk, +
+// ci_chunk) into y[z] (partial outputs that sum_splits adds; the bias goes
+// with split 0); with one split, y is the output.
 struct Params {
     c_in: u32,
     h: u32,
@@ -21,6 +24,8 @@ struct Params {
     stride: u32,
     pad: u32,
     has_bias: u32,
+    ci_chunk: u32,
+    n: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -50,7 +55,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let p0 = gid.x * 8u;
     let co0 = gid.y * 8u;
 #endif
-    let img = gid.z;
+    let img = gid.z % p.n;
+    let ci_begin = (gid.z / p.n) * p.ci_chunk;
+    let ci_end = min(ci_begin + p.ci_chunk, p.c_in);
 #ifdef subgroup
     // Out-of-range lanes keep running (clamped) so that broadcasts stay uniform.
 #endif
@@ -81,7 +88,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     var acc6b = vec4<f32>(0.0);
     var acc7a = vec4<f32>(0.0);
     var acc7b = vec4<f32>(0.0);
-    for (var ci = 0u; ci < p.c_in; ci++) {
+    for (var ci = ci_begin; ci < ci_end; ci++) {
         let plane = i32((img * p.c_in + ci) * p.h * p.w);
         for (var ky = 0u; ky < p.k; ky++) {
             for (var kx = 0u; kx < p.k; kx++) {
@@ -153,26 +160,27 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (p0 >= pixels) {
         return;
     }
-    store_row(img, co0 + 0u, p0, acc0a, acc0b);
-    store_row(img, co0 + 1u, p0, acc1a, acc1b);
-    store_row(img, co0 + 2u, p0, acc2a, acc2b);
-    store_row(img, co0 + 3u, p0, acc3a, acc3b);
-    store_row(img, co0 + 4u, p0, acc4a, acc4b);
-    store_row(img, co0 + 5u, p0, acc5a, acc5b);
-    store_row(img, co0 + 6u, p0, acc6a, acc6b);
-    store_row(img, co0 + 7u, p0, acc7a, acc7b);
+    store_row(gid.z, co0 + 0u, p0, acc0a, acc0b);
+    store_row(gid.z, co0 + 1u, p0, acc1a, acc1b);
+    store_row(gid.z, co0 + 2u, p0, acc2a, acc2b);
+    store_row(gid.z, co0 + 3u, p0, acc3a, acc3b);
+    store_row(gid.z, co0 + 4u, p0, acc4a, acc4b);
+    store_row(gid.z, co0 + 5u, p0, acc5a, acc5b);
+    store_row(gid.z, co0 + 6u, p0, acc6a, acc6b);
+    store_row(gid.z, co0 + 7u, p0, acc7a, acc7b);
 }
 
-fn store_row(img: u32, co: u32, p0: u32, a: vec4<f32>, b: vec4<f32>) {
+// Slot z of y: the output image, or a split's partial output.
+fn store_row(z: u32, co: u32, p0: u32, a: vec4<f32>, b: vec4<f32>) {
     if (co >= p.c_out) {
         return;
     }
     var add = 0.0;
-    if (p.has_bias != 0u) {
+    if (p.has_bias != 0u && z < p.n) {
         add = bias[co];
     }
     let pixels = p.h_out * p.w_out;
-    let base = (img * p.c_out + co) * pixels + p0;
+    let base = (z * p.c_out + co) * pixels + p0;
     for (var j = 0u; j < 4u; j++) {
         if (p0 + j < pixels) {
             y[base + j] = a[j] + add;

@@ -409,7 +409,18 @@ impl ForwardConv<'_> {
             } else {
                 w
             };
-            d.bindings = vec![x, w, bias, Binding::Output(0)];
+            // The generic kernel's input-channel splits (row kernels: one).
+            let splits = d.workgroups[2] as usize / self.x[0];
+            let target = if splits > 1 {
+                Binding::Scratch(lowered.scratch_bytes.len())
+            } else {
+                Binding::Output(0)
+            };
+            d.bindings = vec![x, w, bias, target];
+            lowered.dispatches.push(d);
+            let y = self.y;
+            sum_splits(&mut lowered, splits, y[0] * y[1] * y[2] * y[3]);
+            return lowered;
         }
         lowered.dispatches.push(d);
         lowered
@@ -477,7 +488,7 @@ impl ForwardConv<'_> {
                 workgroups,
             };
         }
-        let (kernel, workgroups) = fwd_launch(
+        let (kernel, mut workgroups) = fwd_launch(
             (y[2] * y[3]).div_ceil(BLOCK),
             self.c_out.div_ceil(BLOCK),
             x[0],
@@ -489,6 +500,8 @@ impl ForwardConv<'_> {
                 Kernel::Conv2dFwd,
             ],
         );
+        let (ci_chunk, splits) = generic_fwd_split(x, workgroups, dev);
+        workgroups[2] = (x[0] * splits) as u32;
         Dispatch {
             kernel,
             params: Params::new()
@@ -502,12 +515,30 @@ impl ForwardConv<'_> {
                 .u(self.stride)
                 .u(0)
                 .b(self.bias)
+                .u(ci_chunk)
+                .u(x[0])
                 .done(),
             bindings,
             workgroups,
         }
     }
 }
+
+/// Input channels summed per split of the generic forward kernel, and the
+/// splits: small deep maps launch few workgroups (a 512-channel 2x2 map one,
+/// 4x4 two), so the sum over input channels is split until the device has
+/// `parallel_workgroups` in flight, in chunks of at least
+/// `MIN_SPLIT_CHANNELS`; sum_splits adds the partial outputs.
+fn generic_fwd_split(x: &[usize], workgroups: [u32; 3], dev: &DeviceTraits) -> (usize, usize) {
+    let launched = workgroups.iter().map(|&g| g as usize).product::<usize>();
+    let wanted = (dev.parallel_workgroups as usize).div_ceil(launched.max(1));
+    let most = (x[1] / MIN_SPLIT_CHANNELS).min(65535 / x[0].max(1)).max(1);
+    let chunk = x[1].div_ceil(wanted.clamp(1, most)).max(1);
+    (chunk, x[1].div_ceil(chunk).max(1))
+}
+
+/// Fewest input channels one split of the generic forward kernel sums.
+const MIN_SPLIT_CHANNELS: usize = 16;
 
 pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTraits) -> Lowered {
     match *op {

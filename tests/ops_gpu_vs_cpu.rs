@@ -842,3 +842,74 @@ fn adam_step_matches_cpu() {
         &mut rng,
     );
 }
+
+/// Inference's fused layer tail: its CPU twin equals the ops it replaces
+/// (rescale with bias where the ratio is non-zero, BatchNorm with running
+/// statistics, activation, new-mask multiply), and the GPU matches it; with
+/// and without bias and BatchNorm, ReLU and leaky ReLU, 0 % to 100 % holes.
+#[test]
+fn pconv_epilogue_fuses_the_layer_tail() {
+    let mut rng = Rng::new(11);
+    let (n, c, h, w) = (2, 5, 7, 6);
+    for (bias, bn, slope, holes) in [
+        (false, true, 0.0f32, 0.3),
+        (true, true, 0.2, 0.5),
+        (true, false, 0.2, 0.0),
+        (false, false, 0.0, 1.0),
+    ] {
+        let known = rng.mask(n, h, w, holes);
+        // pconv_mask gives a ratio >= 1 where the new mask is 1, else 0.
+        let ratio: Vec<f64> = known
+            .iter()
+            .map(|&k| if k != 0.0 { (1.0 + rng.uniform()) as f32 as f64 } else { 0.0 })
+            .collect();
+        let mut operands = vec![
+            data(&[n, c, h, w], rng.values(n * c * h * w)),
+            data(&[n, 1, h, w], ratio),
+            data(&[n, 1, h, w], known),
+        ];
+        if bias {
+            operands.push(data(&[c], rng.values(c)));
+        }
+        if bn {
+            operands.push(data(&[c], rng.values(c)));
+            operands.push(data(&[c], rng.values(c)));
+            operands.push(data(&[c], rng.values(c)));
+            let var = rng.values(c).iter().map(|v| v.abs() + 0.25).collect();
+            operands.push(data(&[c], var));
+        }
+        // The composition on the CPU twins.
+        let mut g = Graph::new();
+        let ins: Vec<TensorId> = operands
+            .iter()
+            .enumerate()
+            .map(|(i, o)| g.input(&format!("in{i}"), &o.shape))
+            .collect();
+        let b = bias.then(|| ins[3]);
+        let mut y = g.channel_scale(ins[0], ins[1], false, b).unwrap();
+        if bn {
+            let k = 3 + bias as usize;
+            y = g
+                .batch_norm(y, ins[k], ins[k + 1], (ins[k + 2], ins[k + 3]), false)
+                .unwrap();
+        }
+        y = g.leaky_relu(y, slope).unwrap();
+        let composed = g.channel_scale(y, ins[2], false, None).unwrap();
+        let bn_ins = bn.then(|| {
+            let k = 3 + bias as usize;
+            [ins[k], ins[k + 1], ins[k + 2], ins[k + 3]]
+        });
+        let fused = g
+            .pconv_epilogue((ins[0], ins[1], ins[2]), b, bn_ins, slope)
+            .unwrap();
+        let mut cpu = CpuExecutor::new(&g);
+        for (t, o) in ins.iter().zip(&operands) {
+            cpu.set(*t, &o.values).unwrap();
+        }
+        cpu.run(&g);
+        let name = format!("pconv_epilogue bias {bias} bn {bn} slope {slope} holes {holes}");
+        assert_close(&name, &to_f32(cpu.get(fused)), cpu.get(composed), 1e-6);
+        let op = g.nodes.last().unwrap().op.clone();
+        check(&name, op, operands, EW_TOL, &mut rng);
+    }
+}

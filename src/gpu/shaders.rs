@@ -82,6 +82,7 @@ kernels! {
     WeightFlip => "conv/weight_flip.wgsl",
     PconvMask => "conv/pconv_mask.wgsl",
     ChannelScale => "nn/channel_scale.wgsl",
+    PConvEpilogue => "nn/pconv_epilogue.wgsl",
     ChannelSum => "nn/channel_sum.wgsl",
     BatchnormStats => "nn/batchnorm_stats.wgsl",
     BatchnormApply => "nn/batchnorm_apply.wgsl",

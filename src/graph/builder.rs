@@ -25,6 +25,9 @@ pub enum TensorKind {
     Intermediate,
 }
 
+/// BatchNorm's epsilon (spec).
+const BN_EPS: f32 = 1e-5;
+
 #[derive(Clone, Debug)]
 pub struct TensorInfo {
     pub name: String,
@@ -212,11 +215,48 @@ impl Graph {
         stride: usize,
         pad: usize,
     ) -> Result<(TensorId, TensorId)> {
+        let (raw, ratio, mask) = self.partial_conv_raw(xm, mask_a, mask_b, w, stride, pad)?;
+        let out = self.channel_scale(raw, ratio, false, b)?;
+        Ok((out, mask))
+    }
+
+    /// The parts of `partial_conv` before its rescale: (raw convolution,
+    /// mask ratio, new mask).
+    pub fn partial_conv_raw(
+        &mut self,
+        xm: TensorId,
+        mask_a: (TensorId, usize),
+        mask_b: Option<(TensorId, usize)>,
+        w: TensorId,
+        stride: usize,
+        pad: usize,
+    ) -> Result<(TensorId, TensorId, TensorId)> {
         let k = self.shape(w).get(2).copied().unwrap_or(0);
         let (ratio, mask) = self.pconv_mask(mask_a, mask_b, k, stride, pad)?;
         let raw = self.conv2d(xm, w, None, stride, pad)?;
-        let out = self.channel_scale(raw, ratio, false, b)?;
-        Ok((out, mask))
+        Ok((raw, ratio, mask))
+    }
+
+    /// Inference's layer tail after `partial_conv_raw` in one op: rescale
+    /// and bias, BatchNorm with `bn` = (gamma, beta, running mean, running
+    /// var), leaky ReLU of `slope`, times the new mask (Op::PConvEpilogue).
+    pub fn pconv_epilogue(
+        &mut self,
+        (raw, ratio, mask): (TensorId, TensorId, TensorId),
+        bias: Option<TensorId>,
+        bn: Option<[TensorId; 4]>,
+        slope: f32,
+    ) -> Result<TensorId> {
+        let mut ins = vec![raw, ratio, mask];
+        ins.extend(bias);
+        ins.extend(bn.into_iter().flatten());
+        let op = Op::PConvEpilogue {
+            bias: bias.is_some(),
+            bn: bn.is_some(),
+            eps: BN_EPS,
+            slope,
+        };
+        self.push1(op, &ins)
     }
 
     /// BatchNorm with batch statistics (`train`) or running statistics.
@@ -231,7 +271,7 @@ impl Graph {
     ) -> Result<TensorId> {
         let op = Op::BatchNorm {
             train,
-            eps: 1e-5,
+            eps: BN_EPS,
             momentum: 0.1,
         };
         self.push1(op, &[x, gamma, beta, running.0, running.1])

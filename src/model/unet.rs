@@ -244,23 +244,15 @@ impl UNet {
         // level 0 is the masked input X = I ⊙ M.
         let x = g.channel_scale(image, mask, false, None)?;
         let mut skips = vec![(x, mask, 3usize)];
-        let (mut h, mut m) = (x, mask);
+        let mut m = mask;
         for i in 1..=self.config.levels {
             let layer = &self.enc[i - 1];
             let k = UNetConfig::enc_kernel(i);
             let c_in = skips[i - 1].2;
-            let (out, m2) = g.partial_conv(
-                skips[i - 1].0,
-                (m, c_in),
-                None,
-                layer.weight,
-                None,
-                2,
-                k / 2,
-            )?;
-            h = self.post(g, layer, out, mode == Mode::Train, Some(0.0))?;
+            let input = (skips[i - 1].0, (m, c_in), None);
+            let (hm, m2) =
+                self.masked_layer(g, layer, input, (2, k / 2), mode == Mode::Train, mode, 0.0)?;
             m = m2;
-            let hm = g.channel_scale(h, m, false, None)?;
             skips.push((hm, m, ch[i - 1]));
         }
         // The decoder input of level L is encL's output (masked: upsampling
@@ -273,23 +265,51 @@ impl UNet {
             let m_up = g.upsample2x(m)?;
             let (skip, m_skip, c_skip) = skips[i - 1];
             let cat = g.concat(h_up, skip)?;
-            let (out, m2) = g.partial_conv(
-                cat,
-                (m_up, c_h),
-                Some((m_skip, c_skip)),
-                layer.weight,
-                layer.bias,
-                1,
-                1,
-            )?;
-            m = m2;
             if i == 1 {
+                let (out, _) = g.partial_conv(
+                    cat,
+                    (m_up, c_h),
+                    Some((m_skip, c_skip)),
+                    layer.weight,
+                    layer.bias,
+                    1,
+                    1,
+                )?;
                 return Ok(out);
             }
-            h = self.post(g, layer, out, mode != Mode::Eval, Some(0.2))?;
-            hm = g.channel_scale(h, m, false, None)?;
+            let input = (cat, (m_up, c_h), Some((m_skip, c_skip)));
+            (hm, m) = self.masked_layer(g, layer, input, (1, 1), mode != Mode::Eval, mode, 0.2)?;
             c_h = c_skip;
         }
-        Ok(h)
+        Ok(hm)
+    }
+
+    /// One partial-convolution layer with its BatchNorm (batch statistics
+    /// with `train_bn`) and leaky ReLU of `slope`, its output times the new
+    /// mask (what the next layer and the skips take), and the new mask. In
+    /// evaluation mode everything after the convolution is one pass.
+    #[allow(clippy::too_many_arguments)]
+    fn masked_layer(
+        &self,
+        g: &mut Graph,
+        layer: &Layer,
+        (xm, mask_a, mask_b): (TensorId, (TensorId, usize), Option<(TensorId, usize)>),
+        (stride, pad): (usize, usize),
+        train_bn: bool,
+        mode: Mode,
+        slope: f32,
+    ) -> Result<(TensorId, TensorId)> {
+        if mode == Mode::Eval {
+            let raw = g.partial_conv_raw(xm, mask_a, mask_b, layer.weight, stride, pad)?;
+            let bn = layer
+                .bn
+                .as_ref()
+                .map(|bn| [bn.gamma, bn.beta, bn.running_mean, bn.running_var]);
+            let hm = g.pconv_epilogue(raw, layer.bias, bn, slope)?;
+            return Ok((hm, raw.2));
+        }
+        let (out, m) = g.partial_conv(xm, mask_a, mask_b, layer.weight, layer.bias, stride, pad)?;
+        let h = self.post(g, layer, out, train_bn, Some(slope))?;
+        Ok((g.channel_scale(h, m, false, None)?, m))
     }
 }

@@ -56,6 +56,17 @@ pub enum Op {
     },
     /// x [N,C,H,W], s [N,1,H,W], [b [C]] -> y
     ChannelScale { invert: bool, bias: bool },
+    /// Inference's tail of a partial-convolution layer in one pass: raw conv
+    /// x [N,C,H,W], ratio [N,1,H,W], new mask [N,1,H,W], [bias [C]],
+    /// [gamma, beta, running_mean, running_var [C]] -> y = mask *
+    /// act(BN(x * ratio + bias where ratio != 0)), BN with the running
+    /// statistics, act a leaky ReLU of `slope`. No backward.
+    PConvEpilogue {
+        bias: bool,
+        bn: bool,
+        eps: f32,
+        slope: f32,
+    },
     /// g [N,C,H,W], [s [N,1,H,W]] -> [C]
     ChannelSum { masked: bool },
     /// x, gamma [C], beta [C], running_mean [C], running_var [C] -> y, mean [C], invstd [C]
@@ -131,6 +142,7 @@ impl Op {
             Op::Conv2dBwdWeight { .. } => "conv2d_bwd_weight",
             Op::PConvMask { .. } => "pconv_mask",
             Op::ChannelScale { .. } => "channel_scale",
+            Op::PConvEpilogue { .. } => "pconv_epilogue",
             Op::ChannelSum { .. } => "channel_sum",
             Op::BatchNorm { .. } => "batch_norm",
             Op::BatchNormBwd { .. } => "batch_norm_bwd",
@@ -199,6 +211,7 @@ impl Op {
             Op::Conv2dBwdData { .. } | Op::Conv2dBwdWeight { .. } => 2,
             Op::PConvMask { count_b, .. } => 1 + (*count_b > 0) as usize,
             Op::ChannelScale { bias, .. } => 2 + *bias as usize,
+            Op::PConvEpilogue { bias, bn, .. } => 3 + *bias as usize + 4 * *bn as usize,
             Op::ChannelSum { masked } => 1 + *masked as usize,
             Op::BatchNorm { .. } | Op::BatchNormBwd { .. } | Op::Adam { .. } => 5,
             Op::ActivationBwd { .. } | Op::Concat | Op::MaxPool2Bwd | Op::Tv | Op::GramBwd => 2,
@@ -296,6 +309,15 @@ impl Op {
                         ));
                     }
                     same(ins[2], &ins[0][1..2], "bias")?;
+                }
+                Ok(vec![ins[0].to_vec()])
+            }
+            Op::PConvEpilogue { .. } => {
+                let [_, c, _, _] = dims4(self, ins[0])?;
+                mask_of(ins[0], ins[1])?;
+                mask_of(ins[0], ins[2])?;
+                for s in &ins[3..] {
+                    same(s, &[c], "per-channel parameter")?;
                 }
                 Ok(vec![ins[0].to_vec()])
             }

@@ -38,6 +38,36 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 len,
             ))
         }
+        Op::PConvEpilogue {
+            bias,
+            bn,
+            eps,
+            slope,
+        } => {
+            let p = Params::new()
+                .u(x[0])
+                .u(x[1])
+                .u(x[2] * x[3])
+                .b(bias)
+                .b(bn)
+                .f(eps)
+                .f(slope);
+            let b = if bias { In(3) } else { Unused };
+            let first_bn = 3 + bias as usize;
+            let bn_in = |k: usize| if bn { In(first_bn + k) } else { Unused };
+            let bindings = vec![
+                In(0),
+                In(1),
+                In(2),
+                b,
+                bn_in(0),
+                bn_in(1),
+                bn_in(2),
+                bn_in(3),
+                Out(0),
+            ];
+            Lowered::one(ew(Kernel::PConvEpilogue, p, bindings, len))
+        }
         Op::ChannelSum { masked } => {
             let p = Params::new().u(x[0]).u(x[1]).u(x[2] * x[3]).b(masked);
             let s = if masked { In(1) } else { Unused };
@@ -240,6 +270,39 @@ pub(super) fn eval_cpu(
                             0.0
                         };
                         x[i] * sc + b
+                    })
+                    .collect(),
+            )
+        }
+        Op::PConvEpilogue {
+            bias,
+            bn,
+            eps,
+            slope,
+        } => {
+            let (c, hw) = (s[1], s[2] * s[3]);
+            let first_bn = 3 + bias as usize;
+            CpuResult::one(
+                (0..x.len())
+                    .map(|i| {
+                        let (ch, pixel) = ((i / hw) % c, (i / (c * hw)) * hw + i % hw);
+                        let (ratio, known) = (ins[1][pixel], ins[2][pixel]);
+                        if known == 0.0 {
+                            return 0.0;
+                        }
+                        let b = if bias && ratio != 0.0 {
+                            ins[3][ch]
+                        } else {
+                            0.0
+                        };
+                        let mut v = x[i] * ratio + b;
+                        if bn {
+                            let [gamma, beta, mean, var] =
+                                [0, 1, 2, 3].map(|k| ins[first_bn + k][ch]);
+                            v = (v - mean) / (var + eps as f64).sqrt() * gamma + beta;
+                        }
+                        let act = if v > 0.0 { v } else { slope as f64 * v };
+                        act * known
                     })
                     .collect(),
             )

@@ -861,7 +861,13 @@ fn pconv_epilogue_fuses_the_layer_tail() {
         // pconv_mask gives a ratio >= 1 where the new mask is 1, else 0.
         let ratio: Vec<f64> = known
             .iter()
-            .map(|&k| if k != 0.0 { (1.0 + rng.uniform()) as f32 as f64 } else { 0.0 })
+            .map(|&k| {
+                if k != 0.0 {
+                    (1.0 + rng.uniform()) as f32 as f64
+                } else {
+                    0.0
+                }
+            })
             .collect();
         let mut operands = vec![
             data(&[n, c, h, w], rng.values(n * c * h * w)),

@@ -198,31 +198,6 @@ impl UNet {
         out
     }
 
-    fn post(
-        &self,
-        g: &mut Graph,
-        layer: &Layer,
-        h: TensorId,
-        train_bn: bool,
-        slope: Option<f32>,
-    ) -> Result<TensorId> {
-        let mut h = h;
-        if let Some(bn) = &layer.bn {
-            h = g.batch_norm(
-                h,
-                bn.gamma,
-                bn.beta,
-                (bn.running_mean, bn.running_var),
-                train_bn,
-            )?;
-        }
-        match slope {
-            Some(0.0) => g.relu(h),
-            Some(s) => g.leaky_relu(h, s),
-            None => Ok(h),
-        }
-    }
-
     /// I_out for an image [N,3,H,W] and its mask [N,1,H,W] (1 = known);
     /// H and W must be multiples of 2^levels.
     pub fn forward(
@@ -308,8 +283,13 @@ impl UNet {
             let hm = g.pconv_epilogue(raw, layer.bias, bn, slope)?;
             return Ok((hm, raw.2));
         }
-        let (out, m) = g.partial_conv(xm, mask_a, mask_b, layer.weight, layer.bias, stride, pad)?;
-        let h = self.post(g, layer, out, train_bn, Some(slope))?;
+        let (mut h, m) =
+            g.partial_conv(xm, mask_a, mask_b, layer.weight, layer.bias, stride, pad)?;
+        if let Some(bn) = &layer.bn {
+            let running = (bn.running_mean, bn.running_var);
+            h = g.batch_norm(h, bn.gamma, bn.beta, running, train_bn)?;
+        }
+        h = g.leaky_relu(h, slope)?;
         Ok((g.channel_scale(h, m, false, None)?, m))
     }
 }

@@ -409,20 +409,17 @@ impl ForwardConv<'_> {
             } else {
                 w
             };
-            // The generic kernel's input-channel splits (row kernels: one).
-            let splits = d.workgroups[2] as usize / self.x[0];
-            let target = if splits > 1 {
-                Binding::Scratch(lowered.scratch_bytes.len())
-            } else {
-                Binding::Output(0)
-            };
-            d.bindings = vec![x, w, bias, target];
-            lowered.dispatches.push(d);
-            let y = self.y;
-            sum_splits(&mut lowered, splits, y[0] * y[1] * y[2] * y[3]);
-            return lowered;
+            d.bindings = vec![x, w, bias, Binding::Output(0)];
+        }
+        // The generic kernel's input-channel splits (row kernels: one) write
+        // partial outputs that sum_splits adds.
+        let splits = d.workgroups[2] as usize / self.x[0];
+        if splits > 1 {
+            d.bindings[3] = Binding::Scratch(lowered.scratch_bytes.len());
         }
         lowered.dispatches.push(d);
+        let y = self.y;
+        sum_splits(&mut lowered, splits, y[0] * y[1] * y[2] * y[3]);
         lowered
     }
 

@@ -243,6 +243,11 @@ fn conv2d_all_passes() {
         // chunk), also in backward-data.
         (2, 48, 5, 6, 20, 3, 1, 1, true),
         (3, 33, 7, 5, 9, 3, 2, 1, true),
+        // The same for the row kernels: 3x3 on an 8x8 map (a short last
+        // chunk), stride 2 onto 8x8 and 5x5 stride 2, with batches.
+        (2, 70, 8, 8, 20, 3, 1, 1, true),
+        (1, 37, 16, 16, 9, 3, 2, 1, true),
+        (2, 35, 16, 16, 17, 5, 2, 2, false),
         // Stride 2, 3x3 and 5x5, output widths multiples of 8: the stride-2
         // row kernel (odd input sides, rows just long enough for its loads,
         // partial channel groups; 130 tiles run along the workgroup).
@@ -355,6 +360,49 @@ fn stride_2_convolutions_take_the_row_kernels_where_they_apply() {
     assert!(weight_kernels([1, 4, 15, 31], [1, 17, 8, 16], 5, 2, 2)
         .contains(&Kernel::Conv2dBwdWeightS2K5));
     assert!(weight_kernels([1, 2, 5, 16], [1, 4, 2, 7], 3, 2, 0).contains(&Kernel::Conv2dBwdWeight));
+}
+
+#[test]
+fn small_deep_maps_split_the_row_kernels_over_input_channels() {
+    let plan = |x: [usize; 4], co: usize, stride: usize| {
+        let k = 3;
+        let y = [x[0], co, x[2] / stride, x[3] / stride];
+        let op = Op::Conv2d {
+            stride,
+            pad: 1,
+            bias: true,
+        };
+        let dev = DeviceTraits::for_cpu_adapter(false);
+        let w = [co, x[1], k, k];
+        let lowered = op.lower(&[&x, &w, &[co]], &[&y], &dev);
+        lowered
+            .dispatches
+            .iter()
+            .map(|d| (d.kernel, d.workgroups[2] as usize, d.params.clone()))
+            .collect::<Vec<_>>()
+    };
+    // The decoder's 8x8 layer (1024 -> 512 channels, one image): 4
+    // workgroups alone, so 64 splits of 16 channels (the most), summed after.
+    let decoder = plan([1, 1024, 8, 8], 512, 1);
+    let kinds: Vec<Kernel> = decoder.iter().map(|d| d.0).collect();
+    assert_eq!(
+        kinds,
+        [Kernel::Pad2d, Kernel::Conv2dFwd3x3Flat, Kernel::SumSplits]
+    );
+    let (_, z, params) = &decoder[1];
+    assert_eq!((*z, params[7], params[8]), (64, 16, 1));
+    // The encoder's stride-2 layer onto 16x16 (512 channels): 32 workgroups,
+    // so 32 splits of 16 channels.
+    let encoder = plan([1, 512, 32, 32], 512, 2);
+    assert_eq!(encoder.last().unwrap().0, Kernel::SumSplits);
+    assert_eq!((encoder[1].1, encoder[1].2[7]), (32, 16));
+    // A training batch of large maps fills the device unsplit.
+    let batch = plan([32, 64, 128, 128], 64, 1);
+    assert_eq!(
+        batch.iter().map(|d| d.0).collect::<Vec<_>>(),
+        [Kernel::Pad2d, Kernel::Conv2dFwd3x3]
+    );
+    assert_eq!((batch[1].1, batch[1].2[7], batch[1].2[8]), (32, 64, 32));
 }
 
 #[test]

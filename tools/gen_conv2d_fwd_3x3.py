@@ -73,12 +73,19 @@ GRID = """// Grid: x = row tiles of 8 pixels (64 per workgroup), y = channel gro
 // subgroups are runs of consecutive lanes that divide the tiles, so they
 // share channels."""
 
+# The forward row kernels' z: images times the splits of the input channels.
+SPLIT_K = """// Split-K: z = split * n + image. Where small deep maps would launch
+// too few workgroups to fill a GPU, split s sums input channels
+// [s * ci_chunk, + ci_chunk) into slot z of y (partial outputs that
+// sum_splits adds; the bias goes with split 0); one split writes y itself."""
+
 
 def gen(stride):
     lines = []
     A = lines.append
     A(HEADER_S1 if stride == 1 else HEADER_S2)
-    A(GRID)
+    A(GRID.replace("z = image.", "z = image and split."))
+    A(SPLIT_K)
     A("""struct Params {
     c_in: u32,
     // Padded input height and row pitch (floats, a multiple of 4).
@@ -88,6 +95,9 @@ def gen(stride):
     h_out: u32,
     w_out: u32,
     has_bias: u32,
+    ci_chunk: u32,
+    // Images: z / n is the split.
+    n: u32,
 }
 """)
     if stride == 2:
@@ -123,12 +133,14 @@ const K: u32 = 3u;
 #endif
     let oy = t / tiles_per_row;
     let ox0 = (t % tiles_per_row) * 8u;
-    let img = wg.z;
+    let img = wg.z % p.n;
+    let ci_begin = (wg.z / p.n) * p.ci_chunk;
+    let ci_end = min(ci_begin + p.ci_chunk, p.c_in);
     let pitch4 = p.pitch / 4u;""")
     A("    let kk_total = p.c_in * 9u;" if stride == 1 else "    let kk_total = p.c_in * K * K;")
     weight_rows_and_accumulators(A, "co0", "p.c_out", "kk_total", per_pixel=stride == 1)
     if stride == 1:
-        A("""    for (var ci = 0u; ci < p.c_in; ci++) {
+        A("""    for (var ci = ci_begin; ci < ci_end; ci++) {
         let plane4 = (img * p.c_in + ci) * p.h * pitch4 + oy * pitch4 + ox0 / 4u;
         for (var ky = 0u; ky < 3u; ky++) {
             let r = plane4 + ky * pitch4;
@@ -139,7 +151,7 @@ const K: u32 = 3u;
         tap_weights(A, 3, k_expr="3u")
         tap_dots_3(A)
     else:
-        A("""    for (var ci = 0u; ci < p.c_in; ci++) {
+        A("""    for (var ci = ci_begin; ci < ci_end; ci++) {
         let plane4 = (img * p.c_in + ci) * p.h * pitch4 + 2u * oy * pitch4 + ox0 / 2u;
         for (var ky = 0u; ky < K; ky++) {
             let r = plane4 + ky * pitch4;""")
@@ -161,22 +173,23 @@ const K: u32 = 3u;
 #endif""")
     for i in range(CO):
         if stride == 1:
-            A(f"    store_row(img, co0 + {i}u, oy * p.w_out + ox0, "
+            A(f"    store_row(wg.z, co0 + {i}u, oy * p.w_out + ox0, "
               f"vec4<f32>(acc{i}_0, acc{i}_1, acc{i}_2, acc{i}_3), "
               f"vec4<f32>(acc{i}_4, acc{i}_5, acc{i}_6, acc{i}_7));")
         else:
-            A(f"    store_row(img, co0 + {i}u, oy * p.w_out + ox0, acc{i}a, acc{i}b);")
+            A(f"    store_row(wg.z, co0 + {i}u, oy * p.w_out + ox0, acc{i}a, acc{i}b);")
     A("""}
 
-fn store_row(img: u32, co: u32, p0: u32, a: vec4<f32>, b: vec4<f32>) {
+// Slot z of y: the output image, or a split's partial output.
+fn store_row(z: u32, co: u32, p0: u32, a: vec4<f32>, b: vec4<f32>) {
     if (co >= p.c_out) {
         return;
     }
     var add = 0.0;
-    if (p.has_bias != 0u) {
+    if (p.has_bias != 0u && z < p.n) {
         add = bias[co];
     }
-    let base = (img * p.c_out + co) * p.h_out * p.w_out + p0;
+    let base = (z * p.c_out + co) * p.h_out * p.w_out + p0;
     for (var j = 0u; j < 4u; j++) {
         y[base + j] = a[j] + add;
         y[base + 4u + j] = b[j] + add;

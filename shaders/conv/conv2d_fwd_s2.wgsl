@@ -14,11 +14,15 @@
 // stride-1 kernel. Needs w_out % 8 == 0 and a row pitch of at least
 // 16 w_out / 8 + 4 floats (pad2d's multiple of 4 above w + 2 pad is).
 // Grid: x = row tiles of 8 pixels (64 per workgroup), y = channel groups
-// of 16, z = image. With `flat` (maps of fewer than 64 tiles, where most
+// of 16, z = image and split. With `flat` (maps of fewer than 64 tiles, where most
 // lanes of such a workgroup would idle) x runs over (channel group, tile)
 // pairs instead and y is 1; `flat` with `subgroup` only where the host knows
 // subgroups are runs of consecutive lanes that divide the tiles, so they
 // share channels.
+// Split-K: z = split * n + image. Where small deep maps would launch
+// too few workgroups to fill a GPU, split s sums input channels
+// [s * ci_chunk, + ci_chunk) into slot z of y (partial outputs that
+// sum_splits adds; the bias goes with split 0); one split writes y itself.
 struct Params {
     c_in: u32,
     // Padded input height and row pitch (floats, a multiple of 4).
@@ -28,6 +32,9 @@ struct Params {
     h_out: u32,
     w_out: u32,
     has_bias: u32,
+    ci_chunk: u32,
+    // Images: z / n is the split.
+    n: u32,
 }
 
 #ifdef k5
@@ -75,7 +82,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
 #endif
     let oy = t / tiles_per_row;
     let ox0 = (t % tiles_per_row) * 8u;
-    let img = wg.z;
+    let img = wg.z % p.n;
+    let ci_begin = (wg.z / p.n) * p.ci_chunk;
+    let ci_end = min(ci_begin + p.ci_chunk, p.c_in);
     let pitch4 = p.pitch / 4u;
     let kk_total = p.c_in * K * K;
 #ifdef subgroup
@@ -131,7 +140,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
     var acc14b = vec4<f32>(0.0);
     var acc15a = vec4<f32>(0.0);
     var acc15b = vec4<f32>(0.0);
-    for (var ci = 0u; ci < p.c_in; ci++) {
+    for (var ci = ci_begin; ci < ci_end; ci++) {
         let plane4 = (img * p.c_in + ci) * p.h * pitch4 + 2u * oy * pitch4 + ox0 / 2u;
         for (var ky = 0u; ky < K; ky++) {
             let r = plane4 + ky * pitch4;
@@ -777,33 +786,34 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
         return;
     }
 #endif
-    store_row(img, co0 + 0u, oy * p.w_out + ox0, acc0a, acc0b);
-    store_row(img, co0 + 1u, oy * p.w_out + ox0, acc1a, acc1b);
-    store_row(img, co0 + 2u, oy * p.w_out + ox0, acc2a, acc2b);
-    store_row(img, co0 + 3u, oy * p.w_out + ox0, acc3a, acc3b);
-    store_row(img, co0 + 4u, oy * p.w_out + ox0, acc4a, acc4b);
-    store_row(img, co0 + 5u, oy * p.w_out + ox0, acc5a, acc5b);
-    store_row(img, co0 + 6u, oy * p.w_out + ox0, acc6a, acc6b);
-    store_row(img, co0 + 7u, oy * p.w_out + ox0, acc7a, acc7b);
-    store_row(img, co0 + 8u, oy * p.w_out + ox0, acc8a, acc8b);
-    store_row(img, co0 + 9u, oy * p.w_out + ox0, acc9a, acc9b);
-    store_row(img, co0 + 10u, oy * p.w_out + ox0, acc10a, acc10b);
-    store_row(img, co0 + 11u, oy * p.w_out + ox0, acc11a, acc11b);
-    store_row(img, co0 + 12u, oy * p.w_out + ox0, acc12a, acc12b);
-    store_row(img, co0 + 13u, oy * p.w_out + ox0, acc13a, acc13b);
-    store_row(img, co0 + 14u, oy * p.w_out + ox0, acc14a, acc14b);
-    store_row(img, co0 + 15u, oy * p.w_out + ox0, acc15a, acc15b);
+    store_row(wg.z, co0 + 0u, oy * p.w_out + ox0, acc0a, acc0b);
+    store_row(wg.z, co0 + 1u, oy * p.w_out + ox0, acc1a, acc1b);
+    store_row(wg.z, co0 + 2u, oy * p.w_out + ox0, acc2a, acc2b);
+    store_row(wg.z, co0 + 3u, oy * p.w_out + ox0, acc3a, acc3b);
+    store_row(wg.z, co0 + 4u, oy * p.w_out + ox0, acc4a, acc4b);
+    store_row(wg.z, co0 + 5u, oy * p.w_out + ox0, acc5a, acc5b);
+    store_row(wg.z, co0 + 6u, oy * p.w_out + ox0, acc6a, acc6b);
+    store_row(wg.z, co0 + 7u, oy * p.w_out + ox0, acc7a, acc7b);
+    store_row(wg.z, co0 + 8u, oy * p.w_out + ox0, acc8a, acc8b);
+    store_row(wg.z, co0 + 9u, oy * p.w_out + ox0, acc9a, acc9b);
+    store_row(wg.z, co0 + 10u, oy * p.w_out + ox0, acc10a, acc10b);
+    store_row(wg.z, co0 + 11u, oy * p.w_out + ox0, acc11a, acc11b);
+    store_row(wg.z, co0 + 12u, oy * p.w_out + ox0, acc12a, acc12b);
+    store_row(wg.z, co0 + 13u, oy * p.w_out + ox0, acc13a, acc13b);
+    store_row(wg.z, co0 + 14u, oy * p.w_out + ox0, acc14a, acc14b);
+    store_row(wg.z, co0 + 15u, oy * p.w_out + ox0, acc15a, acc15b);
 }
 
-fn store_row(img: u32, co: u32, p0: u32, a: vec4<f32>, b: vec4<f32>) {
+// Slot z of y: the output image, or a split's partial output.
+fn store_row(z: u32, co: u32, p0: u32, a: vec4<f32>, b: vec4<f32>) {
     if (co >= p.c_out) {
         return;
     }
     var add = 0.0;
-    if (p.has_bias != 0u) {
+    if (p.has_bias != 0u && z < p.n) {
         add = bias[co];
     }
-    let base = (img * p.c_out + co) * p.h_out * p.w_out + p0;
+    let base = (z * p.c_out + co) * p.h_out * p.w_out + p0;
     for (var j = 0u; j < 4u; j++) {
         y[base + j] = a[j] + add;
         y[base + 4u + j] = b[j] + add;

@@ -411,8 +411,8 @@ impl ForwardConv<'_> {
             };
             d.bindings = vec![x, w, bias, Binding::Output(0)];
         }
-        // The generic kernel's input-channel splits (row kernels: one) write
-        // partial outputs that sum_splits adds.
+        // The input-channel splits (fwd_split) write partial outputs that
+        // sum_splits adds.
         let splits = d.workgroups[2] as usize / self.x[0];
         if splits > 1 {
             d.bindings[3] = Binding::Scratch(lowered.scratch_bytes.len());
@@ -463,13 +463,15 @@ impl ForwardConv<'_> {
             stride2_row_kernels(self.k, self.stride, self.pad, x[3], y[3])
         };
         if let Some(kernels) = row_kernels {
-            let (kernel, workgroups) = fwd_launch(
+            let (kernel, mut workgroups) = fwd_launch(
                 y[2] * y[3] / BLOCK,
                 self.c_out.div_ceil(FWD3X3_CO),
                 x[0],
                 dev,
                 kernels,
             );
+            let (ci_chunk, splits) = fwd_split(x, workgroups, dev);
+            workgroups[2] = (x[0] * splits) as u32;
             return Dispatch {
                 kernel,
                 params: Params::new()
@@ -480,6 +482,8 @@ impl ForwardConv<'_> {
                     .u(y[2])
                     .u(y[3])
                     .b(self.bias)
+                    .u(ci_chunk)
+                    .u(x[0])
                     .done(),
                 bindings,
                 workgroups,
@@ -497,7 +501,7 @@ impl ForwardConv<'_> {
                 Kernel::Conv2dFwd,
             ],
         );
-        let (ci_chunk, splits) = generic_fwd_split(x, workgroups, dev);
+        let (ci_chunk, splits) = fwd_split(x, workgroups, dev);
         workgroups[2] = (x[0] * splits) as u32;
         Dispatch {
             kernel,
@@ -521,12 +525,12 @@ impl ForwardConv<'_> {
     }
 }
 
-/// Input channels summed per split of the generic forward kernel, and the
-/// splits: small deep maps launch few workgroups (a 512-channel 2x2 map one,
-/// 4x4 two), so the sum over input channels is split until the device has
-/// `parallel_workgroups` in flight, in chunks of at least
+/// Input channels summed per split of a forward kernel, and the splits:
+/// small deep maps launch few workgroups (a 512-channel 2x2 map one, the
+/// 8x8 decoder layer four), so the sum over input channels is split until
+/// the device has `parallel_workgroups` in flight, in chunks of at least
 /// `MIN_SPLIT_CHANNELS`; sum_splits adds the partial outputs.
-fn generic_fwd_split(x: &[usize], workgroups: [u32; 3], dev: &DeviceTraits) -> (usize, usize) {
+fn fwd_split(x: &[usize], workgroups: [u32; 3], dev: &DeviceTraits) -> (usize, usize) {
     let launched = workgroups.iter().map(|&g| g as usize).product::<usize>();
     let wanted = (dev.parallel_workgroups as usize).div_ceil(launched.max(1));
     let most = (x[1] / MIN_SPLIT_CHANNELS).min(65535 / x[0].max(1)).max(1);
@@ -534,7 +538,7 @@ fn generic_fwd_split(x: &[usize], workgroups: [u32; 3], dev: &DeviceTraits) -> (
     (chunk, x[1].div_ceil(chunk).max(1))
 }
 
-/// Fewest input channels one split of the generic forward kernel sums.
+/// Fewest input channels one split of a forward kernel sums.
 const MIN_SPLIT_CHANNELS: usize = 16;
 
 pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTraits) -> Lowered {

@@ -231,8 +231,9 @@ fn conv2d_all_passes() {
         (2, 3, 48, 46, 11, 5, 2, 2, true),
         // 8 pixel groups: flat with subgroups where they are runs of 8 lanes.
         (2, 6, 16, 16, 20, 5, 2, 2, true),
-        // 3x3 stride 1 with widths that are multiples of 8: the row kernel
-        // (partial channel groups, more tiles than a workgroup, odd heights).
+        // 3x3 stride 1: the row kernel (partial channel groups, more tiles
+        // than a workgroup, odd heights; any width, the last tile of a row
+        // partly stored).
         (2, 3, 5, 8, 5, 3, 1, 1, true),
         (1, 13, 7, 16, 19, 3, 1, 1, false),
         (1, 2, 33, 24, 9, 3, 1, 1, true),
@@ -248,8 +249,11 @@ fn conv2d_all_passes() {
         (2, 70, 8, 8, 20, 3, 1, 1, true),
         (1, 37, 16, 16, 9, 3, 2, 1, true),
         (2, 35, 16, 16, 17, 5, 2, 2, false),
-        // Stride 2, 3x3 and 5x5, output widths multiples of 8: the stride-2
-        // row kernel (odd input sides, rows just long enough for its loads,
+        // The deepest maps, narrower than a tile: 4x4, 2x2 and 1x1 outputs.
+        (1, 40, 4, 4, 24, 3, 1, 1, true),
+        (2, 20, 4, 3, 9, 3, 2, 1, false),
+        (1, 3, 1, 1, 5, 3, 1, 1, true),
+        // Stride 2, 3x3 and 5x5: the stride-2 row kernel (odd input sides,
         // partial channel groups; 130 tiles run along the workgroup).
         (1, 3, 129, 32, 9, 3, 2, 1, false),
         (2, 7, 9, 15, 33, 3, 2, 1, true),
@@ -305,8 +309,14 @@ fn stride_2_convolutions_take_the_row_kernels_where_they_apply() {
     assert_eq!(s2([2, 7, 9, 15], 3, 1), Kernel::Conv2dFwdS2Flat);
     assert_eq!(s2([1, 4, 15, 31], 5, 2), Kernel::Conv2dFwdS2K5Flat);
     assert_eq!(s2([2, 6, 16, 16], 5, 2), Kernel::Conv2dFwdS2K5Flat);
-    // Output widths off multiples of 8, 7x7, no padding: the generic kernel.
-    assert_eq!(s2([2, 3, 48, 46], 5, 2), Kernel::Conv2dFwd);
+    // Any output width: a row's last tile computes past it, unstored (23
+    // and 4 columns; the deep layers' 4x4 and 2x2 maps).
+    assert_eq!(s2([2, 3, 48, 46], 5, 2), Kernel::Conv2dFwdS2K5);
+    assert_eq!(s2([1, 8, 8, 8], 3, 1), Kernel::Conv2dFwdS2Flat);
+    let s1 = |x: [usize; 4]| forward_kernel(&x, &[4, x[1], 3, 3], 1, 1);
+    assert_eq!(s1([1, 8, 2, 2]), Kernel::Conv2dFwd3x3Flat);
+    assert_eq!(s1([1, 8, 40, 9]), Kernel::Conv2dFwd3x3);
+    // 7x7, no padding: the generic kernel.
     assert_eq!(s2([3, 4, 9, 8], 7, 3), Kernel::Conv2dFwdFlat);
     assert_eq!(s2([1, 2, 5, 16], 3, 0), Kernel::Conv2dFwdFlat);
     // Backward-data: the stride-2 row kernel for 3x3 and 5x5 with "same"

@@ -13,12 +13,14 @@
 // them by subgroupBroadcast. With `texels` (CPU adapters, with `subgroup`)
 // the padded input and the weights, packed by conv/weight_texels.wgsl, are
 // texel arrays (common/texels.wgsl), whose fetches are some 8x cheaper than
-// buffer loads on lavapipe. Needs w_out % 8 == 0.
+// buffer loads on lavapipe. Any w_out: a row's last tile may run past it
+// (its pixels there are not stored), so rows need a pitch of at least
+// 8 ceil(w_out / 8) + 4 floats, zeros past the padding.
 // Grid: x = row tiles of 8 pixels (64 per workgroup), y = channel groups
 // of 16, z = image and split. With `flat` (maps of fewer than 64 tiles, where most
 // lanes of such a workgroup would idle) x runs over (channel group, tile)
 // pairs instead and y is 1; `flat` with `subgroup` only where the host knows
-// subgroups are runs of consecutive lanes that divide the tiles, so they
+// subgroups are runs of consecutive lanes that divide lane_tiles, so they
 // share channels.
 // Split-K: z = split * n + image. Where small deep maps would launch
 // too few workgroups to fill a GPU, split s sums input channels
@@ -36,6 +38,10 @@ struct Params {
     ci_chunk: u32,
     // Images: z / n is the split.
     n: u32,
+    // `flat`: lanes per channel group, the tiles or (with subgroups) the
+    // tiles rounded up to whole subgroups, so that a subgroup's lanes share
+    // one channel group; the extra lanes compute a clamped tile, unstored.
+    lane_tiles: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -65,11 +71,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
 #else
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
 #endif
-    let tiles_per_row = p.w_out / 8u;
+    let tiles_per_row = (p.w_out + 7u) / 8u;
     let tiles = tiles_per_row * p.h_out;
 #ifdef flat
-    let t = gid.x % tiles;
-    let co0 = (gid.x / tiles) * 16u;
+    let t = min(gid.x % p.lane_tiles, tiles - 1u);
+    let co0 = (gid.x / p.lane_tiles) * 16u;
 #else
     // Lanes past the last tile keep running (clamped) so broadcasts stay uniform.
     let t = min(gid.x, tiles - 1u);
@@ -480,7 +486,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
         }
     }
 #ifdef flat
-    if (co0 >= p.c_out) {
+    if (co0 >= p.c_out || gid.x % p.lane_tiles >= tiles) {
         return;
     }
 #else
@@ -488,26 +494,27 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
         return;
     }
 #endif
-    store_row(wg.z, co0 + 0u, oy * p.w_out + ox0, vec4<f32>(acc0_0, acc0_1, acc0_2, acc0_3), vec4<f32>(acc0_4, acc0_5, acc0_6, acc0_7));
-    store_row(wg.z, co0 + 1u, oy * p.w_out + ox0, vec4<f32>(acc1_0, acc1_1, acc1_2, acc1_3), vec4<f32>(acc1_4, acc1_5, acc1_6, acc1_7));
-    store_row(wg.z, co0 + 2u, oy * p.w_out + ox0, vec4<f32>(acc2_0, acc2_1, acc2_2, acc2_3), vec4<f32>(acc2_4, acc2_5, acc2_6, acc2_7));
-    store_row(wg.z, co0 + 3u, oy * p.w_out + ox0, vec4<f32>(acc3_0, acc3_1, acc3_2, acc3_3), vec4<f32>(acc3_4, acc3_5, acc3_6, acc3_7));
-    store_row(wg.z, co0 + 4u, oy * p.w_out + ox0, vec4<f32>(acc4_0, acc4_1, acc4_2, acc4_3), vec4<f32>(acc4_4, acc4_5, acc4_6, acc4_7));
-    store_row(wg.z, co0 + 5u, oy * p.w_out + ox0, vec4<f32>(acc5_0, acc5_1, acc5_2, acc5_3), vec4<f32>(acc5_4, acc5_5, acc5_6, acc5_7));
-    store_row(wg.z, co0 + 6u, oy * p.w_out + ox0, vec4<f32>(acc6_0, acc6_1, acc6_2, acc6_3), vec4<f32>(acc6_4, acc6_5, acc6_6, acc6_7));
-    store_row(wg.z, co0 + 7u, oy * p.w_out + ox0, vec4<f32>(acc7_0, acc7_1, acc7_2, acc7_3), vec4<f32>(acc7_4, acc7_5, acc7_6, acc7_7));
-    store_row(wg.z, co0 + 8u, oy * p.w_out + ox0, vec4<f32>(acc8_0, acc8_1, acc8_2, acc8_3), vec4<f32>(acc8_4, acc8_5, acc8_6, acc8_7));
-    store_row(wg.z, co0 + 9u, oy * p.w_out + ox0, vec4<f32>(acc9_0, acc9_1, acc9_2, acc9_3), vec4<f32>(acc9_4, acc9_5, acc9_6, acc9_7));
-    store_row(wg.z, co0 + 10u, oy * p.w_out + ox0, vec4<f32>(acc10_0, acc10_1, acc10_2, acc10_3), vec4<f32>(acc10_4, acc10_5, acc10_6, acc10_7));
-    store_row(wg.z, co0 + 11u, oy * p.w_out + ox0, vec4<f32>(acc11_0, acc11_1, acc11_2, acc11_3), vec4<f32>(acc11_4, acc11_5, acc11_6, acc11_7));
-    store_row(wg.z, co0 + 12u, oy * p.w_out + ox0, vec4<f32>(acc12_0, acc12_1, acc12_2, acc12_3), vec4<f32>(acc12_4, acc12_5, acc12_6, acc12_7));
-    store_row(wg.z, co0 + 13u, oy * p.w_out + ox0, vec4<f32>(acc13_0, acc13_1, acc13_2, acc13_3), vec4<f32>(acc13_4, acc13_5, acc13_6, acc13_7));
-    store_row(wg.z, co0 + 14u, oy * p.w_out + ox0, vec4<f32>(acc14_0, acc14_1, acc14_2, acc14_3), vec4<f32>(acc14_4, acc14_5, acc14_6, acc14_7));
-    store_row(wg.z, co0 + 15u, oy * p.w_out + ox0, vec4<f32>(acc15_0, acc15_1, acc15_2, acc15_3), vec4<f32>(acc15_4, acc15_5, acc15_6, acc15_7));
+    store_row(wg.z, co0 + 0u, oy, ox0, vec4<f32>(acc0_0, acc0_1, acc0_2, acc0_3), vec4<f32>(acc0_4, acc0_5, acc0_6, acc0_7));
+    store_row(wg.z, co0 + 1u, oy, ox0, vec4<f32>(acc1_0, acc1_1, acc1_2, acc1_3), vec4<f32>(acc1_4, acc1_5, acc1_6, acc1_7));
+    store_row(wg.z, co0 + 2u, oy, ox0, vec4<f32>(acc2_0, acc2_1, acc2_2, acc2_3), vec4<f32>(acc2_4, acc2_5, acc2_6, acc2_7));
+    store_row(wg.z, co0 + 3u, oy, ox0, vec4<f32>(acc3_0, acc3_1, acc3_2, acc3_3), vec4<f32>(acc3_4, acc3_5, acc3_6, acc3_7));
+    store_row(wg.z, co0 + 4u, oy, ox0, vec4<f32>(acc4_0, acc4_1, acc4_2, acc4_3), vec4<f32>(acc4_4, acc4_5, acc4_6, acc4_7));
+    store_row(wg.z, co0 + 5u, oy, ox0, vec4<f32>(acc5_0, acc5_1, acc5_2, acc5_3), vec4<f32>(acc5_4, acc5_5, acc5_6, acc5_7));
+    store_row(wg.z, co0 + 6u, oy, ox0, vec4<f32>(acc6_0, acc6_1, acc6_2, acc6_3), vec4<f32>(acc6_4, acc6_5, acc6_6, acc6_7));
+    store_row(wg.z, co0 + 7u, oy, ox0, vec4<f32>(acc7_0, acc7_1, acc7_2, acc7_3), vec4<f32>(acc7_4, acc7_5, acc7_6, acc7_7));
+    store_row(wg.z, co0 + 8u, oy, ox0, vec4<f32>(acc8_0, acc8_1, acc8_2, acc8_3), vec4<f32>(acc8_4, acc8_5, acc8_6, acc8_7));
+    store_row(wg.z, co0 + 9u, oy, ox0, vec4<f32>(acc9_0, acc9_1, acc9_2, acc9_3), vec4<f32>(acc9_4, acc9_5, acc9_6, acc9_7));
+    store_row(wg.z, co0 + 10u, oy, ox0, vec4<f32>(acc10_0, acc10_1, acc10_2, acc10_3), vec4<f32>(acc10_4, acc10_5, acc10_6, acc10_7));
+    store_row(wg.z, co0 + 11u, oy, ox0, vec4<f32>(acc11_0, acc11_1, acc11_2, acc11_3), vec4<f32>(acc11_4, acc11_5, acc11_6, acc11_7));
+    store_row(wg.z, co0 + 12u, oy, ox0, vec4<f32>(acc12_0, acc12_1, acc12_2, acc12_3), vec4<f32>(acc12_4, acc12_5, acc12_6, acc12_7));
+    store_row(wg.z, co0 + 13u, oy, ox0, vec4<f32>(acc13_0, acc13_1, acc13_2, acc13_3), vec4<f32>(acc13_4, acc13_5, acc13_6, acc13_7));
+    store_row(wg.z, co0 + 14u, oy, ox0, vec4<f32>(acc14_0, acc14_1, acc14_2, acc14_3), vec4<f32>(acc14_4, acc14_5, acc14_6, acc14_7));
+    store_row(wg.z, co0 + 15u, oy, ox0, vec4<f32>(acc15_0, acc15_1, acc15_2, acc15_3), vec4<f32>(acc15_4, acc15_5, acc15_6, acc15_7));
 }
 
-// Slot z of y: the output image, or a split's partial output.
-fn store_row(z: u32, co: u32, p0: u32, a: vec4<f32>, b: vec4<f32>) {
+// Pixels ox0.. of row oy of channel co in slot z of y (the output image,
+// or a split's partial output), those left of w_out.
+fn store_row(z: u32, co: u32, oy: u32, ox0: u32, a: vec4<f32>, b: vec4<f32>) {
     if (co >= p.c_out) {
         return;
     }
@@ -515,9 +522,14 @@ fn store_row(z: u32, co: u32, p0: u32, a: vec4<f32>, b: vec4<f32>) {
     if (p.has_bias != 0u && z < p.n) {
         add = bias[co];
     }
-    let base = (z * p.c_out + co) * p.h_out * p.w_out + p0;
+    let base = ((z * p.c_out + co) * p.h_out + oy) * p.w_out + ox0;
+    let count = min(8u, p.w_out - ox0);
     for (var j = 0u; j < 4u; j++) {
-        y[base + j] = a[j] + add;
-        y[base + 4u + j] = b[j] + add;
+        if (j < count) {
+            y[base + j] = a[j] + add;
+        }
+        if (4u + j < count) {
+            y[base + 4u + j] = b[j] + add;
+        }
     }
 }

@@ -11,13 +11,13 @@
 // the speed on lavapipe. With `subgroup`, lane r loads the weights of
 // channels co0 + r, co0 + 8 + r, … and the other lanes take them by
 // subgroupBroadcast; with `texels` the operands are texel arrays, as in the
-// stride-1 kernel. Needs w_out % 8 == 0 and a row pitch of at least
-// 16 w_out / 8 + 4 floats (pad2d's multiple of 4 above w + 2 pad is).
+// stride-1 kernel. Any w_out, as there: rows need a pitch of at least
+// 16 ceil(w_out / 8) + 4 floats, zeros past the padding.
 // Grid: x = row tiles of 8 pixels (64 per workgroup), y = channel groups
 // of 16, z = image and split. With `flat` (maps of fewer than 64 tiles, where most
 // lanes of such a workgroup would idle) x runs over (channel group, tile)
 // pairs instead and y is 1; `flat` with `subgroup` only where the host knows
-// subgroups are runs of consecutive lanes that divide the tiles, so they
+// subgroups are runs of consecutive lanes that divide lane_tiles, so they
 // share channels.
 // Split-K: z = split * n + image. Where small deep maps would launch
 // too few workgroups to fill a GPU, split s sums input channels
@@ -35,6 +35,10 @@ struct Params {
     ci_chunk: u32,
     // Images: z / n is the split.
     n: u32,
+    // `flat`: lanes per channel group, the tiles or (with subgroups) the
+    // tiles rounded up to whole subgroups, so that a subgroup's lanes share
+    // one channel group; the extra lanes compute a clamped tile, unstored.
+    lane_tiles: u32,
 }
 
 #ifdef k5
@@ -70,11 +74,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
 #else
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
 #endif
-    let tiles_per_row = p.w_out / 8u;
+    let tiles_per_row = (p.w_out + 7u) / 8u;
     let tiles = tiles_per_row * p.h_out;
 #ifdef flat
-    let t = gid.x % tiles;
-    let co0 = (gid.x / tiles) * 16u;
+    let t = min(gid.x % p.lane_tiles, tiles - 1u);
+    let co0 = (gid.x / p.lane_tiles) * 16u;
 #else
     // Lanes past the last tile keep running (clamped) so broadcasts stay uniform.
     let t = min(gid.x, tiles - 1u);
@@ -778,7 +782,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
         }
     }
 #ifdef flat
-    if (co0 >= p.c_out) {
+    if (co0 >= p.c_out || gid.x % p.lane_tiles >= tiles) {
         return;
     }
 #else
@@ -786,26 +790,27 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
         return;
     }
 #endif
-    store_row(wg.z, co0 + 0u, oy * p.w_out + ox0, acc0a, acc0b);
-    store_row(wg.z, co0 + 1u, oy * p.w_out + ox0, acc1a, acc1b);
-    store_row(wg.z, co0 + 2u, oy * p.w_out + ox0, acc2a, acc2b);
-    store_row(wg.z, co0 + 3u, oy * p.w_out + ox0, acc3a, acc3b);
-    store_row(wg.z, co0 + 4u, oy * p.w_out + ox0, acc4a, acc4b);
-    store_row(wg.z, co0 + 5u, oy * p.w_out + ox0, acc5a, acc5b);
-    store_row(wg.z, co0 + 6u, oy * p.w_out + ox0, acc6a, acc6b);
-    store_row(wg.z, co0 + 7u, oy * p.w_out + ox0, acc7a, acc7b);
-    store_row(wg.z, co0 + 8u, oy * p.w_out + ox0, acc8a, acc8b);
-    store_row(wg.z, co0 + 9u, oy * p.w_out + ox0, acc9a, acc9b);
-    store_row(wg.z, co0 + 10u, oy * p.w_out + ox0, acc10a, acc10b);
-    store_row(wg.z, co0 + 11u, oy * p.w_out + ox0, acc11a, acc11b);
-    store_row(wg.z, co0 + 12u, oy * p.w_out + ox0, acc12a, acc12b);
-    store_row(wg.z, co0 + 13u, oy * p.w_out + ox0, acc13a, acc13b);
-    store_row(wg.z, co0 + 14u, oy * p.w_out + ox0, acc14a, acc14b);
-    store_row(wg.z, co0 + 15u, oy * p.w_out + ox0, acc15a, acc15b);
+    store_row(wg.z, co0 + 0u, oy, ox0, acc0a, acc0b);
+    store_row(wg.z, co0 + 1u, oy, ox0, acc1a, acc1b);
+    store_row(wg.z, co0 + 2u, oy, ox0, acc2a, acc2b);
+    store_row(wg.z, co0 + 3u, oy, ox0, acc3a, acc3b);
+    store_row(wg.z, co0 + 4u, oy, ox0, acc4a, acc4b);
+    store_row(wg.z, co0 + 5u, oy, ox0, acc5a, acc5b);
+    store_row(wg.z, co0 + 6u, oy, ox0, acc6a, acc6b);
+    store_row(wg.z, co0 + 7u, oy, ox0, acc7a, acc7b);
+    store_row(wg.z, co0 + 8u, oy, ox0, acc8a, acc8b);
+    store_row(wg.z, co0 + 9u, oy, ox0, acc9a, acc9b);
+    store_row(wg.z, co0 + 10u, oy, ox0, acc10a, acc10b);
+    store_row(wg.z, co0 + 11u, oy, ox0, acc11a, acc11b);
+    store_row(wg.z, co0 + 12u, oy, ox0, acc12a, acc12b);
+    store_row(wg.z, co0 + 13u, oy, ox0, acc13a, acc13b);
+    store_row(wg.z, co0 + 14u, oy, ox0, acc14a, acc14b);
+    store_row(wg.z, co0 + 15u, oy, ox0, acc15a, acc15b);
 }
 
-// Slot z of y: the output image, or a split's partial output.
-fn store_row(z: u32, co: u32, p0: u32, a: vec4<f32>, b: vec4<f32>) {
+// Pixels ox0.. of row oy of channel co in slot z of y (the output image,
+// or a split's partial output), those left of w_out.
+fn store_row(z: u32, co: u32, oy: u32, ox0: u32, a: vec4<f32>, b: vec4<f32>) {
     if (co >= p.c_out) {
         return;
     }
@@ -813,9 +818,14 @@ fn store_row(z: u32, co: u32, p0: u32, a: vec4<f32>, b: vec4<f32>) {
     if (p.has_bias != 0u && z < p.n) {
         add = bias[co];
     }
-    let base = (z * p.c_out + co) * p.h_out * p.w_out + p0;
+    let base = ((z * p.c_out + co) * p.h_out + oy) * p.w_out + ox0;
+    let count = min(8u, p.w_out - ox0);
     for (var j = 0u; j < 4u; j++) {
-        y[base + j] = a[j] + add;
-        y[base + 4u + j] = b[j] + add;
+        if (j < count) {
+            y[base + j] = a[j] + add;
+        }
+        if (4u + j < count) {
+            y[base + 4u + j] = b[j] + add;
+        }
     }
 }

@@ -267,14 +267,15 @@ fn pack_weight_texels(
     Binding::ScratchTexels(slot)
 }
 
-/// Whether the 3x3 stride-1 row kernel computes this convolution.
+/// Whether the 3x3 stride-1 backward-weight row kernel computes this
+/// convolution's weight gradient (it reads whole 8-pixel tiles of gy).
 fn row_kernel_applies(k: usize, stride: usize, pad: usize, w_out: usize) -> bool {
     k == 3 && stride == 1 && pad == 1 && w_out.is_multiple_of(BLOCK)
 }
 
-/// Whether a stride-2 row kernel can read a `k`x`k` convolution's input,
-/// `w` wide, for `w_out` columns: padding (its rows are vec4-aligned
-/// copies) and rows long enough for its 20-float loads.
+/// Whether the stride-2 backward-weight row kernel can read a convolution's
+/// input, `w` wide, for `w_out` columns: padding (its rows are vec4-aligned
+/// copies), whole 8-pixel tiles of gy and rows long enough for its loads.
 fn stride2_rows_fit(stride: usize, pad: usize, w: usize, w_out: usize) -> bool {
     stride == 2 && pad > 0 && w_out.is_multiple_of(BLOCK) && padded_pitch(w, pad) >= 2 * w_out + 4
 }
@@ -312,18 +313,20 @@ fn bwd_weight_row_kernels(
     }
 }
 
-/// The stride-2 row kernel's variants (flat, flat with subgroups,
-/// subgroup, portable) for a `k`x`k` convolution of an input `w` wide into
-/// `w_out` columns, where it applies: k of 3 or 5, padding (its rows are
-/// vec4-aligned copies), and rows long enough for its 20-float loads.
-fn stride2_row_kernels(
-    k: usize,
-    stride: usize,
-    pad: usize,
-    w: usize,
-    w_out: usize,
-) -> Option<[Kernel; 4]> {
-    let fits = stride2_rows_fit(stride, pad, w, w_out);
+/// The forward row kernels' variants (flat, flat with subgroups,
+/// subgroup, portable) for a `k`x`k` convolution, at any output width,
+/// where one applies: 3x3 stride 1 padding 1, or stride 2 with k of 3 or 5
+/// and padding (its rows are vec4-aligned copies, `fwd_row_pitch` long).
+fn fwd_row_kernels(k: usize, stride: usize, pad: usize) -> Option<[Kernel; 4]> {
+    if k == 3 && stride == 1 && pad == 1 {
+        return Some([
+            Kernel::Conv2dFwd3x3Flat,
+            Kernel::Conv2dFwd3x3FlatSubgroup,
+            Kernel::Conv2dFwd3x3Subgroup,
+            Kernel::Conv2dFwd3x3,
+        ]);
+    }
+    let fits = stride == 2 && pad > 0;
     match k {
         3 if fits => Some([
             Kernel::Conv2dFwdS2Flat,
@@ -363,6 +366,13 @@ fn stride2_bwd_data_kernels(k: usize, pad: usize) -> Option<[Kernel; 4]> {
     }
 }
 
+/// Row pitch (floats) of the forward row kernels' padded input `w` wide:
+/// the last 8-pixel tile of a row, which may run past `w_out`, loads 12
+/// (stride 1) or 20 (stride 2) floats from float 8 stride tile.
+fn fwd_row_pitch(w: usize, pad: usize, stride: usize, w_out: usize) -> usize {
+    padded_pitch(w, pad).max(BLOCK * stride * w_out.div_ceil(BLOCK) + 4)
+}
+
 /// A forward convolution as the conv kernels see it: input of logical shape
 /// `x` (already zero-padded by `pad` into a scratch copy when `pad` > 0),
 /// `c_out` filters of `k`x`k`, output `y`; bindings: input, weights, bias, y.
@@ -393,7 +403,7 @@ impl ForwardConv<'_> {
         let mut lowered = Lowered::default();
         let mut d = self.dispatch(dev);
         if let Some(kernel) = texel_twin(d.kernel).filter(|_| self.texels_fit(dev)) {
-            let x = pad_input_to_texels(&mut lowered, x, self.x, self.pad);
+            let x = padded_copy(&mut lowered, x, self.x, self.pad, self.pitch(), true);
             let layout = if flip {
                 WeightLayout::FlippedTransposed
             } else {
@@ -403,7 +413,11 @@ impl ForwardConv<'_> {
             d.kernel = kernel;
             d.bindings = vec![x, w, bias, Binding::Output(0)];
         } else {
-            let x = pad_input(&mut lowered, x, self.x, self.pad);
+            let x = if self.pad > 0 {
+                pad_input_to_pitch(&mut lowered, x, self.x, self.pad, self.pitch())
+            } else {
+                x
+            };
             let w = if flip {
                 self.flipped_weights(&mut lowered, w)
             } else {
@@ -427,7 +441,7 @@ impl ForwardConv<'_> {
     /// texel arrays.
     fn texels_fit(&self, dev: &DeviceTraits) -> bool {
         let x = self.x;
-        let input = padded_vec4s(x, self.pad, padded_pitch(x[3], self.pad));
+        let input = padded_vec4s(x, self.pad, self.pitch());
         dev.texels_fit(input) && dev.texels_fit(weight_texel_count(self.c_out, x[1], self.k))
     }
 
@@ -447,24 +461,34 @@ impl ForwardConv<'_> {
         Binding::Scratch(slot)
     }
 
+    /// Row pitch of the padded input: longer rows for the row kernels.
+    fn pitch(&self) -> usize {
+        let (w, w_out) = (self.x[3], self.y[3]);
+        match fwd_row_kernels(self.k, self.stride, self.pad) {
+            Some(_) => fwd_row_pitch(w, self.pad, self.stride, w_out),
+            None => padded_pitch(w, self.pad),
+        }
+    }
+
     /// A row kernel where one applies, else the generic kernel; either runs
     /// `flat` on small maps. Its bindings are left to `lower`.
     fn dispatch(&self, dev: &DeviceTraits) -> Dispatch {
         let bindings = Vec::new();
         let (x, y) = (self.x, self.y);
-        let row_kernels = if row_kernel_applies(self.k, self.stride, self.pad, y[3]) {
-            Some([
-                Kernel::Conv2dFwd3x3Flat,
-                Kernel::Conv2dFwd3x3FlatSubgroup,
-                Kernel::Conv2dFwd3x3Subgroup,
-                Kernel::Conv2dFwd3x3,
-            ])
-        } else {
-            stride2_row_kernels(self.k, self.stride, self.pad, x[3], y[3])
-        };
-        if let Some(kernels) = row_kernels {
+        if let Some(kernels) = fwd_row_kernels(self.k, self.stride, self.pad) {
+            let tiles = y[2] * y[3].div_ceil(BLOCK);
+            // Small maps run `flat`; where subgroups are runs of known
+            // length, each channel group takes whole subgroups (extra lanes
+            // idle), which keeps the broadcasts and the texel twins
+            // (lavapipe: the 4x4 decoder layer 84 -> 24 ms).
+            let sg = dev.flat_subgroup_size as usize;
+            let lane_tiles = if dev.subgroups_8_to_64 && sg > 0 && tiles < FWD_LANES {
+                tiles.next_multiple_of(sg)
+            } else {
+                tiles
+            };
             let (kernel, mut workgroups) = fwd_launch(
-                y[2] * y[3] / BLOCK,
+                lane_tiles,
                 self.c_out.div_ceil(FWD3X3_CO),
                 x[0],
                 dev,
@@ -477,13 +501,14 @@ impl ForwardConv<'_> {
                 params: Params::new()
                     .u(x[1])
                     .u(x[2] + 2 * self.pad)
-                    .u(padded_pitch(x[3], self.pad))
+                    .u(self.pitch())
                     .u(self.c_out)
                     .u(y[2])
                     .u(y[3])
                     .b(self.bias)
                     .u(ci_chunk)
                     .u(x[0])
+                    .u(lane_tiles)
                     .done(),
                 bindings,
                 workgroups,

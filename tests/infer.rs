@@ -297,3 +297,50 @@ fn the_last_forward_pass_can_be_profiled() {
     assert!(profile.dispatches.iter().all(|d| d.seconds >= 0.0));
     assert_eq!(model.predict(&img, &m).unwrap().data, before.data);
 }
+
+/// The bundled model at its own size gives the same output through the
+/// kernel paths a device may take: texel arrays and subgroups (lavapipe)
+/// against plain buffers (GPUs), at the shapes of real use (the op tests
+/// use small ones).
+#[test]
+fn the_bundled_model_agrees_across_kernel_paths() {
+    use pconv::gpu::Executor;
+    use pconv::graph::recording::DeviceTraits;
+    use pconv::graph::Graph;
+    use pconv::model::{Mode, UNet};
+    let Some(ctx) = gpu() else { return };
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/models/faces128.safetensors");
+    let ck = Checkpoint::read(&path).unwrap();
+    let img = photo(128, 128, 5);
+    let m = holes(128, 128, |x, y| {
+        (x / 9 + y / 13) % 4 == 0 || (30..70).contains(&x)
+    });
+    let planes = Planes::from_rgb(&img);
+    let known: Vec<f32> = m.known_mask();
+    let run = |traits: DeviceTraits| {
+        let mut g = Graph::new();
+        let image = g.input("image", &[1, 3, 128, 128]);
+        let mask = g.input("mask", &[1, 1, 128, 128]);
+        let net = UNet::declare(&mut g, ck.config, Mode::Eval).unwrap();
+        let out = net.forward(&mut g, image, mask, Mode::Eval).unwrap();
+        let exec = Executor::with_traits(&ctx, &g, &[out, image, mask], &traits).unwrap();
+        net.upload(&exec, &ck).unwrap();
+        exec.write(image, &planes.data).unwrap();
+        exec.write(mask, &known).unwrap();
+        exec.run();
+        exec.read(out).unwrap()
+    };
+    let device = run(ctx.traits());
+    let plain = run(DeviceTraits {
+        subgroups_8_to_64: false,
+        texel_rows: 0,
+        flat_subgroup_size: 0,
+        ..ctx.traits()
+    });
+    let worst = device
+        .iter()
+        .zip(&plain)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-3, "outputs differ by up to {worst}");
+}

@@ -253,6 +253,8 @@ fn conv2d_all_passes() {
         (1, 40, 4, 4, 24, 3, 1, 1, true),
         (2, 20, 4, 3, 9, 3, 2, 1, false),
         (1, 3, 1, 1, 5, 3, 1, 1, true),
+        // A padded input over two texel rows (4,488 texels).
+        (1, 4, 64, 64, 8, 3, 1, 1, false),
         // Stride 2, 3x3 and 5x5: the stride-2 row kernel (odd input sides,
         // partial channel groups; 130 tiles run along the workgroup).
         (1, 3, 129, 32, 9, 3, 2, 1, false),
@@ -397,7 +399,11 @@ fn small_deep_maps_split_the_row_kernels_over_input_channels() {
     let kinds: Vec<Kernel> = decoder.iter().map(|d| d.0).collect();
     assert_eq!(
         kinds,
-        [Kernel::Pad2d, Kernel::Conv2dFwd3x3Flat, Kernel::SumSplits]
+        [
+            Kernel::Pad2dVec4,
+            Kernel::Conv2dFwd3x3Flat,
+            Kernel::SumSplits
+        ]
     );
     let (_, z, params) = &decoder[1];
     assert_eq!((*z, params[7], params[8]), (64, 16, 1));
@@ -410,7 +416,7 @@ fn small_deep_maps_split_the_row_kernels_over_input_channels() {
     let batch = plan([32, 64, 128, 128], 64, 1);
     assert_eq!(
         batch.iter().map(|d| d.0).collect::<Vec<_>>(),
-        [Kernel::Pad2d, Kernel::Conv2dFwd3x3]
+        [Kernel::Pad2dVec4, Kernel::Conv2dFwd3x3]
     );
     assert_eq!((batch[1].1, batch[1].2[7], batch[1].2[8]), (32, 64, 32));
 }
@@ -441,7 +447,7 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
     assert_eq!(
         kernels(fwd.clone(), [&x, &w], &y, 16384),
         [
-            Kernel::Pad2dTexels,
+            Kernel::Pad2dTexelsVec4,
             Kernel::WeightTexels,
             Kernel::Conv2dFwd3x3Texels
         ]
@@ -453,7 +459,7 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
     );
     assert_eq!(
         kernels(fwd.clone(), [&x, &w], &y, 2),
-        [Kernel::Pad2d, Kernel::Conv2dFwd3x3Subgroup]
+        [Kernel::Pad2dVec4, Kernel::Conv2dFwd3x3Subgroup]
     );
     // Small maps whose tiles the subgroups divide: flat, still on texels.
     let (xs, ys) = ([1, 16, 8, 16], [1, 8, 8, 16]);
@@ -471,7 +477,7 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
     assert_eq!(
         kernels(bwd.clone(), [&y, &w], &x, 16384),
         [
-            Kernel::Pad2dTexels,
+            Kernel::Pad2dTexelsVec4,
             Kernel::WeightTexels,
             Kernel::Conv2dFwd3x3Texels
         ]
@@ -479,7 +485,7 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
     assert_eq!(
         kernels(bwd, [&y, &w], &x, 0),
         [
-            Kernel::Pad2d,
+            Kernel::Pad2dVec4,
             Kernel::WeightFlip,
             Kernel::Conv2dFwd3x3Subgroup
         ]
@@ -515,7 +521,7 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
             16384
         ),
         [
-            Kernel::Pad2dTexels,
+            Kernel::Pad2dTexelsVec4,
             Kernel::WeightTexels,
             Kernel::Conv2dBwdDataS2K5Texels
         ]
@@ -533,8 +539,8 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
     assert_eq!(
         bw(1, 3, &y, &x)[..3],
         [
-            Kernel::Pad2dTexels,
-            Kernel::Pad2dTexels,
+            Kernel::Pad2dTexelsVec4,
+            Kernel::Pad2dTexelsVec4,
             Kernel::Conv2dBwdWeight3x3Texels
         ]
     );
@@ -630,12 +636,16 @@ fn pconv_mask_single_and_concatenated() {
 #[test]
 fn channel_scale_and_sum() {
     let mut rng = Rng::new(4);
-    let (n, c, h, w) = (2, 5, 7, 9);
-    for (invert, bias, ratio) in [
-        (false, false, 0.3),
-        (true, false, 0.5),
-        (false, true, 0.0),
-        (false, true, 1.0),
+    let (n, c, h) = (2, 5, 7);
+    // Widths 9 (the scalar kernel) and 8 (planes of whole vec4s).
+    for (invert, bias, ratio, w) in [
+        (false, false, 0.3, 9),
+        (true, false, 0.5, 9),
+        (false, true, 0.0, 9),
+        (false, true, 1.0, 9),
+        (false, false, 0.3, 8),
+        (true, false, 0.5, 8),
+        (false, true, 0.4, 8),
     ] {
         let mut s = rng.mask(n, h, w, ratio);
         if bias {
@@ -650,7 +660,7 @@ fn channel_scale_and_sum() {
             ops.push(var(&[c], rng.values(c)));
         }
         check(
-            &format!("channel_scale invert {invert} bias {bias} holes {ratio}"),
+            &format!("channel_scale invert {invert} bias {bias} holes {ratio} width {w}"),
             Op::ChannelScale { invert, bias },
             ops,
             EW_TOL,
@@ -698,10 +708,11 @@ fn batch_norm_train_and_eval() {
 #[test]
 fn activations() {
     let mut rng = Rng::new(6);
-    for slope in [0.0, 0.2] {
-        let ops = vec![var(&[2, 3, 5, 7], rng.values(210))];
+    // 210 values: the scalar kernels; 240: the vec4 ones.
+    for (slope, w) in [(0.0, 7), (0.2, 7), (0.2, 8)] {
+        let ops = vec![var(&[2, 3, 5, w], rng.values(30 * w))];
         check(
-            &format!("activation slope {slope}"),
+            &format!("activation slope {slope} width {w}"),
             Op::Activation { slope },
             ops,
             EW_TOL,
@@ -713,23 +724,30 @@ fn activations() {
 #[test]
 fn upsample_concat_slice_maxpool() {
     let mut rng = Rng::new(7);
-    check(
-        "upsample2x",
-        Op::Upsample2x,
-        vec![var(&[2, 3, 5, 3], rng.values(90))],
-        EW_TOL,
-        &mut rng,
-    );
-    check(
-        "concat",
-        Op::Concat,
-        vec![
-            var(&[2, 3, 5, 3], rng.values(90)),
-            var(&[2, 4, 5, 3], rng.values(120)),
-        ],
-        EW_TOL,
-        &mut rng,
-    );
+    // Odd and even widths (the vec4 kernels), forward and backward.
+    for w in [3, 4] {
+        check(
+            &format!("upsample2x width {w}"),
+            Op::Upsample2x,
+            vec![var(&[2, 3, 5, w], rng.values(30 * w))],
+            EW_TOL,
+            &mut rng,
+        );
+    }
+    // Planes of 15 values (scalar kernels) and of 12 (vec4 kernels), also
+    // for the backward's channel slices.
+    for (h, w) in [(5, 3), (3, 4)] {
+        check(
+            &format!("concat {h}x{w}"),
+            Op::Concat,
+            vec![
+                var(&[2, 3, h, w], rng.values(6 * h * w)),
+                var(&[2, 4, h, w], rng.values(8 * h * w)),
+            ],
+            EW_TOL,
+            &mut rng,
+        );
+    }
     for (h, w) in [(6, 8), (7, 9), (2, 3)] {
         let ops = vec![var(&[2, 3, h, w], rng.values(6 * h * w))];
         check(
@@ -876,7 +894,13 @@ fn gram_matrices() {
 #[test]
 fn adam_step_matches_cpu() {
     let mut rng = Rng::new(12);
-    let len = 300;
+    // Whole vec4s (the vec4 kernel) and not (the scalar one).
+    for len in [300, 301] {
+        adam_case(len, &mut rng);
+    }
+}
+
+fn adam_case(len: usize, rng: &mut Rng) {
     let step = pconv::ops::optim::adam_step_scalars(2e-4, 0.9, 0.999, 3);
     let ops = vec![
         data(&[4], step.iter().map(|&v| v as f64).collect()),
@@ -889,7 +913,7 @@ fn adam_step_matches_cpu() {
         ),
     ];
     check(
-        "adam",
+        &format!("adam {len}"),
         Op::Adam {
             beta1: 0.9,
             beta2: 0.999,
@@ -897,7 +921,7 @@ fn adam_step_matches_cpu() {
         },
         ops,
         1e-6,
-        &mut rng,
+        rng,
     );
 }
 

@@ -1,14 +1,22 @@
-// y = x if x > 0 else slope * x   (ReLU: slope 0; LeakyReLU(0.2): slope 0.2)
+// y = x if x > 0 else slope * x   (ReLU: slope 0; LeakyReLU(0.2): slope 0.2);
+// with `vec4` (tensors of whole vec4s) 4 values per invocation.
 #import index
 
+#ifdef vec4
+alias V = vec4<f32>;
+#else
+alias V = f32;
+#endif
+
 struct Params {
+    // Elements of V.
     len: u32,
     slope: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<V>;
+@group(0) @binding(2) var<storage, read_write> y: array<V>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -18,5 +26,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         return;
     }
     let v = x[i];
-    y[i] = select(p.slope * v, v, v > 0.0);
+    y[i] = select(p.slope * v, v, v > V(0.0));
 }

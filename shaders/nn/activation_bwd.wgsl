@@ -1,16 +1,24 @@
 // gx = g if y > 0 else slope * g. Uses the activation's output y, which is
 // positive exactly where its input is (slope >= 0), so the input can be freed.
+// With `vec4` (tensors of whole vec4s) 4 values per invocation.
 #import index
 
+#ifdef vec4
+alias V = vec4<f32>;
+#else
+alias V = f32;
+#endif
+
 struct Params {
+    // Elements of V.
     len: u32,
     slope: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> y: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> gx: array<f32>;
+@group(0) @binding(1) var<storage, read> y: array<V>;
+@group(0) @binding(2) var<storage, read> g: array<V>;
+@group(0) @binding(3) var<storage, read_write> gx: array<V>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -19,5 +27,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     if (i >= p.len) {
         return;
     }
-    gx[i] = select(p.slope * g[i], g[i], y[i] > 0.0);
+    gx[i] = select(p.slope * g[i], g[i], y[i] > V(0.0));
 }

@@ -4,6 +4,15 @@
 // their backward passes (and the composite's, with s' = 1 - M).
 #import index
 
+#ifdef vec4
+// Planes of whole vec4s: 4 values of one plane per invocation.
+alias V = vec4<f32>;
+const LANES: u32 = 4u;
+#else
+alias V = f32;
+const LANES: u32 = 1u;
+#endif
+
 struct Params {
     n: u32,
     c: u32,
@@ -13,27 +22,28 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> s: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<V>;
+@group(0) @binding(2) var<storage, read> s: array<V>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<V>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
     let i = flat_index(wg, nwg, lid);
-    if (i >= p.n * p.c * p.hw) {
+    let e = i * LANES;
+    if (e >= p.n * p.c * p.hw) {
         return;
     }
-    let img = i / (p.c * p.hw);
-    let ch = (i / p.hw) % p.c;
-    var scale = s[img * p.hw + i % p.hw];
+    let img = e / (p.c * p.hw);
+    let ch = (e / p.hw) % p.c;
+    var scale = s[(img * p.hw + e % p.hw) / LANES];
     if (p.invert != 0u) {
-        scale = 1.0 - scale;
+        scale = V(1.0) - scale;
     }
     var v = x[i] * scale;
-    if (p.has_bias != 0u && scale != 0.0) {
-        v = v + bias[ch];
+    if (p.has_bias != 0u) {
+        v = v + select(V(0.0), V(bias[ch]), scale != V(0.0));
     }
     y[i] = v;
 }

@@ -1,6 +1,15 @@
 // Channel concatenation: y[n] = [a[n] (c_a channels), b[n] (c_b channels)]
 #import index
 
+#ifdef vec4
+// Planes of whole vec4s: 4 values of one plane per invocation.
+alias V = vec4<f32>;
+const LANES: u32 = 4u;
+#else
+alias V = f32;
+const LANES: u32 = 1u;
+#endif
+
 struct Params {
     n: u32,
     c_a: u32,
@@ -9,24 +18,25 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<V>;
+@group(0) @binding(2) var<storage, read> b: array<V>;
+@group(0) @binding(3) var<storage, read_write> y: array<V>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
     let i = flat_index(wg, nwg, lid);
+    let e = i * LANES;
     let c = p.c_a + p.c_b;
-    if (i >= p.n * c * p.hw) {
+    if (e >= p.n * c * p.hw) {
         return;
     }
-    let img = i / (c * p.hw);
-    let ch = (i / p.hw) % c;
-    let pix = i % p.hw;
+    let img = e / (c * p.hw);
+    let ch = (e / p.hw) % c;
+    let pix = e % p.hw;
     if (ch < p.c_a) {
-        y[i] = a[(img * p.c_a + ch) * p.hw + pix];
+        y[i] = a[((img * p.c_a + ch) * p.hw + pix) / LANES];
     } else {
-        y[i] = b[(img * p.c_b + ch - p.c_a) * p.hw + pix];
+        y[i] = b[((img * p.c_b + ch - p.c_a) * p.hw + pix) / LANES];
     }
 }

@@ -1,6 +1,15 @@
 // y[n, c, p] = x[n, start + c, p] for c < c_out: the backward of concat.
 #import index
 
+#ifdef vec4
+// Planes of whole vec4s: 4 values of one plane per invocation.
+alias V = vec4<f32>;
+const LANES: u32 = 4u;
+#else
+alias V = f32;
+const LANES: u32 = 1u;
+#endif
+
 struct Params {
     n: u32,
     c_in: u32,
@@ -10,17 +19,18 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<V>;
+@group(0) @binding(2) var<storage, read_write> y: array<V>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
     let i = flat_index(wg, nwg, lid);
-    if (i >= p.n * p.c_out * p.hw) {
+    let e = i * LANES;
+    if (e >= p.n * p.c_out * p.hw) {
         return;
     }
-    let img = i / (p.c_out * p.hw);
-    let ch = (i / p.hw) % p.c_out;
-    y[i] = x[(img * p.c_in + p.start + ch) * p.hw + i % p.hw];
+    let img = e / (p.c_out * p.hw);
+    let ch = (e / p.hw) % p.c_out;
+    y[i] = x[((img * p.c_in + p.start + ch) * p.hw + e % p.hw) / LANES];
 }

@@ -1,5 +1,20 @@
-// Nearest-neighbour x2 upsampling: y[nc, oy, ox] = x[nc, oy / 2, ox / 2]
+// Nearest-neighbour x2 upsampling: y[nc, oy, ox] = x[nc, oy / 2, ox / 2].
+// With `vec4` (even input widths) an invocation writes 4 outputs from 2
+// inputs.
 #import index
+
+#ifdef vec4
+alias X = vec2<f32>;
+alias Y = vec4<f32>;
+// Outputs and inputs per invocation.
+const LANES: u32 = 4u;
+const X_LANES: u32 = 2u;
+#else
+alias X = f32;
+alias Y = f32;
+const LANES: u32 = 1u;
+const X_LANES: u32 = 1u;
+#endif
 
 struct Params {
     nc: u32,
@@ -8,20 +23,26 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<X>;
+@group(0) @binding(2) var<storage, read_write> y: array<Y>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
     let i = flat_index(wg, nwg, lid);
+    let e = i * LANES;
     let w2 = 2u * p.w;
     let plane = 4u * p.h * p.w;
-    if (i >= p.nc * plane) {
+    if (e >= p.nc * plane) {
         return;
     }
-    let nc = i / plane;
-    let oy = (i % plane) / w2;
-    let ox = i % w2;
-    y[i] = x[(nc * p.h + oy / 2u) * p.w + ox / 2u];
+    let nc = e / plane;
+    let oy = (e % plane) / w2;
+    let ox = e % w2;
+    let v = x[((nc * p.h + oy / 2u) * p.w + ox / 2u) / X_LANES];
+#ifdef vec4
+    y[i] = vec4<f32>(v.x, v.x, v.y, v.y);
+#else
+    y[i] = v;
+#endif
 }

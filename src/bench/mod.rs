@@ -290,7 +290,7 @@ pub fn phase_seconds(
     let [loss, backward] = step.phase_starts;
     let mut out = [0.0; 4];
     for d in &p.dispatches {
-        let phase = if d.kernel == crate::gpu::Kernel::Adam {
+        let phase = if d.kernel.is_optimiser() {
             3
         } else if d.node >= backward {
             2

@@ -77,11 +77,14 @@ kernels! {
     Conv2dBwdWeightS2K5Texels => "conv/conv2d_bwd_weight_s2.wgsl" ["k5", "subgroup", "texels"],
     SumSplits => "conv/sum_splits.wgsl",
     Pad2d => "conv/pad2d.wgsl",
+    Pad2dVec4 => "conv/pad2d.wgsl" ["vec4"],
     Pad2dTexels => "conv/pad2d.wgsl" ["texels"],
+    Pad2dTexelsVec4 => "conv/pad2d.wgsl" ["texels", "vec4"],
     WeightTexels => "conv/weight_texels.wgsl",
     WeightFlip => "conv/weight_flip.wgsl",
     PconvMask => "conv/pconv_mask.wgsl",
     ChannelScale => "nn/channel_scale.wgsl",
+    ChannelScaleVec4 => "nn/channel_scale.wgsl" ["vec4"],
     PConvEpilogue => "nn/pconv_epilogue.wgsl",
     ChannelSum => "nn/channel_sum.wgsl",
     BatchnormStats => "nn/batchnorm_stats.wgsl",
@@ -89,11 +92,17 @@ kernels! {
     BatchnormBwdReduce => "nn/batchnorm_bwd_reduce.wgsl",
     BatchnormBwdData => "nn/batchnorm_bwd_data.wgsl",
     Activation => "nn/activation.wgsl",
+    ActivationVec4 => "nn/activation.wgsl" ["vec4"],
     ActivationBwd => "nn/activation_bwd.wgsl",
+    ActivationBwdVec4 => "nn/activation_bwd.wgsl" ["vec4"],
     Upsample2x => "nn/upsample2x.wgsl",
+    Upsample2xVec4 => "nn/upsample2x.wgsl" ["vec4"],
     Upsample2xBwd => "nn/upsample2x_bwd.wgsl",
+    Upsample2xBwdVec4 => "nn/upsample2x_bwd.wgsl" ["vec4"],
     Concat => "nn/concat.wgsl",
+    ConcatVec4 => "nn/concat.wgsl" ["vec4"],
     SliceChannels => "nn/slice_channels.wgsl",
+    SliceChannelsVec4 => "nn/slice_channels.wgsl" ["vec4"],
     Maxpool2 => "nn/maxpool2.wgsl",
     Maxpool2Bwd => "nn/maxpool2_bwd.wgsl",
     Axpby => "nn/axpby.wgsl",
@@ -113,6 +122,7 @@ kernels! {
     GramBwdTexels => "loss/gram_bwd.wgsl" ["texels"],
     GramBwdSym => "loss/gram_bwd_sym.wgsl",
     Adam => "optim/adam.wgsl",
+    AdamVec4 => "optim/adam.wgsl" ["vec4"],
     CompositeRgba8 => "infer/composite_rgba8.wgsl",
 }
 
@@ -132,6 +142,11 @@ const COMMON: &[(&str, &str)] = &[
 ];
 
 impl Kernel {
+    /// The optimiser's kernels (the Adam step, scalar or vec4).
+    pub fn is_optimiser(self) -> bool {
+        matches!(self, Kernel::Adam | Kernel::AdamVec4)
+    }
+
     /// Label used for pipelines and in benchmark reports: the file stem,
     /// plus `+define` for variants.
     pub fn name(self) -> String {

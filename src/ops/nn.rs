@@ -19,6 +19,29 @@ fn ew(kernel: Kernel, params: Params, bindings: Vec<Binding>, len: usize) -> Dis
     }
 }
 
+/// The `vec4` variant of an element-wise kernel and its invocations for
+/// `len` values where they are whole vec4s, else the scalar one (lavapipe
+/// loads a vec4 for about the price of a float).
+pub(super) fn vec4_or(vec4: Kernel, scalar: Kernel, len: usize) -> (Kernel, usize) {
+    if len.is_multiple_of(4) {
+        (vec4, len / 4)
+    } else {
+        (scalar, len)
+    }
+}
+
+/// `vec4_or` for kernels that index planes of [N, C, H, W] tensors: the
+/// vec4 variant where every plane (H x W) holds whole vec4s, so that the 4
+/// values of an invocation share image and channel.
+fn vec4_planes(vec4: Kernel, scalar: Kernel, shape: &[usize]) -> (Kernel, usize) {
+    let len = numel(shape);
+    if (shape[2] * shape[3]).is_multiple_of(4) {
+        (vec4, len / 4)
+    } else {
+        (scalar, len)
+    }
+}
+
 pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
     let x = ins[0];
     let len = numel(x);
@@ -31,12 +54,8 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 .b(invert)
                 .b(bias);
             let b = if bias { In(2) } else { Unused };
-            Lowered::one(ew(
-                Kernel::ChannelScale,
-                p,
-                vec![In(0), In(1), b, Out(0)],
-                len,
-            ))
+            let (kernel, items) = vec4_planes(Kernel::ChannelScaleVec4, Kernel::ChannelScale, x);
+            Lowered::one(ew(kernel, p, vec![In(0), In(1), b, Out(0)], items))
         }
         Op::PConvEpilogue {
             bias,
@@ -127,53 +146,77 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 ..Default::default()
             }
         }
-        Op::Activation { slope } => Lowered::one(ew(
-            Kernel::Activation,
-            Params::new().u(len).f(slope),
-            vec![In(0), Out(0)],
-            len,
-        )),
-        Op::ActivationBwd { slope } => Lowered::one(ew(
-            Kernel::ActivationBwd,
-            Params::new().u(len).f(slope),
-            vec![In(0), In(1), Out(0)],
-            len,
-        )),
-        Op::Upsample2x => Lowered::one(ew(
-            Kernel::Upsample2x,
-            Params::new().u(x[0] * x[1]).u(x[2]).u(x[3]),
-            vec![In(0), Out(0)],
-            4 * len,
-        )),
+        Op::Activation { slope } => {
+            let (kernel, items) = vec4_or(Kernel::ActivationVec4, Kernel::Activation, len);
+            Lowered::one(ew(
+                kernel,
+                Params::new().u(items).f(slope),
+                vec![In(0), Out(0)],
+                items,
+            ))
+        }
+        Op::ActivationBwd { slope } => {
+            let (kernel, items) = vec4_or(Kernel::ActivationBwdVec4, Kernel::ActivationBwd, len);
+            Lowered::one(ew(
+                kernel,
+                Params::new().u(items).f(slope),
+                vec![In(0), In(1), Out(0)],
+                items,
+            ))
+        }
+        // Even widths: 2 values of the low-resolution side per invocation.
+        Op::Upsample2x => {
+            let (kernel, items) = if x[3].is_multiple_of(2) {
+                (Kernel::Upsample2xVec4, len)
+            } else {
+                (Kernel::Upsample2x, 4 * len)
+            };
+            Lowered::one(ew(
+                kernel,
+                Params::new().u(x[0] * x[1]).u(x[2]).u(x[3]),
+                vec![In(0), Out(0)],
+                items,
+            ))
+        }
         Op::Upsample2xBwd => {
             let y = outs[0];
+            let (kernel, items) = if y[3].is_multiple_of(2) {
+                (Kernel::Upsample2xBwdVec4, numel(y) / 2)
+            } else {
+                (Kernel::Upsample2xBwd, numel(y))
+            };
             Lowered::one(ew(
-                Kernel::Upsample2xBwd,
+                kernel,
                 Params::new().u(y[0] * y[1]).u(y[2]).u(y[3]),
                 vec![In(0), Out(0)],
-                numel(y),
+                items,
             ))
         }
         Op::Concat => {
             let b = ins[1];
+            let (kernel, items) = vec4_planes(Kernel::ConcatVec4, Kernel::Concat, outs[0]);
             Lowered::one(ew(
-                Kernel::Concat,
+                kernel,
                 Params::new().u(x[0]).u(x[1]).u(b[1]).u(x[2] * x[3]),
                 vec![In(0), In(1), Out(0)],
-                len + numel(b),
+                items,
             ))
         }
-        Op::SliceChannels { start, len: c_out } => Lowered::one(ew(
-            Kernel::SliceChannels,
-            Params::new()
-                .u(x[0])
-                .u(x[1])
-                .u(c_out)
-                .u(start)
-                .u(x[2] * x[3]),
-            vec![In(0), Out(0)],
-            numel(outs[0]),
-        )),
+        Op::SliceChannels { start, len: c_out } => {
+            let (kernel, items) =
+                vec4_planes(Kernel::SliceChannelsVec4, Kernel::SliceChannels, outs[0]);
+            Lowered::one(ew(
+                kernel,
+                Params::new()
+                    .u(x[0])
+                    .u(x[1])
+                    .u(c_out)
+                    .u(start)
+                    .u(x[2] * x[3]),
+                vec![In(0), Out(0)],
+                items,
+            ))
+        }
         Op::MaxPool2 => {
             let y = outs[0];
             Lowered::one(ew(

@@ -20,11 +20,12 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]]) -> Lowered {
         unreachable!("not an optimiser op")
     };
     let len: usize = ins[1].iter().product();
+    let (kernel, items) = super::nn::vec4_or(Kernel::AdamVec4, Kernel::Adam, len);
     Lowered::one(Dispatch {
-        kernel: Kernel::Adam,
-        params: Params::new().u(len).f(beta1).f(beta2).f(eps).done(),
+        kernel,
+        params: Params::new().u(items).f(beta1).f(beta2).f(eps).done(),
         bindings: vec![In(0), In(1), In(2), In(3), In(4)],
-        workgroups: grid_1d(len),
+        workgroups: grid_1d(items),
     })
 }
 

@@ -56,4 +56,9 @@ fn conditionals_select_lines() {
         "a\nb\ne\n"
     );
     assert_eq!(preprocess("k", src, &[]).unwrap(), "a\nd\ne\n");
+    // Imported modules take the kernel's defines (common/lanes.wgsl).
+    let vec4 = preprocess("k", "#import lanes\n", &["vec4"]).unwrap();
+    assert!(vec4.contains("alias V = vec4<f32>;") && !vec4.contains("alias V = f32;"));
+    let scalar = preprocess("k", "#import lanes\n", &[]).unwrap();
+    assert!(scalar.contains("alias V = f32;") && !scalar.contains("vec4<f32>"));
 }

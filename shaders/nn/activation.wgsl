@@ -1,12 +1,7 @@
 // y = x if x > 0 else slope * x   (ReLU: slope 0; LeakyReLU(0.2): slope 0.2);
 // with `vec4` (tensors of whole vec4s) 4 values per invocation.
 #import index
-
-#ifdef vec4
-alias V = vec4<f32>;
-#else
-alias V = f32;
-#endif
+#import lanes
 
 struct Params {
     // Elements of V.

@@ -2,12 +2,7 @@
 // positive exactly where its input is (slope >= 0), so the input can be freed.
 // With `vec4` (tensors of whole vec4s) 4 values per invocation.
 #import index
-
-#ifdef vec4
-alias V = vec4<f32>;
-#else
-alias V = f32;
-#endif
+#import lanes
 
 struct Params {
     // Elements of V.

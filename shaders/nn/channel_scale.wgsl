@@ -3,15 +3,7 @@
 // convolution's rescale (s = ratio, with bias: holes stay exactly 0), and
 // their backward passes (and the composite's, with s' = 1 - M).
 #import index
-
-#ifdef vec4
-// Planes of whole vec4s: 4 values of one plane per invocation.
-alias V = vec4<f32>;
-const LANES: u32 = 4u;
-#else
-alias V = f32;
-const LANES: u32 = 1u;
-#endif
+#import lanes
 
 struct Params {
     n: u32,

@@ -1,14 +1,6 @@
 // Channel concatenation: y[n] = [a[n] (c_a channels), b[n] (c_b channels)]
 #import index
-
-#ifdef vec4
-// Planes of whole vec4s: 4 values of one plane per invocation.
-alias V = vec4<f32>;
-const LANES: u32 = 4u;
-#else
-alias V = f32;
-const LANES: u32 = 1u;
-#endif
+#import lanes
 
 struct Params {
     n: u32,

@@ -6,12 +6,7 @@
 // `vec4` (tensors of a multiple of 4 values) an invocation updates 4
 // values: on lavapipe a load costs about the same whatever its width.
 #import index
-
-#ifdef vec4
-alias V = vec4<f32>;
-#else
-alias V = f32;
-#endif
+#import lanes
 
 struct Params {
     // Elements of V.

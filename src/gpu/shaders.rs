@@ -131,6 +131,7 @@ const COMMON: &[(&str, &str)] = &[
     ("index", include_str!("../../shaders/common/index.wgsl")),
     ("reduce", include_str!("../../shaders/common/reduce.wgsl")),
     ("texels", include_str!("../../shaders/common/texels.wgsl")),
+    ("lanes", include_str!("../../shaders/common/lanes.wgsl")),
     (
         "gemm_register",
         include_str!("../../shaders/common/gemm_register.wgsl"),
@@ -213,8 +214,8 @@ pub fn preprocess(name: &str, source: &str, defines: &[&str]) -> Result<String> 
                 .ok_or_else(|| err(format!("unknown #import {module}")))?;
             if !imported.contains(&module) {
                 imported.push(module);
-                out.push_str(text);
-                out.push('\n');
+                // Modules take the kernel's defines too.
+                out.push_str(&preprocess(name, text, defines)?);
             }
         } else {
             out.push_str(line);

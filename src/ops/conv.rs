@@ -171,27 +171,18 @@ pub(super) fn padded_copy(
     debug_assert!(pitch.is_multiple_of(4));
     let vec4s = padded_vec4s(x, pad, pitch);
     // Rows of whole vec4s are read as vec4s.
-    let rows4 = x[3].is_multiple_of(4);
-    let (kernel, target) = if texels {
+    let kernel = match (texels, x[3].is_multiple_of(4)) {
+        (true, true) => Kernel::Pad2dTexelsVec4,
+        (true, false) => Kernel::Pad2dTexels,
+        (false, true) => Kernel::Pad2dVec4,
+        (false, false) => Kernel::Pad2d,
+    };
+    let target = if texels {
         lowered.scratch_texels.push(vec4s as u64);
-        (
-            if rows4 {
-                Kernel::Pad2dTexelsVec4
-            } else {
-                Kernel::Pad2dTexels
-            },
-            Binding::ScratchTexels(lowered.scratch_texels.len() - 1),
-        )
+        Binding::ScratchTexels(lowered.scratch_texels.len() - 1)
     } else {
         lowered.scratch_bytes.push((vec4s * 16) as u64);
-        (
-            if rows4 {
-                Kernel::Pad2dVec4
-            } else {
-                Kernel::Pad2d
-            },
-            Binding::Scratch(lowered.scratch_bytes.len() - 1),
-        )
+        Binding::Scratch(lowered.scratch_bytes.len() - 1)
     };
     lowered.dispatches.push(Dispatch {
         kernel,

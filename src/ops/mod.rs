@@ -7,6 +7,7 @@ pub mod nn;
 pub mod optim;
 
 use crate::error::{Error, Result};
+use crate::gpu::shaders::Kernel;
 use crate::graph::recording::{DeviceTraits, Lowered};
 
 /// Which pixels an L1 term counts: all, the known ones (M) or the holes (1 − M).
@@ -510,5 +511,16 @@ impl CpuResult {
             outputs: vec![v],
             written: vec![],
         }
+    }
+}
+
+/// The `vec4` variant of an element-wise kernel and its invocations for
+/// `len` values where they are whole vec4s, else the scalar one (lavapipe
+/// loads a vec4 for about the price of a float).
+pub(crate) fn vec4_or(vec4: Kernel, scalar: Kernel, len: usize) -> (Kernel, usize) {
+    if len.is_multiple_of(4) {
+        (vec4, len / 4)
+    } else {
+        (scalar, len)
     }
 }

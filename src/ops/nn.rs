@@ -19,18 +19,7 @@ fn ew(kernel: Kernel, params: Params, bindings: Vec<Binding>, len: usize) -> Dis
     }
 }
 
-/// The `vec4` variant of an element-wise kernel and its invocations for
-/// `len` values where they are whole vec4s, else the scalar one (lavapipe
-/// loads a vec4 for about the price of a float).
-pub(super) fn vec4_or(vec4: Kernel, scalar: Kernel, len: usize) -> (Kernel, usize) {
-    if len.is_multiple_of(4) {
-        (vec4, len / 4)
-    } else {
-        (scalar, len)
-    }
-}
-
-/// `vec4_or` for kernels that index planes of [N, C, H, W] tensors: the
+/// `super::vec4_or` for kernels that index planes of [N, C, H, W] tensors: the
 /// vec4 variant where every plane (H x W) holds whole vec4s, so that the 4
 /// values of an invocation share image and channel.
 fn vec4_planes(vec4: Kernel, scalar: Kernel, shape: &[usize]) -> (Kernel, usize) {
@@ -147,7 +136,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
             }
         }
         Op::Activation { slope } => {
-            let (kernel, items) = vec4_or(Kernel::ActivationVec4, Kernel::Activation, len);
+            let (kernel, items) = super::vec4_or(Kernel::ActivationVec4, Kernel::Activation, len);
             Lowered::one(ew(
                 kernel,
                 Params::new().u(items).f(slope),
@@ -156,7 +145,8 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
             ))
         }
         Op::ActivationBwd { slope } => {
-            let (kernel, items) = vec4_or(Kernel::ActivationBwdVec4, Kernel::ActivationBwd, len);
+            let (kernel, items) =
+                super::vec4_or(Kernel::ActivationBwdVec4, Kernel::ActivationBwd, len);
             Lowered::one(ew(
                 kernel,
                 Params::new().u(items).f(slope),

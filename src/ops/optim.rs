@@ -20,7 +20,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]]) -> Lowered {
         unreachable!("not an optimiser op")
     };
     let len: usize = ins[1].iter().product();
-    let (kernel, items) = super::nn::vec4_or(Kernel::AdamVec4, Kernel::Adam, len);
+    let (kernel, items) = super::vec4_or(Kernel::AdamVec4, Kernel::Adam, len);
     Lowered::one(Dispatch {
         kernel,
         params: Params::new().u(items).f(beta1).f(beta2).f(eps).done(),

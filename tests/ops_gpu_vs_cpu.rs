@@ -672,10 +672,14 @@ fn channel_scale_and_sum() {
 #[test]
 fn batch_norm_train_and_eval() {
     let mut rng = Rng::new(5);
+    // Up to 256 values per channel: an invocation per channel (70 channels:
+    // two workgroups of them); more: a workgroup per channel.
     for (train, (n, c, h, w)) in [
         (true, (3, 4, 5, 7)),
         (false, (2, 3, 3, 3)),
         (true, (1, 70, 3, 1)),
+        (true, (2, 3, 11, 13)),
+        (false, (1, 2, 17, 16)),
     ] {
         let x: Vec<f64> = rng
             .values(n * c * h * w)
@@ -754,6 +758,30 @@ fn upsample_concat_slice_maxpool() {
             &format!("max_pool2 {h}x{w}"),
             Op::MaxPool2,
             ops,
+            EW_TOL,
+            &mut rng,
+        );
+    }
+}
+
+/// Windows with tied maxima (values on a coarse grid): the gradient goes to
+/// the first maximum in scan order on the scalar (7x9) and the vec4 (6x8)
+/// kernels alike. The backward op alone, as ties have no finite difference.
+#[test]
+fn maxpool_backward_ties() {
+    let mut rng = Rng::new(17);
+    for (h, w) in [(6, 8), (7, 9)] {
+        let x: Vec<f64> = (0..6 * h * w)
+            .map(|_| (rng.values(1)[0] * 2.0).round())
+            .collect();
+        let g_len = 6 * (h / 2) * (w / 2);
+        check(
+            &format!("max_pool2 backward ties {h}x{w}"),
+            Op::MaxPool2Bwd,
+            vec![
+                data(&[2, 3, h, w], x),
+                data(&[2, 3, h / 2, w / 2], rng.values(g_len)),
+            ],
             EW_TOL,
             &mut rng,
         );

@@ -10,6 +10,9 @@
 // a workgroup would idle) x runs over (channel group, pixel group) pairs and
 // y is 1; `flat` with `subgroup` only where the host knows subgroups are runs
 // of consecutive lanes that divide the pixel groups, so they share channels.
+// With `texels` (CPU adapters, with `subgroup`) the padded input is a
+// texel array (common/texels.wgsl; `w` is its row pitch, a multiple of 4),
+// whose fetches are some 8x cheaper than buffer loads on lavapipe.
 // Split-K: z = split * n + image sums input channels [split * ci_chunk, +
 // ci_chunk) into y[z] (partial outputs that sum_splits adds; the bias goes
 // with split 0); with one split, y is the output.
@@ -29,7 +32,12 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
+#ifdef texels
+#import texels
+@group(0) @binding(1) var x_tex: texture_2d<f32>;
+#else
 @group(0) @binding(1) var<storage, read> x: array<f32>;
+#endif
 @group(0) @binding(2) var<storage, read> weight: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
@@ -37,7 +45,12 @@ struct Params {
 // The input is zero-padded beforehand (pad2d), so every window lies inside
 // it and loads need no bounds checks; `p.pad` is 0 here.
 fn load_x(plane: i32, iy: i32, ix: i32) -> f32 {
+#ifdef texels
+    let i = u32(plane + iy * i32(p.w) + ix);
+    return textureLoad(x_tex, texel_at(i / 4u), 0)[i % 4u];
+#else
     return x[u32(plane + iy * i32(p.w) + ix)];
+#endif
 }
 
 @compute @workgroup_size(64)

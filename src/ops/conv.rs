@@ -403,7 +403,26 @@ impl ForwardConv<'_> {
     ) -> Lowered {
         let mut lowered = Lowered::default();
         let mut d = self.dispatch(dev);
-        if let Some(kernel) = texel_twin(d.kernel).filter(|_| self.texels_fit(dev)) {
+        if matches!(
+            d.kernel,
+            Kernel::Conv2dFwdTexels | Kernel::Conv2dFwdFlatTexels
+        ) {
+            // The generic kernel's texel twins read only x from a texel array.
+            let x = padded_copy(
+                &mut lowered,
+                x,
+                self.x,
+                self.pad,
+                self.generic_texel_pitch(),
+                true,
+            );
+            let w = if flip {
+                self.flipped_weights(&mut lowered, w)
+            } else {
+                w
+            };
+            d.bindings = vec![x, w, bias, Binding::Output(0)];
+        } else if let Some(kernel) = texel_twin(d.kernel).filter(|_| self.texels_fit(dev)) {
             let x = padded_copy(&mut lowered, x, self.x, self.pad, self.pitch(), true);
             let layout = if flip {
                 WeightLayout::FlippedTransposed
@@ -462,13 +481,25 @@ impl ForwardConv<'_> {
         Binding::Scratch(slot)
     }
 
-    /// Row pitch of the padded input: longer rows for the row kernels.
+    /// Row pitch of the padded input: longer rows for the row kernels;
+    /// whole texels for the generic kernel's texel twins.
     fn pitch(&self) -> usize {
         let (w, w_out) = (self.x[3], self.y[3]);
         match fwd_row_kernels(self.k, self.stride, self.pad) {
             Some(_) => fwd_row_pitch(w, self.pad, self.stride, w_out),
             None => padded_pitch(w, self.pad),
         }
+    }
+
+    /// Whether the generic kernel reads the padded input from a texel array
+    /// (CPU adapters), with rows of `generic_texel_pitch` floats.
+    fn generic_texels(&self, dev: &DeviceTraits) -> bool {
+        dev.subgroups_8_to_64
+            && dev.texels_fit(padded_vec4s(self.x, self.pad, self.generic_texel_pitch()))
+    }
+
+    fn generic_texel_pitch(&self) -> usize {
+        (self.x[3] + 2 * self.pad).next_multiple_of(4)
     }
 
     /// A row kernel where one applies, else the generic kernel; either runs
@@ -529,12 +560,22 @@ impl ForwardConv<'_> {
         );
         let (ci_chunk, splits) = fwd_split(x, workgroups, dev);
         workgroups[2] = (x[0] * splits) as u32;
+        let texels = self.generic_texels(dev);
+        let (kernel, pitch) = match kernel {
+            Kernel::Conv2dFwdSubgroup if texels => {
+                (Kernel::Conv2dFwdTexels, self.generic_texel_pitch())
+            }
+            Kernel::Conv2dFwdFlatSubgroup if texels => {
+                (Kernel::Conv2dFwdFlatTexels, self.generic_texel_pitch())
+            }
+            _ => (kernel, padded_pitch(x[3], self.pad)),
+        };
         Dispatch {
             kernel,
             params: Params::new()
                 .u(x[1])
                 .u(x[2] + 2 * self.pad)
-                .u(padded_pitch(x[3], self.pad))
+                .u(pitch)
                 .u(self.c_out)
                 .u(y[2])
                 .u(y[3])
@@ -767,6 +808,21 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
             let (rows_per_split, splits) =
                 // Loop steps per output row: the columns plus two 8-step setup loops.
                 weight_grad_split((grid[0] * grid[1]) as usize, n * ho, wo + 17, dev);
+            let mut lowered = Lowered::default();
+            // CPU adapters read x from a zero-padded texel-array copy (rows
+            // of whole texels, also without padding).
+            let pitch = (x[3] + 2 * pad).next_multiple_of(4);
+            let texels = dev.subgroups_8_to_64 && dev.texels_fit(padded_vec4s(x, pad, pitch));
+            let (input, kernel) = if texels {
+                (
+                    padded_copy(&mut lowered, Binding::Input(1), x, pad, pitch, true),
+                    Kernel::Conv2dBwdWeightTexels,
+                )
+            } else if dev.subgroups_8_to_64 {
+                (Binding::Input(1), Kernel::Conv2dBwdWeightSubgroup)
+            } else {
+                (Binding::Input(1), Kernel::Conv2dBwdWeight)
+            };
             let params = Params::new()
                 .u(n)
                 .u(x[1])
@@ -779,20 +835,18 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 .u(stride)
                 .u(pad)
                 .u(rows_per_split)
+                .u(pitch)
                 .done();
             let target = if splits == 1 {
                 Binding::Output(0)
             } else {
-                Binding::Scratch(0)
+                // The slot `sum_splits` adds next.
+                Binding::Scratch(lowered.scratch_bytes.len())
             };
-            let mut lowered = Lowered::one(Dispatch {
-                kernel: if dev.subgroups_8_to_64 {
-                    Kernel::Conv2dBwdWeightSubgroup
-                } else {
-                    Kernel::Conv2dBwdWeight
-                },
+            lowered.dispatches.push(Dispatch {
+                kernel,
                 params,
-                bindings: vec![Binding::Input(0), Binding::Input(1), target],
+                bindings: vec![Binding::Input(0), input, target],
                 workgroups: [grid[0], grid[1], splits as u32],
             });
             sum_splits(&mut lowered, splits, co * cols);

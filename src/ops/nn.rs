@@ -31,6 +31,34 @@ fn vec4_planes(vec4: Kernel, scalar: Kernel, shape: &[usize]) -> (Kernel, usize)
     }
 }
 
+/// Per-channel values up to which the BatchNorm reductions run one
+/// invocation per channel (`serial`) rather than a workgroup per channel,
+/// whose barriers cost more than such small sums (4x4 maps: 13 ms for 512
+/// channels on lavapipe).
+const BN_SERIAL_MAX: usize = 256;
+
+/// Kernel and grid of a BatchNorm reduction over `count` values for each of
+/// `c` channels.
+fn bn_reduce_launch(
+    count: usize,
+    c: usize,
+    serial: Kernel,
+    workgroup: Kernel,
+) -> (Kernel, [u32; 3]) {
+    if count <= BN_SERIAL_MAX {
+        (serial, [c.div_ceil(64) as u32, 1, 1])
+    } else {
+        (workgroup, [c as u32, 1, 1])
+    }
+}
+
+/// Whether the 2x2 max-pool (and its backward) of an [N, C, H, W] input
+/// runs two windows per invocation on vec4 rows: every pixel lies in a
+/// window (even H) and rows hold whole vec4s (W a multiple of 4).
+fn maxpool_vec4(x: &[usize]) -> bool {
+    x[2].is_multiple_of(2) && x[3].is_multiple_of(4)
+}
+
 pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
     let x = ins[0];
     let len = numel(x);
@@ -92,8 +120,14 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
             momentum,
         } => {
             let (n, c, hw) = (x[0], x[1], x[2] * x[3]);
+            let (kernel, workgroups) = bn_reduce_launch(
+                n * hw,
+                c,
+                Kernel::BatchnormStatsSerial,
+                Kernel::BatchnormStats,
+            );
             let stats = Dispatch {
-                kernel: Kernel::BatchnormStats,
+                kernel,
                 params: Params::new()
                     .u(n)
                     .u(c)
@@ -103,7 +137,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                     .f(momentum)
                     .done(),
                 bindings: vec![In(0), In(3), In(4), Out(1), Out(2)],
-                workgroups: [c as u32, 1, 1],
+                workgroups,
             };
             let apply = ew(
                 Kernel::BatchnormApply,
@@ -118,11 +152,17 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
         }
         Op::BatchNormBwd { train } => {
             let (n, c, hw) = (x[0], x[1], x[2] * x[3]);
+            let (kernel, workgroups) = bn_reduce_launch(
+                n * hw,
+                c,
+                Kernel::BatchnormBwdReduceSerial,
+                Kernel::BatchnormBwdReduce,
+            );
             let reduce = Dispatch {
-                kernel: Kernel::BatchnormBwdReduce,
+                kernel,
                 params: Params::new().u(n).u(c).u(hw).done(),
                 bindings: vec![In(0), In(1), In(3), In(4), Out(1), Out(2)],
-                workgroups: [c as u32, 1, 1],
+                workgroups,
             };
             let data = ew(
                 Kernel::BatchnormBwdData,
@@ -209,20 +249,30 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
         }
         Op::MaxPool2 => {
             let y = outs[0];
+            let (kernel, items) = if maxpool_vec4(x) {
+                (Kernel::Maxpool2Vec4, numel(y) / 2)
+            } else {
+                (Kernel::Maxpool2, numel(y))
+            };
             Lowered::one(ew(
-                Kernel::Maxpool2,
+                kernel,
                 Params::new().u(x[0] * x[1]).u(x[2]).u(x[3]).u(y[2]).u(y[3]),
                 vec![In(0), Out(0)],
-                numel(y),
+                items,
             ))
         }
         Op::MaxPool2Bwd => {
             let g = ins[1];
+            let (kernel, items) = if maxpool_vec4(x) {
+                (Kernel::Maxpool2BwdVec4, numel(g) / 2)
+            } else {
+                (Kernel::Maxpool2Bwd, len)
+            };
             Lowered::one(ew(
-                Kernel::Maxpool2Bwd,
+                kernel,
                 Params::new().u(x[0] * x[1]).u(x[2]).u(x[3]).u(g[2]).u(g[3]),
                 vec![In(0), In(1), Out(0)],
-                len,
+                items,
             ))
         }
         Op::Axpby { alpha, beta } => {

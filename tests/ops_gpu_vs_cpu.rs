@@ -673,13 +673,15 @@ fn channel_scale_and_sum() {
 fn batch_norm_train_and_eval() {
     let mut rng = Rng::new(5);
     // Up to 256 values per channel: an invocation per channel (70 channels:
-    // two workgroups of them); more: a workgroup per channel.
+    // two workgroups of them); more: a workgroup per channel. Planes of
+    // whole vec4s (4x5, 17x16) take the vec4 apply and backward kernels.
     for (train, (n, c, h, w)) in [
         (true, (3, 4, 5, 7)),
         (false, (2, 3, 3, 3)),
         (true, (1, 70, 3, 1)),
         (true, (2, 3, 11, 13)),
         (false, (1, 2, 17, 16)),
+        (true, (2, 3, 4, 5)),
     ] {
         let x: Vec<f64> = rng
             .values(n * c * h * w)
@@ -791,30 +793,32 @@ fn maxpool_backward_ties() {
 #[test]
 fn axpby_and_channel_affine() {
     let mut rng = Rng::new(8);
-    let ops = vec![
-        var(&[3, 1, 5, 5], rng.values(75)),
-        var(&[3, 1, 5, 5], rng.values(75)),
-    ];
-    check(
-        "axpby",
-        Op::Axpby {
-            alpha: 0.5,
-            beta: -2.0,
-        },
-        ops,
-        EW_TOL,
-        &mut rng,
-    );
-    check(
-        "axpby scale",
-        Op::Axpby {
-            alpha: 3.0,
-            beta: 0.0,
-        },
-        vec![var(&[7], rng.values(7))],
-        EW_TOL,
-        &mut rng,
-    );
+    // 75 and 7 values: the scalar kernel; 76 and 8: the vec4 one.
+    for len in [75, 76] {
+        let ops = vec![var(&[len], rng.values(len)), var(&[len], rng.values(len))];
+        check(
+            &format!("axpby {len}"),
+            Op::Axpby {
+                alpha: 0.5,
+                beta: -2.0,
+            },
+            ops,
+            EW_TOL,
+            &mut rng,
+        );
+    }
+    for len in [7, 8] {
+        check(
+            &format!("axpby scale {len}"),
+            Op::Axpby {
+                alpha: 3.0,
+                beta: 0.0,
+            },
+            vec![var(&[len], rng.values(len))],
+            EW_TOL,
+            &mut rng,
+        );
+    }
     let op = Op::ChannelAffine {
         scale: [255.0, 255.0, 255.0],
         shift: [-123.68, -116.779, -103.939],
@@ -906,8 +910,17 @@ fn dilation_and_total_variation() {
 #[test]
 fn gram_matrices() {
     let mut rng = Rng::new(11);
-    // The last one is split into several chunks per image on a GPU.
-    for (n, c, h, w) in [(2, 5, 7, 3), (1, 70, 4, 5), (3, 10, 17, 19), (2, 131, 9, 7)] {
+    // The last one is split into several chunks per image on a GPU. With
+    // texel arrays the backward stores vec4s where the positions are a
+    // multiple of 4 (4x5: the last tile's second half lies past a row;
+    // 4x8: it does not).
+    for (n, c, h, w) in [
+        (2, 5, 7, 3),
+        (1, 70, 4, 5),
+        (3, 10, 17, 19),
+        (2, 131, 9, 7),
+        (2, 9, 4, 8),
+    ] {
         let ops = vec![var(&[n, c, h, w], rng.values(n * c * h * w))];
         check(
             &format!("gram {n}x{c}x{h}x{w}"),
@@ -956,17 +969,22 @@ fn adam_case(len: usize, rng: &mut Rng) {
 /// Inference's fused layer tail: its CPU twin equals the ops it replaces
 /// (rescale with bias where the ratio is non-zero, BatchNorm with running
 /// statistics, activation, new-mask multiply), and the GPU matches it; with
-/// and without bias and BatchNorm, ReLU and leaky ReLU, 0 % to 100 % holes.
+/// and without bias and BatchNorm, ReLU and leaky ReLU, 0 % to 100 % holes;
+/// planes of 42 values (the scalar kernel) and of 24 (the vec4 one).
 #[test]
 fn pconv_epilogue_fuses_the_layer_tail() {
     let mut rng = Rng::new(11);
-    let (n, c, h, w) = (2, 5, 7, 6);
-    for (bias, bn, slope, holes) in [
+    let cases = [
         (false, true, 0.0f32, 0.3),
         (true, true, 0.2, 0.5),
         (true, false, 0.2, 0.0),
         (false, false, 0.0, 1.0),
-    ] {
+    ];
+    let shapes = [(2, 5, 7, 6), (2, 5, 4, 6)];
+    for ((n, c, h, w), (bias, bn, slope, holes)) in shapes
+        .into_iter()
+        .flat_map(|s| cases.into_iter().map(move |case| (s, case)))
+    {
         let known = rng.mask(n, h, w, holes);
         // pconv_mask gives a ratio >= 1 where the new mask is 1, else 0.
         let ratio: Vec<f64> = known
@@ -1023,7 +1041,8 @@ fn pconv_epilogue_fuses_the_layer_tail() {
             cpu.set(*t, &o.values).unwrap();
         }
         cpu.run(&g);
-        let name = format!("pconv_epilogue bias {bias} bn {bn} slope {slope} holes {holes}");
+        let name =
+            format!("pconv_epilogue {h}x{w} bias {bias} bn {bn} slope {slope} holes {holes}");
         assert_close(&name, &to_f32(cpu.get(fused)), cpu.get(composed), 1e-6);
         let op = g.nodes.last().unwrap().op.clone();
         check(&name, op, operands, EW_TOL, &mut rng);

@@ -35,16 +35,26 @@ struct Params {
 fn store_c(z: u32, row: u32, col: u32, v: f32) { gram[(z * p.c + row) * p.c + col] = v * p.scale; }
 
 #ifdef texels
-@compute @workgroup_size(8, 8)
+// G is symmetric: invocation k of a flat grid computes tile (r, c), r <= c,
+// the k-th of the upper triangle's T (T + 1) / 2 tiles of 8x8 (row by row),
+// and stores it on both sides of the diagonal.
+@compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let z = gid.z % p.n;
     let t_begin = (gid.z / p.n) * (p.chunk / 4u);
     let t_end = min(t_begin + p.chunk / 4u, p.pitch4);
-    let row0 = gid.y * 8u;
-    let col0 = gid.x * 8u;
-    if (row0 >= p.c || col0 >= p.c) {
+    let tiles = (p.c + 7u) / 8u;
+    var k = gid.x;
+    if (k >= tiles * (tiles + 1u) / 2u) {
         return;
     }
+    var r = 0u;
+    while (k >= tiles - r) {
+        k -= tiles - r;
+        r++;
+    }
+    let row0 = r * 8u;
+    let col0 = (r + k) * 8u;
     var acc: array<f32, 64>;
     for (var i = 0u; i < 64u; i++) {
         acc[i] = 0.0;
@@ -66,6 +76,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         for (var j = 0u; j < 8u; j++) {
             if (row0 + i < p.c && col0 + j < p.c) {
                 store_c(gid.z, row0 + i, col0 + j, acc[i * 8u + j]);
+                store_c(gid.z, col0 + j, row0 + i, acc[i * 8u + j]);
             }
         }
     }

@@ -30,9 +30,14 @@ struct Params {
 @group(0) @binding(1) var<storage, read> gg: array<f32>;
 @group(0) @binding(2) var<storage, read> f: array<f32>;
 #endif
+#ifdef vec4
+// `vec4` (with `texels`, positions a multiple of 4): rows of whole vec4s.
+@group(0) @binding(3) var<storage, read_write> gf4: array<vec4<f32>>;
+#else
 @group(0) @binding(3) var<storage, read_write> gf: array<f32>;
 
 fn store_c(z: u32, row: u32, col: u32, v: f32) { gf[(z * p.c + row) * p.hw + col] = v * p.scale; }
+#endif
 
 #ifdef texels
 @compute @workgroup_size(8, 8)
@@ -64,6 +69,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             }
         }
     }
+#ifdef vec4
+    // Two vec4 stores a row; where hw is an odd multiple of 4 the last
+    // tile's second half lies past the row.
+    for (var i = 0u; i < 8u; i++) {
+        if (row0 + i < p.c) {
+            let at = ((z * p.c + row0 + i) * p.hw + col0) / 4u;
+            gf4[at] = acc[2u * i] * p.scale;
+            if (col0 + 4u < p.hw) {
+                gf4[at + 1u] = acc[2u * i + 1u] * p.scale;
+            }
+        }
+    }
+#else
     for (var i = 0u; i < 8u; i++) {
         for (var j = 0u; j < 8u; j++) {
             if (row0 + i < p.c && col0 + j < p.hw) {
@@ -71,6 +89,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             }
         }
     }
+#endif
 }
 #else
 fn gemm_m() -> u32 { return p.c; }

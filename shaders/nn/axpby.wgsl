@@ -1,6 +1,8 @@
 // y = alpha * a + beta * b (or alpha * a without b): gradient accumulation,
-// weighted loss sums and scaled gradients.
+// weighted loss sums and scaled gradients. With `vec4` (tensors of whole
+// vec4s) 4 values per invocation.
 #import index
+#import lanes
 
 struct Params {
     len: u32,
@@ -10,9 +12,9 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<V>;
+@group(0) @binding(2) var<storage, read> b: array<V>;
+@group(0) @binding(3) var<storage, read_write> y: array<V>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

@@ -1,5 +1,7 @@
-// y = (x - mean[c]) * invstd[c] * gamma[c] + beta[c]
+// y = (x - mean[c]) * invstd[c] * gamma[c] + beta[c]; with `vec4` (planes
+// of whole vec4s) 4 values of one channel per invocation.
 #import index
+#import lanes
 
 struct Params {
     n: u32,
@@ -8,20 +10,21 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<V>;
 @group(0) @binding(2) var<storage, read> mean: array<f32>;
 @group(0) @binding(3) var<storage, read> invstd: array<f32>;
 @group(0) @binding(4) var<storage, read> gamma: array<f32>;
 @group(0) @binding(5) var<storage, read> beta: array<f32>;
-@group(0) @binding(6) var<storage, read_write> y: array<f32>;
+@group(0) @binding(6) var<storage, read_write> y: array<V>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
     let i = flat_index(wg, nwg, lid);
-    if (i >= p.n * p.c * p.hw) {
+    let e = i * LANES;
+    if (e >= p.n * p.c * p.hw) {
         return;
     }
-    let ch = (i / p.hw) % p.c;
+    let ch = (e / p.hw) % p.c;
     y[i] = (x[i] - mean[ch]) * invstd[ch] * gamma[ch] + beta[ch];
 }

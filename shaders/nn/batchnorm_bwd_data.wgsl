@@ -1,7 +1,9 @@
 // BatchNorm input gradient.
 // train: gx = gamma * invstd * (g - sum_g / M - xhat * sum_gxhat / M), M = N*H*W
 // eval (running statistics are constants): gx = g * gamma * invstd
+// With `vec4` (planes of whole vec4s) 4 values of one channel per invocation.
 #import index
+#import lanes
 
 struct Params {
     n: u32,
@@ -11,23 +13,24 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> g: array<V>;
+@group(0) @binding(2) var<storage, read> x: array<V>;
 @group(0) @binding(3) var<storage, read> mean: array<f32>;
 @group(0) @binding(4) var<storage, read> invstd: array<f32>;
 @group(0) @binding(5) var<storage, read> gamma: array<f32>;
 @group(0) @binding(6) var<storage, read> sum_gxhat: array<f32>;
 @group(0) @binding(7) var<storage, read> sum_g: array<f32>;
-@group(0) @binding(8) var<storage, read_write> gx: array<f32>;
+@group(0) @binding(8) var<storage, read_write> gx: array<V>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
     let i = flat_index(wg, nwg, lid);
-    if (i >= p.n * p.c * p.hw) {
+    let e = i * LANES;
+    if (e >= p.n * p.c * p.hw) {
         return;
     }
-    let ch = (i / p.hw) % p.c;
+    let ch = (e / p.hw) % p.c;
     let scale = gamma[ch] * invstd[ch];
     if (p.train == 0u) {
         gx[i] = g[i] * scale;

@@ -234,7 +234,17 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                     .u(texels.unwrap_or(0))
                     .done(),
                 bindings: vec![features, target],
-                workgroups: gemm_grid(c, c, n * splits, dev),
+                workgroups: if texels.is_some() {
+                    // The upper triangle's tiles of 8x8, 64 per workgroup.
+                    let tiles = c.div_ceil(8);
+                    [
+                        (tiles * (tiles + 1) / 2).div_ceil(64) as u32,
+                        1,
+                        (n * splits) as u32,
+                    ]
+                } else {
+                    gemm_grid(c, c, n * splits, dev)
+                },
             });
             super::conv::sum_splits(&mut lowered, splits, n * c * c);
             lowered
@@ -268,7 +278,12 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 workgroups: grid_1d(len),
             });
             lowered.dispatches.push(Dispatch {
-                kernel: Kernel::GramBwdTexels,
+                // Rows of whole vec4s are stored as vec4s.
+                kernel: if hw.is_multiple_of(4) {
+                    Kernel::GramBwdTexelsVec4
+                } else {
+                    Kernel::GramBwdTexels
+                },
                 params: params.u(c_pitch4).u(pitch4).done(),
                 bindings: vec![ScratchTexels(slot), f, Out(0)],
                 workgroups,

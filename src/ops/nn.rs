@@ -102,7 +102,8 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 bn_in(3),
                 Out(0),
             ];
-            Lowered::one(ew(Kernel::PConvEpilogue, p, bindings, len))
+            let (kernel, items) = vec4_planes(Kernel::PConvEpilogueVec4, Kernel::PConvEpilogue, x);
+            Lowered::one(ew(kernel, p, bindings, items))
         }
         Op::ChannelSum { masked } => {
             let p = Params::new().u(x[0]).u(x[1]).u(x[2] * x[3]).b(masked);
@@ -139,11 +140,13 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 bindings: vec![In(0), In(3), In(4), Out(1), Out(2)],
                 workgroups,
             };
+            let (kernel, items) =
+                vec4_planes(Kernel::BatchnormApplyVec4, Kernel::BatchnormApply, x);
             let apply = ew(
-                Kernel::BatchnormApply,
+                kernel,
                 Params::new().u(n).u(c).u(hw),
                 vec![In(0), Out(1), Out(2), In(1), In(2), Out(0)],
-                len,
+                items,
             );
             Lowered {
                 dispatches: vec![stats, apply],
@@ -164,11 +167,13 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 bindings: vec![In(0), In(1), In(3), In(4), Out(1), Out(2)],
                 workgroups,
             };
+            let (kernel, items) =
+                vec4_planes(Kernel::BatchnormBwdDataVec4, Kernel::BatchnormBwdData, x);
             let data = ew(
-                Kernel::BatchnormBwdData,
+                kernel,
                 Params::new().u(n).u(c).u(hw).b(train),
                 vec![In(0), In(1), In(3), In(4), In(2), Out(1), Out(2), Out(0)],
-                len,
+                items,
             );
             Lowered {
                 dispatches: vec![reduce, data],
@@ -278,11 +283,12 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
         Op::Axpby { alpha, beta } => {
             let has_b = ins.len() > 1;
             let b = if has_b { In(1) } else { Unused };
+            let (kernel, items) = super::vec4_or(Kernel::AxpbyVec4, Kernel::Axpby, len);
             Lowered::one(ew(
-                Kernel::Axpby,
-                Params::new().u(len).b(has_b).f(alpha).f(beta),
+                kernel,
+                Params::new().u(items).b(has_b).f(alpha).f(beta),
                 vec![In(0), b, Out(0)],
-                len,
+                items,
             ))
         }
         Op::ChannelAffine { scale, shift } => {

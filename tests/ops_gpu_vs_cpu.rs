@@ -835,9 +835,12 @@ fn axpby_and_channel_affine() {
 #[test]
 fn composite_and_l1() {
     let mut rng = Rng::new(9);
-    let (n, c, h, w) = (2, 3, 7, 5);
-    let len = n * c * h * w;
-    for ratio in [0.0, 0.4, 1.0] {
+    // Planes of 35 values (the scalar L1 kernels) and of 20 (the vec4 ones).
+    for ((n, c, h, w), ratio) in [(2, 3, 7, 5), (2, 3, 4, 5)]
+        .into_iter()
+        .flat_map(|s| [0.0, 0.4, 1.0].map(|r| (s, r)))
+    {
+        let len = n * c * h * w;
         let m = rng.mask(n, h, w, ratio);
         let ops = vec![
             var(&[n, c, h, w], rng.values(len)),
@@ -860,7 +863,7 @@ fn composite_and_l1() {
                 ops.push(data(&[n, 1, h, w], m.clone()));
             }
             check(
-                &format!("l1 {weight:?} holes {ratio}"),
+                &format!("l1 {weight:?} {h}x{w} holes {ratio}"),
                 Op::L1Mean { weight },
                 ops,
                 1e-5,

@@ -4,7 +4,15 @@
 #ifdef vec4
 alias V = vec4<f32>;
 const LANES: u32 = 4u;
+
+fn lanes_sum(v: V) -> f32 {
+    return (v.x + v.y) + (v.z + v.w);
+}
 #else
 alias V = f32;
 const LANES: u32 = 1u;
+
+fn lanes_sum(v: V) -> f32 {
+    return v;
+}
 #endif

@@ -1,6 +1,7 @@
 // Gradient of scale * sum |w * (a - b)| with respect to a:
 // ga = g[0] * scale * w * sign(w * (a - b)) (sign(0) = 0, as PyTorch's abs).
 #import index
+#import lanes
 
 struct Params {
     n: u32,
@@ -12,22 +13,23 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> a: array<f32>;
-@group(0) @binding(3) var<storage, read> b: array<f32>;
-@group(0) @binding(4) var<storage, read> mask: array<f32>;
-@group(0) @binding(5) var<storage, read_write> ga: array<f32>;
+@group(0) @binding(2) var<storage, read> a: array<V>;
+@group(0) @binding(3) var<storage, read> b: array<V>;
+@group(0) @binding(4) var<storage, read> mask: array<V>;
+@group(0) @binding(5) var<storage, read_write> ga: array<V>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
     let i = flat_index(wg, nwg, lid);
-    if (i >= p.n * p.c * p.hw) {
+    let e = i * LANES;
+    if (e >= p.n * p.c * p.hw) {
         return;
     }
-    var w = 1.0;
+    var w = V(1.0);
     if (p.weight != 0u) {
-        let m = mask[(i / (p.c * p.hw)) * p.hw + i % p.hw];
-        w = select(1.0 - m, m, p.weight == 1u);
+        let m = mask[((e / (p.c * p.hw)) * p.hw + e % p.hw) / LANES];
+        w = select(V(1.0) - m, m, p.weight == 1u);
     }
     ga[i] = g[0] * p.scale * w * sign(w * (a[i] - b[i]));
 }

@@ -3,6 +3,7 @@
 // w = 1 (weight 0), M (weight 1) or 1 - M (weight 2); M has one channel.
 // sum_partials then adds the partial sums in order and scales by 1/N.
 #import reduce
+#import lanes
 
 struct Params {
     n: u32,
@@ -12,26 +13,27 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> mask: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<V>;
+@group(0) @binding(2) var<storage, read> b: array<V>;
+@group(0) @binding(3) var<storage, read> mask: array<V>;
 @group(0) @binding(4) var<storage, read_write> partial: array<f32>;
 
-fn l1_weight(i: u32) -> f32 {
+// The weights of values e.. (LANES of them, in one plane).
+fn l1_weight(e: u32) -> V {
     if (p.weight == 0u) {
-        return 1.0;
+        return V(1.0);
     }
-    let m = mask[(i / (p.c * p.hw)) * p.hw + i % p.hw];
-    return select(1.0 - m, m, p.weight == 1u);
+    let m = mask[((e / (p.c * p.hw)) * p.hw + e % p.hw) / LANES];
+    return select(V(1.0) - m, m, p.weight == 1u);
 }
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-    let len = p.n * p.c * p.hw;
+    let items = p.n * p.c * p.hw / LANES;
     var acc = 0.0;
-    for (var i = wg.x * 256u + lid; i < len; i += nwg.x * 256u) {
-        acc = acc + abs(l1_weight(i) * (a[i] - b[i]));
+    for (var i = wg.x * 256u + lid; i < items; i += nwg.x * 256u) {
+        acc = acc + lanes_sum(abs(l1_weight(i * LANES) * (a[i] - b[i])));
     }
     let total = workgroup_sum(lid, acc);
     if (lid == 0u) {

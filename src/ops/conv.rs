@@ -194,10 +194,18 @@ pub(super) fn padded_copy(
             .u(pitch)
             .done(),
         bindings: vec![x_binding, target],
-        workgroups: grid_1d(vec4s),
+        // The vec4 kernels write runs of PAD_RUN vec4s of a row.
+        workgroups: if x[3].is_multiple_of(4) {
+            grid_1d(x[0] * x[1] * (x[2] + 2 * pad) * (pitch / 4).div_ceil(PAD_RUN))
+        } else {
+            grid_1d(vec4s)
+        },
     });
     target
 }
+
+/// Output vec4s per invocation of pad2d's vec4 variants (`RUN` there).
+const PAD_RUN: usize = 4;
 
 /// The texel twin of a row kernel variant (same launch, operands read from
 /// texel arrays); only subgroup variants have one.

@@ -526,6 +526,24 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
             Kernel::Conv2dBwdDataS2K5Texels
         ]
     );
+    // A small map (4 tiles a phase, rounded up to a subgroup's 8 lanes):
+    // flat, still on subgroups and texel arrays.
+    let bwd_s2_small = Op::Conv2dBwdData {
+        stride: 2,
+        pad: 2,
+        h: 8,
+        w: 8,
+    };
+    assert_eq!(
+        kernels(
+            bwd_s2_small,
+            [&[1, 8, 4, 4], &[8, 4, 5, 5]],
+            &[1, 4, 8, 8],
+            16384
+        )
+        .last(),
+        Some(&Kernel::Conv2dBwdDataS2K5FlatTexels)
+    );
     // Backward-weight: gy and the padded input as texel arrays.
     let bw = |stride: usize, k: usize, gy: &[usize], x: &[usize]| {
         let op = Op::Conv2dBwdWeight {

@@ -119,6 +119,27 @@ fn padded_pitch(w: usize, pad: usize) -> usize {
     }
 }
 
+/// Row pitch of the generic kernels' padded texel-array copies: whole
+/// texels, also without padding (where `padded_pitch` keeps `w`).
+fn texel_pitch(w: usize, pad: usize) -> usize {
+    (w + 2 * pad).next_multiple_of(4)
+}
+
+/// Lanes per channel group of a `flat` row-kernel launch over `tiles`:
+/// on small maps (under FWD_LANES tiles) rounded up to whole subgroups where
+/// their layout is known, so that a subgroup's lanes share channels and keep
+/// the subgroup and texel variants (lavapipe: the 4x4 decoder layer 84 ->
+/// 24 ms, the stride-2 backward-data onto 8x8 838 -> 626 ms); the extra
+/// lanes compute a clamped tile and store nothing.
+fn flat_lane_tiles(tiles: usize, dev: &DeviceTraits) -> usize {
+    let sg = dev.flat_subgroup_size as usize;
+    if dev.subgroups_8_to_64 && sg > 0 && tiles < FWD_LANES {
+        tiles.next_multiple_of(sg)
+    } else {
+        tiles
+    }
+}
+
 /// Adds the zero padding of `x` (a scratch copy) and returns what the
 /// convolution reads: the copy, or `x` itself without padding.
 fn pad_input(lowered: &mut Lowered, x_binding: Binding, x: &[usize], pad: usize) -> Binding {
@@ -421,7 +442,7 @@ impl ForwardConv<'_> {
                 x,
                 self.x,
                 self.pad,
-                self.generic_texel_pitch(),
+                texel_pitch(self.x[3], self.pad),
                 true,
             );
             let w = if flip {
@@ -500,14 +521,14 @@ impl ForwardConv<'_> {
     }
 
     /// Whether the generic kernel reads the padded input from a texel array
-    /// (CPU adapters), with rows of `generic_texel_pitch` floats.
+    /// (CPU adapters), with rows of `texel_pitch` floats.
     fn generic_texels(&self, dev: &DeviceTraits) -> bool {
         dev.subgroups_8_to_64
-            && dev.texels_fit(padded_vec4s(self.x, self.pad, self.generic_texel_pitch()))
-    }
-
-    fn generic_texel_pitch(&self) -> usize {
-        (self.x[3] + 2 * self.pad).next_multiple_of(4)
+            && dev.texels_fit(padded_vec4s(
+                self.x,
+                self.pad,
+                texel_pitch(self.x[3], self.pad),
+            ))
     }
 
     /// A row kernel where one applies, else the generic kernel; either runs
@@ -517,16 +538,7 @@ impl ForwardConv<'_> {
         let (x, y) = (self.x, self.y);
         if let Some(kernels) = fwd_row_kernels(self.k, self.stride, self.pad) {
             let tiles = y[2] * y[3].div_ceil(BLOCK);
-            // Small maps run `flat`; where subgroups are runs of known
-            // length, each channel group takes whole subgroups (extra lanes
-            // idle), which keeps the broadcasts and the texel twins
-            // (lavapipe: the 4x4 decoder layer 84 -> 24 ms).
-            let sg = dev.flat_subgroup_size as usize;
-            let lane_tiles = if dev.subgroups_8_to_64 && sg > 0 && tiles < FWD_LANES {
-                tiles.next_multiple_of(sg)
-            } else {
-                tiles
-            };
+            let lane_tiles = flat_lane_tiles(tiles, dev);
             let (kernel, mut workgroups) = fwd_launch(
                 lane_tiles,
                 self.c_out.div_ceil(FWD3X3_CO),
@@ -571,11 +583,12 @@ impl ForwardConv<'_> {
         let texels = self.generic_texels(dev);
         let (kernel, pitch) = match kernel {
             Kernel::Conv2dFwdSubgroup if texels => {
-                (Kernel::Conv2dFwdTexels, self.generic_texel_pitch())
+                (Kernel::Conv2dFwdTexels, texel_pitch(self.x[3], self.pad))
             }
-            Kernel::Conv2dFwdFlatSubgroup if texels => {
-                (Kernel::Conv2dFwdFlatTexels, self.generic_texel_pitch())
-            }
+            Kernel::Conv2dFwdFlatSubgroup if texels => (
+                Kernel::Conv2dFwdFlatTexels,
+                texel_pitch(self.x[3], self.pad),
+            ),
             _ => (kernel, padded_pitch(x[3], self.pad)),
         };
         Dispatch {
@@ -676,18 +689,8 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
             // Each row's last pixel group loads 12 floats from its start.
             let groups = wd.div_ceil(2).div_ceil(BLOCK);
             let pitch = padded_pitch(gy[3], 1).max(groups * BLOCK + 4);
-            // Phase 0 (even rows, even columns) has the most tiles. Small
-            // maps run `flat` with each channel group on whole subgroups, as
-            // the forward row kernels do (lanes past a phase's tiles store
-            // nothing), which keeps subgroups and texel arrays (lavapipe, L5
-            // 64² b12: the two 8x8 layers 838 -> 626 ms).
-            let tiles = h.div_ceil(2) * groups;
-            let sg = dev.flat_subgroup_size as usize;
-            let tiles = if dev.subgroups_8_to_64 && sg > 0 && tiles < FWD_LANES {
-                tiles.next_multiple_of(sg)
-            } else {
-                tiles
-            };
+            // Phase 0 (even rows, even columns) has the most tiles.
+            let tiles = flat_lane_tiles(h.div_ceil(2) * groups, dev);
             let (mut kernel, workgroups) =
                 fwd_launch(tiles, w[1].div_ceil(FWD3X3_CO), gy[0] * 4, dev, kernels);
             let texel_kernel = texel_twin(kernel).filter(|_| {
@@ -827,9 +830,8 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 // Loop steps per output row: the columns plus two 8-step setup loops.
                 weight_grad_split((grid[0] * grid[1]) as usize, n * ho, wo + 17, dev);
             let mut lowered = Lowered::default();
-            // CPU adapters read x from a zero-padded texel-array copy (rows
-            // of whole texels, also without padding).
-            let pitch = (x[3] + 2 * pad).next_multiple_of(4);
+            // CPU adapters read x from a zero-padded texel-array copy.
+            let pitch = texel_pitch(x[3], pad);
             let texels = dev.subgroups_8_to_64 && dev.texels_fit(padded_vec4s(x, pad, pitch));
             let (input, kernel) = if texels {
                 (

@@ -25,17 +25,6 @@ fn nchw(s: &[usize]) -> (usize, usize, usize) {
     }
 }
 
-/// The vec4 variant of a kernel over `len` values in planes of `hw` where
-/// every plane holds whole vec4s (its per-pixel weights are then vec4s too),
-/// with its invocation count.
-fn planes_vec4(vec4: Kernel, scalar: Kernel, hw: usize, len: usize) -> (Kernel, usize) {
-    if hw.is_multiple_of(4) {
-        (vec4, len / 4)
-    } else {
-        (scalar, len)
-    }
-}
-
 fn reduction(
     kernel: Kernel,
     params: Params,
@@ -149,7 +138,8 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
             };
             let len = n * c * hw;
             let p = Params::new().u(n).u(c).u(hw).u(weight.code() as usize);
-            let (kernel, items) = planes_vec4(Kernel::L1PartialVec4, Kernel::L1Partial, hw, len);
+            let (kernel, items) =
+                super::vec4_planes(Kernel::L1PartialVec4, Kernel::L1Partial, hw, len);
             reduction(kernel, p, vec![In(0), In(1), m], items, 1.0 / len as f32)
         }
         Op::L1MeanBwd { weight } => {
@@ -160,7 +150,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 In(3)
             };
             let len = n * c * hw;
-            let (kernel, items) = planes_vec4(Kernel::L1BwdVec4, Kernel::L1Bwd, hw, len);
+            let (kernel, items) = super::vec4_planes(Kernel::L1BwdVec4, Kernel::L1Bwd, hw, len);
             Lowered::one(Dispatch {
                 kernel,
                 params: Params::new()

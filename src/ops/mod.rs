@@ -524,3 +524,14 @@ pub(crate) fn vec4_or(vec4: Kernel, scalar: Kernel, len: usize) -> (Kernel, usiz
         (scalar, len)
     }
 }
+
+/// `vec4_or` for kernels that index planes of `hw` values (per-pixel or
+/// per-channel operands): the vec4 variant where every plane holds whole
+/// vec4s, so that the 4 values of an invocation share image and channel.
+pub(crate) fn vec4_planes(vec4: Kernel, scalar: Kernel, hw: usize, len: usize) -> (Kernel, usize) {
+    if hw.is_multiple_of(4) {
+        (vec4, len / 4)
+    } else {
+        (scalar, len)
+    }
+}

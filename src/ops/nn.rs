@@ -19,18 +19,6 @@ fn ew(kernel: Kernel, params: Params, bindings: Vec<Binding>, len: usize) -> Dis
     }
 }
 
-/// `super::vec4_or` for kernels that index planes of [N, C, H, W] tensors: the
-/// vec4 variant where every plane (H x W) holds whole vec4s, so that the 4
-/// values of an invocation share image and channel.
-fn vec4_planes(vec4: Kernel, scalar: Kernel, shape: &[usize]) -> (Kernel, usize) {
-    let len = numel(shape);
-    if (shape[2] * shape[3]).is_multiple_of(4) {
-        (vec4, len / 4)
-    } else {
-        (scalar, len)
-    }
-}
-
 /// Per-channel values up to which the BatchNorm reductions run one
 /// invocation per channel (`serial`) rather than a workgroup per channel,
 /// whose barriers cost more than such small sums (4x4 maps: 13 ms for 512
@@ -71,7 +59,12 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 .b(invert)
                 .b(bias);
             let b = if bias { In(2) } else { Unused };
-            let (kernel, items) = vec4_planes(Kernel::ChannelScaleVec4, Kernel::ChannelScale, x);
+            let (kernel, items) = super::vec4_planes(
+                Kernel::ChannelScaleVec4,
+                Kernel::ChannelScale,
+                x[2] * x[3],
+                len,
+            );
             Lowered::one(ew(kernel, p, vec![In(0), In(1), b, Out(0)], items))
         }
         Op::PConvEpilogue {
@@ -102,7 +95,12 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 bn_in(3),
                 Out(0),
             ];
-            let (kernel, items) = vec4_planes(Kernel::PConvEpilogueVec4, Kernel::PConvEpilogue, x);
+            let (kernel, items) = super::vec4_planes(
+                Kernel::PConvEpilogueVec4,
+                Kernel::PConvEpilogue,
+                x[2] * x[3],
+                len,
+            );
             Lowered::one(ew(kernel, p, bindings, items))
         }
         Op::ChannelSum { masked } => {
@@ -141,7 +139,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 workgroups,
             };
             let (kernel, items) =
-                vec4_planes(Kernel::BatchnormApplyVec4, Kernel::BatchnormApply, x);
+                super::vec4_planes(Kernel::BatchnormApplyVec4, Kernel::BatchnormApply, hw, len);
             let apply = ew(
                 kernel,
                 Params::new().u(n).u(c).u(hw),
@@ -167,8 +165,12 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 bindings: vec![In(0), In(1), In(3), In(4), Out(1), Out(2)],
                 workgroups,
             };
-            let (kernel, items) =
-                vec4_planes(Kernel::BatchnormBwdDataVec4, Kernel::BatchnormBwdData, x);
+            let (kernel, items) = super::vec4_planes(
+                Kernel::BatchnormBwdDataVec4,
+                Kernel::BatchnormBwdData,
+                hw,
+                len,
+            );
             let data = ew(
                 kernel,
                 Params::new().u(n).u(c).u(hw).b(train),
@@ -229,7 +231,12 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
         }
         Op::Concat => {
             let b = ins[1];
-            let (kernel, items) = vec4_planes(Kernel::ConcatVec4, Kernel::Concat, outs[0]);
+            let (kernel, items) = super::vec4_planes(
+                Kernel::ConcatVec4,
+                Kernel::Concat,
+                x[2] * x[3],
+                numel(outs[0]),
+            );
             Lowered::one(ew(
                 kernel,
                 Params::new().u(x[0]).u(x[1]).u(b[1]).u(x[2] * x[3]),
@@ -238,8 +245,12 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
             ))
         }
         Op::SliceChannels { start, len: c_out } => {
-            let (kernel, items) =
-                vec4_planes(Kernel::SliceChannelsVec4, Kernel::SliceChannels, outs[0]);
+            let (kernel, items) = super::vec4_planes(
+                Kernel::SliceChannelsVec4,
+                Kernel::SliceChannels,
+                x[2] * x[3],
+                numel(outs[0]),
+            );
             Lowered::one(ew(
                 kernel,
                 Params::new()

@@ -29,6 +29,26 @@ fn pconv(args: &[&str]) -> (bool, String) {
     (out.status.success(), err)
 }
 
+/// `pconv eval --no-losses ARGS --json JSON`, which must succeed; returns
+/// the printed table and the JSON.
+fn eval(args: &[&str], json: &Path) -> (String, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pconv"))
+        .arg("eval")
+        .arg("--no-losses")
+        .args(args)
+        .args(["--json", s(json)])
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let text = std::fs::read_to_string(json).unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        serde_json::from_str(&text).unwrap(),
+    )
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -158,6 +178,22 @@ fn bad_inputs_are_one_line_errors() {
     );
     assert!(ok, "{err}");
 
+    // The ensemble: a network's option, of 1, 2, 4 or 8 transforms.
+    for (extra, needle) in [
+        (
+            &["--method", "telea", "--ensemble", "2"][..],
+            "--method pconv",
+        ),
+        (&["--ensemble", "3"][..], "1, 2, 4 or 8"),
+    ] {
+        let (ok, err) = inpaint(&img, &mask, &out, extra);
+        assert!(!ok, "{extra:?} accepted");
+        assert!(
+            err.trim().lines().count() == 1 && err.contains(needle),
+            "{extra:?}: {err}"
+        );
+    }
+
     // Checkpoints: one lacking a tensor, and a truncated file.
     let ck = Checkpoint::initial(
         UNetConfig {
@@ -256,32 +292,20 @@ fn masks_and_eval_commands() {
         std::fs::rename(&img, images.join(format!("{name}.png"))).unwrap();
     }
     let json = d.join("eval.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_pconv"))
-        .args([
-            "eval",
+    let (table, v) = eval(
+        &[
             "--method",
             "telea",
-            "--no-losses",
             "--images",
             s(&images),
             "--masks",
             s(&masks),
             "--size",
             "32",
-            "--json",
-            s(&json),
-        ])
-        .output()
-        .unwrap();
-    let table = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        &json,
     );
     assert!(table.contains("PSNR") && table.contains("all"), "{table}");
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(v["images"].as_array().unwrap().len(), 2);
     assert_eq!(v["bins"].as_array().unwrap().len(), 7);
     assert!(v["images"][0]["losses"].is_null(), "--no-losses");
@@ -340,6 +364,19 @@ fn the_bundled_face_model_is_the_default_and_keeps_known_pixels() {
     let (ok, err) = inpaint(&img, &mask, &out, &[]);
     assert!(ok, "{err}");
     assert!(holes_changed_known_kept(&img, &out, &mask) > 0);
+    // The default averages 8 transforms; one pass fills differently.
+    let single = d.join("single.png");
+    let (ok, err) = inpaint(&img, &mask, &single, &["--ensemble", "1"]);
+    assert!(ok, "{err}");
+    assert!(holes_changed_known_kept(&img, &single, &mask) > 0);
+    assert_ne!(
+        image::open(&out).unwrap().to_rgb8(),
+        image::open(&single).unwrap().to_rgb8()
+    );
+    let json = d.join("eval.json");
+    let (table, v) = eval(&["--images", s(&img), "--masks", s(&mask)], &json);
+    assert!(table.contains("method: pconv, ensemble of 8"), "{table}");
+    assert_eq!(v["method"], "pconv, ensemble of 8");
 }
 
 #[test]

@@ -11,7 +11,7 @@ use image::RgbImage;
 
 use crate::data::masks::HoleMap;
 use crate::infer::display::GpuComposite;
-use crate::infer::{large, Method, Planes};
+use crate::infer::{large, Ensemble, Method, Planes};
 
 /// Above this side, inpainting works on a crop around the holes (see
 /// `infer::large`), as `pconv inpaint` does by default.
@@ -54,7 +54,8 @@ pub fn fill(
 ) -> crate::Result<Composite> {
     let fits = (image.width().max(image.height()) as usize) <= MAX_SIDE;
     match method {
-        Method::PConv(model) if textures && fits => {
+        // The texture path is one forward pass; an ensemble averages on the CPU.
+        Method::PConv(model) if textures && fits && model.ensemble() == Ensemble::SINGLE => {
             let shown = model.composite_texture(&Planes::from_rgb(image), holes)?;
             Ok(Composite::Texture(Arc::new(shown)))
         }

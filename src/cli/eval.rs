@@ -33,6 +33,8 @@ pub struct EvalArgs {
     no_losses: bool,
     #[arg(long, value_enum, default_value = "pconv")]
     method: MethodArg,
+    #[arg(long, help = method::ENSEMBLE_HELP)]
+    ensemble: Option<usize>,
     /// Also write every image's metrics and losses, and the bins, as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -49,7 +51,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
         }
         Ok(gpu.clone().expect("opened"))
     };
-    let mut m = method::load(a.method, a.checkpoint.as_deref(), &mut open)?;
+    let mut m = method::load(a.method, a.checkpoint.as_deref(), a.ensemble, &mut open)?;
     let mut losses = if a.no_losses {
         None
     } else {
@@ -81,10 +83,12 @@ pub fn run(a: EvalArgs) -> Result<()> {
         bail!("no image could be evaluated");
     }
     let b = bins(&results);
-    println!("method: {}", m.name());
+    println!("method: {}", m.label());
     print!("{}", table(&b));
     if let Some(path) = &a.json {
-        let text = serde_json::to_string_pretty(&to_json(&results, &b))?;
+        let mut json = to_json(&results, &b);
+        json["method"] = serde_json::Value::from(m.label());
+        let text = serde_json::to_string_pretty(&json)?;
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
     }
     if failed > 0 {

@@ -27,6 +27,8 @@ pub struct InpaintArgs {
     output: PathBuf,
     #[arg(long, value_enum, default_value = "pconv")]
     method: MethodArg,
+    #[arg(long, help = method::ENSEMBLE_HELP)]
+    ensemble: Option<usize>,
     /// Training steps per image of --method fit.
     #[arg(long, default_value_t = method::DEFAULT_FIT_STEPS)]
     fit_steps: u64,
@@ -81,7 +83,12 @@ fn one(
 }
 
 pub fn run(a: InpaintArgs) -> Result<()> {
-    let mut method = method::load(a.method, a.checkpoint.as_deref(), method::open_gpu)?;
+    let mut method = method::load(
+        a.method,
+        a.checkpoint.as_deref(),
+        a.ensemble,
+        method::open_gpu,
+    )?;
     if let Method::Fit(f) = &mut method {
         f.steps = a.fit_steps;
     }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use pconv::gpu::GpuContext;
-use pconv::infer::{telea::DEFAULT_RADIUS, FitMethod, Method, PConvModel};
+use pconv::infer::{telea::DEFAULT_RADIUS, Ensemble, FitMethod, Method, PConvModel};
 use pconv::model::Checkpoint;
 use pconv::train::fit::FitOptions;
 
@@ -44,12 +44,20 @@ pub fn bundled_model() -> Option<PathBuf> {
 
 pub const BUNDLED_MODEL: &str = "models/faces128.safetensors";
 
-/// The GPU is opened only when the method needs it.
+/// The `--ensemble` help of `inpaint` and `eval`.
+pub const ENSEMBLE_HELP: &str = "How many flips and 90-degree rotations of each image the model fills and averages: 1 (one forward pass), 2 (and its mirror image), 4 (and upside down) or 8 [default: 8 with --method pconv]. Averaging removes much of the network's pixel-scale colour noise; each transform costs one forward pass";
+
+/// The GPU is opened only when the method needs it. `ensemble` applies to
+/// the network (default: all 8 transforms).
 pub fn load(
     method: MethodArg,
     checkpoint: Option<&Path>,
+    ensemble: Option<usize>,
     ctx: impl FnOnce() -> Result<GpuContext>,
 ) -> Result<Method> {
+    if ensemble.is_some() && method != MethodArg::Pconv {
+        bail!("--ensemble applies to --method pconv only");
+    }
     match method {
         MethodArg::Fit => {
             let ctx = ctx()?;
@@ -72,7 +80,10 @@ pub fn load(
             };
             let ck = Checkpoint::read(&path)
                 .with_context(|| format!("reading the checkpoint {}", path.display()))?;
-            Ok(Method::PConv(Box::new(PConvModel::new(&ctx()?, ck))))
+            let ensemble = Ensemble::new(ensemble.unwrap_or(Ensemble::ALL.size()))?;
+            let mut model = PConvModel::new(&ctx()?, ck);
+            model.set_ensemble(ensemble);
+            Ok(Method::PConv(Box::new(model)))
         }
     }
 }

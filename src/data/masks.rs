@@ -209,28 +209,17 @@ impl HoleMap {
         }
     }
 
-    /// One of the 8 flips/rotations by 90° of a square-able map (`k` in 0..8).
+    /// One of the 8 flips/rotations by 90° (`k` in 0..8, see
+    /// `dihedral::source_indices`).
     pub fn transformed(&self, k: u64) -> Self {
-        let (w, h) = (self.width, self.height);
-        let (nw, nh) = if k & 1 == 1 { (h, w) } else { (w, h) };
-        let mut holes = Vec::with_capacity(w * h);
-        for y in 0..nh {
-            for x in 0..nw {
-                // Rotate by 90° (transpose + flip) when k is odd, then flip.
-                let (mut sx, mut sy) = if k & 1 == 1 { (y, nw - 1 - x) } else { (x, y) };
-                if k & 2 != 0 {
-                    sx = w - 1 - sx;
-                }
-                if k & 4 != 0 {
-                    sy = h - 1 - sy;
-                }
-                holes.push(self.holes[sy * w + sx]);
-            }
-        }
+        let (width, height) = super::dihedral::size(k, self.width, self.height);
         HoleMap {
-            width: nw,
-            height: nh,
-            holes,
+            width,
+            height,
+            holes: super::dihedral::source_indices(k, self.width, self.height)
+                .into_iter()
+                .map(|i| self.holes[i])
+                .collect(),
         }
     }
 }

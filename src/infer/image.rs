@@ -59,6 +59,23 @@ impl Planes {
         }
     }
 
+    /// One of the 8 flips/rotations by 90° (`k` in 0..8), as
+    /// `HoleMap::transformed`.
+    pub fn transformed(&self, k: u64) -> Self {
+        let (width, height) = crate::data::dihedral::size(k, self.width, self.height);
+        let plane = self.width * self.height;
+        let sources = crate::data::dihedral::source_indices(k, self.width, self.height);
+        let mut data = Vec::with_capacity(3 * plane);
+        for c in 0..3 {
+            data.extend(sources.iter().map(|&i| self.data[c * plane + i]));
+        }
+        Planes {
+            width,
+            height,
+            data,
+        }
+    }
+
     /// The top-left `width` x `height` region.
     pub fn cropped(&self, width: usize, height: usize) -> Self {
         let mut data = vec![0.0; 3 * width * height];

@@ -2,6 +2,7 @@
 //! Telea's classical method, at any size, and the metrics of `pconv eval`.
 pub mod cache;
 pub mod display;
+pub mod ensemble;
 pub mod eval;
 pub mod image;
 pub mod large;
@@ -10,6 +11,7 @@ pub mod metrics;
 pub mod pconv;
 pub mod telea;
 
+pub use self::ensemble::Ensemble;
 pub use self::image::Planes;
 pub use self::pconv::PConvModel;
 
@@ -47,6 +49,17 @@ impl Method {
                 }
                 PConvModel::new(&f.ctx, fitter.checkpoint()?).predict(image, holes)
             }
+        }
+    }
+
+    /// The name, and the ensemble where the network averages several
+    /// passes: "pconv, ensemble of 8".
+    pub fn label(&self) -> String {
+        match self {
+            Method::PConv(m) if m.ensemble().size() > 1 => {
+                format!("{}, ensemble of {}", self.name(), m.ensemble().size())
+            }
+            _ => self.name().to_string(),
         }
     }
 

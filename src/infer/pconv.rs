@@ -2,6 +2,7 @@
 //! padded image size, built on first use and kept for the next images.
 use super::cache::SizeCache;
 use super::display::{CompositeSources, GpuComposite};
+use super::ensemble::Ensemble;
 use super::image::{padded_known_mask, Planes};
 use crate::data::masks::HoleMap;
 use crate::error::Result;
@@ -24,6 +25,7 @@ pub struct PConvModel {
     ctx: GpuContext,
     checkpoint: Checkpoint,
     forwards: SizeCache<Forward>,
+    ensemble: Ensemble,
 }
 
 impl PConvModel {
@@ -32,7 +34,18 @@ impl PConvModel {
             ctx: ctx.clone(),
             checkpoint,
             forwards: SizeCache::new(CACHED_SIZES),
+            ensemble: Ensemble::SINGLE,
         }
+    }
+
+    /// How many flips/rotations of the image `predict` averages (one
+    /// forward pass each); a new model runs the image alone.
+    pub fn set_ensemble(&mut self, ensemble: Ensemble) {
+        self.ensemble = ensemble;
+    }
+
+    pub fn ensemble(&self) -> Ensemble {
+        self.ensemble
     }
 
     pub fn checkpoint(&self) -> &Checkpoint {
@@ -109,9 +122,15 @@ impl PConvModel {
         Ok(f)
     }
 
-    /// The network output I_out for an image and its holes: padded, run,
-    /// and cropped back.
+    /// The network output I_out for an image and its holes, averaged over
+    /// the model's ensemble of flips/rotations.
     pub fn predict(&mut self, image: &Planes, holes: &HoleMap) -> Result<Planes> {
+        let ensemble = self.ensemble;
+        ensemble.predict(image, holes, |image, holes| self.predict_once(image, holes))
+    }
+
+    /// One forward pass: the image padded, run, and cropped back.
+    fn predict_once(&mut self, image: &Planes, holes: &HoleMap) -> Result<Planes> {
         let (pw, ph) = self.padded_size(image.width, image.height);
         let f = self.load(image, holes)?;
         f.exec.run();
@@ -126,7 +145,8 @@ impl PConvModel {
 
     /// The composite (known pixels kept, holes filled) as a texture on this
     /// model's device, in one submit with the network; returns once the GPU
-    /// has finished it. No pixel comes back to the CPU.
+    /// has finished it. No pixel comes back to the CPU. One forward pass,
+    /// whatever the ensemble: this is the window's live result.
     pub fn composite_texture(&mut self, image: &Planes, holes: &HoleMap) -> Result<GpuComposite> {
         let (pw, ph) = self.padded_size(image.width, image.height);
         let ctx = self.ctx.clone();

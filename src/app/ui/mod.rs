@@ -17,7 +17,7 @@ use super::mask_edit::Tool;
 use super::view::View;
 use super::worker::Inpainter;
 use crate::gpu::{context, GpuContext};
-use crate::infer::Method;
+use crate::infer::{Ensemble, Method};
 
 /// How holes are filled in the window.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,17 +40,22 @@ pub struct LaunchOptions {
 }
 
 /// Loads a method for the inpainting worker on the app's device (None for
-/// "fit this image", which runs on its own thread).
-pub fn load_method(choice: &MethodChoice, gpu: &GpuContext) -> crate::Result<Option<Method>> {
+/// "fit this image", which runs on its own thread); a model averages
+/// `ensemble` transforms of the image.
+pub fn load_method(
+    choice: &MethodChoice,
+    gpu: &GpuContext,
+    ensemble: Ensemble,
+) -> crate::Result<Option<Method>> {
     match choice {
         MethodChoice::Telea => Ok(Some(Method::Telea {
             radius: crate::infer::telea::DEFAULT_RADIUS,
         })),
         MethodChoice::Model(p) => {
             let ck = crate::model::Checkpoint::read(p)?;
-            Ok(Some(Method::PConv(Box::new(
-                crate::infer::PConvModel::new(gpu, ck),
-            ))))
+            let mut model = crate::infer::PConvModel::new(gpu, ck);
+            model.set_ensemble(ensemble);
+            Ok(Some(Method::PConv(Box::new(model))))
         }
         MethodChoice::Fit => Ok(None),
     }
@@ -97,6 +102,9 @@ pub struct PConvApp {
     doc: Document,
     inpainter: Inpainter,
     method: MethodChoice,
+    /// The model's self-ensemble: one pass (live) unless the side panel's
+    /// "average 8 flips" is on.
+    ensemble: Ensemble,
     fit: Option<Fit>,
     tools: Tools,
     view: Option<View>,
@@ -125,7 +133,7 @@ impl PConvApp {
             radius: crate::infer::telea::DEFAULT_RADIUS,
         };
         let textures = renderer.is_some();
-        let method = load_method(&opts.method, &gpu)?.unwrap_or(telea);
+        let method = load_method(&opts.method, &gpu, Ensemble::SINGLE)?.unwrap_or(telea);
         let inpainter = Inpainter::start(method, textures);
         let paths = side_panel::Paths::new(&doc, &opts.method);
         let mut app = PConvApp {
@@ -133,6 +141,7 @@ impl PConvApp {
             doc,
             inpainter,
             method: MethodChoice::Telea,
+            ensemble: Ensemble::SINGLE,
             fit: None,
             tools: Tools {
                 tool: Tool::Brush,
@@ -236,8 +245,17 @@ impl PConvApp {
         }
     }
 
+    /// Turns the model's 8-transform self-ensemble on or off (reloads the
+    /// model when it is the method in use).
+    fn set_ensemble(&mut self, ensemble: Ensemble) {
+        self.ensemble = ensemble;
+        if let MethodChoice::Model(p) = &self.method {
+            self.switch_method(MethodChoice::Model(p.clone()));
+        }
+    }
+
     fn switch_method(&mut self, choice: MethodChoice) {
-        match load_method(&choice, &self.gpu) {
+        match load_method(&choice, &self.gpu, self.ensemble) {
             Ok(Some(m)) => {
                 self.fit = None;
                 self.inpainter.set_method(m);

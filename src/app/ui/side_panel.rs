@@ -7,6 +7,7 @@ use super::{MethodChoice, PConvApp};
 use crate::app::document::Document;
 use crate::app::mask_edit::Tool;
 use crate::app::view::View;
+use crate::infer::Ensemble;
 
 /// The panel's editable path fields.
 pub struct Paths {
@@ -154,6 +155,17 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
         ) {
             let p = PathBuf::from(app.paths.model.trim());
             app.switch_method(MethodChoice::Model(p));
+        }
+        let mut all = app.ensemble == Ensemble::ALL;
+        if ui
+            .add_enabled(
+                is_model,
+                egui::Checkbox::new(&mut all, "Average 8 flips/rotations"),
+            )
+            .on_hover_text("The model fills the photo in its 8 flips and 90° rotations and averages the fills: much less colour noise around the holes, 8 times the work")
+            .changed()
+        {
+            app.set_ensemble(if all { Ensemble::ALL } else { Ensemble::SINGLE });
         }
         let fitting = app.method == MethodChoice::Fit;
         if ui

@@ -16,15 +16,14 @@ pub enum Error {
     #[error("shape error in {op}: {message}")]
     Shape { op: &'static str, message: String },
     #[error(
-        "tensor {name} needs {bytes} bytes, more than the device binds at once ({limit} bytes); \
-         use a smaller --batch or --size"
+        "tensor {name} needs {bytes} bytes, more than the device binds at once ({limit} bytes)"
     )]
     TooLarge {
         name: String,
         bytes: u64,
         limit: u64,
     },
-    #[error("GPU out of memory while {0}; use a smaller --batch or --size")]
+    #[error("GPU out of memory while {0}")]
     OutOfMemory(String),
     #[error("GPU error: {0}")]
     Gpu(String),
@@ -33,6 +32,14 @@ pub enum Error {
     /// Training diverged (a loss or weight is NaN or infinite).
     #[error("{0}")]
     NonFinite(String),
+}
+
+impl Error {
+    /// Whether the work was too large for the device (a tensor past the
+    /// binding limit, or memory exhausted): a smaller size may fit.
+    pub fn is_too_large(&self) -> bool {
+        matches!(self, Error::TooLarge { .. } | Error::OutOfMemory(_))
+    }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

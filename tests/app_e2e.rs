@@ -316,22 +316,72 @@ fn train_without_headless_opens_the_dashboard_and_trains() {
         "--batch",
         "2",
         "--steps",
-        "3",
+        "100000",
         "--sample-every",
         "2",
+        "--checkpoint-every",
+        "100000",
         "--out",
     ] {
         args.push(a.as_ref());
     }
     args.push(out.as_os_str());
-    let (_train, _window) = start_window(&args, &display, &log, "pconv training");
-    wait_for("the run to finish", Duration::from_secs(300), || {
-        out.join("latest.safetensors").exists()
+    let (mut train, _window) = start_window(&args, &display, &log, "pconv training");
+    wait_for("some steps", Duration::from_secs(300), || {
+        std::fs::read_to_string(out.join("metrics.jsonl")).is_ok_and(|m| m.lines().count() >= 3)
     });
-    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
-    assert_eq!(metrics.lines().count(), 3);
     assert!(out.join("samples/step-0000002.png").exists());
+    // SIGTERM: the window saves, closes and the process says "interrupted".
+    let code = terminate(&mut train, Duration::from_secs(10), &log);
+    assert_eq!(
+        code,
+        Some(130),
+        "{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    let steps = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    let saved = pconv::model::Checkpoint::read(&out.join("latest.safetensors")).unwrap();
+    assert_eq!(saved.step as usize, steps.lines().count());
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(!text.contains("training headless"), "{text}");
+
+    // An error before the first step shows in the window (its title says
+    // so) instead of "starting…" for ever; SIGTERM still ends it.
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "train".as_ref(),
+        "--data".as_ref(),
+        empty.as_os_str(),
+        "--out".as_ref(),
+        dir.join("run2").into_os_string().leak(),
+    ];
+    let (mut train, _window) = start_window(&args, &display, &log, "pconv training: error");
+    // Idle: no event reaches the window; the signal alone must end it.
+    std::thread::sleep(Duration::from_secs(1));
+    let code = terminate(&mut train, Duration::from_secs(10), &log);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("no images found"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Sends SIGTERM and waits up to `limit` for the exit code.
+fn terminate(child: &mut Guard, limit: Duration, log: &Path) -> Option<i32> {
+    let sent = Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    loop {
+        if let Ok(Some(status)) = child.0.try_wait() {
+            return status.code();
+        }
+        assert!(
+            sent.elapsed() < limit,
+            "still running {limit:?} after SIGTERM: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -24,9 +24,19 @@ fn random_checkpoint(config: UNetConfig, adam: bool) -> Checkpoint {
                 .map(|k| ((k * 31 + i) % 17) as f32 / 17.0 - 0.5)
                 .collect(),
         };
+        // Variances (BatchNorm's, Adam's second moments) are never negative.
+        let variance = Tensor {
+            shape: shape.clone(),
+            data: t.data.iter().map(|v| v.abs()).collect(),
+        };
         if adam && !name.contains("running_") {
-            moments.insert(name.clone(), (t.clone(), t.clone()));
+            moments.insert(name.clone(), (t.clone(), variance.clone()));
         }
+        let t = if name.ends_with("running_var") {
+            variance
+        } else {
+            t
+        };
         tensors.insert(name, t);
     }
     Checkpoint {

@@ -325,7 +325,13 @@ fn export_drops_the_adam_state_and_keeps_weights_and_metadata() {
         .tensors
         .iter()
         .filter(|(n, _)| !n.contains("running_"))
-        .map(|(n, t)| (n.clone(), (t.clone(), t.clone())))
+        .map(|(n, t)| {
+            let v = pconv::io::safetensors::Tensor {
+                shape: t.shape.clone(),
+                data: t.data.iter().map(|x| x * x).collect(),
+            };
+            (n.clone(), (t.clone(), v))
+        })
         .collect();
     ck.adam = Some(pconv::model::AdamState { moments, step: 42 });
     let full = d.join("full.safetensors");

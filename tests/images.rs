@@ -117,3 +117,63 @@ fn resize_keeps_the_whole_image_and_crop_keeps_full_resolution() {
         assert!(v.iter().all(|&p| p == 0.0 || p == 1.0));
     }
 }
+
+#[test]
+fn links_back_to_a_parent_neither_loop_nor_repeat_and_special_files_are_left_out() {
+    let dir = folder("links");
+    let real = list_images(&dir).unwrap();
+    std::os::unix::fs::symlink(".", dir.join("a")).unwrap();
+    std::os::unix::fs::symlink(".", dir.join("nested/b")).unwrap();
+    std::os::unix::fs::symlink("..", dir.join("nested/up")).unwrap();
+    std::os::unix::fs::symlink(&real[0], dir.join("same-file.png")).unwrap();
+    std::os::unix::fs::symlink("missing.png", dir.join("dangling.png")).unwrap();
+    let fifo = dir.join("fifo.png");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let listed = list_images(&dir).unwrap();
+    assert_eq!(listed.len(), real.len(), "{listed:?}");
+    let canonical = |v: &[PathBuf]| {
+        let mut c: Vec<_> = v
+            .iter()
+            .map(|p| std::fs::canonicalize(p).unwrap())
+            .collect();
+        c.sort();
+        c
+    };
+    assert_eq!(canonical(&listed), canonical(&real));
+    // Named directly, the FIFO is refused without being opened.
+    let err = pconv::data::images::decode(&fifo).unwrap_err().to_string();
+    assert!(err.contains("not a regular file"), "{err}");
+}
+
+#[test]
+fn a_jpeg_cut_in_its_pixel_data_is_refused() {
+    let dir = folder("jpeg");
+    let path = dir.join("photo.jpg");
+    image::RgbImage::from_fn(48, 40, |x, y| {
+        image::Rgb([(x * 5) as u8, (y * 6) as u8, 90])
+    })
+    .save(&path)
+    .unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(pconv::data::images::jpeg_is_complete(&bytes));
+    assert!(pconv::data::images::decode(&path).is_ok());
+    // Cuts inside the pixel data (after the start of scan, FF DA), where a
+    // decoder would fill the rest with grey.
+    let scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]).unwrap();
+    for keep in [bytes.len() - 1, bytes.len() - 40, scan + 20] {
+        assert!(
+            !pconv::data::images::jpeg_is_complete(&bytes[..keep]),
+            "cut at {keep}"
+        );
+        std::fs::write(&path, &bytes[..keep]).unwrap();
+        let err = pconv::data::images::decode(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("photo.jpg") && err.contains("truncated"),
+            "{err}"
+        );
+    }
+}

@@ -56,11 +56,17 @@ pub fn fill(
     match method {
         // The texture path is one forward pass; an ensemble averages on the CPU.
         Method::PConv(model) if textures && fits && model.ensemble() == Ensemble::SINGLE => {
-            let shown = model.composite_texture(&Planes::from_rgb(image), holes)?;
-            Ok(Composite::Texture(Arc::new(shown)))
+            match model.composite_texture(&Planes::from_rgb(image), holes) {
+                Ok(shown) => return Ok(Composite::Texture(Arc::new(shown))),
+                // Past the device's limits at full size: the image path
+                // runs the network downscaled.
+                Err(e) if e.is_too_large() => {}
+                Err(e) => return Err(e),
+            }
         }
-        _ => large::inpaint(method, image, holes, MAX_SIDE).map(|i| Composite::Image(Arc::new(i))),
+        _ => {}
     }
+    large::inpaint(method, image, holes, MAX_SIDE).map(|i| Composite::Image(Arc::new(i)))
 }
 
 pub struct Finished {

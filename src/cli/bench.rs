@@ -1,6 +1,7 @@
 //! `pconv bench`: kernel GFLOP/s or the time of one training step.
 use anyhow::{Context, Result};
 
+use super::args::{number_in, usize_in, MAX_SIDE};
 use pconv::gpu::GpuContext;
 
 #[derive(clap::Args)]
@@ -24,19 +25,19 @@ pub struct BenchArgs {
     #[arg(long)]
     only: Option<String>,
     /// Timed runs per measurement (the median is reported).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = usize_in(1, 1000))]
     reps: usize,
     /// Training-step benchmark: U-Net levels.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = usize_in(1, 12))]
     levels: usize,
     /// Training-step benchmark: channel width multiplier.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = number_in(0.0, 16.0))]
     width: f64,
     /// Training-step benchmark: image side (a multiple of 2^levels).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = usize_in(1, MAX_SIDE))]
     size: usize,
     /// Training-step benchmark: batch size.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = usize_in(1, 4096))]
     batch: usize,
     /// Training-step benchmark, or each configuration of --suite: also print
     /// the time per kernel.
@@ -45,6 +46,14 @@ pub struct BenchArgs {
 }
 
 pub fn run(a: BenchArgs) -> Result<()> {
+    run_checked(a).map_err(|e| match e.downcast::<pconv::Error>() {
+        Ok(e) if e.is_too_large() => anyhow::anyhow!("{e}; use a smaller --batch or --size"),
+        Ok(e) => e.into(),
+        Err(e) => e,
+    })
+}
+
+fn run_checked(a: BenchArgs) -> Result<()> {
     let ctx = GpuContext::new().context("opening the GPU")?;
     if a.suite {
         return suite(&ctx, &a);

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
+use super::args::{usize_in, MAX_SIDE};
 use super::method::{self, MethodArg};
 use pconv::infer::eval::{bins, evaluate_pair, files_of, pair, table, to_json};
 use pconv::infer::losses::LossEvaluator;
@@ -23,7 +24,7 @@ pub struct EvalArgs {
     #[arg(long)]
     masks: PathBuf,
     /// Center-crop each image to a square and resize it to SIZE x SIZE.
-    #[arg(long)]
+    #[arg(long, value_parser = usize_in(1, MAX_SIDE))]
     size: Option<usize>,
     /// VGG-16 weights for the loss terms [default: the bundled ones].
     #[arg(long)]
@@ -61,12 +62,15 @@ pub fn run(a: EvalArgs) -> Result<()> {
     };
     let mut results = Vec::new();
     let mut failed = 0;
+    let mut first_failure = None;
     let started = std::time::Instant::now();
     for (i, (img, mask)) in pairs.iter().enumerate() {
         match evaluate_pair(&mut m, losses.as_mut(), img, mask, a.size) {
             Ok(r) => results.push(r),
             Err(e) => {
-                eprintln!("{}: {e}", img.display());
+                let text = format!("{}: {e}", img.display());
+                eprintln!("{text}");
+                first_failure.get_or_insert(text);
                 failed += 1;
             }
         }
@@ -80,7 +84,10 @@ pub fn run(a: EvalArgs) -> Result<()> {
         }
     }
     if results.is_empty() {
-        bail!("no image could be evaluated");
+        bail!(
+            "no image could be evaluated (the first failure: {})",
+            first_failure.unwrap_or_else(|| "no pairs".into())
+        );
     }
     let b = bins(&results);
     println!("method: {}", m.label());

@@ -19,8 +19,11 @@ pub struct ExportArgs {
 }
 
 pub fn run(a: ExportArgs) -> Result<()> {
-    if a.out == a.checkpoint {
-        bail!("--out must differ from --checkpoint (the training checkpoint is kept)");
+    if pconv::io::files::same_file(&a.out, &a.checkpoint) {
+        bail!(
+            "--out {} is the checkpoint being read: it must differ from --checkpoint (the training checkpoint is kept)",
+            a.out.display()
+        );
     }
     let mut ck = Checkpoint::read(&a.checkpoint)
         .with_context(|| format!("reading {}", a.checkpoint.display()))?;

@@ -3,11 +3,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+use super::args::{int_in, usize_in};
 use super::method::{self, MethodArg};
-use pconv::data::images::decode;
+use pconv::data::images::{decode, EXTENSIONS};
 use pconv::data::masks::HoleMap;
 use pconv::infer::image::{fit_mask, save_atomic};
 use pconv::infer::{large, Method};
+use pconv::io::files::same_file;
 
 #[derive(clap::Args)]
 pub struct InpaintArgs {
@@ -30,13 +32,13 @@ pub struct InpaintArgs {
     #[arg(long, help = method::ENSEMBLE_HELP)]
     ensemble: Option<usize>,
     /// Training steps per image of --method fit.
-    #[arg(long, default_value_t = method::DEFAULT_FIT_STEPS)]
+    #[arg(long, default_value_t = method::DEFAULT_FIT_STEPS, value_parser = int_in(1, 1_000_000))]
     fit_steps: u64,
     /// Images whose longer side exceeds this are inpainted on a crop around
     /// the holes (their bounding box plus a margin of half its size, at
     /// least 32 px); a crop still larger is downscaled for the network and
     /// only the hole pixels take the upscaled result.
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 1024, value_parser = usize_in(16, 65536))]
     max_side: usize,
     /// Resize a mask of another size to the image (nearest-neighbour)
     /// instead of refusing it.
@@ -44,8 +46,7 @@ pub struct InpaintArgs {
     resize_mask: bool,
 }
 
-const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff"];
-
+/// The images directly in `dir` (regular files only), sorted.
 fn images_in(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("reading {}", dir.display()))?
@@ -55,11 +56,25 @@ fn images_in(dir: &Path) -> Result<Vec<PathBuf>> {
             p.is_file()
                 && p.extension()
                     .and_then(|e| e.to_str())
-                    .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+                    .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
         })
         .collect();
     out.sort();
     Ok(out)
+}
+
+/// Refuses an output that is one of the inputs, however spelled.
+fn refuse_overwrite(output: &Path, inputs: &[(&str, &Path)]) -> Result<()> {
+    for (what, input) in inputs {
+        if same_file(output, input) {
+            bail!(
+                "--output {} is the {what} {} (inputs are never overwritten; choose another path)",
+                output.display(),
+                input.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 fn one(
@@ -78,11 +93,11 @@ fn one(
         a.resize_mask,
     )
     .map_err(|e| pconv::Error::Invalid(format!("{}: {e}", mask.display())))?;
-    let out = large::inpaint(method, &img, &holes, a.max_side.max(1))?;
+    let out = large::inpaint(method, &img, &holes, a.max_side)?;
     save_atomic(&image::DynamicImage::ImageRgb8(out), output)
 }
 
-pub fn run(a: InpaintArgs) -> Result<()> {
+fn load_method(a: &InpaintArgs) -> Result<Method> {
     let mut method = method::load(
         a.method,
         a.checkpoint.as_deref(),
@@ -92,19 +107,40 @@ pub fn run(a: InpaintArgs) -> Result<()> {
     if let Method::Fit(f) = &mut method {
         f.steps = a.fit_steps;
     }
+    Ok(method)
+}
+
+pub fn run(a: InpaintArgs) -> Result<()> {
+    for (flag, path) in [("--image", &a.image), ("--mask", &a.mask)] {
+        if !path.exists() {
+            bail!("{flag} {}: does not exist", path.display());
+        }
+    }
     if !a.image.is_dir() {
+        refuse_overwrite(&a.output, &[("image", &a.image), ("mask", &a.mask)])?;
         if a.mask.is_dir() {
             bail!(
                 "--mask {} is a folder but --image is one file",
                 a.mask.display()
             );
         }
+        let mut method = load_method(&a)?;
         one(&mut method, &a.image, &a.mask, &a.output, &a)?;
         return Ok(());
     }
     let images = images_in(&a.image)?;
     if images.is_empty() {
         bail!("{}: no images found", a.image.display());
+    }
+    refuse_overwrite(
+        &a.output,
+        &[("image folder", &a.image), ("mask folder", &a.mask)],
+    )?;
+    if a.output.exists() && !a.output.is_dir() {
+        bail!(
+            "--output {} is a file, but --image is a folder (--output must name a folder)",
+            a.output.display()
+        );
     }
     std::fs::create_dir_all(&a.output)
         .with_context(|| format!("creating {}", a.output.display()))?;
@@ -113,6 +149,7 @@ pub fn run(a: InpaintArgs) -> Result<()> {
     } else {
         None
     };
+    let mut method = load_method(&a)?;
     let (mut done, mut failed) = (0, 0);
     for img in &images {
         let stem = img.file_stem().unwrap_or_default();

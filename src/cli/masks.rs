@@ -3,11 +3,13 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
+use super::args::{ratio, usize_in};
 use pconv::data::masks::MaskSource;
+use pconv::infer::image::save_atomic;
 
 #[derive(clap::Args)]
 pub struct MasksArgs {
-    #[arg(long)]
+    #[arg(long, value_parser = usize_in(1, 1_000_000))]
     count: usize,
     /// S or WxH.
     #[arg(long, value_parser = parse_size)]
@@ -16,9 +18,9 @@ pub struct MasksArgs {
     output: PathBuf,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.01, value_parser = ratio)]
     min_ratio: f64,
-    #[arg(long, default_value_t = 0.6)]
+    #[arg(long, default_value_t = 0.6, value_parser = ratio)]
     max_ratio: f64,
 }
 
@@ -54,9 +56,7 @@ pub fn run(a: MasksArgs) -> Result<()> {
         // Bins (lo, hi] like the paper's; 0 % goes to the first.
         histogram[((r * 10.0).ceil() as usize).clamp(1, 10) - 1] += 1;
         let path = a.output.join(format!("{i:05}.png"));
-        m.to_image()
-            .save(&path)
-            .with_context(|| format!("writing {}", path.display()))?;
+        save_atomic(&image::DynamicImage::ImageLuma8(m.to_image()), &path)?;
     }
     println!(
         "{} masks of {w}x{h} in {} (white = hole); hole ratios:",

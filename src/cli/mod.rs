@@ -1,6 +1,7 @@
 //! Command-line parsing and one module per command. Errors end the process
 //! with a one-line message and exit code 1, never a panic.
 mod app;
+mod args;
 mod bench;
 mod eval;
 mod export;
@@ -55,6 +56,12 @@ enum Command {
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Some(Command::Train(args)) => {
+            return train::run(*args, cli.headless).unwrap_or_else(|e| {
+                eprintln!("error: {e:#}");
+                std::process::ExitCode::FAILURE
+            })
+        }
         // Without a command the desktop app opens; headless, show the
         // device pconv would use and what can be run.
         None if cli.headless => info::run().map(|_| {
@@ -64,7 +71,6 @@ pub fn main() -> std::process::ExitCode {
         Some(Command::App(args)) => app::run(args),
         Some(Command::Info) => info::run(),
         Some(Command::Bench(args)) => bench::run(args),
-        Some(Command::Train(args)) => train::run(*args, cli.headless),
         Some(Command::Inpaint(args)) => inpaint::run(*args),
         Some(Command::Eval(args)) => eval::run(*args),
         Some(Command::Masks(args)) => masks::run(args),

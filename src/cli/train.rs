@@ -1,13 +1,16 @@
 //! `pconv --headless train`: the training loop with a progress bar; Ctrl-C
 //! saves a checkpoint and exits cleanly.
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
+use super::args::{int_in, number_in, usize_in, MAX_STEPS};
 use super::progress::Progress;
 use pconv::gpu::GpuContext;
+use pconv::train::trainer::{MAX_BATCH, MAX_SIZE};
 use pconv::train::{Length, Observer, Outcome, RunInfo, Start, StepMetrics, TrainOptions};
 
 #[derive(clap::Args)]
@@ -24,7 +27,7 @@ pub struct TrainArgs {
     exclude: Option<PathBuf>,
     /// Training crop size (a multiple of 2^levels) [default: 256, or the
     /// resumed run's].
-    #[arg(long)]
+    #[arg(long, value_parser = usize_in(1, MAX_SIZE))]
     size: Option<usize>,
     /// Resize each image so its short side is --size before the random crop
     /// (train on whole images at a smaller size) instead of cropping at full
@@ -32,22 +35,22 @@ pub struct TrainArgs {
     #[arg(long)]
     resize: bool,
     /// [default: 12, or the resumed run's]
-    #[arg(long)]
+    #[arg(long, value_parser = usize_in(1, MAX_BATCH))]
     batch: Option<usize>,
     /// U-Net levels [default: 7, or the checkpoint's].
-    #[arg(long)]
+    #[arg(long, value_parser = usize_in(1, 12))]
     levels: Option<usize>,
     /// Channel width multiplier [default: 1.0, or the checkpoint's].
-    #[arg(long)]
+    #[arg(long, value_parser = number_in(0.0, 16.0))]
     width: Option<f64>,
     /// Total optimiser steps (a resumed run counts its earlier steps) [default: 100000].
-    #[arg(long, conflicts_with = "epochs")]
+    #[arg(long, conflicts_with = "epochs", value_parser = int_in(1, MAX_STEPS))]
     steps: Option<u64>,
     /// Train for this many passes over the data instead of --steps.
-    #[arg(long)]
+    #[arg(long, value_parser = int_in(1, 1_000_000))]
     epochs: Option<u64>,
     /// Learning rate [default: 2e-4, 5e-5 with --finetune, or the resumed run's].
-    #[arg(long)]
+    #[arg(long, value_parser = number_in(0.0, 1.0))]
     lr: Option<f64>,
     /// The paper's fine-tuning stage: encoder BatchNorm frozen, lr 5e-5.
     #[arg(long)]
@@ -65,9 +68,9 @@ pub struct TrainArgs {
     /// Output folder: latest.safetensors, checkpoints/, samples/, metrics.jsonl.
     #[arg(long, default_value = "runs/train")]
     out: PathBuf,
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = int_in(1, MAX_STEPS))]
     checkpoint_every: u64,
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, value_parser = int_in(1, MAX_STEPS))]
     sample_every: u64,
     /// Seed of the data order, augmentation, masks and initial weights
     /// [default: 0, or the resumed run's].
@@ -139,6 +142,15 @@ impl Observer for Console {
     }
 }
 
+/// The flags that make a step smaller, for errors that say it is too large.
+fn with_hint(e: pconv::Error) -> anyhow::Error {
+    if e.is_too_large() {
+        anyhow::anyhow!("{e}; use a smaller --batch or --size")
+    } else {
+        e.into()
+    }
+}
+
 fn train_headless(opts: &TrainOptions, stop: &AtomicBool) -> Result<Outcome> {
     let ctx = GpuContext::new().context("opening the GPU")?;
     let mut console = Console { progress: None };
@@ -146,10 +158,13 @@ fn train_headless(opts: &TrainOptions, stop: &AtomicBool) -> Result<Outcome> {
     if let Some(p) = &mut console.progress {
         p.finish();
     }
-    Ok(outcome?)
+    outcome.map_err(with_hint)
 }
 
-pub fn run(a: TrainArgs, headless: bool) -> Result<()> {
+/// Trains; the exit code is 0 when the run finished and 130 (as shells
+/// report an interrupted command) when a signal or the window stopped it
+/// early, after saving.
+pub fn run(a: TrainArgs, headless: bool) -> Result<ExitCode> {
     let opts = TrainOptions {
         data: a.data,
         masks: a.masks,
@@ -196,7 +211,7 @@ pub fn run(a: TrainArgs, headless: bool) -> Result<()> {
             Ok(Some(outcome)) => outcome.map_err(|e| anyhow::anyhow!(e))?,
             Ok(None) => {
                 eprintln!("the window was closed before training began");
-                return Ok(());
+                return Ok(ExitCode::from(INTERRUPTED));
             }
             Err(e) => {
                 eprintln!("note: {e:#}; training headless");
@@ -210,6 +225,7 @@ pub fn run(a: TrainArgs, headless: bool) -> Result<()> {
                 "finished at step {step}; weights in {}",
                 checkpoint.display()
             );
+            Ok(ExitCode::SUCCESS)
         }
         Outcome::Interrupted { step, checkpoint } => {
             eprintln!(
@@ -217,7 +233,10 @@ pub fn run(a: TrainArgs, headless: bool) -> Result<()> {
                 checkpoint.display(),
                 checkpoint.display()
             );
+            Ok(ExitCode::from(INTERRUPTED))
         }
     }
-    Ok(())
 }
+
+/// The exit code of a run stopped early (128 + SIGINT).
+const INTERRUPTED: u8 = 130;

@@ -13,28 +13,13 @@ use crate::data::masks::MaskSource;
 use crate::error::{Error, Result};
 use crate::model::SplitMix64;
 
-pub const EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "bmp"];
+/// The image files pconv reads, by extension (the content decides the format).
+pub const EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff"];
 
-/// Every image file below `dir` (recursive), sorted; an error when there is none.
+/// Every image file below `dir` (recursive; each real file once, however
+/// many links lead to it), sorted; an error when there is none.
 pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let entries =
-            std::fs::read_dir(&d).map_err(|e| Error::Invalid(format!("{}: {e}", d.display())))?;
-        for entry in entries.flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-            {
-                out.push(p);
-            }
-        }
-    }
+    let out = crate::io::files::walk_files(dir, EXTENSIONS)?;
     if out.is_empty() {
         return Err(Error::Invalid(format!(
             "{}: no images found (looked for {} files, recursively)",
@@ -42,19 +27,68 @@ pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
             EXTENSIONS.join("/")
         )));
     }
-    out.sort();
     Ok(out)
 }
 
-/// Decodes an image file (format from its content, not its name).
+/// Decodes an image file (format from its content, not its name). Only a
+/// regular file is read; a JPEG must be complete (decoders fill a missing
+/// tail with grey, which would pass for known pixels); the decoded image
+/// may take at most half the memory available (`files::memory_budget`),
+/// and a larger one is an error that gives its size.
 pub fn decode(path: &Path) -> Result<image::DynamicImage> {
     let err = |e: &dyn std::fmt::Display| Error::Invalid(format!("{}: {e}", path.display()));
-    image::ImageReader::open(path)
-        .map_err(|e| err(&e))?
-        .with_guessed_format()
-        .map_err(|e| err(&e))?
-        .decode()
-        .map_err(|e| err(&e))
+    let budget = crate::io::files::memory_budget();
+    let bytes = crate::io::files::read_regular(path, budget)?;
+    let reader = || {
+        image::ImageReader::new(std::io::Cursor::new(&bytes[..]))
+            .with_guessed_format()
+            .map_err(|e| err(&e))
+    };
+    let format = reader()?.format().ok_or_else(|| {
+        err(&format!(
+            "not an image pconv reads ({})",
+            EXTENSIONS.join("/")
+        ))
+    })?;
+    let (w, h) = reader()?.into_dimensions().map_err(|e| err(&e))?;
+    // The decoded pixels (RGBA) and their RGB copy; 16-bit images meet
+    // the decoder's own limit below.
+    let needed = u64::from(w) * u64::from(h) * 7;
+    let too_large = || {
+        err(&format!(
+            "the image is {w}x{h}, about {} MB once decoded, more than the {} MB this machine can spare (half its available memory)",
+            needed / 1_000_000,
+            budget / 1_000_000
+        ))
+    };
+    if needed > budget {
+        return Err(too_large());
+    }
+    if format == image::ImageFormat::Jpeg && !jpeg_is_complete(&bytes) {
+        return Err(err(
+            &"truncated JPEG (no end-of-image marker after the last scan)",
+        ));
+    }
+    let mut r = reader()?;
+    let mut limits = image::Limits::no_limits();
+    limits.max_alloc = Some(budget);
+    r.limits(limits);
+    r.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => too_large(),
+        e => err(&e),
+    })
+}
+
+/// Whether a JPEG stream has an end-of-image marker (FF D9) after the start
+/// of its last scan (FF DA). Inside entropy-coded data a 0xFF byte is
+/// always followed by 0x00 or a restart marker, so FF D9 there is the real
+/// end; a file cut anywhere after its headers lacks it.
+pub fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let marker = |m: u8| bytes.windows(2).rposition(|w| w[0] == 0xFF && w[1] == m);
+    match (marker(0xDA), marker(0xD9)) {
+        (Some(scan), Some(end)) => end > scan,
+        _ => false,
+    }
 }
 
 /// Decodes an image file to 8-bit RGB.
@@ -154,8 +188,14 @@ fn make_batch(
     let n = shared.files.len();
     let mut images = Vec::with_capacity(batch * 3 * size * size);
     let mut slot = index * batch as u64;
-    let mut tries = 0usize;
     while images.len() < batch * 3 * size * size {
+        // Each pass either adds an image or finds a new unreadable one, so
+        // this ends; readable images are reused as often as a batch needs.
+        if shared.bad.lock().map(|b| b.len() >= n).unwrap_or(false) {
+            return Err(Error::Invalid(format!(
+                "none of the {n} training images is readable (each was reported above)"
+            )));
+        }
         let epoch = slot / n as u64;
         if cache.as_ref().is_none_or(|(e, _)| *e != epoch) {
             *cache = Some((epoch, epoch_order(n, seed, epoch)));
@@ -165,10 +205,6 @@ fn make_batch(
             .map(|(_, o)| o[(slot % n as u64) as usize])
             .unwrap_or(0);
         slot += 1;
-        tries += 1;
-        if tries > batch + n {
-            return Err(Error::Invalid("no readable training images".into()));
-        }
         if shared
             .bad
             .lock()
@@ -178,15 +214,19 @@ fn make_batch(
             continue;
         }
         match load_rgb(&shared.files[file]) {
-            Ok(img) => {
+            Ok(img) if img.width() > 0 && img.height() > 0 => {
                 let mut rng =
                     SplitMix64(seed ^ 0xA5A5_5A5A ^ (slot.wrapping_mul(0xD1B5_4A32_D192_ED03)));
                 images.extend(augment(&img, size, resize, &mut rng));
             }
-            Err(e) => {
+            other => {
+                let why = match other {
+                    Err(e) => e.to_string(),
+                    Ok(_) => format!("{}: an empty image", shared.files[file].display()),
+                };
                 if let Ok(mut b) = shared.bad.lock() {
                     if b.insert(file) {
-                        eprintln!("skipping unreadable image: {e}");
+                        eprintln!("skipping unreadable image: {why}");
                     }
                 }
             }

@@ -1,7 +1,9 @@
 //! Free-form training masks: brush strokes of varying width with round
 //! joints, plus rectangles and elliptic blobs, until a hole ratio drawn
 //! uniformly from [min_ratio, max_ratio] is reached. Deterministic per seed.
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 use crate::model::SplitMix64;
@@ -209,6 +211,25 @@ impl HoleMap {
         }
     }
 
+    /// Downscaled to `width` x `height` so that every hole pixel stays a
+    /// hole (a thin stroke must not vanish).
+    pub fn shrunk(&self, width: usize, height: usize) -> Self {
+        let mut holes = vec![false; width * height];
+        for y in 0..self.height {
+            for x in 0..self.width {
+                if self.holes[y * self.width + x] {
+                    let (sx, sy) = (x * width / self.width, y * height / self.height);
+                    holes[sy.min(height - 1) * width + sx.min(width - 1)] = true;
+                }
+            }
+        }
+        HoleMap {
+            width,
+            height,
+            holes,
+        }
+    }
+
     /// One of the 8 flips/rotations by 90° (`k` in 0..8, see
     /// `dihedral::source_indices`).
     pub fn transformed(&self, k: u64) -> Self {
@@ -231,7 +252,55 @@ pub enum MaskSource {
     Generated { min_ratio: f64, max_ratio: f64 },
     /// Mask files (white = hole), resized nearest to the training size and
     /// randomly flipped/rotated by 90°.
-    Files(Vec<PathBuf>),
+    Files(Arc<MaskFiles>),
+}
+
+/// A folder's mask files and those found unreadable (each reported once,
+/// then skipped: a sample whose drawn mask is unreadable takes the next
+/// readable file, so its mask still depends only on the seed and the slot).
+#[derive(Debug)]
+pub struct MaskFiles {
+    pub files: Vec<PathBuf>,
+    bad: Mutex<HashSet<usize>>,
+}
+
+impl MaskFiles {
+    pub fn new(files: Vec<PathBuf>) -> Self {
+        MaskFiles {
+            files,
+            bad: Mutex::new(HashSet::new()),
+        }
+    }
+
+    fn is_bad(&self, i: usize) -> bool {
+        self.bad.lock().map(|b| b.contains(&i)).unwrap_or(false)
+    }
+
+    /// The first readable mask from `pick` on (cyclically).
+    fn read_from(&self, pick: usize) -> Result<HoleMap> {
+        let n = self.files.len();
+        for i in (0..n).map(|j| (pick + j) % n) {
+            if self.is_bad(i) {
+                continue;
+            }
+            match HoleMap::read(&self.files[i]) {
+                Ok(m) if m.width > 0 && m.height > 0 => return Ok(m),
+                Ok(_) => self.mark_bad(i, "an empty image"),
+                Err(e) => self.mark_bad(i, &e.to_string()),
+            }
+        }
+        Err(Error::Invalid(format!(
+            "none of the {n} mask files is readable (each was reported above)"
+        )))
+    }
+
+    fn mark_bad(&self, i: usize, why: &str) {
+        if let Ok(mut b) = self.bad.lock() {
+            if b.insert(i) {
+                eprintln!("skipping unreadable mask: {why}");
+            }
+        }
+    }
 }
 
 impl MaskSource {
@@ -253,7 +322,7 @@ impl MaskSource {
                 dir.display()
             )));
         }
-        Ok(MaskSource::Files(files))
+        Ok(MaskSource::Files(Arc::new(MaskFiles::new(files))))
     }
 
     /// The mask of training sample `slot` (batch index × batch + position),
@@ -284,12 +353,12 @@ impl MaskSource {
                 Ok(m)
             }
             MaskSource::Files(files) => {
-                let pick = (rng.next_u64() % files.len() as u64) as usize;
+                let pick = (rng.next_u64() % files.files.len() as u64) as usize;
                 let mut k = rng.next_u64() % 8;
                 if width != height {
                     k &= !1;
                 }
-                let m = HoleMap::read(&files[pick])?;
+                let m = files.read_from(pick)?;
                 Ok(m.resize_nearest(width, height).transformed(k))
             }
         }

@@ -76,6 +76,33 @@ impl Planes {
         }
     }
 
+    /// Resized to `width` x `height`, each channel separately (bilinear,
+    /// in float).
+    pub fn resized(&self, width: usize, height: usize) -> Self {
+        let plane = self.width * self.height;
+        let mut data = Vec::with_capacity(3 * width * height);
+        for c in 0..3 {
+            let src = image::ImageBuffer::<image::Luma<f32>, Vec<f32>>::from_raw(
+                self.width as u32,
+                self.height as u32,
+                self.data[c * plane..(c + 1) * plane].to_vec(),
+            )
+            .expect("a plane holds width x height values");
+            let out = image::imageops::resize(
+                &src,
+                width as u32,
+                height as u32,
+                image::imageops::FilterType::Triangle,
+            );
+            data.extend_from_slice(out.as_raw());
+        }
+        Planes {
+            width,
+            height,
+            data,
+        }
+    }
+
     /// The top-left `width` x `height` region.
     pub fn cropped(&self, width: usize, height: usize) -> Self {
         let mut data = vec![0.0; 3 * width * height];
@@ -145,19 +172,32 @@ pub fn fit_mask(
 }
 
 /// Writes an image (format from the extension) to a temporary file beside
-/// `path` and renames it into place, so a failed write (full disk) never
-/// leaves a truncated file under the real name.
+/// `path`, flushed to disk, and renames it into place, so a failed write
+/// (a full disk) never leaves a truncated file under the real name, nor a
+/// temporary one. The image is encoded in memory first: an encoder writing
+/// through a buffered file can lose the error of its last flush.
 pub fn save_atomic(img: &image::DynamicImage, path: &std::path::Path) -> crate::error::Result<()> {
+    use std::io::Write;
+    let fail = |e: &dyn std::fmt::Display| {
+        crate::error::Error::Invalid(format!("{}: {e}", path.display()))
+    };
+    let format = image::ImageFormat::from_path(path).map_err(|e| fail(&e))?;
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut bytes, format).map_err(|e| fail(&e))?;
     let name = path
         .file_name()
         .map(|f| f.to_string_lossy())
         .unwrap_or_default();
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("png");
     let tmp = path.with_file_name(format!(".{name}.tmp.{ext}"));
-    img.save(&tmp)
-        .and_then(|_| std::fs::rename(&tmp, path).map_err(image::ImageError::IoError))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            crate::error::Error::Invalid(format!("{}: {e}", path.display()))
-        })
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes.get_ref())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail(&e)
+    })
 }

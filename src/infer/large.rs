@@ -44,25 +44,6 @@ fn crop_holes(holes: &HoleMap, x0: usize, y0: usize, w: usize, h: usize) -> Hole
     }
 }
 
-/// Downscales holes so that every source hole pixel stays a hole (a small
-/// stroke must not vanish).
-fn shrink_holes(holes: &HoleMap, w: usize, h: usize) -> HoleMap {
-    let mut out = vec![false; w * h];
-    for y in 0..holes.height {
-        for x in 0..holes.width {
-            if holes.holes[y * holes.width + x] {
-                let (sx, sy) = (x * w / holes.width, y * h / holes.height);
-                out[sy.min(h - 1) * w + sx.min(w - 1)] = true;
-            }
-        }
-    }
-    HoleMap {
-        width: w,
-        height: h,
-        holes: out,
-    }
-}
-
 /// Inpaints `input` (any size) and returns the composite.
 pub fn inpaint(
     method: &mut Method,
@@ -99,32 +80,8 @@ pub fn inpaint(
             sh as u32,
             image::imageops::FilterType::Triangle,
         );
-        let small_pred = method.predict(
-            &Planes::from_rgb(&small),
-            &shrink_holes(&crop_holes, sw, sh),
-        )?;
-        // Upscale the prediction (bilinear, in float).
-        let mut up = Planes {
-            width: cw,
-            height: ch,
-            data: vec![0.0; 3 * cw * ch],
-        };
-        for c in 0..3 {
-            let plane = image::ImageBuffer::<image::Luma<f32>, Vec<f32>>::from_raw(
-                sw as u32,
-                sh as u32,
-                small_pred.data[c * sw * sh..(c + 1) * sw * sh].to_vec(),
-            )
-            .expect("plane size");
-            let big = image::imageops::resize(
-                &plane,
-                cw as u32,
-                ch as u32,
-                image::imageops::FilterType::Triangle,
-            );
-            up.data[c * cw * ch..(c + 1) * cw * ch].copy_from_slice(big.as_raw());
-        }
-        up
+        let small_pred = method.predict(&Planes::from_rgb(&small), &crop_holes.shrunk(sw, sh))?;
+        small_pred.resized(cw, ch)
     };
     let filled = composite(&crop, &pred, &crop_holes);
     let mut out = input.clone();

@@ -61,6 +61,14 @@ impl LossEvaluator {
     /// valid, hole, perc, style_out, style_comp, tv, total (metrics order)
     /// for the prediction `output` of `image` with `holes`.
     pub fn losses(&mut self, output: &Planes, image: &Planes, holes: &HoleMap) -> Result<[f64; 7]> {
+        if image.width.min(image.height) < Vgg::MIN_SIDE {
+            return Err(crate::Error::Invalid(format!(
+                "the image is {}x{}, but the VGG loss terms need at least {m}x{m} pixels (--no-losses leaves them out)",
+                image.width,
+                image.height,
+                m = Vgg::MIN_SIDE
+            )));
+        }
         let g = self.graph_for(image.width, image.height)?;
         g.exec.write(g.output, &output.data)?;
         g.exec.write(g.image, &image.data)?;

@@ -26,6 +26,10 @@ pub struct PConvModel {
     checkpoint: Checkpoint,
     forwards: SizeCache<Forward>,
     ensemble: Ensemble,
+    /// The longest side the network runs at on this device, once an image
+    /// was found too large for it (a tensor past the binding limit, or
+    /// memory); larger images run downscaled.
+    max_side: Option<usize>,
 }
 
 impl PConvModel {
@@ -35,6 +39,7 @@ impl PConvModel {
             checkpoint,
             forwards: SizeCache::new(CACHED_SIZES),
             ensemble: Ensemble::SINGLE,
+            max_side: None,
         }
     }
 
@@ -126,7 +131,45 @@ impl PConvModel {
     /// the model's ensemble of flips/rotations.
     pub fn predict(&mut self, image: &Planes, holes: &HoleMap) -> Result<Planes> {
         let ensemble = self.ensemble;
-        ensemble.predict(image, holes, |image, holes| self.predict_once(image, holes))
+        ensemble.predict(image, holes, |image, holes| {
+            self.predict_fitting(image, holes)
+        })
+    }
+
+    /// One forward pass at the image's size if the device can run it, else
+    /// on the image downscaled until it can (by 3/4 per try); the
+    /// prediction comes back at the image's size either way. Any image
+    /// size therefore works on any adapter, at a lower resolution where
+    /// the adapter's limits demand it.
+    fn predict_fitting(&mut self, image: &Planes, holes: &HoleMap) -> Result<Planes> {
+        let side = image.width.max(image.height);
+        loop {
+            let limit = self.max_side.unwrap_or(usize::MAX);
+            let result = if side <= limit {
+                self.predict_once(image, holes)
+            } else {
+                let s = limit as f64 / side as f64;
+                let (w, h) = (
+                    ((image.width as f64 * s).round() as usize).max(1),
+                    ((image.height as f64 * s).round() as usize).max(1),
+                );
+                self.predict_once(&image.resized(w, h), &holes.shrunk(w, h))
+                    .map(|p| p.resized(image.width, image.height))
+            };
+            match result {
+                Err(e) if e.is_too_large() => {
+                    let next = side.min(limit) * 3 / 4;
+                    if next < self.checkpoint.config.multiple() {
+                        return Err(e);
+                    }
+                    eprintln!(
+                        "note: {e}; the network runs at most {next} px on a side on this device (larger images are downscaled for it, known pixels are kept)"
+                    );
+                    self.max_side = Some(next);
+                }
+                other => return other,
+            }
+        }
     }
 
     /// One forward pass: the image padded, run, and cropped back.

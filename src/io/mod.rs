@@ -1,2 +1,3 @@
 //! Files pconv reads and writes.
+pub mod files;
 pub mod safetensors;

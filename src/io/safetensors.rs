@@ -30,7 +30,7 @@ fn bad(path: &Path, what: impl std::fmt::Display) -> Error {
 
 impl SafeTensors {
     pub fn read(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| bad(path, e))?;
+        let bytes = super::files::read_regular(path, super::files::memory_budget())?;
         Self::parse(path, &bytes)
     }
 
@@ -55,7 +55,7 @@ impl SafeTensors {
         let obj = json
             .as_object()
             .ok_or_else(|| bad(path, "corrupt header: not a JSON object"))?;
-        let data = &bytes[8 + header_len..];
+        let data = &bytes[8 + header.len()..];
         let mut out = SafeTensors::default();
         for (name, entry) in obj {
             if name == "__metadata__" {
@@ -92,8 +92,11 @@ impl SafeTensors {
                 .unwrap_or_default();
             let [begin, end] = <[usize; 2]>::try_from(offsets)
                 .map_err(|_| bad(path, format!("tensor {name} has bad data_offsets")))?;
-            let numel: usize = shape.iter().product();
-            if end < begin || end - begin != numel * 4 {
+            let bytes = shape
+                .iter()
+                .try_fold(4usize, |n, &d| n.checked_mul(d))
+                .ok_or_else(|| bad(path, format!("tensor {name} has an absurd shape {shape:?}")))?;
+            if end < begin || end - begin != bytes {
                 return Err(bad(
                     path,
                     format!(

@@ -79,6 +79,10 @@ impl Vgg {
         }
     }
 
+    /// The smallest image side the features take: three 2x2 poolings each
+    /// need at least two rows and columns.
+    pub const MIN_SIDE: usize = 8;
+
     /// [pool1, pool2, pool3] of an image batch [N,3,H,W] in [0, 1].
     pub fn features(&self, g: &mut Graph, image: TensorId) -> Result<[TensorId; 3]> {
         let (scale, shift) = self.preprocess.affine();

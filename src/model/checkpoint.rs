@@ -45,6 +45,97 @@ pub fn format_width(width: f64) -> String {
     format!("{width:?}")
 }
 
+/// The largest step count a checkpoint may carry: far beyond any run, and
+/// far from the integer limits that step arithmetic would overflow.
+pub const MAX_STEP: u64 = 1_000_000_000_000;
+
+/// Every value finite; BatchNorm variances and Adam's second moments not
+/// negative (their square roots are taken).
+fn check_values(path: &Path, name: &str, t: &Tensor) -> Result<()> {
+    if let Some(v) = t.data.iter().find(|v| !v.is_finite()) {
+        return Err(bad(
+            path,
+            format!("tensor {name} holds {v} (weights must be finite)"),
+        ));
+    }
+    if name.ends_with("running_var") || name.starts_with("adam.v.") {
+        if let Some(v) = t.data.iter().find(|&&v| v < 0.0) {
+            return Err(bad(
+                path,
+                format!("tensor {name} holds {v}, a negative variance"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Tensors the fine-tuning stage freezes (the encoder's BatchNorm
+/// parameters), which therefore may have no Adam moments.
+fn may_lack_moments(name: &str) -> bool {
+    name.starts_with("enc") && (name.ends_with(".bn.weight") || name.ends_with(".bn.bias"))
+}
+
+/// The Adam state, if the file has one: `adam.step` a whole number, and
+/// for every trained tensor both moments or (frozen tensors only) neither.
+fn read_adam(
+    path: &Path,
+    file: &SafeTensors,
+    expected: &[(String, Vec<usize>)],
+) -> Result<Option<AdamState>> {
+    let Some(s) = file.tensors.get("adam.step") else {
+        if let Some(name) = file.tensors.keys().find(|n| n.starts_with("adam.")) {
+            return Err(bad(path, format!("tensor {name} without adam.step")));
+        }
+        return Ok(None);
+    };
+    let t = match s.data.as_slice() {
+        [t] if s.shape.iter().product::<usize>() == 1 => *t as f64,
+        _ => {
+            return Err(bad(
+                path,
+                format!("adam.step has shape {:?}, expected a scalar", s.shape),
+            ))
+        }
+    };
+    if !(t.is_finite() && t >= 0.0 && t.fract() == 0.0 && t <= MAX_STEP as f64) {
+        return Err(bad(path, format!("adam.step is {t}, not a step count")));
+    }
+    let mut moments = BTreeMap::new();
+    for (name, shape) in expected {
+        if name.contains("running_") {
+            continue;
+        }
+        let (mk, vk) = (format!("adam.m.{name}"), format!("adam.v.{name}"));
+        match (
+            file.tensors.contains_key(&mk),
+            file.tensors.contains_key(&vk),
+        ) {
+            (false, false) if may_lack_moments(name) => continue,
+            (false, false) => return Err(bad(path, format!("missing tensors {mk} and {vk}"))),
+            _ => {}
+        }
+        let m = file.expect(path, &mk, shape)?;
+        let v = file.expect(path, &vk, shape)?;
+        check_values(path, &mk, m)?;
+        check_values(path, &vk, v)?;
+        moments.insert(name.clone(), (m.clone(), v.clone()));
+    }
+    if let Some(name) = file.tensors.keys().find(|n| {
+        n.starts_with("adam.")
+            && *n != "adam.step"
+            && !n
+                .strip_prefix("adam.m.")
+                .or_else(|| n.strip_prefix("adam.v."))
+                .is_some_and(|p| moments.contains_key(p))
+    }) {
+        return Err(bad(path, format!("unexpected tensor {name}")));
+    }
+    Ok(Some(AdamState {
+        moments,
+        step: t as u64,
+    }))
+}
+
 fn bad(path: &Path, what: impl std::fmt::Display) -> Error {
     Error::Invalid(format!("{}: {what}", path.display()))
 }
@@ -78,6 +169,10 @@ impl Checkpoint {
         })
     }
 
+    /// Reads and validates a checkpoint: the metadata, then every tensor
+    /// the metadata's network has (no more, no fewer, each of its shape,
+    /// finite, BatchNorm variances not negative), and the Adam state if
+    /// there is one. Any fault is an error naming the tensor or key.
     pub fn read(path: &Path) -> Result<Self> {
         let file = SafeTensors::read(path)?;
         let meta = |k: &str| {
@@ -101,46 +196,37 @@ impl Checkpoint {
             .parse()
             .map_err(|_| bad(path, "metadata 'width' is not a number"))?;
         let step: u64 = match file.metadata.get("step") {
-            Some(s) => s
-                .parse()
-                .map_err(|_| bad(path, "metadata 'step' is not an integer"))?,
+            Some(s) => s.parse().ok().filter(|&s| s <= MAX_STEP).ok_or_else(|| {
+                bad(
+                    path,
+                    format!("metadata 'step' {s:?} is not an integer from 0 to {MAX_STEP}"),
+                )
+            })?,
             None => 0,
         };
-        if !((1..=12).contains(&levels) && width > 0.0 && width <= 16.0) {
+        let config = UNetConfig { levels, width };
+        config.check().map_err(|e| bad(path, e))?;
+        let expected = expected_shapes(config)?;
+        if let Some(name) = file
+            .tensors
+            .keys()
+            .find(|n| !n.starts_with("adam.") && !expected.iter().any(|(e, _)| e == *n))
+        {
             return Err(bad(
                 path,
-                format!("unsupported levels {levels} / width {width}"),
+                format!(
+                    "unexpected tensor {name}: the metadata says levels {levels}, width {}, which has no such tensor",
+                    format_width(width)
+                ),
             ));
         }
-        let config = UNetConfig { levels, width };
         let mut tensors = BTreeMap::new();
-        for (name, shape) in expected_shapes(config)? {
-            tensors.insert(name.clone(), file.expect(path, &name, &shape)?.clone());
+        for (name, shape) in &expected {
+            let t = file.expect(path, name, shape)?;
+            check_values(path, name, t)?;
+            tensors.insert(name.clone(), t.clone());
         }
-        let adam = match file.tensors.get("adam.step") {
-            None => None,
-            Some(s) => {
-                let t = s.data.first().copied().unwrap_or(0.0);
-                let mut moments = BTreeMap::new();
-                for (name, shape) in expected_shapes(config)? {
-                    if name.contains("running_") {
-                        continue;
-                    }
-                    let (mk, vk) = (format!("adam.m.{name}"), format!("adam.v.{name}"));
-                    // Frozen tensors (fine-tuning) have no moments.
-                    if !file.tensors.contains_key(&mk) {
-                        continue;
-                    }
-                    let m = file.expect(path, &mk, &shape)?.clone();
-                    let v = file.expect(path, &vk, &shape)?.clone();
-                    moments.insert(name, (m, v));
-                }
-                Some(AdamState {
-                    moments,
-                    step: t as u64,
-                })
-            }
-        };
+        let adam = read_adam(path, &file, &expected)?;
         let extra = file
             .metadata
             .iter()

@@ -12,6 +12,18 @@ pub struct UNetConfig {
 const BASE_CHANNELS: [usize; 4] = [64, 128, 256, 512];
 
 impl UNetConfig {
+    /// The configurations pconv builds: 1 to 12 levels, a width above 0
+    /// and at most 16 (beyond, the checkpoint alone would not fit memory).
+    pub fn check(&self) -> crate::Result<()> {
+        if (1..=12).contains(&self.levels) && self.width > 0.0 && self.width <= 16.0 {
+            return Ok(());
+        }
+        Err(crate::Error::Invalid(format!(
+            "levels {} / width {}: levels must be 1 to 12 and the width above 0 and at most 16",
+            self.levels, self.width
+        )))
+    }
+
     /// Channel count c scaled by the width: max(1, floor(c·w + 0.5)).
     pub fn scale(&self, c: usize) -> usize {
         ((c as f64 * self.width + 0.5).floor() as usize).max(1)

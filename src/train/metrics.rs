@@ -69,36 +69,100 @@ impl StepMetrics {
 }
 
 /// Appends one line per step, flushed at once so a crash loses nothing.
+/// A failed write (a full disk) does not stop training: the file is cut
+/// back to its last whole line, the lines are kept in memory (up to
+/// `MAX_PENDING`) and written with the next step's.
 pub struct MetricsLog {
     file: std::fs::File,
+    /// Bytes of whole lines in the file.
+    written: u64,
+    pending: Vec<String>,
+    failing: bool,
 }
+
+/// Lines kept in memory while the disk refuses them (about 20 MB).
+pub const MAX_PENDING: usize = 100_000;
 
 impl MetricsLog {
     /// Opens `path` for a run that continues after `kept_step`: lines of
     /// later steps (from an interrupted run past its last checkpoint) are
-    /// dropped so every step appears once.
+    /// dropped so every step appears once. The kept lines go to a new file
+    /// that replaces the old one by rename, so a kill at any moment leaves
+    /// either the old file or the new one, never a part of it.
     pub fn open(path: &Path, kept_step: u64) -> Result<Self> {
         let io = |e: std::io::Error| Error::Invalid(format!("{}: {e}", path.display()));
-        let mut kept = Vec::new();
         if kept_step > 0 && path.exists() {
             let f = std::fs::File::open(path).map_err(io)?;
+            let mut kept = String::new();
             for line in std::io::BufReader::new(f).lines() {
                 let line = line.map_err(io)?;
                 if StepMetrics::from_json(&line).is_ok_and(|m| m.step <= kept_step) {
-                    kept.push(line);
+                    kept.push_str(&line);
+                    kept.push('\n');
                 }
             }
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            let tmp = path.with_file_name(format!(".{name}.tmp"));
+            let replaced = (|| {
+                let mut t = std::fs::File::create(&tmp)?;
+                t.write_all(kept.as_bytes())?;
+                t.sync_all()?;
+                std::fs::rename(&tmp, path)
+            })();
+            if let Err(e) = replaced {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(io(e));
+            }
         }
-        let mut file = std::fs::File::create(path).map_err(io)?;
-        for line in kept {
-            writeln!(file, "{line}").map_err(io)?;
-        }
-        Ok(MetricsLog { file })
+        // A new run starts the file empty; a resumed one appends.
+        let fresh = kept_step == 0;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(fresh)
+            .truncate(fresh)
+            .append(!fresh)
+            .open(path)
+            .map_err(io)?;
+        let written = file.metadata().map_err(io)?.len();
+        Ok(MetricsLog {
+            file,
+            written,
+            pending: Vec::new(),
+            failing: false,
+        })
     }
 
-    pub fn append(&mut self, m: &StepMetrics) -> Result<()> {
-        writeln!(self.file, "{}", m.to_json())
-            .and_then(|_| self.file.flush())
-            .map_err(|e| Error::Invalid(format!("writing metrics.jsonl: {e}")))
+    /// Writes the step's line (and any kept back). Returns a warning to
+    /// show when writing starts failing, or works again.
+    pub fn append(&mut self, m: &StepMetrics) -> Option<String> {
+        if self.pending.len() >= MAX_PENDING {
+            self.pending.remove(0);
+        }
+        self.pending.push(m.to_json());
+        let mut text = self.pending.join("\n");
+        text.push('\n');
+        let result = self
+            .file
+            .write_all(text.as_bytes())
+            .and_then(|_| self.file.flush());
+        match result {
+            Ok(()) => {
+                self.written += text.len() as u64;
+                let caught_up = self.pending.len();
+                self.pending.clear();
+                std::mem::take(&mut self.failing).then(|| {
+                    format!("metrics.jsonl is written again ({caught_up} lines caught up)")
+                })
+            }
+            Err(e) => {
+                // Drop a partly written line, so the file stays whole lines.
+                let _ = self.file.set_len(self.written);
+                (!std::mem::replace(&mut self.failing, true)).then(|| {
+                    format!(
+                        "metrics.jsonl could not be written ({e}); training goes on, keeping up to {MAX_PENDING} lines in memory and retrying each step"
+                    )
+                })
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! the loop that runs it on a folder of images.
 pub mod fit;
 pub mod metrics;
+pub mod run_dir;
 pub mod samples;
 mod step;
 pub mod trainer;

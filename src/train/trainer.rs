@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::metrics::{MetricsLog, StepMetrics};
+use super::run_dir::{claim, RunDir, RunLock, RUN_ID_KEY};
 use super::samples::sample_grid;
 use super::step::{TrainStep, TrainStepConfig};
 use crate::data::images::{list_images, BatchSpec, ImageLoader};
@@ -27,6 +28,11 @@ pub const LR_TRAIN: f64 = 2e-4;
 pub const LR_FINETUNE: f64 = 5e-5;
 pub const DEFAULT_SIZE: usize = 256;
 pub const DEFAULT_BATCH: usize = 12;
+/// Bounds on the run's numbers (far above any real run; they keep absurd
+/// input from overflowing or exhausting memory before an error can say so).
+pub const MAX_SIZE: usize = 8192;
+pub const MAX_BATCH: usize = 4096;
+pub use crate::model::checkpoint::MAX_STEP;
 const BETA1: f64 = 0.9;
 const BETA2: f64 = 0.999;
 
@@ -128,30 +134,6 @@ pub enum Outcome {
     Interrupted { step: u64, checkpoint: PathBuf },
 }
 
-/// Paths of a run's output folder.
-pub struct RunDir {
-    pub root: PathBuf,
-}
-
-impl RunDir {
-    pub fn latest(&self) -> PathBuf {
-        self.root.join("latest.safetensors")
-    }
-    pub fn numbered(&self, step: u64) -> PathBuf {
-        self.root
-            .join("checkpoints")
-            .join(format!("step-{step:07}.safetensors"))
-    }
-    pub fn sample(&self, step: u64) -> PathBuf {
-        self.root
-            .join("samples")
-            .join(format!("step-{step:07}.png"))
-    }
-    pub fn metrics(&self) -> PathBuf {
-        self.root.join("metrics.jsonl")
-    }
-}
-
 /// A run being trained: the compiled step on the GPU plus its data.
 struct Run<'a> {
     ctx: &'a GpuContext,
@@ -166,6 +148,9 @@ struct Run<'a> {
     resize: bool,
     /// The last step whose weights were saved, and where.
     last_saved: Option<(u64, PathBuf)>,
+    run_id: String,
+    /// Held while training: no second process writes into the folder.
+    _lock: RunLock,
 }
 
 /// Trains per `opts` until the last step or until `stop` is set.
@@ -219,26 +204,55 @@ pub fn train(
             .filter(|_| resume)
             .and_then(|ck| ck.extra.get(key).cloned())
     };
-    let finetune = opts.finetune || from_run("train.finetune").as_deref() == Some("true");
-    let resize = opts.resize || from_run("train.resize").as_deref() == Some("true");
-    let seed = opts
-        .seed
-        .or_else(|| from_run("train.seed").and_then(|v| v.parse().ok()))
-        .unwrap_or(0);
-    let lr = opts
-        .lr
-        .or_else(|| from_run("train.lr").and_then(|v| v.parse().ok()))
-        .unwrap_or(if finetune { LR_FINETUNE } else { LR_TRAIN });
+    // A resumed run's settings, refused when present but unreadable.
+    fn parsed<T: std::str::FromStr>(key: &str, value: Option<String>) -> Result<Option<T>> {
+        value
+            .map(|v| {
+                v.parse().map_err(|_| {
+                    Error::Invalid(format!(
+                        "the checkpoint's metadata '{key}' is {v:?}, not a valid value"
+                    ))
+                })
+            })
+            .transpose()
+    }
+    let flag =
+        |key: &str| -> Result<bool> { Ok(parsed::<bool>(key, from_run(key))?.unwrap_or(false)) };
+    let finetune = opts.finetune || flag("train.finetune")?;
+    let resize = opts.resize || flag("train.resize")?;
+    let seed = match opts.seed {
+        Some(s) => s,
+        None => parsed("train.seed", from_run("train.seed"))?.unwrap_or(0),
+    };
+    let lr = match opts.lr {
+        Some(l) => l,
+        None => parsed("train.lr", from_run("train.lr"))?.unwrap_or(if finetune {
+            LR_FINETUNE
+        } else {
+            LR_TRAIN
+        }),
+    };
     // A resumed run keeps its crop size and batch unless told otherwise, so
     // `--resume` alone continues the same run.
-    let size = opts
-        .size
-        .or_else(|| from_run("train.size").and_then(|v| v.parse().ok()))
-        .unwrap_or(DEFAULT_SIZE);
-    let batch = opts
-        .batch
-        .or_else(|| from_run("train.batch").and_then(|v| v.parse().ok()))
-        .unwrap_or(DEFAULT_BATCH);
+    let size = match opts.size {
+        Some(s) => s,
+        None => parsed("train.size", from_run("train.size"))?.unwrap_or(DEFAULT_SIZE),
+    };
+    let batch = match opts.batch {
+        Some(b) => b,
+        None => parsed("train.batch", from_run("train.batch"))?.unwrap_or(DEFAULT_BATCH),
+    };
+    net.check()?;
+    if size > MAX_SIZE {
+        return Err(Error::Invalid(format!(
+            "--size {size} is larger than {MAX_SIZE}"
+        )));
+    }
+    if batch > MAX_BATCH {
+        return Err(Error::Invalid(format!(
+            "--batch {batch} is larger than {MAX_BATCH}"
+        )));
+    }
     if size == 0 || !size.is_multiple_of(net.multiple()) {
         return Err(Error::Invalid(format!(
             "--size {} must be a positive multiple of {} for {} levels",
@@ -265,18 +279,23 @@ pub fn train(
     } else {
         0
     };
-    if !resume && dir.latest().exists() {
-        return Err(Error::Invalid(format!(
-            "{} already holds a run; continue it with --resume {}, or choose another --out",
-            dir.root.display(),
-            dir.latest().display()
-        )));
-    }
+    let _lock = RunLock::take(&dir, &mut |text| observer.warning(text))?;
+    let run_id = claim(
+        &dir,
+        match &opts.start {
+            Start::Resume(p) => Some((
+                p.as_path(),
+                loaded
+                    .as_ref()
+                    .and_then(|ck| ck.extra.get(RUN_ID_KEY).cloned()),
+            )),
+            _ => None,
+        },
+    )?;
 
     let mut files = list_images(&opts.data)?;
     if let Some(list) = &opts.exclude {
-        let text = std::fs::read_to_string(list)
-            .map_err(|e| Error::Invalid(format!("{}: {e}", list.display())))?;
+        let text = crate::io::files::read_text(list, crate::io::files::memory_budget())?;
         let names: std::collections::HashSet<&str> = text
             .lines()
             .map(str::trim)
@@ -301,8 +320,15 @@ pub fn train(
     };
     let last_step = match opts.length {
         Length::Steps(n) => n,
-        Length::Epochs(e) => (e * files.len() as u64).div_ceil(batch as u64),
+        Length::Epochs(e) => e
+            .checked_mul(files.len() as u64)
+            .map_or(u64::MAX, |n| n.div_ceil(batch as u64)),
     };
+    if last_step > MAX_STEP {
+        return Err(Error::Invalid(format!(
+            "{last_step} steps is more than {MAX_STEP}"
+        )));
+    }
     let vgg_weights = VggWeights::read_or_bundled(opts.vgg.as_deref())?;
     let mode = if finetune {
         Mode::FineTune
@@ -347,6 +373,7 @@ pub fn train(
         std::fs::create_dir_all(dir.root.join(sub))
             .map_err(|e| Error::Invalid(format!("{}: {e}", dir.root.join(sub).display())))?;
     }
+    dir.set_run_id(&run_id)?;
     let info = RunInfo {
         net,
         mode,
@@ -389,22 +416,75 @@ pub fn train(
         } else {
             None
         },
+        run_id,
+        _lock,
     };
     run.train_loop(loader, &mut log, observer, stop, opts)
 }
 
+type InFlight = VecDeque<(u64, PendingScalars)>;
+
 impl Run<'_> {
+    /// Trains; a failure that leaves the weights sound (the data loader
+    /// failing, a write error) first saves the last finished step, so no
+    /// step is lost to it.
     fn train_loop(
+        &mut self,
+        loader: ImageLoader,
+        log: &mut MetricsLog,
+        observer: &mut dyn Observer,
+        stop: &AtomicBool,
+        opts: &TrainOptions,
+    ) -> Result<Outcome> {
+        let mut inflight = InFlight::new();
+        let mut done = self.info.first_step;
+        let result = self.steps(loader, log, observer, stop, opts, &mut inflight, &mut done);
+        let e = match result {
+            Err(e)
+                if !matches!(
+                    e,
+                    Error::NonFinite(_) | Error::Gpu(_) | Error::OutOfMemory(_)
+                ) =>
+            {
+                e
+            }
+            other => return other,
+        };
+        let mut last_arrival = Instant::now();
+        while let Some((s, p)) = inflight.pop_front() {
+            if self
+                .collect(s, p, &mut last_arrival, observer, log)
+                .is_err()
+            {
+                return Err(e);
+            }
+            done = s;
+        }
+        if done == self.info.first_step || self.last_saved.as_ref().is_some_and(|(s, _)| *s == done)
+        {
+            return Err(Error::Invalid(format!("{e}; {}", self.kept_checkpoint())));
+        }
+        match self.save(done, observer) {
+            Ok(p) => Err(Error::Invalid(format!(
+                "{e}; the weights of step {done} were saved first (continue with --resume {})",
+                p.display()
+            ))),
+            Err(_) => Err(Error::Invalid(format!("{e}; {}", self.kept_checkpoint()))),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn steps(
         &mut self,
         mut loader: ImageLoader,
         log: &mut MetricsLog,
         observer: &mut dyn Observer,
         stop: &AtomicBool,
         opts: &TrainOptions,
+        inflight: &mut InFlight,
+        done: &mut u64,
     ) -> Result<Outcome> {
-        let mut inflight: VecDeque<(u64, PendingScalars)> = VecDeque::new();
         let mut last_arrival = Instant::now();
-        let mut done = self.info.first_step;
         for step in self.info.first_step + 1..=self.info.last_step {
             let mut control = observer.control();
             if control != Control::Continue {
@@ -420,10 +500,10 @@ impl Run<'_> {
                 last_arrival = Instant::now();
             }
             if control == Control::SaveNow
-                && done > 0
-                && self.last_saved.as_ref().map(|(s, _)| *s) != Some(done)
+                && *done > 0
+                && self.last_saved.as_ref().map(|(s, _)| *s) != Some(*done)
             {
-                self.save_or_warn(done, observer)?;
+                self.save_or_warn(*done, observer)?;
             }
             if stop.load(Ordering::SeqCst) {
                 break;
@@ -450,18 +530,19 @@ impl Run<'_> {
                     self.collect(s, p, &mut last_arrival, observer, log)?;
                 }
                 if sample {
-                    self.write_sample(step, observer)?;
+                    self.write_sample(step, observer);
                 }
                 if save {
                     self.save_or_warn(step, observer)?;
                 }
                 last_arrival = Instant::now();
             }
-            done = step;
+            *done = step;
         }
         while let Some((s, p)) = inflight.pop_front() {
             self.collect(s, p, &mut last_arrival, observer, log)?;
         }
+        let done = *done;
         let checkpoint = match &self.last_saved {
             Some((s, p)) if *s == done => p.clone(),
             _ => self.save(done, observer)?,
@@ -503,7 +584,9 @@ impl Run<'_> {
             lr: self.info.lr,
             images_per_s: self.info.batch as f64 / dt.max(1e-9),
         };
-        log.append(&m)?;
+        if let Some(warning) = log.append(&m) {
+            observer.warning(&warning);
+        }
         observer.step(&m);
         if !m.is_finite() {
             let kept = self.kept_checkpoint();
@@ -568,6 +651,7 @@ impl Run<'_> {
         if let Some(a) = &mut ck.adam {
             a.step = self.adam_t0 + (step - self.info.first_step);
         }
+        ck.extra.insert(RUN_ID_KEY.into(), self.run_id.clone());
         ck.extra
             .insert("train.seed".into(), self.info.seed.to_string());
         ck.extra
@@ -588,18 +672,24 @@ impl Run<'_> {
         Ok(latest)
     }
 
-    fn write_sample(&mut self, step: u64, observer: &mut dyn Observer) -> Result<()> {
-        let images = self.exec.read(self.step.image)?;
-        let masks = self.exec.read(self.step.mask)?;
-        let outputs = self.exec.read(self.step.output)?;
-        let s = self.info.size;
-        let grid = sample_grid(&images, &masks, &outputs, s, s, 4);
+    /// Writes a sample grid; a failed write (a full disk) is a warning and
+    /// leaves no temporary file, and the next sample tries again.
+    fn write_sample(&mut self, step: u64, observer: &mut dyn Observer) {
+        let grid = (|| -> Result<image::RgbImage> {
+            let images = self.exec.read(self.step.image)?;
+            let masks = self.exec.read(self.step.mask)?;
+            let outputs = self.exec.read(self.step.output)?;
+            let s = self.info.size;
+            Ok(sample_grid(&images, &masks, &outputs, s, s, 4))
+        })();
         let path = self.dir.sample(step);
-        let tmp = path.with_extension("tmp.png");
-        grid.save(&tmp)
-            .and_then(|_| std::fs::rename(&tmp, &path).map_err(image::ImageError::IoError))
-            .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
-        observer.sample(step, &path, &grid);
-        Ok(())
+        let written = grid.and_then(|grid| {
+            crate::infer::image::save_atomic(&image::DynamicImage::ImageRgb8(grid.clone()), &path)
+                .map(|_| grid)
+        });
+        match written {
+            Ok(grid) => observer.sample(step, &path, &grid),
+            Err(e) => observer.warning(&format!("sample at step {step} not written: {e}")),
+        }
     }
 }

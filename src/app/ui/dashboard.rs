@@ -70,6 +70,8 @@ impl Observer for Relay {
     }
 }
 
+const TITLE: &str = "pconv training";
+
 /// At most this many points per curve are drawn (older ones are thinned).
 const MAX_POINTS: usize = 2000;
 
@@ -108,7 +110,13 @@ fn spawn_training(
             };
             let result = GpuContext::new()
                 .and_then(|ctx| crate::train::train(&ctx, &opts, &mut relay, &stop))
-                .map_err(|e| e.to_string());
+                .map_err(|e| {
+                    if e.is_too_large() {
+                        format!("{e}; use a smaller --batch or --size")
+                    } else {
+                        e.to_string()
+                    }
+                });
             let _ = tx.send(Event::Done(result));
             repaint.request_repaint();
         })
@@ -144,6 +152,10 @@ impl Dashboard {
                     if let Ok(mut slot) = self.handed_back.lock() {
                         *slot = Some(r.clone());
                     }
+                    // The title says how it ended (also for window managers
+                    // and scripts that watch it).
+                    let end = if r.is_ok() { "ended" } else { "error" };
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Title(format!("{TITLE}: {end}")));
                     self.outcome = Some(r);
                 }
             }
@@ -152,7 +164,11 @@ impl Dashboard {
 
     fn status(&self) -> String {
         let Some(r) = &self.run else {
-            return "starting (loading images, building the training step)…".into();
+            // An error before the first step (no images, a bad checkpoint).
+            return match &self.outcome {
+                Some(Err(e)) => format!("error: {e}"),
+                _ => "starting (loading images, building the training step)…".into(),
+            };
         };
         let step = self.history.last().map_or(r.first_step, |(s, _)| *s);
         let left = r.last_step.saturating_sub(step);
@@ -254,6 +270,13 @@ impl eframe::App for Dashboard {
             self.buttons.pause.store(false, Ordering::SeqCst);
             self.closing = true;
         }
+        // A signal (SIGTERM, Ctrl-C in the terminal) sets the stop flag
+        // without an event: look for it a few times a second, and close
+        // once the trainer has saved.
+        if self.stop.load(Ordering::SeqCst) {
+            self.closing = true;
+        }
+        ctx.request_repaint_after(std::time::Duration::from_millis(200));
         if self.closing && self.outcome.is_some() {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
@@ -273,7 +296,12 @@ impl eframe::App for Dashboard {
                     r.out.display()
                 ));
             }
-            ui.label(self.status());
+            let status = self.status();
+            if matches!(self.outcome, Some(Err(_))) {
+                ui.colored_label(Color32::from_rgb(255, 110, 100), status);
+            } else {
+                ui.label(status);
+            }
             ui.horizontal(|ui| {
                 let running = self.outcome.is_none();
                 let paused = self.buttons.pause.load(Ordering::SeqCst);
@@ -337,12 +365,12 @@ pub fn run(
     let handed_back = outcome.clone();
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
-            .with_title("pconv training")
+            .with_title(TITLE)
             .with_inner_size([900.0, 760.0]),
         ..Default::default()
     };
     eframe::run_native(
-        "pconv training",
+        TITLE,
         native,
         Box::new(move |cc| {
             let buttons = Arc::new(Buttons {

@@ -1,0 +1,144 @@
+//! Reading user-named paths safely: only regular files are opened (a FIFO
+//! or a device would block or never end), folder walks visit each real
+//! folder once (symlink loops), sizes that come from a file are checked
+//! against the machine's memory before anything is allocated, and two
+//! spellings of one path are recognised as the same file.
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+fn bad(path: &Path, what: impl std::fmt::Display) -> Error {
+    Error::Invalid(format!("{}: {what}", path.display()))
+}
+
+/// The path's metadata if it names a regular file (symlinks followed);
+/// otherwise an error that says what it is instead.
+pub fn regular_file(path: &Path) -> Result<std::fs::Metadata> {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => bad(path, "does not exist"),
+        _ => bad(path, e),
+    })?;
+    if meta.is_file() {
+        return Ok(meta);
+    }
+    let what = if meta.is_dir() {
+        "is a folder, not a file"
+    } else {
+        "is not a regular file (a pipe, socket or device), so it is not read"
+    };
+    Err(bad(path, what))
+}
+
+/// The whole of a regular file, refused before reading when it is larger
+/// than `limit` bytes.
+pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    let len = regular_file(path)?.len();
+    if len > limit {
+        return Err(bad(
+            path,
+            format!(
+                "{} MB, more than the {} MB this machine can spare for it",
+                len / 1_000_000,
+                limit / 1_000_000
+            ),
+        ));
+    }
+    std::fs::read(path).map_err(|e| bad(path, e))
+}
+
+/// A regular text file, as `read_regular`.
+pub fn read_text(path: &Path, limit: u64) -> Result<String> {
+    String::from_utf8(read_regular(path, limit)?).map_err(|_| bad(path, "is not UTF-8 text"))
+}
+
+/// Bytes one decoded input may take: half the memory available now (Linux:
+/// `MemAvailable`), else 4 GiB where the system does not say. Decoding
+/// more would risk an allocation abort instead of an error.
+pub fn memory_budget() -> u64 {
+    const FALLBACK: u64 = 4 << 30;
+    let available = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("MemAvailable:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map(|kb| kb.saturating_mul(1024));
+    available.map_or(FALLBACK, |b| b / 2)
+}
+
+/// Every regular file below `dir` (recursive, symlinks followed) whose
+/// extension is one of `extensions` (lower case), sorted. Each real folder
+/// is visited once and each real file listed once, however many links lead
+/// to it, so links back to a parent neither loop nor repeat files. Pipes,
+/// sockets and devices are left out.
+pub fn walk_files(dir: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>> {
+    let root = std::fs::canonicalize(dir).map_err(|e| bad(dir, e))?;
+    if !root.is_dir() {
+        return Err(bad(dir, "is not a folder"));
+    }
+    let mut seen_dirs = HashSet::from([root]);
+    let mut seen_files = HashSet::new();
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|e| bad(&d, e))?;
+        for entry in entries.flatten() {
+            let p = entry.path();
+            // Broken links and unreadable entries are not images.
+            let (Ok(meta), Ok(real)) = (std::fs::metadata(&p), std::fs::canonicalize(&p)) else {
+                continue;
+            };
+            if meta.is_dir() {
+                if seen_dirs.insert(real) {
+                    stack.push(p);
+                }
+            } else if meta.is_file()
+                && p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| extensions.contains(&e.to_ascii_lowercase().as_str()))
+                && seen_files.insert(real)
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// `path` with every existing part resolved (symlinks, `..`, relative
+/// spelling); a last component that does not exist yet is kept as written.
+pub fn resolved(path: &Path) -> PathBuf {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return p;
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => {
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
+            resolved(parent).join(name)
+        }
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Whether two paths name the same file or folder, however spelled (also
+/// through hard links where the system tells).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    if resolved(a) == resolved(b) {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return ma.dev() == mb.dev() && ma.ino() == mb.ino();
+        }
+    }
+    false
+}

@@ -842,20 +842,29 @@ fn resume_never_mixes_two_runs_and_a_kill_at_its_start_loses_no_metrics() {
     }
     std::fs::write(a.join("metrics.jsonl"), &text).unwrap();
     let lines = text.lines().count();
-    for ms in [300, 700, 1200, 2000] {
+    // Killed the moment the file starts to change (its temporary copy
+    // appears, or its size moves), wherever the rewrite is.
+    let metrics = a.join("metrics.jsonl");
+    let tmp = a.join(".metrics.jsonl.tmp");
+    let size = std::fs::metadata(&metrics).unwrap().len();
+    for round in 0..2 {
         let mut child = spawn_train(&train_args(&data, &a, "100000", &["--resume", s(&latest)]));
-        std::thread::sleep(Duration::from_millis(ms));
+        wait_until(
+            &mut child,
+            "the rewrite to start",
+            Duration::from_secs(120),
+            || tmp.exists() || std::fs::metadata(&metrics).map_or(true, |m| m.len() != size),
+        );
         signal(&child, "-KILL");
         child.wait().unwrap();
-        let now = std::fs::read_to_string(a.join("metrics.jsonl")).unwrap();
+        let now = std::fs::read_to_string(&metrics).unwrap();
         let kept = now
             .lines()
             .filter(|l| pconv::train::StepMetrics::from_json(l).is_ok_and(|m| m.step <= 4))
             .count();
-        assert_eq!(
-            kept, lines,
-            "killed after {ms} ms: lines of kept steps lost"
-        );
+        assert_eq!(kept, lines, "round {round}: lines of kept steps lost");
+        // Back to the checkpoint's lines for the next round.
+        std::fs::write(&metrics, &text).unwrap();
     }
 }
 

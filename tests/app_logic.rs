@@ -141,7 +141,13 @@ mod document_and_worker {
         let output = doc.output().expect("the photo");
         assert_eq!(&*output.image().unwrap(), &*doc.image);
 
-        let mut worker = Inpainter::start(Method::Telea { radius: 3 }, false);
+        let mut worker = Inpainter::start(
+            Method::Classical {
+                method: pconv::infer::Classical::Telea,
+                radius: 3,
+            },
+            false,
+        );
         doc.editor.begin_stroke(Tool::Brush, 3.0, 10.0, 20.0);
         doc.editor.stroke_to(30.0, 20.0);
         doc.editor.end_stroke();

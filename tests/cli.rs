@@ -131,6 +131,43 @@ fn single_image_with_telea_keeps_known_pixels() {
 }
 
 #[test]
+fn both_classical_methods_with_their_radius() {
+    let d = dir("classical");
+    let (img, mask) = write_pair(&d, "a", 24, 16, 24);
+    let input = image::open(&img).unwrap().to_rgb8();
+    let holes = HoleMap::read(&mask).unwrap();
+    for (name, method) in [
+        ("telea", pconv::infer::Classical::Telea),
+        ("ns", pconv::infer::Classical::NavierStokes),
+    ] {
+        for (radius, extra) in [(3, None), (6, Some("6"))] {
+            let out = d.join(format!("{name}{radius}.png"));
+            let mut args = vec!["--method", name];
+            if let Some(r) = extra {
+                args.extend(["--radius", r]);
+            }
+            let (ok, err) = inpaint(&img, &mask, &out, &args);
+            assert!(ok, "{err}");
+            // The command runs the library's method, default radius 3.
+            let expected = method.inpaint(&input, &holes, radius);
+            assert_eq!(
+                image::open(&out).unwrap().to_rgb8(),
+                expected,
+                "{name} r{radius}"
+            );
+        }
+    }
+    for (extra, needle) in [
+        (&["--radius", "3"][..], "telea and ns only"),
+        (&["--method", "ns", "--radius", "0"][..], "1 to 100"),
+        (&["--method", "ns", "--ensemble", "2"][..], "--method pconv"),
+    ] {
+        let (ok, err) = inpaint(&img, &mask, &d.join("x.png"), extra);
+        assert!(!ok && err.contains(needle), "{extra:?}: {err}");
+    }
+}
+
+#[test]
 fn fit_this_image_fills_the_holes_and_keeps_known_pixels() {
     let d = dir("fit");
     let (img, mask) = write_pair(&d, "a", 40, 36, 40);

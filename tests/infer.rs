@@ -12,7 +12,7 @@ use pconv::data::masks::HoleMap;
 use pconv::infer::eval::{bins, pair, to_json, ImageResult};
 use pconv::infer::image::{composite, fit_mask, Planes};
 use pconv::infer::metrics::{l1, psnr, ssim, PSNR_CAP_DB};
-use pconv::infer::telea::telea;
+use pconv::infer::Classical;
 use pconv::infer::{large, Method, PConvModel};
 use pconv::model::{Checkpoint, SplitMix64, UNetConfig};
 
@@ -138,7 +138,7 @@ fn telea_fills_smooth_images_closely_and_keeps_known_pixels() {
     let m = holes(w, h, |x, y| {
         ((15..21).contains(&x) && (10..16).contains(&y)) || x == 0 || y == h - 1
     });
-    let pred = telea(&Planes::from_rgb(&img), &m, 5);
+    let pred = Classical::Telea.predict(&Planes::from_rgb(&img), &m, 5);
     let out = composite(&img, &pred, &m);
     assert_known_pixels_kept(&img, &out, &m);
     let mut worst = 0i32;
@@ -154,8 +154,8 @@ fn telea_fills_smooth_images_closely_and_keeps_known_pixels() {
     );
     // No known pixel at all: mid-grey.
     let all = holes(w, h, |_, _| true);
-    let grey = telea(&Planes::from_rgb(&img), &all, 5);
-    assert!(grey.data.iter().all(|&v| v == 0.5));
+    let grey = Classical::Telea.predict(&Planes::from_rgb(&img), &all, 5);
+    assert!(grey.data.iter().all(|&v| v == 128.0 / 255.0));
 }
 
 #[test]
@@ -164,7 +164,10 @@ fn large_images_use_a_crop_around_the_holes() {
     let m = holes(300, 200, |x, y| {
         (140..150).contains(&x) && (90..97).contains(&y)
     });
-    let mut method = Method::Telea { radius: 5 };
+    let mut method = Method::Classical {
+        method: Classical::Telea,
+        radius: 5,
+    };
     let whole = large::inpaint(&mut method, &img, &m, 1024).unwrap();
     let cropped = large::inpaint(&mut method, &img, &m, 120).unwrap();
     let shrunk = large::inpaint(&mut method, &img, &m, 24).unwrap();

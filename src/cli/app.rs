@@ -5,6 +5,7 @@ use anyhow::{bail, Result};
 
 use super::method::{asset, bundled_model, MethodArg};
 use pconv::app::ui::{self, LaunchOptions, MethodChoice};
+use pconv::infer::Classical;
 
 /// The photo the window opens on when none is given (public domain, see
 /// assets/samples/README.md).
@@ -35,7 +36,10 @@ pub fn launch_options(a: AppArgs) -> Result<LaunchOptions> {
         None => bail!("no image given and the sample assets/{SAMPLE} was not found"),
     };
     let method = match (a.method, a.checkpoint.or_else(bundled_model)) {
-        (MethodArg::Telea, _) | (MethodArg::Pconv, None) => MethodChoice::Telea,
+        (MethodArg::Telea, _) | (MethodArg::Pconv, None) => {
+            MethodChoice::Classical(Classical::Telea)
+        }
+        (MethodArg::Ns, _) => MethodChoice::Classical(Classical::NavierStokes),
         (MethodArg::Pconv, Some(p)) => MethodChoice::Model(p),
         (MethodArg::Fit, _) => MethodChoice::Fit,
     };

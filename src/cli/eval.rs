@@ -36,6 +36,8 @@ pub struct EvalArgs {
     method: MethodArg,
     #[arg(long, help = method::ENSEMBLE_HELP)]
     ensemble: Option<usize>,
+    #[arg(long, help = method::RADIUS_HELP, value_parser = usize_in(1, 100))]
+    radius: Option<usize>,
     /// Also write every image's metrics and losses, and the bins, as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -52,7 +54,11 @@ pub fn run(a: EvalArgs) -> Result<()> {
         }
         Ok(gpu.clone().expect("opened"))
     };
-    let mut m = method::load(a.method, a.checkpoint.as_deref(), a.ensemble, &mut open)?;
+    let options = method::Options {
+        ensemble: a.ensemble,
+        radius: a.radius,
+    };
+    let mut m = method::load(a.method, a.checkpoint.as_deref(), options, &mut open)?;
     let mut losses = if a.no_losses {
         None
     } else {

@@ -31,6 +31,8 @@ pub struct InpaintArgs {
     method: MethodArg,
     #[arg(long, help = method::ENSEMBLE_HELP)]
     ensemble: Option<usize>,
+    #[arg(long, help = method::RADIUS_HELP, value_parser = usize_in(1, 100))]
+    radius: Option<usize>,
     /// Training steps per image of --method fit.
     #[arg(long, default_value_t = method::DEFAULT_FIT_STEPS, value_parser = int_in(1, 1_000_000))]
     fit_steps: u64,
@@ -101,7 +103,10 @@ fn load_method(a: &InpaintArgs) -> Result<Method> {
     let mut method = method::load(
         a.method,
         a.checkpoint.as_deref(),
-        a.ensemble,
+        method::Options {
+            ensemble: a.ensemble,
+            radius: a.radius,
+        },
         method::open_gpu,
     )?;
     if let Method::Fit(f) = &mut method {

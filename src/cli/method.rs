@@ -1,10 +1,11 @@
-//! Choosing how holes are filled: a checkpoint, the bundled model, or Telea.
+//! Choosing how holes are filled: a checkpoint, the bundled model, or a
+//! classical method (OpenCV's Telea or Navier–Stokes).
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
 use pconv::gpu::GpuContext;
-use pconv::infer::{telea::DEFAULT_RADIUS, Ensemble, FitMethod, Method, PConvModel};
+use pconv::infer::{classical::DEFAULT_RADIUS, Classical, Ensemble, FitMethod, Method, PConvModel};
 use pconv::model::Checkpoint;
 use pconv::train::fit::FitOptions;
 
@@ -13,8 +14,12 @@ pub enum MethodArg {
     /// The PConv-UNet (--checkpoint, or the bundled model).
     #[default]
     Pconv,
-    /// Telea's fast-marching inpainting (2004), the classical baseline.
+    /// Telea's fast-marching inpainting (2004), exactly as OpenCV's
+    /// INPAINT_TELEA.
     Telea,
+    /// Navier–Stokes-inspired inpainting (Bertalmío et al. 2001), exactly
+    /// as OpenCV's INPAINT_NS.
+    Ns,
     /// "Fit this image": train a small fresh network on each image itself
     /// (its known pixels under random masks) for --fit-steps, then fill it.
     Fit,
@@ -47,18 +52,41 @@ pub const BUNDLED_MODEL: &str = "models/faces128.safetensors";
 /// The `--ensemble` help of `inpaint` and `eval`.
 pub const ENSEMBLE_HELP: &str = "How many flips and 90-degree rotations of each image the model fills and averages: 1 (one forward pass), 2 (and its mirror image), 4 (and upside down) or 8 [default: 8 with --method pconv]. Averaging removes much of the network's pixel-scale colour noise; each transform costs one forward pass";
 
+/// The `--radius` help of `inpaint` and `eval`.
+pub const RADIUS_HELP: &str = "Neighbourhood radius in pixels of --method telea and ns, as OpenCV's inpaintRadius (1 to 100) [default: 3]";
+
+/// How a method runs: the network's ensemble, the classical radius.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    pub ensemble: Option<usize>,
+    pub radius: Option<usize>,
+}
+
 /// The GPU is opened only when the method needs it. `ensemble` applies to
-/// the network (default: all 8 transforms).
+/// the network (default: all 8 transforms), `radius` to the classical
+/// methods.
 pub fn load(
     method: MethodArg,
     checkpoint: Option<&Path>,
-    ensemble: Option<usize>,
+    options: Options,
     ctx: impl FnOnce() -> Result<GpuContext>,
 ) -> Result<Method> {
+    let Options { ensemble, radius } = options;
     if ensemble.is_some() && method != MethodArg::Pconv {
         bail!("--ensemble applies to --method pconv only");
     }
+    if radius.is_some() && !matches!(method, MethodArg::Telea | MethodArg::Ns) {
+        bail!("--radius applies to --method telea and ns only");
+    }
+    let classical = |method| {
+        Ok(Method::Classical {
+            method,
+            radius: radius.unwrap_or(DEFAULT_RADIUS),
+        })
+    };
     match method {
+        MethodArg::Telea => classical(Classical::Telea),
+        MethodArg::Ns => classical(Classical::NavierStokes),
         MethodArg::Fit => {
             let ctx = ctx()?;
             let opts = FitOptions::for_adapter(ctx.is_cpu());
@@ -68,9 +96,6 @@ pub fn load(
                 steps: DEFAULT_FIT_STEPS,
             })))
         }
-        MethodArg::Telea => Ok(Method::Telea {
-            radius: DEFAULT_RADIUS,
-        }),
         MethodArg::Pconv => {
             let path = match checkpoint.map(Path::to_path_buf).or_else(bundled_model) {
                 Some(p) => p,

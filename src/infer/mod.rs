@@ -1,6 +1,8 @@
 //! Inference: filling the holes of an image with the PConv-UNet (GPU) or
-//! Telea's classical method, at any size, and the metrics of `pconv eval`.
+//! a classical method (OpenCV's Telea and Navier–Stokes), at any size, and
+//! the metrics of `pconv eval`.
 pub mod cache;
+pub mod classical;
 pub mod display;
 pub mod ensemble;
 pub mod eval;
@@ -9,8 +11,8 @@ pub mod large;
 pub mod losses;
 pub mod metrics;
 pub mod pconv;
-pub mod telea;
 
+pub use self::classical::Classical;
 pub use self::ensemble::Ensemble;
 pub use self::image::Planes;
 pub use self::pconv::PConvModel;
@@ -21,7 +23,9 @@ use crate::error::Result;
 /// How holes are filled.
 pub enum Method {
     PConv(Box<PConvModel>),
-    Telea {
+    /// Telea or Navier–Stokes, as OpenCV computes them.
+    Classical {
+        method: Classical,
         radius: usize,
     },
     /// A fresh network fitted to each image.
@@ -36,12 +40,12 @@ pub struct FitMethod {
 }
 
 impl Method {
-    /// The prediction for every pixel (the network's I_out, or Telea's
-    /// result); callers composite it with the known pixels.
+    /// The prediction for every pixel (the network's I_out, or the
+    /// classical fill); callers composite it with the known pixels.
     pub fn predict(&mut self, image: &Planes, holes: &HoleMap) -> Result<Planes> {
         match self {
             Method::PConv(m) => m.predict(image, holes),
-            Method::Telea { radius } => Ok(telea::telea(image, holes, *radius)),
+            Method::Classical { method, radius } => Ok(method.predict(image, holes, *radius)),
             Method::Fit(f) => {
                 let mut fitter = crate::train::fit::Fitter::new(&f.ctx, image, holes, f.opts)?;
                 for _ in 0..f.steps {
@@ -66,7 +70,7 @@ impl Method {
     pub fn name(&self) -> &'static str {
         match self {
             Method::PConv(_) => "pconv",
-            Method::Telea { .. } => "telea",
+            Method::Classical { method, .. } => method.name(),
             Method::Fit(_) => "fit",
         }
     }

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::gpu::{Executor, GpuContext};
 use crate::graph::TensorId;
 use crate::infer::image::Planes;
-use crate::infer::telea::telea;
+use crate::infer::Classical;
 use crate::loss::{VggConfig, VggWeights};
 use crate::model::{Checkpoint, Mode, SplitMix64, UNetConfig};
 use crate::ops::optim::adam_step_scalars;
@@ -224,7 +224,16 @@ fn fill_target(image: &Planes, holes: &HoleMap, crop: usize) -> Result<Planes> {
             "every pixel is a hole: nothing known to learn from".into(),
         ));
     }
-    Ok(telea(image, holes, FILL_RADIUS))
+    // OpenCV's Telea reads a few pixels under the holes next to the image
+    // border; the fit must not learn from them, so they are cleared first.
+    let mut known = image.clone();
+    let plane = image.width * image.height;
+    for (i, _) in holes.holes.iter().enumerate().filter(|(_, &h)| h) {
+        for c in 0..3 {
+            known.data[c * plane + i] = 0.0;
+        }
+    }
+    Ok(Classical::Telea.predict(&known, holes, FILL_RADIUS))
 }
 
 /// The crop side: `wanted` reduced to the image and to a multiple of the

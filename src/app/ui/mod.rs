@@ -17,14 +17,16 @@ use super::mask_edit::Tool;
 use super::view::View;
 use super::worker::Inpainter;
 use crate::gpu::{context, GpuContext};
-use crate::infer::{Ensemble, Method};
+use crate::infer::classical::DEFAULT_RADIUS;
+use crate::infer::{Classical, Ensemble, Method};
 
 /// How holes are filled in the window.
 #[derive(Clone, Debug, PartialEq)]
 pub enum MethodChoice {
     /// A PConv-UNet checkpoint (the bundled face model by default).
     Model(PathBuf),
-    Telea,
+    /// Telea or Navier–Stokes (no model).
+    Classical(Classical),
     /// "Fit this image": a small network trained on the open image.
     Fit,
 }
@@ -48,8 +50,9 @@ pub fn load_method(
     ensemble: Ensemble,
 ) -> crate::Result<Option<Method>> {
     match choice {
-        MethodChoice::Telea => Ok(Some(Method::Telea {
-            radius: crate::infer::telea::DEFAULT_RADIUS,
+        MethodChoice::Classical(method) => Ok(Some(Method::Classical {
+            method: *method,
+            radius: DEFAULT_RADIUS,
         })),
         MethodChoice::Model(p) => {
             let ck = crate::model::Checkpoint::read(p)?;
@@ -129,8 +132,9 @@ impl PConvApp {
         opts: LaunchOptions,
     ) -> crate::Result<Self> {
         check_displayable(&doc, &gpu)?;
-        let telea = Method::Telea {
-            radius: crate::infer::telea::DEFAULT_RADIUS,
+        let telea = Method::Classical {
+            method: Classical::Telea,
+            radius: DEFAULT_RADIUS,
         };
         let textures = renderer.is_some();
         let method = load_method(&opts.method, &gpu, Ensemble::SINGLE)?.unwrap_or(telea);
@@ -140,7 +144,7 @@ impl PConvApp {
             gpu,
             doc,
             inpainter,
-            method: MethodChoice::Telea,
+            method: MethodChoice::Classical(Classical::Telea),
             ensemble: Ensemble::SINGLE,
             fit: None,
             tools: Tools {

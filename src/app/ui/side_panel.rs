@@ -7,7 +7,7 @@ use super::{MethodChoice, PConvApp};
 use crate::app::document::Document;
 use crate::app::mask_edit::Tool;
 use crate::app::view::View;
-use crate::infer::Ensemble;
+use crate::infer::{Classical, Ensemble};
 
 /// The panel's editable path fields.
 pub struct Paths {
@@ -27,7 +27,7 @@ impl Paths {
             .unwrap_or_default();
         let model = match method {
             MethodChoice::Model(p) => p.display().to_string(),
-            MethodChoice::Telea | MethodChoice::Fit => String::new(),
+            MethodChoice::Classical(_) | MethodChoice::Fit => String::new(),
         };
         Paths {
             image,
@@ -141,9 +141,14 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
                 let p = PathBuf::from(app.paths.model.trim());
                 app.switch_method(MethodChoice::Model(p));
             }
-            let telea = app.method == MethodChoice::Telea;
-            if ui.radio(telea, "Telea").clicked() && !telea {
-                app.switch_method(MethodChoice::Telea);
+            for (method, label) in [
+                (Classical::Telea, "Telea"),
+                (Classical::NavierStokes, "Navier–Stokes"),
+            ] {
+                let on = app.method == MethodChoice::Classical(method);
+                if ui.radio(on, label).clicked() && !on {
+                    app.switch_method(MethodChoice::Classical(method));
+                }
             }
         });
         if path_row(

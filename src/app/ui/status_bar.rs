@@ -22,7 +22,7 @@ pub fn show(app: &PConvApp, ui: &mut egui::Ui) {
                     .map(|f| f.to_string_lossy())
                     .unwrap_or_default()
             ),
-            super::MethodChoice::Telea => "Telea".into(),
+            super::MethodChoice::Classical(m) => m.label().into(),
             super::MethodChoice::Fit => match &app.fit {
                 Some(f) if f.session.paused() => {
                     format!("fitting paused at step {}", f.history.len())

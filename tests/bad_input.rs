@@ -488,6 +488,13 @@ fn hostile_files_and_numbers_are_one_line_errors_or_correct_results() {
         &["adam.m.dec1.weight"],
     );
     fails_with(
+        &lie("ema.safetensors", false, &|t| {
+            let w = t.tensors["enc1.weight"].clone();
+            t.tensors.insert("ema.enc1.weight".into(), w);
+        }),
+        &["missing tensor ema."],
+    );
+    fails_with(
         &lie("mnan.safetensors", true, &|t| {
             set(t, "adam.v.enc1.weight", f32::NAN)
         }),

@@ -47,6 +47,7 @@ fn random_checkpoint(config: UNetConfig, adam: bool) -> Checkpoint {
             moments,
             step: 1234,
         }),
+        ema: None,
         extra: [("train.seed".to_string(), "77".to_string())].into(),
     }
 }
@@ -83,13 +84,17 @@ fn names_and_shapes_follow_the_spec() {
 #[test]
 fn round_trip_with_adam_state() {
     for adam in [false, true] {
-        let ck = random_checkpoint(
+        let mut ck = random_checkpoint(
             UNetConfig {
                 levels: 4,
                 width: 0.125,
             },
             adam,
         );
+        // The moving average travels with the optimiser state.
+        if adam {
+            ck.ema = Some(ck.tensors.clone());
+        }
         let path = temp(&format!("rt{adam}"));
         ck.write(&path).unwrap();
         let back = Checkpoint::read(&path).unwrap();

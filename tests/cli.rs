@@ -372,13 +372,31 @@ fn export_drops_the_adam_state_and_keeps_weights_and_metadata() {
         .collect();
     ck.adam = Some(pconv::model::AdamState { moments, step: 42 });
     let full = d.join("full.safetensors");
+    // Without a moving average, export ships the weights themselves.
+    ck.write(&full).unwrap();
+    let plain = d.join("plain.safetensors");
+    let (ok, err) = pconv(&["export", "--checkpoint", s(&full), "--out", s(&plain)]);
+    assert!(ok, "{err}");
+    assert_eq!(Checkpoint::read(&plain).unwrap().tensors, ck.tensors);
+    // With one (`--ema`), the average is the model.
+    let averaged: std::collections::BTreeMap<_, _> = ck
+        .tensors
+        .iter()
+        .map(|(n, t)| {
+            let mut t = t.clone();
+            t.data.iter_mut().for_each(|x| *x = x.abs() * 0.5);
+            (n.clone(), t)
+        })
+        .collect();
+    ck.ema = Some(averaged.clone());
     ck.write(&full).unwrap();
     let slim = d.join("slim.safetensors");
     let (ok, err) = pconv(&["export", "--checkpoint", s(&full), "--out", s(&slim)]);
     assert!(ok, "{err}");
     let back = Checkpoint::read(&slim).unwrap();
-    assert!(back.adam.is_none());
-    assert_eq!(back.tensors, ck.tensors);
+    assert!(back.adam.is_none() && back.ema.is_none());
+    assert_eq!(back.tensors, averaged);
+    assert_eq!(Checkpoint::read(&full).unwrap().ema, Some(averaged));
     assert_eq!(back.step, 42);
     assert_eq!(back.extra.get("train.seed").map(String::as_str), Some("3"));
     let size = |p: &Path| std::fs::metadata(p).unwrap().len();

@@ -21,6 +21,7 @@ fn step(levels: usize, width: f64, size: usize, batch: usize, vgg: VggConfig) ->
         width: size,
         mode: Mode::Train,
         ignore_unknown: false,
+        ema: None,
     })
     .unwrap()
 }

@@ -987,6 +987,24 @@ fn adam_case(len: usize, rng: &mut Rng) {
     );
 }
 
+/// The weights' moving average, in place: the vec4 kernel and the scalar
+/// one. Values in [-1, 1]: a decay-weighted sum of two f32 products is
+/// within 3 f32 roundings (2^-24 each) of the f64 twin, far inside 1e-6.
+#[test]
+fn ema_matches_cpu() {
+    let mut rng = Rng::new(13);
+    for (len, decay) in [(300, 0.999f32), (301, 0.9)] {
+        let ops = vec![data(&[len], rng.values(len)), data(&[len], rng.values(len))];
+        check(
+            &format!("ema {len}"),
+            Op::Ema { decay },
+            ops,
+            1e-6,
+            &mut rng,
+        );
+    }
+}
+
 /// Inference's fused layer tail: its CPU twin equals the ops it replaces
 /// (rescale with bias where the ratio is non-zero, BatchNorm with running
 /// statistics, activation, new-mask multiply), and the GPU matches it; with

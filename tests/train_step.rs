@@ -28,6 +28,7 @@ fn tiny(mode: Mode) -> TrainStepConfig {
         width: 24,
         mode,
         ignore_unknown: false,
+        ema: None,
     }
 }
 
@@ -374,6 +375,53 @@ fn resumed_run_matches_uninterrupted_run_exactly() {
         .upload_checkpoint(&Executor::new(&ctx, &other.graph, &[]).unwrap(), &ck)
         .unwrap_err();
     assert!(err.to_string().contains("levels 3"), "{err}");
+}
+
+/// With `ema`, every network tensor's average after each step is
+/// decay · average + (1 − decay) · the tensor as the step left it (weights
+/// after Adam, BatchNorm statistics after the forward pass). The GPU's
+/// f32 average drifts from the f64 sum by a few roundings per step: 1e-6
+/// of the largest value over two steps.
+#[test]
+fn the_moving_average_follows_every_step() {
+    let Some(ctx) = gpu() else { return };
+    let step = TrainStep::build(&TrainStepConfig {
+        ema: Some(0.75),
+        ..tiny(Mode::Train)
+    })
+    .unwrap();
+    assert_eq!(step.averages.len(), step.net.named_tensors().len());
+    let exec = Executor::new(&ctx, &step.graph, &[]).unwrap();
+    let mut rng = Rng::new(31);
+    for (t, v) in values(&step, &mut rng) {
+        exec.write(t, &to_f32(&v)).unwrap();
+    }
+    let mut want: Vec<Vec<f64>> = Vec::new();
+    for &(t, avg) in &step.averages {
+        let w = exec.read(t).unwrap();
+        exec.write(avg, &w).unwrap();
+        want.push(w.iter().map(|&x| x as f64).collect());
+    }
+    let before = exec.read(step.averages[0].0).unwrap();
+    for s in 1..=2 {
+        exec.write(step.adam_step, &adam_step_scalars(1e-2, 0.9, 0.999, s))
+            .unwrap();
+        exec.run();
+        for (avg, &(t, _)) in want.iter_mut().zip(&step.averages) {
+            for (a, w) in avg.iter_mut().zip(exec.read(t).unwrap()) {
+                *a = 0.75 * *a + 0.25 * w as f64;
+            }
+        }
+    }
+    assert_ne!(
+        before,
+        exec.read(step.averages[0].0).unwrap(),
+        "weights moved"
+    );
+    for (avg, &(t, a)) in want.iter().zip(&step.averages) {
+        let name = &step.graph.info(t).name;
+        assert_close(&format!("ema.{name}"), &exec.read(a).unwrap(), avg, 1e-6);
+    }
 }
 
 #[test]

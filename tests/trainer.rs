@@ -39,7 +39,7 @@ fn options(dir: &Path, out: &str, steps: u64) -> TrainOptions {
         batch: Some(2),
         levels: Some(2),
         width: Some(1.0 / 16.0),
-        length: Length::Steps(steps),
+        length: Some(Length::Steps(steps)),
         lr: None,
         finetune: false,
         start: Start::Fresh,
@@ -48,6 +48,8 @@ fn options(dir: &Path, out: &str, steps: u64) -> TrainOptions {
         checkpoint_every: 2,
         sample_every: 3,
         seed: Some(9),
+        ema: None,
+        lr_schedule: None,
     }
 }
 
@@ -210,6 +212,84 @@ fn a_run_writes_metrics_samples_and_checkpoints_and_resumes_exactly() {
     train(&ctx, &from, &mut init, &never).unwrap();
     let after = Checkpoint::read(&dir.join("init/latest.safetensors")).unwrap();
     assert_eq!((after.step, after.adam.unwrap().step), (1, 1));
+}
+
+/// `--ema` and `--lr-schedule cosine`: the rate falls from 2e-4 to a
+/// hundredth of it over the run, checkpoints carry the average, and a run
+/// stopped early and resumed with `--resume` alone (its own steps, decay
+/// and schedule) ends bit for bit where the uninterrupted one does.
+#[test]
+fn the_weights_average_and_the_rate_schedule_resume_exactly() {
+    let Some(ctx) = gpu() else { return };
+    let dir = data_folder("ema");
+    let never = AtomicBool::new(false);
+    let with = |out: &str| TrainOptions {
+        ema: Some(0.9),
+        lr_schedule: Some(pconv::train::LrSchedule::Cosine),
+        ..options(&dir, out, 4)
+    };
+    let mut full = Record::default();
+    train(&ctx, &with("full"), &mut full, &never).unwrap();
+    let lrs: Vec<f64> = full.steps.iter().map(|m| m.lr).collect();
+    assert_eq!(lrs[0], 2e-4);
+    assert!((lrs[3] - 2e-6).abs() < 1e-15, "{lrs:?}");
+    assert!(lrs.windows(2).all(|w| w[1] < w[0]), "{lrs:?}");
+    let ck = Checkpoint::read(&dir.join("full/latest.safetensors")).unwrap();
+    let ema = ck.ema.clone().expect("the checkpoint carries the average");
+    assert_ne!(ema, ck.tensors);
+    assert_eq!(
+        ck.clone().for_inference().tensors,
+        ema,
+        "inference runs the average"
+    );
+
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let mut part = Record {
+        stop_after: Some(1),
+        stop: Some(stop.clone()),
+        ..Default::default()
+    };
+    let outcome = train(&ctx, &with("part"), &mut part, &stop).unwrap();
+    let Outcome::Interrupted { checkpoint, .. } = outcome else {
+        panic!("expected an interruption, got {outcome:?}")
+    };
+    let mut rest = Record::default();
+    let resumed = TrainOptions {
+        start: Start::Resume(checkpoint),
+        length: None,
+        ema: None,
+        lr_schedule: None,
+        seed: None,
+        ..options(&dir, "part", 4)
+    };
+    train(&ctx, &resumed, &mut rest, &never).unwrap();
+    let lrs_resumed: Vec<f64> = part.steps.iter().chain(&rest.steps).map(|m| m.lr).collect();
+    assert_eq!(lrs_resumed, lrs);
+    let back = Checkpoint::read(&dir.join("part/latest.safetensors")).unwrap();
+    assert_eq!(back.step, 4);
+    assert_eq!(back.tensors, ck.tensors, "weights");
+    assert_eq!(back.ema, ck.ema, "average");
+    assert_eq!(back.adam, ck.adam, "Adam state");
+}
+
+#[test]
+fn rate_schedules_by_step() {
+    use pconv::train::LrSchedule::{Constant, Cosine, Step};
+    let at = |s: pconv::train::LrSchedule, step| s.lr(1.0, step, 300);
+    assert_eq!((at(Constant, 1), at(Constant, 300)), (1.0, 1.0));
+    // A tenth once two thirds of the steps are done.
+    assert_eq!(
+        (at(Step, 200), at(Step, 201), at(Step, 300)),
+        (1.0, 0.1, 0.1)
+    );
+    assert_eq!(at(Cosine, 1), 1.0);
+    assert!((at(Cosine, 300) - 0.01).abs() < 1e-12);
+    assert!(
+        (at(Cosine, 150) - 0.505).abs() < 0.01,
+        "{}",
+        at(Cosine, 150)
+    );
+    assert!(pconv::train::LrSchedule::parse("linear").is_err());
 }
 
 #[test]

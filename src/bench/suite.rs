@@ -166,6 +166,7 @@ pub fn measure(ctx: &GpuContext, c: &Config, reps: usize, profile: bool) -> Resu
                 width: c.size,
                 mode: Mode::Train,
                 ignore_unknown: false,
+                ema: None,
             };
             let t = time_train_step(ctx, &cfg, reps, profile)?;
             (t.times, t.dispatches, t.planned_bytes)

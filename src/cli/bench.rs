@@ -74,6 +74,7 @@ fn run_checked(a: BenchArgs) -> Result<()> {
         width: a.size,
         mode: pconv::model::Mode::Train,
         ignore_unknown: false,
+        ema: None,
     };
     println!("adapter: {}", ctx.summary);
     let t = pconv::bench::time_train_step(&ctx, &cfg, a.reps, a.profile)?;

@@ -1,7 +1,7 @@
-//! `pconv export`: a checkpoint without its Adam state, for shipping. The
-//! weights, BatchNorm statistics and metadata stay as they are; the file is a
-//! third of a training checkpoint's size and still resumes nothing (use
-//! `--init` to fine-tune from it).
+//! `pconv export`: the model a checkpoint runs, for shipping: its weights
+//! and BatchNorm statistics (the moving average's, for a run with `--ema`)
+//! and metadata, without the Adam state; a third of a training
+//! checkpoint's size. It resumes nothing (use `--init` to fine-tune from it).
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
@@ -27,17 +27,23 @@ pub fn run(a: ExportArgs) -> Result<()> {
     }
     let mut ck = Checkpoint::read(&a.checkpoint)
         .with_context(|| format!("reading {}", a.checkpoint.display()))?;
-    ck.adam = None;
+    let averaged = ck.ema.is_some();
+    ck = ck.for_inference();
     ck.write(&a.out)
         .with_context(|| format!("writing {}", a.out.display()))?;
     let bytes = std::fs::metadata(&a.out).map(|m| m.len()).unwrap_or(0);
     println!(
-        "{}: levels {}, width {}, step {}, {:.1} MB",
+        "{}: levels {}, width {}, step {}, {:.1} MB{}",
         a.out.display(),
         ck.config.levels,
         ck.config.width,
         ck.step,
-        bytes as f64 / 1e6
+        bytes as f64 / 1e6,
+        if averaged {
+            ", the weights' moving average"
+        } else {
+            ""
+        }
     );
     Ok(())
 }

@@ -103,7 +103,9 @@ pub fn load(
                     "no model: pass --checkpoint FILE (the bundled model assets/{BUNDLED_MODEL} was not found), or use --method telea"
                 ),
             };
-            let ck = Checkpoint::read(&path).context("reading the checkpoint")?;
+            let ck = Checkpoint::read(&path)
+                .context("reading the checkpoint")?
+                .for_inference();
             let ensemble = Ensemble::new(ensemble.unwrap_or(Ensemble::ALL.size()))?;
             let mut model = PConvModel::new(&ctx()?, ck);
             model.set_ensemble(ensemble);

@@ -11,7 +11,9 @@ use super::args::{int_in, number_in, usize_in, MAX_STEPS};
 use super::progress::Progress;
 use pconv::gpu::GpuContext;
 use pconv::train::trainer::{MAX_BATCH, MAX_SIZE};
-use pconv::train::{Length, Observer, Outcome, RunInfo, Start, StepMetrics, TrainOptions};
+use pconv::train::{
+    Length, LrSchedule, Observer, Outcome, RunInfo, Start, StepMetrics, TrainOptions,
+};
 
 #[derive(clap::Args)]
 pub struct TrainArgs {
@@ -43,7 +45,8 @@ pub struct TrainArgs {
     /// Channel width multiplier [default: 1.0, or the checkpoint's].
     #[arg(long, value_parser = number_in(0.0, 16.0))]
     width: Option<f64>,
-    /// Total optimiser steps (a resumed run counts its earlier steps) [default: 100000].
+    /// Total optimiser steps (a resumed run counts its earlier steps)
+    /// [default: 100000, or the resumed run's].
     #[arg(long, conflicts_with = "epochs", value_parser = int_in(1, MAX_STEPS))]
     steps: Option<u64>,
     /// Train for this many passes over the data instead of --steps.
@@ -52,6 +55,16 @@ pub struct TrainArgs {
     /// Learning rate [default: 2e-4, 5e-5 with --finetune, or the resumed run's].
     #[arg(long, value_parser = number_in(0.0, 1.0))]
     lr: Option<f64>,
+    /// The learning rate over the run: constant, a tenth for the last third
+    /// of the steps (step), or a cosine down to a hundredth (cosine)
+    /// [default: constant, or the resumed run's].
+    #[arg(long, value_enum)]
+    lr_schedule: Option<ScheduleArg>,
+    /// Keep an exponential moving average of the weights with this decay
+    /// (e.g. 0.999): checkpoints carry it as ema.*, and inference and
+    /// `pconv export` use it [default: none, or the resumed run's].
+    #[arg(long, value_parser = number_in(0.0, 0.999_999))]
+    ema: Option<f64>,
     /// The paper's fine-tuning stage: encoder BatchNorm frozen, lr 5e-5.
     #[arg(long)]
     finetune: bool,
@@ -78,6 +91,13 @@ pub struct TrainArgs {
     seed: Option<u64>,
 }
 
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ScheduleArg {
+    Constant,
+    Step,
+    Cosine,
+}
+
 struct Console {
     progress: Option<Progress>,
 }
@@ -94,7 +114,7 @@ impl Console {
 impl Observer for Console {
     fn started(&mut self, r: &RunInfo) {
         eprintln!(
-            "training L{} width {} ({:?}) on {} images, {}x{} batch {}, lr {:e}, seed {}: steps {}..{}, \
+            "training L{} width {} ({:?}) on {} images, {}x{} batch {}, lr {:e} ({}){}, seed {}: steps {}..{}, \
              {} dispatches per step, planned GPU memory {:.0} MiB; output in {}",
             r.net.levels,
             r.net.width,
@@ -104,6 +124,8 @@ impl Observer for Console {
             r.size,
             r.batch,
             r.lr,
+            r.lr_schedule.name(),
+            r.ema.map(|d| format!(", weights averaged (decay {d})")).unwrap_or_default(),
             r.seed,
             r.first_step + 1,
             r.last_step,
@@ -175,9 +197,16 @@ pub fn run(a: TrainArgs, headless: bool) -> Result<ExitCode> {
         levels: a.levels,
         width: a.width,
         length: match (a.steps, a.epochs) {
-            (_, Some(e)) => Length::Epochs(e),
-            (s, None) => Length::Steps(s.unwrap_or(100_000)),
+            (_, Some(e)) => Some(Length::Epochs(e)),
+            (Some(s), None) => Some(Length::Steps(s)),
+            (None, None) => None,
         },
+        ema: a.ema,
+        lr_schedule: a.lr_schedule.map(|s| match s {
+            ScheduleArg::Constant => LrSchedule::Constant,
+            ScheduleArg::Step => LrSchedule::Step,
+            ScheduleArg::Cosine => LrSchedule::Cosine,
+        }),
         lr: a.lr,
         finetune: a.finetune,
         start: match (a.init, a.resume) {

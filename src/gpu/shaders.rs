@@ -137,6 +137,8 @@ kernels! {
     GramBwdSym => "loss/gram_bwd_sym.wgsl",
     Adam => "optim/adam.wgsl",
     AdamVec4 => "optim/adam.wgsl" ["vec4"],
+    Ema => "optim/ema.wgsl",
+    EmaVec4 => "optim/ema.wgsl" ["vec4"],
     CompositeRgba8 => "infer/composite_rgba8.wgsl",
 }
 
@@ -157,9 +159,13 @@ const COMMON: &[(&str, &str)] = &[
 ];
 
 impl Kernel {
-    /// The optimiser's kernels (the Adam step, scalar or vec4).
+    /// The optimiser's kernels (the Adam step and the weights' moving
+    /// average, scalar or vec4).
     pub fn is_optimiser(self) -> bool {
-        matches!(self, Kernel::Adam | Kernel::AdamVec4)
+        matches!(
+            self,
+            Kernel::Adam | Kernel::AdamVec4 | Kernel::Ema | Kernel::EmaVec4
+        )
     }
 
     /// Label used for pipelines and in benchmark reports: the file stem,

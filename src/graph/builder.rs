@@ -371,4 +371,11 @@ impl Graph {
         self.push(op, &[step, grad, param, m, v])?;
         Ok(())
     }
+
+    /// `avg = decay * avg + (1 - decay) * x`, in place (`avg` a state
+    /// tensor): the moving average of a tensor after its update.
+    pub fn ema(&mut self, x: TensorId, avg: TensorId, decay: f32) -> Result<()> {
+        self.push(Op::Ema { decay }, &[x, avg])?;
+        Ok(())
+    }
 }

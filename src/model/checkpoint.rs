@@ -1,6 +1,7 @@
 //! Checkpoints in the spec's safetensors layout: `enc{i}.weight`,
 //! `enc{i}.bn.*`, `dec{i}.weight`, `dec1.bias`, `dec{i}.bn.*`, optional Adam
-//! state `adam.m.<name>`, `adam.v.<name>`, `adam.step`, and metadata
+//! state `adam.m.<name>`, `adam.v.<name>`, `adam.step`, an optional moving
+//! average of every network tensor `ema.<name>`, and metadata
 //! `format = "pconv-unet"`, `levels`, `width`, `step`.
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,6 +18,9 @@ pub struct Checkpoint {
     pub step: u64,
     pub tensors: BTreeMap<String, Tensor>,
     pub adam: Option<AdamState>,
+    /// The exponential moving average of every network tensor (training
+    /// with `--ema`): the weights inference uses when present.
+    pub ema: Option<BTreeMap<String, Tensor>>,
     /// Other `__metadata__` entries, kept as they are (the trainer stores
     /// its seed here so `--resume` continues the same random streams).
     pub extra: BTreeMap<String, String>,
@@ -67,6 +71,33 @@ fn check_values(path: &Path, name: &str, t: &Tensor) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The moving average, if the file has one: `ema.<name>` for every network
+/// tensor (all or none), each of its shape, finite.
+fn read_ema(
+    path: &Path,
+    file: &SafeTensors,
+    expected: &[(String, Vec<usize>)],
+) -> Result<Option<BTreeMap<String, Tensor>>> {
+    if !file.tensors.keys().any(|n| n.starts_with("ema.")) {
+        return Ok(None);
+    }
+    let mut ema = BTreeMap::new();
+    for (name, shape) in expected {
+        let key = format!("ema.{name}");
+        let t = file.expect(path, &key, shape)?;
+        check_values(path, &key, t)?;
+        ema.insert(name.clone(), t.clone());
+    }
+    if let Some(name) = file
+        .tensors
+        .keys()
+        .find(|n| n.strip_prefix("ema.").is_some_and(|p| !ema.contains_key(p)))
+    {
+        return Err(bad(path, format!("unexpected tensor {name}")));
+    }
+    Ok(Some(ema))
 }
 
 /// Tensors the fine-tuning stage freezes (the encoder's BatchNorm
@@ -165,8 +196,19 @@ impl Checkpoint {
             step: 0,
             tensors,
             adam: None,
+            ema: None,
             extra: BTreeMap::new(),
         })
+    }
+
+    /// The checkpoint a model runs: the moving average's weights where
+    /// there is one, without the optimiser state.
+    pub fn for_inference(mut self) -> Self {
+        if let Some(ema) = self.ema.take() {
+            self.tensors = ema;
+        }
+        self.adam = None;
+        self
     }
 
     /// Reads and validates a checkpoint: the metadata, then every tensor
@@ -207,11 +249,11 @@ impl Checkpoint {
         let config = UNetConfig { levels, width };
         config.check().map_err(|e| bad(path, e))?;
         let expected = expected_shapes(config)?;
-        if let Some(name) = file
-            .tensors
-            .keys()
-            .find(|n| !n.starts_with("adam.") && !expected.iter().any(|(e, _)| e == *n))
-        {
+        if let Some(name) = file.tensors.keys().find(|n| {
+            !n.starts_with("adam.")
+                && !n.starts_with("ema.")
+                && !expected.iter().any(|(e, _)| e == *n)
+        }) {
             return Err(bad(
                 path,
                 format!(
@@ -227,6 +269,7 @@ impl Checkpoint {
             tensors.insert(name.clone(), t.clone());
         }
         let adam = read_adam(path, &file, &expected)?;
+        let ema = read_ema(path, &file, &expected)?;
         let extra = file
             .metadata
             .iter()
@@ -238,6 +281,7 @@ impl Checkpoint {
             step,
             tensors,
             adam,
+            ema,
             extra,
         })
     }
@@ -264,6 +308,15 @@ impl Checkpoint {
                 ));
             }
             file.tensors.insert(name, t.clone());
+        }
+        if let Some(ema) = &self.ema {
+            for (name, shape) in expected_shapes(self.config)? {
+                let t = ema
+                    .get(&name)
+                    .filter(|t| t.shape == shape)
+                    .ok_or_else(|| bad(path, format!("ema.{name} missing or mis-shaped")))?;
+                file.tensors.insert(format!("ema.{name}"), t.clone());
+            }
         }
         if let Some(AdamState { moments, step }) = &self.adam {
             for (name, (m, v)) in moments {

@@ -116,6 +116,8 @@ pub enum Op {
     GramBwd,
     /// step [4], grad, param, m, v -> (); writes param, m, v
     Adam { beta1: f32, beta2: f32, eps: f32 },
+    /// x, avg -> (); writes avg = decay * avg + (1 - decay) * x
+    Ema { decay: f32 },
 }
 
 fn shape_err(op: &Op, message: String) -> Error {
@@ -166,6 +168,7 @@ impl Op {
             Op::Gram => "gram",
             Op::GramBwd => "gram_bwd",
             Op::Adam { .. } => "adam",
+            Op::Ema { .. } => "ema",
         }
     }
 
@@ -193,6 +196,7 @@ impl Op {
         match self {
             Op::BatchNorm { train: true, .. } => &[3, 4],
             Op::Adam { .. } => &[2, 3, 4],
+            Op::Ema { .. } => &[1],
             _ => &[],
         }
     }
@@ -215,7 +219,12 @@ impl Op {
             Op::PConvEpilogue { bias, bn, .. } => 3 + *bias as usize + 4 * *bn as usize,
             Op::ChannelSum { masked } => 1 + *masked as usize,
             Op::BatchNorm { .. } | Op::BatchNormBwd { .. } | Op::Adam { .. } => 5,
-            Op::ActivationBwd { .. } | Op::Concat | Op::MaxPool2Bwd | Op::Tv | Op::GramBwd => 2,
+            Op::ActivationBwd { .. }
+            | Op::Concat
+            | Op::MaxPool2Bwd
+            | Op::Tv
+            | Op::GramBwd
+            | Op::Ema { .. } => 2,
             Op::Activation { .. }
             | Op::Upsample2x
             | Op::Upsample2xBwd
@@ -449,6 +458,10 @@ impl Op {
                 }
                 Ok(vec![])
             }
+            Op::Ema { .. } => {
+                same(ins[0], ins[1], "tensor/average")?;
+                Ok(vec![])
+            }
         }
     }
 
@@ -467,7 +480,7 @@ impl Op {
             | Op::TvBwd
             | Op::Gram
             | Op::GramBwd => loss::lower(self, ins, outs, dev),
-            Op::Adam { .. } => optim::lower(self, ins),
+            Op::Adam { .. } | Op::Ema { .. } => optim::lower(self, ins),
             _ => nn::lower(self, ins, outs),
         }
     }
@@ -492,7 +505,7 @@ impl Op {
             | Op::TvBwd
             | Op::Gram
             | Op::GramBwd => loss::eval_cpu(self, ins, in_shapes),
-            Op::Adam { .. } => optim::eval_cpu(self, ins),
+            Op::Adam { .. } | Op::Ema { .. } => optim::eval_cpu(self, ins),
             _ => nn::eval_cpu(self, ins, in_shapes, out_shapes),
         }
     }

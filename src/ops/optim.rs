@@ -1,4 +1,5 @@
-//! The Adam step (`shaders/optim/adam.wgsl`) and its CPU twin.
+//! The Adam step (`shaders/optim/adam.wgsl`), the weights' moving average
+//! (`shaders/optim/ema.wgsl`) and their CPU twins.
 use super::{CpuResult, Op};
 use crate::gpu::shaders::Kernel;
 use crate::graph::recording::{grid_1d, Binding, Dispatch, Lowered, Params};
@@ -16,23 +17,53 @@ pub fn adam_step_scalars(lr: f64, beta1: f64, beta2: f64, t: u64) -> [f32; 4] {
 }
 
 pub(super) fn lower(op: &Op, ins: &[&[usize]]) -> Lowered {
-    let Op::Adam { beta1, beta2, eps } = *op else {
-        unreachable!("not an optimiser op")
-    };
-    let len: usize = ins[1].iter().product();
-    let (kernel, items) = super::vec4_or(Kernel::AdamVec4, Kernel::Adam, len);
-    Lowered::one(Dispatch {
-        kernel,
-        params: Params::new().u(items).f(beta1).f(beta2).f(eps).done(),
-        bindings: vec![In(0), In(1), In(2), In(3), In(4)],
-        workgroups: grid_1d(items),
-    })
+    match *op {
+        Op::Adam { beta1, beta2, eps } => {
+            let len: usize = ins[1].iter().product();
+            let (kernel, items) = super::vec4_or(Kernel::AdamVec4, Kernel::Adam, len);
+            Lowered::one(Dispatch {
+                kernel,
+                params: Params::new().u(items).f(beta1).f(beta2).f(eps).done(),
+                bindings: vec![In(0), In(1), In(2), In(3), In(4)],
+                workgroups: grid_1d(items),
+            })
+        }
+        Op::Ema { decay } => {
+            let len: usize = ins[0].iter().product();
+            let (kernel, items) = super::vec4_or(Kernel::EmaVec4, Kernel::Ema, len);
+            Lowered::one(Dispatch {
+                kernel,
+                params: Params::new().u(items).f(decay).done(),
+                bindings: vec![In(0), In(1)],
+                workgroups: grid_1d(items),
+            })
+        }
+        _ => unreachable!("not an optimiser op"),
+    }
 }
 
 pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]]) -> CpuResult {
-    let Op::Adam { beta1, beta2, eps } = *op else {
-        unreachable!("not an optimiser op")
-    };
+    match *op {
+        Op::Adam { beta1, beta2, eps } => adam_cpu(beta1, beta2, eps, ins),
+        Op::Ema { decay } => {
+            // The kernel's f32 decay, and its 1 − decay, as f32 computes them.
+            let d = decay as f64;
+            let rest = (1.0 - decay) as f64;
+            let avg = ins[1]
+                .iter()
+                .zip(ins[0])
+                .map(|(a, x)| d * a + rest * x)
+                .collect();
+            CpuResult {
+                outputs: vec![],
+                written: vec![(1, avg)],
+            }
+        }
+        _ => unreachable!("not an optimiser op"),
+    }
+}
+
+fn adam_cpu(beta1: f32, beta2: f32, eps: f32, ins: &[&[f64]]) -> CpuResult {
     let (b1, b2, eps) = (beta1 as f64, beta2 as f64, eps as f64);
     let (step, g) = (ins[0], ins[1]);
     let (lr, bc1, bc2) = (step[0], step[1], step[2]);

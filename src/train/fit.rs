@@ -102,6 +102,7 @@ impl Fitter {
             width: crop,
             mode: Mode::Train,
             ignore_unknown: true,
+            ema: None,
         })?;
         let losses: Vec<TensorId> = step.losses.named().iter().map(|&(_, t)| t).collect();
         let exec = Executor::new(ctx, &step.graph, &losses)?;

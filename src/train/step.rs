@@ -24,6 +24,9 @@ pub struct TrainStepConfig {
     /// not known), where the loss sees the ground truth in place of the
     /// output, so those pixels teach nothing.
     pub ignore_unknown: bool,
+    /// The decay of a moving average of every network tensor, updated
+    /// after each step (`--ema`); None: no average.
+    pub ema: Option<f32>,
 }
 
 /// The whole training step as one graph: forward, the six loss terms,
@@ -42,6 +45,9 @@ pub struct TrainStep {
     pub losses: LossTerms,
     /// (parameter, its gradient, Adam m, Adam v) for every trainable parameter.
     pub trained: Vec<(TensorId, TensorId, TensorId, TensorId)>,
+    /// (network tensor, its moving average) for every tensor of the
+    /// network, with `ema`.
+    pub averages: Vec<(TensorId, TensorId)>,
     /// Index of the first node of the loss and of the backward pass (the
     /// forward pass is everything before; Adam nodes sit inside the
     /// backward pass, each as soon as its gradient is complete).
@@ -95,6 +101,17 @@ impl TrainStep {
                 trainable.len()
             )));
         }
+        // The averages follow the finished step: after every Adam update
+        // and the BatchNorm running statistics of the forward pass.
+        let mut averages = Vec::new();
+        if let Some(decay) = cfg.ema {
+            for (name, t) in net.named_tensors() {
+                let shape = g.shape(t).to_vec();
+                let avg = g.state(&format!("ema.{name}"), &shape);
+                g.ema(t, avg, decay)?;
+                averages.push((t, avg));
+            }
+        }
         Ok(TrainStep {
             graph: g,
             net,
@@ -106,6 +123,7 @@ impl TrainStep {
             output,
             losses,
             trained,
+            averages,
             phase_starts: [loss_start, backward_start],
         })
     }
@@ -114,8 +132,18 @@ impl TrainStep {
 impl TrainStep {
     /// Uploads a checkpoint's weights (and Adam moments when present) into
     /// an executor of this step; the network configurations must match.
+    /// The moving average starts from the checkpoint's, else from its
+    /// weights.
     pub fn upload_checkpoint(&self, exec: &Executor, ck: &Checkpoint) -> Result<()> {
         self.net.upload(exec, ck)?;
+        for &(t, avg) in &self.averages {
+            let name = &self.graph.info(t).name;
+            let from = ck.ema.as_ref().unwrap_or(&ck.tensors);
+            let value = from
+                .get(name)
+                .ok_or_else(|| Error::Invalid(format!("the checkpoint lacks {name}")))?;
+            exec.write(avg, &value.data)?;
+        }
         if let Some(adam) = &ck.adam {
             for &(p, _, m, v) in &self.trained {
                 let name = &self.graph.info(p).name;
@@ -155,11 +183,25 @@ impl TrainStep {
             );
             moments.insert(self.graph.info(p).name.clone(), pair);
         }
+        let ema = if self.averages.is_empty() {
+            None
+        } else {
+            let mut ema = BTreeMap::new();
+            for &(t, avg) in &self.averages {
+                let value = SafeTensor {
+                    shape: self.graph.shape(t).to_vec(),
+                    data: exec.read(avg)?,
+                };
+                ema.insert(self.graph.info(t).name.clone(), value);
+            }
+            Some(ema)
+        };
         Ok(Checkpoint {
             config: self.net.config,
             step,
             tensors,
             adam: Some(AdamState { moments, step }),
+            ema,
             extra: BTreeMap::new(),
         })
     }

@@ -13,6 +13,7 @@ use std::time::Instant;
 use super::metrics::{MetricsLog, StepMetrics};
 use super::run_dir::{claim, RunDir, RunLock, RUN_ID_KEY};
 use super::samples::sample_grid;
+use super::schedule::LrSchedule;
 use super::step::{TrainStep, TrainStepConfig};
 use crate::data::images::{list_images, BatchSpec, ImageLoader};
 use crate::data::masks::MaskSource;
@@ -28,6 +29,7 @@ pub const LR_TRAIN: f64 = 2e-4;
 pub const LR_FINETUNE: f64 = 5e-5;
 pub const DEFAULT_SIZE: usize = 256;
 pub const DEFAULT_BATCH: usize = 12;
+pub const DEFAULT_STEPS: u64 = 100_000;
 /// Bounds on the run's numbers (far above any real run; they keep absurd
 /// input from overflowing or exhausting memory before an error can say so).
 pub const MAX_SIZE: usize = 8192;
@@ -72,7 +74,8 @@ pub struct TrainOptions {
     /// None: 1.0, or the checkpoint's.
     pub width: Option<f64>,
     /// Total steps of the run (a resumed run counts its earlier steps).
-    pub length: Length,
+    /// None: the resumed run's, else 100,000.
+    pub length: Option<Length>,
     /// None: 2e-4 (5e-5 with `finetune`), or the resumed run's.
     pub lr: Option<f64>,
     pub finetune: bool,
@@ -84,6 +87,11 @@ pub struct TrainOptions {
     pub sample_every: u64,
     /// None: 0, or the resumed run's.
     pub seed: Option<u64>,
+    /// Keep a moving average of the weights with this decay (0 < d < 1);
+    /// None: the resumed run's, else no average.
+    pub ema: Option<f64>,
+    /// None: the resumed run's, else constant.
+    pub lr_schedule: Option<LrSchedule>,
 }
 
 /// What the loop tells its user (a progress bar, the app's dashboard).
@@ -115,6 +123,9 @@ pub struct RunInfo {
     pub net: UNetConfig,
     pub mode: Mode,
     pub lr: f64,
+    pub lr_schedule: LrSchedule,
+    /// The decay of the weights' moving average, if kept.
+    pub ema: Option<f64>,
     pub seed: u64,
     pub first_step: u64,
     pub last_step: u64,
@@ -242,6 +253,22 @@ pub fn train(
         Some(b) => b,
         None => parsed("train.batch", from_run("train.batch"))?.unwrap_or(DEFAULT_BATCH),
     };
+    let ema = match opts.ema {
+        Some(d) => Some(d),
+        None => parsed("train.ema", from_run("train.ema"))?,
+    };
+    if ema.is_some_and(|d| !(d > 0.0 && d < 1.0)) {
+        return Err(Error::Invalid(format!(
+            "--ema {}: the decay must be above 0 and below 1 (e.g. 0.999)",
+            ema.unwrap_or_default()
+        )));
+    }
+    let lr_schedule = match (opts.lr_schedule, from_run("train.lr_schedule")) {
+        (Some(s), _) => s,
+        (None, Some(s)) => LrSchedule::parse(&s)?,
+        (None, None) => LrSchedule::Constant,
+    };
+    let run_steps: Option<u64> = parsed("train.steps", from_run("train.steps"))?;
     net.check()?;
     if size > MAX_SIZE {
         return Err(Error::Invalid(format!(
@@ -319,10 +346,11 @@ pub fn train(
         None => MaskSource::GENERATED,
     };
     let last_step = match opts.length {
-        Length::Steps(n) => n,
-        Length::Epochs(e) => e
+        Some(Length::Steps(n)) => n,
+        Some(Length::Epochs(e)) => e
             .checked_mul(files.len() as u64)
             .map_or(u64::MAX, |n| n.div_ceil(batch as u64)),
+        None => run_steps.unwrap_or(DEFAULT_STEPS),
     };
     if last_step > MAX_STEP {
         return Err(Error::Invalid(format!(
@@ -344,6 +372,7 @@ pub fn train(
         width: size,
         ignore_unknown: false,
         mode,
+        ema: ema.map(|d| d as f32),
     })?;
     let losses: Vec<TensorId> = step.losses.named().iter().map(|&(_, t)| t).collect();
     let mut keep = losses.clone();
@@ -357,7 +386,8 @@ pub fn train(
         Some(ck) => {
             let mut ck = ck.clone();
             if !resume {
-                ck.adam = None;
+                // A new run starts from the weights a model would run.
+                ck = ck.for_inference();
             } else if let Some(a) = &ck.adam {
                 adam_t0 = a.step;
             }
@@ -366,6 +396,9 @@ pub fn train(
         None => {
             for (t, v) in step.net.initial_values(&step.graph, seed) {
                 exec.write(t, &v)?;
+                if let Some(&(_, avg)) = step.averages.iter().find(|(p, _)| *p == t) {
+                    exec.write(avg, &v)?;
+                }
             }
         }
     }
@@ -378,6 +411,8 @@ pub fn train(
         net,
         mode,
         lr,
+        lr_schedule,
+        ema,
         seed,
         first_step,
         last_step,
@@ -514,7 +549,7 @@ impl Run<'_> {
             let t = self.adam_t0 + (step - self.info.first_step);
             self.exec.write(
                 self.step.adam_step,
-                &adam_step_scalars(self.info.lr, BETA1, BETA2, t),
+                &adam_step_scalars(self.lr_at(step), BETA1, BETA2, t),
             )?;
             inflight.push_back((step, self.exec.run_with_scalars(&self.losses)));
             // One step stays queued behind the one we wait for, so the GPU
@@ -581,7 +616,7 @@ impl Run<'_> {
         let m = StepMetrics {
             step,
             losses,
-            lr: self.info.lr,
+            lr: self.lr_at(step),
             images_per_s: self.info.batch as f64 / dt.max(1e-9),
         };
         if let Some(warning) = log.append(&m) {
@@ -609,6 +644,13 @@ impl Run<'_> {
             )));
         }
         Ok(())
+    }
+
+    /// The learning rate of `step` under the run's schedule.
+    fn lr_at(&self, step: u64) -> f64 {
+        self.info
+            .lr_schedule
+            .lr(self.info.lr, step, self.info.last_step)
     }
 
     fn kept_checkpoint(&self) -> String {
@@ -656,6 +698,15 @@ impl Run<'_> {
             .insert("train.seed".into(), self.info.seed.to_string());
         ck.extra
             .insert("train.lr".into(), format!("{:e}", self.info.lr));
+        ck.extra.insert(
+            "train.lr_schedule".into(),
+            self.info.lr_schedule.name().into(),
+        );
+        ck.extra
+            .insert("train.steps".into(), self.info.last_step.to_string());
+        if let Some(d) = self.info.ema {
+            ck.extra.insert("train.ema".into(), d.to_string());
+        }
         ck.extra
             .insert("train.finetune".into(), self.finetune.to_string());
         ck.extra

@@ -55,7 +55,7 @@ pub fn load_method(
             radius: DEFAULT_RADIUS,
         })),
         MethodChoice::Model(p) => {
-            let ck = crate::model::Checkpoint::read(p)?;
+            let ck = crate::model::Checkpoint::read(p)?.for_inference();
             let mut model = crate::infer::PConvModel::new(gpu, ck);
             model.set_ensemble(ensemble);
             Ok(Some(Method::PConv(Box::new(model))))

@@ -454,3 +454,85 @@ fn the_app_reports_a_bad_image_or_mask_before_opening_a_window() {
     let (ok, err) = pconv(&["app", s(&img), "--mask", s(&d.join("missing.png"))]);
     assert!(!ok && err.contains("missing.png"), "{err}");
 }
+
+#[test]
+fn a_folder_never_goes_to_a_file_name_and_spellings_are_aliases() {
+    let d = dir("spelling");
+    let images = d.join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    let (img, mask) = write_pair(&d, "a", 16, 10, 16);
+    std::fs::copy(&img, images.join("a.png")).unwrap();
+    // A folder of images into "out.png" would silently make a folder of
+    // that name: refused.
+    let (ok, err) = inpaint(&images, &mask, &d.join("out.png"), &["--method", "telea"]);
+    assert!(!ok && err.contains("must name a folder"), "{err}");
+    assert!(!d.join("out.png").exists());
+    // --images/--masks/--out for inpaint, --image/--mask for eval.
+    let out = d.join("results");
+    let (ok, err) = pconv(&[
+        "inpaint",
+        "--images",
+        s(&images),
+        "--masks",
+        s(&mask),
+        "--out",
+        s(&out),
+        "--method",
+        "telea",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.join("a.png").exists());
+    let (ok, err) = pconv(&[
+        "eval",
+        "--image",
+        s(&img),
+        "--mask",
+        s(&mask),
+        "--method",
+        "telea",
+        "--no-losses",
+    ]);
+    assert!(ok, "{err}");
+}
+
+#[test]
+fn jpeg_quality_bounds_what_happens_to_known_pixels() {
+    let d = dir("quality");
+    let img = d.join("photo.png");
+    image::RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([(x * 3 + y) as u8, (y * 4) as u8, (100 + x / 2) as u8])
+    })
+    .save(&img)
+    .unwrap();
+    let (_, mask) = write_pair(&d, "m", 64, 48, 64);
+    let error = |quality: &str| {
+        let out = d.join(format!("q{quality}.jpg"));
+        let (ok, err) = inpaint(
+            &img,
+            &mask,
+            &out,
+            &["--method", "telea", "--quality", quality],
+        );
+        assert!(ok, "{err}");
+        let (a, b) = (
+            image::open(&img).unwrap().to_rgb8(),
+            image::open(&out).unwrap().to_rgb8(),
+        );
+        let holes = HoleMap::read(&mask).unwrap();
+        let (mut sum, mut n) = (0i64, 0i64);
+        for (i, (p, q)) in a.pixels().zip(b.pixels()).enumerate() {
+            if !holes.holes[i] {
+                for c in 0..3 {
+                    sum += (p[c] as i64 - q[c] as i64).abs();
+                    n += 1;
+                }
+            }
+        }
+        sum as f64 / n as f64
+    };
+    // The default is 95: closer to the input than the encoder's 75.
+    let (q95, q75) = (error("95"), error("75"));
+    assert!(q95 < q75, "quality 95: {q95}, 75: {q75}");
+    let (ok, err) = inpaint(&img, &mask, &d.join("x.jpg"), &["--quality", "0"]);
+    assert!(!ok && err.contains("1 to 100"), "{err}");
+}

@@ -177,3 +177,35 @@ fn a_jpeg_cut_in_its_pixel_data_is_refused() {
         );
     }
 }
+
+#[test]
+fn a_photo_is_read_upright_as_its_exif_orientation_says() {
+    // Stored 30 wide and 20 tall with orientation 6 (rotate 90° clockwise):
+    // viewers show it 20 wide and 30 tall.
+    let dir = folder("exif");
+    let path = dir.join("rotated.jpg");
+    let stored = image::RgbImage::from_fn(30, 20, |x, _| {
+        image::Rgb(if x < 10 { [250, 20, 20] } else { [20, 20, 250] })
+    });
+    stored.save(&path).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    // An APP1 Exif segment right after SOI: a big-endian TIFF header and
+    // one IFD entry, Orientation (0x0112, SHORT) = 6.
+    let mut tiff = b"MM\0\x2a\0\0\0\x08\0\x01".to_vec();
+    tiff.extend([0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0]);
+    let mut app1 = vec![0xFF, 0xE1];
+    app1.extend(((2 + 6 + tiff.len()) as u16).to_be_bytes());
+    app1.extend(b"Exif\0\0");
+    app1.extend(tiff);
+    bytes.splice(2..2, app1);
+    std::fs::write(&path, bytes).unwrap();
+    let img = pconv::data::images::load_rgb(&path).unwrap();
+    assert_eq!((img.width(), img.height()), (20, 30));
+    // The stored left (red) columns are now the top rows.
+    assert!(img.get_pixel(10, 2)[0] > 200, "{:?}", img.get_pixel(10, 2));
+    assert!(
+        img.get_pixel(10, 27)[2] > 200,
+        "{:?}",
+        img.get_pixel(10, 27)
+    );
+}

@@ -16,12 +16,12 @@ pub struct EvalArgs {
     #[arg(long)]
     checkpoint: Option<PathBuf>,
     /// An image or a folder of images (ground truth).
-    #[arg(long)]
+    #[arg(long, visible_alias = "image")]
     images: PathBuf,
     /// A mask or a folder of masks (white = hole): each image takes the mask
     /// of the same file stem if there is one, else the sorted masks in turn;
     /// masks are resized (nearest) to their image.
-    #[arg(long)]
+    #[arg(long, visible_alias = "mask")]
     masks: PathBuf,
     /// Center-crop each image to a square and resize it to SIZE x SIZE.
     #[arg(long, value_parser = usize_in(1, MAX_SIDE))]

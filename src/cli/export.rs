@@ -14,7 +14,7 @@ pub struct ExportArgs {
     #[arg(long)]
     checkpoint: PathBuf,
     /// Where to write the weights-only checkpoint (atomically).
-    #[arg(long)]
+    #[arg(long, visible_alias = "output")]
     out: PathBuf,
 }
 

@@ -7,7 +7,7 @@ use super::args::{int_in, usize_in};
 use super::method::{self, MethodArg};
 use pconv::data::images::{decode, EXTENSIONS};
 use pconv::data::masks::HoleMap;
-use pconv::infer::image::{fit_mask, save_atomic};
+use pconv::infer::image::{fit_mask, save_atomic_with};
 use pconv::infer::{large, Method};
 use pconv::io::files::same_file;
 
@@ -17,15 +17,15 @@ pub struct InpaintArgs {
     #[arg(long)]
     checkpoint: Option<PathBuf>,
     /// An image, or a folder of images (PNG/JPEG/WebP/BMP/TIFF).
-    #[arg(long)]
+    #[arg(long, visible_alias = "images")]
     image: PathBuf,
     /// A mask (white = hole) for the image or for every image of a folder,
     /// or a folder of masks paired with the images by file name (stem).
-    #[arg(long)]
+    #[arg(long, visible_alias = "masks")]
     mask: PathBuf,
     /// The output file (its extension picks the format), or a folder when
     /// --image is a folder.
-    #[arg(long)]
+    #[arg(long, visible_alias = "out")]
     output: PathBuf,
     #[arg(long, value_enum, default_value = "pconv")]
     method: MethodArg,
@@ -46,6 +46,10 @@ pub struct InpaintArgs {
     /// instead of refusing it.
     #[arg(long)]
     resize_mask: bool,
+    /// JPEG quality of a .jpg output, 1 to 100 (JPEG changes the known
+    /// pixels too; PNG keeps them exact).
+    #[arg(long, default_value_t = 95, value_parser = usize_in(1, 100))]
+    quality: usize,
 }
 
 /// The images directly in `dir` (regular files only), sorted.
@@ -96,7 +100,11 @@ fn one(
     )
     .map_err(|e| pconv::Error::Invalid(format!("{}: {e}", mask.display())))?;
     let out = large::inpaint(method, &img, &holes, a.max_side)?;
-    save_atomic(&image::DynamicImage::ImageRgb8(out), output)
+    save_atomic_with(
+        &image::DynamicImage::ImageRgb8(out),
+        output,
+        a.quality as u8,
+    )
 }
 
 fn load_method(a: &InpaintArgs) -> Result<Method> {
@@ -141,9 +149,14 @@ pub fn run(a: InpaintArgs) -> Result<()> {
         &a.output,
         &[("image folder", &a.image), ("mask folder", &a.mask)],
     )?;
-    if a.output.exists() && !a.output.is_dir() {
+    let named_like_an_image = a
+        .output
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+    if (a.output.exists() && !a.output.is_dir()) || (!a.output.exists() && named_like_an_image) {
         bail!(
-            "--output {} is a file, but --image is a folder (--output must name a folder)",
+            "--output {} names a file, but --image is a folder: --output must name a folder for the results",
             a.output.display()
         );
     }

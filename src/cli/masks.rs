@@ -14,7 +14,7 @@ pub struct MasksArgs {
     /// S or WxH.
     #[arg(long, value_parser = parse_size)]
     size: (usize, usize),
-    #[arg(long)]
+    #[arg(long, visible_alias = "out")]
     output: PathBuf,
     #[arg(long, default_value_t = 0)]
     seed: u64,

@@ -21,7 +21,7 @@ pub struct TrainArgs {
     #[arg(long)]
     data: PathBuf,
     /// Mask PNGs (white = hole, any size); default: free-form masks made on the fly.
-    #[arg(long)]
+    #[arg(long, visible_alias = "mask")]
     masks: Option<PathBuf>,
     /// A text file of image file names (one per line) to leave out, e.g.
     /// assets/faces128-holdout.txt (the 500 faces kept for evaluation).
@@ -79,7 +79,7 @@ pub struct TrainArgs {
     #[arg(long)]
     vgg: Option<PathBuf>,
     /// Output folder: latest.safetensors, checkpoints/, samples/, metrics.jsonl.
-    #[arg(long, default_value = "runs/train")]
+    #[arg(long, default_value = "runs/train", visible_alias = "output")]
     out: PathBuf,
     #[arg(long, default_value_t = 1000, value_parser = int_in(1, MAX_STEPS))]
     checkpoint_every: u64,

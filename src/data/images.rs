@@ -30,11 +30,13 @@ pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Decodes an image file (format from its content, not its name). Only a
-/// regular file is read; a JPEG must be complete (decoders fill a missing
-/// tail with grey, which would pass for known pixels); the decoded image
-/// may take at most half the memory available (`files::memory_budget`),
-/// and a larger one is an error that gives its size.
+/// Decodes an image file (format from its content, not its name), turned
+/// upright as its EXIF orientation says (as viewers show it, so a mask
+/// drawn on the displayed photo fits). Only a regular file is read; a JPEG
+/// must be complete (decoders fill a missing tail with grey, which would
+/// pass for known pixels); the decoded image may take at most half the
+/// memory available (`files::memory_budget`), and a larger one is an error
+/// that gives its size.
 pub fn decode(path: &Path) -> Result<image::DynamicImage> {
     let err = |e: &dyn std::fmt::Display| Error::Invalid(format!("{}: {e}", path.display()));
     let budget = crate::io::files::memory_budget();
@@ -73,10 +75,17 @@ pub fn decode(path: &Path) -> Result<image::DynamicImage> {
     let mut limits = image::Limits::no_limits();
     limits.max_alloc = Some(budget);
     r.limits(limits);
-    r.decode().map_err(|e| match e {
+    let fail = |e: image::ImageError| match e {
         image::ImageError::Limits(_) => too_large(),
         e => err(&e),
-    })
+    };
+    let mut decoder = r.into_decoder().map_err(fail)?;
+    // An unreadable orientation tag leaves the image as stored.
+    let orientation = image::ImageDecoder::orientation(&mut decoder)
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = image::DynamicImage::from_decoder(decoder).map_err(fail)?;
+    img.apply_orientation(orientation);
+    Ok(img)
 }
 
 /// Whether a JPEG stream has an end-of-image marker (FF D9) after the start

@@ -177,13 +177,34 @@ pub fn fit_mask(
 /// temporary one. The image is encoded in memory first: an encoder writing
 /// through a buffered file can lose the error of its last flush.
 pub fn save_atomic(img: &image::DynamicImage, path: &std::path::Path) -> crate::error::Result<()> {
+    save_atomic_with(img, path, JPEG_QUALITY)
+}
+
+/// The JPEG quality of saved results: JPEG moves the known pixels too
+/// (measured on a 256² photo crop: 1.6 levels on average, at most 19, at
+/// 95; 2.8 and 56 at the encoder's default 75); PNG keeps them exact.
+pub const JPEG_QUALITY: u8 = 95;
+
+/// `save_atomic` with the JPEG quality (1–100) for a `.jpg` path.
+pub fn save_atomic_with(
+    img: &image::DynamicImage,
+    path: &std::path::Path,
+    jpeg_quality: u8,
+) -> crate::error::Result<()> {
     use std::io::Write;
     let fail = |e: &dyn std::fmt::Display| {
         crate::error::Error::Invalid(format!("{}: {e}", path.display()))
     };
     let format = image::ImageFormat::from_path(path).map_err(|e| fail(&e))?;
     let mut bytes = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut bytes, format).map_err(|e| fail(&e))?;
+    if format == image::ImageFormat::Jpeg {
+        // JPEG has no alpha: the colour channels are written.
+        let rgb = image::DynamicImage::ImageRgb8(img.to_rgb8());
+        let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, jpeg_quality);
+        rgb.write_with_encoder(encoder).map_err(|e| fail(&e))?;
+    } else {
+        img.write_to(&mut bytes, format).map_err(|e| fail(&e))?;
+    }
     let name = path
         .file_name()
         .map(|f| f.to_string_lossy())

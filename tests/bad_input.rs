@@ -384,8 +384,9 @@ fn hostile_files_and_numbers_are_one_line_errors_or_correct_results() {
             s(&msk),
             "--method",
             "telea",
+            "--losses",
         ]);
-        fails_with(&r, &["8x8", "--no-losses"]);
+        fails_with(&r, &["8x8", "without --losses"]);
         let r = pconv(&[
             "eval",
             "--images",
@@ -394,7 +395,6 @@ fn hostile_files_and_numbers_are_one_line_errors_or_correct_results() {
             s(&msk),
             "--method",
             "telea",
-            "--no-losses",
         ]);
         succeeds(&r);
         assert!(r.stdout.contains("all"), "{}", r.stdout);

@@ -346,6 +346,36 @@ fn masks_and_eval_commands() {
     assert_eq!(v["images"].as_array().unwrap().len(), 2);
     assert_eq!(v["bins"].as_array().unwrap().len(), 7);
     assert!(v["images"][0]["losses"].is_null(), "--no-losses");
+    // The loss terms on request: per image in the JSON, means printed.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pconv"))
+        .args(["eval", "--method", "telea", "--losses", "--size", "32"])
+        .args([
+            "--images",
+            s(&images),
+            "--masks",
+            s(&masks),
+            "--json",
+            s(&json),
+        ])
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("loss terms, mean of 2 images: valid"),
+        "{stdout}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(
+        v["images"][0]["losses"]["total"].as_f64().unwrap() > 0.0,
+        "{v}"
+    );
 }
 
 #[test]
@@ -453,6 +483,19 @@ fn the_app_reports_a_bad_image_or_mask_before_opening_a_window() {
     let (img, _) = write_pair(&d, "a", 20, 12, 20);
     let (ok, err) = pconv(&["app", s(&img), "--mask", s(&d.join("missing.png"))]);
     assert!(!ok && err.contains("missing.png"), "{err}");
+    // Good input without any display: what to do instead of an X11 error.
+    let out = Command::new(env!("CARGO_BIN_EXE_pconv"))
+        .args(["app", s(&img), "--method", "telea"])
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("needs a display") && err.contains("pconv inpaint"),
+        "{err}"
+    );
 }
 
 #[test]

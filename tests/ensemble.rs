@@ -159,7 +159,14 @@ fn the_models_ensemble_is_the_mean_of_its_passes() {
         .predict(&image.transformed(2), &holes.transformed(2))
         .unwrap();
     model.set_ensemble(Ensemble::new(2).unwrap());
+    // Each pass is reported.
+    let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = told.clone();
+    model.set_progress(Some(Box::new(move |done, total| {
+        sink.lock().unwrap().push((done, total))
+    })));
     let pair = model.predict(&image, &holes).unwrap();
+    assert_eq!(*told.lock().unwrap(), [(1, 2), (2, 2)]);
     let (w, h) = (13, 9);
     let mut differs = false;
     for c in 0..3 {

@@ -86,8 +86,16 @@ fn fitting_learns_from_known_pixels_only_and_its_loss_falls() {
         ctx: ctx.clone(),
         opts: tiny(),
         steps: 2,
+        progress: None,
     }));
+    // Each fit step is reported.
+    let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = told.clone();
+    method.set_progress(Some(Box::new(move |done, total| {
+        sink.lock().unwrap().push((done, total))
+    })));
     let out = pconv::infer::large::inpaint(&mut method, &img, &holes, 1024).unwrap();
+    assert_eq!(*told.lock().unwrap(), [(1, 2), (2, 2)]);
     for (x, y, p) in out.enumerate_pixels() {
         if !holes.holes[y as usize * 44 + x as usize] {
             assert_eq!(p, img.get_pixel(x, y), "known pixel ({x}, {y}) changed");

@@ -158,7 +158,10 @@ fn telea_fills_smooth_images_closely_and_keeps_known_pixels() {
                 .filter(|(kx, ky, _)| !m.holes[*ky as usize * w + *kx as usize])
                 .map(|(_, _, k)| k[c] as i32);
             let (lo, hi) = known.fold((255, 0), |(lo, hi), v| (lo.min(v), hi.max(v)));
-            assert!((lo - 2..=hi + 2).contains(&(p[c] as i32)), "({x}, {y}) channel {c}");
+            assert!(
+                (lo - 2..=hi + 2).contains(&(p[c] as i32)),
+                "({x}, {y}) channel {c}"
+            );
             sum += (p[c] as i64 - q[c] as i64).abs();
             n += 1;
         }

@@ -6,6 +6,7 @@ use anyhow::{bail, Context, Result};
 
 use super::args::{usize_in, MAX_SIDE};
 use super::method::{self, MethodArg};
+use super::progress::{self, Progress};
 use pconv::infer::eval::{bins, evaluate_pair, files_of, pair, table, to_json};
 use pconv::infer::losses::LossEvaluator;
 use pconv::loss::VggWeights;
@@ -29,8 +30,14 @@ pub struct EvalArgs {
     /// VGG-16 weights for the loss terms [default: the bundled ones].
     #[arg(long)]
     vgg: Option<PathBuf>,
-    /// Skip the loss terms (metrics only; Telea then needs no GPU).
-    #[arg(long)]
+    /// Also compute the six training loss terms and their total per image
+    /// (VGG-16 features on the GPU; most of eval's time): printed as means,
+    /// and per image in --json.
+    #[arg(long, conflicts_with = "no_losses")]
+    losses: bool,
+    /// The default (metrics only; the classical methods then need no GPU);
+    /// kept for scripts written when the loss terms were on by default.
+    #[arg(long, hide = true)]
     no_losses: bool,
     #[arg(long, value_enum, default_value = "pconv")]
     method: MethodArg,
@@ -59,7 +66,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
         radius: a.radius,
     };
     let mut m = method::load(a.method, a.checkpoint.as_deref(), options, &mut open)?;
-    let mut losses = if a.no_losses {
+    let mut losses = if !a.losses {
         None
     } else {
         let vgg =
@@ -70,17 +77,28 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let mut failed = 0;
     let mut first_failure = None;
     let started = std::time::Instant::now();
+    let mut bar =
+        progress::on_terminal().then(|| Progress::counting("image", 0, pairs.len() as u64));
     for (i, (img, mask)) in pairs.iter().enumerate() {
+        if let Some(b) = &mut bar {
+            b.update(
+                i as u64,
+                &img.file_name().unwrap_or_default().to_string_lossy(),
+            );
+        }
         match evaluate_pair(&mut m, losses.as_mut(), img, mask, a.size) {
             Ok(r) => results.push(r),
             Err(e) => {
                 let text = format!("{}: {e}", img.display());
-                eprintln!("{text}");
+                match &mut bar {
+                    Some(b) => b.message(&text),
+                    None => eprintln!("{text}"),
+                }
                 first_failure.get_or_insert(text);
                 failed += 1;
             }
         }
-        if (i + 1) % 50 == 0 {
+        if bar.is_none() && (i + 1) % 50 == 0 {
             eprintln!(
                 "{} / {} images ({:.1} s)",
                 i + 1,
@@ -88,6 +106,10 @@ pub fn run(a: EvalArgs) -> Result<()> {
                 started.elapsed().as_secs_f64()
             );
         }
+    }
+    if let Some(b) = &mut bar {
+        b.update(pairs.len() as u64, "");
+        b.finish();
     }
     if results.is_empty() {
         bail!(
@@ -98,6 +120,23 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let b = bins(&results);
     println!("method: {}", m.label());
     print!("{}", table(&b));
+    let with_losses: Vec<[f64; 7]> = results.iter().filter_map(|r| r.losses).collect();
+    if !with_losses.is_empty() {
+        let n = with_losses.len() as f64;
+        let means: Vec<String> = pconv::train::metrics::TERMS
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let mean = with_losses.iter().map(|l| l[i]).sum::<f64>() / n;
+                format!("{name} {mean:.4}")
+            })
+            .collect();
+        println!(
+            "loss terms, mean of {} images: {}",
+            with_losses.len(),
+            means.join(", ")
+        );
+    }
     if let Some(path) = &a.json {
         let mut json = to_json(&results, &b);
         json["method"] = serde_json::Value::from(m.label());

@@ -5,6 +5,7 @@ use anyhow::{bail, Context, Result};
 
 use super::args::{int_in, usize_in};
 use super::method::{self, MethodArg};
+use super::progress::{self, Progress};
 use pconv::data::images::{decode, EXTENSIONS};
 use pconv::data::masks::HoleMap;
 use pconv::infer::image::{fit_mask, save_atomic_with};
@@ -138,6 +139,12 @@ pub fn run(a: InpaintArgs) -> Result<()> {
             );
         }
         let mut method = load_method(&a)?;
+        let unit = if matches!(method, Method::Fit(_)) {
+            "fit step"
+        } else {
+            "pass"
+        };
+        method.set_progress(progress::bar(unit));
         one(&mut method, &a.image, &a.mask, &a.output, &a)?;
         return Ok(());
     }
@@ -169,30 +176,40 @@ pub fn run(a: InpaintArgs) -> Result<()> {
     };
     let mut method = load_method(&a)?;
     let (mut done, mut failed) = (0, 0);
-    for img in &images {
+    let mut bar = Progress::counting("image", 0, images.len() as u64);
+    for (i, img) in images.iter().enumerate() {
+        let name = img.file_name().unwrap_or_default().to_string_lossy();
+        bar.update(i as u64, &name);
         let stem = img.file_stem().unwrap_or_default();
         let mask = match &masks {
             None => Some(a.mask.clone()),
             Some(ms) => ms.iter().find(|m| m.file_stem() == Some(stem)).cloned(),
         };
         let Some(mask) = mask else {
-            eprintln!(
+            bar.message(&format!(
                 "{}: no mask named {}.*, skipped",
                 img.display(),
                 stem.to_string_lossy()
-            );
+            ));
             failed += 1;
             continue;
         };
         let out = a.output.join(img.file_name().unwrap_or_default());
         match one(&mut method, img, &mask, &out, &a) {
-            Ok(()) => done += 1,
+            Ok(()) => {
+                done += 1;
+                if !progress::on_terminal() {
+                    eprintln!("wrote {}", out.display());
+                }
+            }
             Err(e) => {
-                eprintln!("{}: {e}", img.display());
+                bar.message(&format!("{}: {e}", img.display()));
                 failed += 1;
             }
         }
     }
+    bar.update(images.len() as u64, "");
+    bar.finish();
     eprintln!(
         "inpainted {done} of {} images into {}",
         images.len(),

@@ -94,6 +94,7 @@ pub fn load(
                 ctx,
                 opts,
                 steps: DEFAULT_FIT_STEPS,
+                progress: None,
             })))
         }
         MethodArg::Pconv => {

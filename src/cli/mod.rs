@@ -54,6 +54,9 @@ enum Command {
 }
 
 pub fn main() -> std::process::ExitCode {
+    // wgpu, naga and winit log through `log`: errors by default (a clean
+    // stderr for scripts), more with RUST_LOG=warn, info or debug.
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("error")).init();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Train(args)) => {

@@ -4,12 +4,36 @@ use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 pub struct Progress {
+    /// What is counted ("step", "image", "pass").
+    unit: &'static str,
     first: u64,
     last: u64,
     started: Instant,
     last_line: Option<Instant>,
     tty: bool,
     drawn: bool,
+}
+
+/// On a terminal, a bar of `unit`s a long job reports into (the model's
+/// passes, the fit's steps); elsewhere nothing, so logs stay quiet.
+pub fn bar(unit: &'static str) -> Option<pconv::infer::ProgressFn> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let mut shown: Option<Progress> = None;
+    Some(Box::new(move |done, total| {
+        let p = shown.get_or_insert_with(|| Progress::counting(unit, 0, total));
+        p.update(done, "");
+        if done >= total {
+            p.finish();
+            shown = None;
+        }
+    }))
+}
+
+/// Whether stderr is a terminal.
+pub fn on_terminal() -> bool {
+    std::io::stderr().is_terminal()
 }
 
 pub fn format_duration(d: Duration) -> String {
@@ -23,7 +47,13 @@ pub fn format_duration(d: Duration) -> String {
 
 impl Progress {
     pub fn new(first: u64, last: u64) -> Self {
+        Self::counting("step", first, last)
+    }
+
+    /// A bar of `unit`s from `first` to `last`.
+    pub fn counting(unit: &'static str, first: u64, last: u64) -> Self {
         Progress {
+            unit,
             first,
             last,
             started: Instant::now(),
@@ -50,7 +80,8 @@ impl Progress {
             let filled = ((frac * width as f64) as usize).min(width);
             let _ = write!(
                 err,
-                "\r\x1b[2Kstep {step}/{} [{}{}] {:>3.0}% {status} | ETA {eta}",
+                "\r\x1b[2K{} {step}/{} [{}{}] {:>3.0}% {status} | ETA {eta}",
+                self.unit,
                 self.last,
                 "#".repeat(filled),
                 ".".repeat(width - filled),
@@ -66,7 +97,8 @@ impl Progress {
             self.last_line = Some(Instant::now());
             let _ = writeln!(
                 err,
-                "step {step}/{} ({:.0}%) {status} | elapsed {} | ETA {eta}",
+                "{} {step}/{} ({:.0}%) {status} | elapsed {} | ETA {eta}",
+                self.unit,
                 self.last,
                 100.0 * frac,
                 format_duration(elapsed)

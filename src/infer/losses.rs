@@ -63,7 +63,7 @@ impl LossEvaluator {
     pub fn losses(&mut self, output: &Planes, image: &Planes, holes: &HoleMap) -> Result<[f64; 7]> {
         if image.width.min(image.height) < Vgg::MIN_SIDE {
             return Err(crate::Error::Invalid(format!(
-                "the image is {}x{}, but the VGG loss terms need at least {m}x{m} pixels (--no-losses leaves them out)",
+                "the image is {}x{}, but the VGG loss terms need at least {m}x{m} pixels (run without --losses)",
                 image.width,
                 image.height,
                 m = Vgg::MIN_SIDE

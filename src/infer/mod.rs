@@ -20,6 +20,10 @@ pub use self::pconv::PConvModel;
 use crate::data::masks::HoleMap;
 use crate::error::Result;
 
+/// Told (done, total) as a long fill advances: the model's passes over
+/// the flips/rotations, the steps of "fit this image".
+pub type ProgressFn = Box<dyn FnMut(u64, u64) + Send>;
+
 /// How holes are filled.
 pub enum Method {
     PConv(Box<PConvModel>),
@@ -37,6 +41,7 @@ pub struct FitMethod {
     pub ctx: crate::gpu::GpuContext,
     pub opts: crate::train::fit::FitOptions,
     pub steps: u64,
+    pub progress: Option<ProgressFn>,
 }
 
 impl Method {
@@ -48,11 +53,24 @@ impl Method {
             Method::Classical { method, radius } => Ok(method.predict(image, holes, *radius)),
             Method::Fit(f) => {
                 let mut fitter = crate::train::fit::Fitter::new(&f.ctx, image, holes, f.opts)?;
-                for _ in 0..f.steps {
+                for s in 1..=f.steps {
                     fitter.step()?;
+                    if let Some(p) = &mut f.progress {
+                        p(s, f.steps);
+                    }
                 }
                 PConvModel::new(&f.ctx, fitter.checkpoint()?).predict(image, holes)
             }
+        }
+    }
+
+    /// Where a long fill reports its progress (the classical methods are
+    /// quick and report nothing).
+    pub fn set_progress(&mut self, progress: Option<ProgressFn>) {
+        match self {
+            Method::PConv(m) => m.set_progress(progress),
+            Method::Fit(f) => f.progress = progress,
+            Method::Classical { .. } => {}
         }
     }
 

@@ -30,6 +30,7 @@ pub struct PConvModel {
     /// was found too large for it (a tensor past the binding limit, or
     /// memory); larger images run downscaled.
     max_side: Option<usize>,
+    progress: Option<super::ProgressFn>,
 }
 
 impl PConvModel {
@@ -40,6 +41,7 @@ impl PConvModel {
             forwards: SizeCache::new(CACHED_SIZES),
             ensemble: Ensemble::SINGLE,
             max_side: None,
+            progress: None,
         }
     }
 
@@ -47,6 +49,11 @@ impl PConvModel {
     /// forward pass each); a new model runs the image alone.
     pub fn set_ensemble(&mut self, ensemble: Ensemble) {
         self.ensemble = ensemble;
+    }
+
+    /// Told (pass, passes) after each forward pass of `predict`.
+    pub fn set_progress(&mut self, progress: Option<super::ProgressFn>) {
+        self.progress = progress;
     }
 
     pub fn ensemble(&self) -> Ensemble {
@@ -131,8 +138,14 @@ impl PConvModel {
     /// the model's ensemble of flips/rotations.
     pub fn predict(&mut self, image: &Planes, holes: &HoleMap) -> Result<Planes> {
         let ensemble = self.ensemble;
+        let (mut done, total) = (0, ensemble.size() as u64);
         ensemble.predict(image, holes, |image, holes| {
-            self.predict_fitting(image, holes)
+            let fill = self.predict_fitting(image, holes);
+            done += 1;
+            if let Some(p) = &mut self.progress {
+                p(done, total);
+            }
+            fill
         })
     }
 

@@ -367,12 +367,28 @@ impl eframe::App for PConvApp {
     }
 }
 
+/// Why no window can open, where that is known before trying (Linux and
+/// the BSDs: neither an X11 nor a Wayland display is set).
+fn no_display() -> Option<&'static str> {
+    let unix_desktop = cfg!(all(unix, not(target_os = "macos"), not(target_os = "ios")));
+    let set = |v: &str| std::env::var_os(v).is_some_and(|s| !s.is_empty());
+    (unix_desktop && !set("DISPLAY") && !set("WAYLAND_DISPLAY") && !set("WAYLAND_SOCKET"))
+        .then_some("neither DISPLAY (X11) nor WAYLAND_DISPLAY is set")
+}
+
 /// Opens the window and blocks until it is closed.
 pub fn run(opts: LaunchOptions) -> anyhow::Result<()> {
     // Bad input is reported before any window opens.
     let mut doc = Document::open(&opts.image)?;
     if let Some(m) = &opts.mask {
         doc.load_mask(m, true)?;
+    }
+    if let Some(why) = no_display() {
+        anyhow::bail!(
+            "the desktop app needs a display, and {why}. Run it in a desktop session (X11 or \
+             Wayland), or use the commands: pconv inpaint --image PHOTO --mask MASK --output OUT \
+             (pconv --help lists them all)"
+        );
     }
     let mut setup = egui_wgpu::WgpuSetupCreateNew::without_display_handle();
     setup.native_adapter_selector = Some(Arc::new(|adapters, _surface| {

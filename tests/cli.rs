@@ -579,3 +579,56 @@ fn jpeg_quality_bounds_what_happens_to_known_pixels() {
     let (ok, err) = inpaint(&img, &mask, &d.join("x.jpg"), &["--quality", "0"]);
     assert!(!ok && err.contains("1 to 100"), "{err}");
 }
+
+#[test]
+fn outpainting_grows_the_canvas_and_keeps_the_photo() {
+    let d = dir("extend");
+    let (img, mask) = write_pair(&d, "a", 20, 12, 20);
+    let input = image::open(&img).unwrap().to_rgb8();
+    for (extra, (w, h), (left, top)) in [
+        (&["--extend", "3,2,4,1"][..], (27, 15), (3, 2)),
+        (&["--extend-to", "30x20"][..], (30, 20), (5, 4)),
+        (&["--extend", "2", "--mask", s(&mask)][..], (24, 16), (2, 2)),
+    ] {
+        let out = d.join("out.png");
+        let mut args = vec![
+            "inpaint",
+            "--image",
+            s(&img),
+            "--output",
+            s(&out),
+            "--method",
+            "ns",
+        ];
+        args.extend_from_slice(extra);
+        let (ok, err) = pconv(&args);
+        assert!(ok, "{extra:?}: {err}");
+        let got = image::open(&out).unwrap().to_rgb8();
+        assert_eq!((got.width(), got.height()), (w, h), "{extra:?}");
+        let holes = HoleMap::read(&mask).unwrap();
+        let masked = extra.contains(&"--mask");
+        for (x, y, p) in input.enumerate_pixels() {
+            if !(masked && holes.holes[(y * 20 + x) as usize]) {
+                assert_eq!(got.get_pixel(x + left, y + top), p, "{extra:?} ({x}, {y})");
+            }
+        }
+    }
+    for (extra, needle) in [
+        (&["--extend-to", "10x10"][..], "smaller than the image"),
+        (&["--extend", "1,2,3"][..], "LEFT,TOP,RIGHT,BOTTOM"),
+        (&[][..], "--mask"),
+    ] {
+        let mut args = vec![
+            "inpaint",
+            "--image",
+            s(&img),
+            "--output",
+            "x.png",
+            "--method",
+            "ns",
+        ];
+        args.extend_from_slice(extra);
+        let (ok, err) = pconv(&args);
+        assert!(!ok && err.contains(needle), "{extra:?}: {err}");
+    }
+}

@@ -8,6 +8,7 @@ use super::method::{self, MethodArg};
 use super::progress::{self, Progress};
 use pconv::data::images::{decode, EXTENSIONS};
 use pconv::data::masks::HoleMap;
+use pconv::infer::extend::Margins;
 use pconv::infer::image::{fit_mask, save_atomic_with};
 use pconv::infer::{large, Method};
 use pconv::io::files::same_file;
@@ -22,8 +23,17 @@ pub struct InpaintArgs {
     image: PathBuf,
     /// A mask (white = hole) for the image or for every image of a folder,
     /// or a folder of masks paired with the images by file name (stem).
-    #[arg(long, visible_alias = "masks")]
-    mask: PathBuf,
+    /// Optional with --extend/--extend-to (then only the new border is
+    /// filled).
+    #[arg(long, visible_alias = "masks", required_unless_present_any = ["extend", "extend_to"])]
+    mask: Option<PathBuf>,
+    /// Outpainting: grow the canvas by N pixels on every side, or by
+    /// LEFT,TOP,RIGHT,BOTTOM, and fill the new pixels as holes.
+    #[arg(long, value_parser = parse_margins, conflicts_with = "extend_to")]
+    extend: Option<Margins>,
+    /// Outpainting: center the image on a WxH canvas and fill the rest.
+    #[arg(long, value_parser = parse_canvas)]
+    extend_to: Option<(usize, usize)>,
     /// The output file (its extension picks the format), or a folder when
     /// --image is a folder.
     #[arg(long, visible_alias = "out")]
@@ -84,22 +94,50 @@ fn refuse_overwrite(output: &Path, inputs: &[(&str, &Path)]) -> Result<()> {
     Ok(())
 }
 
+fn parse_margins(s: &str) -> std::result::Result<Margins, String> {
+    Margins::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_canvas(s: &str) -> std::result::Result<(usize, usize), String> {
+    let side = |v: &str| {
+        v.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| (1..=65536).contains(&n))
+            .ok_or_else(|| format!("{s:?} is not WxH with sides from 1 to 65536"))
+    };
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("{s:?} is not WxH"))?;
+    Ok((side(w)?, side(h)?))
+}
+
 fn one(
     method: &mut Method,
     image: &Path,
-    mask: &Path,
+    mask: Option<&Path>,
     output: &Path,
     a: &InpaintArgs,
 ) -> pconv::Result<()> {
-    let img = decode(image)?.to_rgb8();
-    let holes = HoleMap::read(mask)?;
-    let holes = fit_mask(
-        holes,
-        img.width() as usize,
-        img.height() as usize,
-        a.resize_mask,
-    )
-    .map_err(|e| pconv::Error::Invalid(format!("{}: {e}", mask.display())))?;
+    let mut img = decode(image)?.to_rgb8();
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let mut holes = match mask {
+        Some(mask) => fit_mask(HoleMap::read(mask)?, w, h, a.resize_mask)
+            .map_err(|e| pconv::Error::Invalid(format!("{}: {e}", mask.display())))?,
+        None => HoleMap {
+            width: w,
+            height: h,
+            holes: vec![false; w * h],
+        },
+    };
+    let margins = match (a.extend, a.extend_to) {
+        (Some(m), _) => Some(m),
+        (None, Some((tw, th))) => Some(Margins::centering(w, h, tw, th)?),
+        (None, None) => None,
+    };
+    if let Some(m) = margins {
+        (img, holes) = m.extend(&img, &holes);
+    }
     let out = large::inpaint(method, &img, &holes, a.max_side)?;
     save_atomic_with(
         &image::DynamicImage::ImageRgb8(out),
@@ -125,18 +163,18 @@ fn load_method(a: &InpaintArgs) -> Result<Method> {
 }
 
 pub fn run(a: InpaintArgs) -> Result<()> {
-    for (flag, path) in [("--image", &a.image), ("--mask", &a.mask)] {
-        if !path.exists() {
+    for (flag, path) in [("--image", Some(&a.image)), ("--mask", a.mask.as_ref())] {
+        if let Some(path) = path.filter(|p| !p.exists()) {
             bail!("{flag} {}: does not exist", path.display());
         }
     }
+    let mask = a.mask.as_deref();
     if !a.image.is_dir() {
-        refuse_overwrite(&a.output, &[("image", &a.image), ("mask", &a.mask)])?;
-        if a.mask.is_dir() {
-            bail!(
-                "--mask {} is a folder but --image is one file",
-                a.mask.display()
-            );
+        let mut inputs = vec![("image", a.image.as_path())];
+        inputs.extend(mask.map(|m| ("mask", m)));
+        refuse_overwrite(&a.output, &inputs)?;
+        if let Some(m) = mask.filter(|m| m.is_dir()) {
+            bail!("--mask {} is a folder but --image is one file", m.display());
         }
         let mut method = load_method(&a)?;
         let unit = if matches!(method, Method::Fit(_)) {
@@ -145,17 +183,16 @@ pub fn run(a: InpaintArgs) -> Result<()> {
             "pass"
         };
         method.set_progress(progress::bar(unit));
-        one(&mut method, &a.image, &a.mask, &a.output, &a)?;
+        one(&mut method, &a.image, mask, &a.output, &a)?;
         return Ok(());
     }
     let images = images_in(&a.image)?;
     if images.is_empty() {
         bail!("{}: no images found", a.image.display());
     }
-    refuse_overwrite(
-        &a.output,
-        &[("image folder", &a.image), ("mask folder", &a.mask)],
-    )?;
+    let mut inputs = vec![("image folder", a.image.as_path())];
+    inputs.extend(mask.map(|m| ("mask folder", m)));
+    refuse_overwrite(&a.output, &inputs)?;
     let named_like_an_image = a
         .output
         .extension()
@@ -169,10 +206,9 @@ pub fn run(a: InpaintArgs) -> Result<()> {
     }
     std::fs::create_dir_all(&a.output)
         .with_context(|| format!("creating {}", a.output.display()))?;
-    let masks = if a.mask.is_dir() {
-        Some(images_in(&a.mask)?)
-    } else {
-        None
+    let masks = match mask.filter(|m| m.is_dir()) {
+        Some(dir) => Some(images_in(dir)?),
+        None => None,
     };
     let mut method = load_method(&a)?;
     let (mut done, mut failed) = (0, 0);
@@ -181,9 +217,13 @@ pub fn run(a: InpaintArgs) -> Result<()> {
         let name = img.file_name().unwrap_or_default().to_string_lossy();
         bar.update(i as u64, &name);
         let stem = img.file_stem().unwrap_or_default();
+        // One mask for every image, a mask per image, or none (outpainting).
         let mask = match &masks {
-            None => Some(a.mask.clone()),
-            Some(ms) => ms.iter().find(|m| m.file_stem() == Some(stem)).cloned(),
+            None => Some(mask.map(Path::to_path_buf)),
+            Some(ms) => ms
+                .iter()
+                .find(|m| m.file_stem() == Some(stem))
+                .map(|m| Some(m.clone())),
         };
         let Some(mask) = mask else {
             bar.message(&format!(
@@ -195,7 +235,7 @@ pub fn run(a: InpaintArgs) -> Result<()> {
             continue;
         };
         let out = a.output.join(img.file_name().unwrap_or_default());
-        match one(&mut method, img, &mask, &out, &a) {
+        match one(&mut method, img, mask.as_deref(), &out, &a) {
             Ok(()) => {
                 done += 1;
                 if !progress::on_terminal() {

@@ -6,6 +6,7 @@ pub mod classical;
 pub mod display;
 pub mod ensemble;
 pub mod eval;
+pub mod extend;
 pub mod image;
 pub mod large;
 pub mod losses;

@@ -133,9 +133,18 @@ mod document_and_worker {
             doc.beside("-inpainted.png"),
             dir.join("photo-inpainted.png")
         );
+        // Never into pconv's own assets (the bundled samples), nor beside
+        // a photo without a path: the user's pictures folder.
+        let pictures = pconv::app::document::pictures_folder();
         assert_eq!(
             Document::new(photo(), None).beside("-mask.png"),
-            std::path::PathBuf::from("image-mask.png")
+            pictures.join("image-mask.png")
+        );
+        let sample =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/samples/astronaut.png");
+        assert_eq!(
+            Document::new(photo(), Some(sample)).beside("-inpainted.png"),
+            pictures.join("astronaut-inpainted.png")
         );
         // No holes: the photo itself is the output.
         let output = doc.output().expect("the photo");
@@ -200,6 +209,27 @@ mod document_and_worker {
         other.accept(&old).unwrap();
         assert!(other.result.is_none(), "a result for another document");
 
+        // "Apply and continue": the result is the photo, the mask empty, and
+        // a result still on its way for the old photo is ignored.
+        let filled = doc.output().unwrap().image().unwrap().into_owned();
+        let (photo_before, mask_before) = (doc.image.clone(), doc.editor.mask().clone());
+        doc.apply().unwrap();
+        assert_eq!(&*doc.image, &filled);
+        assert!(doc.editor.mask().holes.iter().all(|&h| !h));
+        assert_eq!(old.revision, doc.editor.revision());
+        doc.accept(&old).unwrap();
+        assert!(
+            doc.result.is_none(),
+            "a result for the photo before the apply"
+        );
+        assert!(doc.apply().unwrap_err().to_string().contains("no holes"));
+        assert!(doc.unapply());
+        assert_eq!(
+            (&*doc.image, doc.editor.mask()),
+            (&*photo_before, &mask_before)
+        );
+        assert!(!doc.unapply());
+
         // Masks: saved as white = hole, loaded back (resized on request).
         let mpath = dir.join("mask.png");
         doc.save_mask(&mpath).unwrap();
@@ -215,5 +245,89 @@ mod document_and_worker {
         doc.load_mask(&dir.join("small.png"), true).unwrap();
         assert!(doc.editor.mask().holes.iter().all(|&h| !h));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn rectangle_and_lasso_select_holes_in_one_undo_step() {
+    let mut e = MaskEditor::new(30, 20);
+    e.begin_shape(Tool::Rectangle, 12.2, 8.9);
+    e.shape_to(4.0, 3.0);
+    assert!(
+        e.is_shaping() && count(&e) == 0,
+        "nothing changes while dragging"
+    );
+    e.end_shape();
+    // Pixel centres inside x 4..12.2, y 3..8.9: columns 4..=11, rows 3..=8.
+    assert_eq!(count(&e), 8 * 6);
+    assert!(e.mask().holes[3 * 30 + 4] && e.mask().holes[8 * 30 + 11]);
+    assert!(!e.mask().holes[9 * 30 + 11] && !e.mask().holes[8 * 30 + 12]);
+    // A lasso: the triangle (20, 2), (28, 18), (20, 18).
+    e.begin_shape(Tool::Lasso, 20.0, 2.0);
+    for &(x, y) in &[(24.0, 10.0), (28.0, 18.0), (20.0, 18.0)] {
+        e.shape_to(x, y);
+    }
+    e.end_shape();
+    let m = e.mask();
+    assert!(
+        m.holes[16 * 30 + 21] && m.holes[16 * 30 + 26],
+        "inside near the base"
+    );
+    assert!(!m.holes[4 * 30 + 26] && !m.holes[16 * 30 + 19], "outside");
+    let triangle = count(&e) - 48;
+    assert!((55..=70).contains(&triangle), "area about 64: {triangle}");
+    assert!(e.undo());
+    assert_eq!(count(&e), 48, "the lasso was one step");
+    // A lasso of two points selects nothing.
+    e.begin_shape(Tool::Lasso, 1.0, 1.0);
+    e.shape_to(9.0, 9.0);
+    e.end_shape();
+    assert_eq!(count(&e), 48);
+}
+
+#[test]
+fn grow_and_shrink_move_the_edge_by_exact_distances() {
+    // Against brute force on a random mask: grow by n = every pixel within
+    // n (centre to centre) of a hole; shrink = holes farther than n from a
+    // known pixel.
+    let (w, h) = (23usize, 17usize);
+    let mut rng = 12345u64;
+    let holes: Vec<bool> = (0..w * h)
+        .map(|_| {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (rng >> 60) < 2
+        })
+        .collect();
+    let mask = HoleMap {
+        width: w,
+        height: h,
+        holes,
+    };
+    let near = |i: usize, to: bool, n: usize| {
+        let (x, y) = ((i % w) as i64, (i / w) as i64);
+        (0..w * h).any(|j| {
+            let (a, b) = ((j % w) as i64, (j / w) as i64);
+            mask.holes[j] == to && (a - x).pow(2) + (b - y).pow(2) <= (n * n) as i64
+        })
+    };
+    for n in [1usize, 2, 3] {
+        let mut e = MaskEditor::from_mask(mask.clone());
+        e.grow(n);
+        for i in 0..w * h {
+            assert_eq!(e.mask().holes[i], near(i, true, n), "grow {n} at {i}");
+        }
+        let mut e = MaskEditor::from_mask(mask.clone());
+        e.shrink(n);
+        for i in 0..w * h {
+            assert_eq!(
+                e.mask().holes[i],
+                mask.holes[i] && !near(i, false, n),
+                "shrink {n} at {i}"
+            );
+        }
+        assert!(e.undo());
+        assert_eq!(e.mask(), &mask, "one undo step");
     }
 }

@@ -26,20 +26,66 @@ pub struct Document {
     /// Counts accepted results: a fit refreshes the result of one revision
     /// many times, and the canvas re-uploads on each.
     pub results_accepted: u64,
+    /// Photos and masks before each "apply and continue", latest last.
+    applied: Vec<(Arc<RgbImage>, HoleMap)>,
+}
+
+fn next_id() -> u64 {
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
 impl Document {
     pub fn new(image: RgbImage, path: Option<PathBuf>) -> Self {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let editor = MaskEditor::new(image.width() as usize, image.height() as usize);
         Document {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            id: next_id(),
             path,
             image: Arc::new(image),
             editor,
             result: None,
             results_accepted: 0,
+            applied: Vec::new(),
         }
+    }
+
+    /// "Apply and continue": the current result becomes the photo, with an
+    /// empty mask, to remove the next thing from it. Results still on their
+    /// way for the old photo are ignored (it counts as a new document).
+    pub fn apply(&mut self) -> Result<()> {
+        if !self.editor.mask().holes.iter().any(|&h| h) {
+            return Err(Error::Invalid(
+                "nothing to apply: the mask has no holes".into(),
+            ));
+        }
+        let output = self.output().ok_or_else(|| {
+            Error::Invalid("the inpainting for the current mask has not finished yet".into())
+        })?;
+        let filled = output.image()?.into_owned();
+        let (w, h) = self.size();
+        self.applied
+            .push((self.image.clone(), self.editor.mask().clone()));
+        self.image = Arc::new(filled);
+        self.editor = MaskEditor::new(w, h);
+        self.result = None;
+        self.id = next_id();
+        Ok(())
+    }
+
+    pub fn can_unapply(&self) -> bool {
+        !self.applied.is_empty()
+    }
+
+    /// Undoes the last "apply": the photo and mask as they were.
+    pub fn unapply(&mut self) -> bool {
+        let Some((image, mask)) = self.applied.pop() else {
+            return false;
+        };
+        self.image = image;
+        self.editor = MaskEditor::from_mask(mask);
+        self.result = None;
+        self.id = next_id();
+        true
     }
 
     pub fn open(path: &Path) -> Result<Self> {
@@ -127,9 +173,10 @@ impl Document {
         Ok(())
     }
 
-    /// `<stem><suffix>` beside the photo (`image<suffix>` in the working
-    /// folder for a photo without a path): the default result
-    /// (`-inpainted.png`) and mask (`-mask.png`) files.
+    /// `<stem><suffix>` beside the photo: the default result
+    /// (`-inpainted.png`) and mask (`-mask.png`) files. Never into pconv's
+    /// own `assets/` (the bundled samples): those go to the user's
+    /// pictures folder, as does a photo without a path.
     pub fn beside(&self, suffix: &str) -> PathBuf {
         let stem = self
             .path
@@ -137,9 +184,32 @@ impl Document {
             .and_then(|p| p.file_stem())
             .map_or_else(|| "image".into(), |s| s.to_string_lossy().to_string());
         let name = format!("{stem}{suffix}");
+        let bundled = |p: &Path| {
+            p.ancestors()
+                .any(|a| a.file_name().is_some_and(|n| n == "assets"))
+        };
         match &self.path {
-            Some(p) => p.with_file_name(name),
-            None => PathBuf::from(name),
+            Some(p) if !bundled(p) => p.with_file_name(name),
+            _ => pictures_folder().join(name),
         }
+    }
+}
+
+/// The user's pictures folder: `XDG_PICTURES_DIR`, else `~/Pictures` where
+/// it exists, else the home folder, else the working folder.
+pub fn pictures_folder() -> PathBuf {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(p) = env("XDG_PICTURES_DIR").filter(|p| p.is_dir()) {
+        return p;
+    }
+    let home = env("HOME").or_else(|| env("USERPROFILE"));
+    match home {
+        Some(h) if h.join("Pictures").is_dir() => h.join("Pictures"),
+        Some(h) => h,
+        None => PathBuf::from("."),
     }
 }

@@ -1,5 +1,6 @@
 //! The mask a user paints: brush (adds holes) and eraser (removes them)
-//! strokes with round caps, clear, invert, load, and undo/redo of every
+//! strokes with round caps, rectangle and lasso selections (add holes),
+//! grow and shrink by N pixels, clear, invert, load, and undo/redo of every
 //! edit. Kept apart from the UI so it can be tested without a window.
 use crate::data::masks::HoleMap;
 
@@ -9,6 +10,17 @@ pub enum Tool {
     Brush,
     /// Restores known pixels.
     Eraser,
+    /// Drags a rectangle whose pixels become holes.
+    Rectangle,
+    /// Draws a closed outline (a polygon) whose inside becomes holes.
+    Lasso,
+}
+
+impl Tool {
+    /// Whether the tool selects a shape rather than painting a stroke.
+    pub fn is_shape(self) -> bool {
+        matches!(self, Tool::Rectangle | Tool::Lasso)
+    }
 }
 
 /// One undoable edit: the pixels it changed and their previous values.
@@ -22,6 +34,8 @@ pub struct MaskEditor {
     undo: Vec<Edit>,
     redo: Vec<Edit>,
     stroke: Option<(Tool, f32, Edit, (f32, f32))>,
+    /// A rectangle (its two corners) or lasso (its points) being drawn.
+    shape: Option<(Tool, Vec<(f32, f32)>)>,
     /// Bumped on every change, so a view can tell when to re-run inpainting.
     revision: u64,
 }
@@ -44,6 +58,7 @@ impl MaskEditor {
             undo: Vec::new(),
             redo: Vec::new(),
             stroke: None,
+            shape: None,
             revision: 0,
         }
     }
@@ -177,6 +192,76 @@ impl MaskEditor {
         self.replace_all(|i, _| m.holes[i]);
     }
 
+    /// Starts a rectangle or lasso at (x, y), image coordinates.
+    pub fn begin_shape(&mut self, tool: Tool, x: f32, y: f32) {
+        self.end_stroke();
+        self.shape = Some((tool, vec![(x, y)]));
+    }
+
+    /// Moves the rectangle's far corner, or extends the lasso, to (x, y).
+    pub fn shape_to(&mut self, x: f32, y: f32) {
+        let Some((tool, points)) = &mut self.shape else {
+            return;
+        };
+        match tool {
+            Tool::Rectangle => {
+                points.truncate(1);
+                points.push((x, y));
+            }
+            _ => {
+                let &(lx, ly) = points.last().expect("begun with a point");
+                if (x - lx).abs() + (y - ly).abs() >= 1.0 {
+                    points.push((x, y));
+                }
+            }
+        }
+    }
+
+    pub fn is_shaping(&self) -> bool {
+        self.shape.is_some()
+    }
+
+    /// The shape being drawn, as a closed outline in image coordinates.
+    pub fn shape_outline(&self) -> Vec<(f32, f32)> {
+        match &self.shape {
+            Some((Tool::Rectangle, p)) if p.len() == 2 => {
+                let ((x0, y0), (x1, y1)) = (p[0], p[1]);
+                vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+            }
+            Some((_, p)) => p.clone(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Ends the shape: the pixels whose centres lie inside become holes,
+    /// as one undo step (a lasso of under three points selects nothing).
+    pub fn end_shape(&mut self) {
+        let outline = self.shape_outline();
+        if self.shape.take().is_none() || outline.len() < 3 {
+            return;
+        }
+        let w = self.mask.width;
+        self.replace_all(|i, hole| {
+            let (x, y) = ((i % w) as f32 + 0.5, (i / w) as f32 + 0.5);
+            hole || inside(&outline, x, y)
+        });
+    }
+
+    /// Every pixel within `n` pixels (Euclidean, centre to centre) of a
+    /// hole becomes one: one undo step.
+    pub fn grow(&mut self, n: usize) {
+        let near = squared_distances(&self.mask, true);
+        let limit = (n * n) as u64;
+        self.replace_all(|i, _| near[i] <= limit);
+    }
+
+    /// Holes within `n` pixels of a known pixel become known: one undo step.
+    pub fn shrink(&mut self, n: usize) {
+        let near = squared_distances(&self.mask, false);
+        let limit = (n * n) as u64;
+        self.replace_all(|i, hole| hole && near[i] > limit);
+    }
+
     /// Reverts `edit`, returning the edit that reapplies it.
     fn apply_reverse(&mut self, edit: Edit) -> Edit {
         let mut back = Edit::default();
@@ -211,4 +296,88 @@ impl MaskEditor {
             None => false,
         }
     }
+}
+
+/// Even-odd test of (x, y) against a closed polygon.
+fn inside(polygon: &[(f32, f32)], x: f32, y: f32) -> bool {
+    let mut odd = false;
+    let mut j = polygon.len() - 1;
+    for (i, &(xi, yi)) in polygon.iter().enumerate() {
+        let (xj, yj) = polygon[j];
+        if (yi > y) != (yj > y) && x < xi + (y - yi) * (xj - xi) / (yj - yi) {
+            odd = !odd;
+        }
+        j = i;
+    }
+    odd
+}
+
+/// The squared Euclidean distance from every pixel to the nearest pixel
+/// whose hole flag is `to` (u64::MAX where there is none): the exact
+/// two-pass transform of Felzenszwalb and Huttenlocher (2012), linear in
+/// the pixels whatever the distances.
+fn squared_distances(mask: &HoleMap, to: bool) -> Vec<u64> {
+    const FAR: u64 = u64::MAX / 4;
+    let (w, h) = (mask.width, mask.height);
+    let mut d: Vec<u64> = mask
+        .holes
+        .iter()
+        .map(|&v| if v == to { 0 } else { FAR })
+        .collect();
+    let mut line = Vec::new();
+    for x in 0..w {
+        line.clear();
+        line.extend((0..h).map(|y| d[y * w + x]));
+        for (y, v) in lower_envelope(&line).into_iter().enumerate() {
+            d[y * w + x] = v;
+        }
+    }
+    for y in 0..h {
+        let row = lower_envelope(&d[y * w..(y + 1) * w]);
+        d[y * w..(y + 1) * w].copy_from_slice(&row);
+    }
+    d.into_iter()
+        .map(|v| if v >= FAR { u64::MAX } else { v })
+        .collect()
+}
+
+/// The 1-D squared-distance transform: min over q of f(q) + (p − q)².
+fn lower_envelope(f: &[u64]) -> Vec<u64> {
+    const FAR: u64 = u64::MAX / 4;
+    let n = f.len();
+    let finite: Vec<usize> = (0..n).filter(|&q| f[q] < FAR).collect();
+    if finite.is_empty() {
+        return vec![FAR; n];
+    }
+    // Parabolas of the finite samples, and where each begins to be lowest.
+    let fx = |q: usize| f[q] as f64 + (q * q) as f64;
+    let cross = |q: usize, p: usize| (fx(q) - fx(p)) / (2.0 * (q as f64 - p as f64));
+    let mut v: Vec<usize> = Vec::with_capacity(finite.len());
+    let mut z: Vec<f64> = Vec::with_capacity(finite.len() + 1);
+    for &q in &finite {
+        while let (Some(&p), Some(&zk)) = (v.last(), z.last()) {
+            if cross(q, p) <= zk {
+                v.pop();
+                z.pop();
+            } else {
+                break;
+            }
+        }
+        z.push(match v.last() {
+            Some(&p) => cross(q, p),
+            None => f64::NEG_INFINITY,
+        });
+        v.push(q);
+    }
+    let mut out = Vec::with_capacity(n);
+    let mut k = 0;
+    for p in 0..n {
+        while k + 1 < v.len() && z[k + 1] < p as f64 {
+            k += 1;
+        }
+        let q = v[k];
+        let dq = p.abs_diff(q) as u64;
+        out.push(f[q] + dq * dq);
+    }
+    out
 }

@@ -180,10 +180,31 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
         view.pan((d.x, d.y));
     }
 
-    // Painting with the primary button.
+    // Painting with the primary button; the shape tools select instead.
     let editor = &mut app.doc.editor;
     let to_image = |p: Pos2| view.screen_to_image(local(p));
-    if !space {
+    let shape_tool = app.tools.tool.is_shape();
+    let mut shape_ended = false;
+    if !space && shape_tool {
+        if let Some(pos) = response.interact_pointer_pos() {
+            if response.drag_started_by(egui::PointerButton::Primary) {
+                let origin = ui.input(|i| i.pointer.press_origin()).unwrap_or(pos);
+                let (x, y) = to_image(origin);
+                editor.begin_shape(app.tools.tool, x, y);
+            }
+            if response.dragged_by(egui::PointerButton::Primary) && editor.is_shaping() {
+                let (x, y) = to_image(pos);
+                editor.shape_to(x, y);
+            }
+        }
+        if editor.is_shaping()
+            && (response.drag_stopped() || !ui.input(|i| i.pointer.primary_down()))
+        {
+            editor.end_shape();
+            shape_ended = true;
+        }
+    }
+    if !space && !shape_tool {
         if let Some(pos) = response.interact_pointer_pos() {
             if response.drag_started_by(egui::PointerButton::Primary)
                 || response.clicked_by(egui::PointerButton::Primary)
@@ -210,7 +231,7 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
     }
     let stroking = editor.is_stroking();
     let view = *view;
-    if stroke_ended {
+    if stroke_ended || shape_ended {
         app.refresh();
     } else if stroking {
         app.refresh_while_drawing();
@@ -252,19 +273,47 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
             Stroke::new(2.0, Color32::YELLOW),
         );
     }
-    if !compare {
+    // The mask over the image, except over a fresh result (it would hide
+    // it): the next edit, or "mask over the result", shows it again.
+    let fresh = app.doc.result_is_current() && result.is_some() && !app.doc.editor.is_stroking();
+    if !compare && (!fresh || app.tools.overlay_on_result) {
         if let Some((_, _, tex)) = &app.canvas.overlay {
             painter.image(tex.id(), image_rect, full_uv, Color32::WHITE);
         }
     }
+    // The selection being drawn.
+    let outline = app.doc.editor.shape_outline();
+    if outline.len() >= 2 {
+        let screen: Vec<Pos2> = outline
+            .iter()
+            .map(|&(x, y)| {
+                let (sx, sy) = view.image_to_screen((x, y));
+                Pos2::new(rect.min.x + sx, rect.min.y + sy)
+            })
+            .collect();
+        painter.add(egui::Shape::closed_line(
+            screen,
+            Stroke::new(1.5, Color32::from_rgb(255, 90, 90)),
+        ));
+    }
     // Brush outline.
-    if let Some(pos) = response.hover_pos() {
+    if let Some(pos) = response.hover_pos().filter(|_| !shape_tool) {
         let r = app.tools.radius * view.zoom;
         let color = match app.tools.tool {
-            crate::app::mask_edit::Tool::Brush => Color32::from_rgb(255, 90, 90),
             crate::app::mask_edit::Tool::Eraser => Color32::from_rgb(120, 200, 255),
+            _ => Color32::from_rgb(255, 90, 90),
         };
         painter.circle_stroke(pos, r.max(1.0), Stroke::new(1.5, color));
+    }
+    // First run: what to do.
+    if !app.doc.editor.can_undo() && !app.doc.editor.mask().holes.iter().any(|&h| h) {
+        painter.text(
+            Pos2::new(rect.center().x, rect.min.y + 24.0),
+            egui::Align2::CENTER_CENTER,
+            "Paint over what to remove: brush (B), rectangle (R), lasso (L); eraser (E) to restore",
+            egui::FontId::proportional(16.0),
+            Color32::from_rgb(255, 230, 140),
+        );
     }
     if response.double_clicked_by(egui::PointerButton::Middle) {
         app.view = Some(View::fit(

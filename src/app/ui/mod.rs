@@ -95,6 +95,11 @@ pub struct Tools {
     /// Brush radius in image pixels.
     pub radius: f32,
     pub overlay_opacity: f32,
+    /// Show the mask over a result that answers it (hidden by default, so
+    /// the fresh result is seen as it is).
+    pub overlay_on_result: bool,
+    /// Pixels the Grow and Shrink buttons move the holes' edge by.
+    pub grow_by: usize,
     /// Where the split line sits (0 = all result, 1 = all original); None
     /// shows the result alone.
     pub split: Option<f32>,
@@ -151,6 +156,8 @@ impl PConvApp {
                 tool: Tool::Brush,
                 radius: 12.0,
                 overlay_opacity: 0.5,
+                overlay_on_result: false,
+                grow_by: 4,
                 split: None,
             },
             view: None,
@@ -230,6 +237,29 @@ impl PConvApp {
                 }
             }
         }
+    }
+
+    /// "Apply and continue" (see `Document::apply`).
+    pub(super) fn apply_result(&mut self) {
+        match self.doc.apply() {
+            Ok(()) => self.after_new_photo("applied: the result is the photo now"),
+            Err(e) => self.message = Some(format!("error: {e}")),
+        }
+    }
+
+    pub(super) fn unapply_result(&mut self) {
+        if self.doc.unapply() {
+            self.after_new_photo("back to the photo before the last apply");
+            self.refresh();
+        }
+    }
+
+    fn after_new_photo(&mut self, message: &str) {
+        if self.fit.is_some() {
+            self.start_fit();
+        }
+        self.canvas.reset();
+        self.message = Some(message.into());
     }
 
     fn open_image(&mut self, path: &std::path::Path) {
@@ -329,6 +359,12 @@ impl PConvApp {
             }
             if shortcut(none, Key::E) {
                 self.tools.tool = Tool::Eraser;
+            }
+            if shortcut(none, Key::R) {
+                self.tools.tool = Tool::Rectangle;
+            }
+            if shortcut(none, Key::L) {
+                self.tools.tool = Tool::Lasso;
             }
         }
         let dropped = ui.input(|i| i.raw.dropped_files.first().map(|f| f.path().to_path_buf()));

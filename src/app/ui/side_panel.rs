@@ -185,9 +185,11 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
         ui.separator();
 
         ui.label("Mask");
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.selectable_value(&mut app.tools.tool, Tool::Brush, "Brush (B)");
             ui.selectable_value(&mut app.tools.tool, Tool::Eraser, "Eraser (E)");
+            ui.selectable_value(&mut app.tools.tool, Tool::Rectangle, "Rectangle (R)");
+            ui.selectable_value(&mut app.tools.tool, Tool::Lasso, "Lasso (L)");
         });
         ui.add(
             egui::Slider::new(&mut app.tools.radius, 1.0..=200.0)
@@ -195,6 +197,38 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
                 .text("size [ ]"),
         );
         ui.add(egui::Slider::new(&mut app.tools.overlay_opacity, 0.0..=1.0).text("overlay"));
+        ui.checkbox(&mut app.tools.overlay_on_result, "Mask over the result");
+        ui.horizontal(|ui| {
+            let ready = app.doc.output().is_some() && app.doc.editor.mask().holes.iter().any(|&h| h);
+            if ui
+                .add_enabled(ready, egui::Button::new("Apply and continue"))
+                .on_hover_text("the result becomes the photo; paint the next thing to remove")
+                .clicked()
+            {
+                app.apply_result();
+            }
+            if ui
+                .add_enabled(app.doc.can_unapply(), egui::Button::new("Undo apply"))
+                .clicked()
+            {
+                app.unapply_result();
+            }
+        });
+        ui.horizontal(|ui| {
+            let ed = &mut app.doc.editor;
+            ui.add(egui::DragValue::new(&mut app.tools.grow_by).range(1..=100).suffix(" px"));
+            let grow = ui.button("Grow").on_hover_text("holes spread by this many pixels");
+            let shrink = ui.button("Shrink").on_hover_text("holes recede by this many pixels");
+            if grow.clicked() {
+                ed.grow(app.tools.grow_by);
+            }
+            if shrink.clicked() {
+                ed.shrink(app.tools.grow_by);
+            }
+            if grow.clicked() || shrink.clicked() {
+                app.refresh();
+            }
+        });
         ui.horizontal(|ui| {
             let ed = &mut app.doc.editor;
             let mut changed = false;

@@ -9,7 +9,7 @@ use pconv::infer::Classical;
 
 /// The photo the window opens on when none is given (public domain, see
 /// assets/samples/README.md).
-const SAMPLE: &str = "samples/astronaut.png";
+const SAMPLE: &str = "samples/astronaut-face.png";
 
 #[derive(clap::Args, Default)]
 pub struct AppArgs {

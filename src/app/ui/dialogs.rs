@@ -1,7 +1,8 @@
 //! Native file dialogs (rfd, through the XDG desktop portal) on a thread of
 //! their own, so the window keeps drawing while one is open. Without a
-//! portal a dialog returns nothing, and the path fields beside each button
-//! and drag and drop still work.
+//! portal a dialog returns nothing at once; that is told apart from a
+//! person cancelling (who cannot be that quick) and reported, and the path
+//! fields beside each button and drag and drop still work.
 use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver};
 
@@ -50,10 +51,18 @@ impl Purpose {
     }
 }
 
+/// A dialog that returns nothing sooner than this never showed.
+const TOO_QUICK: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// The chosen path (None: cancelled or never shown), and how long the
+/// dialog took.
+type Answer = (Option<PathBuf>, std::time::Duration);
+
 /// At most one dialog open at a time.
 #[derive(Default)]
 pub struct Dialogs {
-    open: Option<(Purpose, Receiver<Option<PathBuf>>)>,
+    open: Option<(Purpose, Receiver<Answer>)>,
+    failed: bool,
 }
 
 impl Dialogs {
@@ -67,17 +76,23 @@ impl Dialogs {
         let spawned = std::thread::Builder::new()
             .name("pconv-dialog".into())
             .spawn(move || {
+                let started = std::time::Instant::now();
                 let d = purpose.dialog(start);
                 let chosen = if purpose.saves() {
                     d.save_file()
                 } else {
                     d.pick_file()
                 };
-                let _ = tx.send(chosen);
+                let _ = tx.send((chosen, started.elapsed()));
             });
         if spawned.is_ok() {
             self.open = Some((purpose, rx));
         }
+    }
+
+    /// Whether the last dialog could not open (no desktop portal), once.
+    pub fn take_failure(&mut self) -> bool {
+        std::mem::take(&mut self.failed)
     }
 
     pub fn is_open(&self) -> bool {
@@ -88,9 +103,10 @@ impl Dialogs {
     pub fn poll(&mut self) -> Option<(Purpose, PathBuf)> {
         let (purpose, rx) = self.open.as_ref()?;
         match rx.try_recv() {
-            Ok(chosen) => {
+            Ok((chosen, took)) => {
                 let purpose = *purpose;
                 self.open = None;
+                self.failed = chosen.is_none() && took < TOO_QUICK;
                 chosen.map(|p| (purpose, p))
             }
             Err(std::sync::mpsc::TryRecvError::Empty) => None,

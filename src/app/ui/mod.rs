@@ -380,6 +380,13 @@ impl eframe::App for PConvApp {
         if let Some((purpose, path)) = self.dialogs.poll() {
             side_panel::chosen(self, purpose, path);
         }
+        if self.dialogs.take_failure() {
+            self.message = Some(
+                "the file dialog could not open (no XDG desktop portal running?): type the path \
+                 in the field beside the button, or drop the file on the window"
+                    .into(),
+            );
+        }
         if let Some(f) = self.inpainter.poll() {
             self.last_seconds = Some(f.seconds);
             if let Err(e) = self.doc.accept(&f) {

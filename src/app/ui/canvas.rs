@@ -307,13 +307,16 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
     }
     // First run: what to do.
     if !app.doc.editor.can_undo() && !app.doc.editor.mask().holes.iter().any(|&h| h) {
-        painter.text(
-            Pos2::new(rect.center().x, rect.min.y + 24.0),
-            egui::Align2::CENTER_CENTER,
-            "Paint over what to remove: brush (B), rectangle (R), lasso (L); eraser (E) to restore",
+        let galley = painter.layout_no_wrap(
+            "Paint over what to remove: brush (B), rectangle (R), lasso (L); eraser (E) to restore"
+                .into(),
             egui::FontId::proportional(16.0),
             Color32::from_rgb(255, 230, 140),
         );
+        let at = Pos2::new(rect.center().x - galley.size().x / 2.0, rect.min.y + 14.0);
+        let backdrop = Rect::from_min_size(at, galley.size()).expand(6.0);
+        painter.rect_filled(backdrop, 4.0, Color32::from_black_alpha(180));
+        painter.galley(at, galley, Color32::WHITE);
     }
     if response.double_clicked_by(egui::PointerButton::Middle) {
         app.view = Some(View::fit(

@@ -632,3 +632,71 @@ fn outpainting_grows_the_canvas_and_keeps_the_photo() {
         assert!(!ok && err.contains(needle), "{extra:?}: {err}");
     }
 }
+
+#[test]
+fn transparency_is_kept_and_can_mark_the_holes() {
+    let d = dir("alpha");
+    // A photo with a transparent left quarter.
+    let photo = d.join("photo.png");
+    image::RgbaImage::from_fn(24, 16, |x, y| {
+        image::Rgba([
+            (x * 9) as u8,
+            (y * 13) as u8,
+            90,
+            if x < 6 { 0 } else { 255 },
+        ])
+    })
+    .save(&photo)
+    .unwrap();
+    // A selection as image editors export it: one colour, the holes
+    // transparent (here the square 10..14 x 5..9).
+    let selection = d.join("selection.png");
+    image::RgbaImage::from_fn(24, 16, |x, y| {
+        let hole = (10..14).contains(&x) && (5..9).contains(&y);
+        image::Rgba([0, 0, 0, if hole { 0 } else { 255 }])
+    })
+    .save(&selection)
+    .unwrap();
+    for extra in [&[][..], &["--mask-alpha"][..]] {
+        let out = d.join("out.png");
+        let mut args = vec![
+            "inpaint",
+            "--image",
+            s(&photo),
+            "--mask",
+            s(&selection),
+            "--output",
+            s(&out),
+            "--method",
+            "ns",
+        ];
+        args.extend_from_slice(extra);
+        let (ok, err) = pconv(&args);
+        assert!(ok, "{err}");
+        assert_eq!(
+            err.contains("transparent pixels are the holes"),
+            extra.is_empty(),
+            "{err}"
+        );
+        let got = image::open(&out).unwrap();
+        assert!(got.color().has_alpha(), "the photo's transparency is kept");
+        let (got, input) = (got.to_rgba8(), image::open(&photo).unwrap().to_rgba8());
+        for (x, y, p) in got.enumerate_pixels() {
+            let hole = (10..14).contains(&x) && (5..9).contains(&y);
+            if hole {
+                assert_eq!(p[3], 255, "a filled hole is opaque");
+            } else {
+                assert_eq!(p, input.get_pixel(x, y), "({x}, {y})");
+            }
+        }
+    }
+    // --mask-alpha with a mask that has no transparency: a clear error.
+    let (_, grey) = write_pair(&d, "g", 24, 16, 24);
+    let (ok, err) = inpaint(
+        &photo,
+        &grey,
+        &d.join("x.png"),
+        &["--mask-alpha", "--method", "ns"],
+    );
+    assert!(!ok && err.contains("no transparency"), "{err}");
+}

@@ -7,7 +7,7 @@ use super::args::{int_in, usize_in};
 use super::method::{self, MethodArg};
 use super::progress::{self, Progress};
 use pconv::data::images::{decode, EXTENSIONS};
-use pconv::data::masks::HoleMap;
+use pconv::data::masks::{HoleMap, MaskRule};
 use pconv::infer::extend::Margins;
 use pconv::infer::image::{fit_mask, save_atomic_with};
 use pconv::infer::{large, Method};
@@ -57,6 +57,11 @@ pub struct InpaintArgs {
     /// instead of refusing it.
     #[arg(long)]
     resize_mask: bool,
+    /// The mask's transparent pixels are the holes (as image editors
+    /// export a selection) [default: its white pixels, or its transparent
+    /// ones when it has no white].
+    #[arg(long)]
+    mask_alpha: bool,
     /// JPEG quality of a .jpg output, 1 to 100 (JPEG changes the known
     /// pixels too; PNG keeps them exact).
     #[arg(long, default_value_t = 95, value_parser = usize_in(1, 100))]
@@ -119,17 +124,41 @@ fn one(
     output: &Path,
     a: &InpaintArgs,
 ) -> pconv::Result<()> {
-    let mut img = decode(image)?.to_rgb8();
+    let decoded = decode(image)?;
+    // The photo's transparency is kept (filled holes become opaque).
+    let alpha = decoded.color().has_alpha().then(|| {
+        decoded
+            .to_rgba8()
+            .pixels()
+            .map(|p| p[3])
+            .collect::<Vec<u8>>()
+    });
+    let mut img = decoded.to_rgb8();
     let (w, h) = (img.width() as usize, img.height() as usize);
+    let rule = if a.mask_alpha {
+        MaskRule::Alpha
+    } else {
+        MaskRule::Auto
+    };
     let mut holes = match mask {
-        Some(mask) => fit_mask(HoleMap::read(mask)?, w, h, a.resize_mask)
-            .map_err(|e| pconv::Error::Invalid(format!("{}: {e}", mask.display())))?,
+        Some(mask) => {
+            let (holes, by_alpha) = HoleMap::read_by(mask, rule)?;
+            if by_alpha && !a.mask_alpha {
+                eprintln!(
+                    "note: {}: its transparent pixels are the holes (its grey values mark none)",
+                    mask.display()
+                );
+            }
+            fit_mask(holes, w, h, a.resize_mask)
+                .map_err(|e| pconv::Error::Invalid(format!("{}: {e}", mask.display())))?
+        }
         None => HoleMap {
             width: w,
             height: h,
             holes: vec![false; w * h],
         },
     };
+    let mut alpha = alpha.map(|a| HoleAlpha { w, a });
     let margins = match (a.extend, a.extend_to) {
         (Some(m), _) => Some(m),
         (None, Some((tw, th))) => Some(Margins::centering(w, h, tw, th)?),
@@ -137,13 +166,43 @@ fn one(
     };
     if let Some(m) = margins {
         (img, holes) = m.extend(&img, &holes);
+        alpha = alpha.map(|al| al.extended(&m, h));
     }
     let out = large::inpaint(method, &img, &holes, a.max_side)?;
-    save_atomic_with(
-        &image::DynamicImage::ImageRgb8(out),
-        output,
-        a.quality as u8,
-    )
+    let out = match alpha {
+        None => image::DynamicImage::ImageRgb8(out),
+        Some(al) => image::DynamicImage::ImageRgba8(image::RgbaImage::from_fn(
+            out.width(),
+            out.height(),
+            |x, y| {
+                let i = (y * out.width() + x) as usize;
+                let [r, g, b] = out.get_pixel(x, y).0;
+                image::Rgba([r, g, b, if holes.holes[i] { 255 } else { al.a[i] }])
+            },
+        )),
+    };
+    save_atomic_with(&out, output, a.quality as u8)
+}
+
+/// A photo's alpha channel, row-major, `w` wide.
+struct HoleAlpha {
+    w: usize,
+    a: Vec<u8>,
+}
+
+impl HoleAlpha {
+    /// On the canvas `m` grows the photo (of height `h`) to; new pixels
+    /// are opaque.
+    fn extended(self, m: &Margins, h: usize) -> Self {
+        let cw = self.w + m.left + m.right;
+        let ch = h + m.top + m.bottom;
+        let mut a = vec![255u8; cw * ch];
+        for y in 0..h {
+            let row = (y + m.top) * cw + m.left;
+            a[row..row + self.w].copy_from_slice(&self.a[y * self.w..(y + 1) * self.w]);
+        }
+        HoleAlpha { w: cw, a }
+    }
 }
 
 fn load_method(a: &InpaintArgs) -> Result<Method> {

@@ -181,6 +181,48 @@ impl HoleMap {
         }
     }
 
+    /// A mask whose transparent pixels (alpha < 128) are the holes, as
+    /// image editors export a selection; None when the image has no
+    /// alpha channel.
+    pub fn from_alpha(img: &image::DynamicImage) -> Option<Self> {
+        if !img.color().has_alpha() {
+            return None;
+        }
+        let rgba = img.to_rgba8();
+        Some(HoleMap {
+            width: img.width() as usize,
+            height: img.height() as usize,
+            holes: rgba.pixels().map(|p| p[3] < 128).collect(),
+        })
+    }
+
+    /// Reads a mask file by `rule`; returns it and whether its
+    /// transparency was the rule used. `Auto` takes the transparency when
+    /// the grey values mark nothing (all holes or none) and the alpha
+    /// channel does (some pixels transparent, some opaque).
+    pub fn read_by(path: &Path, rule: MaskRule) -> Result<(Self, bool)> {
+        let img = crate::data::images::decode(path)?;
+        let by_alpha = HoleMap::from_alpha(&img);
+        let by_grey = Self::from_image(&img);
+        match (rule, by_alpha) {
+            (MaskRule::Alpha, Some(a)) => Ok((a, true)),
+            (MaskRule::Alpha, None) => Err(Error::Invalid(format!(
+                "{}: --mask-alpha, but the mask has no transparency (alpha channel)",
+                path.display()
+            ))),
+            (MaskRule::Auto, Some(a)) => {
+                let uniform =
+                    |m: &HoleMap| m.holes.iter().all(|&h| h) || m.holes.iter().all(|&h| !h);
+                if uniform(&by_grey) && !uniform(&a) {
+                    Ok((a, true))
+                } else {
+                    Ok((by_grey, false))
+                }
+            }
+            _ => Ok((by_grey, false)),
+        }
+    }
+
     /// White (255) = hole, black (0) = keep.
     pub fn to_image(&self) -> image::GrayImage {
         image::GrayImage::from_fn(self.width as u32, self.height as u32, |x, y| {
@@ -243,6 +285,17 @@ impl HoleMap {
                 .collect(),
         }
     }
+}
+
+/// How a mask file marks its holes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MaskRule {
+    /// Grey values (white = hole), unless they mark nothing and the
+    /// transparency does.
+    #[default]
+    Auto,
+    /// Transparent pixels are holes (`--mask-alpha`).
+    Alpha,
 }
 
 /// Where training masks come from.

@@ -71,15 +71,8 @@ fn every_kernel_translates_to_metal_and_directx() {
     let mut failures = Vec::new();
     for &k in Kernel::ALL {
         let wgsl = k.wgsl().expect("imports resolve");
-        let module = naga::front::wgsl::parse_str(&wgsl).expect("validated above");
-        let mut validator = naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::SUBGROUP,
-        );
-        validator
-            .subgroup_stages(naga::valid::ShaderStages::COMPUTE)
-            .subgroup_operations(naga::valid::SubgroupOperationSet::all());
-        let info = validator.validate(&module).expect("validated above");
+        let (module, info) =
+            pconv::gpu::shaders::parse_and_validate(&k.name(), &wgsl).expect("validated above");
         let msl = naga::back::msl::Options {
             lang_version: (2, 3),
             ..Default::default()

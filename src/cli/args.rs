@@ -33,6 +33,22 @@ pub fn number_in(lo: f64, hi: f64) -> impl Fn(&str) -> Result<f64, String> + Clo
     }
 }
 
+/// "S" (a square) or "WxH", each side from 1 to `hi`.
+pub fn size_pair(
+    hi: usize,
+) -> impl Fn(&str) -> Result<(usize, usize), String> + Clone + Send + Sync {
+    move |s| {
+        let side = usize_in(1, hi);
+        let side = |v: &str| {
+            side(v).map_err(|_| format!("{s:?} is not S or WxH with sides from 1 to {hi}"))
+        };
+        match s.split_once(['x', 'X']) {
+            Some((w, h)) => Ok((side(w)?, side(h)?)),
+            None => side(s).map(|n| (n, n)),
+        }
+    }
+}
+
 /// A finite ratio from 0 to 1.
 pub fn ratio(s: &str) -> Result<f64, String> {
     s.trim()

@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use super::args::{int_in, usize_in};
+use super::args::{int_in, size_pair, usize_in};
 use super::method::{self, MethodArg};
 use super::progress::{self, Progress};
 use pconv::data::images::{decode, EXTENSIONS};
@@ -32,7 +32,7 @@ pub struct InpaintArgs {
     #[arg(long, value_parser = parse_margins, conflicts_with = "extend_to")]
     extend: Option<Margins>,
     /// Outpainting: center the image on a WxH canvas and fill the rest.
-    #[arg(long, value_parser = parse_canvas)]
+    #[arg(long, value_parser = size_pair(65536))]
     extend_to: Option<(usize, usize)>,
     /// The output file (its extension picks the format), or a folder when
     /// --image is a folder.
@@ -101,20 +101,6 @@ fn refuse_overwrite(output: &Path, inputs: &[(&str, &Path)]) -> Result<()> {
 
 fn parse_margins(s: &str) -> std::result::Result<Margins, String> {
     Margins::parse(s).map_err(|e| e.to_string())
-}
-
-fn parse_canvas(s: &str) -> std::result::Result<(usize, usize), String> {
-    let side = |v: &str| {
-        v.trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|&n| (1..=65536).contains(&n))
-            .ok_or_else(|| format!("{s:?} is not WxH with sides from 1 to 65536"))
-    };
-    let (w, h) = s
-        .split_once(['x', 'X'])
-        .ok_or_else(|| format!("{s:?} is not WxH"))?;
-    Ok((side(w)?, side(h)?))
 }
 
 fn one(

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
-use super::args::{ratio, usize_in};
+use super::args::{ratio, size_pair, usize_in};
 use pconv::data::masks::MaskSource;
 use pconv::infer::image::save_atomic;
 
@@ -12,7 +12,7 @@ pub struct MasksArgs {
     #[arg(long, value_parser = usize_in(1, 1_000_000))]
     count: usize,
     /// S or WxH.
-    #[arg(long, value_parser = parse_size)]
+    #[arg(long, value_parser = size_pair(16384))]
     size: (usize, usize),
     #[arg(long, visible_alias = "out")]
     output: PathBuf,
@@ -22,20 +22,6 @@ pub struct MasksArgs {
     min_ratio: f64,
     #[arg(long, default_value_t = 0.6, value_parser = ratio)]
     max_ratio: f64,
-}
-
-fn parse_size(s: &str) -> std::result::Result<(usize, usize), String> {
-    let parse = |v: &str| {
-        v.trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|&n| (1..=16384).contains(&n))
-            .ok_or_else(|| format!("{v:?} is not a size from 1 to 16384"))
-    };
-    match s.split_once(['x', 'X']) {
-        Some((w, h)) => Ok((parse(w)?, parse(h)?)),
-        None => parse(s).map(|n| (n, n)),
-    }
 }
 
 pub fn run(a: MasksArgs) -> Result<()> {

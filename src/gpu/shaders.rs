@@ -250,6 +250,15 @@ pub fn preprocess(name: &str, source: &str, defines: &[&str]) -> Result<String> 
 
 /// Parses and validates WGSL with naga, as wgpu would on any backend.
 pub fn validate(name: &str, wgsl: &str) -> Result<()> {
+    parse_and_validate(name, wgsl).map(|_| ())
+}
+
+/// The parsed module and naga's validation info (for translating it to
+/// another backend's language).
+pub fn parse_and_validate(
+    name: &str,
+    wgsl: &str,
+) -> Result<(naga::Module, naga::valid::ModuleInfo)> {
     let module = naga::front::wgsl::parse_str(wgsl).map_err(|e| Error::Shader {
         name: name.into(),
         message: e.emit_to_string(wgsl),
@@ -262,9 +271,9 @@ pub fn validate(name: &str, wgsl: &str) -> Result<()> {
     validator
         .subgroup_stages(naga::valid::ShaderStages::COMPUTE)
         .subgroup_operations(naga::valid::SubgroupOperationSet::all());
-    validator.validate(&module).map_err(|e| Error::Shader {
+    let info = validator.validate(&module).map_err(|e| Error::Shader {
         name: name.into(),
         message: e.emit_to_string(wgsl),
     })?;
-    Ok(())
+    Ok((module, info))
 }

@@ -135,6 +135,30 @@ fn near_hole(mask: &Grid<u8>, i: usize, j: usize, r: usize, cross: bool) -> bool
     (i0..=i1).any(|k| (j0..=j1).any(|l| (!cross || k == i || l == j) && mask.at(k, l) == INSIDE))
 }
 
+/// The pixels a fill at framed (i, j) reads, in OpenCV's order (row by
+/// row): off the frame, not inside a hole, and within `range` (Euclidean).
+pub fn known_within(
+    flags: &Grid<u8>,
+    i: usize,
+    j: usize,
+    range: usize,
+) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let r = range as i64;
+    let (i, j) = (i as i64, j as i64);
+    let (rows, cols) = (flags.rows as i64, flags.cols as i64);
+    (i - r..=i + r)
+        .flat_map(move |k| (j - r..=j + r).map(move |l| (k, l)))
+        .filter(move |&(k, l)| {
+            k > 0
+                && l > 0
+                && k < rows - 1
+                && l < cols - 1
+                && (k - i).pow(2) + (l - j).pow(2) <= r * r
+                && flags.at(k as usize, l as usize) != INSIDE
+        })
+        .map(|(k, l)| (k as usize, l as usize))
+}
+
 /// The state the inward march starts from: the hole flags on the framed
 /// grid, T (0 on the band, 1e6 elsewhere) and the band in the queue.
 pub struct March {

@@ -3,7 +3,7 @@
 //! direction (along ∇T), inverse cubed distance and level-set proximity,
 //! plus OpenCV's normalised gradient term; f32 arithmetic where OpenCV
 //! uses float.
-use super::march::{Grid, INSIDE};
+use super::march::{known_within, Grid, INSIDE};
 use super::{saturate_u8, shifted, Pixels};
 
 /// The one-sided or centred difference of T at framed (i, j) along one
@@ -34,48 +34,39 @@ pub(super) fn fill(
     let mut jy = [0f32; 3];
     let mut s = [1.0e-20f32; 3];
     let (rows, cols) = (flags.rows, flags.cols);
-    let r = range as i64;
-    for k in i as i64 - r..=i as i64 + r {
-        for l in j as i64 - r..=j as i64 + r {
-            if !(k > 0 && l > 0 && k < rows as i64 - 1 && l < cols as i64 - 1) {
-                continue;
-            }
-            let (ku, lu) = (k as usize, l as usize);
-            let (di, dj) = (i as i64 - k, j as i64 - l);
-            if !known(ku, lu) || di * di + dj * dj > r * r {
-                continue;
-            }
-            let (km, kp) = shifted(ku, rows);
-            let (lm, lp) = shifted(lu, cols);
-            let (rx, ry) = (dj as f32, di as f32);
-            let len2 = rx * rx + ry * ry;
-            let dst = (1.0 / (len2 as f64 * (len2 as f64).sqrt())) as f32;
-            let dt = t.at(ku, lu) - t.at(i, j);
-            let lev = (1.0 / (1.0 + dt.abs()) as f64) as f32;
-            let mut dir = rx * gtx + ry * gty;
-            if dir.abs() <= 0.01 {
-                dir = 0.000_001;
-            }
-            let w = (dst * lev * dir).abs();
-            for c in 0..3 {
-                let v = |row: i64, col: i64| out.at(row, col, c);
-                let gx = match (known(ku, lu + 1), known(ku, lu - 1)) {
-                    (true, true) => (v(km, lp + 1) - v(km, lm - 1)) as f32 * 2.0,
-                    (true, false) => (v(km, lp + 1) - v(km, lm)) as f32,
-                    (false, true) => (v(km, lp) - v(km, lm - 1)) as f32,
-                    (false, false) => 0.0,
-                };
-                let gy = match (known(ku + 1, lu), known(ku - 1, lu)) {
-                    (true, true) => (v(kp + 1, lm) - v(km - 1, lm)) as f32 * 2.0,
-                    (true, false) => (v(kp + 1, lm) - v(km, lm)) as f32,
-                    (false, true) => (v(kp, lm) - v(km - 1, lm)) as f32,
-                    (false, false) => 0.0,
-                };
-                ia[c] += w * v(k - 1, l - 1) as f32;
-                jx[c] -= w * (gx * rx);
-                jy[c] -= w * (gy * ry);
-                s[c] += w;
-            }
+    for (ku, lu) in known_within(flags, i, j, range) {
+        let (k, l) = (ku as i64, lu as i64);
+        let (di, dj) = (i as i64 - k, j as i64 - l);
+        let (km, kp) = shifted(ku, rows);
+        let (lm, lp) = shifted(lu, cols);
+        let (rx, ry) = (dj as f32, di as f32);
+        let len2 = rx * rx + ry * ry;
+        let dst = (1.0 / (len2 as f64 * (len2 as f64).sqrt())) as f32;
+        let dt = t.at(ku, lu) - t.at(i, j);
+        let lev = (1.0 / (1.0 + dt.abs()) as f64) as f32;
+        let mut dir = rx * gtx + ry * gty;
+        if dir.abs() <= 0.01 {
+            dir = 0.000_001;
+        }
+        let w = (dst * lev * dir).abs();
+        for c in 0..3 {
+            let v = |row: i64, col: i64| out.at(row, col, c);
+            let gx = match (known(ku, lu + 1), known(ku, lu - 1)) {
+                (true, true) => (v(km, lp + 1) - v(km, lm - 1)) as f32 * 2.0,
+                (true, false) => (v(km, lp + 1) - v(km, lm)) as f32,
+                (false, true) => (v(km, lp) - v(km, lm - 1)) as f32,
+                (false, false) => 0.0,
+            };
+            let gy = match (known(ku + 1, lu), known(ku - 1, lu)) {
+                (true, true) => (v(kp + 1, lm) - v(km - 1, lm)) as f32 * 2.0,
+                (true, false) => (v(kp + 1, lm) - v(km, lm)) as f32,
+                (false, true) => (v(kp, lm) - v(km - 1, lm)) as f32,
+                (false, false) => 0.0,
+            };
+            ia[c] += w * v(k - 1, l - 1) as f32;
+            jx[c] -= w * (gx * rx);
+            jy[c] -= w * (gy * ry);
+            s[c] += w;
         }
     }
     for c in 0..3 {

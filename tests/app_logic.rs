@@ -229,6 +229,35 @@ mod document_and_worker {
             (&*photo_before, &mask_before)
         );
         assert!(!doc.unapply());
+        // "Extend canvas": the photo framed by holes, the mask's own kept.
+        let (w, h) = doc.size();
+        doc.extend(pconv::infer::extend::Margins {
+            left: 3,
+            top: 2,
+            right: 1,
+            bottom: 4,
+        });
+        assert_eq!(doc.size(), (w + 4, h + 6));
+        let m = doc.editor.mask();
+        assert!(
+            m.holes[0] && m.holes[(h + 5) * (w + 4) + w + 3],
+            "the new border"
+        );
+        for y in 0..h {
+            for x in 0..w {
+                assert_eq!(
+                    m.holes[(y + 2) * (w + 4) + x + 3],
+                    mask_before.holes[y * w + x]
+                );
+                let (sx, sy) = (x as u32, y as u32);
+                assert_eq!(
+                    doc.image.get_pixel(sx + 3, sy + 2),
+                    photo_before.get_pixel(sx, sy)
+                );
+            }
+        }
+        assert!(doc.unapply());
+        assert_eq!(doc.size(), (w, h));
 
         // Masks: saved as white = hole, loaded back (resized on request).
         let mpath = dir.join("mask.png");

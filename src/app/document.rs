@@ -26,7 +26,8 @@ pub struct Document {
     /// Counts accepted results: a fit refreshes the result of one revision
     /// many times, and the canvas re-uploads on each.
     pub results_accepted: u64,
-    /// Photos and masks before each "apply and continue", latest last.
+    /// Photos and masks before each "apply and continue" or "extend
+    /// canvas", latest last.
     applied: Vec<(Arc<RgbImage>, HoleMap)>,
 }
 
@@ -72,11 +73,24 @@ impl Document {
         Ok(())
     }
 
+    /// "Extend canvas" (outpainting): the photo on a canvas grown by
+    /// `margins`, the new pixels holes beside the mask's own; undone by
+    /// `unapply`.
+    pub fn extend(&mut self, margins: crate::infer::extend::Margins) {
+        let (image, holes) = margins.extend(&self.image, self.editor.mask());
+        self.applied
+            .push((self.image.clone(), self.editor.mask().clone()));
+        self.image = Arc::new(image);
+        self.editor = MaskEditor::from_mask(holes);
+        self.result = None;
+        self.id = next_id();
+    }
+
     pub fn can_unapply(&self) -> bool {
         !self.applied.is_empty()
     }
 
-    /// Undoes the last "apply": the photo and mask as they were.
+    /// Undoes the last "apply" or "extend": the photo and mask as they were.
     pub fn unapply(&mut self) -> bool {
         let Some((image, mask)) = self.applied.pop() else {
             return false;

@@ -100,6 +100,8 @@ pub struct Tools {
     pub overlay_on_result: bool,
     /// Pixels the Grow and Shrink buttons move the holes' edge by.
     pub grow_by: usize,
+    /// Pixels "Extend canvas" adds on every side.
+    pub extend_by: usize,
     /// Where the split line sits (0 = all result, 1 = all original); None
     /// shows the result alone.
     pub split: Option<f32>,
@@ -158,6 +160,7 @@ impl PConvApp {
                 overlay_opacity: 0.5,
                 overlay_on_result: false,
                 grow_by: 4,
+                extend_by: 32,
                 split: None,
             },
             view: None,
@@ -247,9 +250,29 @@ impl PConvApp {
         }
     }
 
+    /// "Extend canvas" (see `Document::extend`).
+    pub(super) fn extend_canvas(&mut self) {
+        let n = self.tools.extend_by;
+        self.doc.extend(crate::infer::extend::Margins {
+            left: n,
+            top: n,
+            right: n,
+            bottom: n,
+        });
+        if let Err(e) = check_displayable(&self.doc, &self.gpu) {
+            self.doc.unapply();
+            self.message = Some(format!("error: {e}"));
+            return;
+        }
+        self.after_new_photo(&format!("canvas extended by {n} px a side"));
+        self.view = None;
+        self.refresh();
+    }
+
     pub(super) fn unapply_result(&mut self) {
         if self.doc.unapply() {
-            self.after_new_photo("back to the photo before the last apply");
+            self.view = None;
+            self.after_new_photo("back to the photo before the last apply or extend");
             self.refresh();
         }
     }

@@ -208,10 +208,20 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
                 app.apply_result();
             }
             if ui
-                .add_enabled(app.doc.can_unapply(), egui::Button::new("Undo apply"))
+                .add_enabled(app.doc.can_unapply(), egui::Button::new("Undo apply/extend"))
                 .clicked()
             {
                 app.unapply_result();
+            }
+        });
+        ui.horizontal(|ui| {
+            ui.add(egui::DragValue::new(&mut app.tools.extend_by).range(1..=2048).suffix(" px"));
+            if ui
+                .button("Extend canvas")
+                .on_hover_text("grow the photo on every side; the new border is filled like holes")
+                .clicked()
+            {
+                app.extend_canvas();
             }
         });
         ui.horizontal(|ui| {

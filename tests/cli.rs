@@ -700,3 +700,32 @@ fn transparency_is_kept_and_can_mark_the_holes() {
     );
     assert!(!ok && err.contains("no transparency"), "{err}");
 }
+
+/// The network's output differs from the photo around the holes, so
+/// feathering blends it in there (a classical fill equals the photo outside
+/// its holes, where feathering changes nothing).
+#[test]
+fn feathering_touches_only_the_known_pixels_near_the_holes() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let d = dir("feather");
+    let (img, mask) = write_pair(&d, "a", 20, 12, 20);
+    let out = d.join("out.png");
+    let (ok, err) = inpaint(&img, &mask, &out, &["--ensemble", "1", "--feather", "2"]);
+    assert!(ok, "{err}");
+    let (a, b) = (
+        image::open(&img).unwrap().to_rgb8(),
+        image::open(&out).unwrap().to_rgb8(),
+    );
+    let near = HoleMap::read(&mask).unwrap().squared_distances(true);
+    let mut blended = 0;
+    for (i, (p, q)) in a.pixels().zip(b.pixels()).enumerate() {
+        if near[i] > 4 {
+            assert_eq!(p, q, "a known pixel {i} beyond 2 px changed");
+        } else if near[i] > 0 {
+            blended += usize::from(p != q);
+        }
+    }
+    assert!(blended > 0, "no known pixel near the holes was blended");
+}

@@ -135,6 +135,7 @@ fn request(revision: u64, holes: HoleMap) -> Request {
         revision,
         image: Arc::new(picture()),
         holes,
+        feather: 0,
     }
 }
 

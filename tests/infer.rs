@@ -363,3 +363,35 @@ fn the_bundled_model_agrees_across_kernel_paths() {
         .fold(0.0f32, f32::max);
     assert!(worst < 1e-3, "outputs differ by up to {worst}");
 }
+
+#[test]
+fn feathering_blends_the_fill_into_the_nearest_known_pixels_only() {
+    use pconv::infer::image::composite_feathered;
+    let (w, h) = (12usize, 9usize);
+    let img = RgbImage::from_fn(w as u32, h as u32, |_, _| image::Rgb([200, 100, 0]));
+    let m = holes(w, h, |x, y| (4..6).contains(&x) && (3..5).contains(&y));
+    // A prediction of 0.0 everywhere: blending shows as darkening.
+    let pred = Planes {
+        width: w,
+        height: h,
+        data: vec![0.0; 3 * w * h],
+    };
+    assert_eq!(
+        composite_feathered(&img, &pred, &m, 0),
+        composite(&img, &pred, &m)
+    );
+    let out = composite_feathered(&img, &pred, &m, 2);
+    let near = m.squared_distances(true);
+    for (x, y, p) in out.enumerate_pixels() {
+        let d = (near[y as usize * w + x as usize] as f32).sqrt();
+        let want = if d == 0.0 {
+            0
+        } else if d <= 2.0 {
+            // (1 − d / 3) of the prediction (0), the rest the photo (200).
+            (200.0 * d / 3.0 + 0.5).floor() as u8
+        } else {
+            200
+        };
+        assert_eq!(p[0], want, "({x}, {y}) at distance {d}");
+    }
+}

@@ -117,6 +117,7 @@ impl Document {
             revision: self.editor.revision(),
             image: self.image.clone(),
             holes: self.editor.mask().clone(),
+            feather: 0,
         }
     }
 

@@ -23,6 +23,8 @@ pub struct Request {
     pub revision: u64,
     pub image: Arc<RgbImage>,
     pub holes: HoleMap,
+    /// Pixels over which the fill blends into the known ones (0: none).
+    pub feather: usize,
 }
 
 /// An inpainted composite: a texture on the window's device when the
@@ -52,10 +54,24 @@ pub fn fill(
     holes: &HoleMap,
     textures: bool,
 ) -> crate::Result<Composite> {
+    fill_feathered(method, image, holes, textures, 0)
+}
+
+/// `fill` with the composite's edge feathered over `feather` pixels (a
+/// feathered composite is made on the CPU, as an image).
+pub fn fill_feathered(
+    method: &mut Method,
+    image: &RgbImage,
+    holes: &HoleMap,
+    textures: bool,
+    feather: usize,
+) -> crate::Result<Composite> {
     let fits = (image.width().max(image.height()) as usize) <= MAX_SIDE;
     match method {
         // The texture path is one forward pass; an ensemble averages on the CPU.
-        Method::PConv(model) if textures && fits && model.ensemble() == Ensemble::SINGLE => {
+        Method::PConv(model)
+            if textures && fits && feather == 0 && model.ensemble() == Ensemble::SINGLE =>
+        {
             match model.composite_texture(&Planes::from_rgb(image), holes) {
                 Ok(shown) => return Ok(Composite::Texture(Arc::new(shown))),
                 // Past the device's limits at full size: the image path
@@ -66,7 +82,8 @@ pub fn fill(
         }
         _ => {}
     }
-    large::inpaint(method, image, holes, MAX_SIDE).map(|i| Composite::Image(Arc::new(i)))
+    large::inpaint_feathered(method, image, holes, MAX_SIDE, feather)
+        .map(|i| Composite::Image(Arc::new(i)))
 }
 
 pub struct Finished {
@@ -188,8 +205,14 @@ fn serve(mut method: Method, textures: bool, jobs: Receiver<Job>, done: Sender<R
             }
         }
         let started = Instant::now();
-        let result =
-            fill(&mut method, &latest.image, &latest.holes, textures).map_err(|e| e.to_string());
+        let result = fill_feathered(
+            &mut method,
+            &latest.image,
+            &latest.holes,
+            textures,
+            latest.feather,
+        )
+        .map_err(|e| e.to_string());
         let finished = Finished {
             document: latest.document,
             revision: latest.revision,

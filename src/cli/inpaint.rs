@@ -57,6 +57,11 @@ pub struct InpaintArgs {
     /// instead of refusing it.
     #[arg(long)]
     resize_mask: bool,
+    /// Blend the network's output into the known pixels within this many
+    /// pixels of a hole, for a softer seam (0: known pixels keep their
+    /// bytes; a classical fill equals the photo there, so it is unchanged).
+    #[arg(long, default_value_t = 0, value_parser = usize_in(0, 64))]
+    feather: usize,
     /// The mask's transparent pixels are the holes (as image editors
     /// export a selection) [default: its white pixels, or its transparent
     /// ones when it has no white].
@@ -154,7 +159,7 @@ fn one(
         (img, holes) = m.extend(&img, &holes);
         alpha = alpha.map(|al| al.extended(&m, h));
     }
-    let out = large::inpaint(method, &img, &holes, a.max_side)?;
+    let out = large::inpaint_feathered(method, &img, &holes, a.max_side, a.feather)?;
     let out = match alpha {
         None => image::DynamicImage::ImageRgb8(out),
         Some(al) => image::DynamicImage::ImageRgba8(image::RgbaImage::from_fn(

@@ -223,6 +223,13 @@ impl HoleMap {
         }
     }
 
+    /// The squared Euclidean distance (pixel centres) from every pixel to
+    /// the nearest hole (`to` true) or known pixel (false); u64::MAX where
+    /// there is none.
+    pub fn squared_distances(&self, to: bool) -> Vec<u64> {
+        squared_distances(self, to)
+    }
+
     /// White (255) = hole, black (0) = keep.
     pub fn to_image(&self) -> image::GrayImage {
         image::GrayImage::from_fn(self.width as u32, self.height as u32, |x, y| {
@@ -416,4 +423,74 @@ impl MaskSource {
             }
         }
     }
+}
+
+/// The squared Euclidean distance from every pixel to the nearest pixel
+/// whose hole flag is `to` (u64::MAX where there is none): the exact
+/// two-pass transform of Felzenszwalb and Huttenlocher (2012), linear in
+/// the pixels whatever the distances.
+pub(crate) fn squared_distances(mask: &HoleMap, to: bool) -> Vec<u64> {
+    const FAR: u64 = u64::MAX / 4;
+    let (w, h) = (mask.width, mask.height);
+    let mut d: Vec<u64> = mask
+        .holes
+        .iter()
+        .map(|&v| if v == to { 0 } else { FAR })
+        .collect();
+    let mut line = Vec::new();
+    for x in 0..w {
+        line.clear();
+        line.extend((0..h).map(|y| d[y * w + x]));
+        for (y, v) in lower_envelope(&line).into_iter().enumerate() {
+            d[y * w + x] = v;
+        }
+    }
+    for y in 0..h {
+        let row = lower_envelope(&d[y * w..(y + 1) * w]);
+        d[y * w..(y + 1) * w].copy_from_slice(&row);
+    }
+    d.into_iter()
+        .map(|v| if v >= FAR { u64::MAX } else { v })
+        .collect()
+}
+
+/// The 1-D squared-distance transform: min over q of f(q) + (p − q)².
+fn lower_envelope(f: &[u64]) -> Vec<u64> {
+    const FAR: u64 = u64::MAX / 4;
+    let n = f.len();
+    let finite: Vec<usize> = (0..n).filter(|&q| f[q] < FAR).collect();
+    if finite.is_empty() {
+        return vec![FAR; n];
+    }
+    // Parabolas of the finite samples, and where each begins to be lowest.
+    let fx = |q: usize| f[q] as f64 + (q * q) as f64;
+    let cross = |q: usize, p: usize| (fx(q) - fx(p)) / (2.0 * (q as f64 - p as f64));
+    let mut v: Vec<usize> = Vec::with_capacity(finite.len());
+    let mut z: Vec<f64> = Vec::with_capacity(finite.len() + 1);
+    for &q in &finite {
+        while let (Some(&p), Some(&zk)) = (v.last(), z.last()) {
+            if cross(q, p) <= zk {
+                v.pop();
+                z.pop();
+            } else {
+                break;
+            }
+        }
+        z.push(match v.last() {
+            Some(&p) => cross(q, p),
+            None => f64::NEG_INFINITY,
+        });
+        v.push(q);
+    }
+    let mut out = Vec::with_capacity(n);
+    let mut k = 0;
+    for p in 0..n {
+        while k + 1 < v.len() && z[k + 1] < p as f64 {
+            k += 1;
+        }
+        let q = v[k];
+        let dq = p.abs_diff(q) as u64;
+        out.push(f[q] + dq * dq);
+    }
+    out
 }

@@ -151,6 +151,40 @@ pub fn composite(input: &RgbImage, prediction: &Planes, holes: &HoleMap) -> RgbI
     out
 }
 
+/// `composite` with the edge feathered over `feather` pixels: a known
+/// pixel at distance d (1 ≤ d ≤ feather) from the nearest hole takes
+/// (1 − d / (feather + 1)) of the prediction, so a fill that differs from
+/// its surroundings leaves no hard seam. Known pixels farther away keep
+/// their bytes; `feather` 0 is `composite`.
+pub fn composite_feathered(
+    input: &RgbImage,
+    prediction: &Planes,
+    holes: &HoleMap,
+    feather: usize,
+) -> RgbImage {
+    let mut out = composite(input, prediction, holes);
+    if feather == 0 {
+        return out;
+    }
+    let (w, h) = (holes.width, holes.height);
+    let near = holes.squared_distances(true);
+    let limit = (feather * feather) as u64;
+    for (i, &d2) in near.iter().enumerate() {
+        if d2 == 0 || d2 > limit {
+            continue;
+        }
+        let t = 1.0 - (d2 as f32).sqrt() / (feather + 1) as f32;
+        let (x, y) = ((i % w) as u32, (i / w) as u32);
+        let p = out.get_pixel_mut(x, y);
+        for c in 0..3 {
+            let known = p[c] as f32 / 255.0;
+            let pred = prediction.data[(c * h + y as usize) * w + x as usize].clamp(0.0, 1.0);
+            p[c] = to_u8(known + t * (pred - known));
+        }
+    }
+    out
+}
+
 /// Checks that a mask matches its image; resizes it (nearest) only when
 /// asked.
 pub fn fit_mask(

@@ -6,7 +6,7 @@
 //! their input values, bit for bit.
 use image::RgbImage;
 
-use super::image::{composite, Planes};
+use super::image::{composite_feathered, Planes};
 use super::Method;
 use crate::data::masks::HoleMap;
 use crate::error::Result;
@@ -51,15 +51,27 @@ pub fn inpaint(
     holes: &HoleMap,
     max_side: usize,
 ) -> Result<RgbImage> {
+    inpaint_feathered(method, input, holes, max_side, 0)
+}
+
+/// `inpaint` with the composite's edge feathered over `feather` pixels
+/// (`composite_feathered`).
+pub fn inpaint_feathered(
+    method: &mut Method,
+    input: &RgbImage,
+    holes: &HoleMap,
+    max_side: usize,
+    feather: usize,
+) -> Result<RgbImage> {
     let (w, h) = (input.width() as usize, input.height() as usize);
     if w.max(h) <= max_side {
         let pred = method.predict(&Planes::from_rgb(input), holes)?;
-        return Ok(composite(input, &pred, holes));
+        return Ok(composite_feathered(input, &pred, holes, feather));
     }
     let Some((bx0, by0, bx1, by1)) = hole_box(holes) else {
         return Ok(input.clone());
     };
-    let m = margin(bx1 - bx0, by1 - by0);
+    let m = margin(bx1 - bx0, by1 - by0).max(feather + 1);
     let (x0, y0) = (bx0.saturating_sub(m), by0.saturating_sub(m));
     let (x1, y1) = ((bx1 + m).min(w), (by1 + m).min(h));
     let (cw, ch) = (x1 - x0, y1 - y0);
@@ -83,7 +95,7 @@ pub fn inpaint(
         let small_pred = method.predict(&Planes::from_rgb(&small), &crop_holes.shrunk(sw, sh))?;
         small_pred.resized(cw, ch)
     };
-    let filled = composite(&crop, &pred, &crop_holes);
+    let filled = composite_feathered(&crop, &pred, &crop_holes, feather);
     let mut out = input.clone();
     image::imageops::replace(&mut out, &filled, x0 as i64, y0 as i64);
     Ok(out)

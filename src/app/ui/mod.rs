@@ -102,6 +102,8 @@ pub struct Tools {
     pub grow_by: usize,
     /// Pixels "Extend canvas" adds on every side.
     pub extend_by: usize,
+    /// Pixels over which the fill blends into the photo (0: a hard edge).
+    pub feather: usize,
     /// Where the split line sits (0 = all result, 1 = all original); None
     /// shows the result alone.
     pub split: Option<f32>,
@@ -161,6 +163,7 @@ impl PConvApp {
                 overlay_on_result: false,
                 grow_by: 4,
                 extend_by: 32,
+                feather: 0,
                 split: None,
             },
             view: None,
@@ -189,8 +192,21 @@ impl PConvApp {
         }
         match &self.fit {
             Some(f) => f.session.set_target(self.doc.request()),
-            None => self.inpainter.request(self.doc.request()),
+            None => self.inpainter.request(self.request()),
         }
+    }
+
+    /// The inpainting job for the current mask, with the window's feather.
+    fn request(&self) -> super::worker::Request {
+        let mut r = self.doc.request();
+        r.feather = self.tools.feather;
+        r
+    }
+
+    /// Recomputes the result for the same mask (the feather changed).
+    pub(super) fn rerun(&mut self) {
+        self.doc.result = None;
+        self.refresh();
     }
 
     /// Mid-stroke: reruns the inpainting when the last run is done and at
@@ -200,7 +216,7 @@ impl PConvApp {
             && !self.doc.result_is_current()
             && self.inpainter.idle_for(super::worker::DRAWING_INTERVAL);
         if due {
-            self.inpainter.request(self.doc.request());
+            self.inpainter.request(self.request());
         }
     }
 

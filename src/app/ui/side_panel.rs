@@ -198,6 +198,13 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
         );
         ui.add(egui::Slider::new(&mut app.tools.overlay_opacity, 0.0..=1.0).text("overlay"));
         ui.checkbox(&mut app.tools.overlay_on_result, "Mask over the result");
+        if ui
+            .add(egui::Slider::new(&mut app.tools.feather, 0..=32).text("feather px"))
+            .on_hover_text("blend the fill into the photo this far around the holes")
+            .changed()
+        {
+            app.rerun();
+        }
         ui.horizontal(|ui| {
             let ready = app.doc.output().is_some() && app.doc.editor.mask().holes.iter().any(|&h| h);
             if ui

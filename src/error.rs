@@ -40,6 +40,16 @@ impl Error {
     pub fn is_too_large(&self) -> bool {
         matches!(self, Error::TooLarge { .. } | Error::OutOfMemory(_))
     }
+
+    /// The message, with the flags that make a training step smaller where
+    /// the step was too large (for `train` and `bench`, which have them).
+    pub fn with_step_hint(&self) -> String {
+        if self.is_too_large() {
+            format!("{self}; use a smaller --batch or --size")
+        } else {
+            self.to_string()
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

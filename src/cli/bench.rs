@@ -47,8 +47,7 @@ pub struct BenchArgs {
 
 pub fn run(a: BenchArgs) -> Result<()> {
     run_checked(a).map_err(|e| match e.downcast::<pconv::Error>() {
-        Ok(e) if e.is_too_large() => anyhow::anyhow!("{e}; use a smaller --batch or --size"),
-        Ok(e) => e.into(),
+        Ok(e) => anyhow::anyhow!(e.with_step_hint()),
         Err(e) => e,
     })
 }

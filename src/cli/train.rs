@@ -164,15 +164,6 @@ impl Observer for Console {
     }
 }
 
-/// The flags that make a step smaller, for errors that say it is too large.
-fn with_hint(e: pconv::Error) -> anyhow::Error {
-    if e.is_too_large() {
-        anyhow::anyhow!("{e}; use a smaller --batch or --size")
-    } else {
-        e.into()
-    }
-}
-
 fn train_headless(opts: &TrainOptions, stop: &AtomicBool) -> Result<Outcome> {
     let ctx = GpuContext::new().context("opening the GPU")?;
     let mut console = Console { progress: None };
@@ -180,7 +171,7 @@ fn train_headless(opts: &TrainOptions, stop: &AtomicBool) -> Result<Outcome> {
     if let Some(p) = &mut console.progress {
         p.finish();
     }
-    outcome.map_err(with_hint)
+    outcome.map_err(|e| anyhow::anyhow!(e.with_step_hint()))
 }
 
 /// Trains; the exit code is 0 when the run finished and 130 (as shells

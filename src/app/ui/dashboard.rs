@@ -110,13 +110,7 @@ fn spawn_training(
             };
             let result = GpuContext::new()
                 .and_then(|ctx| crate::train::train(&ctx, &opts, &mut relay, &stop))
-                .map_err(|e| {
-                    if e.is_too_large() {
-                        format!("{e}; use a smaller --batch or --size")
-                    } else {
-                        e.to_string()
-                    }
-                });
+                .map_err(|e| e.with_step_hint());
             let _ = tx.send(Event::Done(result));
             repaint.request_repaint();
         })

@@ -127,12 +127,43 @@ fn neighbours(i: usize, j: usize) -> [(usize, usize); 4] {
     [(i - 1, j), (i, j - 1), (i + 1, j), (i, j + 1)]
 }
 
-/// Whether any pixel within Chebyshev distance `r` of (i, j) is a hole
-/// (a dilation with a (2r+1)² square; r = 1 and `cross` a 3x3 cross).
-fn near_hole(mask: &Grid<u8>, i: usize, j: usize, r: usize, cross: bool) -> bool {
-    let (i0, i1) = (i.saturating_sub(r), (i + r).min(mask.rows - 1));
-    let (j0, j1) = (j.saturating_sub(r), (j + r).min(mask.cols - 1));
-    (i0..=i1).any(|k| (j0..=j1).any(|l| (!cross || k == i || l == j) && mask.at(k, l) == INSIDE))
+/// Whether any 4-neighbour of (i, j) is a hole (a dilation with a 3x3
+/// cross).
+fn next_to_hole(mask: &Grid<u8>, i: usize, j: usize) -> bool {
+    let at = |k: usize, l: usize| k < mask.rows && l < mask.cols && mask.at(k, l) == INSIDE;
+    at(i + 1, j) || at(i, j + 1) || (i > 0 && at(i - 1, j)) || (j > 0 && at(i, j - 1))
+}
+
+/// Whether each pixel has a hole within Chebyshev distance `r` (a
+/// dilation with a (2r+1)² square), by running counts along rows then
+/// columns: linear in the pixels for any radius (OpenCV's goes to 100).
+fn near_holes(mask: &Grid<u8>, r: usize) -> Grid<bool> {
+    // Counts of holes in each pixel's window of 2r+1 along one axis.
+    fn window(line: &[u32], r: usize) -> Vec<u32> {
+        let mut prefix = vec![0u32; line.len() + 1];
+        for (i, v) in line.iter().enumerate() {
+            prefix[i + 1] = prefix[i] + v;
+        }
+        (0..line.len())
+            .map(|i| prefix[(i + r + 1).min(line.len())] - prefix[i.saturating_sub(r)])
+            .collect()
+    }
+    let (rows, cols) = (mask.rows, mask.cols);
+    let mut rowwise = Vec::with_capacity(rows * cols);
+    for i in 0..rows {
+        let line: Vec<u32> = (0..cols)
+            .map(|j| u32::from(mask.at(i, j) == INSIDE))
+            .collect();
+        rowwise.extend(window(&line, r));
+    }
+    let mut out = Grid::new(rows, cols, false);
+    for j in 0..cols {
+        let line: Vec<u32> = (0..rows).map(|i| rowwise[i * cols + j]).collect();
+        for (i, n) in window(&line, r).into_iter().enumerate() {
+            out.set(i, j, n > 0);
+        }
+    }
+    out
 }
 
 /// The pixels a fill at framed (i, j) reads, in OpenCV's order (row by
@@ -183,11 +214,7 @@ impl March {
         let mut band = Grid::new(rows, cols, false);
         for i in 0..rows {
             for j in 0..cols {
-                band.set(
-                    i,
-                    j,
-                    flags.at(i, j) != INSIDE && near_hole(&flags, i, j, 1, true),
-                );
+                band.set(i, j, flags.at(i, j) != INSIDE && next_to_hole(&flags, i, j));
             }
         }
         band.set_border(false);
@@ -213,12 +240,10 @@ impl March {
     pub fn distances_outside(&mut self, range: usize) {
         let (rows, cols) = (self.flags.rows, self.flags.cols);
         let mut out = Grid::new(rows, cols, KNOWN);
+        let near = near_holes(&self.flags, range);
         for i in 0..rows {
             for j in 0..cols {
-                if self.flags.at(i, j) != INSIDE
-                    && !self.band.at(i, j)
-                    && near_hole(&self.flags, i, j, range, false)
-                {
+                if self.flags.at(i, j) != INSIDE && !self.band.at(i, j) && near.at(i, j) {
                     out.set(i, j, INSIDE);
                 }
             }

@@ -179,9 +179,7 @@ fn photo(path: &Path) {
 /// image; returns the app's log.
 fn paint_a_stroke_inpaint_and_save(tag: &str, method: &[&str]) -> String {
     let _one_display = DISPLAY_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = std::env::temp_dir().join(format!("pconv-app-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::Scratch::new(&format!("app-{tag}"));
     let input = dir.join("photo.png");
     photo(&input);
     let output = dir.join("photo-inpainted.png");
@@ -290,8 +288,7 @@ fn train_without_headless_opens_the_dashboard_and_trains() {
         return;
     }
     let _one_display = DISPLAY_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = std::env::temp_dir().join(format!("pconv-dash-e2e-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = common::Scratch::new("dash-e2e");
     std::fs::create_dir_all(dir.join("images")).unwrap();
     for i in 0..4u32 {
         image::RgbImage::from_fn(24, 24, |x, y| {

@@ -1,5 +1,7 @@
 //! The app's mask editing (brush, eraser, clear, invert, load, undo/redo)
 //! and view transform (zoom around the cursor, pan, fit), without a window.
+mod common;
+
 use pconv::app::mask_edit::{MaskEditor, Tool};
 use pconv::app::view::{View, MAX_ZOOM};
 use pconv::data::masks::HoleMap;
@@ -126,8 +128,7 @@ mod document_and_worker {
 
     #[test]
     fn strokes_are_inpainted_off_thread_and_saved_with_known_pixels_kept() {
-        let dir = std::env::temp_dir().join(format!("pconv-doc-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::common::Scratch::new("doc");
         let mut doc = Document::new(photo(), Some(dir.join("photo.png")));
         assert_eq!(
             doc.beside("-inpainted.png"),
@@ -273,7 +274,6 @@ mod document_and_worker {
         assert!(err.to_string().contains("10x10"), "{err}");
         doc.load_mask(&dir.join("small.png"), true).unwrap();
         assert!(doc.editor.mask().holes.iter().all(|&h| !h));
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 

@@ -12,11 +12,8 @@ use std::time::{Duration, Instant};
 use pconv::io::safetensors::SafeTensors;
 use pconv::model::{Checkpoint, UNetConfig};
 
-pub fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("pconv-bad-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+pub fn dir(name: &str) -> common::Scratch {
+    common::Scratch::new(&format!("bad-{name}"))
 }
 
 pub fn s(p: &Path) -> &str {
@@ -931,7 +928,8 @@ fn a_full_disk_and_bad_files_cost_warnings_not_the_run() {
     );
 
     // No readable image at all: say so.
-    let none = images(&dir("faults-none"), 0, 3);
+    let none_dir = dir("faults-none");
+    let none = images(&none_dir, 0, 3);
     fails_with(
         &train(&none, &d.join("none"), "2", &[]),
         &["none of the 3 training images is readable"],

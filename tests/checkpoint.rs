@@ -3,14 +3,16 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+mod common;
+
 use pconv::io::safetensors::{SafeTensors, Tensor};
 use pconv::model::checkpoint::{expected_shapes, format_width, AdamState};
 use pconv::model::{Checkpoint, UNetConfig};
 
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pconv-ck-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("model.safetensors")
+fn temp(name: &str) -> (common::Scratch, PathBuf) {
+    let dir = common::Scratch::new(&format!("ck-{name}"));
+    let file = dir.join("model.safetensors");
+    (dir, file)
 }
 
 fn random_checkpoint(config: UNetConfig, adam: bool) -> Checkpoint {
@@ -95,7 +97,7 @@ fn round_trip_with_adam_state() {
         if adam {
             ck.ema = Some(ck.tensors.clone());
         }
-        let path = temp(&format!("rt{adam}"));
+        let (_dir, path) = temp(&format!("rt{adam}"));
         ck.write(&path).unwrap();
         let back = Checkpoint::read(&path).unwrap();
         assert_eq!(back, ck);
@@ -116,7 +118,7 @@ fn incomplete_or_foreign_files_are_refused_with_a_reason() {
         },
         false,
     );
-    let path = temp("bad");
+    let (_dir, path) = temp("bad");
     ck.write(&path).unwrap();
     let mut raw = SafeTensors::read(&path).unwrap();
     raw.tensors.remove("dec2.bn.running_mean");
@@ -124,7 +126,7 @@ fn incomplete_or_foreign_files_are_refused_with_a_reason() {
     let err = Checkpoint::read(&path).unwrap_err().to_string();
     assert!(err.contains("missing tensor dec2.bn.running_mean"), "{err}");
 
-    let mut raw = SafeTensors::read(&temp("bad")).unwrap();
+    let mut raw = SafeTensors::read(&path).unwrap();
     raw.tensors.insert(
         "dec2.bn.running_mean".into(),
         Tensor {

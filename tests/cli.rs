@@ -10,11 +10,8 @@ use pconv::data::masks::HoleMap;
 use pconv::io::safetensors::SafeTensors;
 use pconv::model::{Checkpoint, UNetConfig};
 
-fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("pconv-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+fn dir(name: &str) -> common::Scratch {
+    common::Scratch::new(&format!("cli-{name}"))
 }
 
 /// Runs pconv; returns (success, stderr).

@@ -181,8 +181,7 @@ fn fitting_session_refreshes_the_current_mask_pauses_and_saves() {
     while session.next_event(Duration::from_secs(5)).is_some() {}
     assert!(session.poll().is_empty());
     // Saving works while paused, and the file is the fitted network.
-    let dir = std::env::temp_dir().join(format!("pconv-fit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::Scratch::new("fit");
     let path = dir.join("fitted.safetensors");
     session.save(path.clone());
     match session.next_event(Duration::from_secs(60)) {
@@ -192,5 +191,4 @@ fn fitting_session_refreshes_the_current_mask_pauses_and_saves() {
     let ck = Checkpoint::read(&path).unwrap();
     assert_eq!(ck.config, tiny().net);
     assert!(ck.step >= steps && steps >= 1, "{} {steps}", ck.step);
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,8 +1,11 @@
 //! Training images: recursive listing, augmentation, deterministic ordered
 //! batches (also when resuming mid-way), unreadable files skipped, and an
 //! empty folder as a clear error.
+mod common;
+
 use std::path::PathBuf;
 
+use common::Scratch;
 use pconv::data::images::{augment, list_images, BatchSpec, ImageLoader};
 use pconv::data::masks::MaskSource;
 
@@ -15,9 +18,8 @@ fn spec(batch: usize, size: usize, seed: u64) -> BatchSpec {
     }
 }
 
-fn folder(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pconv-img-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+fn folder(name: &str) -> Scratch {
+    let dir = Scratch::new(&format!("img-{name}"));
     std::fs::create_dir_all(dir.join("nested")).unwrap();
     for (i, (w, h)) in [(20u32, 16u32), (6, 9), (33, 12), (16, 16)]
         .iter()
@@ -27,7 +29,7 @@ fn folder(name: &str) -> PathBuf {
             image::Rgb([(x * 7 + i as u32 * 50) as u8, (y * 11) as u8, (x * y) as u8])
         });
         let sub = if i % 2 == 0 {
-            dir.clone()
+            dir.to_path_buf()
         } else {
             dir.join("nested")
         };
@@ -77,8 +79,7 @@ fn batches_are_deterministic_ordered_and_skip_unreadable_files() {
 
 #[test]
 fn empty_folder_is_a_clear_error() {
-    let dir = std::env::temp_dir().join(format!("pconv-img-{}-empty", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("img-empty");
     let err = list_images(&dir).unwrap_err().to_string();
     assert!(err.contains("no images found"), "{err}");
     assert!(list_images(&dir.join("missing")).is_err());
@@ -86,8 +87,7 @@ fn empty_folder_is_a_clear_error() {
 
 #[test]
 fn only_unreadable_files_is_an_error_not_a_hang() {
-    let dir = std::env::temp_dir().join(format!("pconv-img-{}-bad", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("img-bad");
     std::fs::write(dir.join("a.png"), b"garbage").unwrap();
     let files = list_images(&dir).unwrap();
     let mut l = ImageLoader::start(files, MaskSource::GENERATED, spec(2, 8, 1), 0, 1);

@@ -1,5 +1,7 @@
 //! The free-form mask generator: deterministic per seed, hole ratios spread
 //! over the requested range, holes reaching the borders.
+mod common;
+
 use pconv::data::masks::free_form_mask;
 use pconv::model::SplitMix64;
 
@@ -49,11 +51,8 @@ fn ratios_cover_the_range() {
     assert!(touching > 10, "{touching}");
 }
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("pconv-masks-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn temp_dir(name: &str) -> common::Scratch {
+    common::Scratch::new(&format!("masks-{name}"))
 }
 
 #[test]

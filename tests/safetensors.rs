@@ -1,6 +1,8 @@
 //! safetensors reading and writing: round trip, atomic writes, and clear
 //! errors for truncated, corrupt or incomplete files; the bundled VGG-16.
-use std::path::Path;
+mod common;
+
+use std::path::{Path, PathBuf};
 
 use pconv::io::safetensors::{SafeTensors, Tensor};
 use pconv::loss::{Preprocess, VggConfig, VggWeights, DEFAULT_VGG_WEIGHTS};
@@ -26,10 +28,10 @@ fn sample() -> SafeTensors {
     s
 }
 
-fn temp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("pconv-st-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("file.safetensors")
+fn temp(name: &str) -> (common::Scratch, PathBuf) {
+    let dir = common::Scratch::new(&format!("st-{name}"));
+    let file = dir.join("file.safetensors");
+    (dir, file)
 }
 
 #[test]
@@ -39,7 +41,7 @@ fn round_trip_is_exact_and_header_aligned() {
     let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap());
     assert_eq!(header_len % 8, 0);
     assert_eq!(SafeTensors::parse(Path::new("x"), &bytes).unwrap(), s);
-    let path = temp("roundtrip");
+    let (_dir, path) = temp("roundtrip");
     s.write_atomic(&path).unwrap();
     assert_eq!(SafeTensors::read(&path).unwrap(), s);
     // No temp file is left behind.

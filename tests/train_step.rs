@@ -334,8 +334,7 @@ fn resumed_run_matches_uninterrupted_run_exactly() {
     // Interrupted after step 1: checkpoint to disk, new executor, steps 2, 3.
     let b = fresh();
     run(&b, 1);
-    let dir = std::env::temp_dir().join(format!("pconv-resume-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::Scratch::new("resume");
     let path = dir.join("latest.safetensors");
     step.download_checkpoint(&b, 1)
         .unwrap()

@@ -4,16 +4,15 @@
 //! errors a user can cause.
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::gpu;
 use pconv::model::Checkpoint;
 use pconv::train::{train, Control, Length, Observer, Outcome, Start, StepMetrics, TrainOptions};
 
-fn data_folder(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pconv-trainer-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+fn data_folder(name: &str) -> common::Scratch {
+    let dir = common::Scratch::new(&format!("trainer-{name}"));
     std::fs::create_dir_all(dir.join("images")).unwrap();
     for i in 0..5u32 {
         image::RgbImage::from_fn(20 + i, 18, |x, y| {

@@ -103,3 +103,45 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f64], tol: f64) {
         tol * scale
     );
 }
+
+/// A fresh folder under the temp dir, removed when dropped, so repeated
+/// test runs do not fill the disk. A failing test keeps it (and says where)
+/// for inspection.
+pub struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    /// `pconv-{tag}-{pid}` under the temp dir, emptied if it exists.
+    pub fn new(tag: &str) -> Scratch {
+        let path = std::env::temp_dir().join(format!("pconv-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Scratch(path)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for Scratch {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("kept {} for inspection", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}

@@ -1,7 +1,8 @@
 //! The desktop app end to end, through a real window: under a virtual X
-//! display (Xvfb) `pconv app` opens a photo, xdotool paints one stroke with
-//! the mouse and presses Ctrl+S, and the saved image must equal the photo
-//! outside the stroke and differ inside it. Needs Xvfb and xdotool; without
+//! display (Xvfb) `pconv app` opens a photo, xdotool paints one stroke and
+//! drags one rectangle with the mouse and presses Ctrl+S, and the saved
+//! image must equal the photo outside the two and differ inside them;
+//! Ctrl+Q quits, and the settings the run changed are remembered. Needs Xvfb and xdotool; without
 //! them the test skips, unless PCONV_REQUIRE_GPU=1 (CI) makes that a failure.
 mod common;
 
@@ -96,12 +97,14 @@ fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
 }
 
 /// Runs `pconv ARGS` on the virtual display, output to `log`.
+/// The app's remembered settings go to `XDG_DATA_HOME`: the log's folder.
 fn start_pconv(args: &[&std::ffi::OsStr], display: &str, log: &Path) -> Guard {
     let file = std::fs::File::create(log).unwrap();
     Guard(
         Command::new(env!("CARGO_BIN_EXE_pconv"))
             .args(args)
             .env("DISPLAY", display)
+            .env("XDG_DATA_HOME", log.parent().unwrap())
             .env("XDG_RUNTIME_DIR", std::env::temp_dir())
             .env("WAYLAND_DISPLAY", "")
             .stdout(file.try_clone().unwrap())
@@ -174,10 +177,36 @@ fn photo(path: &Path) {
     .unwrap();
 }
 
+/// Holds `modifier` while pressing `key` (apart: winit misses xdotool's
+/// instant "ctrl+s" chord).
+fn chord(display: &str, modifier: &str, key: &str) {
+    xdotool(display, &["keydown", modifier]);
+    std::thread::sleep(Duration::from_millis(200));
+    xdotool(display, &["key", key]);
+    std::thread::sleep(Duration::from_millis(200));
+    xdotool(display, &["keyup", modifier]);
+}
+
+/// Presses the mouse at the first point, moves through the others and
+/// releases it at the last.
+fn drag(display: &str, points: &[(u32, u32)]) {
+    let at = |(x, y): (u32, u32)| xdotool(display, &["mousemove", &x.to_string(), &y.to_string()]);
+    at(points[0]);
+    std::thread::sleep(Duration::from_millis(300));
+    xdotool(display, &["mousedown", "1"]);
+    for &p in &points[1..] {
+        at(p);
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    xdotool(display, &["mouseup", "1"]);
+    std::thread::sleep(Duration::from_millis(500));
+}
+
 /// Opens a photo in the window with `method` (arguments of `pconv app`),
-/// paints a stroke with the mouse, saves with Ctrl+S and checks the saved
-/// image; returns the app's log.
-fn paint_a_stroke_inpaint_and_save(tag: &str, method: &[&str]) -> String {
+/// paints a stroke and a rectangle with the mouse, makes the brush larger,
+/// saves with Ctrl+S and checks the saved image, quits with Ctrl+Q; returns
+/// the app's log and its remembered settings.
+fn paint_a_stroke_inpaint_and_save(tag: &str, method: &[&str]) -> (String, String) {
     let _one_display = DISPLAY_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let dir = common::Scratch::new(&format!("app-{tag}"));
     let input = dir.join("photo.png");
@@ -188,7 +217,7 @@ fn paint_a_stroke_inpaint_and_save(tag: &str, method: &[&str]) -> String {
     let mut args = vec!["app".as_ref(), input.as_os_str()];
     args.extend(method.iter().map(std::ffi::OsStr::new));
     let log = dir.join("app.log");
-    let (_app, window) = start_window(&args, &display, &log, "pconv");
+    let (mut app, window) = start_window(&args, &display, &log, "pconv");
     // Moved to the top-left corner of the screen.
     xdotool(&display, &["windowmove", &window, "0", "0"]);
     xdotool(&display, &["windowsize", &window, "1100", "760"]);
@@ -197,28 +226,21 @@ fn paint_a_stroke_inpaint_and_save(tag: &str, method: &[&str]) -> String {
     let geometry = xdotool(&display, &["getwindowgeometry", &window]);
     eprintln!("{geometry}");
 
-    // The image is centred in the canvas right of the 230-pt tool panel:
-    // a horizontal stroke through its middle.
-    let (y, x0, x1) = ("380", "600", "760");
-    xdotool(&display, &["mousemove", x0, y]);
-    std::thread::sleep(Duration::from_millis(300));
-    xdotool(&display, &["mousedown", "1"]);
-    for x in (600..=760).step_by(16) {
-        xdotool(&display, &["mousemove", &x.to_string(), y]);
-        std::thread::sleep(Duration::from_millis(60));
-    }
-    xdotool(&display, &["mousemove", x1, y]);
-    xdotool(&display, &["mouseup", "1"]);
-    std::thread::sleep(Duration::from_millis(500));
     // Without a window manager nobody gives the window keyboard focus.
     xdotool(&display, &["windowfocus", "--sync", &window]);
     std::thread::sleep(Duration::from_millis(300));
-    // Ctrl+S (held apart: winit misses xdotool's instant "ctrl+s" chord).
-    xdotool(&display, &["keydown", "ctrl"]);
-    std::thread::sleep(Duration::from_millis(200));
-    xdotool(&display, &["key", "s"]);
-    std::thread::sleep(Duration::from_millis(200));
-    xdotool(&display, &["keyup", "ctrl"]);
+
+    // The image fills the canvas right of the tool panel, about 2.5 screen
+    // pixels per image pixel from (287, 66): a horizontal stroke through
+    // its middle (image rows near 125), then with the rectangle tool (R) a
+    // box in its upper left (columns about 25..73, rows 21..61).
+    let stroke: Vec<(u32, u32)> = (600..=760).step_by(16).map(|x| (x, 380)).collect();
+    drag(&display, &stroke);
+    xdotool(&display, &["key", "r"]);
+    drag(&display, &[(350, 120), (410, 170), (470, 220)]);
+    // A larger brush, to be remembered: 12 px * 1.25.
+    xdotool(&display, &["key", "bracketright"]);
+    chord(&display, "ctrl", "s");
     wait_for("the saved result", Duration::from_secs(120), || {
         output.exists()
     });
@@ -236,19 +258,56 @@ fn paint_a_stroke_inpaint_and_save(tag: &str, method: &[&str]) -> String {
         "the stroke should change the image inside it ({} pixels changed)",
         changed.len()
     );
-    // Every changed pixel lies in one horizontal band around the middle row
-    // (the stroke), none elsewhere: known pixels are kept exactly.
-    let (ys, xs): (Vec<u32>, Vec<u32>) = changed.iter().map(|&(x, y)| (y, x)).unzip();
-    let (ymin, ymax) = (*ys.iter().min().unwrap(), *ys.iter().max().unwrap());
-    let (xmin, xmax) = (*xs.iter().min().unwrap(), *xs.iter().max().unwrap());
+    // Every changed pixel lies in the rectangle or in one horizontal band
+    // around the middle row (the stroke), none elsewhere: known pixels are
+    // kept exactly.
+    type Pixels = Vec<(u32, u32)>;
+    let (upper, band): (Pixels, Pixels) = changed.iter().partition(|&&(_, y)| y < 85);
+    let extent = |v: &[(u32, u32)]| {
+        let (xs, ys): (Vec<u32>, Vec<u32>) = v.iter().copied().unzip();
+        let (x0, x1) = (*xs.iter().min().unwrap(), *xs.iter().max().unwrap());
+        let (y0, y1) = (*ys.iter().min().unwrap(), *ys.iter().max().unwrap());
+        (x0, x1, y0, y1)
+    };
+    assert!(
+        band.len() > 100,
+        "the stroke should change the image ({} pixels)",
+        band.len()
+    );
+    let (xmin, xmax, ymin, ymax) = extent(&band);
     assert!(
         ymax - ymin < 80 && ymin < 150 && ymax > 90,
         "changes span rows {ymin}..{ymax}"
     );
     assert!(xmax - xmin > 40, "the stroke spans columns {xmin}..{xmax}");
+    // The rectangle: filled solid (about 48 x 40 image pixels), not a
+    // stroke along the drag.
+    assert!(
+        upper.len() > 1200,
+        "the rectangle should change the image ({} pixels)",
+        upper.len()
+    );
+    let (x0, x1, y0, y1) = extent(&upper);
+    assert!(
+        (10..40).contains(&x0) && (58..90).contains(&x1),
+        "rectangle columns {x0}..{x1}"
+    );
+    assert!(
+        (8..35).contains(&y0) && (48..75).contains(&y1),
+        "rectangle rows {y0}..{y1}"
+    );
+    let filled = upper.len() as f64 / ((x1 - x0 + 1) * (y1 - y0 + 1)) as f64;
+    assert!(filled > 0.9, "only {filled:.2} of the rectangle changed");
+
+    // Ctrl+Q closes the window, and the settings are stored on the way out.
+    chord(&display, "ctrl", "q");
+    wait_for("the app to quit", Duration::from_secs(30), || {
+        matches!(app.0.try_wait(), Ok(Some(_)))
+    });
+    let settings = std::fs::read_to_string(dir.join("pconv/app.ron")).unwrap_or_default();
+    assert!(settings.contains("radius:15.0"), "{settings}");
     let text = std::fs::read_to_string(&log).unwrap_or_default();
-    let _ = std::fs::remove_dir_all(&dir);
-    text
+    (text, settings)
 }
 
 #[test]
@@ -256,7 +315,11 @@ fn paint_a_stroke_inpaint_with_telea_and_save_through_the_window() {
     if !ready() {
         return;
     }
-    let log = paint_a_stroke_inpaint_and_save("telea", &["--method", "telea"]);
+    let (log, settings) = paint_a_stroke_inpaint_and_save("telea", &["--method", "telea"]);
+    assert!(
+        settings.contains("method:Some(Classical(Telea))"),
+        "{settings}"
+    );
     // lavapipe's default: the engine on a device of its own.
     if common::gpu().is_some_and(|g| g.is_cpu()) {
         assert!(log.contains("a device of its own"), "{log}");
@@ -275,11 +338,12 @@ fn paint_a_stroke_inpaint_with_the_model_drawn_from_its_gpu_texture() {
         env!("CARGO_MANIFEST_DIR"),
         "/assets/models/faces128.safetensors"
     );
-    let log = paint_a_stroke_inpaint_and_save(
+    let (log, settings) = paint_a_stroke_inpaint_and_save(
         "model",
         &["--method", "pconv", "--checkpoint", model, "--share-device"],
     );
     assert!(log.contains("results are drawn from GPU textures"), "{log}");
+    assert!(settings.contains("faces128.safetensors"), "{settings}");
 }
 
 #[test]

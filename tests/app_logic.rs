@@ -314,6 +314,27 @@ fn rectangle_and_lasso_select_holes_in_one_undo_step() {
     assert_eq!(count(&e), 48);
 }
 
+/// A whole gesture from one frame's events: press, release elsewhere with
+/// no move between (a stalled frame). The shape or stroke reaches the
+/// release point.
+#[test]
+fn a_gesture_ends_where_the_button_is_released() {
+    let mut e = MaskEditor::new(30, 20);
+    assert!(!e.release(5.0, 5.0), "no gesture under way");
+    e.press(Tool::Rectangle, 3.0, 4.0, 3.0);
+    assert!(e.is_pressed());
+    assert!(e.release(12.2, 8.9));
+    assert!(!e.is_pressed());
+    assert_eq!(count(&e), 8 * 6, "the rectangle of the release point");
+    // The brush: a stroke from the press to the release, one undo step.
+    e.press(Tool::Brush, 1.0, 2.0, 15.5);
+    assert!(e.release(25.0, 15.5));
+    let row: usize = (0..30).filter(|&x| e.mask().holes[15 * 30 + x]).count();
+    assert!(row >= 23, "the stroke spans the row: {row} pixels");
+    assert!(e.undo());
+    assert_eq!(count(&e), 48);
+}
+
 #[test]
 fn grow_and_shrink_move_the_edge_by_exact_distances() {
     // Against brute force on a random mask: grow by n = every pixel within
@@ -358,5 +379,102 @@ fn grow_and_shrink_move_the_edge_by_exact_distances() {
         }
         assert!(e.undo());
         assert_eq!(e.mask(), &mask, "one undo step");
+    }
+}
+
+/// What the app remembers between runs, through eframe's own storage
+/// functions (RON), as the window stores and reads it.
+mod settings {
+    use std::collections::HashMap;
+
+    use pconv::app::settings::{Settings, KEY};
+    use pconv::app::ui::MethodChoice;
+    use pconv::infer::Classical;
+
+    #[derive(Default)]
+    struct Memory(HashMap<String, String>);
+    impl eframe::Storage for Memory {
+        fn get_string(&self, key: &str) -> Option<String> {
+            self.0.get(key).cloned()
+        }
+        fn set_string(&mut self, key: &str, value: String) {
+            self.0.insert(key.into(), value);
+        }
+        fn remove_string(&mut self, key: &str) {
+            self.0.remove(key);
+        }
+        fn flush(&mut self) {}
+    }
+
+    fn load(m: &Memory) -> Settings {
+        eframe::get_value::<Settings>(m, KEY)
+            .unwrap_or_default()
+            .sanitized()
+    }
+
+    #[test]
+    fn settings_round_trip_and_bad_files_fall_back() {
+        let dir = crate::common::Scratch::new("settings");
+        let model = dir.join("m.safetensors");
+        std::fs::write(&model, b"x").unwrap();
+        let mut s = Settings {
+            radius: 30.0,
+            feather: 5,
+            average_flips: true,
+            method: Some(MethodChoice::Model(model.clone())),
+            ..Settings::default()
+        };
+        s.remember_folder_of(&dir.join("photo.png"));
+        assert_eq!(s.last_folder.as_deref(), Some(dir.path()));
+        let mut m = Memory::default();
+        eframe::set_value(&mut m, KEY, &s);
+        assert_eq!(load(&m), s);
+
+        // The model file is gone: forgotten, and the default method runs.
+        std::fs::remove_file(&model).unwrap();
+        let gone = load(&m);
+        assert_eq!(gone.method, None);
+        let telea = MethodChoice::Classical(Classical::Telea);
+        assert_eq!(gone.start_method(None, telea.clone()), telea);
+
+        // An older or hand-written file: missing fields take defaults, out
+        // of range values are clamped, garbage is ignored.
+        eframe::Storage::set_string(
+            &mut m,
+            KEY,
+            "(radius: 9000.0, feather: 99, overlay_opacity: -1.0)".into(),
+        );
+        let old = load(&m);
+        assert_eq!(
+            (old.radius, old.feather, old.overlay_opacity, old.grow_by),
+            (500.0, 32, 0.0, Settings::default().grow_by)
+        );
+        eframe::Storage::set_string(&mut m, KEY, "not ron at all {".into());
+        assert_eq!(load(&m), Settings::default());
+    }
+
+    #[test]
+    fn the_command_line_wins_over_the_remembered_method() {
+        let ns = MethodChoice::Classical(Classical::NavierStokes);
+        let telea = MethodChoice::Classical(Classical::Telea);
+        let s = Settings {
+            method: Some(MethodChoice::Fit),
+            ..Settings::default()
+        };
+        assert_eq!(s.start_method(Some(ns.clone()), telea.clone()), ns);
+        assert_eq!(s.start_method(None, telea.clone()), MethodChoice::Fit);
+        assert_eq!(Settings::default().start_method(None, telea.clone()), telea);
+        // The model field shows the model in use, else the last loaded.
+        let last = std::path::PathBuf::from("/models/last.safetensors");
+        let s = Settings {
+            model: Some(last.clone()),
+            ..Settings::default()
+        };
+        assert_eq!(s.model_field(&telea, None), Some(last));
+        let bundled = std::path::Path::new("/b.safetensors");
+        assert_eq!(
+            Settings::default().model_field(&telea, Some(bundled)),
+            Some(bundled.to_path_buf())
+        );
     }
 }

@@ -192,6 +192,39 @@ impl MaskEditor {
         self.replace_all(|i, _| m.holes[i]);
     }
 
+    /// The button went down at (x, y), image coordinates: the brush and
+    /// eraser start a stroke (a dab), the rectangle and lasso a shape.
+    pub fn press(&mut self, tool: Tool, radius: f32, x: f32, y: f32) {
+        if tool.is_shape() {
+            self.begin_shape(tool, x, y);
+        } else {
+            self.begin_stroke(tool, radius, x, y);
+        }
+    }
+
+    /// The pointer moved to (x, y) with the button down.
+    pub fn drag_to(&mut self, x: f32, y: f32) {
+        self.stroke_to(x, y);
+        self.shape_to(x, y);
+    }
+
+    /// The button went up at (x, y): the stroke or shape reaches there and
+    /// ends (one undo step). False when none was under way.
+    pub fn release(&mut self, x: f32, y: f32) -> bool {
+        if !self.is_pressed() {
+            return false;
+        }
+        self.drag_to(x, y);
+        self.end_stroke();
+        self.end_shape();
+        true
+    }
+
+    /// A stroke or a shape is under way.
+    pub fn is_pressed(&self) -> bool {
+        self.is_stroking() || self.is_shaping()
+    }
+
     /// Starts a rectangle or lasso at (x, y), image coordinates.
     pub fn begin_shape(&mut self, tool: Tool, x: f32, y: f32) {
         self.end_stroke();

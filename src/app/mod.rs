@@ -4,6 +4,7 @@
 pub mod document;
 pub mod fitting;
 pub mod mask_edit;
+pub mod settings;
 pub mod ui;
 pub mod view;
 pub mod worker;

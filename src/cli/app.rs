@@ -21,8 +21,9 @@ pub struct AppArgs {
     /// A mask to start from (white = hole; resized to the image if needed).
     #[arg(long)]
     mask: Option<PathBuf>,
-    #[arg(long, value_enum, default_value = "pconv")]
-    method: MethodArg,
+    /// How holes are filled [default: the last run's method, else pconv].
+    #[arg(long, value_enum)]
+    method: Option<MethodArg>,
     /// Run inpainting on the window's own device even on a software
     /// adapter (lavapipe), so results are drawn straight from GPU textures;
     /// the window then pauses while each inpainting runs. GPUs always share.
@@ -35,17 +36,25 @@ pub fn launch_options(a: AppArgs) -> Result<LaunchOptions> {
         Some(p) => p,
         None => bail!("no image given and the sample assets/{SAMPLE} was not found"),
     };
-    let method = match (a.method, a.checkpoint.or_else(bundled_model)) {
-        (MethodArg::Telea, _) | (MethodArg::Pconv, None) => {
-            MethodChoice::Classical(Classical::Telea)
-        }
-        (MethodArg::Ns, _) => MethodChoice::Classical(Classical::NavierStokes),
-        (MethodArg::Pconv, Some(p)) => MethodChoice::Model(p),
-        (MethodArg::Fit, _) => MethodChoice::Fit,
+    let bundled = bundled_model();
+    // No model at all (an install without assets): Telea.
+    let default_method = match &bundled {
+        Some(p) => MethodChoice::Model(p.clone()),
+        None => MethodChoice::Classical(Classical::Telea),
+    };
+    let method = match (a.method, a.checkpoint) {
+        (None, None) => None,
+        (Some(MethodArg::Telea), _) => Some(MethodChoice::Classical(Classical::Telea)),
+        (Some(MethodArg::Ns), _) => Some(MethodChoice::Classical(Classical::NavierStokes)),
+        (Some(MethodArg::Fit), _) => Some(MethodChoice::Fit),
+        (Some(MethodArg::Pconv) | None, Some(p)) => Some(MethodChoice::Model(p)),
+        (Some(MethodArg::Pconv), None) => Some(default_method.clone()),
     };
     Ok(LaunchOptions {
         image,
         method,
+        default_method,
+        default_model: bundled,
         mask: a.mask,
         share_device: a.share_device,
     })

@@ -180,65 +180,60 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
         view.pan((d.x, d.y));
     }
 
-    // Painting with the primary button; the shape tools select instead.
+    // Painting with the primary button (the shape tools select instead),
+    // from this frame's pointer events in order: a stalled frame (an
+    // inpainting on a shared software device, a loaded machine) can hold a
+    // whole drag, press to release, which egui's per-frame drag state would
+    // report as a click or as nothing.
     let editor = &mut app.doc.editor;
     let to_image = |p: Pos2| view.screen_to_image(local(p));
-    let shape_tool = app.tools.tool.is_shape();
-    let mut shape_ended = false;
-    if !space && shape_tool {
-        if let Some(pos) = response.interact_pointer_pos() {
-            if response.drag_started_by(egui::PointerButton::Primary) {
-                let origin = ui.input(|i| i.pointer.press_origin()).unwrap_or(pos);
-                let (x, y) = to_image(origin);
-                editor.begin_shape(app.tools.tool, x, y);
-            }
-            if response.dragged_by(egui::PointerButton::Primary) && editor.is_shaping() {
+    let on_canvas =
+        |p: Pos2| rect.contains(p) && ui.ctx().layer_id_at(p) == Some(response.layer_id);
+    let (tool, radius) = (app.tools.tool, app.settings.radius);
+    let mut ended = false;
+    for event in ui.input(|i| i.events.clone()) {
+        match event {
+            egui::Event::PointerButton {
+                pos,
+                button: egui::PointerButton::Primary,
+                pressed: true,
+                ..
+            } if !space && !editor.is_pressed() && on_canvas(pos) => {
                 let (x, y) = to_image(pos);
-                editor.shape_to(x, y);
+                editor.press(tool, radius, x, y);
             }
-        }
-        if editor.is_shaping()
-            && (response.drag_stopped() || !ui.input(|i| i.pointer.primary_down()))
-        {
-            editor.end_shape();
-            shape_ended = true;
-        }
-    }
-    if !space && !shape_tool {
-        if let Some(pos) = response.interact_pointer_pos() {
-            if response.drag_started_by(egui::PointerButton::Primary)
-                || response.clicked_by(egui::PointerButton::Primary)
-            {
-                // A drag is recognised only after the pointer moved a few
-                // points: start the stroke where the button went down.
-                let origin = ui.input(|i| i.pointer.press_origin()).unwrap_or(pos);
-                let (x, y) = to_image(origin);
-                editor.begin_stroke(app.tools.tool, app.tools.radius, x, y);
+            egui::Event::PointerMoved(pos) if editor.is_pressed() => {
                 let (x, y) = to_image(pos);
-                editor.stroke_to(x, y);
-            } else if response.dragged_by(egui::PointerButton::Primary) && editor.is_stroking() {
-                let (x, y) = to_image(pos);
-                editor.stroke_to(x, y);
+                editor.drag_to(x, y);
             }
+            egui::Event::PointerButton {
+                pos,
+                button: egui::PointerButton::Primary,
+                pressed: false,
+                ..
+            } => {
+                let (x, y) = to_image(pos);
+                ended |= editor.release(x, y);
+            }
+            _ => {}
         }
     }
-    let stroke_ended = editor.is_stroking()
-        && (response.drag_stopped()
-            || response.clicked()
-            || !ui.input(|i| i.pointer.primary_down()));
-    if stroke_ended {
+    // Released where no event reached the window (outside it).
+    if editor.is_pressed() && !ui.input(|i| i.pointer.primary_down()) {
         editor.end_stroke();
+        editor.end_shape();
+        ended = true;
     }
     let stroking = editor.is_stroking();
     let view = *view;
-    if stroke_ended || shape_ended {
+    if ended {
         app.refresh();
     } else if stroking {
         app.refresh_while_drawing();
     }
 
     app.canvas
-        .update(&app.doc, app.tools.overlay_opacity, ui.ctx());
+        .update(&app.doc, app.settings.overlay_opacity, ui.ctx());
     let (x0, y0) = view.image_to_screen((0.0, 0.0));
     let (x1, y1) = view.image_to_screen((w as f32, h as f32));
     let image_rect = Rect::from_min_max(
@@ -276,7 +271,7 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
     // The mask over the image, except over a fresh result (it would hide
     // it): the next edit, or "mask over the result", shows it again.
     let fresh = app.doc.result_is_current() && result.is_some() && !app.doc.editor.is_stroking();
-    if !compare && (!fresh || app.tools.overlay_on_result) {
+    if !compare && (!fresh || app.settings.overlay_on_result) {
         if let Some((_, _, tex)) = &app.canvas.overlay {
             painter.image(tex.id(), image_rect, full_uv, Color32::WHITE);
         }
@@ -297,8 +292,8 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
         ));
     }
     // Brush outline.
-    if let Some(pos) = response.hover_pos().filter(|_| !shape_tool) {
-        let r = app.tools.radius * view.zoom;
+    if let Some(pos) = response.hover_pos().filter(|_| !app.tools.tool.is_shape()) {
+        let r = app.settings.radius * view.zoom;
         let color = match app.tools.tool {
             crate::app::mask_edit::Tool::Eraser => Color32::from_rgb(120, 200, 255),
             _ => Color32::from_rgb(255, 90, 90),

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use eframe::egui;
-use egui::{Color32, Pos2, Sense, Stroke};
+use egui::Color32;
 
 use crate::gpu::GpuContext;
 use crate::train::metrics::TERMS;
@@ -190,69 +190,6 @@ impl Dashboard {
     }
 }
 
-const COLORS: [Color32; 7] = [
-    Color32::from_rgb(120, 180, 255),
-    Color32::from_rgb(255, 140, 90),
-    Color32::from_rgb(140, 220, 120),
-    Color32::from_rgb(230, 120, 230),
-    Color32::from_rgb(200, 200, 90),
-    Color32::from_rgb(120, 220, 220),
-    Color32::WHITE,
-];
-
-/// The loss curves, log10 scale, each term in its own colour.
-pub(super) fn plot(ui: &mut egui::Ui, history: &[(u64, [f32; 7])], size: egui::Vec2) {
-    let (resp, painter) = ui.allocate_painter(size, Sense::hover());
-    let r = resp.rect;
-    painter.rect_filled(r, 2.0, Color32::from_gray(20));
-    if history.len() < 2 {
-        painter.text(
-            r.center(),
-            egui::Align2::CENTER_CENTER,
-            "loss curves appear after the first steps",
-            egui::FontId::proportional(14.0),
-            Color32::GRAY,
-        );
-        return;
-    }
-    let logs: Vec<[f32; 7]> = history
-        .iter()
-        .map(|(_, v)| v.map(|x| x.max(1e-6).log10()))
-        .collect();
-    let lo = logs.iter().flatten().copied().fold(f32::INFINITY, f32::min);
-    let hi = logs
-        .iter()
-        .flatten()
-        .copied()
-        .fold(f32::NEG_INFINITY, f32::max);
-    let span = (hi - lo).max(1e-3);
-    let (s0, s1) = (history[0].0 as f32, history[history.len() - 1].0 as f32);
-    let x = |s: u64| r.left() + (s as f32 - s0) / (s1 - s0).max(1.0) * r.width();
-    let y = |v: f32| r.bottom() - (v - lo) / span * r.height();
-    for term in 0..TERMS.len() {
-        let points: Vec<Pos2> = history
-            .iter()
-            .zip(&logs)
-            .map(|((s, _), l)| Pos2::new(x(*s), y(l[term])))
-            .collect();
-        painter.add(egui::Shape::line(points, Stroke::new(1.5, COLORS[term])));
-    }
-    for decade in (lo.ceil() as i32)..=(hi.floor() as i32) {
-        let yy = y(decade as f32);
-        painter.line_segment(
-            [Pos2::new(r.left(), yy), Pos2::new(r.right(), yy)],
-            Stroke::new(0.5, Color32::from_gray(60)),
-        );
-        painter.text(
-            Pos2::new(r.left() + 4.0, yy),
-            egui::Align2::LEFT_BOTTOM,
-            format!("1e{decade}"),
-            egui::FontId::monospace(10.0),
-            Color32::GRAY,
-        );
-    }
-}
-
 impl eframe::App for Dashboard {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
@@ -322,16 +259,15 @@ impl eframe::App for Dashboard {
                     ui.label(format!("checkpoint at step {s}: {}", p.display()));
                 }
             });
-            ui.horizontal_wrapped(|ui| {
-                for (i, name) in TERMS.iter().enumerate() {
-                    ui.colored_label(COLORS[i], format!("- {name}"));
-                }
-                if let Some((_, v)) = self.history.last() {
-                    ui.label(format!("| total {:.4}", v[6]));
-                }
-            });
-            let w = ui.available_width();
-            plot(ui, &self.history, egui::vec2(w, 260.0));
+            if let Some((_, v)) = self.history.last() {
+                let terms: Vec<String> = TERMS
+                    .iter()
+                    .zip(v)
+                    .map(|(name, x)| format!("{name} {x:.4}"))
+                    .collect();
+                ui.label(terms.join(" | "));
+            }
+            super::loss_plot::show(ui, "training losses", &self.history, 260.0);
             if let Some((step, tex)) = &self.sample {
                 ui.label(format!(
                     "sample at step {step}: masked input | output | composite | ground truth"

@@ -22,7 +22,9 @@ impl Purpose {
         let images = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff"];
         let mut d = rfd::FileDialog::new();
         if let Some(p) = start {
-            if let Some(dir) = p.parent().filter(|d| d.is_dir()) {
+            if p.is_dir() {
+                d = d.set_directory(&p);
+            } else if let Some(dir) = p.parent().filter(|d| d.is_dir()) {
                 d = d.set_directory(dir);
             }
             if let Some(name) = p.file_name() {

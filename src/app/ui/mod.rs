@@ -4,6 +4,7 @@
 mod canvas;
 pub mod dashboard;
 mod dialogs;
+mod loss_plot;
 mod side_panel;
 mod status_bar;
 
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use super::document::Document;
 use super::fitting::{FitEvent, FitSession};
 use super::mask_edit::Tool;
+use super::settings::Settings;
 use super::view::View;
 use super::worker::Inpainter;
 use crate::gpu::{context, GpuContext};
@@ -21,7 +23,7 @@ use crate::infer::classical::DEFAULT_RADIUS;
 use crate::infer::{Classical, Ensemble, Method};
 
 /// How holes are filled in the window.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum MethodChoice {
     /// A PConv-UNet checkpoint (the bundled face model by default).
     Model(PathBuf),
@@ -34,7 +36,12 @@ pub enum MethodChoice {
 /// What `pconv app` was asked to open.
 pub struct LaunchOptions {
     pub image: PathBuf,
-    pub method: MethodChoice,
+    /// The method named on the command line (None: the one remembered from
+    /// the last run, else `default_method`).
+    pub method: Option<MethodChoice>,
+    pub default_method: MethodChoice,
+    /// The bundled model, offered in the model field when none was loaded.
+    pub default_model: Option<PathBuf>,
     pub mask: Option<PathBuf>,
     /// Run the engine on the window's device even on a CPU adapter, where
     /// it is off by default (see `run`).
@@ -89,21 +96,10 @@ fn check_displayable(doc: &Document, gpu: &GpuContext) -> crate::Result<()> {
     Ok(())
 }
 
-/// Brush and view settings the panels edit.
+/// The tool and view state of this run (what is kept between runs is in
+/// `Settings`).
 pub struct Tools {
     pub tool: Tool,
-    /// Brush radius in image pixels.
-    pub radius: f32,
-    pub overlay_opacity: f32,
-    /// Show the mask over a result that answers it (hidden by default, so
-    /// the fresh result is seen as it is).
-    pub overlay_on_result: bool,
-    /// Pixels the Grow and Shrink buttons move the holes' edge by.
-    pub grow_by: usize,
-    /// Pixels "Extend canvas" adds on every side.
-    pub extend_by: usize,
-    /// Pixels over which the fill blends into the photo (0: a hard edge).
-    pub feather: usize,
     /// Where the split line sits (0 = all result, 1 = all original); None
     /// shows the result alone.
     pub split: Option<f32>,
@@ -119,6 +115,9 @@ pub struct PConvApp {
     ensemble: Ensemble,
     fit: Option<Fit>,
     tools: Tools,
+    /// Brush size, overlay, grow/extend/feather amounts, last folder and
+    /// model: edited by the panels, kept between runs.
+    settings: Settings,
     view: Option<View>,
     canvas: canvas::Textures,
     /// Text fields of the side panel.
@@ -139,45 +138,62 @@ impl PConvApp {
         renderer: Option<egui_wgpu::RenderState>,
         doc: Document,
         opts: LaunchOptions,
+        settings: Settings,
     ) -> crate::Result<Self> {
         check_displayable(&doc, &gpu)?;
+        let start = settings.start_method(opts.method.clone(), opts.default_method.clone());
+        let model_field = settings.model_field(&start, opts.default_model.as_deref());
+        let ensemble = if settings.average_flips {
+            Ensemble::ALL
+        } else {
+            Ensemble::SINGLE
+        };
         let telea = Method::Classical {
             method: Classical::Telea,
             radius: DEFAULT_RADIUS,
         };
         let textures = renderer.is_some();
-        let method = load_method(&opts.method, &gpu, Ensemble::SINGLE)?.unwrap_or(telea);
-        let inpainter = Inpainter::start(method, textures);
-        let paths = side_panel::Paths::new(&doc, &opts.method);
+        // A remembered model that no longer loads is not worth refusing to
+        // start over: the default method runs, and the status says why.
+        let (start, loaded, message) = match load_method(&start, &gpu, ensemble) {
+            Ok(m) => (start, m, None),
+            Err(e) if opts.method.is_none() => {
+                let fallback = opts.default_method.clone();
+                let m = load_method(&fallback, &gpu, ensemble)?;
+                (
+                    fallback,
+                    m,
+                    Some(format!("the last model did not load: {e}")),
+                )
+            }
+            Err(e) => return Err(e),
+        };
+        let inpainter = Inpainter::start(loaded.unwrap_or(telea), textures);
+        let paths = side_panel::Paths::new(&doc, model_field.as_deref());
         let mut app = PConvApp {
             gpu,
             doc,
             inpainter,
             method: MethodChoice::Classical(Classical::Telea),
-            ensemble: Ensemble::SINGLE,
+            ensemble,
             fit: None,
             tools: Tools {
                 tool: Tool::Brush,
-                radius: 12.0,
-                overlay_opacity: 0.5,
-                overlay_on_result: false,
-                grow_by: 4,
-                extend_by: 32,
-                feather: 0,
                 split: None,
             },
+            settings,
             view: None,
             canvas: canvas::Textures::new(renderer),
             paths,
             dialogs: dialogs::Dialogs::default(),
             last_seconds: None,
-            message: None,
+            message,
             save_pending: false,
         };
-        if opts.method == MethodChoice::Fit {
+        if start == MethodChoice::Fit {
             app.start_fit();
         } else {
-            app.method = opts.method;
+            app.method = start;
             if app.doc.editor.mask().holes.iter().any(|&h| h) {
                 app.refresh();
             }
@@ -199,7 +215,7 @@ impl PConvApp {
     /// The inpainting job for the current mask, with the window's feather.
     fn request(&self) -> super::worker::Request {
         let mut r = self.doc.request();
-        r.feather = self.tools.feather;
+        r.feather = self.settings.feather;
         r
     }
 
@@ -268,7 +284,7 @@ impl PConvApp {
 
     /// "Extend canvas" (see `Document::extend`).
     pub(super) fn extend_canvas(&mut self) {
-        let n = self.tools.extend_by;
+        let n = self.settings.extend_by;
         self.doc.extend(crate::infer::extend::Margins {
             left: n,
             top: n,
@@ -311,7 +327,9 @@ impl PConvApp {
                 }
                 self.view = None;
                 self.canvas.reset();
-                self.paths = side_panel::Paths::new(&self.doc, &self.method);
+                let model = self.paths.model_path();
+                self.paths = side_panel::Paths::new(&self.doc, model.as_deref());
+                self.settings.remember_folder_of(path);
                 self.message = Some(format!("opened {}", path.display()));
             }
             Err(e) => self.message = Some(format!("error: {e}")),
@@ -322,6 +340,7 @@ impl PConvApp {
     /// model when it is the method in use).
     fn set_ensemble(&mut self, ensemble: Ensemble) {
         self.ensemble = ensemble;
+        self.settings.average_flips = ensemble == Ensemble::ALL;
         if let MethodChoice::Model(p) = &self.method {
             self.switch_method(MethodChoice::Model(p.clone()));
         }
@@ -330,6 +349,10 @@ impl PConvApp {
     fn switch_method(&mut self, choice: MethodChoice) {
         match load_method(&choice, &self.gpu, self.ensemble) {
             Ok(Some(m)) => {
+                if let MethodChoice::Model(p) = &choice {
+                    self.settings.model = Some(p.clone());
+                    self.settings.remember_folder_of(p);
+                }
                 self.fit = None;
                 self.inpainter.set_method(m);
                 self.method = choice;
@@ -352,7 +375,10 @@ impl PConvApp {
         self.save_pending = false;
         let p = self.paths.output_path();
         self.message = Some(match self.doc.save_result(&p) {
-            Ok(()) => format!("saved {}", p.display()),
+            Ok(()) => {
+                self.settings.remember_folder_of(&p);
+                format!("saved {}", p.display())
+            }
             Err(e) => format!("error: {e}"),
         });
     }
@@ -372,8 +398,11 @@ impl PConvApp {
             self.save_result();
         }
         if shortcut(cmd, Key::O) {
-            let start = self.doc.path.clone();
+            let start = self.settings.last_folder.clone().or(self.doc.path.clone());
             self.dialogs.ask(dialogs::Purpose::OpenImage, start);
+        }
+        if shortcut(cmd, Key::Q) {
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
         }
         // The more specific chord first: Ctrl+Z alone would match it too.
         let redo = shortcut(cmd | Modifiers::SHIFT, Key::Z) || shortcut(cmd, Key::Y);
@@ -388,10 +417,12 @@ impl PConvApp {
         if !ui.ctx().egui_wants_keyboard_input() {
             let none = Modifiers::NONE;
             if shortcut(none, Key::OpenBracket) {
-                self.tools.radius = (self.tools.radius / 1.25).max(1.0);
+                let r = &mut self.settings.radius;
+                *r = (*r / 1.25).max(*super::settings::RADIUS.start());
             }
             if shortcut(none, Key::CloseBracket) {
-                self.tools.radius = (self.tools.radius * 1.25).min(500.0);
+                let r = &mut self.settings.radius;
+                *r = (*r * 1.25).min(*super::settings::RADIUS.end());
             }
             if shortcut(none, Key::B) {
                 self.tools.tool = Tool::Brush;
@@ -414,6 +445,11 @@ impl PConvApp {
 }
 
 impl eframe::App for PConvApp {
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        self.settings.method = Some(self.method.clone());
+        eframe::set_value(storage, super::settings::KEY, &self.settings);
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.poll_fit();
         if let Some((purpose, path)) = self.dialogs.poll() {
@@ -516,7 +552,13 @@ pub fn run(opts: LaunchOptions) -> anyhow::Result<()> {
                     "a device of its own: results come back as images"
                 }
             );
-            let app = PConvApp::new(gpu, renderer, doc, opts).map_err(|e| e.to_string())?;
+            let settings = cc
+                .storage
+                .and_then(|s| eframe::get_value::<Settings>(s, super::settings::KEY))
+                .unwrap_or_default()
+                .sanitized();
+            let app =
+                PConvApp::new(gpu, renderer, doc, opts, settings).map_err(|e| e.to_string())?;
             Ok(Box::new(app))
         }),
     )

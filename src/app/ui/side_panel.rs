@@ -2,10 +2,11 @@
 use eframe::egui;
 use std::path::PathBuf;
 
-use super::dialogs::{Dialogs, Purpose};
+use super::dialogs::Purpose;
 use super::{MethodChoice, PConvApp};
 use crate::app::document::Document;
 use crate::app::mask_edit::Tool;
+use crate::app::settings;
 use crate::app::view::View;
 use crate::infer::{Classical, Ensemble};
 
@@ -19,16 +20,13 @@ pub struct Paths {
 }
 
 impl Paths {
-    pub fn new(doc: &Document, method: &MethodChoice) -> Self {
+    pub fn new(doc: &Document, model: Option<&std::path::Path>) -> Self {
         let image = doc
             .path
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_default();
-        let model = match method {
-            MethodChoice::Model(p) => p.display().to_string(),
-            MethodChoice::Classical(_) | MethodChoice::Fit => String::new(),
-        };
+        let model = model.map(|p| p.display().to_string()).unwrap_or_default();
         Paths {
             image,
             model,
@@ -43,31 +41,55 @@ impl Paths {
     pub fn output_path(&self) -> PathBuf {
         PathBuf::from(self.output.trim())
     }
+
+    pub fn model_path(&self) -> Option<PathBuf> {
+        Some(PathBuf::from(self.model.trim())).filter(|p| !p.as_os_str().is_empty())
+    }
 }
 
-/// A button acting on the path in the text field beside it, and "…" for a
-/// file dialog that fills the field and acts (`purpose`).
+/// A button acting on the path in the text field below it, "…" for a file
+/// dialog that fills the field and acts (`purpose`), and the file's name
+/// (the field is often too narrow to show it); returns the typed path when
+/// the button was clicked.
 fn path_row(
-    dialogs: &mut Dialogs,
+    app: &mut PConvApp,
     ui: &mut egui::Ui,
-    value: &mut String,
+    field: fn(&mut Paths) -> &mut String,
     button: &str,
     purpose: Purpose,
-) -> bool {
-    ui.horizontal(|ui| {
-        let clicked = ui.button(button).clicked();
-        let browse = ui
-            .add_enabled(!dialogs.is_open(), egui::Button::new("…"))
-            .on_hover_text("choose in a file dialog")
-            .clicked();
-        if browse {
-            let start = Some(PathBuf::from(value.trim())).filter(|p| !p.as_os_str().is_empty());
-            dialogs.ask(purpose, start);
-        }
-        ui.add(egui::TextEdit::singleline(value).desired_width(f32::INFINITY));
-        clicked
-    })
-    .inner
+) -> Option<PathBuf> {
+    let value = field(&mut app.paths);
+    let dialogs = &mut app.dialogs;
+    let last_folder = app.settings.last_folder.as_deref();
+    let clicked = ui
+        .horizontal(|ui| {
+            let clicked = ui.button(button).clicked();
+            let browse = ui
+                .add_enabled(!dialogs.is_open(), egui::Button::new("…"))
+                .on_hover_text("choose in a file dialog")
+                .clicked();
+            if browse {
+                let typed = Some(PathBuf::from(value.trim())).filter(|p| !p.as_os_str().is_empty());
+                dialogs.ask(purpose, typed.or(last_folder.map(PathBuf::from)));
+            }
+            file_name(ui, value);
+            clicked
+        })
+        .inner;
+    ui.add(egui::TextEdit::singleline(value).desired_width(f32::INFINITY))
+        .on_hover_text(value.as_str());
+    clicked.then(|| PathBuf::from(value.trim()))
+}
+
+/// The last component of `path`, shortened to the room left, the whole
+/// path on hover.
+fn file_name(ui: &mut egui::Ui, path: &str) {
+    let name = std::path::Path::new(path.trim())
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    ui.add(egui::Label::new(egui::RichText::new(name).strong()).truncate())
+        .on_hover_text(path);
 }
 
 /// Acts on a path chosen in a file dialog as the button beside its field
@@ -106,14 +128,20 @@ pub fn chosen(app: &mut PConvApp, purpose: Purpose, path: PathBuf) {
 
 fn load_mask(app: &mut PConvApp, p: &std::path::Path) {
     match app.doc.load_mask(p, true) {
-        Ok(()) => app.refresh(),
+        Ok(()) => {
+            app.settings.remember_folder_of(p);
+            app.refresh()
+        }
         Err(e) => app.message = Some(format!("error: {e}")),
     }
 }
 
 fn save_mask(app: &mut PConvApp, p: &std::path::Path) {
     app.message = Some(match app.doc.save_mask(p) {
-        Ok(()) => format!("saved {}", p.display()),
+        Ok(()) => {
+            app.settings.remember_folder_of(p);
+            format!("saved {}", p.display())
+        }
         Err(e) => format!("error: {e}"),
     });
 }
@@ -122,215 +150,248 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
     egui::ScrollArea::vertical().show(ui, |ui| {
         ui.heading("pconv");
         ui.label("Image (or drop a file on the window)");
-        if path_row(
-            &mut app.dialogs,
-            ui,
-            &mut app.paths.image,
-            "Open",
-            Purpose::OpenImage,
-        ) {
-            let p = PathBuf::from(app.paths.image.trim());
+        if let Some(p) = path_row(app, ui, |p| &mut p.image, "Open", Purpose::OpenImage) {
             app.open_image(&p);
         }
         ui.separator();
 
-        ui.label("Method");
-        let is_model = matches!(app.method, MethodChoice::Model(_));
-        ui.horizontal(|ui| {
-            if ui.radio(is_model, "PConv model").clicked() && !is_model {
-                let p = PathBuf::from(app.paths.model.trim());
-                app.switch_method(MethodChoice::Model(p));
-            }
-            for (method, label) in [
-                (Classical::Telea, "Telea"),
-                (Classical::NavierStokes, "Navier–Stokes"),
-            ] {
-                let on = app.method == MethodChoice::Classical(method);
-                if ui.radio(on, label).clicked() && !on {
-                    app.switch_method(MethodChoice::Classical(method));
-                }
-            }
-        });
-        if path_row(
-            &mut app.dialogs,
-            ui,
-            &mut app.paths.model,
-            "Load",
-            Purpose::LoadModel,
-        ) {
-            let p = PathBuf::from(app.paths.model.trim());
-            app.switch_method(MethodChoice::Model(p));
+        method_choice(app, ui);
+        ui.separator();
+
+        mask_tools(app, ui);
+        ui.separator();
+
+        view_controls(app, ui);
+        ui.separator();
+
+        ui.label("Result (Ctrl+S)");
+        if path_row(app, ui, |p| &mut p.output, "Save", Purpose::SaveResult).is_some() {
+            app.save_result();
         }
-        let mut all = app.ensemble == Ensemble::ALL;
-        if ui
-            .add_enabled(
-                is_model,
-                egui::Checkbox::new(&mut all, "Average 8 flips/rotations"),
-            )
+    });
+}
+
+/// The four methods as one radio group, then the options of the chosen one.
+fn method_choice(app: &mut PConvApp, ui: &mut egui::Ui) {
+    ui.label("Method");
+    let is_model = matches!(app.method, MethodChoice::Model(_));
+    if ui
+        .radio(is_model, "PConv model")
+        .on_hover_text("a network trained on many photos (the bundled one: faces)")
+        .clicked()
+        && !is_model
+    {
+        match app.paths.model_path() {
+            Some(p) => app.switch_method(MethodChoice::Model(p)),
+            None => app.message = Some("type or choose a model file first".into()),
+        }
+    }
+    let fitting = app.method == MethodChoice::Fit;
+    if ui
+        .radio(fitting, "Fit this image")
+        .on_hover_text("Train a small network on this photo alone (its known pixels under random masks), refreshing the result as it learns")
+        .clicked()
+        && !fitting
+    {
+        app.switch_method(MethodChoice::Fit);
+    }
+    ui.horizontal(|ui| {
+        for (method, label, hover) in [
+            (
+                Classical::Telea,
+                "Telea",
+                "fast marching from the hole's edge (OpenCV's INPAINT_TELEA)",
+            ),
+            (
+                Classical::NavierStokes,
+                "Navier–Stokes",
+                "isophotes continued into the hole (OpenCV's INPAINT_NS)",
+            ),
+        ] {
+            let on = app.method == MethodChoice::Classical(method);
+            if ui.radio(on, label).on_hover_text(hover).clicked() && !on {
+                app.switch_method(MethodChoice::Classical(method));
+            }
+        }
+    });
+    if is_model || app.fit.is_some() {
+        ui.indent("method options", |ui| {
+            if is_model {
+                model_options(app, ui);
+            }
+            fit_controls(app, ui);
+        });
+    }
+}
+
+/// The model file and the self-ensemble.
+fn model_options(app: &mut PConvApp, ui: &mut egui::Ui) {
+    if let Some(p) = path_row(app, ui, |p| &mut p.model, "Load", Purpose::LoadModel) {
+        app.switch_method(MethodChoice::Model(p));
+    }
+    let mut all = app.ensemble == Ensemble::ALL;
+    if ui
+            .checkbox(&mut all, "Average 8 flips/rotations")
             .on_hover_text("The model fills the photo in its 8 flips and 90° rotations and averages the fills: much less colour noise around the holes, 8 times the work")
             .changed()
         {
             app.set_ensemble(if all { Ensemble::ALL } else { Ensemble::SINGLE });
         }
-        let fitting = app.method == MethodChoice::Fit;
+}
+
+/// Brush, eraser, rectangle and lasso; overlay, feather; apply, extend,
+/// grow/shrink, undo; loading and saving the mask.
+fn mask_tools(app: &mut PConvApp, ui: &mut egui::Ui) {
+    ui.label("Mask");
+    egui::Grid::new("mask tools").num_columns(2).show(ui, |ui| {
+        let tool = &mut app.tools.tool;
+        ui.selectable_value(tool, Tool::Brush, "Brush (B)");
+        ui.selectable_value(tool, Tool::Eraser, "Eraser (E)");
+        ui.end_row();
+        ui.selectable_value(tool, Tool::Rectangle, "Rectangle (R)");
+        ui.selectable_value(tool, Tool::Lasso, "Lasso (L)");
+        ui.end_row();
+    });
+    ui.add(
+        egui::Slider::new(&mut app.settings.radius, settings::RADIUS)
+            .logarithmic(true)
+            .text("size [ ]"),
+    );
+    ui.add(egui::Slider::new(&mut app.settings.overlay_opacity, 0.0..=1.0).text("overlay"));
+    ui.checkbox(&mut app.settings.overlay_on_result, "Mask over the result");
+    if ui
+        .add(egui::Slider::new(&mut app.settings.feather, settings::FEATHER).text("feather px"))
+        .on_hover_text("blend the fill into the photo this far around the holes")
+        .changed()
+    {
+        app.rerun();
+    }
+    ui.horizontal(|ui| {
+        let ready = app.doc.output().is_some() && app.doc.editor.mask().holes.iter().any(|&h| h);
         if ui
-            .radio(fitting, "Fit this image")
-            .on_hover_text("Train a small network on this photo alone (its known pixels under random masks), refreshing the result as it learns")
+            .add_enabled(ready, egui::Button::new("Apply and continue"))
+            .on_hover_text("the result becomes the photo; paint the next thing to remove")
             .clicked()
-            && !fitting
         {
-            app.switch_method(MethodChoice::Fit);
+            app.apply_result();
         }
-        fit_controls(app, ui);
-        ui.separator();
-
-        ui.label("Mask");
-        ui.horizontal_wrapped(|ui| {
-            ui.selectable_value(&mut app.tools.tool, Tool::Brush, "Brush (B)");
-            ui.selectable_value(&mut app.tools.tool, Tool::Eraser, "Eraser (E)");
-            ui.selectable_value(&mut app.tools.tool, Tool::Rectangle, "Rectangle (R)");
-            ui.selectable_value(&mut app.tools.tool, Tool::Lasso, "Lasso (L)");
-        });
-        ui.add(
-            egui::Slider::new(&mut app.tools.radius, 1.0..=200.0)
-                .logarithmic(true)
-                .text("size [ ]"),
-        );
-        ui.add(egui::Slider::new(&mut app.tools.overlay_opacity, 0.0..=1.0).text("overlay"));
-        ui.checkbox(&mut app.tools.overlay_on_result, "Mask over the result");
         if ui
-            .add(egui::Slider::new(&mut app.tools.feather, 0..=32).text("feather px"))
-            .on_hover_text("blend the fill into the photo this far around the holes")
-            .changed()
+            .add_enabled(
+                app.doc.can_unapply(),
+                egui::Button::new("Undo apply/extend"),
+            )
+            .clicked()
         {
-            app.rerun();
-        }
-        ui.horizontal(|ui| {
-            let ready = app.doc.output().is_some() && app.doc.editor.mask().holes.iter().any(|&h| h);
-            if ui
-                .add_enabled(ready, egui::Button::new("Apply and continue"))
-                .on_hover_text("the result becomes the photo; paint the next thing to remove")
-                .clicked()
-            {
-                app.apply_result();
-            }
-            if ui
-                .add_enabled(app.doc.can_unapply(), egui::Button::new("Undo apply/extend"))
-                .clicked()
-            {
-                app.unapply_result();
-            }
-        });
-        ui.horizontal(|ui| {
-            ui.add(egui::DragValue::new(&mut app.tools.extend_by).range(1..=2048).suffix(" px"));
-            if ui
-                .button("Extend canvas")
-                .on_hover_text("grow the photo on every side; the new border is filled like holes")
-                .clicked()
-            {
-                app.extend_canvas();
-            }
-        });
-        ui.horizontal(|ui| {
-            let ed = &mut app.doc.editor;
-            ui.add(egui::DragValue::new(&mut app.tools.grow_by).range(1..=100).suffix(" px"));
-            let grow = ui.button("Grow").on_hover_text("holes spread by this many pixels");
-            let shrink = ui.button("Shrink").on_hover_text("holes recede by this many pixels");
-            if grow.clicked() {
-                ed.grow(app.tools.grow_by);
-            }
-            if shrink.clicked() {
-                ed.shrink(app.tools.grow_by);
-            }
-            if grow.clicked() || shrink.clicked() {
-                app.refresh();
-            }
-        });
-        ui.horizontal(|ui| {
-            let ed = &mut app.doc.editor;
-            let mut changed = false;
-            if ui
-                .add_enabled(ed.can_undo(), egui::Button::new("Undo"))
-                .clicked()
-            {
-                changed |= ed.undo();
-            }
-            if ui
-                .add_enabled(ed.can_redo(), egui::Button::new("Redo"))
-                .clicked()
-            {
-                changed |= ed.redo();
-            }
-            if ui.button("Clear").clicked() {
-                ed.clear();
-                changed = true;
-            }
-            if ui.button("Invert").clicked() {
-                ed.invert();
-                changed = true;
-            }
-            if changed {
-                app.refresh();
-            }
-        });
-        ui.horizontal(|ui| {
-            let p = PathBuf::from(app.paths.mask.trim());
-            let start = Some(p.clone());
-            let free = !app.dialogs.is_open();
-            if ui.button("Load mask").clicked() {
-                load_mask(app, &p);
-            }
-            if ui.add_enabled(free, egui::Button::new("…")).clicked() {
-                app.dialogs.ask(Purpose::LoadMask, start.clone());
-            }
-            if ui.button("Save mask").clicked() {
-                save_mask(app, &p);
-            }
-            if ui.add_enabled(free, egui::Button::new("…")).clicked() {
-                app.dialogs.ask(Purpose::SaveMask, start);
-            }
-        });
-        ui.add(egui::TextEdit::singleline(&mut app.paths.mask).desired_width(f32::INFINITY));
-        ui.separator();
-
-        ui.label("View");
-        ui.horizontal(|ui| {
-            if ui.button("Fit").clicked() {
-                app.view = None;
-            }
-            if ui.button("1:1").clicked() {
-                if let Some(v) = &mut app.view {
-                    *v = View { zoom: 1.0, ..*v };
-                }
-            }
-        });
-        let mut split = app.tools.split.is_some();
-        ui.checkbox(&mut split, "Split compare (hold Tab: original)");
-        match (split, app.tools.split) {
-            (true, None) => app.tools.split = Some(0.5),
-            (false, Some(_)) => app.tools.split = None,
-            _ => {}
-        }
-        if let Some(s) = &mut app.tools.split {
-            ui.add(egui::Slider::new(s, 0.0..=1.0).text("split"));
-        }
-        ui.separator();
-
-        ui.label("Result (Ctrl+S)");
-        if path_row(
-            &mut app.dialogs,
-            ui,
-            &mut app.paths.output,
-            "Save",
-            Purpose::SaveResult,
-        ) {
-            app.save_result();
-        }
-        if let Some(m) = &app.message {
-            ui.separator();
-            ui.label(m);
+            app.unapply_result();
         }
     });
+    ui.horizontal(|ui| {
+        ui.add(
+            egui::DragValue::new(&mut app.settings.extend_by)
+                .range(settings::EXTEND_BY)
+                .suffix(" px"),
+        );
+        if ui
+            .button("Extend canvas")
+            .on_hover_text("grow the photo on every side; the new border is filled like holes")
+            .clicked()
+        {
+            app.extend_canvas();
+        }
+    });
+    ui.horizontal(|ui| {
+        let ed = &mut app.doc.editor;
+        ui.add(
+            egui::DragValue::new(&mut app.settings.grow_by)
+                .range(settings::GROW_BY)
+                .suffix(" px"),
+        );
+        let grow = ui
+            .button("Grow")
+            .on_hover_text("holes spread by this many pixels");
+        let shrink = ui
+            .button("Shrink")
+            .on_hover_text("holes recede by this many pixels");
+        if grow.clicked() {
+            ed.grow(app.settings.grow_by);
+        }
+        if shrink.clicked() {
+            ed.shrink(app.settings.grow_by);
+        }
+        if grow.clicked() || shrink.clicked() {
+            app.refresh();
+        }
+    });
+    ui.horizontal(|ui| {
+        let ed = &mut app.doc.editor;
+        let mut changed = false;
+        if ui
+            .add_enabled(ed.can_undo(), egui::Button::new("Undo"))
+            .clicked()
+        {
+            changed |= ed.undo();
+        }
+        if ui
+            .add_enabled(ed.can_redo(), egui::Button::new("Redo"))
+            .clicked()
+        {
+            changed |= ed.redo();
+        }
+        if ui.button("Clear").clicked() {
+            ed.clear();
+            changed = true;
+        }
+        if ui.button("Invert").clicked() {
+            ed.invert();
+            changed = true;
+        }
+        if changed {
+            app.refresh();
+        }
+    });
+    ui.horizontal(|ui| {
+        let p = PathBuf::from(app.paths.mask.trim());
+        let start = Some(p.clone());
+        let free = !app.dialogs.is_open();
+        if ui.button("Load mask").clicked() {
+            load_mask(app, &p);
+        }
+        if ui.add_enabled(free, egui::Button::new("…")).clicked() {
+            app.dialogs.ask(Purpose::LoadMask, start.clone());
+        }
+        if ui.button("Save mask").clicked() {
+            save_mask(app, &p);
+        }
+        if ui.add_enabled(free, egui::Button::new("…")).clicked() {
+            app.dialogs.ask(Purpose::SaveMask, start);
+        }
+    });
+    ui.add(egui::TextEdit::singleline(&mut app.paths.mask).desired_width(f32::INFINITY));
+}
+
+/// Fit, 1:1 and the split compare.
+fn view_controls(app: &mut PConvApp, ui: &mut egui::Ui) {
+    ui.label("View");
+    ui.horizontal(|ui| {
+        if ui.button("Fit").clicked() {
+            app.view = None;
+        }
+        if ui.button("1:1").clicked() {
+            if let Some(v) = &mut app.view {
+                *v = View { zoom: 1.0, ..*v };
+            }
+        }
+    });
+    let mut split = app.tools.split.is_some();
+    ui.checkbox(&mut split, "Split compare (hold Tab: original)");
+    match (split, app.tools.split) {
+        (true, None) => app.tools.split = Some(0.5),
+        (false, Some(_)) => app.tools.split = None,
+        _ => {}
+    }
+    if let Some(s) = &mut app.tools.split {
+        ui.add(egui::Slider::new(s, 0.0..=1.0).text("split"));
+    }
 }
 
 /// Progress, loss curves, pause/resume and saving of "fit this image".
@@ -349,8 +410,7 @@ fn fit_controls(app: &mut PConvApp, ui: &mut egui::Ui) {
             l[6], l[1], l[0]
         ));
     }
-    let width = ui.available_width();
-    super::dashboard::plot(ui, &fit.history, egui::vec2(width, 110.0));
+    super::loss_plot::show(ui, "fit losses", &fit.history, 180.0);
     let restart = ui
         .horizontal(|ui| {
             let paused = fit.session.paused();
@@ -363,14 +423,15 @@ fn fit_controls(app: &mut PConvApp, ui: &mut egui::Ui) {
     if restart {
         app.start_fit();
     }
-    let Some(fit) = &app.fit else { return };
-    if path_row(
-        &mut app.dialogs,
+    if let Some(p) = path_row(
+        app,
         ui,
-        &mut app.paths.fitted,
+        |p| &mut p.fitted,
         "Save model",
         Purpose::SaveFitted,
     ) {
-        fit.session.save(PathBuf::from(app.paths.fitted.trim()));
+        if let Some(fit) = &app.fit {
+            fit.session.save(p);
+        }
     }
 }

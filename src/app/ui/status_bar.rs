@@ -1,9 +1,21 @@
-//! Adapter, image size, hole ratio, last inference time, state.
+//! The last message (saved, opened, an error), then adapter, image size,
+//! hole ratio, method, last inference time, state; wrapped onto a second
+//! line in a narrow window rather than cut off.
 use super::PConvApp;
 use eframe::egui;
 
 pub fn show(app: &PConvApp, ui: &mut egui::Ui) {
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
+        if let Some(m) = &app.message {
+            let error = m.starts_with("error") || m.contains("failed");
+            let text = egui::RichText::new(m).strong();
+            ui.label(if error {
+                text.color(ui.visuals().error_fg_color)
+            } else {
+                text
+            });
+            ui.separator();
+        }
         let s = &app.gpu.summary;
         ui.label(format!("{} ({})", s.name, s.backend));
         ui.separator();
@@ -38,9 +50,9 @@ pub fn show(app: &PConvApp, ui: &mut egui::Ui) {
         }
         ui.separator();
         ui.label(if app.canvas.draws_device_textures() {
-            "results drawn on the GPU"
+            "GPU textures"
         } else {
-            "results read back (engine on its own device)"
+            "own device"
         })
         .on_hover_text(
             "On the window's device, the network's composite is written into a texture \

@@ -18,7 +18,7 @@ use crate::data::masks::HoleMap;
 pub const DEFAULT_RADIUS: usize = 3;
 
 /// Which classical method.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Classical {
     Telea,
     NavierStokes,

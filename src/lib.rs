@@ -19,6 +19,7 @@ pub mod io;
 pub mod loss;
 pub mod model;
 pub mod ops;
+pub mod raster;
 pub mod train;
 
 pub use error::{Error, Result};

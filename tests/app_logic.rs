@@ -4,7 +4,7 @@ mod common;
 
 use pconv::app::mask_edit::{MaskEditor, Tool};
 use pconv::app::view::{View, MAX_ZOOM};
-use pconv::data::masks::HoleMap;
+use pconv::raster::HoleMap;
 
 fn count(e: &MaskEditor) -> usize {
     e.mask().holes.iter().filter(|&&h| h).count()

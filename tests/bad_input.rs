@@ -609,7 +609,7 @@ fn the_bundled_model_inpaints_1024_pixels_on_any_adapter() {
         image::open(&img).unwrap().to_rgb8(),
         image::open(&out).unwrap().to_rgb8(),
     );
-    let holes = pconv::data::masks::HoleMap::read(&msk).unwrap();
+    let holes = pconv::raster::HoleMap::read(&msk).unwrap();
     let mut changed = 0;
     for (x, y, p) in b.enumerate_pixels() {
         if holes.holes[(y * 1024 + x) as usize] {

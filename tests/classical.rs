@@ -5,8 +5,8 @@
 //! here: its results are committed.
 use std::path::{Path, PathBuf};
 
-use pconv::data::masks::HoleMap;
 use pconv::infer::Classical;
+use pconv::raster::HoleMap;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/opencv")

@@ -6,9 +6,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pconv::data::masks::HoleMap;
 use pconv::io::safetensors::SafeTensors;
 use pconv::model::{Checkpoint, UNetConfig};
+use pconv::raster::HoleMap;
 
 fn dir(name: &str) -> common::Scratch {
     common::Scratch::new(&format!("cli-{name}"))

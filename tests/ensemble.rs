@@ -4,9 +4,10 @@
 mod common;
 
 use common::{gpu, Rng};
-use pconv::data::masks::HoleMap;
-use pconv::infer::{Ensemble, PConvModel, Planes};
+use pconv::infer::{Ensemble, PConvModel};
 use pconv::model::{Checkpoint, UNetConfig};
+use pconv::raster::HoleMap;
+use pconv::raster::Planes;
 
 /// A non-square image of random values, and holes where its red channel
 /// is above 0.6 (so the holes follow the image through any transform).

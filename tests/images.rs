@@ -6,8 +6,9 @@ mod common;
 use std::path::PathBuf;
 
 use common::Scratch;
-use pconv::data::images::{augment, list_images, BatchSpec, ImageLoader};
+use pconv::data::images::{augment, BatchSpec, ImageLoader};
 use pconv::data::masks::MaskSource;
+use pconv::raster::files::list_images;
 
 fn spec(batch: usize, size: usize, seed: u64) -> BatchSpec {
     BatchSpec {
@@ -145,7 +146,7 @@ fn links_back_to_a_parent_neither_loop_nor_repeat_and_special_files_are_left_out
     };
     assert_eq!(canonical(&listed), canonical(&real));
     // Named directly, the FIFO is refused without being opened.
-    let err = pconv::data::images::decode(&fifo).unwrap_err().to_string();
+    let err = pconv::raster::files::decode(&fifo).unwrap_err().to_string();
     assert!(err.contains("not a regular file"), "{err}");
 }
 
@@ -159,18 +160,18 @@ fn a_jpeg_cut_in_its_pixel_data_is_refused() {
     .save(&path)
     .unwrap();
     let bytes = std::fs::read(&path).unwrap();
-    assert!(pconv::data::images::jpeg_is_complete(&bytes));
-    assert!(pconv::data::images::decode(&path).is_ok());
+    assert!(pconv::raster::files::jpeg_is_complete(&bytes));
+    assert!(pconv::raster::files::decode(&path).is_ok());
     // Cuts inside the pixel data (after the start of scan, FF DA), where a
     // decoder would fill the rest with grey.
     let scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]).unwrap();
     for keep in [bytes.len() - 1, bytes.len() - 40, scan + 20] {
         assert!(
-            !pconv::data::images::jpeg_is_complete(&bytes[..keep]),
+            !pconv::raster::files::jpeg_is_complete(&bytes[..keep]),
             "cut at {keep}"
         );
         std::fs::write(&path, &bytes[..keep]).unwrap();
-        let err = pconv::data::images::decode(&path).unwrap_err().to_string();
+        let err = pconv::raster::files::decode(&path).unwrap_err().to_string();
         assert!(
             err.contains("photo.jpg") && err.contains("truncated"),
             "{err}"
@@ -199,7 +200,7 @@ fn a_photo_is_read_upright_as_its_exif_orientation_says() {
     app1.extend(tiff);
     bytes.splice(2..2, app1);
     std::fs::write(&path, bytes).unwrap();
-    let img = pconv::data::images::load_rgb(&path).unwrap();
+    let img = pconv::raster::files::load_rgb(&path).unwrap();
     assert_eq!((img.width(), img.height()), (20, 30));
     // The stored left (red) columns are now the top rows.
     assert!(img.get_pixel(10, 2)[0] > 200, "{:?}", img.get_pixel(10, 2));

@@ -8,13 +8,13 @@ use std::path::PathBuf;
 
 use common::gpu;
 use image::RgbImage;
-use pconv::data::masks::HoleMap;
 use pconv::infer::eval::{bins, pair, to_json, ImageResult};
-use pconv::infer::image::{composite, fit_mask, Planes};
 use pconv::infer::metrics::{l1, psnr, ssim, PSNR_CAP_DB};
 use pconv::infer::Classical;
 use pconv::infer::{large, Method, PConvModel};
 use pconv::model::{Checkpoint, SplitMix64, UNetConfig};
+use pconv::raster::planes::{composite, fit_mask, Planes};
+use pconv::raster::HoleMap;
 
 fn photo(w: u32, h: u32, seed: u64) -> RgbImage {
     let mut rng = SplitMix64(seed);
@@ -366,7 +366,7 @@ fn the_bundled_model_agrees_across_kernel_paths() {
 
 #[test]
 fn feathering_blends_the_fill_into_the_nearest_known_pixels_only() {
-    use pconv::infer::image::composite_feathered;
+    use pconv::raster::planes::composite_feathered;
     let (w, h) = (12usize, 9usize);
     let img = RgbImage::from_fn(w as u32, h as u32, |_, _| image::Rgb([200, 100, 0]));
     let m = holes(w, h, |x, y| (4..6).contains(&x) && (3..5).contains(&y));

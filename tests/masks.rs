@@ -57,7 +57,7 @@ fn temp_dir(name: &str) -> common::Scratch {
 
 #[test]
 fn mask_files_follow_the_spec_polarity() {
-    use pconv::data::masks::HoleMap;
+    use pconv::raster::HoleMap;
     let dir = temp_dir("polarity");
     // Grey: >= 128 is a hole.
     let grey =
@@ -92,7 +92,7 @@ fn mask_files_follow_the_spec_polarity() {
 
 #[test]
 fn nearest_resize_and_the_eight_transforms() {
-    use pconv::data::masks::HoleMap;
+    use pconv::raster::HoleMap;
     // An asymmetric 3x2 pattern.
     let m = HoleMap {
         width: 3,
@@ -143,7 +143,7 @@ fn mask_folders_are_resized_and_deterministic() {
 /// Hole pixels with known pixels on both sides, horizontally or vertically:
 /// the 1-pixel lines that real masks have at 128² (the paper's test masks
 /// resized, a fine brush).
-fn thin_hole_pixels(m: &pconv::data::masks::HoleMap) -> usize {
+fn thin_hole_pixels(m: &pconv::raster::HoleMap) -> usize {
     let (w, h) = (m.width, m.height);
     let known = |x: usize, y: usize| !m.holes[y * w + x];
     let mut n = 0;

@@ -7,12 +7,12 @@ mod common;
 use std::path::PathBuf;
 
 use common::gpu;
-use pconv::data::masks::HoleMap;
-use pconv::infer::image::{composite, Planes};
 use pconv::infer::losses::LossEvaluator;
 use pconv::infer::PConvModel;
 use pconv::loss::VggWeights;
 use pconv::model::Checkpoint;
+use pconv::raster::planes::{composite, Planes};
+use pconv::raster::HoleMap;
 use pconv::train::metrics::TERMS;
 
 fn cases() -> Vec<PathBuf> {

@@ -9,10 +9,11 @@ use image::RgbImage;
 
 use super::mask_edit::MaskEditor;
 use super::worker::{Composite, Finished, Request};
-use crate::data::images::load_rgb;
-use crate::data::masks::HoleMap;
 use crate::error::{Error, Result};
-use crate::infer::image::{fit_mask, save_atomic};
+use crate::raster::files::load_rgb;
+use crate::raster::files::save_atomic;
+use crate::raster::planes::fit_mask;
+use crate::raster::HoleMap;
 
 pub struct Document {
     /// Unique per opened photo: results are matched to their document.

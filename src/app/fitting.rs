@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use super::worker::{fill, Finished, Request};
 use crate::gpu::GpuContext;
-use crate::infer::{Method, PConvModel, Planes};
+use crate::infer::{Method, PConvModel};
+use crate::raster::Planes;
 use crate::train::fit::{FitOptions, Fitter};
 
 /// How often the result is refreshed while fitting, at most; a fill that

@@ -2,7 +2,7 @@
 //! strokes with round caps, rectangle and lasso selections (add holes),
 //! grow and shrink by N pixels, clear, invert, load, and undo/redo of every
 //! edit. Kept apart from the UI so it can be tested without a window.
-use crate::data::masks::HoleMap;
+use crate::raster::HoleMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tool {

@@ -9,9 +9,10 @@ use std::time::Instant;
 
 use image::RgbImage;
 
-use crate::data::masks::HoleMap;
 use crate::infer::display::GpuComposite;
-use crate::infer::{large, Ensemble, Method, Planes};
+use crate::infer::{large, Ensemble, Method};
+use crate::raster::HoleMap;
+use crate::raster::Planes;
 
 /// Above this side, inpainting works on a crop around the holes (see
 /// `infer::large`), as `pconv inpaint` does by default.

@@ -7,9 +7,10 @@ use super::flops::{step_gflop, Gflop};
 use super::time_train_step;
 use crate::error::Result;
 use crate::gpu::GpuContext;
-use crate::infer::{PConvModel, Planes};
+use crate::infer::PConvModel;
 use crate::loss::{Preprocess, VggConfig};
 use crate::model::{Checkpoint, Mode, UNetConfig};
+use crate::raster::Planes;
 use crate::train::TrainStepConfig;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,7 +127,7 @@ fn time_inference(
         height: s,
         data: (0..3 * s * s).map(|i| (i % 251) as f32 / 251.0).collect(),
     };
-    let holes = crate::data::masks::HoleMap {
+    let holes = crate::raster::HoleMap {
         width: s,
         height: s,
         holes: (0..s * s).map(|i| (i / 7) % 3 == 0).collect(),

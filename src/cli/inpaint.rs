@@ -6,12 +6,13 @@ use anyhow::{bail, Context, Result};
 use super::args::{int_in, size_pair, usize_in};
 use super::method::{self, MethodArg};
 use super::progress::{self, Progress};
-use pconv::data::images::{decode, EXTENSIONS};
-use pconv::data::masks::{HoleMap, MaskRule};
 use pconv::infer::extend::Margins;
-use pconv::infer::image::{fit_mask, save_atomic_with};
 use pconv::infer::{large, Method};
 use pconv::io::files::same_file;
+use pconv::raster::files::save_atomic_with;
+use pconv::raster::files::{decode, EXTENSIONS};
+use pconv::raster::planes::fit_mask;
+use pconv::raster::{HoleMap, MaskRule};
 
 #[derive(clap::Args)]
 pub struct InpaintArgs {

@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 
 use super::args::{ratio, size_pair, usize_in};
 use pconv::data::masks::MaskSource;
-use pconv::infer::image::save_atomic;
+use pconv::raster::files::save_atomic;
 
 #[derive(clap::Args)]
 pub struct MasksArgs {

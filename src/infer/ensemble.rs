@@ -5,10 +5,10 @@
 //! that does not follow the image when it is flipped or rotated, so the
 //! average removes much of it (on the bundled face model, +1.2 dB on the
 //! smallest holes with all 8; see assets/models/README.md).
-use super::image::Planes;
-use crate::data::dihedral;
-use crate::data::masks::HoleMap;
 use crate::error::{Error, Result};
+use crate::raster::dihedral;
+use crate::raster::planes::Planes;
+use crate::raster::HoleMap;
 
 /// The transforms (`dihedral` numbering) in the order an ensemble of N
 /// takes the first N: the image, its mirror image, the two upside down,

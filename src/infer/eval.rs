@@ -4,13 +4,13 @@ use std::path::{Path, PathBuf};
 
 use image::RgbImage;
 
-use super::image::{composite, Planes};
 use super::losses::LossEvaluator;
 use super::metrics::{l1, psnr, ssim};
 use super::Method;
-use crate::data::images::{decode, list_images};
-use crate::data::masks::HoleMap;
 use crate::error::Result;
+use crate::raster::files::{decode, list_images};
+use crate::raster::planes::{composite, Planes};
+use crate::raster::HoleMap;
 use crate::train::metrics::TERMS;
 
 /// The paper's hole-ratio bins.

@@ -2,8 +2,8 @@
 //! so any method fills them as it fills holes.
 use image::RgbImage;
 
-use crate::data::masks::HoleMap;
 use crate::error::{Error, Result};
+use crate::raster::HoleMap;
 
 /// Pixels added on each side.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

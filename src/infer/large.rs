@@ -6,10 +6,10 @@
 //! their input values, bit for bit.
 use image::RgbImage;
 
-use super::image::{composite_feathered, Planes};
 use super::Method;
-use crate::data::masks::HoleMap;
 use crate::error::Result;
+use crate::raster::planes::{composite_feathered, Planes};
+use crate::raster::HoleMap;
 
 /// Context kept around the holes: half the box's longer side, at least 32 px.
 fn margin(box_w: usize, box_h: usize) -> usize {

@@ -2,12 +2,12 @@
 //! `pconv eval` reports next to the metrics), computed on the GPU with the
 //! same graph ops as training.
 use super::cache::SizeCache;
-use super::image::{padded_known_mask, Planes};
-use crate::data::masks::HoleMap;
 use crate::error::Result;
 use crate::gpu::{Executor, GpuContext};
 use crate::graph::{Graph, TensorId};
 use crate::loss::{inpainting_loss, Vgg, VggConfig, VggWeights};
+use crate::raster::planes::{padded_known_mask, Planes};
+use crate::raster::HoleMap;
 
 const CACHED_SIZES: usize = 3;
 

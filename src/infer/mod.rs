@@ -7,7 +7,6 @@ pub mod display;
 pub mod ensemble;
 pub mod eval;
 pub mod extend;
-pub mod image;
 pub mod large;
 pub mod losses;
 pub mod metrics;
@@ -15,11 +14,11 @@ pub mod pconv;
 
 pub use self::classical::Classical;
 pub use self::ensemble::Ensemble;
-pub use self::image::Planes;
 pub use self::pconv::PConvModel;
 
-use crate::data::masks::HoleMap;
 use crate::error::Result;
+use crate::raster::HoleMap;
+use crate::raster::Planes;
 
 /// Told (done, total) as a long fill advances: the model's passes over
 /// the flips/rotations, the steps of "fit this image".

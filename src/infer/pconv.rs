@@ -3,12 +3,12 @@
 use super::cache::SizeCache;
 use super::display::{CompositeSources, GpuComposite};
 use super::ensemble::Ensemble;
-use super::image::{padded_known_mask, Planes};
-use crate::data::masks::HoleMap;
 use crate::error::Result;
 use crate::gpu::{Executor, GpuContext};
 use crate::graph::{Graph, TensorId};
 use crate::model::{Checkpoint, Mode, UNet};
+use crate::raster::planes::{padded_known_mask, Planes};
+use crate::raster::HoleMap;
 
 /// Forward graphs kept for different sizes (each holds its GPU buffers).
 const CACHED_SIZES: usize = 3;

@@ -5,15 +5,16 @@
 //! which the loss ignores (`TrainStepConfig::ignore_unknown`). Where they
 //! lie in a crop the ground truth holds Telea's fill, so the VGG losses see
 //! a plausible context there rather than whatever the hole pixels held.
-use crate::data::masks::{free_form_mask, HoleMap};
+use crate::data::masks::free_form_mask;
 use crate::error::{Error, Result};
 use crate::gpu::{Executor, GpuContext};
 use crate::graph::TensorId;
-use crate::infer::image::Planes;
 use crate::infer::Classical;
 use crate::loss::{VggConfig, VggWeights};
 use crate::model::{Checkpoint, Mode, SplitMix64, UNetConfig};
 use crate::ops::optim::adam_step_scalars;
+use crate::raster::HoleMap;
+use crate::raster::Planes;
 
 use super::{TrainStep, TrainStepConfig};
 

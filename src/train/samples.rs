@@ -2,7 +2,7 @@
 //! white) | output | composite | ground truth.
 use image::{Rgb, RgbImage};
 
-use crate::infer::image::to_u8;
+use crate::raster::planes::to_u8;
 
 const GAP: u32 = 2;
 

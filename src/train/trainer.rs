@@ -15,7 +15,7 @@ use super::run_dir::{claim, RunDir, RunLock, RUN_ID_KEY};
 use super::samples::sample_grid;
 use super::schedule::LrSchedule;
 use super::step::{TrainStep, TrainStepConfig};
-use crate::data::images::{list_images, BatchSpec, ImageLoader};
+use crate::data::images::{BatchSpec, ImageLoader};
 use crate::data::masks::MaskSource;
 use crate::error::{Error, Result};
 use crate::gpu::PendingScalars;
@@ -24,6 +24,7 @@ use crate::graph::TensorId;
 use crate::loss::{VggConfig, VggWeights};
 use crate::model::{Checkpoint, Mode, UNetConfig};
 use crate::ops::optim::adam_step_scalars;
+use crate::raster::files::list_images;
 
 pub const LR_TRAIN: f64 = 2e-4;
 pub const LR_FINETUNE: f64 = 5e-5;
@@ -735,7 +736,7 @@ impl Run<'_> {
         })();
         let path = self.dir.sample(step);
         let written = grid.and_then(|grid| {
-            crate::infer::image::save_atomic(&image::DynamicImage::ImageRgb8(grid.clone()), &path)
+            crate::raster::files::save_atomic(&image::DynamicImage::ImageRgb8(grid.clone()), &path)
                 .map(|_| grid)
         });
         match written {

@@ -7,7 +7,7 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
-use crate::data::masks::HoleMap;
+use crate::raster::HoleMap;
 
 /// Pixel flags, with OpenCV's values.
 pub const KNOWN: u8 = 0;

@@ -11,8 +11,8 @@ mod telea;
 
 use image::RgbImage;
 
-use super::image::{to_u8, Planes};
-use crate::data::masks::HoleMap;
+use crate::raster::planes::{to_u8, Planes};
+use crate::raster::HoleMap;
 
 /// OpenCV's documentation and most users' radius.
 pub const DEFAULT_RADIUS: usize = 3;

@@ -2,7 +2,7 @@
 //! the composite, and padding/cropping for the network.
 use image::RgbImage;
 
-use crate::data::masks::HoleMap;
+use crate::raster::HoleMap;
 
 /// An RGB image, channels first, values in [0, 1].
 #[derive(Clone, Debug, PartialEq)]
@@ -62,9 +62,9 @@ impl Planes {
     /// One of the 8 flips/rotations by 90° (`k` in 0..8), as
     /// `HoleMap::transformed`.
     pub fn transformed(&self, k: u64) -> Self {
-        let (width, height) = crate::data::dihedral::size(k, self.width, self.height);
+        let (width, height) = crate::raster::dihedral::size(k, self.width, self.height);
         let plane = self.width * self.height;
-        let sources = crate::data::dihedral::source_indices(k, self.width, self.height);
+        let sources = crate::raster::dihedral::source_indices(k, self.width, self.height);
         let mut data = Vec::with_capacity(3 * plane);
         for c in 0..3 {
             data.extend(sources.iter().map(|&i| self.data[c * plane + i]));
@@ -203,56 +203,4 @@ pub fn fit_mask(
         "the mask is {}x{} but the image is {width}x{height} (pass --resize-mask to resize it, nearest-neighbour)",
         holes.width, holes.height
     )))
-}
-
-/// Writes an image (format from the extension) to a temporary file beside
-/// `path`, flushed to disk, and renames it into place, so a failed write
-/// (a full disk) never leaves a truncated file under the real name, nor a
-/// temporary one. The image is encoded in memory first: an encoder writing
-/// through a buffered file can lose the error of its last flush.
-pub fn save_atomic(img: &image::DynamicImage, path: &std::path::Path) -> crate::error::Result<()> {
-    save_atomic_with(img, path, JPEG_QUALITY)
-}
-
-/// The JPEG quality of saved results: JPEG moves the known pixels too
-/// (measured on a 256² photo crop: 1.6 levels on average, at most 19, at
-/// 95; 2.8 and 56 at the encoder's default 75); PNG keeps them exact.
-pub const JPEG_QUALITY: u8 = 95;
-
-/// `save_atomic` with the JPEG quality (1–100) for a `.jpg` path.
-pub fn save_atomic_with(
-    img: &image::DynamicImage,
-    path: &std::path::Path,
-    jpeg_quality: u8,
-) -> crate::error::Result<()> {
-    use std::io::Write;
-    let fail = |e: &dyn std::fmt::Display| {
-        crate::error::Error::Invalid(format!("{}: {e}", path.display()))
-    };
-    let format = image::ImageFormat::from_path(path).map_err(|e| fail(&e))?;
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    if format == image::ImageFormat::Jpeg {
-        // JPEG has no alpha: the colour channels are written.
-        let rgb = image::DynamicImage::ImageRgb8(img.to_rgb8());
-        let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, jpeg_quality);
-        rgb.write_with_encoder(encoder).map_err(|e| fail(&e))?;
-    } else {
-        img.write_to(&mut bytes, format).map_err(|e| fail(&e))?;
-    }
-    let name = path
-        .file_name()
-        .map(|f| f.to_string_lossy())
-        .unwrap_or_default();
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("png");
-    let tmp = path.with_file_name(format!(".{name}.tmp.{ext}"));
-    let written = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes.get_ref())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        fail(&e)
-    })
 }

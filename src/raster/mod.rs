@@ -1,0 +1,10 @@
+//! The image types every part uses: hole maps, f32 planes and the
+//! composite, image files, and the eight flips/rotations. (Not `image`:
+//! that is the decoding crate's name.)
+pub mod dihedral;
+pub mod files;
+pub mod holes;
+pub mod planes;
+
+pub use holes::{HoleMap, MaskRule};
+pub use planes::Planes;

@@ -9,11 +9,11 @@ use std::time::Duration;
 use common::gpu;
 use pconv::app::fitting::{FitEvent, FitSession};
 use pconv::app::worker::{Composite, Request};
+use pconv::infer::fit::{FitOptions, Fitter};
 use pconv::infer::{FitMethod, Method};
 use pconv::model::{Checkpoint, UNetConfig};
 use pconv::raster::HoleMap;
 use pconv::raster::Planes;
-use pconv::train::fit::{FitOptions, Fitter};
 
 /// Small and quick on lavapipe: a 3-level network on two 32×32 crops.
 fn tiny() -> FitOptions {

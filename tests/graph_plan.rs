@@ -105,9 +105,9 @@ fn tiny_training_step_plan_is_sound() {
             channels: [4, 6, 8],
         },
     );
-    for traits in [DeviceTraits::for_cpu_adapter(true), lavapipe()] {
+    for traits in [DeviceTraits::CPU_ADAPTER, lavapipe()] {
         let rec = Recording::of(&s.graph, &traits);
-        let keep: Vec<TensorId> = s.losses.named().iter().map(|&(_, t)| t).collect();
+        let keep: Vec<TensorId> = s.losses.to_array().to_vec();
         let (planned, unplanned) = check_no_overlap(&s.graph, &rec, &keep);
         assert!(planned < unplanned, "{planned} vs {unplanned}");
     }
@@ -117,8 +117,8 @@ fn tiny_training_step_plan_is_sound() {
 fn full_size_training_step_plan_reuses_memory() {
     // L7, 256x256, batch 1 with real VGG-16 widths: graph and plan only.
     let s = step(7, 1.0, 256, 1, VggConfig::VGG16);
-    let rec = Recording::of(&s.graph, &DeviceTraits::for_cpu_adapter(false));
-    let keep: Vec<TensorId> = s.losses.named().iter().map(|&(_, t)| t).collect();
+    let rec = Recording::of(&s.graph, &DeviceTraits::GPU);
+    let keep: Vec<TensorId> = s.losses.to_array().to_vec();
     let (planned, unplanned) = check_no_overlap(&s.graph, &rec, &keep);
     eprintln!(
         "L7 256x256 b1 train step: {} nodes, {} dispatches, planned {:.1} MiB, without reuse {:.1} MiB",
@@ -139,7 +139,7 @@ fn lavapipe() -> DeviceTraits {
         subgroups_8_to_64: true,
         flat_subgroup_size: 8,
         texel_rows: 16384,
-        ..DeviceTraits::for_cpu_adapter(true)
+        ..DeviceTraits::CPU_ADAPTER
     }
 }
 
@@ -201,7 +201,7 @@ fn weight_packing_is_hoisted_where_no_run_changes_the_weights() {
             channels: [4, 6, 8],
         },
     );
-    let keep: Vec<TensorId> = s.losses.named().iter().map(|&(_, t)| t).collect();
+    let keep: Vec<TensorId> = s.losses.to_array().to_vec();
     let (hoisted, repacked) = check_hoisting(&s.graph, &keep);
     assert!(
         hoisted >= 3 && repacked >= 3,

@@ -261,7 +261,7 @@ fn bins_and_json_follow_the_paper_and_the_issue() {
         l1,
         psnr: 30.0,
         ssim: 0.9,
-        losses: Some([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]),
+        losses: pconv::loss::LossTerms::from_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]),
     };
     let results = [r(0.05, 0.01), r(0.1, 0.03), r(0.15, 0.02), r(0.7, 0.5)];
     let b = bins(&results);

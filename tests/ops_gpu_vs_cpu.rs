@@ -149,7 +149,12 @@ fn check(name: &str, op: Op, operands: Vec<Operand>, tol: f64, rng: &mut Rng) {
             ..ctx.traits()
         });
     }
-    let other = DeviceTraits::for_cpu_adapter(!ctx.is_cpu());
+    // The other kind of adapter's lowering, on this device.
+    let other = if ctx.is_cpu() {
+        DeviceTraits::GPU
+    } else {
+        DeviceTraits::CPU_ADAPTER
+    };
     variants.push(DeviceTraits {
         parallel_workgroups: other.parallel_workgroups,
         workgroup_gemm: other.workgroup_gemm,
@@ -295,7 +300,7 @@ fn forward_kernel(x: &[usize], w: &[usize], stride: usize, pad: usize) -> Kernel
         pad,
         bias: false,
     };
-    let dev = DeviceTraits::for_cpu_adapter(true);
+    let dev = DeviceTraits::CPU_ADAPTER;
     op.lower(&[x, w], &[&y], &dev)
         .dispatches
         .last()
@@ -337,7 +342,7 @@ fn stride_2_convolutions_take_the_row_kernels_where_they_apply() {
             h: gx[2],
             w: gx[3],
         };
-        let dev = DeviceTraits::for_cpu_adapter(true);
+        let dev = DeviceTraits::CPU_ADAPTER;
         let lowered = op.lower(&[&gy, &w], &[&gx], &dev);
         lowered.dispatches.last().unwrap().kernel
     };
@@ -349,7 +354,7 @@ fn stride_2_convolutions_take_the_row_kernels_where_they_apply() {
     // Backward-weight: the 3x3 row kernel on the stride-1 row kernel's layers.
     let weight_kernels = |x: [usize; 4], gy: [usize; 4], k: usize, stride: usize, pad: usize| {
         let op = Op::Conv2dBwdWeight { stride, pad, k };
-        let dev = DeviceTraits::for_cpu_adapter(true);
+        let dev = DeviceTraits::CPU_ADAPTER;
         let w = [gy[1], x[1], k, k];
         let lowered = op.lower(&[&gy, &x], &[&w], &dev);
         lowered
@@ -384,7 +389,7 @@ fn small_deep_maps_split_the_row_kernels_over_input_channels() {
             pad: 1,
             bias: true,
         };
-        let dev = DeviceTraits::for_cpu_adapter(false);
+        let dev = DeviceTraits::GPU;
         let w = [co, x[1], k, k];
         let lowered = op.lower(&[&x, &w, &[co]], &[&y], &dev);
         lowered
@@ -428,7 +433,7 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
             subgroups_8_to_64: true,
             flat_subgroup_size: 8,
             texel_rows,
-            ..DeviceTraits::for_cpu_adapter(true)
+            ..DeviceTraits::CPU_ADAPTER
         };
         op.lower(&ins, &[out], &dev)
             .dispatches
@@ -963,7 +968,7 @@ fn adam_step_matches_cpu() {
 }
 
 fn adam_case(len: usize, rng: &mut Rng) {
-    let step = pconv::ops::optim::adam_step_scalars(2e-4, 0.9, 0.999, 3);
+    let step = pconv::ops::optim::adam_step_scalars(2e-4, 3);
     let ops = vec![
         data(&[4], step.iter().map(|&v| v as f64).collect()),
         data(&[len], rng.values(len)),

@@ -13,7 +13,6 @@ use pconv::loss::VggWeights;
 use pconv::model::Checkpoint;
 use pconv::raster::planes::{composite, Planes};
 use pconv::raster::HoleMap;
-use pconv::train::metrics::TERMS;
 
 fn cases() -> Vec<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference");
@@ -63,7 +62,7 @@ fn composites_and_losses_match_the_pytorch_reference() {
                 serde_json::from_str(&std::fs::read_to_string(dir.join("losses.json")).unwrap())
                     .unwrap();
             let ours = evaluator.losses(&pred, &planes, &holes).unwrap();
-            for (term, v) in TERMS.iter().zip(ours) {
+            for (term, v) in ours.named() {
                 let e = expected[term].as_f64().unwrap();
                 let rel = (v - e).abs() / e.abs().max(1e-12);
                 assert!(rel < 1e-4, "{name} {term}: {v} vs {e} (relative {rel:.2e})");

@@ -98,7 +98,7 @@ fn values(step: &TrainStep, rng: &mut Rng) -> Vec<(TensorId, Vec<f64>)> {
         vals.push((u, unknown));
     }
     vals.push((step.mask, mask));
-    let s = adam_step_scalars(2e-4, 0.9, 0.999, 1);
+    let s = adam_step_scalars(2e-4, 1);
     vals.push((step.adam_step, s.iter().map(|&v| v as f64).collect()));
     vals
 }
@@ -152,7 +152,7 @@ fn check_step(cfg: TrainStepConfig, seed: u64) {
     }
 
     let Some(ctx) = gpu() else { return };
-    let mut keep: Vec<TensorId> = step.losses.named().iter().map(|&(_, t)| t).collect();
+    let mut keep: Vec<TensorId> = step.losses.to_array().to_vec();
     keep.push(step.output);
     keep.extend(step.trained.iter().map(|&(_, g, _, _)| g));
     let exec = Executor::new(&ctx, &step.graph, &keep).unwrap();
@@ -312,7 +312,7 @@ fn resumed_run_matches_uninterrupted_run_exactly() {
     let step = TrainStep::build(&tiny(Mode::Train)).unwrap();
     let mut rng = Rng::new(31);
     let vals = values(&step, &mut rng);
-    let losses: Vec<TensorId> = step.losses.named().iter().map(|&(_, t)| t).collect();
+    let losses: Vec<TensorId> = step.losses.to_array().to_vec();
     let fresh = || {
         let exec = Executor::new(&ctx, &step.graph, &losses).unwrap();
         for (t, v) in &vals {
@@ -321,7 +321,7 @@ fn resumed_run_matches_uninterrupted_run_exactly() {
         exec
     };
     let run = |exec: &Executor, t: u64| {
-        exec.write(step.adam_step, &adam_step_scalars(2e-4, 0.9, 0.999, t))
+        exec.write(step.adam_step, &adam_step_scalars(2e-4, t))
             .unwrap();
         exec.run_with_scalars(&losses).wait().unwrap()
     };
@@ -403,7 +403,7 @@ fn the_moving_average_follows_every_step() {
     }
     let before = exec.read(step.averages[0].0).unwrap();
     for s in 1..=2 {
-        exec.write(step.adam_step, &adam_step_scalars(1e-2, 0.9, 0.999, s))
+        exec.write(step.adam_step, &adam_step_scalars(1e-2, s))
             .unwrap();
         exec.run();
         for (avg, &(t, _)) in want.iter_mut().zip(&step.averages) {

@@ -2,7 +2,8 @@
 # Byte-for-byte comparison of two pconv builds' outputs, for refactors that
 # must not change behaviour: the bundled model (one pass, 8-transform
 # average with feathering), Telea, Navier–Stokes with an extended canvas,
-# on held-out faces with test masks, and eval's JSON.
+# on held-out faces with test masks, eval's JSON, and the losses of a few
+# training steps.
 #   tools/compare_outputs.sh BEFORE_BINARY AFTER_BINARY [HOLDOUT]
 # HOLDOUT: a set made by tools/eval_set.py (default /tmp/holdout).
 set -euo pipefail
@@ -30,6 +31,12 @@ for side in before after; do
   done 2>/dev/null
   "$bin" eval --images "$work/some/faces" --masks "$work/some/masks" --checkpoint "$model" \
     --json "$work/$side/eval.json" >/dev/null 2>&1 || echo "eval failed with $bin"
+  # Four training steps from the bundled model: the losses of each step
+  # (metrics.jsonl without its timing).
+  "$bin" train --headless --data "$work/some/faces" --init "$model" --size 64 --batch 2 \
+    --steps 4 --out "$work/$side-run" >/dev/null 2>&1 || echo "train failed with $bin"
+  sed 's/,"images_per_s":[^,}]*//; s/"images_per_s":[^,}]*,//' "$work/$side-run/metrics.jsonl" \
+    >"$work/$side/metrics.jsonl"
 done
 n=0 differ=0
 for f in "$work"/before/*; do

@@ -1,5 +1,5 @@
 //! "Fit this image" in the window: a thread trains a small network on the
-//! open image (`train::fit`) without pause, and every few seconds fills the
+//! open image (`infer::fit`) without pause, and every few seconds fills the
 //! current mask with the network as it stands. Mask edits retarget the
 //! running fit (the weights carry over); pause, resume and saving the fitted
 //! checkpoint are commands to the thread.
@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use super::worker::{fill, Finished, Request};
 use crate::gpu::GpuContext;
+use crate::infer::fit::{FitOptions, Fitter};
 use crate::infer::{Method, PConvModel};
 use crate::raster::Planes;
-use crate::train::fit::{FitOptions, Fitter};
 
 /// How often the result is refreshed while fitting, at most; a fill that
 /// takes long (seconds on lavapipe at 512²) is repeated less often, so that
@@ -29,7 +29,7 @@ pub enum FitEvent {
     /// A step's loss terms (`LossTerms::named` order).
     Step {
         step: u64,
-        losses: [f32; 7],
+        losses: crate::loss::LossTerms<f32>,
     },
     /// The fill of the target with the network after `step` steps.
     Result {

@@ -330,7 +330,7 @@ pub fn time_train_step(
     use crate::model::SplitMix64;
     let step = crate::train::TrainStep::build(cfg)?;
     let g = &step.graph;
-    let losses: Vec<_> = step.losses.named().iter().map(|&(_, t)| t).collect();
+    let losses: Vec<_> = step.losses.to_array().to_vec();
     let exec = Executor::new(ctx, g, &losses)?;
     for (t, v) in step.net.initial_values(g, 1) {
         exec.write(t, &v)?;
@@ -355,7 +355,7 @@ pub fn time_train_step(
     if profile {
         exec.write(
             step.adam_step,
-            &crate::ops::optim::adam_step_scalars(2e-4, 0.9, 0.999, 1),
+            &crate::ops::optim::adam_step_scalars(2e-4, 1),
         )?;
         exec.run();
         exec.wait()?;
@@ -379,7 +379,7 @@ pub fn time_train_step(
     for i in 0..=reps.max(1) {
         exec.write(
             step.adam_step,
-            &crate::ops::optim::adam_step_scalars(2e-4, 0.9, 0.999, i as u64 + 1),
+            &crate::ops::optim::adam_step_scalars(2e-4, i as u64 + 1),
         )?;
         let t0 = Instant::now();
         exec.run_with_scalars(&losses).wait()?;

@@ -9,7 +9,7 @@ use super::method::{self, MethodArg};
 use super::progress::{self, Progress};
 use pconv::infer::eval::{bins, evaluate_pair, files_of, pair, table, to_json};
 use pconv::infer::losses::LossEvaluator;
-use pconv::loss::VggWeights;
+use pconv::loss::{LossTerms, VggWeights};
 
 #[derive(clap::Args)]
 pub struct EvalArgs {
@@ -120,21 +120,17 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let b = bins(&results);
     println!("method: {}", m.label());
     print!("{}", table(&b));
-    let with_losses: Vec<[f64; 7]> = results.iter().filter_map(|r| r.losses).collect();
+    let with_losses: Vec<[f64; 7]> = results
+        .iter()
+        .filter_map(|r| r.losses.map(|l| l.to_array()))
+        .collect();
     if !with_losses.is_empty() {
         let n = with_losses.len() as f64;
-        let means: Vec<String> = pconv::train::metrics::TERMS
-            .iter()
-            .enumerate()
-            .map(|(i, name)| {
-                let mean = with_losses.iter().map(|l| l[i]).sum::<f64>() / n;
-                format!("{name} {mean:.4}")
-            })
-            .collect();
+        let means = LossTerms::from_fn(|i| with_losses.iter().map(|l| l[i]).sum::<f64>() / n);
         println!(
             "loss terms, mean of {} images: {}",
             with_losses.len(),
-            means.join(", ")
+            means.describe()
         );
     }
     if let Some(path) = &a.json {

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use pconv::gpu::GpuContext;
+use pconv::infer::fit::FitOptions;
 use pconv::infer::{classical::DEFAULT_RADIUS, Classical, Ensemble, FitMethod, Method, PConvModel};
 use pconv::model::Checkpoint;
-use pconv::train::fit::FitOptions;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum MethodArg {

@@ -143,8 +143,8 @@ impl Observer for Console {
                 &format!(
                     "loss {:.4} (hole {:.4}, valid {:.4}) | {:.2} img/s",
                     m.total(),
-                    m.losses[1],
-                    m.losses[0],
+                    m.losses.hole,
+                    m.losses.valid,
                     m.images_per_s
                 ),
             );

@@ -173,8 +173,13 @@ impl GpuContext {
 
     /// What lowering needs to know about this device.
     pub fn traits(&self) -> crate::graph::recording::DeviceTraits {
+        use crate::graph::recording::DeviceTraits;
         let info = self.adapter.get_info();
-        let mut t = crate::graph::recording::DeviceTraits::for_cpu_adapter(self.is_cpu());
+        let mut t = if self.is_cpu() {
+            DeviceTraits::CPU_ADAPTER
+        } else {
+            DeviceTraits::GPU
+        };
         t.subgroups_8_to_64 = self.device.features().contains(wgpu::Features::SUBGROUP)
             && info.subgroup_min_size >= 8
             && info.subgroup_max_size <= 64

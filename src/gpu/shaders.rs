@@ -85,7 +85,7 @@ kernels! {
     Pad2dTexelsVec4 => "conv/pad2d.wgsl" ["texels", "vec4"],
     WeightTexels => "conv/weight_texels.wgsl",
     WeightFlip => "conv/weight_flip.wgsl",
-    PconvMask => "conv/pconv_mask.wgsl",
+    PConvMask => "conv/pconv_mask.wgsl",
     ChannelScale => "nn/channel_scale.wgsl",
     ChannelScaleVec4 => "nn/channel_scale.wgsl" ["vec4"],
     PConvEpilogue => "nn/pconv_epilogue.wgsl",

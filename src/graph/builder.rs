@@ -363,12 +363,7 @@ impl Graph {
         m: TensorId,
         v: TensorId,
     ) -> Result<()> {
-        let op = Op::Adam {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-        };
-        self.push(op, &[step, grad, param, m, v])?;
+        self.push(crate::ops::optim::adam_op(), &[step, grad, param, m, v])?;
         Ok(())
     }
 

@@ -35,15 +35,23 @@ pub struct DeviceTraits {
 }
 
 impl DeviceTraits {
-    pub fn for_cpu_adapter(cpu: bool) -> Self {
-        DeviceTraits {
-            parallel_workgroups: if cpu { 16 } else { 1024 },
-            subgroups_8_to_64: false,
-            workgroup_gemm: !cpu,
-            flat_subgroup_size: 0,
-            texel_rows: 0,
-        }
-    }
+    /// A GPU before its optional features are known.
+    pub const GPU: DeviceTraits = DeviceTraits {
+        parallel_workgroups: 1024,
+        subgroups_8_to_64: false,
+        workgroup_gemm: true,
+        flat_subgroup_size: 0,
+        texel_rows: 0,
+    };
+
+    /// A CPU adapter (lavapipe) before its optional features are known.
+    pub const CPU_ADAPTER: DeviceTraits = DeviceTraits {
+        parallel_workgroups: 16,
+        subgroups_8_to_64: false,
+        workgroup_gemm: false,
+        flat_subgroup_size: 0,
+        texel_rows: 0,
+    };
 
     /// Whether `texels` vec4s fit one texel array of this device.
     pub fn texels_fit(&self, texels: usize) -> bool {

@@ -8,10 +8,10 @@ use super::losses::LossEvaluator;
 use super::metrics::{l1, psnr, ssim};
 use super::Method;
 use crate::error::Result;
+use crate::loss::LossTerms;
 use crate::raster::files::{decode, list_images};
 use crate::raster::planes::{composite, Planes};
 use crate::raster::HoleMap;
-use crate::train::metrics::TERMS;
 
 /// The paper's hole-ratio bins.
 pub const BINS: [(f64, f64); 6] = [
@@ -31,8 +31,7 @@ pub struct ImageResult {
     pub l1: f64,
     pub psnr: f64,
     pub ssim: f64,
-    /// The six terms and the total, in `TERMS` order.
-    pub losses: Option<[f64; 7]>,
+    pub losses: Option<LossTerms<f64>>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -193,9 +192,9 @@ pub fn to_json(results: &[ImageResult], bins: &[BinResult]) -> serde_json::Value
                 "ssim": r.ssim,
             });
             if let Some(l) = r.losses {
-                let terms: serde_json::Map<String, serde_json::Value> = TERMS
+                let terms: serde_json::Map<String, serde_json::Value> = l
+                    .named()
                     .iter()
-                    .zip(l)
                     .map(|(n, v)| (n.to_string(), json!(v)))
                     .collect();
                 o["losses"] = serde_json::Value::Object(terms);

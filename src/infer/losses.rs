@@ -5,7 +5,7 @@ use super::cache::SizeCache;
 use crate::error::Result;
 use crate::gpu::{Executor, GpuContext};
 use crate::graph::{Graph, TensorId};
-use crate::loss::{inpainting_loss, Vgg, VggConfig, VggWeights};
+use crate::loss::{inpainting_loss, LossTerms, Vgg, VggConfig, VggWeights};
 use crate::raster::planes::{padded_known_mask, Planes};
 use crate::raster::HoleMap;
 
@@ -43,7 +43,7 @@ impl LossEvaluator {
             let mask = g.input("mask", &[1, 1, height, width]);
             let vgg = Vgg::declare(&mut g, VggConfig::VGG16, vgg_weights.preprocess);
             let losses = inpainting_loss(&mut g, &vgg, output, image, mask)?;
-            let terms: Vec<TensorId> = losses.named().iter().map(|&(_, t)| t).collect();
+            let terms: Vec<TensorId> = losses.to_array().to_vec();
             let exec = Executor::new(ctx, &g, &terms)?;
             for (t, v) in vgg_weights.values_for(&vgg) {
                 exec.write(t, v)?;
@@ -58,9 +58,14 @@ impl LossEvaluator {
         })
     }
 
-    /// valid, hole, perc, style_out, style_comp, tv, total (metrics order)
+    /// The loss terms of the prediction `output` of `image` with `holes`.
     /// for the prediction `output` of `image` with `holes`.
-    pub fn losses(&mut self, output: &Planes, image: &Planes, holes: &HoleMap) -> Result<[f64; 7]> {
+    pub fn losses(
+        &mut self,
+        output: &Planes,
+        image: &Planes,
+        holes: &HoleMap,
+    ) -> Result<LossTerms<f64>> {
         if image.width.min(image.height) < Vgg::MIN_SIDE {
             return Err(crate::Error::Invalid(format!(
                 "the image is {}x{}, but the VGG loss terms need at least {m}x{m} pixels (run without --losses)",
@@ -75,10 +80,8 @@ impl LossEvaluator {
         g.exec
             .write(g.mask, &padded_known_mask(holes, image.width, image.height))?;
         let values = g.exec.run_with_scalars(&g.terms).wait()?;
-        let mut out = [0.0; 7];
-        for (o, v) in out.iter_mut().zip(values) {
-            *o = v as f64;
-        }
-        Ok(out)
+        LossTerms::from_slice(&values)
+            .map(|l| l.map(f64::from))
+            .ok_or_else(|| crate::Error::Invalid("too few loss terms read back".into()))
     }
 }

@@ -7,6 +7,7 @@ pub mod display;
 pub mod ensemble;
 pub mod eval;
 pub mod extend;
+pub mod fit;
 pub mod large;
 pub mod losses;
 pub mod metrics;
@@ -39,7 +40,7 @@ pub enum Method {
 /// "Fit this image" as a method: `steps` of fitting per image, then the fill.
 pub struct FitMethod {
     pub ctx: crate::gpu::GpuContext,
-    pub opts: crate::train::fit::FitOptions,
+    pub opts: crate::infer::fit::FitOptions,
     pub steps: u64,
     pub progress: Option<ProgressFn>,
 }
@@ -52,7 +53,7 @@ impl Method {
             Method::PConv(m) => m.predict(image, holes),
             Method::Classical { method, radius } => Ok(method.predict(image, holes, *radius)),
             Method::Fit(f) => {
-                let mut fitter = crate::train::fit::Fitter::new(&f.ctx, image, holes, f.opts)?;
+                let mut fitter = crate::infer::fit::Fitter::new(&f.ctx, image, holes, f.opts)?;
                 for s in 1..=f.steps {
                     fitter.step()?;
                     if let Some(p) = &mut f.progress {

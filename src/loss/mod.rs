@@ -27,30 +27,88 @@ pub struct LossWeights {
     pub tv: f32,
 }
 
-/// The scalar ([1]) tensors of each term.
-#[derive(Clone, Copy, Debug)]
-pub struct LossTerms {
-    pub valid: TensorId,
-    pub hole: TensorId,
-    pub perc: TensorId,
-    pub style_out: TensorId,
-    pub style_comp: TensorId,
-    pub tv: TensorId,
-    pub total: TensorId,
+/// The six loss terms of the spec and their weighted total, by name: the
+/// scalar ([1]) tensors while a graph is built (`LossTerms<TensorId>`),
+/// their values after a step or an evaluation.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LossTerms<T> {
+    pub valid: T,
+    pub hole: T,
+    pub perc: T,
+    pub style_out: T,
+    pub style_comp: T,
+    pub tv: T,
+    pub total: T,
 }
 
-impl LossTerms {
-    /// (name, tensor) in the order of metrics.jsonl.
-    pub fn named(&self) -> [(&'static str, TensorId); 7] {
+/// The terms' names, in the order of metrics.jsonl, eval's JSON and the
+/// scalars a step reads back.
+pub const TERM_NAMES: [&str; 7] = [
+    "valid",
+    "hole",
+    "perc",
+    "style_out",
+    "style_comp",
+    "tv",
+    "total",
+];
+
+impl<T: Copy> LossTerms<T> {
+    /// The terms in `TERM_NAMES` order.
+    pub fn to_array(&self) -> [T; 7] {
         [
-            ("valid", self.valid),
-            ("hole", self.hole),
-            ("perc", self.perc),
-            ("style_out", self.style_out),
-            ("style_comp", self.style_comp),
-            ("tv", self.tv),
-            ("total", self.total),
+            self.valid,
+            self.hole,
+            self.perc,
+            self.style_out,
+            self.style_comp,
+            self.tv,
+            self.total,
         ]
+    }
+
+    /// (name, term) in `TERM_NAMES` order.
+    pub fn named(&self) -> [(&'static str, T); 7] {
+        let v = self.to_array();
+        std::array::from_fn(|i| (TERM_NAMES[i], v[i]))
+    }
+
+    /// The terms from `f(i)` of the i-th name in `TERM_NAMES`.
+    pub fn from_fn(f: impl Fn(usize) -> T) -> Self {
+        LossTerms {
+            valid: f(0),
+            hole: f(1),
+            perc: f(2),
+            style_out: f(3),
+            style_comp: f(4),
+            tv: f(5),
+            total: f(6),
+        }
+    }
+
+    /// The terms from values in `TERM_NAMES` order (None when fewer).
+    pub fn from_slice(values: &[T]) -> Option<Self> {
+        (values.len() >= 7).then(|| Self::from_fn(|i| values[i]))
+    }
+
+    pub fn map<U: Copy>(&self, f: impl Fn(T) -> U) -> LossTerms<U> {
+        let v = self.to_array();
+        LossTerms::from_fn(|i| f(v[i]))
+    }
+}
+
+impl<T: Copy + Into<f64>> LossTerms<T> {
+    pub fn is_finite(&self) -> bool {
+        self.named().iter().all(|(_, v)| (*v).into().is_finite())
+    }
+
+    /// "valid 0.0123, hole 0.0456, …"
+    pub fn describe(&self) -> String {
+        self.named()
+            .iter()
+            .map(|(n, v)| format!("{n} {:.4}", (*v).into()))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -70,7 +128,7 @@ pub fn inpainting_loss(
     out: TensorId,
     gt: TensorId,
     mask: TensorId,
-) -> Result<LossTerms> {
+) -> Result<LossTerms<TensorId>> {
     let comp = g.composite(out, gt, mask)?;
     let valid = g.l1_mean(out, gt, L1Weight::Known, Some(mask))?;
     let hole = g.l1_mean(out, gt, L1Weight::Hole, Some(mask))?;

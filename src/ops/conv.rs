@@ -11,7 +11,7 @@ use crate::graph::recording::{
 const BLOCK: usize = 8;
 
 /// Output channels per invocation of the row kernels (`CO` in
-/// tools/gen_conv2d_fwd_3x3.py).
+/// tools/gen_conv_row_kernels.py).
 const FWD3X3_CO: usize = 16;
 
 /// Output channels per invocation of the 3x3 backward-weight row kernel
@@ -898,7 +898,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 Binding::Unused
             };
             Lowered::one(Dispatch {
-                kernel: Kernel::PconvMask,
+                kernel: Kernel::PConvMask,
                 params,
                 bindings: vec![
                     Binding::Input(0),

@@ -5,13 +5,29 @@ use crate::gpu::shaders::Kernel;
 use crate::graph::recording::{grid_1d, Binding, Dispatch, Lowered, Params};
 use Binding::Input as In;
 
-/// The per-step scalars the Adam kernel reads: [lr, 1 - b1^t, 1 - b2^t, 0].
-pub fn adam_step_scalars(lr: f64, beta1: f64, beta2: f64, t: u64) -> [f32; 4] {
+/// Adam's moment decays and epsilon (the paper's, PyTorch's defaults), in
+/// one place: the graph's Adam op and the per-step scalars must agree.
+pub const BETA1: f64 = 0.9;
+pub const BETA2: f64 = 0.999;
+pub const EPS: f64 = 1e-8;
+
+/// The Adam op with `BETA1`, `BETA2`, `EPS`.
+pub fn adam_op() -> Op {
+    Op::Adam {
+        beta1: BETA1 as f32,
+        beta2: BETA2 as f32,
+        eps: EPS as f32,
+    }
+}
+
+/// The per-step scalars the Adam kernel reads at step `t` (from 1):
+/// [lr, 1 - b1^t, 1 - b2^t, 0].
+pub fn adam_step_scalars(lr: f64, t: u64) -> [f32; 4] {
     let t = t.max(1) as i32;
     [
         lr as f32,
-        (1.0 - beta1.powi(t)) as f32,
-        (1.0 - beta2.powi(t)) as f32,
+        (1.0 - BETA1.powi(t)) as f32,
+        (1.0 - BETA2.powi(t)) as f32,
         0.0,
     ]
 }

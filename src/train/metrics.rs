@@ -3,34 +3,23 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 
 use crate::error::{Error, Result};
-
-/// The loss terms in metrics order (see `LossTerms::named`).
-pub const TERMS: [&str; 7] = [
-    "valid",
-    "hole",
-    "perc",
-    "style_out",
-    "style_comp",
-    "tv",
-    "total",
-];
+use crate::loss::LossTerms;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct StepMetrics {
     pub step: u64,
-    /// Values of `TERMS`, in that order.
-    pub losses: [f64; 7],
+    pub losses: LossTerms<f64>,
     pub lr: f64,
     pub images_per_s: f64,
 }
 
 impl StepMetrics {
     pub fn total(&self) -> f64 {
-        self.losses[6]
+        self.losses.total
     }
 
     pub fn is_finite(&self) -> bool {
-        self.losses.iter().all(|v| v.is_finite())
+        self.losses.is_finite()
     }
 
     /// The JSON object with exactly the keys `step`, the seven terms, `lr`
@@ -38,9 +27,9 @@ impl StepMetrics {
     pub fn to_json(&self) -> String {
         let mut obj = serde_json::Map::new();
         obj.insert("step".into(), self.step.into());
-        for (name, v) in TERMS.iter().zip(self.losses) {
+        for (name, v) in self.losses.named() {
             // serde_json writes non-finite numbers as null.
-            obj.insert((*name).into(), v.into());
+            obj.insert(name.into(), v.into());
         }
         obj.insert("lr".into(), self.lr.into());
         obj.insert("images_per_s".into(), self.images_per_s.into());
@@ -55,13 +44,13 @@ impl StepMetrics {
                 .and_then(|x| x.as_f64())
                 .ok_or_else(|| Error::Invalid(format!("metrics line lacks {k:?}: {line}")))
         };
-        let mut losses = [0.0; 7];
-        for (slot, name) in losses.iter_mut().zip(TERMS) {
-            *slot = num(name)?;
-        }
+        let values = crate::loss::TERM_NAMES
+            .iter()
+            .map(|name| num(name))
+            .collect::<Result<Vec<f64>>>()?;
         Ok(StepMetrics {
             step: num("step")? as u64,
-            losses,
+            losses: LossTerms::from_slice(&values).expect("seven names, seven values"),
             lr: num("lr")?,
             images_per_s: num("images_per_s")?,
         })

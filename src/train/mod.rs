@@ -1,6 +1,5 @@
 //! Training: the training step graph (forward, loss, backward, Adam) and
 //! the loop that runs it on a folder of images.
-pub mod fit;
 pub mod metrics;
 pub mod run_dir;
 pub mod samples;

@@ -42,7 +42,7 @@ pub struct TrainStep {
     /// [lr, 1 − β1^t, 1 − β2^t, 0], written before each step.
     pub adam_step: TensorId,
     pub output: TensorId,
-    pub losses: LossTerms,
+    pub losses: LossTerms<TensorId>,
     /// (parameter, its gradient, Adam m, Adam v) for every trainable parameter.
     pub trained: Vec<(TensorId, TensorId, TensorId, TensorId)>,
     /// (network tensor, its moving average) for every tensor of the

@@ -36,8 +36,6 @@ pub const DEFAULT_STEPS: u64 = 100_000;
 pub const MAX_SIZE: usize = 8192;
 pub const MAX_BATCH: usize = 4096;
 pub use crate::model::checkpoint::MAX_STEP;
-const BETA1: f64 = 0.9;
-const BETA2: f64 = 0.999;
 
 /// How long to train.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -375,7 +373,7 @@ pub fn train(
         mode,
         ema: ema.map(|d| d as f32),
     })?;
-    let losses: Vec<TensorId> = step.losses.named().iter().map(|&(_, t)| t).collect();
+    let losses: Vec<TensorId> = step.losses.to_array().to_vec();
     let mut keep = losses.clone();
     keep.push(step.output);
     let exec = Executor::new(ctx, &step.graph, &keep)?;
@@ -548,10 +546,8 @@ impl Run<'_> {
             self.exec.write(self.step.image, &batch.images)?;
             self.exec.write(self.step.mask, &batch.masks)?;
             let t = self.adam_t0 + (step - self.info.first_step);
-            self.exec.write(
-                self.step.adam_step,
-                &adam_step_scalars(self.lr_at(step), BETA1, BETA2, t),
-            )?;
+            self.exec
+                .write(self.step.adam_step, &adam_step_scalars(self.lr_at(step), t))?;
             inflight.push_back((step, self.exec.run_with_scalars(&self.losses)));
             // One step stays queued behind the one we wait for, so the GPU
             // never idles while the host reads losses back.
@@ -610,10 +606,9 @@ impl Run<'_> {
         let now = Instant::now();
         let dt = now.duration_since(*last_arrival).as_secs_f64();
         *last_arrival = now;
-        let mut losses = [0.0; 7];
-        for (slot, v) in losses.iter_mut().zip(&values) {
-            *slot = *v as f64;
-        }
+        let losses = crate::loss::LossTerms::from_slice(&values)
+            .ok_or_else(|| Error::Invalid("the step read back too few loss terms".into()))?
+            .map(f64::from);
         let m = StepMetrics {
             step,
             losses,
@@ -629,12 +624,7 @@ impl Run<'_> {
             return Err(Error::NonFinite(format!(
                 "the loss became non-finite at step {step} ({}); training stopped and {kept}; \
                  try a lower --lr",
-                super::metrics::TERMS
-                    .iter()
-                    .zip(losses)
-                    .map(|(n, v)| format!("{n} {v}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                losses.describe()
             )));
         }
         let errors = self.ctx.take_errors();

@@ -1,4 +1,4 @@
-# sourced by the run*.sh / profile.sh scripts on the device machine
+# sourced by the device scripts (train_face.sh, finetune.sh, ...) on the device machine
 export XDG_RUNTIME_DIR=/tmp WGPU_BACKEND=vulkan
 for f in .gl/*.deb; do dpkg -x $f / ; done; ldconfig
 mkdir -p /root/pc /root/faces

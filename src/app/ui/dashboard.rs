@@ -12,7 +12,7 @@ use eframe::egui;
 use egui::Color32;
 
 use crate::gpu::GpuContext;
-use crate::train::metrics::TERMS;
+use crate::loss::LossTerms;
 use crate::train::{Control, Observer, Outcome, RunInfo, StepMetrics, TrainOptions};
 
 enum Event {
@@ -80,8 +80,8 @@ struct Dashboard {
     buttons: Arc<Buttons>,
     stop: Arc<AtomicBool>,
     run: Option<RunInfo>,
-    /// (step, the loss terms in `TERMS` order, total last) per step.
-    history: Vec<(u64, [f32; 7])>,
+    /// (step, loss terms) per step.
+    history: Vec<(u64, LossTerms<f32>)>,
     images_per_s: f64,
     sample: Option<(u64, egui::TextureHandle)>,
     last_checkpoint: Option<(u64, PathBuf)>,
@@ -260,12 +260,7 @@ impl eframe::App for Dashboard {
                 }
             });
             if let Some((_, v)) = self.history.last() {
-                let terms: Vec<String> = TERMS
-                    .iter()
-                    .zip(v)
-                    .map(|(name, x)| format!("{name} {x:.4}"))
-                    .collect();
-                ui.label(terms.join(" | "));
+                ui.label(v.describe());
             }
             super::loss_plot::show(ui, "training losses", &self.history, 260.0);
             if let Some((step, tex)) = &self.sample {

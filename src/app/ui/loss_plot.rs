@@ -5,7 +5,7 @@
 use eframe::egui::{self, Color32};
 use egui_plot::{Corner, HoverPosition, Legend, Line, Plot, PlotPoints};
 
-use crate::train::metrics::TERMS;
+use crate::loss::LossTerms;
 
 const COLORS: [Color32; 7] = [
     Color32::from_rgb(120, 180, 255),
@@ -20,8 +20,8 @@ const COLORS: [Color32; 7] = [
 /// Losses at or below this are drawn at it (log10 of 0 is -inf).
 const FLOOR: f32 = 1e-6;
 
-/// `history`: (step, the loss terms in `TERMS` order) per step.
-pub fn show(ui: &mut egui::Ui, id: &str, history: &[(u64, [f32; 7])], height: f32) {
+/// `history`: (step, loss terms) per step.
+pub fn show(ui: &mut egui::Ui, id: &str, history: &[(u64, LossTerms<f32>)], height: f32) {
     if history.len() < 2 {
         ui.add_sized(
             [ui.available_width(), height],
@@ -54,10 +54,13 @@ pub fn show(ui: &mut egui::Ui, id: &str, history: &[(u64, [f32; 7])], height: f3
             })
         })
         .show(ui, |plot| {
-            for (term, name) in TERMS.iter().enumerate() {
+            for (term, name) in crate::loss::TERM_NAMES.iter().enumerate() {
                 let points: PlotPoints = history
                     .iter()
-                    .map(|(step, l)| [*step as f64, f64::from(l[term].max(FLOOR)).log10()])
+                    .map(|(step, l)| {
+                        let v = l.to_array()[term];
+                        [*step as f64, f64::from(v.max(FLOOR)).log10()]
+                    })
                     .collect();
                 plot.line(Line::new(*name, points).color(COLORS[term]).width(1.5));
             }

@@ -75,7 +75,7 @@ pub fn load_method(
 pub struct Fit {
     pub session: FitSession,
     /// (step, loss terms) of every step.
-    pub history: Vec<(u64, [f32; 7])>,
+    pub history: Vec<(u64, crate::loss::LossTerms<f32>)>,
     /// Steps behind the result shown.
     pub shown_step: u64,
     pub started: std::time::Instant,
@@ -241,7 +241,7 @@ impl PConvApp {
         let session = FitSession::start(
             self.gpu.clone(),
             self.doc.request(),
-            crate::train::fit::FitOptions::for_adapter(self.gpu.is_cpu()),
+            crate::infer::fit::FitOptions::for_adapter(self.gpu.is_cpu()),
             self.canvas.draws_device_textures(),
         );
         self.fit = Some(Fit {

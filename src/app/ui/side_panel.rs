@@ -407,7 +407,7 @@ fn fit_controls(app: &mut PConvApp, ui: &mut egui::Ui) {
     if let Some((_, l)) = fit.history.last() {
         ui.label(format!(
             "loss {:.3} (hole {:.4}, valid {:.4})",
-            l[6], l[1], l[0]
+            l.total, l.hole, l.valid
         ));
     }
     super::loss_plot::show(ui, "fit losses", &fit.history, 180.0);

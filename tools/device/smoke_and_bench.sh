@@ -1,5 +1,5 @@
 #!/bin/bash
-# device call 1: smoke test, training throughput probe, benchmarks (issue 6)
+# device call: smoke test, training throughput probe, benchmarks (issue 6)
 set -u
 exec > >(tee $OUT/run1.log) 2>&1
 t0=$(date +%s); el() { echo "[$(( $(date +%s) - t0 )) s] $*"; }

@@ -5,18 +5,18 @@
 //! which the loss ignores (`TrainStepConfig::ignore_unknown`). Where they
 //! lie in a crop the ground truth holds Telea's fill, so the VGG losses see
 //! a plausible context there rather than whatever the hole pixels held.
+use super::Classical;
 use crate::data::masks::free_form_mask;
 use crate::error::{Error, Result};
 use crate::gpu::{Executor, GpuContext};
 use crate::graph::TensorId;
-use crate::infer::Classical;
-use crate::loss::{VggConfig, VggWeights};
+use crate::loss::{LossTerms, VggConfig, VggWeights};
 use crate::model::{Checkpoint, Mode, SplitMix64, UNetConfig};
 use crate::ops::optim::adam_step_scalars;
 use crate::raster::HoleMap;
 use crate::raster::Planes;
 
-use super::{TrainStep, TrainStepConfig};
+use crate::train::{TrainStep, TrainStepConfig};
 
 /// Telea's neighbourhood radius for the context fill of the unknown pixels.
 const FILL_RADIUS: usize = 5;
@@ -55,16 +55,16 @@ impl FitOptions {
     }
 }
 
-/// The loss terms of one fitting step, in `LossTerms::named` order.
+/// The loss terms of one fitting step.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FitStep {
     pub step: u64,
-    pub losses: [f32; 7],
+    pub losses: LossTerms<f32>,
 }
 
 impl FitStep {
     pub fn total(&self) -> f32 {
-        self.losses[6]
+        self.losses.total
     }
 }
 
@@ -105,7 +105,7 @@ impl Fitter {
             ignore_unknown: true,
             ema: None,
         })?;
-        let losses: Vec<TensorId> = step.losses.named().iter().map(|&(_, t)| t).collect();
+        let losses: Vec<TensorId> = step.losses.to_array().to_vec();
         let exec = Executor::new(ctx, &step.graph, &losses)?;
         for (t, v) in vgg_weights.values_for(&step.vgg) {
             exec.write(t, v)?;
@@ -182,16 +182,16 @@ impl Fitter {
         self.exec.write(unknown_id, &unknown)?;
         self.exec.write(
             self.step.adam_step,
-            &adam_step_scalars(self.lr, 0.9, 0.999, self.steps + 1),
+            &adam_step_scalars(self.lr, self.steps + 1),
         )?;
         let values = self.exec.run_with_scalars(&self.losses).wait()?;
         self.steps += 1;
-        let mut losses = [0.0f32; 7];
-        losses.copy_from_slice(&values[..7]);
-        if !losses.iter().all(|v| v.is_finite()) {
+        let losses = LossTerms::from_slice(&values)
+            .ok_or_else(|| Error::Invalid("the step read back too few loss terms".into()))?;
+        if !losses.is_finite() {
             return Err(Error::Invalid(format!(
                 "fitting diverged at step {} (loss {})",
-                self.steps, losses[6]
+                self.steps, losses.total
             )));
         }
         Ok(FitStep {

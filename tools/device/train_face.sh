@@ -1,6 +1,6 @@
 #!/bin/bash
-# device call 2: train the face model (issue 7), fine-tune, export, evaluate
-# usage: [INIT=checkpoint] [LR=lr] run2.sh TRAIN_S FINETUNE_S BATCH
+# device call: train the face model (issue 7), fine-tune, export, evaluate
+# usage: [INIT=checkpoint] [LR=lr] train_face.sh TRAIN_S FINETUNE_S BATCH
 set -u
 TRAIN_S=$1; FT_S=$2; B=$3
 exec > >(tee $OUT/run2.log) 2>&1

@@ -1,9 +1,9 @@
 #!/bin/bash
-# device call (run 5, issue 7): fine-tune the model in the tree on the
+# device call (issue 7): fine-tune the model in the tree on the
 # faces carried so far (the paper's second stage: encoder BatchNorm frozen,
 # lr 5e-5), or continue this machine's earlier run 5 exactly (--resume);
 # stopped by SIGINT after FINETUNE_S seconds, which saves a checkpoint.
-# usage: [LR=lr] run5.sh FINETUNE_S BATCH
+# usage: [LR=lr] finetune_for_seconds.sh FINETUNE_S BATCH
 set -u
 FT_S=$1; B=$2
 exec > >(tee $OUT/run5.log) 2>&1

@@ -1,7 +1,7 @@
 #!/bin/bash
-# device call 3 (short lease left): benchmarks of a new build, then a short
+# device call (a short lease): benchmarks of a new build, then a short
 # fine-tuning continuation of the model in the tree (issue 6, 7)
-# usage: run3.sh FINETUNE_S BATCH
+# usage: bench_then_finetune.sh FINETUNE_S BATCH
 set -u
 FT_S=$1; B=$2
 exec > >(tee $OUT/run3.log) 2>&1

@@ -147,3 +147,34 @@ fn incomplete_or_foreign_files_are_refused_with_a_reason() {
     std::fs::write(&path, b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":").unwrap();
     assert!(Checkpoint::read(&path).is_err());
 }
+
+/// A run's settings in a checkpoint's metadata: written and read back
+/// typed; a value that does not parse is an error naming its key.
+#[test]
+fn run_metadata_round_trips_and_bad_values_are_named() {
+    use pconv::train::run_config::RunMetadata;
+    use pconv::train::schedule::LrSchedule;
+    let run = RunMetadata {
+        seed: Some(7),
+        lr: Some(5e-5),
+        lr_schedule: Some(LrSchedule::Cosine),
+        steps: Some(6000),
+        ema: Some(0.999),
+        finetune: true,
+        batch: Some(32),
+        size: Some(128),
+        resize: false,
+    };
+    let mut extra = BTreeMap::new();
+    run.write(&mut extra);
+    assert_eq!(extra["train.lr"], "5e-5");
+    assert_eq!(RunMetadata::read(&extra).unwrap(), run);
+    // An older checkpoint without the keys: nothing known.
+    assert_eq!(
+        RunMetadata::read(&BTreeMap::new()).unwrap(),
+        RunMetadata::default()
+    );
+    extra.insert("train.batch".into(), "many".into());
+    let err = RunMetadata::read(&extra).unwrap_err().to_string();
+    assert!(err.contains("train.batch") && err.contains("many"), "{err}");
+}

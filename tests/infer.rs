@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use common::gpu;
 use image::RgbImage;
 use pconv::infer::eval::{bins, pair, to_json, ImageResult};
-use pconv::infer::metrics::{l1, psnr, ssim, PSNR_CAP_DB};
+use pconv::infer::quality::{l1, psnr, ssim, PSNR_CAP_DB};
 use pconv::infer::Classical;
 use pconv::infer::{large, Method, PConvModel};
 use pconv::model::{Checkpoint, SplitMix64, UNetConfig};

@@ -7,7 +7,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::gpu;
-use pconv::infer::losses::LossEvaluator;
+use pconv::infer::eval_losses::LossEvaluator;
 use pconv::infer::PConvModel;
 use pconv::loss::VggWeights;
 use pconv::model::Checkpoint;

@@ -328,13 +328,10 @@ pub fn time_train_step(
     profile: bool,
 ) -> Result<StepTiming> {
     use crate::model::SplitMix64;
-    let step = crate::train::TrainStep::build(cfg)?;
+    let session = crate::train::session::TrainSession::compile(ctx, cfg, false)?;
+    session.upload_initial_weights(1)?;
+    let (step, exec) = (&session.step, &session.exec);
     let g = &step.graph;
-    let losses: Vec<_> = step.losses.to_array().to_vec();
-    let exec = Executor::new(ctx, g, &losses)?;
-    for (t, v) in step.net.initial_values(g, 1) {
-        exec.write(t, &v)?;
-    }
     let mut rng = SplitMix64(2);
     for &(w, b) in &step.vgg.convs {
         exec.write(w, &crate::model::kaiming_normal(g.shape(w), &mut rng))?;
@@ -361,7 +358,7 @@ pub fn time_train_step(
         exec.wait()?;
         let profile = exec.profile()?;
         print_profile(&profile);
-        let phases = phase_seconds(&profile, &step);
+        let phases = phase_seconds(&profile, step);
         let total: f64 = phases.iter().sum();
         println!("per phase:");
         for (name, t) in ["forward", "loss", "backward", "optimiser"]
@@ -377,12 +374,8 @@ pub fn time_train_step(
     }
     let mut times = Vec::new();
     for i in 0..=reps.max(1) {
-        exec.write(
-            step.adam_step,
-            &crate::ops::optim::adam_step_scalars(2e-4, i as u64 + 1),
-        )?;
         let t0 = Instant::now();
-        exec.run_with_scalars(&losses).wait()?;
+        session.submit(2e-4, i as u64 + 1)?.wait()?;
         if i > 0 {
             times.push(t0.elapsed().as_secs_f64());
         }

@@ -8,7 +8,7 @@ use super::args::{usize_in, MAX_SIDE};
 use super::method::{self, MethodArg};
 use super::progress::{self, Progress};
 use pconv::infer::eval::{bins, evaluate_pair, files_of, pair, table, to_json};
-use pconv::infer::losses::LossEvaluator;
+use pconv::infer::eval_losses::LossEvaluator;
 use pconv::loss::{LossTerms, VggWeights};
 
 #[derive(clap::Args)]

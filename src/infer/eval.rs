@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use image::RgbImage;
 
-use super::losses::LossEvaluator;
-use super::metrics::{l1, psnr, ssim};
+use super::eval_losses::LossEvaluator;
+use super::quality::{l1, psnr, ssim};
 use super::Method;
 use crate::error::Result;
 use crate::loss::LossTerms;

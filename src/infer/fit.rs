@@ -8,15 +8,14 @@
 use super::Classical;
 use crate::data::masks::free_form_mask;
 use crate::error::{Error, Result};
-use crate::gpu::{Executor, GpuContext};
-use crate::graph::TensorId;
+use crate::gpu::GpuContext;
 use crate::loss::{LossTerms, VggConfig, VggWeights};
 use crate::model::{Checkpoint, Mode, SplitMix64, UNetConfig};
-use crate::ops::optim::adam_step_scalars;
 use crate::raster::HoleMap;
 use crate::raster::Planes;
 
-use crate::train::{TrainStep, TrainStepConfig};
+use crate::train::session::TrainSession;
+use crate::train::TrainStepConfig;
 
 /// Telea's neighbourhood radius for the context fill of the unknown pixels.
 const FILL_RADIUS: usize = 5;
@@ -69,9 +68,7 @@ impl FitStep {
 }
 
 pub struct Fitter {
-    step: TrainStep,
-    exec: Executor,
-    losses: Vec<TensorId>,
+    session: TrainSession,
     /// The image with its holes filled by Telea.
     target: Planes,
     holes: HoleMap,
@@ -94,29 +91,25 @@ impl Fitter {
         // Bad input is refused before any GPU work.
         let target = fill_target(image, holes, crop)?;
         let vgg_weights = VggWeights::bundled()?;
-        let step = TrainStep::build(&TrainStepConfig {
-            net: opts.net,
-            vgg: VggConfig::VGG16,
-            preprocess: vgg_weights.preprocess,
-            batch: opts.batch.max(1),
-            height: crop,
-            width: crop,
-            mode: Mode::Train,
-            ignore_unknown: true,
-            ema: None,
-        })?;
-        let losses: Vec<TensorId> = step.losses.to_array().to_vec();
-        let exec = Executor::new(ctx, &step.graph, &losses)?;
-        for (t, v) in vgg_weights.values_for(&step.vgg) {
-            exec.write(t, v)?;
-        }
-        for (t, v) in step.net.initial_values(&step.graph, opts.seed) {
-            exec.write(t, &v)?;
-        }
+        let session = TrainSession::compile(
+            ctx,
+            &TrainStepConfig {
+                net: opts.net,
+                vgg: VggConfig::VGG16,
+                preprocess: vgg_weights.preprocess,
+                batch: opts.batch.max(1),
+                height: crop,
+                width: crop,
+                mode: Mode::Train,
+                ignore_unknown: true,
+                ema: None,
+            },
+            false,
+        )?;
+        session.upload_vgg(&vgg_weights)?;
+        session.upload_initial_weights(opts.seed)?;
         Ok(Fitter {
-            step,
-            exec,
-            losses,
+            session,
             target,
             holes: holes.clone(),
             crop,
@@ -174,17 +167,13 @@ impl Fitter {
             }
         }
         let unknown_id = self
+            .session
             .step
             .unknown
             .expect("a fitting step has the unknown input");
-        self.exec.write(self.step.image, &images)?;
-        self.exec.write(self.step.mask, &masks)?;
-        self.exec.write(unknown_id, &unknown)?;
-        self.exec.write(
-            self.step.adam_step,
-            &adam_step_scalars(self.lr, self.steps + 1),
-        )?;
-        let values = self.exec.run_with_scalars(&self.losses).wait()?;
+        self.session.write_batch(&images, &masks)?;
+        self.session.exec.write(unknown_id, &unknown)?;
+        let values = self.session.submit(self.lr, self.steps + 1)?.wait()?;
         self.steps += 1;
         let losses = LossTerms::from_slice(&values)
             .ok_or_else(|| Error::Invalid("the step read back too few loss terms".into()))?;
@@ -202,7 +191,9 @@ impl Fitter {
 
     /// The fitted network as a checkpoint (with its Adam state).
     pub fn checkpoint(&self) -> Result<Checkpoint> {
-        self.step.download_checkpoint(&self.exec, self.steps)
+        self.session
+            .step
+            .download_checkpoint(&self.session.exec, self.steps)
     }
 }
 

@@ -6,12 +6,12 @@ pub mod classical;
 pub mod display;
 pub mod ensemble;
 pub mod eval;
+pub mod eval_losses;
 pub mod extend;
 pub mod fit;
 pub mod large;
-pub mod losses;
-pub mod metrics;
 pub mod pconv;
+pub mod quality;
 
 pub use self::classical::Classical;
 pub use self::ensemble::Ensemble;

@@ -10,20 +10,20 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use super::metrics::{MetricsLog, StepMetrics};
+use super::metrics_log::{MetricsLog, StepMetrics};
+use super::run_config::{RunMetadata, RunSettings};
 use super::run_dir::{claim, RunDir, RunLock, RUN_ID_KEY};
 use super::samples::sample_grid;
 use super::schedule::LrSchedule;
-use super::step::{TrainStep, TrainStepConfig};
+use super::session::TrainSession;
+use super::step::TrainStepConfig;
 use crate::data::images::{BatchSpec, ImageLoader};
 use crate::data::masks::MaskSource;
 use crate::error::{Error, Result};
+use crate::gpu::GpuContext;
 use crate::gpu::PendingScalars;
-use crate::gpu::{Executor, GpuContext};
-use crate::graph::TensorId;
 use crate::loss::{VggConfig, VggWeights};
 use crate::model::{Checkpoint, Mode, UNetConfig};
-use crate::ops::optim::adam_step_scalars;
 use crate::raster::files::list_images;
 
 pub const LR_TRAIN: f64 = 2e-4;
@@ -147,9 +147,7 @@ pub enum Outcome {
 /// A run being trained: the compiled step on the GPU plus its data.
 struct Run<'a> {
     ctx: &'a GpuContext,
-    step: TrainStep,
-    exec: Executor,
-    losses: Vec<TensorId>,
+    session: TrainSession,
     info: RunInfo,
     dir: RunDir,
     /// Adam's step count before this run's first step.
@@ -179,132 +177,20 @@ pub fn train(
         Start::Init(p) | Start::Resume(p) => Some(Checkpoint::read(p)?),
     };
     let resume = matches!(opts.start, Start::Resume(_));
-    if let Some(ck) = &loaded {
-        for (what, given, has) in [
-            (
-                "--levels",
-                opts.levels.map(|l| l as f64),
-                ck.config.levels as f64,
-            ),
-            ("--width", opts.width, ck.config.width),
-        ] {
-            if given.is_some_and(|g| g != has) {
-                return Err(Error::Invalid(format!(
-                    "{what} {} differs from the checkpoint's {has}",
-                    given.unwrap_or_default()
-                )));
-            }
-        }
-        if resume && ck.adam.is_none() {
-            return Err(Error::Invalid(
-                "the checkpoint has no optimiser state to resume; use --init to start from its weights".into(),
-            ));
-        }
-    }
-    let net = match &loaded {
-        Some(ck) => ck.config,
-        None => UNetConfig {
-            levels: opts.levels.unwrap_or(7),
-            width: opts.width.unwrap_or(1.0),
-        },
-    };
-    let from_run = |key: &str| {
-        loaded
-            .as_ref()
-            .filter(|_| resume)
-            .and_then(|ck| ck.extra.get(key).cloned())
-    };
-    // A resumed run's settings, refused when present but unreadable.
-    fn parsed<T: std::str::FromStr>(key: &str, value: Option<String>) -> Result<Option<T>> {
-        value
-            .map(|v| {
-                v.parse().map_err(|_| {
-                    Error::Invalid(format!(
-                        "the checkpoint's metadata '{key}' is {v:?}, not a valid value"
-                    ))
-                })
-            })
-            .transpose()
-    }
-    let flag =
-        |key: &str| -> Result<bool> { Ok(parsed::<bool>(key, from_run(key))?.unwrap_or(false)) };
-    let finetune = opts.finetune || flag("train.finetune")?;
-    let resize = opts.resize || flag("train.resize")?;
-    let seed = match opts.seed {
-        Some(s) => s,
-        None => parsed("train.seed", from_run("train.seed"))?.unwrap_or(0),
-    };
-    let lr = match opts.lr {
-        Some(l) => l,
-        None => parsed("train.lr", from_run("train.lr"))?.unwrap_or(if finetune {
-            LR_FINETUNE
-        } else {
-            LR_TRAIN
-        }),
-    };
-    // A resumed run keeps its crop size and batch unless told otherwise, so
-    // `--resume` alone continues the same run.
-    let size = match opts.size {
-        Some(s) => s,
-        None => parsed("train.size", from_run("train.size"))?.unwrap_or(DEFAULT_SIZE),
-    };
-    let batch = match opts.batch {
-        Some(b) => b,
-        None => parsed("train.batch", from_run("train.batch"))?.unwrap_or(DEFAULT_BATCH),
-    };
-    let ema = match opts.ema {
-        Some(d) => Some(d),
-        None => parsed("train.ema", from_run("train.ema"))?,
-    };
-    if ema.is_some_and(|d| !(d > 0.0 && d < 1.0)) {
-        return Err(Error::Invalid(format!(
-            "--ema {}: the decay must be above 0 and below 1 (e.g. 0.999)",
-            ema.unwrap_or_default()
-        )));
-    }
-    let lr_schedule = match (opts.lr_schedule, from_run("train.lr_schedule")) {
-        (Some(s), _) => s,
-        (None, Some(s)) => LrSchedule::parse(&s)?,
-        (None, None) => LrSchedule::Constant,
-    };
-    let run_steps: Option<u64> = parsed("train.steps", from_run("train.steps"))?;
-    net.check()?;
-    if size > MAX_SIZE {
-        return Err(Error::Invalid(format!(
-            "--size {size} is larger than {MAX_SIZE}"
-        )));
-    }
-    if batch > MAX_BATCH {
-        return Err(Error::Invalid(format!(
-            "--batch {batch} is larger than {MAX_BATCH}"
-        )));
-    }
-    if size == 0 || !size.is_multiple_of(net.multiple()) {
-        return Err(Error::Invalid(format!(
-            "--size {} must be a positive multiple of {} for {} levels",
-            size,
-            net.multiple(),
-            net.levels
-        )));
-    }
-    if !(lr.is_finite() && lr > 0.0) {
-        return Err(Error::Invalid(format!(
-            "--lr {lr} must be a positive number"
-        )));
-    }
-    if batch == 0 {
-        return Err(Error::Invalid("--batch must be at least 1".into()));
-    }
-    if opts.checkpoint_every == 0 || opts.sample_every == 0 {
-        return Err(Error::Invalid(
-            "--checkpoint-every and --sample-every must be at least 1".into(),
-        ));
-    }
-    let first_step = if resume {
-        loaded.as_ref().map_or(0, |ck| ck.step)
-    } else {
-        0
-    };
+    let settings = RunSettings::resolve(opts, loaded.as_ref(), resume)?;
+    let RunSettings {
+        net,
+        finetune,
+        resize,
+        seed,
+        lr,
+        lr_schedule,
+        size,
+        batch,
+        ema,
+        first_step,
+        ..
+    } = settings;
     let _lock = RunLock::take(&dir, &mut |text| observer.warning(text))?;
     let run_id = claim(
         &dir,
@@ -344,13 +230,7 @@ pub fn train(
         Some(d) => MaskSource::folder(d)?,
         None => MaskSource::GENERATED,
     };
-    let last_step = match opts.length {
-        Some(Length::Steps(n)) => n,
-        Some(Length::Epochs(e)) => e
-            .checked_mul(files.len() as u64)
-            .map_or(u64::MAX, |n| n.div_ceil(batch as u64)),
-        None => run_steps.unwrap_or(DEFAULT_STEPS),
-    };
+    let last_step = settings.last_step(opts.length, files.len());
     if last_step > MAX_STEP {
         return Err(Error::Invalid(format!(
             "{last_step} steps is more than {MAX_STEP}"
@@ -362,24 +242,22 @@ pub fn train(
     } else {
         Mode::Train
     };
-    let step = TrainStep::build(&TrainStepConfig {
-        net,
-        vgg: VggConfig::VGG16,
-        preprocess: vgg_weights.preprocess,
-        batch,
-        height: size,
-        width: size,
-        ignore_unknown: false,
-        mode,
-        ema: ema.map(|d| d as f32),
-    })?;
-    let losses: Vec<TensorId> = step.losses.to_array().to_vec();
-    let mut keep = losses.clone();
-    keep.push(step.output);
-    let exec = Executor::new(ctx, &step.graph, &keep)?;
-    for (t, v) in vgg_weights.values_for(&step.vgg) {
-        exec.write(t, v)?;
-    }
+    let session = TrainSession::compile(
+        ctx,
+        &TrainStepConfig {
+            net,
+            vgg: VggConfig::VGG16,
+            preprocess: vgg_weights.preprocess,
+            batch,
+            height: size,
+            width: size,
+            ignore_unknown: false,
+            mode,
+            ema: ema.map(|d| d as f32),
+        },
+        true,
+    )?;
+    session.upload_vgg(&vgg_weights)?;
     let mut adam_t0 = 0;
     match &loaded {
         Some(ck) => {
@@ -390,16 +268,9 @@ pub fn train(
             } else if let Some(a) = &ck.adam {
                 adam_t0 = a.step;
             }
-            step.upload_checkpoint(&exec, &ck)?;
+            session.step.upload_checkpoint(&session.exec, &ck)?;
         }
-        None => {
-            for (t, v) in step.net.initial_values(&step.graph, seed) {
-                exec.write(t, &v)?;
-                if let Some(&(_, avg)) = step.averages.iter().find(|(p, _)| *p == t) {
-                    exec.write(avg, &v)?;
-                }
-            }
-        }
+        None => session.upload_initial_weights(seed)?,
     }
     for sub in ["checkpoints", "samples"] {
         std::fs::create_dir_all(dir.root.join(sub))
@@ -418,8 +289,8 @@ pub fn train(
         images: files.len(),
         batch,
         size,
-        dispatches: exec.dispatch_count(),
-        planned_bytes: exec.plan().planned_bytes(),
+        dispatches: session.exec.dispatch_count(),
+        planned_bytes: session.exec.plan().planned_bytes(),
         out: dir.root.clone(),
     };
     let workers = std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).clamp(1, 8));
@@ -434,9 +305,7 @@ pub fn train(
     observer.started(&info);
     let mut run = Run {
         ctx,
-        step,
-        exec,
-        losses,
+        session,
         info,
         dir,
         adam_t0,
@@ -543,12 +412,9 @@ impl Run<'_> {
                 break;
             }
             let batch = loader.next_batch()?;
-            self.exec.write(self.step.image, &batch.images)?;
-            self.exec.write(self.step.mask, &batch.masks)?;
+            self.session.write_batch(&batch.images, &batch.masks)?;
             let t = self.adam_t0 + (step - self.info.first_step);
-            self.exec
-                .write(self.step.adam_step, &adam_step_scalars(self.lr_at(step), t))?;
-            inflight.push_back((step, self.exec.run_with_scalars(&self.losses)));
+            inflight.push_back((step, self.session.submit(self.lr_at(step), t)?));
             // One step stays queued behind the one we wait for, so the GPU
             // never idles while the host reads losses back.
             while inflight.len() > 1 {
@@ -667,7 +533,10 @@ impl Run<'_> {
     }
 
     fn save(&mut self, step: u64, observer: &mut dyn Observer) -> Result<PathBuf> {
-        let mut ck = self.step.download_checkpoint(&self.exec, step)?;
+        let mut ck = self
+            .session
+            .step
+            .download_checkpoint(&self.session.exec, step)?;
         // The losses of a step are computed before its update, so a finite
         // loss does not prove the updated weights are; check them here.
         if let Some(name) = ck
@@ -685,27 +554,18 @@ impl Run<'_> {
             a.step = self.adam_t0 + (step - self.info.first_step);
         }
         ck.extra.insert(RUN_ID_KEY.into(), self.run_id.clone());
-        ck.extra
-            .insert("train.seed".into(), self.info.seed.to_string());
-        ck.extra
-            .insert("train.lr".into(), format!("{:e}", self.info.lr));
-        ck.extra.insert(
-            "train.lr_schedule".into(),
-            self.info.lr_schedule.name().into(),
-        );
-        ck.extra
-            .insert("train.steps".into(), self.info.last_step.to_string());
-        if let Some(d) = self.info.ema {
-            ck.extra.insert("train.ema".into(), d.to_string());
+        RunMetadata {
+            seed: Some(self.info.seed),
+            lr: Some(self.info.lr),
+            lr_schedule: Some(self.info.lr_schedule),
+            steps: Some(self.info.last_step),
+            ema: self.info.ema,
+            finetune: self.finetune,
+            batch: Some(self.info.batch),
+            size: Some(self.info.size),
+            resize: self.resize,
         }
-        ck.extra
-            .insert("train.finetune".into(), self.finetune.to_string());
-        ck.extra
-            .insert("train.batch".into(), self.info.batch.to_string());
-        ck.extra
-            .insert("train.size".into(), self.info.size.to_string());
-        ck.extra
-            .insert("train.resize".into(), self.resize.to_string());
+        .write(&mut ck.extra);
         ck.write(&self.dir.numbered(step))?;
         let latest = self.dir.latest();
         ck.write(&latest)?;
@@ -718,9 +578,9 @@ impl Run<'_> {
     /// leaves no temporary file, and the next sample tries again.
     fn write_sample(&mut self, step: u64, observer: &mut dyn Observer) {
         let grid = (|| -> Result<image::RgbImage> {
-            let images = self.exec.read(self.step.image)?;
-            let masks = self.exec.read(self.step.mask)?;
-            let outputs = self.exec.read(self.step.output)?;
+            let images = self.session.exec.read(self.session.step.image)?;
+            let masks = self.session.exec.read(self.session.step.mask)?;
+            let outputs = self.session.exec.read(self.session.step.output)?;
             let s = self.info.size;
             Ok(sample_grid(&images, &masks, &outputs, s, s, 4))
         })();

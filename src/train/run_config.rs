@@ -1,0 +1,231 @@
+//! A run's settings: resolved from the command line, the checkpoint a run
+//! starts from or resumes (whose `train.*` metadata says how the run that
+//! wrote it was set up, so `--resume` alone continues the same run) and the
+//! defaults; checked before anything is written.
+use std::collections::BTreeMap;
+
+use super::schedule::LrSchedule;
+use super::trainer::{
+    TrainOptions, DEFAULT_BATCH, DEFAULT_SIZE, DEFAULT_STEPS, LR_FINETUNE, LR_TRAIN, MAX_BATCH,
+    MAX_SIZE,
+};
+use crate::error::{Error, Result};
+use crate::model::{Checkpoint, UNetConfig};
+
+/// What a checkpoint records of the run that wrote it (metadata keys
+/// `train.*`; absent keys are None, or false for the flags).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunMetadata {
+    pub seed: Option<u64>,
+    pub lr: Option<f64>,
+    pub lr_schedule: Option<LrSchedule>,
+    /// The run's last step.
+    pub steps: Option<u64>,
+    /// The decay of the weights' moving average.
+    pub ema: Option<f64>,
+    pub finetune: bool,
+    pub batch: Option<usize>,
+    pub size: Option<usize>,
+    pub resize: bool,
+}
+
+impl RunMetadata {
+    /// Reads the `train.*` keys; a key present with an unreadable value is
+    /// an error that names it.
+    pub fn read(extra: &BTreeMap<String, String>) -> Result<Self> {
+        fn parsed<T: std::str::FromStr>(
+            extra: &BTreeMap<String, String>,
+            key: &str,
+        ) -> Result<Option<T>> {
+            extra
+                .get(key)
+                .map(|v| {
+                    v.parse().map_err(|_| {
+                        Error::Invalid(format!(
+                            "the checkpoint's metadata '{key}' is {v:?}, not a valid value"
+                        ))
+                    })
+                })
+                .transpose()
+        }
+        Ok(RunMetadata {
+            seed: parsed(extra, "train.seed")?,
+            lr: parsed(extra, "train.lr")?,
+            lr_schedule: extra
+                .get("train.lr_schedule")
+                .map(|s| LrSchedule::parse(s))
+                .transpose()?,
+            steps: parsed(extra, "train.steps")?,
+            ema: parsed(extra, "train.ema")?,
+            finetune: parsed(extra, "train.finetune")?.unwrap_or(false),
+            batch: parsed(extra, "train.batch")?,
+            size: parsed(extra, "train.size")?,
+            resize: parsed(extra, "train.resize")?.unwrap_or(false),
+        })
+    }
+
+    /// Writes the keys of the values present (and both flags).
+    pub fn write(&self, extra: &mut BTreeMap<String, String>) {
+        let mut put = |key: &str, value: Option<String>| {
+            if let Some(v) = value {
+                extra.insert(key.into(), v);
+            }
+        };
+        put("train.seed", self.seed.map(|v| v.to_string()));
+        put("train.lr", self.lr.map(|v| format!("{v:e}")));
+        put(
+            "train.lr_schedule",
+            self.lr_schedule.map(|s| s.name().into()),
+        );
+        put("train.steps", self.steps.map(|v| v.to_string()));
+        put("train.ema", self.ema.map(|v| v.to_string()));
+        put("train.finetune", Some(self.finetune.to_string()));
+        put("train.batch", self.batch.map(|v| v.to_string()));
+        put("train.size", self.size.map(|v| v.to_string()));
+        put("train.resize", Some(self.resize.to_string()));
+    }
+}
+
+/// The settings a run trains with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunSettings {
+    pub net: UNetConfig,
+    pub finetune: bool,
+    pub resize: bool,
+    pub seed: u64,
+    pub lr: f64,
+    pub lr_schedule: LrSchedule,
+    pub size: usize,
+    pub batch: usize,
+    pub ema: Option<f64>,
+    /// The resumed run's last step (its length unless told otherwise).
+    pub run_steps: Option<u64>,
+    /// Steps done before this run's first.
+    pub first_step: u64,
+}
+
+impl RunSettings {
+    /// The options first, then (when resuming) the checkpoint's run, then
+    /// the defaults; every value checked, with the flag in the message.
+    pub fn resolve(
+        opts: &TrainOptions,
+        loaded: Option<&Checkpoint>,
+        resume: bool,
+    ) -> Result<RunSettings> {
+        if let Some(ck) = loaded {
+            for (what, given, has) in [
+                (
+                    "--levels",
+                    opts.levels.map(|l| l as f64),
+                    ck.config.levels as f64,
+                ),
+                ("--width", opts.width, ck.config.width),
+            ] {
+                if given.is_some_and(|g| g != has) {
+                    return Err(Error::Invalid(format!(
+                        "{what} {} differs from the checkpoint's {has}",
+                        given.unwrap_or_default()
+                    )));
+                }
+            }
+            if resume && ck.adam.is_none() {
+                return Err(Error::Invalid(
+                    "the checkpoint has no optimiser state to resume; use --init to start from its weights".into(),
+                ));
+            }
+        }
+        let net = match loaded {
+            Some(ck) => ck.config,
+            None => UNetConfig {
+                levels: opts.levels.unwrap_or(7),
+                width: opts.width.unwrap_or(1.0),
+            },
+        };
+        let run = match loaded.filter(|_| resume) {
+            Some(ck) => RunMetadata::read(&ck.extra)?,
+            None => RunMetadata::default(),
+        };
+        let finetune = opts.finetune || run.finetune;
+        let lr_default = if finetune { LR_FINETUNE } else { LR_TRAIN };
+        let s = RunSettings {
+            net,
+            finetune,
+            resize: opts.resize || run.resize,
+            seed: opts.seed.or(run.seed).unwrap_or(0),
+            lr: opts.lr.or(run.lr).unwrap_or(lr_default),
+            lr_schedule: opts
+                .lr_schedule
+                .or(run.lr_schedule)
+                .unwrap_or(LrSchedule::Constant),
+            // A resumed run keeps its crop size and batch unless told
+            // otherwise, so `--resume` alone continues the same run.
+            size: opts.size.or(run.size).unwrap_or(DEFAULT_SIZE),
+            batch: opts.batch.or(run.batch).unwrap_or(DEFAULT_BATCH),
+            ema: opts.ema.or(run.ema),
+            run_steps: run.steps,
+            first_step: if resume {
+                loaded.map_or(0, |ck| ck.step)
+            } else {
+                0
+            },
+        };
+        s.check(opts)?;
+        Ok(s)
+    }
+
+    fn check(&self, opts: &TrainOptions) -> Result<()> {
+        let (net, size, batch, lr) = (self.net, self.size, self.batch, self.lr);
+        if self.ema.is_some_and(|d| !(d > 0.0 && d < 1.0)) {
+            return Err(Error::Invalid(format!(
+                "--ema {}: the decay must be above 0 and below 1 (e.g. 0.999)",
+                self.ema.unwrap_or_default()
+            )));
+        }
+        net.check()?;
+        if size > MAX_SIZE {
+            return Err(Error::Invalid(format!(
+                "--size {size} is larger than {MAX_SIZE}"
+            )));
+        }
+        if batch > MAX_BATCH {
+            return Err(Error::Invalid(format!(
+                "--batch {batch} is larger than {MAX_BATCH}"
+            )));
+        }
+        if size == 0 || !size.is_multiple_of(net.multiple()) {
+            return Err(Error::Invalid(format!(
+                "--size {} must be a positive multiple of {} for {} levels",
+                size,
+                net.multiple(),
+                net.levels
+            )));
+        }
+        if !(lr.is_finite() && lr > 0.0) {
+            return Err(Error::Invalid(format!(
+                "--lr {lr} must be a positive number"
+            )));
+        }
+        if batch == 0 {
+            return Err(Error::Invalid("--batch must be at least 1".into()));
+        }
+        if opts.checkpoint_every == 0 || opts.sample_every == 0 {
+            return Err(Error::Invalid(
+                "--checkpoint-every and --sample-every must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The last step: `--steps`, or `--epochs` over `images`, or the
+    /// resumed run's, or the default.
+    pub fn last_step(&self, length: Option<super::trainer::Length>, images: usize) -> u64 {
+        use super::trainer::Length;
+        match length {
+            Some(Length::Steps(n)) => n,
+            Some(Length::Epochs(e)) => e
+                .checked_mul(images as u64)
+                .map_or(u64::MAX, |n| n.div_ceil(self.batch as u64)),
+            None => self.run_steps.unwrap_or(DEFAULT_STEPS),
+        }
+    }
+}

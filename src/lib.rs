@@ -2,7 +2,9 @@
 //! trained and run on any GPU through wgpu/WGSL.
 //!
 //! Layers of the crate, from the ground up:
-//! - [`gpu`]: the wgpu device, the embedded WGSL kernels, the executor;
+//! - [`kernels`]: the embedded WGSL kernels and the launch vocabulary
+//!   (dispatches, parameters, device traits);
+//! - [`gpu`]: the wgpu device and the executor;
 //! - [`graph`]: tensors and nodes, autodiff, buffer planning, the
 //!   wgpu-free recording of dispatches, and a CPU executor;
 //! - [`ops`]: each op's lowering to kernels and its CPU twin;
@@ -26,6 +28,7 @@ pub mod gpu;
 pub mod graph;
 pub mod infer;
 pub mod io;
+pub mod kernels;
 pub mod loss;
 pub mod model;
 pub mod ops;

@@ -3,10 +3,11 @@
 //! theirs, and reuse shrinks the training step's memory.
 use std::collections::{HashMap, HashSet};
 
-use pconv::gpu::Kernel;
 use pconv::graph::plan::plan;
-use pconv::graph::recording::{Binding, DeviceTraits, Recording};
+use pconv::graph::recording::Recording;
 use pconv::graph::{Graph, TensorId};
+use pconv::kernels::Kernel;
+use pconv::kernels::{Binding, DeviceTraits};
 use pconv::loss::{Preprocess, VggConfig};
 use pconv::model::{Mode, UNet, UNetConfig};
 use pconv::train::{TrainStep, TrainStepConfig};

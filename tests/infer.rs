@@ -324,8 +324,8 @@ fn the_last_forward_pass_can_be_profiled() {
 #[test]
 fn the_bundled_model_agrees_across_kernel_paths() {
     use pconv::gpu::Executor;
-    use pconv::graph::recording::DeviceTraits;
     use pconv::graph::Graph;
+    use pconv::kernels::DeviceTraits;
     use pconv::model::{Mode, UNet};
     let Some(ctx) = gpu() else { return };
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/models/faces128.safetensors");

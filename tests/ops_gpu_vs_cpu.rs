@@ -6,11 +6,12 @@
 mod common;
 
 use common::{assert_close, gpu, to_f32, Rng};
-use pconv::gpu::{Executor, Kernel};
+use pconv::gpu::Executor;
 use pconv::graph::autodiff::backward_from;
 use pconv::graph::cpu::CpuExecutor;
-use pconv::graph::recording::DeviceTraits;
 use pconv::graph::{Graph, TensorId};
+use pconv::kernels::DeviceTraits;
+use pconv::kernels::Kernel;
 use pconv::ops::{L1Weight, Op};
 
 /// One operand of the op under test.

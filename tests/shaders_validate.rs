@@ -1,6 +1,6 @@
 //! Every kernel in `shaders/` parses and validates with naga (no GPU needed),
 //! and every WGSL file on disk is registered as a kernel or a common module.
-use pconv::gpu::shaders::{preprocess, validate, Kernel};
+use pconv::kernels::catalog::{preprocess, validate, Kernel};
 
 #[test]
 fn every_kernel_validates() {
@@ -72,7 +72,7 @@ fn every_kernel_translates_to_metal_and_directx() {
     for &k in Kernel::ALL {
         let wgsl = k.wgsl().expect("imports resolve");
         let (module, info) =
-            pconv::gpu::shaders::parse_and_validate(&k.name(), &wgsl).expect("validated above");
+            pconv::kernels::catalog::parse_and_validate(&k.name(), &wgsl).expect("validated above");
         let msl = naga::back::msl::Options {
             lang_version: (2, 3),
             ..Default::default()

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
-use crate::gpu::shaders::Kernel;
+use crate::kernels::Kernel;
 
 /// What `pconv info` prints and tests report.
 #[derive(Clone, Debug)]
@@ -172,8 +172,8 @@ impl GpuContext {
     }
 
     /// What lowering needs to know about this device.
-    pub fn traits(&self) -> crate::graph::recording::DeviceTraits {
-        use crate::graph::recording::DeviceTraits;
+    pub fn traits(&self) -> crate::kernels::DeviceTraits {
+        use crate::kernels::DeviceTraits;
         let info = self.adapter.get_info();
         let mut t = if self.is_cpu() {
             DeviceTraits::CPU_ADAPTER

@@ -9,11 +9,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
-use crate::gpu::shaders::Kernel;
 use crate::gpu::GpuContext;
 use crate::graph::plan::{plan, Plan};
-use crate::graph::recording::{Binding, DeviceTraits, Recording, TEXELS_PER_ROW};
+use crate::graph::recording::Recording;
 use crate::graph::{Graph, TensorId, TensorKind};
+use crate::kernels::Kernel;
+use crate::kernels::{Binding, DeviceTraits, TEXELS_PER_ROW};
 
 struct Step {
     kernel: Kernel,

@@ -8,8 +8,9 @@
 //! themselves, so what they wrote serves every later run.
 use std::collections::HashSet;
 
-use super::recording::{Binding, Recording, TEXELS_PER_ROW};
+use super::recording::Recording;
 use super::{Graph, TensorId, TensorKind};
+use crate::kernels::{Binding, TEXELS_PER_ROW};
 
 #[derive(Clone, Debug)]
 pub struct Plan {

@@ -5,7 +5,8 @@
 use image::RgbImage;
 
 use crate::error::{Error, Result};
-use crate::gpu::{GpuContext, Kernel};
+use crate::gpu::GpuContext;
+use crate::kernels::Kernel;
 
 /// The format egui-wgpu draws native textures in (gamma-encoded bytes).
 pub const FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;

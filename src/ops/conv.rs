@@ -1,10 +1,8 @@
 //! Convolution family: conv forward / backward-data / backward-weight as
 //! implicit GEMMs (`shaders/conv/`), and the partial-convolution mask update.
 use super::{CpuResult, Op};
-use crate::gpu::shaders::Kernel;
-use crate::graph::recording::{
-    grid_1d, Binding, DeviceTraits, Dispatch, Lowered, Params, LOOP_BUDGET,
-};
+use crate::kernels::Kernel;
+use crate::kernels::{grid_1d, Binding, DeviceTraits, Dispatch, Lowered, Params, LOOP_BUDGET};
 
 /// Outputs per invocation along each GEMM dimension (8x8 register tiles) and
 /// invocations per workgroup along each grid dimension (workgroup 8x8).

@@ -3,8 +3,8 @@
 //! Scalar reductions run in two fixed-order passes (partial sums per
 //! workgroup, then one workgroup), so results are deterministic.
 use super::{CpuResult, L1Weight, Op};
-use crate::gpu::shaders::Kernel;
-use crate::graph::recording::{
+use crate::kernels::Kernel;
+use crate::kernels::{
     grid_1d, Binding, DeviceTraits, Dispatch, Lowered, Params, LOOP_BUDGET, WG_SIZE,
 };
 use Binding::{Input as In, Output as Out, Scratch, ScratchTexels, Unused};

@@ -7,8 +7,8 @@ pub mod nn;
 pub mod optim;
 
 use crate::error::{Error, Result};
-use crate::gpu::shaders::Kernel;
-use crate::graph::recording::{DeviceTraits, Lowered};
+use crate::kernels::Kernel;
+use crate::kernels::{DeviceTraits, Lowered};
 
 /// Which pixels an L1 term counts: all, the known ones (M) or the holes (1 − M).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,8 +2,8 @@
 //! concatenation, max-pooling, axpby and the per-channel affine map
 //! (`shaders/nn/`), with their CPU twins.
 use super::{CpuResult, Op};
-use crate::gpu::shaders::Kernel;
-use crate::graph::recording::{grid_1d, Binding, Dispatch, Lowered, Params};
+use crate::kernels::Kernel;
+use crate::kernels::{grid_1d, Binding, Dispatch, Lowered, Params};
 use Binding::{Input as In, Output as Out, Unused};
 
 fn numel(s: &[usize]) -> usize {

@@ -1,8 +1,8 @@
 //! The Adam step (`shaders/optim/adam.wgsl`), the weights' moving average
 //! (`shaders/optim/ema.wgsl`) and their CPU twins.
 use super::{CpuResult, Op};
-use crate::gpu::shaders::Kernel;
-use crate::graph::recording::{grid_1d, Binding, Dispatch, Lowered, Params};
+use crate::kernels::Kernel;
+use crate::kernels::{grid_1d, Binding, Dispatch, Lowered, Params};
 use Binding::Input as In;
 
 /// Adam's moment decays and epsilon (the paper's, PyTorch's defaults), in

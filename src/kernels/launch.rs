@@ -1,0 +1,151 @@
+//! The launch vocabulary every kernel's lowering speaks: one dispatch
+//! (kernel, uniform parameters, bindings, grid), the dispatches of a node,
+//! what lowering knows of the device, and the limits kernels respect.
+use super::Kernel;
+
+/// Loop iterations one invocation may run, all loops together. lavapipe
+/// (llvmpipe) silently ends a shader's loops after 65535 iterations in all,
+/// so kernels with long per-invocation loops split their work to stay
+/// below this (with margin); on GPUs the split also adds parallelism.
+pub const LOOP_BUDGET: usize = 50_000;
+
+/// What lowering needs to know about the device.
+#[derive(Clone, Copy, Debug)]
+pub struct DeviceTraits {
+    /// Workgroups worth having in flight; split-K reductions aim for it.
+    pub parallel_workgroups: u32,
+    /// Subgroups of 8 to 64 lanes are available (subgroup kernel variants).
+    pub subgroups_8_to_64: bool,
+    /// GEMMs stage tiles in workgroup memory (GPUs); CPU adapters run the
+    /// register-tile kernels, which are faster there.
+    pub workgroup_gemm: bool,
+    /// Subgroups are runs of this many consecutive invocations of a 1-D
+    /// workgroup (lavapipe: 8), so "flat" convolutions whose tile count is a
+    /// multiple of it still share weights by subgroupBroadcast; 0 where that
+    /// layout is not known (GPU drivers do not promise it).
+    pub flat_subgroup_size: u32,
+    /// Rows of the texel arrays (textures `TEXELS_PER_ROW` wide) the conv
+    /// row kernels (with subgroups) and the Gram kernels may read their
+    /// operands from; 0 where they read buffers. CPU adapters use them:
+    /// lavapipe fetches a texel some 8x faster than it loads a vec4 from a
+    /// storage buffer.
+    pub texel_rows: u32,
+}
+
+impl DeviceTraits {
+    /// A GPU before its optional features are known.
+    pub const GPU: DeviceTraits = DeviceTraits {
+        parallel_workgroups: 1024,
+        subgroups_8_to_64: false,
+        workgroup_gemm: true,
+        flat_subgroup_size: 0,
+        texel_rows: 0,
+    };
+
+    /// A CPU adapter (lavapipe) before its optional features are known.
+    pub const CPU_ADAPTER: DeviceTraits = DeviceTraits {
+        parallel_workgroups: 16,
+        subgroups_8_to_64: false,
+        workgroup_gemm: false,
+        flat_subgroup_size: 0,
+        texel_rows: 0,
+    };
+
+    /// Whether `texels` vec4s fit one texel array of this device.
+    pub fn texels_fit(&self, texels: usize) -> bool {
+        texels <= self.texel_rows as usize * TEXELS_PER_ROW
+    }
+}
+
+/// Width of the texel arrays (`TEXELS_PER_ROW` in shaders/common/texels.wgsl).
+pub const TEXELS_PER_ROW: usize = 4096;
+
+/// A binding of a dispatch, relative to its node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Binding {
+    Input(usize),
+    Output(usize),
+    Scratch(usize),
+    /// A scratch texel array of the node (`Lowered::scratch_texels`).
+    ScratchTexels(usize),
+    /// A placeholder for an optional operand the kernel will not read.
+    Unused,
+}
+
+/// One kernel launch. `bindings[i]` is WGSL `@binding(i + 1)`; binding 0 is
+/// the uniform `params`.
+#[derive(Clone, Debug)]
+pub struct Dispatch {
+    pub kernel: Kernel,
+    pub params: Vec<u32>,
+    pub bindings: Vec<Binding>,
+    pub workgroups: [u32; 3],
+}
+
+/// The dispatches of one node and the scratch buffers (bytes) and texel
+/// arrays (vec4s) they share.
+#[derive(Clone, Debug, Default)]
+pub struct Lowered {
+    pub dispatches: Vec<Dispatch>,
+    pub scratch_bytes: Vec<u64>,
+    pub scratch_texels: Vec<u64>,
+    /// Dispatches that read only the node's inputs and write only scratch
+    /// of their own, which only later dispatches of the node read (weights
+    /// packed for a kernel). Where those inputs are weights no run changes,
+    /// the plan hoists them: they run once after the weights are written.
+    pub hoistable: Vec<usize>,
+}
+
+impl Lowered {
+    pub fn one(d: Dispatch) -> Self {
+        Lowered {
+            dispatches: vec![d],
+            ..Default::default()
+        }
+    }
+}
+
+pub const WG_SIZE: u32 = 256;
+const MAX_GRID: u32 = 65535;
+
+/// Grid for an element-wise kernel over `len` invocations (see
+/// `shaders/common/index.wgsl`).
+pub fn grid_1d(len: usize) -> [u32; 3] {
+    let groups = (len as u64).div_ceil(WG_SIZE as u64).max(1);
+    if groups <= MAX_GRID as u64 {
+        [groups as u32, 1, 1]
+    } else {
+        [MAX_GRID, groups.div_ceil(MAX_GRID as u64) as u32, 1]
+    }
+}
+
+/// Builds a uniform parameter block field by field (4 bytes each).
+#[derive(Default)]
+pub struct Params(pub Vec<u32>);
+
+impl Params {
+    pub fn new() -> Self {
+        Params(Vec::new())
+    }
+    pub fn u(mut self, v: usize) -> Self {
+        self.0.push(v as u32);
+        self
+    }
+    pub fn f(mut self, v: f32) -> Self {
+        self.0.push(v.to_bits());
+        self
+    }
+    pub fn b(self, v: bool) -> Self {
+        self.u(v as usize)
+    }
+    /// Pads to a 16-byte boundary, where WGSL places a following vec4.
+    pub fn align16(mut self) -> Self {
+        while !self.0.len().is_multiple_of(4) {
+            self.0.push(0);
+        }
+        self
+    }
+    pub fn done(self) -> Vec<u32> {
+        self.0
+    }
+}

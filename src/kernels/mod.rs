@@ -1,0 +1,10 @@
+//! The ground floor: the WGSL kernels (the catalog, embedded at build time,
+//! preprocessed and validated) and the launch vocabulary their lowering
+//! speaks. `ops` lower onto it, `graph` records it, `gpu` runs it.
+pub mod catalog;
+pub mod launch;
+
+pub use catalog::Kernel;
+pub use launch::{
+    grid_1d, Binding, DeviceTraits, Dispatch, Lowered, Params, LOOP_BUDGET, TEXELS_PER_ROW, WG_SIZE,
+};

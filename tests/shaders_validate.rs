@@ -102,3 +102,43 @@ fn every_kernel_translates_to_metal_and_directx() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The named uniform blocks of `kernels::params` list the fields of their
+/// shaders' `struct Params` in the same order (all u32), so a block built
+/// by name lands where the kernel reads it.
+#[test]
+fn named_uniform_blocks_match_their_shaders() {
+    for (files, fields) in pconv::kernels::params::ALL {
+        for file in *files {
+            let k = *Kernel::ALL
+                .iter()
+                .find(|k| k.path() == *file)
+                .unwrap_or_else(|| panic!("{file} is no kernel's file"));
+            let module = naga::front::wgsl::parse_str(&k.wgsl().unwrap()).unwrap();
+            let (members, u32_only) = module
+                .types
+                .iter()
+                .find_map(|(_, t)| match &t.inner {
+                    naga::TypeInner::Struct { members, .. }
+                        if t.name.as_deref() == Some("Params") =>
+                    {
+                        let names: Vec<String> = members
+                            .iter()
+                            .map(|m| m.name.clone().unwrap_or_default())
+                            .collect();
+                        let scalar_u32 = members.iter().all(|m| {
+                            matches!(
+                                module.types[m.ty].inner,
+                                naga::TypeInner::Scalar(naga::Scalar::U32)
+                            )
+                        });
+                        Some((names, scalar_u32))
+                    }
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("{file} has no struct Params"));
+            assert_eq!(members, *fields, "{file}");
+            assert!(u32_only, "{file}: a field that is not u32");
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! speaks. `ops` lower onto it, `graph` records it, `gpu` runs it.
 pub mod catalog;
 pub mod launch;
+pub mod params;
 
 pub use catalog::Kernel;
 pub use launch::{

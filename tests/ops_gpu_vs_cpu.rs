@@ -12,7 +12,7 @@ use pconv::graph::cpu::CpuExecutor;
 use pconv::graph::{Graph, TensorId};
 use pconv::kernels::DeviceTraits;
 use pconv::kernels::Kernel;
-use pconv::ops::{L1Weight, Op};
+use pconv::ops::{ConvOp, L1Weight, LossOp, NnOp, Op, OptimOp};
 
 /// One operand of the op under test.
 struct Operand {
@@ -279,7 +279,7 @@ fn conv2d_all_passes() {
         let name = format!("conv2d n{n} {ci}->{co} {h}x{w} k{k} s{stride} p{pad} bias {bias}");
         check(
             &name,
-            Op::Conv2d { stride, pad, bias },
+            Op::Conv(ConvOp::Conv2d { stride, pad, bias }),
             ops,
             GEMM_TOL,
             &mut rng,
@@ -296,11 +296,11 @@ fn forward_kernel(x: &[usize], w: &[usize], stride: usize, pad: usize) -> Kernel
         (x[2] + 2 * pad - w[2]) / stride + 1,
         (x[3] + 2 * pad - w[3]) / stride + 1,
     ];
-    let op = Op::Conv2d {
+    let op = Op::Conv(ConvOp::Conv2d {
         stride,
         pad,
         bias: false,
-    };
+    });
     let dev = DeviceTraits::CPU_ADAPTER;
     op.lower(&[x, w], &[&y], &dev)
         .dispatches
@@ -337,12 +337,12 @@ fn stride_2_convolutions_take_the_row_kernels_where_they_apply() {
             (gx[2] + 2 * pad - k) / 2 + 1,
             (gx[3] + 2 * pad - k) / 2 + 1,
         ];
-        let op = Op::Conv2dBwdData {
+        let op = Op::Conv(ConvOp::Conv2dBwdData {
             stride: 2,
             pad,
             h: gx[2],
             w: gx[3],
-        };
+        });
         let dev = DeviceTraits::CPU_ADAPTER;
         let lowered = op.lower(&[&gy, &w], &[&gx], &dev);
         lowered.dispatches.last().unwrap().kernel
@@ -354,7 +354,7 @@ fn stride_2_convolutions_take_the_row_kernels_where_they_apply() {
     assert_eq!(bwd([1, 2, 5, 5], 3, 0), Kernel::Conv2dBwdData);
     // Backward-weight: the 3x3 row kernel on the stride-1 row kernel's layers.
     let weight_kernels = |x: [usize; 4], gy: [usize; 4], k: usize, stride: usize, pad: usize| {
-        let op = Op::Conv2dBwdWeight { stride, pad, k };
+        let op = Op::Conv(ConvOp::Conv2dBwdWeight { stride, pad, k });
         let dev = DeviceTraits::CPU_ADAPTER;
         let w = [gy[1], x[1], k, k];
         let lowered = op.lower(&[&gy, &x], &[&w], &dev);
@@ -385,11 +385,11 @@ fn small_deep_maps_split_the_row_kernels_over_input_channels() {
     let plan = |x: [usize; 4], co: usize, stride: usize| {
         let k = 3;
         let y = [x[0], co, x[2] / stride, x[3] / stride];
-        let op = Op::Conv2d {
+        let op = Op::Conv(ConvOp::Conv2d {
             stride,
             pad: 1,
             bias: true,
-        };
+        });
         let dev = DeviceTraits::GPU;
         let w = [co, x[1], k, k];
         let lowered = op.lower(&[&x, &w, &[co]], &[&y], &dev);
@@ -442,11 +442,11 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
             .map(|d| d.kernel)
             .collect::<Vec<_>>()
     };
-    let fwd = Op::Conv2d {
+    let fwd = Op::Conv(ConvOp::Conv2d {
         stride: 1,
         pad: 1,
         bias: false,
-    };
+    });
     let (x, w, y) = ([1, 16, 32, 64], [8, 16, 3, 3], [1, 8, 32, 64]);
     // The padded input (16 x 34 x 68 floats = 9,248 texels) and the packed
     // weights in texel arrays, where they fit.
@@ -474,12 +474,12 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
         Some(&Kernel::Conv2dFwd3x3FlatTexels)
     );
     // Stride-1 backward-data: the weights packed flipped instead of WeightFlip.
-    let bwd = Op::Conv2dBwdData {
+    let bwd = Op::Conv(ConvOp::Conv2dBwdData {
         stride: 1,
         pad: 1,
         h: 32,
         w: 64,
-    };
+    });
     assert_eq!(
         kernels(bwd.clone(), [&y, &w], &x, 16384),
         [
@@ -497,11 +497,11 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
         ]
     );
     // Stride 2: the stride-2 row kernels' texel twins.
-    let s2 = Op::Conv2d {
+    let s2 = Op::Conv(ConvOp::Conv2d {
         stride: 2,
         pad: 2,
         bias: false,
-    };
+    });
     assert_eq!(
         kernels(
             s2,
@@ -513,12 +513,12 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
         Some(&Kernel::Conv2dFwdS2K5Texels)
     );
     // Stride-2 backward-data: padded gy and the weights packed transposed.
-    let bwd_s2 = Op::Conv2dBwdData {
+    let bwd_s2 = Op::Conv(ConvOp::Conv2dBwdData {
         stride: 2,
         pad: 2,
         h: 128,
         w: 128,
-    };
+    });
     assert_eq!(
         kernels(
             bwd_s2,
@@ -534,12 +534,12 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
     );
     // A small map (4 tiles a phase, rounded up to a subgroup's 8 lanes):
     // flat, still on subgroups and texel arrays.
-    let bwd_s2_small = Op::Conv2dBwdData {
+    let bwd_s2_small = Op::Conv(ConvOp::Conv2dBwdData {
         stride: 2,
         pad: 2,
         h: 8,
         w: 8,
-    };
+    });
     assert_eq!(
         kernels(
             bwd_s2_small,
@@ -552,11 +552,11 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
     );
     // Backward-weight: gy and the padded input as texel arrays.
     let bw = |stride: usize, k: usize, gy: &[usize], x: &[usize]| {
-        let op = Op::Conv2dBwdWeight {
+        let op = Op::Conv(ConvOp::Conv2dBwdWeight {
             stride,
             pad: k / 2,
             k,
-        };
+        });
         kernels(op, [gy, x], &[gy[1], x[1], k, k], 16384)
     };
     // (Then the split-K sums.)
@@ -584,11 +584,11 @@ fn conv2d_weight_gradient_with_split_k() {
     ];
     check(
         "conv2d split-K",
-        Op::Conv2d {
+        Op::Conv(ConvOp::Conv2d {
             stride: 1,
             pad: 1,
             bias: false,
-        },
+        }),
         ops,
         GEMM_TOL,
         &mut rng,
@@ -604,11 +604,11 @@ fn long_reductions_are_not_cut_short() {
     let (n, ci, h, w, co) = (1, 1, 1100, 1024, 1);
     check(
         "conv2d long weight-gradient reduction",
-        Op::Conv2d {
+        Op::Conv(ConvOp::Conv2d {
             stride: 1,
             pad: 1,
             bias: false,
-        },
+        }),
         vec![
             var(&[n, ci, h, w], rng.values(n * ci * h * w)),
             var(&[co, ci, 3, 3], rng.values(co * ci * 9)),
@@ -618,7 +618,7 @@ fn long_reductions_are_not_cut_short() {
     );
     check(
         "gram over 128x129 positions",
-        Op::Gram,
+        Op::Loss(LossOp::Gram),
         vec![var(&[1, 9, 128, 129], rng.values(9 * 128 * 129))],
         GEMM_TOL,
         &mut rng,
@@ -640,13 +640,13 @@ fn pconv_mask_single_and_concatenated() {
         if count_b > 0 {
             ops.push(data(&[n, 1, h, w], rng.mask(n, h, w, 0.3)));
         }
-        let op = Op::PConvMask {
+        let op = Op::Conv(ConvOp::PConvMask {
             k,
             stride,
             pad,
             count_a: 3,
             count_b,
-        };
+        });
         check(
             &format!("pconv_mask holes {ratio} k{k} s{stride} b{count_b}"),
             op,
@@ -685,7 +685,7 @@ fn channel_scale_and_sum() {
         }
         check(
             &format!("channel_scale invert {invert} bias {bias} holes {ratio} width {w}"),
-            Op::ChannelScale { invert, bias },
+            Op::Nn(NnOp::ChannelScale { invert, bias }),
             ops,
             EW_TOL,
             &mut rng,
@@ -723,11 +723,11 @@ fn batch_norm_train_and_eval() {
         ];
         check(
             &format!("batch_norm train {train} {n}x{c}x{h}x{w}"),
-            Op::BatchNorm {
+            Op::Nn(NnOp::BatchNorm {
                 train,
                 eps: 1e-5,
                 momentum: 0.1,
-            },
+            }),
             ops,
             2e-5,
             &mut rng,
@@ -743,7 +743,7 @@ fn activations() {
         let ops = vec![var(&[2, 3, 5, w], rng.values(30 * w))];
         check(
             &format!("activation slope {slope} width {w}"),
-            Op::Activation { slope },
+            Op::Nn(NnOp::Activation { slope }),
             ops,
             EW_TOL,
             &mut rng,
@@ -758,7 +758,7 @@ fn upsample_concat_slice_maxpool() {
     for w in [3, 4] {
         check(
             &format!("upsample2x width {w}"),
-            Op::Upsample2x,
+            Op::Nn(NnOp::Upsample2x),
             vec![var(&[2, 3, 5, w], rng.values(30 * w))],
             EW_TOL,
             &mut rng,
@@ -769,7 +769,7 @@ fn upsample_concat_slice_maxpool() {
     for (h, w) in [(5, 3), (3, 4)] {
         check(
             &format!("concat {h}x{w}"),
-            Op::Concat,
+            Op::Nn(NnOp::Concat),
             vec![
                 var(&[2, 3, h, w], rng.values(6 * h * w)),
                 var(&[2, 4, h, w], rng.values(8 * h * w)),
@@ -782,7 +782,7 @@ fn upsample_concat_slice_maxpool() {
         let ops = vec![var(&[2, 3, h, w], rng.values(6 * h * w))];
         check(
             &format!("max_pool2 {h}x{w}"),
-            Op::MaxPool2,
+            Op::Nn(NnOp::MaxPool2),
             ops,
             EW_TOL,
             &mut rng,
@@ -803,7 +803,7 @@ fn maxpool_backward_ties() {
         let g_len = 6 * (h / 2) * (w / 2);
         check(
             &format!("max_pool2 backward ties {h}x{w}"),
-            Op::MaxPool2Bwd,
+            Op::Nn(NnOp::MaxPool2Bwd),
             vec![
                 data(&[2, 3, h, w], x),
                 data(&[2, 3, h / 2, w / 2], rng.values(g_len)),
@@ -822,10 +822,10 @@ fn axpby_and_channel_affine() {
         let ops = vec![var(&[len], rng.values(len)), var(&[len], rng.values(len))];
         check(
             &format!("axpby {len}"),
-            Op::Axpby {
+            Op::Nn(NnOp::Axpby {
                 alpha: 0.5,
                 beta: -2.0,
-            },
+            }),
             ops,
             EW_TOL,
             &mut rng,
@@ -834,19 +834,19 @@ fn axpby_and_channel_affine() {
     for len in [7, 8] {
         check(
             &format!("axpby scale {len}"),
-            Op::Axpby {
+            Op::Nn(NnOp::Axpby {
                 alpha: 3.0,
                 beta: 0.0,
-            },
+            }),
             vec![var(&[len], rng.values(len))],
             EW_TOL,
             &mut rng,
         );
     }
-    let op = Op::ChannelAffine {
+    let op = Op::Nn(NnOp::ChannelAffine {
         scale: [255.0, 255.0, 255.0],
         shift: [-123.68, -116.779, -103.939],
-    };
+    });
     check(
         "channel_affine",
         op,
@@ -873,7 +873,7 @@ fn composite_and_l1() {
         ];
         check(
             &format!("composite holes {ratio}"),
-            Op::Composite,
+            Op::Loss(LossOp::Composite),
             ops,
             EW_TOL,
             &mut rng,
@@ -888,7 +888,7 @@ fn composite_and_l1() {
             }
             check(
                 &format!("l1 {weight:?} {h}x{w} holes {ratio}"),
-                Op::L1Mean { weight },
+                Op::Loss(LossOp::L1Mean { weight }),
                 ops,
                 1e-5,
                 &mut rng,
@@ -903,9 +903,9 @@ fn composite_and_l1() {
     ];
     check(
         "l1 long",
-        Op::L1Mean {
+        Op::Loss(LossOp::L1Mean {
             weight: L1Weight::None,
-        },
+        }),
         ops,
         1e-5,
         &mut rng,
@@ -920,7 +920,7 @@ fn dilation_and_total_variation() {
         let m = rng.mask(n, h, w, ratio);
         check(
             &format!("dilate_holes {ratio}"),
-            Op::DilateHoles,
+            Op::Loss(LossOp::DilateHoles),
             vec![data(&[n, 1, h, w], m.clone())],
             0.0,
             &mut rng,
@@ -930,7 +930,13 @@ fn dilation_and_total_variation() {
             var(&[n, c, h, w], rng.values(n * c * h * w)),
             data(&[n, 1, h, w], region),
         ];
-        check(&format!("tv holes {ratio}"), Op::Tv, ops, 1e-5, &mut rng);
+        check(
+            &format!("tv holes {ratio}"),
+            Op::Loss(LossOp::Tv),
+            ops,
+            1e-5,
+            &mut rng,
+        );
     }
 }
 
@@ -951,7 +957,7 @@ fn gram_matrices() {
         let ops = vec![var(&[n, c, h, w], rng.values(n * c * h * w))];
         check(
             &format!("gram {n}x{c}x{h}x{w}"),
-            Op::Gram,
+            Op::Loss(LossOp::Gram),
             ops,
             GEMM_TOL,
             &mut rng,
@@ -982,11 +988,11 @@ fn adam_case(len: usize, rng: &mut Rng) {
     ];
     check(
         &format!("adam {len}"),
-        Op::Adam {
+        Op::Optim(OptimOp::Adam {
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
-        },
+        }),
         ops,
         1e-6,
         rng,
@@ -1003,7 +1009,7 @@ fn ema_matches_cpu() {
         let ops = vec![data(&[len], rng.values(len)), data(&[len], rng.values(len))];
         check(
             &format!("ema {len}"),
-            Op::Ema { decay },
+            Op::Optim(OptimOp::Ema { decay }),
             ops,
             1e-6,
             &mut rng,

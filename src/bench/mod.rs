@@ -5,7 +5,7 @@ use std::time::Instant;
 use crate::error::Result;
 use crate::gpu::{Executor, GpuContext};
 use crate::graph::Graph;
-use crate::ops::{conv_out, Op};
+use crate::ops::{conv_out, ConvOp, Op};
 
 pub mod flops;
 pub mod suite;
@@ -150,26 +150,26 @@ pub fn time_conv(
         ConvPass::Forward => (
             g.input("x", &[n, c_in, size, size]),
             g.input("w", &[c_out, c_in, k, k]),
-            Op::Conv2d {
+            Op::Conv(ConvOp::Conv2d {
                 stride,
                 pad,
                 bias: false,
-            },
+            }),
         ),
         ConvPass::BackwardData => (
             g.input("gy", &[n, c_out, o, o]),
             g.input("w", &[c_out, c_in, k, k]),
-            Op::Conv2dBwdData {
+            Op::Conv(ConvOp::Conv2dBwdData {
                 stride,
                 pad,
                 h: size,
                 w: size,
-            },
+            }),
         ),
         ConvPass::BackwardWeight => (
             g.input("gy", &[n, c_out, o, o]),
             g.input("x", &[n, c_in, size, size]),
-            Op::Conv2dBwdWeight { stride, pad, k },
+            Op::Conv(ConvOp::Conv2dBwdWeight { stride, pad, k }),
         ),
     };
     g.push(op, &[a, b])?;

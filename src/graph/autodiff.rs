@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::{Graph, Node, TensorId};
 use crate::error::{Error, Result};
-use crate::ops::Op;
+use crate::ops::{ConvOp, LossOp, NnOp, Op};
 
 /// Gradient of the loss for every tensor that received one.
 #[derive(Debug, Default)]
@@ -108,45 +108,59 @@ fn rule(g: &mut Graph, node: &Node, gout: &[Option<TensorId>]) -> Result<Vec<(us
     let one =
         |g: &mut Graph, op: Op, ins: &[TensorId]| -> Result<TensorId> { Ok(g.push(op, ins)?[0]) };
     match node.op.clone() {
-        Op::Conv2d { stride, pad, .. } => {
+        Op::Conv(ConvOp::Conv2d { stride, pad, .. }) => {
             let (h, w, k) = (g.shape(x(0))[2], g.shape(x(0))[3], g.shape(x(1))[2]);
-            if need(g, 0) {
-                out.push((
-                    0,
-                    one(g, Op::Conv2dBwdData { stride, pad, h, w }, &[gy, x(1)])?,
-                ));
-            }
-            if need(g, 1) {
-                out.push((
-                    1,
-                    one(g, Op::Conv2dBwdWeight { stride, pad, k }, &[gy, x(0)])?,
-                ));
-            }
-            if need(g, 2) {
-                out.push((2, one(g, Op::ChannelSum { masked: false }, &[gy])?));
-            }
-        }
-        Op::ChannelScale { invert, .. } => {
             if need(g, 0) {
                 out.push((
                     0,
                     one(
                         g,
-                        Op::ChannelScale {
+                        Op::Conv(ConvOp::Conv2dBwdData { stride, pad, h, w }),
+                        &[gy, x(1)],
+                    )?,
+                ));
+            }
+            if need(g, 1) {
+                out.push((
+                    1,
+                    one(
+                        g,
+                        Op::Conv(ConvOp::Conv2dBwdWeight { stride, pad, k }),
+                        &[gy, x(0)],
+                    )?,
+                ));
+            }
+            if need(g, 2) {
+                out.push((
+                    2,
+                    one(g, Op::Nn(NnOp::ChannelSum { masked: false }), &[gy])?,
+                ));
+            }
+        }
+        Op::Nn(NnOp::ChannelScale { invert, .. }) => {
+            if need(g, 0) {
+                out.push((
+                    0,
+                    one(
+                        g,
+                        Op::Nn(NnOp::ChannelScale {
                             invert,
                             bias: false,
-                        },
+                        }),
                         &[gy, x(1)],
                     )?,
                 ));
             }
             if need(g, 2) {
-                out.push((2, one(g, Op::ChannelSum { masked: true }, &[gy, x(1)])?));
+                out.push((
+                    2,
+                    one(g, Op::Nn(NnOp::ChannelSum { masked: true }), &[gy, x(1)])?,
+                ));
             }
         }
-        Op::BatchNorm { train, .. } => {
+        Op::Nn(NnOp::BatchNorm { train, .. }) => {
             let r = g.push(
-                Op::BatchNormBwd { train },
+                Op::Nn(NnOp::BatchNormBwd { train }),
                 &[gy, x(0), x(1), node.outputs[1], node.outputs[2]],
             )?;
             for (i, t) in r.into_iter().enumerate() {
@@ -155,72 +169,82 @@ fn rule(g: &mut Graph, node: &Node, gout: &[Option<TensorId>]) -> Result<Vec<(us
                 }
             }
         }
-        Op::Activation { slope } => out.push((
+        Op::Nn(NnOp::Activation { slope }) => out.push((
             0,
-            one(g, Op::ActivationBwd { slope }, &[node.outputs[0], gy])?,
+            one(
+                g,
+                Op::Nn(NnOp::ActivationBwd { slope }),
+                &[node.outputs[0], gy],
+            )?,
         )),
-        Op::Upsample2x => out.push((0, one(g, Op::Upsample2xBwd, &[gy])?)),
-        Op::Concat => {
+        Op::Nn(NnOp::Upsample2x) => out.push((0, one(g, Op::Nn(NnOp::Upsample2xBwd), &[gy])?)),
+        Op::Nn(NnOp::Concat) => {
             let (ca, cb) = (g.shape(x(0))[1], g.shape(x(1))[1]);
             if need(g, 0) {
-                out.push((0, one(g, Op::SliceChannels { start: 0, len: ca }, &[gy])?));
+                out.push((
+                    0,
+                    one(g, Op::Nn(NnOp::SliceChannels { start: 0, len: ca }), &[gy])?,
+                ));
             }
             if need(g, 1) {
-                out.push((1, one(g, Op::SliceChannels { start: ca, len: cb }, &[gy])?));
+                out.push((
+                    1,
+                    one(g, Op::Nn(NnOp::SliceChannels { start: ca, len: cb }), &[gy])?,
+                ));
             }
         }
-        Op::MaxPool2 => out.push((0, one(g, Op::MaxPool2Bwd, &[x(0), gy])?)),
-        Op::Axpby { alpha, beta } => {
+        Op::Nn(NnOp::MaxPool2) => out.push((0, one(g, Op::Nn(NnOp::MaxPool2Bwd), &[x(0), gy])?)),
+        Op::Nn(NnOp::Axpby { alpha, beta }) => {
             if need(g, 0) {
-                out.push((0, one(g, Op::Axpby { alpha, beta: 0.0 }, &[gy])?));
+                out.push((0, one(g, Op::Nn(NnOp::Axpby { alpha, beta: 0.0 }), &[gy])?));
             }
             if need(g, 1) {
                 out.push((
                     1,
                     one(
                         g,
-                        Op::Axpby {
+                        Op::Nn(NnOp::Axpby {
                             alpha: beta,
                             beta: 0.0,
-                        },
+                        }),
                         &[gy],
                     )?,
                 ));
             }
         }
-        Op::ChannelAffine { scale, .. } => {
+        Op::Nn(NnOp::ChannelAffine { scale, .. }) => {
             out.push((
                 0,
                 one(
                     g,
-                    Op::ChannelAffine {
+                    Op::Nn(NnOp::ChannelAffine {
                         scale,
                         shift: [0.0; 3],
-                    },
+                    }),
                     &[gy],
                 )?,
             ));
         }
-        Op::Composite => {
+        Op::Loss(LossOp::Composite) => {
             out.push((
                 0,
                 one(
                     g,
-                    Op::ChannelScale {
+                    Op::Nn(NnOp::ChannelScale {
                         invert: true,
                         bias: false,
-                    },
+                    }),
                     &[gy, x(2)],
                 )?,
             ));
         }
-        Op::L1Mean { weight } => {
+        Op::Loss(LossOp::L1Mean { weight }) => {
             let mut ins = vec![gy];
             ins.extend_from_slice(&node.inputs);
-            out.push((0, one(g, Op::L1MeanBwd { weight }, &ins)?));
+            out.push((0, one(g, Op::Loss(LossOp::L1MeanBwd { weight }), &ins)?));
         }
-        Op::Tv => out.push((0, one(g, Op::TvBwd, &[gy, x(0), x(1)])?)),
-        Op::Gram => out.push((0, one(g, Op::GramBwd, &[gy, x(0)])?)),
+        Op::Loss(LossOp::Tv) => out.push((0, one(g, Op::Loss(LossOp::TvBwd), &[gy, x(0), x(1)])?)),
+        Op::Loss(LossOp::Gram) => out.push((0, one(g, Op::Loss(LossOp::GramBwd), &[gy, x(0)])?)),
         op => {
             return Err(Error::Invalid(format!(
                 "{} has no backward rule",

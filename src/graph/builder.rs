@@ -1,5 +1,5 @@
 use crate::error::{Error, Result};
-use crate::ops::{L1Weight, Op};
+use crate::ops::{ConvOp, L1Weight, LossOp, NnOp, Op, OptimOp};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TensorId(pub u32);
@@ -148,11 +148,11 @@ impl Graph {
         let mut ins = vec![x, w];
         ins.extend(b);
         self.push1(
-            Op::Conv2d {
+            Op::Conv(ConvOp::Conv2d {
                 stride,
                 pad,
                 bias: b.is_some(),
-            },
+            }),
             &ins,
         )
     }
@@ -170,13 +170,13 @@ impl Graph {
     ) -> Result<(TensorId, TensorId)> {
         let mut ins = vec![mask_a.0];
         ins.extend(mask_b.map(|m| m.0));
-        let op = Op::PConvMask {
+        let op = Op::Conv(ConvOp::PConvMask {
             k,
             stride,
             pad,
             count_a: mask_a.1,
             count_b: mask_b.map_or(0, |m| m.1),
-        };
+        });
         let out = self.push(op, &ins)?;
         Ok((out[0], out[1]))
     }
@@ -193,10 +193,10 @@ impl Graph {
         let mut ins = vec![x, s];
         ins.extend(bias);
         self.push1(
-            Op::ChannelScale {
+            Op::Nn(NnOp::ChannelScale {
                 invert,
                 bias: bias.is_some(),
-            },
+            }),
             &ins,
         )
     }
@@ -239,7 +239,7 @@ impl Graph {
 
     /// Inference's layer tail after `partial_conv_raw` in one op: rescale
     /// and bias, BatchNorm with `bn` = (gamma, beta, running mean, running
-    /// var), leaky ReLU of `slope`, times the new mask (Op::PConvEpilogue).
+    /// var), leaky ReLU of `slope`, times the new mask (Op::Nn(NnOp::PConvEpilogue)).
     pub fn pconv_epilogue(
         &mut self,
         (raw, ratio, mask): (TensorId, TensorId, TensorId),
@@ -250,12 +250,12 @@ impl Graph {
         let mut ins = vec![raw, ratio, mask];
         ins.extend(bias);
         ins.extend(bn.into_iter().flatten());
-        let op = Op::PConvEpilogue {
+        let op = Op::Nn(NnOp::PConvEpilogue {
             bias: bias.is_some(),
             bn: bn.is_some(),
             eps: BN_EPS,
             slope,
-        };
+        });
         self.push1(op, &ins)
     }
 
@@ -269,32 +269,32 @@ impl Graph {
         running: (TensorId, TensorId),
         train: bool,
     ) -> Result<TensorId> {
-        let op = Op::BatchNorm {
+        let op = Op::Nn(NnOp::BatchNorm {
             train,
             eps: BN_EPS,
             momentum: 0.1,
-        };
+        });
         self.push1(op, &[x, gamma, beta, running.0, running.1])
     }
 
     pub fn relu(&mut self, x: TensorId) -> Result<TensorId> {
-        self.push1(Op::Activation { slope: 0.0 }, &[x])
+        self.push1(Op::Nn(NnOp::Activation { slope: 0.0 }), &[x])
     }
 
     pub fn leaky_relu(&mut self, x: TensorId, slope: f32) -> Result<TensorId> {
-        self.push1(Op::Activation { slope }, &[x])
+        self.push1(Op::Nn(NnOp::Activation { slope }), &[x])
     }
 
     pub fn upsample2x(&mut self, x: TensorId) -> Result<TensorId> {
-        self.push1(Op::Upsample2x, &[x])
+        self.push1(Op::Nn(NnOp::Upsample2x), &[x])
     }
 
     pub fn concat(&mut self, a: TensorId, b: TensorId) -> Result<TensorId> {
-        self.push1(Op::Concat, &[a, b])
+        self.push1(Op::Nn(NnOp::Concat), &[a, b])
     }
 
     pub fn max_pool2(&mut self, x: TensorId) -> Result<TensorId> {
-        self.push1(Op::MaxPool2, &[x])
+        self.push1(Op::Nn(NnOp::MaxPool2), &[x])
     }
 
     /// alpha * a + beta * b (b optional).
@@ -307,7 +307,7 @@ impl Graph {
     ) -> Result<TensorId> {
         let mut ins = vec![a];
         ins.extend(b);
-        self.push1(Op::Axpby { alpha, beta }, &ins)
+        self.push1(Op::Nn(NnOp::Axpby { alpha, beta }), &ins)
     }
 
     pub fn channel_affine(
@@ -316,11 +316,11 @@ impl Graph {
         scale: [f32; 3],
         shift: [f32; 3],
     ) -> Result<TensorId> {
-        self.push1(Op::ChannelAffine { scale, shift }, &[x])
+        self.push1(Op::Nn(NnOp::ChannelAffine { scale, shift }), &[x])
     }
 
     pub fn composite(&mut self, out: TensorId, gt: TensorId, mask: TensorId) -> Result<TensorId> {
-        self.push1(Op::Composite, &[out, gt, mask])
+        self.push1(Op::Loss(LossOp::Composite), &[out, gt, mask])
     }
 
     /// mean |w ⊙ (a − b)| over all elements of a; gradient flows to `a` only.
@@ -337,20 +337,20 @@ impl Graph {
                 mask.ok_or_else(|| Error::Invalid("l1_mean: a weighted L1 needs the mask".into()))?,
             );
         }
-        self.push1(Op::L1Mean { weight }, &ins)
+        self.push1(Op::Loss(LossOp::L1Mean { weight }), &ins)
     }
 
     pub fn dilate_holes(&mut self, mask: TensorId) -> Result<TensorId> {
-        self.push1(Op::DilateHoles, &[mask])
+        self.push1(Op::Loss(LossOp::DilateHoles), &[mask])
     }
 
     /// Total variation of `comp` over `region` (see `dilate_holes`), / numel.
     pub fn tv(&mut self, comp: TensorId, region: TensorId) -> Result<TensorId> {
-        self.push1(Op::Tv, &[comp, region])
+        self.push1(Op::Loss(LossOp::Tv), &[comp, region])
     }
 
     pub fn gram(&mut self, f: TensorId) -> Result<TensorId> {
-        self.push1(Op::Gram, &[f])
+        self.push1(Op::Loss(LossOp::Gram), &[f])
     }
 
     /// One Adam step on `param` (moments `m`, `v` are state tensors; `step`
@@ -370,7 +370,7 @@ impl Graph {
     /// `avg = decay * avg + (1 - decay) * x`, in place (`avg` a state
     /// tensor): the moving average of a tensor after its update.
     pub fn ema(&mut self, x: TensorId, avg: TensorId, decay: f32) -> Result<()> {
-        self.push(Op::Ema { decay }, &[x, avg])?;
+        self.push(Op::Optim(OptimOp::Ema { decay }), &[x, avg])?;
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! dilation and total variation, Gram matrices; with their CPU twins.
 //! Scalar reductions run in two fixed-order passes (partial sums per
 //! workgroup, then one workgroup), so results are deterministic.
-use super::{CpuResult, L1Weight, Op};
+use super::{CpuResult, L1Weight, LossOp};
 use crate::kernels::Kernel;
 use crate::kernels::{
     grid_1d, Binding, DeviceTraits, Dispatch, Lowered, Params, LOOP_BUDGET, WG_SIZE,
@@ -118,9 +118,14 @@ fn gemm_grid(m: usize, n: usize, z: usize, dev: &DeviceTraits) -> [u32; 3] {
     }
 }
 
-pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTraits) -> Lowered {
+pub(super) fn lower(
+    op: &LossOp,
+    ins: &[&[usize]],
+    outs: &[&[usize]],
+    dev: &DeviceTraits,
+) -> Lowered {
     match *op {
-        Op::Composite => {
+        LossOp::Composite => {
             let (n, c, hw) = nchw(ins[0]);
             Lowered::one(Dispatch {
                 kernel: Kernel::Composite,
@@ -129,7 +134,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 workgroups: grid_1d(n * c * hw),
             })
         }
-        Op::L1Mean { weight } => {
+        LossOp::L1Mean { weight } => {
             let (n, c, hw) = nchw(ins[0]);
             let m = if weight == L1Weight::None {
                 Unused
@@ -142,7 +147,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 super::vec4_planes(Kernel::L1PartialVec4, Kernel::L1Partial, hw, len);
             reduction(kernel, p, vec![In(0), In(1), m], items, 1.0 / len as f32)
         }
-        Op::L1MeanBwd { weight } => {
+        LossOp::L1MeanBwd { weight } => {
             let (n, c, hw) = nchw(ins[1]);
             let m = if weight == L1Weight::None {
                 Unused
@@ -164,7 +169,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 workgroups: grid_1d(items),
             })
         }
-        Op::DilateHoles => {
+        LossOp::DilateHoles => {
             let s = ins[0];
             Lowered::one(Dispatch {
                 kernel: Kernel::DilateHoles,
@@ -173,7 +178,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 workgroups: grid_1d(numel(s)),
             })
         }
-        Op::Tv => {
+        LossOp::Tv => {
             let s = ins[0];
             let p = Params::new().u(s[0]).u(s[1]).u(s[2]).u(s[3]);
             reduction(
@@ -184,7 +189,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 1.0 / numel(s) as f32,
             )
         }
-        Op::TvBwd => {
+        LossOp::TvBwd => {
             let s = ins[1];
             Lowered::one(Dispatch {
                 kernel: Kernel::TvBwd,
@@ -199,7 +204,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
                 workgroups: grid_1d(numel(s)),
             })
         }
-        Op::Gram => {
+        LossOp::Gram => {
             let (n, c, hw) = nchw(ins[0]);
             let (mut chunk, mut splits) = gram_split(n, c, hw, dev);
             let mut lowered = Lowered::default();
@@ -246,7 +251,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
             super::conv::sum_splits(&mut lowered, splits, n * c * c);
             lowered
         }
-        Op::GramBwd => {
+        LossOp::GramBwd => {
             let (n, c, hw) = nchw(outs[0]);
             let params = Params::new().u(c).u(hw).f(1.0 / (c * hw) as f32);
             let workgroups = gemm_grid(c, hw, n, dev);
@@ -287,7 +292,6 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
             });
             lowered
         }
-        _ => unreachable!("not a loss op"),
     }
 }
 
@@ -358,9 +362,9 @@ fn sign(v: f64) -> f64 {
     }
 }
 
-pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]], shapes: &[&[usize]]) -> CpuResult {
+pub(super) fn eval_cpu(op: &LossOp, ins: &[&[f64]], shapes: &[&[usize]]) -> CpuResult {
     match *op {
-        Op::Composite => {
+        LossOp::Composite => {
             let (_, c, hw) = nchw(shapes[0]);
             CpuResult::one(
                 (0..ins[0].len())
@@ -371,7 +375,7 @@ pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]], shapes: &[&[usize]]) -> CpuResul
                     .collect(),
             )
         }
-        Op::L1Mean { weight } => {
+        LossOp::L1Mean { weight } => {
             let (a, b) = (ins[0], ins[1]);
             let sum: f64 = (0..a.len())
                 .map(|i| {
@@ -380,7 +384,7 @@ pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]], shapes: &[&[usize]]) -> CpuResul
                 .sum();
             CpuResult::one(vec![sum / a.len() as f64])
         }
-        Op::L1MeanBwd { weight } => {
+        LossOp::L1MeanBwd { weight } => {
             let (g, a, b) = (ins[0][0], ins[1], ins[2]);
             let n = a.len() as f64;
             CpuResult::one(
@@ -392,14 +396,14 @@ pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]], shapes: &[&[usize]]) -> CpuResul
                     .collect(),
             )
         }
-        Op::DilateHoles => CpuResult::one(dilate_holes_cpu(ins[0], shapes[0])),
-        Op::Tv => {
+        LossOp::DilateHoles => CpuResult::one(dilate_holes_cpu(ins[0], shapes[0])),
+        LossOp::Tv => {
             let comp = ins[0];
             let mut sum = 0.0;
             tv_pairs(shapes[0], ins[1], |i, j| sum += (comp[j] - comp[i]).abs());
             CpuResult::one(vec![sum / comp.len() as f64])
         }
-        Op::TvBwd => {
+        LossOp::TvBwd => {
             let (g, comp) = (ins[0][0], ins[1]);
             let scale = g / comp.len() as f64;
             let mut gc = vec![0.0; comp.len()];
@@ -410,7 +414,7 @@ pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]], shapes: &[&[usize]]) -> CpuResul
             });
             CpuResult::one(gc)
         }
-        Op::Gram => {
+        LossOp::Gram => {
             let (n, c, hw) = nchw(shapes[0]);
             let f = ins[0];
             let mut g = vec![0.0; n * c * c];
@@ -426,7 +430,7 @@ pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]], shapes: &[&[usize]]) -> CpuResul
             }
             CpuResult::one(g)
         }
-        Op::GramBwd => {
+        LossOp::GramBwd => {
             let (n, c, hw) = nchw(shapes[1]);
             let (gg, f) = (ins[0], ins[1]);
             let mut gf = vec![0.0; f.len()];
@@ -443,6 +447,5 @@ pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]], shapes: &[&[usize]]) -> CpuResul
             }
             CpuResult::one(gf)
         }
-        _ => unreachable!("not a loss op"),
     }
 }

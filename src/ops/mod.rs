@@ -28,10 +28,20 @@ impl L1Weight {
     }
 }
 
-/// One node's operation. Tensor arguments are the node's inputs, in the
+/// One node's operation, by family; each family's module lowers and
+/// evaluates its own ops. Tensor arguments are the node's inputs, in the
 /// order given in each variant's comment ([x] = optional, see the flags).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
+    Conv(ConvOp),
+    Nn(NnOp),
+    Loss(LossOp),
+    Optim(OptimOp),
+}
+
+/// Convolutions and the partial-convolution mask update (`conv/`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConvOp {
     /// x [N,Ci,H,W], w [Co,Ci,k,k], [b [Co]] -> y [N,Co,Ho,Wo]
     Conv2d {
         stride: usize,
@@ -55,6 +65,11 @@ pub enum Op {
         count_a: usize,
         count_b: usize,
     },
+}
+
+/// Network layers and tensor plumbing (`nn.rs`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum NnOp {
     /// x [N,C,H,W], s [N,1,H,W], [b [C]] -> y
     ChannelScale { invert: bool, bias: bool },
     /// Inference's tail of a partial-convolution layer in one pass: raw conv
@@ -98,6 +113,11 @@ pub enum Op {
     Axpby { alpha: f32, beta: f32 },
     /// x [N,3,H,W] -> x * scale[c] + shift[c]
     ChannelAffine { scale: [f32; 3], shift: [f32; 3] },
+}
+
+/// The loss terms' pieces (`loss.rs`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum LossOp {
     /// out [N,C,H,W], gt, mask [N,1,H,W] -> comp
     Composite,
     /// a, b, [mask] -> [1]
@@ -114,6 +134,11 @@ pub enum Op {
     Gram,
     /// gg [N,C,C], f -> gf
     GramBwd,
+}
+
+/// Optimiser updates, in place (`optim.rs`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum OptimOp {
     /// step [4], grad, param, m, v -> (); writes param, m, v
     Adam { beta1: f32, beta2: f32, eps: f32 },
     /// x, avg -> (); writes avg = decay * avg + (1 - decay) * x
@@ -140,53 +165,53 @@ pub fn conv_out(len: usize, k: usize, stride: usize, pad: usize) -> Option<usize
 impl Op {
     pub fn name(&self) -> &'static str {
         match self {
-            Op::Conv2d { .. } => "conv2d",
-            Op::Conv2dBwdData { .. } => "conv2d_bwd_data",
-            Op::Conv2dBwdWeight { .. } => "conv2d_bwd_weight",
-            Op::PConvMask { .. } => "pconv_mask",
-            Op::ChannelScale { .. } => "channel_scale",
-            Op::PConvEpilogue { .. } => "pconv_epilogue",
-            Op::ChannelSum { .. } => "channel_sum",
-            Op::BatchNorm { .. } => "batch_norm",
-            Op::BatchNormBwd { .. } => "batch_norm_bwd",
-            Op::Activation { .. } => "activation",
-            Op::ActivationBwd { .. } => "activation_bwd",
-            Op::Upsample2x => "upsample2x",
-            Op::Upsample2xBwd => "upsample2x_bwd",
-            Op::Concat => "concat",
-            Op::SliceChannels { .. } => "slice_channels",
-            Op::MaxPool2 => "max_pool2",
-            Op::MaxPool2Bwd => "max_pool2_bwd",
-            Op::Axpby { .. } => "axpby",
-            Op::ChannelAffine { .. } => "channel_affine",
-            Op::Composite => "composite",
-            Op::L1Mean { .. } => "l1_mean",
-            Op::L1MeanBwd { .. } => "l1_mean_bwd",
-            Op::DilateHoles => "dilate_holes",
-            Op::Tv => "tv",
-            Op::TvBwd => "tv_bwd",
-            Op::Gram => "gram",
-            Op::GramBwd => "gram_bwd",
-            Op::Adam { .. } => "adam",
-            Op::Ema { .. } => "ema",
+            Op::Conv(ConvOp::Conv2d { .. }) => "conv2d",
+            Op::Conv(ConvOp::Conv2dBwdData { .. }) => "conv2d_bwd_data",
+            Op::Conv(ConvOp::Conv2dBwdWeight { .. }) => "conv2d_bwd_weight",
+            Op::Conv(ConvOp::PConvMask { .. }) => "pconv_mask",
+            Op::Nn(NnOp::ChannelScale { .. }) => "channel_scale",
+            Op::Nn(NnOp::PConvEpilogue { .. }) => "pconv_epilogue",
+            Op::Nn(NnOp::ChannelSum { .. }) => "channel_sum",
+            Op::Nn(NnOp::BatchNorm { .. }) => "batch_norm",
+            Op::Nn(NnOp::BatchNormBwd { .. }) => "batch_norm_bwd",
+            Op::Nn(NnOp::Activation { .. }) => "activation",
+            Op::Nn(NnOp::ActivationBwd { .. }) => "activation_bwd",
+            Op::Nn(NnOp::Upsample2x) => "upsample2x",
+            Op::Nn(NnOp::Upsample2xBwd) => "upsample2x_bwd",
+            Op::Nn(NnOp::Concat) => "concat",
+            Op::Nn(NnOp::SliceChannels { .. }) => "slice_channels",
+            Op::Nn(NnOp::MaxPool2) => "max_pool2",
+            Op::Nn(NnOp::MaxPool2Bwd) => "max_pool2_bwd",
+            Op::Nn(NnOp::Axpby { .. }) => "axpby",
+            Op::Nn(NnOp::ChannelAffine { .. }) => "channel_affine",
+            Op::Loss(LossOp::Composite) => "composite",
+            Op::Loss(LossOp::L1Mean { .. }) => "l1_mean",
+            Op::Loss(LossOp::L1MeanBwd { .. }) => "l1_mean_bwd",
+            Op::Loss(LossOp::DilateHoles) => "dilate_holes",
+            Op::Loss(LossOp::Tv) => "tv",
+            Op::Loss(LossOp::TvBwd) => "tv_bwd",
+            Op::Loss(LossOp::Gram) => "gram",
+            Op::Loss(LossOp::GramBwd) => "gram_bwd",
+            Op::Optim(OptimOp::Adam { .. }) => "adam",
+            Op::Optim(OptimOp::Ema { .. }) => "ema",
         }
     }
 
     /// Inputs a gradient flows to (masks, targets and state never get one).
     pub fn differentiable_inputs(&self) -> &'static [usize] {
         match self {
-            Op::Conv2d { .. } => &[0, 1, 2],
-            Op::ChannelScale { .. } => &[0, 2],
-            Op::BatchNorm { .. } => &[0, 1, 2],
-            Op::Activation { .. }
-            | Op::Upsample2x
-            | Op::MaxPool2
-            | Op::ChannelAffine { .. }
-            | Op::Composite
-            | Op::L1Mean { .. }
-            | Op::Tv
-            | Op::Gram => &[0],
-            Op::Concat | Op::Axpby { .. } => &[0, 1],
+            Op::Conv(ConvOp::Conv2d { .. }) => &[0, 1, 2],
+            Op::Nn(NnOp::ChannelScale { .. }) => &[0, 2],
+            Op::Nn(NnOp::BatchNorm { .. }) => &[0, 1, 2],
+            Op::Nn(NnOp::Activation { .. })
+            | Op::Nn(NnOp::Upsample2x)
+            | Op::Nn(NnOp::MaxPool2)
+            | Op::Nn(NnOp::ChannelAffine { .. })
+            | Op::Loss(LossOp::Composite)
+            | Op::Loss(LossOp::L1Mean { .. })
+            | Op::Loss(LossOp::Tv)
+            | Op::Loss(LossOp::Gram) => &[0],
+            Op::Nn(NnOp::Concat) | Op::Nn(NnOp::Axpby { .. }) => &[0, 1],
             _ => &[],
         }
     }
@@ -194,9 +219,9 @@ impl Op {
     /// Inputs the op updates in place (persistent state).
     pub fn written_inputs(&self) -> &'static [usize] {
         match self {
-            Op::BatchNorm { train: true, .. } => &[3, 4],
-            Op::Adam { .. } => &[2, 3, 4],
-            Op::Ema { .. } => &[1],
+            Op::Nn(NnOp::BatchNorm { train: true, .. }) => &[3, 4],
+            Op::Optim(OptimOp::Adam { .. }) => &[2, 3, 4],
+            Op::Optim(OptimOp::Ema { .. }) => &[1],
             _ => &[],
         }
     }
@@ -212,31 +237,33 @@ impl Op {
     /// Number of inputs, given the op's flags.
     pub fn arity(&self) -> usize {
         match self {
-            Op::Conv2d { bias, .. } => 2 + *bias as usize,
-            Op::Conv2dBwdData { .. } | Op::Conv2dBwdWeight { .. } => 2,
-            Op::PConvMask { count_b, .. } => 1 + (*count_b > 0) as usize,
-            Op::ChannelScale { bias, .. } => 2 + *bias as usize,
-            Op::PConvEpilogue { bias, bn, .. } => 3 + *bias as usize + 4 * *bn as usize,
-            Op::ChannelSum { masked } => 1 + *masked as usize,
-            Op::BatchNorm { .. } | Op::BatchNormBwd { .. } | Op::Adam { .. } => 5,
-            Op::ActivationBwd { .. }
-            | Op::Concat
-            | Op::MaxPool2Bwd
-            | Op::Tv
-            | Op::GramBwd
-            | Op::Ema { .. } => 2,
-            Op::Activation { .. }
-            | Op::Upsample2x
-            | Op::Upsample2xBwd
-            | Op::SliceChannels { .. }
-            | Op::MaxPool2
-            | Op::ChannelAffine { .. }
-            | Op::DilateHoles
-            | Op::Gram => 1,
-            Op::Axpby { beta, .. } => 1 + (*beta != 0.0) as usize,
-            Op::Composite | Op::TvBwd => 3,
-            Op::L1Mean { weight } => 2 + (*weight != L1Weight::None) as usize,
-            Op::L1MeanBwd { weight } => 3 + (*weight != L1Weight::None) as usize,
+            Op::Conv(ConvOp::Conv2d { bias, .. }) => 2 + *bias as usize,
+            Op::Conv(ConvOp::Conv2dBwdData { .. }) | Op::Conv(ConvOp::Conv2dBwdWeight { .. }) => 2,
+            Op::Conv(ConvOp::PConvMask { count_b, .. }) => 1 + (*count_b > 0) as usize,
+            Op::Nn(NnOp::ChannelScale { bias, .. }) => 2 + *bias as usize,
+            Op::Nn(NnOp::PConvEpilogue { bias, bn, .. }) => 3 + *bias as usize + 4 * *bn as usize,
+            Op::Nn(NnOp::ChannelSum { masked }) => 1 + *masked as usize,
+            Op::Nn(NnOp::BatchNorm { .. })
+            | Op::Nn(NnOp::BatchNormBwd { .. })
+            | Op::Optim(OptimOp::Adam { .. }) => 5,
+            Op::Nn(NnOp::ActivationBwd { .. })
+            | Op::Nn(NnOp::Concat)
+            | Op::Nn(NnOp::MaxPool2Bwd)
+            | Op::Loss(LossOp::Tv)
+            | Op::Loss(LossOp::GramBwd)
+            | Op::Optim(OptimOp::Ema { .. }) => 2,
+            Op::Nn(NnOp::Activation { .. })
+            | Op::Nn(NnOp::Upsample2x)
+            | Op::Nn(NnOp::Upsample2xBwd)
+            | Op::Nn(NnOp::SliceChannels { .. })
+            | Op::Nn(NnOp::MaxPool2)
+            | Op::Nn(NnOp::ChannelAffine { .. })
+            | Op::Loss(LossOp::DilateHoles)
+            | Op::Loss(LossOp::Gram) => 1,
+            Op::Nn(NnOp::Axpby { beta, .. }) => 1 + (*beta != 0.0) as usize,
+            Op::Loss(LossOp::Composite) | Op::Loss(LossOp::TvBwd) => 3,
+            Op::Loss(LossOp::L1Mean { weight }) => 2 + (*weight != L1Weight::None) as usize,
+            Op::Loss(LossOp::L1MeanBwd { weight }) => 3 + (*weight != L1Weight::None) as usize,
         }
     }
 
@@ -261,7 +288,7 @@ impl Op {
             }
         };
         match self {
-            Op::Conv2d { stride, pad, bias } => {
+            Op::Conv(ConvOp::Conv2d { stride, pad, bias }) => {
                 let [n, ci, h, w] = dims4(self, ins[0])?;
                 let [co, wci, k, k2] = dims4(self, ins[1])?;
                 if wci != ci || k != k2 || *stride == 0 {
@@ -279,7 +306,7 @@ impl Op {
                     .ok_or_else(|| shape_err(self, "kernel larger than padded input".into()))?;
                 Ok(vec![vec![n, co, ho, wo]])
             }
-            Op::Conv2dBwdData { h, w, .. } => {
+            Op::Conv(ConvOp::Conv2dBwdData { h, w, .. }) => {
                 let [n, co, _, _] = dims4(self, ins[0])?;
                 let [wco, ci, _, _] = dims4(self, ins[1])?;
                 if wco != co {
@@ -287,7 +314,7 @@ impl Op {
                 }
                 Ok(vec![vec![n, ci, *h, *w]])
             }
-            Op::Conv2dBwdWeight { k, .. } => {
+            Op::Conv(ConvOp::Conv2dBwdWeight { k, .. }) => {
                 let [n, co, _, _] = dims4(self, ins[0])?;
                 let [xn, ci, _, _] = dims4(self, ins[1])?;
                 if xn != n {
@@ -295,7 +322,7 @@ impl Op {
                 }
                 Ok(vec![vec![co, ci, *k, *k]])
             }
-            Op::PConvMask { k, stride, pad, .. } => {
+            Op::Conv(ConvOp::PConvMask { k, stride, pad, .. }) => {
                 let [n, c, h, w] = dims4(self, ins[0])?;
                 if c != 1 {
                     return Err(shape_err(self, "masks have one channel".into()));
@@ -309,7 +336,7 @@ impl Op {
                     .ok_or_else(|| shape_err(self, "kernel larger than padded input".into()))?;
                 Ok(vec![vec![n, 1, ho, wo], vec![n, 1, ho, wo]])
             }
-            Op::ChannelScale { invert, bias } => {
+            Op::Nn(NnOp::ChannelScale { invert, bias }) => {
                 mask_of(ins[0], ins[1])?;
                 if *bias {
                     if *invert {
@@ -322,7 +349,7 @@ impl Op {
                 }
                 Ok(vec![ins[0].to_vec()])
             }
-            Op::PConvEpilogue { .. } => {
+            Op::Nn(NnOp::PConvEpilogue { .. }) => {
                 let [_, c, _, _] = dims4(self, ins[0])?;
                 mask_of(ins[0], ins[1])?;
                 mask_of(ins[0], ins[2])?;
@@ -331,21 +358,21 @@ impl Op {
                 }
                 Ok(vec![ins[0].to_vec()])
             }
-            Op::ChannelSum { masked } => {
+            Op::Nn(NnOp::ChannelSum { masked }) => {
                 let [_, c, _, _] = dims4(self, ins[0])?;
                 if *masked {
                     mask_of(ins[0], ins[1])?;
                 }
                 Ok(vec![vec![c]])
             }
-            Op::BatchNorm { .. } => {
+            Op::Nn(NnOp::BatchNorm { .. }) => {
                 let [_, c, _, _] = dims4(self, ins[0])?;
                 for s in &ins[1..] {
                     same(s, &[c], "per-channel parameter")?;
                 }
                 Ok(vec![ins[0].to_vec(), vec![c], vec![c]])
             }
-            Op::BatchNormBwd { .. } => {
+            Op::Nn(NnOp::BatchNormBwd { .. }) => {
                 same(ins[0], ins[1], "gradient vs input")?;
                 let c = dims4(self, ins[0])?[1];
                 for s in &ins[2..] {
@@ -353,25 +380,25 @@ impl Op {
                 }
                 Ok(vec![ins[0].to_vec(), vec![c], vec![c]])
             }
-            Op::Activation { .. } => Ok(vec![ins[0].to_vec()]),
-            Op::ActivationBwd { .. } | Op::MaxPool2Bwd => {
-                if matches!(self, Op::ActivationBwd { .. }) {
+            Op::Nn(NnOp::Activation { .. }) => Ok(vec![ins[0].to_vec()]),
+            Op::Nn(NnOp::ActivationBwd { .. }) | Op::Nn(NnOp::MaxPool2Bwd) => {
+                if matches!(self, Op::Nn(NnOp::ActivationBwd { .. })) {
                     same(ins[0], ins[1], "gradient")?;
                 }
                 Ok(vec![ins[0].to_vec()])
             }
-            Op::Upsample2x => {
+            Op::Nn(NnOp::Upsample2x) => {
                 let [n, c, h, w] = dims4(self, ins[0])?;
                 Ok(vec![vec![n, c, 2 * h, 2 * w]])
             }
-            Op::Upsample2xBwd => {
+            Op::Nn(NnOp::Upsample2xBwd) => {
                 let [n, c, h, w] = dims4(self, ins[0])?;
                 if !h.is_multiple_of(2) || !w.is_multiple_of(2) {
                     return Err(shape_err(self, "odd gradient size".into()));
                 }
                 Ok(vec![vec![n, c, h / 2, w / 2]])
             }
-            Op::Concat => {
+            Op::Nn(NnOp::Concat) => {
                 let [n, ca, h, w] = dims4(self, ins[0])?;
                 let [nb, cb, hb, wb] = dims4(self, ins[1])?;
                 if (n, h, w) != (nb, hb, wb) {
@@ -379,39 +406,39 @@ impl Op {
                 }
                 Ok(vec![vec![n, ca + cb, h, w]])
             }
-            Op::SliceChannels { start, len } => {
+            Op::Nn(NnOp::SliceChannels { start, len }) => {
                 let [n, c, h, w] = dims4(self, ins[0])?;
                 if start + len > c {
                     return Err(shape_err(self, "slice out of range".into()));
                 }
                 Ok(vec![vec![n, *len, h, w]])
             }
-            Op::MaxPool2 => {
+            Op::Nn(NnOp::MaxPool2) => {
                 let [n, c, h, w] = dims4(self, ins[0])?;
                 if h < 2 || w < 2 {
                     return Err(shape_err(self, "input smaller than the window".into()));
                 }
                 Ok(vec![vec![n, c, h / 2, w / 2]])
             }
-            Op::Axpby { .. } => {
+            Op::Nn(NnOp::Axpby { .. }) => {
                 if ins.len() > 1 {
                     same(ins[0], ins[1], "operands")?;
                 }
                 Ok(vec![ins[0].to_vec()])
             }
-            Op::ChannelAffine { .. } => {
+            Op::Nn(NnOp::ChannelAffine { .. }) => {
                 let [_, c, _, _] = dims4(self, ins[0])?;
                 if c != 3 {
                     return Err(shape_err(self, "expects 3-channel images".into()));
                 }
                 Ok(vec![ins[0].to_vec()])
             }
-            Op::Composite => {
+            Op::Loss(LossOp::Composite) => {
                 same(ins[0], ins[1], "output vs ground truth")?;
                 mask_of(ins[0], ins[2])?;
                 Ok(vec![ins[0].to_vec()])
             }
-            Op::L1Mean { weight } => {
+            Op::Loss(LossOp::L1Mean { weight }) => {
                 same(ins[0], ins[1], "operands")?;
                 if *weight != L1Weight::None {
                     mask_of(ins[0], ins[2])?;
@@ -420,45 +447,45 @@ impl Op {
                 }
                 Ok(vec![vec![1]])
             }
-            Op::L1MeanBwd { weight } => {
+            Op::Loss(LossOp::L1MeanBwd { weight }) => {
                 same(ins[1], ins[2], "operands")?;
                 if *weight != L1Weight::None {
                     mask_of(ins[1], ins[3])?;
                 }
                 Ok(vec![ins[1].to_vec()])
             }
-            Op::DilateHoles => {
+            Op::Loss(LossOp::DilateHoles) => {
                 let [_, c, _, _] = dims4(self, ins[0])?;
                 if c != 1 {
                     return Err(shape_err(self, "masks have one channel".into()));
                 }
                 Ok(vec![ins[0].to_vec()])
             }
-            Op::Tv => {
+            Op::Loss(LossOp::Tv) => {
                 mask_of(ins[0], ins[1])?;
                 Ok(vec![vec![1]])
             }
-            Op::TvBwd => {
+            Op::Loss(LossOp::TvBwd) => {
                 mask_of(ins[1], ins[2])?;
                 Ok(vec![ins[1].to_vec()])
             }
-            Op::Gram => {
+            Op::Loss(LossOp::Gram) => {
                 let [n, c, _, _] = dims4(self, ins[0])?;
                 Ok(vec![vec![n, c, c]])
             }
-            Op::GramBwd => {
+            Op::Loss(LossOp::GramBwd) => {
                 let [n, c, _, _] = dims4(self, ins[1])?;
                 same(ins[0], &[n, c, c], "Gram gradient")?;
                 Ok(vec![ins[1].to_vec()])
             }
-            Op::Adam { .. } => {
+            Op::Optim(OptimOp::Adam { .. }) => {
                 same(ins[0], &[4], "step scalars")?;
                 for s in &ins[2..] {
                     same(ins[1], s, "gradient/parameter/moments")?;
                 }
                 Ok(vec![])
             }
-            Op::Ema { .. } => {
+            Op::Optim(OptimOp::Ema { .. }) => {
                 same(ins[0], ins[1], "tensor/average")?;
                 Ok(vec![])
             }
@@ -468,20 +495,10 @@ impl Op {
     /// The kernel dispatches that compute this op on the GPU.
     pub fn lower(&self, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTraits) -> Lowered {
         match self {
-            Op::Conv2d { .. }
-            | Op::Conv2dBwdData { .. }
-            | Op::Conv2dBwdWeight { .. }
-            | Op::PConvMask { .. } => conv::lower(self, ins, outs, dev),
-            Op::Composite
-            | Op::L1Mean { .. }
-            | Op::L1MeanBwd { .. }
-            | Op::DilateHoles
-            | Op::Tv
-            | Op::TvBwd
-            | Op::Gram
-            | Op::GramBwd => loss::lower(self, ins, outs, dev),
-            Op::Adam { .. } | Op::Ema { .. } => optim::lower(self, ins),
-            _ => nn::lower(self, ins, outs),
+            Op::Conv(op) => conv::lower(op, ins, outs, dev),
+            Op::Nn(op) => nn::lower(op, ins, outs),
+            Op::Loss(op) => loss::lower(op, ins, outs, dev),
+            Op::Optim(op) => optim::lower(op, ins),
         }
     }
 
@@ -493,20 +510,10 @@ impl Op {
         out_shapes: &[Vec<usize>],
     ) -> CpuResult {
         match self {
-            Op::Conv2d { .. }
-            | Op::Conv2dBwdData { .. }
-            | Op::Conv2dBwdWeight { .. }
-            | Op::PConvMask { .. } => conv::eval_cpu(self, ins, in_shapes, out_shapes),
-            Op::Composite
-            | Op::L1Mean { .. }
-            | Op::L1MeanBwd { .. }
-            | Op::DilateHoles
-            | Op::Tv
-            | Op::TvBwd
-            | Op::Gram
-            | Op::GramBwd => loss::eval_cpu(self, ins, in_shapes),
-            Op::Adam { .. } | Op::Ema { .. } => optim::eval_cpu(self, ins),
-            _ => nn::eval_cpu(self, ins, in_shapes, out_shapes),
+            Op::Conv(op) => conv::eval_cpu(op, ins, in_shapes, out_shapes),
+            Op::Nn(op) => nn::eval_cpu(op, ins, in_shapes, out_shapes),
+            Op::Loss(op) => loss::eval_cpu(op, ins, in_shapes),
+            Op::Optim(op) => optim::eval_cpu(op, ins),
         }
     }
 }

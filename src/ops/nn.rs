@@ -1,7 +1,7 @@
 //! Layer ops: masking/rescale, bias sums, BatchNorm, activations, upsampling,
 //! concatenation, max-pooling, axpby and the per-channel affine map
 //! (`shaders/nn/`), with their CPU twins.
-use super::{CpuResult, Op};
+use super::{CpuResult, NnOp};
 use crate::kernels::Kernel;
 use crate::kernels::{grid_1d, Binding, Dispatch, Lowered, Params};
 use Binding::{Input as In, Output as Out, Unused};
@@ -47,11 +47,11 @@ fn maxpool_vec4(x: &[usize]) -> bool {
     x[2].is_multiple_of(2) && x[3].is_multiple_of(4)
 }
 
-pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
+pub(super) fn lower(op: &NnOp, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
     let x = ins[0];
     let len = numel(x);
     match *op {
-        Op::ChannelScale { invert, bias } => {
+        NnOp::ChannelScale { invert, bias } => {
             let p = Params::new()
                 .u(x[0])
                 .u(x[1])
@@ -67,7 +67,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
             );
             Lowered::one(ew(kernel, p, vec![In(0), In(1), b, Out(0)], items))
         }
-        Op::PConvEpilogue {
+        NnOp::PConvEpilogue {
             bias,
             bn,
             eps,
@@ -103,7 +103,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
             );
             Lowered::one(ew(kernel, p, bindings, items))
         }
-        Op::ChannelSum { masked } => {
+        NnOp::ChannelSum { masked } => {
             let p = Params::new().u(x[0]).u(x[1]).u(x[2] * x[3]).b(masked);
             let s = if masked { In(1) } else { Unused };
             Lowered::one(Dispatch {
@@ -113,7 +113,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 workgroups: [x[1] as u32, 1, 1],
             })
         }
-        Op::BatchNorm {
+        NnOp::BatchNorm {
             train,
             eps,
             momentum,
@@ -151,7 +151,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 ..Default::default()
             }
         }
-        Op::BatchNormBwd { train } => {
+        NnOp::BatchNormBwd { train } => {
             let (n, c, hw) = (x[0], x[1], x[2] * x[3]);
             let (kernel, workgroups) = bn_reduce_launch(
                 n * hw,
@@ -182,7 +182,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 ..Default::default()
             }
         }
-        Op::Activation { slope } => {
+        NnOp::Activation { slope } => {
             let (kernel, items) = super::vec4_or(Kernel::ActivationVec4, Kernel::Activation, len);
             Lowered::one(ew(
                 kernel,
@@ -191,7 +191,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 items,
             ))
         }
-        Op::ActivationBwd { slope } => {
+        NnOp::ActivationBwd { slope } => {
             let (kernel, items) =
                 super::vec4_or(Kernel::ActivationBwdVec4, Kernel::ActivationBwd, len);
             Lowered::one(ew(
@@ -202,7 +202,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
             ))
         }
         // Even widths: 2 values of the low-resolution side per invocation.
-        Op::Upsample2x => {
+        NnOp::Upsample2x => {
             let (kernel, items) = if x[3].is_multiple_of(2) {
                 (Kernel::Upsample2xVec4, len)
             } else {
@@ -215,7 +215,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 items,
             ))
         }
-        Op::Upsample2xBwd => {
+        NnOp::Upsample2xBwd => {
             let y = outs[0];
             let (kernel, items) = if y[3].is_multiple_of(2) {
                 (Kernel::Upsample2xBwdVec4, numel(y) / 2)
@@ -229,7 +229,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 items,
             ))
         }
-        Op::Concat => {
+        NnOp::Concat => {
             let b = ins[1];
             let (kernel, items) = super::vec4_planes(
                 Kernel::ConcatVec4,
@@ -244,7 +244,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 items,
             ))
         }
-        Op::SliceChannels { start, len: c_out } => {
+        NnOp::SliceChannels { start, len: c_out } => {
             let (kernel, items) = super::vec4_planes(
                 Kernel::SliceChannelsVec4,
                 Kernel::SliceChannels,
@@ -263,7 +263,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 items,
             ))
         }
-        Op::MaxPool2 => {
+        NnOp::MaxPool2 => {
             let y = outs[0];
             let (kernel, items) = if maxpool_vec4(x) {
                 (Kernel::Maxpool2Vec4, numel(y) / 2)
@@ -277,7 +277,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 items,
             ))
         }
-        Op::MaxPool2Bwd => {
+        NnOp::MaxPool2Bwd => {
             let g = ins[1];
             let (kernel, items) = if maxpool_vec4(x) {
                 (Kernel::Maxpool2BwdVec4, numel(g) / 2)
@@ -291,7 +291,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 items,
             ))
         }
-        Op::Axpby { alpha, beta } => {
+        NnOp::Axpby { alpha, beta } => {
             let has_b = ins.len() > 1;
             let b = if has_b { In(1) } else { Unused };
             let (kernel, items) = super::vec4_or(Kernel::AxpbyVec4, Kernel::Axpby, len);
@@ -302,14 +302,13 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 items,
             ))
         }
-        Op::ChannelAffine { scale, shift } => {
+        NnOp::ChannelAffine { scale, shift } => {
             let mut p = Params::new().u(x[0]).u(x[2] * x[3]).align16();
             for v in scale.iter().chain(&[0.0]).chain(&shift).chain(&[0.0]) {
                 p = p.f(*v);
             }
             Lowered::one(ew(Kernel::ChannelAffine, p, vec![In(0), Out(0)], len))
         }
-        _ => unreachable!("not an nn op"),
     }
 }
 
@@ -349,7 +348,7 @@ pub fn batch_norm_stats_cpu(
 }
 
 pub(super) fn eval_cpu(
-    op: &Op,
+    op: &NnOp,
     ins: &[&[f64]],
     shapes: &[&[usize]],
     outs: &[Vec<usize>],
@@ -357,7 +356,7 @@ pub(super) fn eval_cpu(
     let x = ins[0];
     let s = shapes[0];
     match *op {
-        Op::ChannelScale { invert, bias } => {
+        NnOp::ChannelScale { invert, bias } => {
             let (c, hw) = (s[1], s[2] * s[3]);
             CpuResult::one(
                 (0..x.len())
@@ -374,7 +373,7 @@ pub(super) fn eval_cpu(
                     .collect(),
             )
         }
-        Op::PConvEpilogue {
+        NnOp::PConvEpilogue {
             bias,
             bn,
             eps,
@@ -407,7 +406,7 @@ pub(super) fn eval_cpu(
                     .collect(),
             )
         }
-        Op::ChannelSum { masked } => {
+        NnOp::ChannelSum { masked } => {
             let (c, hw) = (s[1], s[2] * s[3]);
             let mut out = vec![0.0; c];
             for (i, v) in x.iter().enumerate() {
@@ -418,7 +417,7 @@ pub(super) fn eval_cpu(
             }
             CpuResult::one(out)
         }
-        Op::BatchNorm {
+        NnOp::BatchNorm {
             train,
             eps,
             momentum,
@@ -442,7 +441,7 @@ pub(super) fn eval_cpu(
                 written,
             }
         }
-        Op::BatchNormBwd { train } => {
+        NnOp::BatchNormBwd { train } => {
             let (g, xin, gamma, mean, invstd) = (ins[0], ins[1], ins[2], ins[3], ins[4]);
             let (n, c, hw) = (s[0], s[1], s[2] * s[3]);
             let m = (n * hw) as f64;
@@ -470,18 +469,18 @@ pub(super) fn eval_cpu(
                 written: vec![],
             }
         }
-        Op::Activation { slope } => CpuResult::one(
+        NnOp::Activation { slope } => CpuResult::one(
             x.iter()
                 .map(|&v| if v > 0.0 { v } else { slope as f64 * v })
                 .collect(),
         ),
-        Op::ActivationBwd { slope } => CpuResult::one(
+        NnOp::ActivationBwd { slope } => CpuResult::one(
             x.iter()
                 .zip(ins[1])
                 .map(|(&y, &g)| if y > 0.0 { g } else { slope as f64 * g })
                 .collect(),
         ),
-        Op::Upsample2x => {
+        NnOp::Upsample2x => {
             let (nc, h, w) = (s[0] * s[1], s[2], s[3]);
             let mut y = vec![0.0; 4 * x.len()];
             for p in 0..nc {
@@ -493,7 +492,7 @@ pub(super) fn eval_cpu(
             }
             CpuResult::one(y)
         }
-        Op::Upsample2xBwd => {
+        NnOp::Upsample2xBwd => {
             let (h, w) = (outs[0][2], outs[0][3]);
             let mut gx = vec![0.0; x.len() / 4];
             for (i, v) in x.iter().enumerate() {
@@ -504,7 +503,7 @@ pub(super) fn eval_cpu(
             }
             CpuResult::one(gx)
         }
-        Op::Concat => {
+        NnOp::Concat => {
             let (n, ca, hw) = (s[0], s[1], s[2] * s[3]);
             let cb = shapes[1][1];
             let mut y = Vec::with_capacity(x.len() + ins[1].len());
@@ -514,7 +513,7 @@ pub(super) fn eval_cpu(
             }
             CpuResult::one(y)
         }
-        Op::SliceChannels { start, len } => {
+        NnOp::SliceChannels { start, len } => {
             let (n, c, hw) = (s[0], s[1], s[2] * s[3]);
             let mut y = Vec::with_capacity(n * len * hw);
             for img in 0..n {
@@ -522,7 +521,7 @@ pub(super) fn eval_cpu(
             }
             CpuResult::one(y)
         }
-        Op::MaxPool2 => {
+        NnOp::MaxPool2 => {
             let (nc, h, w, ho, wo) = (s[0] * s[1], s[2], s[3], outs[0][2], outs[0][3]);
             let mut y = vec![0.0; nc * ho * wo];
             for p in 0..nc {
@@ -536,7 +535,7 @@ pub(super) fn eval_cpu(
             }
             CpuResult::one(y)
         }
-        Op::MaxPool2Bwd => {
+        NnOp::MaxPool2Bwd => {
             let (nc, h, w) = (s[0] * s[1], s[2], s[3]);
             let (ho, wo) = (shapes[1][2], shapes[1][3]);
             let mut gx = vec![0.0; x.len()];
@@ -557,12 +556,12 @@ pub(super) fn eval_cpu(
             }
             CpuResult::one(gx)
         }
-        Op::Axpby { alpha, beta } => CpuResult::one(
+        NnOp::Axpby { alpha, beta } => CpuResult::one(
             (0..x.len())
                 .map(|i| alpha as f64 * x[i] + ins.get(1).map_or(0.0, |b| beta as f64 * b[i]))
                 .collect(),
         ),
-        Op::ChannelAffine { scale, shift } => {
+        NnOp::ChannelAffine { scale, shift } => {
             let hw = s[2] * s[3];
             CpuResult::one(
                 (0..x.len())
@@ -573,6 +572,5 @@ pub(super) fn eval_cpu(
                     .collect(),
             )
         }
-        _ => unreachable!("not an nn op"),
     }
 }

@@ -1,6 +1,6 @@
 //! The Adam step (`shaders/optim/adam.wgsl`), the weights' moving average
 //! (`shaders/optim/ema.wgsl`) and their CPU twins.
-use super::{CpuResult, Op};
+use super::{CpuResult, Op, OptimOp};
 use crate::kernels::Kernel;
 use crate::kernels::{grid_1d, Binding, Dispatch, Lowered, Params};
 use Binding::Input as In;
@@ -13,11 +13,11 @@ pub const EPS: f64 = 1e-8;
 
 /// The Adam op with `BETA1`, `BETA2`, `EPS`.
 pub fn adam_op() -> Op {
-    Op::Adam {
+    Op::Optim(OptimOp::Adam {
         beta1: BETA1 as f32,
         beta2: BETA2 as f32,
         eps: EPS as f32,
-    }
+    })
 }
 
 /// The per-step scalars the Adam kernel reads at step `t` (from 1):
@@ -32,9 +32,9 @@ pub fn adam_step_scalars(lr: f64, t: u64) -> [f32; 4] {
     ]
 }
 
-pub(super) fn lower(op: &Op, ins: &[&[usize]]) -> Lowered {
+pub(super) fn lower(op: &OptimOp, ins: &[&[usize]]) -> Lowered {
     match *op {
-        Op::Adam { beta1, beta2, eps } => {
+        OptimOp::Adam { beta1, beta2, eps } => {
             let len: usize = ins[1].iter().product();
             let (kernel, items) = super::vec4_or(Kernel::AdamVec4, Kernel::Adam, len);
             Lowered::one(Dispatch {
@@ -44,7 +44,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]]) -> Lowered {
                 workgroups: grid_1d(items),
             })
         }
-        Op::Ema { decay } => {
+        OptimOp::Ema { decay } => {
             let len: usize = ins[0].iter().product();
             let (kernel, items) = super::vec4_or(Kernel::EmaVec4, Kernel::Ema, len);
             Lowered::one(Dispatch {
@@ -54,14 +54,13 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]]) -> Lowered {
                 workgroups: grid_1d(items),
             })
         }
-        _ => unreachable!("not an optimiser op"),
     }
 }
 
-pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]]) -> CpuResult {
+pub(super) fn eval_cpu(op: &OptimOp, ins: &[&[f64]]) -> CpuResult {
     match *op {
-        Op::Adam { beta1, beta2, eps } => adam_cpu(beta1, beta2, eps, ins),
-        Op::Ema { decay } => {
+        OptimOp::Adam { beta1, beta2, eps } => adam_cpu(beta1, beta2, eps, ins),
+        OptimOp::Ema { decay } => {
             // The kernel's f32 decay, and its 1 − decay, as f32 computes them.
             let d = decay as f64;
             let rest = (1.0 - decay) as f64;
@@ -75,7 +74,6 @@ pub(super) fn eval_cpu(op: &Op, ins: &[&[f64]]) -> CpuResult {
                 written: vec![(1, avg)],
             }
         }
-        _ => unreachable!("not an optimiser op"),
     }
 }
 

@@ -1,5 +1,5 @@
 //! The CPU twins of the convolution family, in f64.
-use super::super::{CpuResult, Op};
+use super::super::{ConvOp, CpuResult};
 
 /// A sliding window: kernel size, stride and zero padding.
 #[derive(Clone, Copy, Debug)]
@@ -158,28 +158,28 @@ pub fn pconv_mask_cpu(
 }
 
 pub(crate) fn eval_cpu(
-    op: &Op,
+    op: &ConvOp,
     ins: &[&[f64]],
     shapes: &[&[usize]],
     outs: &[Vec<usize>],
 ) -> CpuResult {
     match *op {
-        Op::Conv2d { stride, pad, bias } => {
+        ConvOp::Conv2d { stride, pad, bias } => {
             let d = ConvDims::of(shapes[0], shapes[1], &outs[0], stride, pad);
             let b = if bias { Some(ins[2]) } else { None };
             CpuResult::one(conv2d_cpu(&d, ins[0], ins[1], b))
         }
-        Op::Conv2dBwdData { stride, pad, h, w } => {
+        ConvOp::Conv2dBwdData { stride, pad, h, w } => {
             let (gy, wt) = (shapes[0], shapes[1]);
             let d = ConvDims::of(&[gy[0], wt[1], h, w], wt, gy, stride, pad);
             CpuResult::one(conv2d_bwd_data_cpu(&d, ins[0], ins[1]))
         }
-        Op::Conv2dBwdWeight { stride, pad, k } => {
+        ConvOp::Conv2dBwdWeight { stride, pad, k } => {
             let (gy, x) = (shapes[0], shapes[1]);
             let d = ConvDims::of(x, &[gy[1], x[1], k, k], gy, stride, pad);
             CpuResult::one(conv2d_bwd_weight_cpu(&d, ins[0], ins[1]))
         }
-        Op::PConvMask {
+        ConvOp::PConvMask {
             k,
             stride,
             pad,
@@ -200,6 +200,5 @@ pub(crate) fn eval_cpu(
                 written: vec![],
             }
         }
-        _ => unreachable!("not a conv op"),
     }
 }

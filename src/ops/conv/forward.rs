@@ -11,7 +11,7 @@ use crate::kernels::params::{u, Conv2dFwdParams, Conv2dFwdRowsParams};
 use crate::kernels::Kernel;
 use crate::kernels::{grid_1d, Binding, DeviceTraits, Dispatch, Lowered, Params};
 
-/// `Op::Conv2d`: input, weights, optional bias.
+/// `ConvOp::Conv2d`: input, weights, optional bias.
 pub(super) fn lower(
     stride: usize,
     pad: usize,

@@ -16,7 +16,7 @@ pub use cpu::{
 };
 pub(super) use staging::padded_copy;
 
-use super::Op;
+use super::ConvOp;
 use crate::kernels::{
     grid_1d, Binding, DeviceTraits, Dispatch, Kernel, Lowered, Params, LOOP_BUDGET,
 };
@@ -47,10 +47,15 @@ pub(super) fn choose<A>(candidates: &[Candidate<A>], args: &A, dev: &DeviceTrait
     (c.lower)(args, dev)
 }
 
-pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTraits) -> Lowered {
+pub(super) fn lower(
+    op: &ConvOp,
+    ins: &[&[usize]],
+    outs: &[&[usize]],
+    dev: &DeviceTraits,
+) -> Lowered {
     match *op {
-        Op::Conv2d { stride, pad, bias } => forward::lower(stride, pad, bias, ins, outs, dev),
-        Op::Conv2dBwdData { stride, pad, h, w } => {
+        ConvOp::Conv2d { stride, pad, bias } => forward::lower(stride, pad, bias, ins, outs, dev),
+        ConvOp::Conv2dBwdData { stride, pad, h, w } => {
             let args = backward_data::Args {
                 gy: four(ins[0]),
                 w: four(ins[1]),
@@ -61,7 +66,7 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
             };
             choose(&backward_data::CANDIDATES, &args, dev)
         }
-        Op::Conv2dBwdWeight { stride, pad, k } => {
+        ConvOp::Conv2dBwdWeight { stride, pad, k } => {
             let args = backward_weight::Args {
                 gy: four(ins[0]),
                 x: four(ins[1]),
@@ -71,14 +76,13 @@ pub(super) fn lower(op: &Op, ins: &[&[usize]], outs: &[&[usize]], dev: &DeviceTr
             };
             choose(&backward_weight::CANDIDATES, &args, dev)
         }
-        Op::PConvMask {
+        ConvOp::PConvMask {
             k,
             stride,
             pad,
             count_a,
             count_b,
         } => mask::lower(k, stride, pad, count_a, count_b, ins, outs),
-        _ => unreachable!("not a conv op"),
     }
 }
 

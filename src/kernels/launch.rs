@@ -150,23 +150,25 @@ impl Params {
     }
 }
 
-/// Declares a kernel's uniform block: a `#[repr(C)]` struct of u32 fields
-/// in the order of the `struct Params` of its WGSL file (each field 4
-/// bytes, so the two layouts agree), with the field names a test compares
-/// against the shader's (`tests/shaders_validate.rs`).
+/// Declares a kernel's uniform block: a `#[repr(C)]` struct of u32 and
+/// f32 fields in the order of the `struct Params` of its WGSL file (each
+/// field 4 bytes, so the two layouts agree), with the field names and
+/// types a test compares against the shader's (`tests/shaders_validate.rs`).
 macro_rules! uniform {
-    ($(#[$doc:meta])* $name:ident in $($file:literal),+ { $($field:ident),* $(,)? }) => {
+    ($(#[$doc:meta])* $name:ident in $($file:literal),+ { $($field:ident: $ty:ident),* $(,)? }) => {
         $(#[$doc])*
         #[repr(C)]
         #[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
         pub struct $name {
-            $(pub $field: u32),*
+            $(pub $field: $ty),*
         }
 
         impl $name {
             /// The WGSL files (below `shaders/`) whose `Params` this is.
             pub const SHADERS: &'static [&'static str] = &[$($file),+];
-            pub const FIELDS: &'static [&'static str] = &[$(stringify!($field)),*];
+            /// (name, WGSL type) of each field, in order.
+            pub const FIELDS: &'static [(&'static str, &'static str)] =
+                &[$((stringify!($field), stringify!($ty))),*];
 
             /// The block as the uniform buffer holds it.
             pub fn words(&self) -> Vec<u32> {

@@ -1,11 +1,11 @@
-//! The uniform blocks of the convolution kernels, by name (the kernels with
-//! the longest parameter lists; the others build theirs with `Params`).
+//! The uniform blocks of the kernels with the longest parameter lists, by
+//! name (the others, of at most five fields, build theirs with `Params`).
 use super::launch::uniform;
 
 uniform! {
     /// The generic forward convolution (implicit GEMM).
     Conv2dFwdParams in "conv/conv2d_fwd.wgsl" {
-        c_in, h, w, c_out, h_out, w_out, k, stride, pad, has_bias, ci_chunk, n,
+        c_in: u32, h: u32, w: u32, c_out: u32, h_out: u32, w_out: u32, k: u32, stride: u32, pad: u32, has_bias: u32, ci_chunk: u32, n: u32,
     }
 }
 
@@ -13,14 +13,14 @@ uniform! {
     /// The forward row kernels: `h` and `pitch` are the padded input's
     /// height and row pitch (floats).
     Conv2dFwdRowsParams in "conv/conv2d_fwd_3x3.wgsl", "conv/conv2d_fwd_s2.wgsl" {
-        c_in, h, pitch, c_out, h_out, w_out, has_bias, ci_chunk, n, lane_tiles,
+        c_in: u32, h: u32, pitch: u32, c_out: u32, h_out: u32, w_out: u32, has_bias: u32, ci_chunk: u32, n: u32, lane_tiles: u32,
     }
 }
 
 uniform! {
     /// The generic backward-data kernel.
     Conv2dBwdDataParams in "conv/conv2d_bwd_data.wgsl" {
-        c_in, h, w, c_out, h_out, w_out, k, stride, pad,
+        c_in: u32, h: u32, w: u32, c_out: u32, h_out: u32, w_out: u32, k: u32, stride: u32, pad: u32,
     }
 }
 
@@ -28,14 +28,14 @@ uniform! {
     /// The stride-2 backward-data row kernel: gy's channels, padded height
     /// and row pitch; gx's channels and size; the largest phase's tiles.
     Conv2dBwdDataS2Params in "conv/conv2d_bwd_data_s2.wgsl" {
-        c_out, hp, pitch, c_in, h, w, tiles,
+        c_out: u32, hp: u32, pitch: u32, c_in: u32, h: u32, w: u32, tiles: u32,
     }
 }
 
 uniform! {
     /// The generic backward-weight kernel (`pitch`: the texel copy's).
     Conv2dBwdWeightParams in "conv/conv2d_bwd_weight.wgsl" {
-        n, c_in, h, w, c_out, h_out, w_out, k, stride, pad, rows_per_split, pitch,
+        n: u32, c_in: u32, h: u32, w: u32, c_out: u32, h_out: u32, w_out: u32, k: u32, stride: u32, pad: u32, rows_per_split: u32, pitch: u32,
     }
 }
 
@@ -43,19 +43,44 @@ uniform! {
     /// The backward-weight row kernels: `hp` and `pitch` are the padded
     /// input's height and row pitch.
     Conv2dBwdWeightRowsParams in "conv/conv2d_bwd_weight_3x3.wgsl", "conv/conv2d_bwd_weight_s2.wgsl" {
-        n, c_in, hp, pitch, c_out, h_out, w_out, rows_per_split,
+        n: u32, c_in: u32, hp: u32, pitch: u32, c_out: u32, h_out: u32, w_out: u32, rows_per_split: u32,
     }
 }
 
 uniform! {
     /// The partial-convolution mask update.
     PConvMaskParams in "conv/pconv_mask.wgsl" {
-        n, h, w, h_out, w_out, k, stride, pad, count_a, count_b,
+        n: u32, h: u32, w: u32, h_out: u32, w_out: u32, k: u32, stride: u32, pad: u32, count_a: u32, count_b: u32,
     }
 }
 
-/// Every named uniform block: (its WGSL files, its field names).
-pub const ALL: &[(&[&str], &[&str])] = &[
+uniform! {
+    /// Batch-norm statistics (and the running ones, in training).
+    BatchnormStatsParams in "nn/batchnorm_stats.wgsl" {
+        n: u32, c: u32, hw: u32, train: u32, eps: f32, momentum: f32,
+    }
+}
+
+uniform! {
+    /// Gram matrices, split over `chunk` pixels (`pitch4`: the texel
+    /// copy's row pitch in vec4s, 0 without).
+    GramParams in "loss/gram.wgsl" {
+        c: u32, hw: u32, scale: f32, n: u32, chunk: u32, pitch4: u32,
+    }
+}
+
+uniform! {
+    /// Weights packed into a texel array for the texel row kernels.
+    WeightTexelsParams in "conv/weight_texels.wgsl" {
+        c_out: u32, c_in: u32, k: u32, mode: u32, group: u32, texels: u32, len: u32,
+    }
+}
+
+/// (name, WGSL scalar type) of each field of a block, in order.
+pub type Fields = &'static [(&'static str, &'static str)];
+
+/// Every named uniform block: (its WGSL files, its fields).
+pub const ALL: &[(&[&str], Fields)] = &[
     (Conv2dFwdParams::SHADERS, Conv2dFwdParams::FIELDS),
     (Conv2dFwdRowsParams::SHADERS, Conv2dFwdRowsParams::FIELDS),
     (Conv2dBwdDataParams::SHADERS, Conv2dBwdDataParams::FIELDS),
@@ -72,6 +97,9 @@ pub const ALL: &[(&[&str], &[&str])] = &[
         Conv2dBwdWeightRowsParams::FIELDS,
     ),
     (PConvMaskParams::SHADERS, PConvMaskParams::FIELDS),
+    (BatchnormStatsParams::SHADERS, BatchnormStatsParams::FIELDS),
+    (GramParams::SHADERS, GramParams::FIELDS),
+    (WeightTexelsParams::SHADERS, WeightTexelsParams::FIELDS),
 ];
 
 /// A size as a uniform field.

@@ -3,6 +3,7 @@
 //! Scalar reductions run in two fixed-order passes (partial sums per
 //! workgroup, then one workgroup), so results are deterministic.
 use super::{CpuResult, L1Weight, LossOp};
+use crate::kernels::params::{u, GramParams};
 use crate::kernels::Kernel;
 use crate::kernels::{
     grid_1d, Binding, DeviceTraits, Dispatch, Lowered, Params, LOOP_BUDGET, WG_SIZE,
@@ -227,14 +228,15 @@ pub(super) fn lower(
             };
             lowered.dispatches.push(Dispatch {
                 kernel,
-                params: Params::new()
-                    .u(c)
-                    .u(hw)
-                    .f(1.0 / (c * hw) as f32)
-                    .u(n)
-                    .u(chunk)
-                    .u(texels.unwrap_or(0))
-                    .done(),
+                params: GramParams {
+                    c: u(c),
+                    hw: u(hw),
+                    scale: 1.0 / (c * hw) as f32,
+                    n: u(n),
+                    chunk: u(chunk),
+                    pitch4: u(texels.unwrap_or(0)),
+                }
+                .words(),
                 bindings: vec![features, target],
                 workgroups: if texels.is_some() {
                     // The upper triangle's tiles of 8x8, 64 per workgroup.

@@ -2,6 +2,7 @@
 //! concatenation, max-pooling, axpby and the per-channel affine map
 //! (`shaders/nn/`), with their CPU twins.
 use super::{CpuResult, NnOp};
+use crate::kernels::params::{u, BatchnormStatsParams};
 use crate::kernels::Kernel;
 use crate::kernels::{grid_1d, Binding, Dispatch, Lowered, Params};
 use Binding::{Input as In, Output as Out, Unused};
@@ -127,14 +128,15 @@ pub(super) fn lower(op: &NnOp, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
             );
             let stats = Dispatch {
                 kernel,
-                params: Params::new()
-                    .u(n)
-                    .u(c)
-                    .u(hw)
-                    .b(train)
-                    .f(eps)
-                    .f(momentum)
-                    .done(),
+                params: BatchnormStatsParams {
+                    n: u(n),
+                    c: u(c),
+                    hw: u(hw),
+                    train: train.into(),
+                    eps,
+                    momentum,
+                }
+                .words(),
                 bindings: vec![In(0), In(3), In(4), Out(1), Out(2)],
                 workgroups,
             };

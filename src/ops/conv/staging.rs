@@ -2,6 +2,7 @@
 //! of the input (buffers with vec4-aligned rows, or texel arrays) and
 //! weights packed into texel arrays.
 use super::forward::FWD3X3_CO;
+use crate::kernels::params::{u, WeightTexelsParams};
 use crate::kernels::Kernel;
 use crate::kernels::{grid_1d, Binding, Dispatch, Lowered, Params};
 
@@ -150,15 +151,16 @@ pub(super) fn pack_weight_texels(
     lowered.hoistable.push(lowered.dispatches.len());
     lowered.dispatches.push(Dispatch {
         kernel: Kernel::WeightTexels,
-        params: Params::new()
-            .u(c_out)
-            .u(c_in)
-            .u(k)
-            .u(layout as usize)
-            .u(FWD3X3_CO)
-            .u(weight_texels_per_lane(k))
-            .u(texels)
-            .done(),
+        params: WeightTexelsParams {
+            c_out: u(c_out),
+            c_in: u(c_in),
+            k: u(k),
+            mode: layout as u32,
+            group: u(FWD3X3_CO),
+            texels: u(weight_texels_per_lane(k)),
+            len: u(texels),
+        }
+        .words(),
         bindings: vec![w, Binding::ScratchTexels(slot)],
         workgroups: grid_1d(texels),
     });

@@ -726,3 +726,107 @@ fn feathering_touches_only_the_known_pixels_near_the_holes() {
     }
     assert!(blended > 0, "no known pixel near the holes was blended");
 }
+
+/// Batch inpainting split over workers: 3 shards of a folder, run in any
+/// order and one of them twice, give exactly the files of one unsharded
+/// run, byte for byte; a lost output comes back with --skip-existing,
+/// which leaves the others untouched. The scheduler's variables pick the
+/// shard as the flags do.
+#[test]
+fn shards_of_a_folder_equal_one_run_and_skip_existing_finishes_it() {
+    let d = dir("shards");
+    let images = d.join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    let mut mask = PathBuf::new();
+    for i in 0..7 {
+        let (_, m) = write_pair(&images, &format!("p{i}"), 12 + i, 9, 12 + i);
+        mask = d.join("mask.png");
+        std::fs::rename(&m, &mask).unwrap();
+    }
+    // One mask for every image (each image 12..18 wide; resized), with
+    // the environment variables `vars`.
+    let run_in = |out: &Path, extra: &[&str], vars: &[(&str, &str)]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_pconv"))
+            .args(["inpaint", "--image", s(&images), "--mask", s(&mask)])
+            .args(["--resize-mask", "--method", "telea", "--output", s(out)])
+            .args(extra)
+            .envs(vars.iter().copied())
+            .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(!err.contains("panicked"), "{err}");
+        (out.status.success(), err)
+    };
+    let run = |out: &Path, extra: &[&str]| run_in(out, extra, &[]);
+    let (all, sharded) = (d.join("all"), d.join("sharded"));
+    assert!(run(&all, &[]).0);
+    for i in ["2", "0", "1", "1"] {
+        let (ok, err) = run(&sharded, &["--shard-index", i, "--shard-count", "3"]);
+        assert!(ok, "{err}");
+        assert!(err.contains(&format!("shard {i} of 3")), "{err}");
+    }
+    let listing = |p: &Path| {
+        let mut v: Vec<_> = std::fs::read_dir(p)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(listing(&all).len(), 7);
+    assert_eq!(listing(&all), listing(&sharded));
+    for name in listing(&all) {
+        assert_eq!(
+            std::fs::read(all.join(&name)).unwrap(),
+            std::fs::read(sharded.join(&name)).unwrap(),
+            "{name:?}"
+        );
+    }
+    // Shard 0 holds p0, p3, p6: lose p3, rerun with --skip-existing.
+    std::fs::remove_file(sharded.join("p3.png")).unwrap();
+    let before = std::fs::metadata(sharded.join("p0.png"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let (ok, err) = run(
+        &sharded,
+        &[
+            "--shard-index",
+            "0",
+            "--shard-count",
+            "3",
+            "--skip-existing",
+        ],
+    );
+    assert!(ok && err.contains("2 already there"), "{err}");
+    assert_eq!(
+        std::fs::read(all.join("p3.png")).unwrap(),
+        std::fs::read(sharded.join("p3.png")).unwrap()
+    );
+    let after = std::fs::metadata(sharded.join("p0.png"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(before, after, "an existing output was rewritten");
+    // A Slurm array task picks its shard from the environment.
+    let slurm = d.join("slurm");
+    let vars = [
+        ("SLURM_ARRAY_TASK_ID", "2"),
+        ("SLURM_ARRAY_TASK_COUNT", "3"),
+    ];
+    let (ok, err) = run_in(&slurm, &[], &vars);
+    assert!(ok, "{err}");
+    let names: Vec<String> = listing(&slurm)
+        .iter()
+        .map(|n| n.to_string_lossy().to_string())
+        .collect();
+    assert_eq!(names, ["p2.png", "p5.png"]);
+    // A shard index past the count is refused before any work.
+    let (ok, err) = run(
+        &d.join("bad"),
+        &["--shard-index", "3", "--shard-count", "3"],
+    );
+    assert!(!ok && err.contains("not below"), "{err}");
+}

@@ -68,6 +68,20 @@ pub struct InpaintArgs {
     /// ones when it has no white].
     #[arg(long)]
     mask_alpha: bool,
+    /// With a folder: inpaint only shard I (from 0) of --shard-count N, the
+    /// images at positions I, I+N, I+2N, ... of the sorted list, so N
+    /// workers in any order cover every image once [default: from
+    /// SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX when set].
+    #[arg(long, value_parser = usize_in(0, 1_000_000))]
+    shard_index: Option<usize>,
+    /// The number of shards [default: SLURM_ARRAY_TASK_COUNT].
+    #[arg(long, value_parser = usize_in(1, 1_000_000))]
+    shard_count: Option<usize>,
+    /// With a folder: leave images whose output already exists (outputs
+    /// are written to a temporary file and renamed, so an existing one is
+    /// complete): a rerun after a crash finishes the rest.
+    #[arg(long)]
+    skip_existing: bool,
     /// JPEG quality of a .jpg output, 1 to 100 (JPEG changes the known
     /// pixels too; PNG keeps them exact).
     #[arg(long, default_value_t = 95, value_parser = usize_in(1, 100))]
@@ -89,6 +103,56 @@ fn images_in(dir: &Path) -> Result<Vec<PathBuf>> {
         .collect();
     out.sort();
     Ok(out)
+}
+
+/// Which shard this process runs: (index, count), from the flags, else
+/// from a scheduler's array-job variables (Slurm, Kubernetes indexed
+/// jobs); None without either. `env` reads a variable.
+pub fn shard(
+    index: Option<usize>,
+    count: Option<usize>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Option<(usize, usize)>> {
+    let num = |k: &str| -> Result<Option<usize>> {
+        env(k)
+            .map(|v| {
+                v.trim()
+                    .parse::<usize>()
+                    .with_context(|| format!("{k}={v:?} is not a shard number"))
+            })
+            .transpose()
+    };
+    let (index, from_env) = match index {
+        Some(i) => (Some(i), None),
+        None => match (num("SLURM_ARRAY_TASK_ID")?, num("JOB_COMPLETION_INDEX")?) {
+            // Slurm arrays may start above 0 (--array=1-3).
+            (Some(id), _) => {
+                let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+                (id.checked_sub(min), Some("SLURM_ARRAY_TASK_ID"))
+            }
+            (None, Some(i)) => (Some(i), Some("JOB_COMPLETION_INDEX")),
+            (None, None) => (None, None),
+        },
+    };
+    let count = match count {
+        Some(c) => Some(c),
+        None if index.is_some() => num("SLURM_ARRAY_TASK_COUNT")?,
+        None => None,
+    };
+    match (index, count) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => bail!("--shard-count needs --shard-index (or SLURM_ARRAY_TASK_ID)"),
+        (Some(i), None) => bail!(
+            "shard {i} of how many? Set --shard-count{}",
+            from_env
+                .map(|v| format!(" ({v} is set)"))
+                .unwrap_or_default()
+        ),
+        (Some(i), Some(n)) if n == 0 || i >= n => {
+            bail!("shard index {i} is not below the shard count {n}")
+        }
+        (Some(i), Some(n)) => Ok(Some((i, n))),
+    }
 }
 
 /// Refuses an output that is one of the inputs, however spelled.
@@ -227,6 +291,13 @@ pub fn run(a: InpaintArgs) -> Result<()> {
         if let Some(m) = mask.filter(|m| m.is_dir()) {
             bail!("--mask {} is a folder but --image is one file", m.display());
         }
+        if a.shard_index.is_some() || a.shard_count.is_some() {
+            bail!("--shard-index and --shard-count split a folder; --image is one file");
+        }
+        if a.skip_existing && a.output.is_file() {
+            eprintln!("{} exists, skipped (--skip-existing)", a.output.display());
+            return Ok(());
+        }
         let mut method = load_method(&a)?;
         let unit = if matches!(method, Method::Fit(_)) {
             "fit step"
@@ -237,9 +308,19 @@ pub fn run(a: InpaintArgs) -> Result<()> {
         one(&mut method, &a.image, mask, &a.output, &a)?;
         return Ok(());
     }
-    let images = images_in(&a.image)?;
-    if images.is_empty() {
+    let all = images_in(&a.image)?;
+    if all.is_empty() {
         bail!("{}: no images found", a.image.display());
+    }
+    let shard = shard(a.shard_index, a.shard_count, |k| std::env::var(k).ok())?;
+    let (index, count) = shard.unwrap_or((0, 1));
+    let images: Vec<PathBuf> = all.iter().skip(index).step_by(count).cloned().collect();
+    if shard.is_some() {
+        eprintln!(
+            "shard {index} of {count}: {} of the {} images",
+            images.len(),
+            all.len()
+        );
     }
     let mut inputs = vec![("image folder", a.image.as_path())];
     inputs.extend(mask.map(|m| ("mask folder", m)));
@@ -262,7 +343,7 @@ pub fn run(a: InpaintArgs) -> Result<()> {
         None => None,
     };
     let mut method = load_method(&a)?;
-    let (mut done, mut failed) = (0, 0);
+    let (mut done, mut failed, mut skipped) = (0, 0, 0);
     let mut bar = Progress::counting("image", 0, images.len() as u64);
     for (i, img) in images.iter().enumerate() {
         let name = img.file_name().unwrap_or_default().to_string_lossy();
@@ -286,6 +367,10 @@ pub fn run(a: InpaintArgs) -> Result<()> {
             continue;
         };
         let out = a.output.join(img.file_name().unwrap_or_default());
+        if a.skip_existing && out.is_file() {
+            skipped += 1;
+            continue;
+        }
         match one(&mut method, img, mask.as_deref(), &out, &a) {
             Ok(()) => {
                 done += 1;
@@ -302,12 +387,59 @@ pub fn run(a: InpaintArgs) -> Result<()> {
     bar.update(images.len() as u64, "");
     bar.finish();
     eprintln!(
-        "inpainted {done} of {} images into {}",
+        "inpainted {done} of {} images into {}{}",
         images.len(),
-        a.output.display()
+        a.output.display(),
+        if skipped > 0 {
+            format!(" ({skipped} already there, skipped)")
+        } else {
+            String::new()
+        }
     );
     if failed > 0 {
         bail!("{failed} of {} images failed (see above)", images.len());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shard;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn the_shard_comes_from_the_flags_else_the_scheduler() {
+        assert_eq!(shard(None, None, env(&[])).unwrap(), None);
+        assert_eq!(shard(Some(2), Some(3), env(&[])).unwrap(), Some((2, 3)));
+        // Slurm: the array may start at 1; the flags win.
+        let slurm = [
+            ("SLURM_ARRAY_TASK_ID", "3"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ];
+        assert_eq!(shard(None, None, env(&slurm)).unwrap(), Some((2, 4)));
+        assert_eq!(shard(Some(0), Some(2), env(&slurm)).unwrap(), Some((0, 2)));
+        // Kubernetes gives the index; the count is the job's to say.
+        let k8s = [("JOB_COMPLETION_INDEX", "5")];
+        assert_eq!(shard(None, Some(8), env(&k8s)).unwrap(), Some((5, 8)));
+        let err = shard(None, None, env(&k8s)).unwrap_err().to_string();
+        assert!(
+            err.contains("--shard-count") && err.contains("JOB_COMPLETION_INDEX"),
+            "{err}"
+        );
+        for (i, n) in [(3, 3), (0, 0)] {
+            let err = shard(Some(i), Some(n), env(&[])).unwrap_err().to_string();
+            assert!(err.contains("not below"), "{err}");
+        }
+        assert!(shard(None, Some(2), env(&[])).is_err());
+        let bad = [("SLURM_ARRAY_TASK_ID", "x")];
+        assert!(shard(None, Some(2), env(&bad)).is_err());
+    }
 }

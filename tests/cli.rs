@@ -823,6 +823,49 @@ fn shards_of_a_folder_equal_one_run_and_skip_existing_finishes_it() {
         .map(|n| n.to_string_lossy().to_string())
         .collect();
     assert_eq!(names, ["p2.png", "p5.png"]);
+    // A manifest instead of a folder (as GNU parallel or Spark pipe one).
+    let list = d.join("list.txt");
+    let line = |n: &str| images.join(n).display().to_string();
+    std::fs::write(
+        &list,
+        format!("# two\n{}\n\n{}\n", line("p1.png"), line("p4.png")),
+    )
+    .unwrap();
+    let listed = d.join("listed");
+    let out = Command::new(env!("CARGO_BIN_EXE_pconv"))
+        .args(["inpaint", "--files-from", s(&list), "--mask", s(&mask)])
+        .args(["--resize-mask", "--method", "telea", "--output", s(&listed)])
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(listing(&listed), ["p1.png", "p4.png"]);
+    for name in ["p1.png", "p4.png"] {
+        assert_eq!(
+            std::fs::read(all.join(name)).unwrap(),
+            std::fs::read(listed.join(name)).unwrap()
+        );
+    }
+    // Two listed images of one name would write one output: refused.
+    std::fs::write(
+        &list,
+        format!("{}\n{}\n", line("p1.png"), all.join("p1.png").display()),
+    )
+    .unwrap();
+    let (ok, err) = pconv(&[
+        "inpaint",
+        "--files-from",
+        s(&list),
+        "--mask",
+        s(&mask),
+        "--output",
+        s(&listed),
+    ]);
+    assert!(!ok && err.contains("would collide"), "{err}");
     // A shard index past the count is refused before any work.
     let (ok, err) = run(
         &d.join("bad"),

@@ -20,8 +20,13 @@ pub struct InpaintArgs {
     #[arg(long)]
     checkpoint: Option<PathBuf>,
     /// An image, or a folder of images (PNG/JPEG/WebP/BMP/TIFF).
-    #[arg(long, visible_alias = "images")]
-    image: PathBuf,
+    #[arg(long, visible_alias = "images", required_unless_present = "files_from")]
+    image: Option<PathBuf>,
+    /// Instead of --image: the images listed in FILE, one path per line
+    /// (`-`: standard input; blank lines and lines starting with # are
+    /// skipped), into the --output folder, as a folder would be.
+    #[arg(long, conflicts_with = "image")]
+    files_from: Option<PathBuf>,
     /// A mask (white = hole) for the image or for every image of a folder,
     /// or a folder of masks paired with the images by file name (stem).
     /// Optional with --extend/--extend-to (then only the new border is
@@ -277,15 +282,46 @@ fn load_method(a: &InpaintArgs) -> Result<Method> {
     Ok(method)
 }
 
+/// The image paths listed in `list` (`-`: standard input).
+fn listed_images(list: &Path) -> Result<Vec<PathBuf>> {
+    let text = if list == Path::new("-") {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .context("reading the image list from standard input")?;
+        s
+    } else {
+        pconv::io::files::read_text(list, pconv::io::files::memory_budget())?
+    };
+    let images: Vec<PathBuf> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(PathBuf::from)
+        .collect();
+    let mut names = std::collections::HashSet::new();
+    for p in &images {
+        if !names.insert(p.file_name().unwrap_or_default()) {
+            bail!(
+                "{}: two listed images are named {} and their outputs would collide",
+                list.display(),
+                p.file_name().unwrap_or_default().to_string_lossy()
+            );
+        }
+    }
+    Ok(images)
+}
+
 pub fn run(a: InpaintArgs) -> Result<()> {
-    for (flag, path) in [("--image", Some(&a.image)), ("--mask", a.mask.as_ref())] {
+    for (flag, path) in [("--image", a.image.as_ref()), ("--mask", a.mask.as_ref())] {
         if let Some(path) = path.filter(|p| !p.exists()) {
             bail!("{flag} {}: does not exist", path.display());
         }
     }
     let mask = a.mask.as_deref();
-    if !a.image.is_dir() {
-        let mut inputs = vec![("image", a.image.as_path())];
+    let listed = a.files_from.as_deref().map(listed_images).transpose()?;
+    let image = a.image.clone().unwrap_or_default();
+    if listed.is_none() && !image.is_dir() {
+        let mut inputs = vec![("image", image.as_path())];
         inputs.extend(mask.map(|m| ("mask", m)));
         refuse_overwrite(&a.output, &inputs)?;
         if let Some(m) = mask.filter(|m| m.is_dir()) {
@@ -305,12 +341,19 @@ pub fn run(a: InpaintArgs) -> Result<()> {
             "pass"
         };
         method.set_progress(progress::bar(unit));
-        one(&mut method, &a.image, mask, &a.output, &a)?;
+        one(&mut method, &image, mask, &a.output, &a)?;
         return Ok(());
     }
-    let all = images_in(&a.image)?;
+    let source = match &a.files_from {
+        Some(list) => list.clone(),
+        None => image.clone(),
+    };
+    let all = match listed {
+        Some(v) => v,
+        None => images_in(&image)?,
+    };
     if all.is_empty() {
-        bail!("{}: no images found", a.image.display());
+        bail!("{}: no images found", source.display());
     }
     let shard = shard(a.shard_index, a.shard_count, |k| std::env::var(k).ok())?;
     let (index, count) = shard.unwrap_or((0, 1));
@@ -322,7 +365,18 @@ pub fn run(a: InpaintArgs) -> Result<()> {
             all.len()
         );
     }
-    let mut inputs = vec![("image folder", a.image.as_path())];
+    // The results go into --output by file name: never into a folder an
+    // input comes from.
+    let folders: Vec<&Path> = all
+        .iter()
+        .map(|p| {
+            p.parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+        })
+        .collect();
+    let mut inputs: Vec<(&str, &Path)> = folders.iter().map(|d| ("image folder", *d)).collect();
+    inputs.dedup();
     inputs.extend(mask.map(|m| ("mask folder", m)));
     refuse_overwrite(&a.output, &inputs)?;
     let named_like_an_image = a

@@ -3,8 +3,15 @@
 shared/reference/bench_torch.py, timed with torch.cuda.synchronize().
 
 Usage: python3 bench_torch_cuda.py --ref DIR_WITH_pconv_ref.py --out FILE.json
-Modes: "fp32" (TF32 off for matmul and cuDNN) and "default" (PyTorch's
-defaults: cuDNN convolutions may use TF32).
+Modes (--modes, all by default):
+- "fp32": TF32 off for matmul and cuDNN;
+- "default": PyTorch's defaults (cuDNN convolutions may use TF32);
+- "amp_bf16": torch.autocast to bfloat16 around the forward pass and the
+  loss (the weights and Adam stay float32), TF32 as by default: mixed
+  precision as users train on Ampere and later;
+- "amp_fp16": the same with float16 and a GradScaler (dynamic loss
+  scaling); steps whose loss is not finite are counted ("nonfinite"), as
+  float16's range may not hold the Gram sums of the style loss.
 """
 import argparse
 import json
@@ -32,6 +39,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--max-size", type=int, default=512, help="skip larger configurations (smoke tests)")
+    ap.add_argument("--modes", default="fp32,default,amp_bf16,amp_fp16",
+                    help="comma-separated: fp32, default, amp_bf16, amp_fp16")
     args = ap.parse_args()
     sys.path.insert(0, args.ref)
     import numpy as np
@@ -45,10 +54,18 @@ def main():
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     results = {"device": torch.cuda.get_device_name() if dev.type == "cuda" else "cpu",
                "torch": torch.__version__, "train": [], "infer": []}
-    for mode in ["fp32", "default"]:
-        tf32 = mode == "default"
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    for mode in modes:
+        if mode not in ("fp32", "default", "amp_bf16", "amp_fp16"):
+            sys.exit(f"unknown mode {mode!r}")
+        # PyTorch's defaults: TF32 for cuDNN convolutions, not for matmul.
         torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = tf32
+        torch.backends.cudnn.allow_tf32 = mode != "fp32"
+        amp_dtype = {"amp_bf16": torch.bfloat16, "amp_fp16": torch.float16}.get(mode)
+
+        def autocast():
+            return torch.autocast(device_type=dev.type, dtype=amp_dtype or torch.float32,
+                                  enabled=amp_dtype is not None)
         for cfg in [c for c in CONFIGS if c["size"] <= args.max_size]:
             torch.manual_seed(0)
             L, width, size, batch = cfg["levels"], cfg["width"], cfg["size"], cfg["batch"]
@@ -60,25 +77,30 @@ def main():
             if dev.type == "cuda":
                 torch.cuda.reset_peak_memory_stats()
             times = []
+            nonfinite = 0
             if cfg["kind"] == "train":
                 vgg = P.VGG16Features().random_init(seed=1).to(dev)
                 loss_fn = P.InpaintingLoss(vgg).to(dev)
                 opt = torch.optim.Adam(model.parameters(), lr=2e-4, betas=(0.9, 0.999), eps=1e-8)
+                scaler = torch.amp.GradScaler(dev.type, enabled=mode == "amp_fp16")
                 model.train()
                 for it in range(args.warmup + args.repeats):
                     sync()
                     t0 = time.perf_counter()
                     opt.zero_grad(set_to_none=True)
-                    out = model(img, mask)
-                    terms = loss_fn(out, img, mask)
-                    terms["total"].backward()
-                    opt.step()
+                    with autocast():
+                        out = model(img, mask)
+                        terms = loss_fn(out, img, mask)
+                    scaler.scale(terms["total"]).backward()
+                    scaler.step(opt)
+                    scaler.update()
                     sync()
                     if it >= args.warmup:
                         times.append(time.perf_counter() - t0)
+                        nonfinite += int(not torch.isfinite(terms["total"]).item())
             else:
                 model.eval()
-                with torch.inference_mode():
+                with torch.inference_mode(), autocast():
                     for it in range(args.warmup + args.repeats):
                         sync()
                         t0 = time.perf_counter()
@@ -94,9 +116,11 @@ def main():
                 r["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
             if cfg["kind"] == "train":
                 r["images_per_s"] = batch / med
+                r["nonfinite"] = nonfinite
             results[cfg["kind"]].append(r)
-            print(f"{mode:7s} {cfg['kind']:5s} L{L} w{width} {size} b{batch}: {med*1e3:.1f} ms "
-                  f"{r['gflop_per_s']:.0f} GFLOP/s", flush=True)
+            print(f"{mode:8s} {cfg['kind']:5s} L{L} w{width} {size} b{batch}: {med*1e3:.1f} ms "
+                  f"{r['gflop_per_s']:.0f} GFLOP/s"
+                  + (f" ({nonfinite} non-finite losses)" if nonfinite else ""), flush=True)
             del model
     with open(args.out, "w") as f:
         json.dump(results, f, indent=1)

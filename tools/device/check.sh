@@ -1,8 +1,8 @@
 #!/bin/bash
 # device call: a new build's op tests on the real GPU (the carried, stripped
 # test binary gpu/t/ops_gpu_vs_cpu.gz), per-kernel profiles of the
-# face-model step and of inference, `bench --suite`, and PyTorch on CUDA
-# beside it (issue 6)
+# face-model step and of inference, `bench --suite`, and PyTorch on CUDA (fp32,
+# its TF32 default, AMP bf16 and fp16) beside it (issues 6, 21)
 set -u
 exec > >(tee $OUT/check.log) 2>&1
 t0=$(date +%s); el() { echo "[$(( $(date +%s) - t0 )) s] $*"; }
@@ -21,5 +21,5 @@ timeout -k 5 20 $P bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 |
 el profile inference
 timeout -k 5 30 $P bench --suite --only infer --reps 3 --profile > $OUT/profile-infer.txt 2>&1; grep "^infer" $OUT/profile-infer.txt
 el torch
-[ -d gpu/ref ] && timeout -k 5 ${TORCH_S:-60} python3 tools/bench_torch_cuda.py --ref gpu/ref --out $OUT/torch_cuda.json > $OUT/torch.txt 2>&1; tail -n 20 $OUT/torch.txt
+[ -d gpu/ref ] && timeout -k 5 ${TORCH_S:-150} python3 tools/bench_torch_cuda.py --ref gpu/ref --out $OUT/torch_cuda.json > $OUT/torch.txt 2>&1; tail -n 20 $OUT/torch.txt
 el done

@@ -141,11 +141,19 @@ mod document_and_worker {
             Document::new(photo(), None).beside("-mask.png"),
             pictures.join("image-mask.png")
         );
-        let sample =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/samples/astronaut.png");
+        let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("assets/samples/astronaut-face.png");
         assert_eq!(
             Document::new(photo(), Some(sample)).beside("-inpainted.png"),
-            pictures.join("astronaut-inpainted.png")
+            pictures.join("astronaut-face-inpainted.png")
+        );
+        // A user's own folder that happens to be named assets is theirs.
+        let own = dir.join("assets");
+        std::fs::create_dir_all(&own).unwrap();
+        photo().save(own.join("mine.png")).unwrap();
+        assert_eq!(
+            Document::new(photo(), Some(own.join("mine.png"))).beside("-mask.png"),
+            own.join("mine-mask.png")
         );
         // No holes: the photo itself is the output.
         let output = doc.output().expect("the photo");

@@ -200,12 +200,8 @@ impl Document {
             .and_then(|p| p.file_stem())
             .map_or_else(|| "image".into(), |s| s.to_string_lossy().to_string());
         let name = format!("{stem}{suffix}");
-        let bundled = |p: &Path| {
-            p.ancestors()
-                .any(|a| a.file_name().is_some_and(|n| n == "assets"))
-        };
         match &self.path {
-            Some(p) if !bundled(p) => p.with_file_name(name),
+            Some(p) if !crate::io::assets::contains(p) => p.with_file_name(name),
             _ => pictures_folder().join(name),
         }
     }

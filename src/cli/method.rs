@@ -28,18 +28,9 @@ pub enum MethodArg {
 /// Steps of `--method fit` per image.
 pub const DEFAULT_FIT_STEPS: u64 = 200;
 
-/// A file under `assets/`, looked for next to the executable, then in the
-/// source tree.
+/// A file under `assets/` (see `pconv::io::assets`).
 pub fn asset(rel: &str) -> Option<PathBuf> {
-    let rel = Path::new("assets").join(rel);
-    let mut places = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join(&rel)];
-    if let Some(dir) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf))
-    {
-        places.insert(0, dir.join(&rel));
-    }
-    places.into_iter().find(|p| p.exists())
+    pconv::io::assets::find(rel)
 }
 
 /// The bundled face model (see assets/models/README.md).

@@ -18,6 +18,16 @@ pub struct Margins {
 pub const MAX_MARGIN: usize = 16384;
 
 impl Margins {
+    /// `n` pixels on every side.
+    pub fn uniform(n: usize) -> Self {
+        Margins {
+            left: n,
+            top: n,
+            right: n,
+            bottom: n,
+        }
+    }
+
     /// "N" (every side) or "LEFT,TOP,RIGHT,BOTTOM", in pixels.
     pub fn parse(s: &str) -> Result<Self> {
         let bad = || {
@@ -31,12 +41,7 @@ impl Margins {
             .collect::<Option<_>>()
             .ok_or_else(bad)?;
         match parts[..] {
-            [n] => Ok(Margins {
-                left: n,
-                top: n,
-                right: n,
-                bottom: n,
-            }),
+            [n] => Ok(Margins::uniform(n)),
             [left, top, right, bottom] => Ok(Margins {
                 left,
                 top,

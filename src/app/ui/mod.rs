@@ -285,12 +285,7 @@ impl PConvApp {
     /// "Extend canvas" (see `Document::extend`).
     pub(super) fn extend_canvas(&mut self) {
         let n = self.settings.extend_by;
-        self.doc.extend(crate::infer::extend::Margins {
-            left: n,
-            top: n,
-            right: n,
-            bottom: n,
-        });
+        self.doc.extend(crate::infer::extend::Margins::uniform(n));
         if let Err(e) = check_displayable(&self.doc, &self.gpu) {
             self.doc.unapply();
             self.message = Some(format!("error: {e}"));

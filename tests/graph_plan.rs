@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use pconv::graph::plan::plan;
 use pconv::graph::recording::Recording;
 use pconv::graph::{Graph, TensorId};
-use pconv::kernels::Kernel;
+use pconv::kernels::Shader;
 use pconv::kernels::{Binding, DeviceTraits};
 use pconv::loss::{Preprocess, VggConfig};
 use pconv::model::{Mode, UNet, UNetConfig};
@@ -160,7 +160,7 @@ fn check_hoisting(g: &Graph, keep: &[TensorId]) -> (usize, usize) {
     for (i, (node, lowered)) in g.nodes.iter().zip(&rec.nodes).enumerate() {
         for (j, d) in lowered.dispatches.iter().enumerate() {
             let is_hoisted = p.hoisted[i][j];
-            if d.kernel == Kernel::WeightTexels {
+            if d.kernel == Shader::WeightTexels.kernel() {
                 let Binding::Input(k) = d.bindings[0] else {
                     panic!("weight packing of node {i} reads {:?}", d.bindings[0]);
                 };

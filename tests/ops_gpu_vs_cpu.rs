@@ -5,7 +5,7 @@
 //! holes, batch > 1.
 mod common;
 
-use common::{assert_close, gpu, to_f32, Rng};
+use common::{assert_close, gpu, kernel, to_f32, Rng};
 use pconv::gpu::Executor;
 use pconv::graph::autodiff::backward_from;
 use pconv::graph::cpu::CpuExecutor;
@@ -313,20 +313,20 @@ fn forward_kernel(x: &[usize], w: &[usize], stride: usize, pad: usize) -> Kernel
 fn stride_2_convolutions_take_the_row_kernels_where_they_apply() {
     let s2 = |x: [usize; 4], k: usize, pad: usize| forward_kernel(&x, &[4, x[1], k, k], 2, pad);
     // The cases of conv2d_all_passes that it must compute.
-    assert_eq!(s2([1, 3, 129, 32], 3, 1), Kernel::Conv2dFwdS2);
-    assert_eq!(s2([2, 7, 9, 15], 3, 1), Kernel::Conv2dFwdS2Flat);
-    assert_eq!(s2([1, 4, 15, 31], 5, 2), Kernel::Conv2dFwdS2K5Flat);
-    assert_eq!(s2([2, 6, 16, 16], 5, 2), Kernel::Conv2dFwdS2K5Flat);
+    assert_eq!(s2([1, 3, 129, 32], 3, 1), kernel("conv2d_fwd_s2"));
+    assert_eq!(s2([2, 7, 9, 15], 3, 1), kernel("conv2d_fwd_s2+flat"));
+    assert_eq!(s2([1, 4, 15, 31], 5, 2), kernel("conv2d_fwd_s2+k5+flat"));
+    assert_eq!(s2([2, 6, 16, 16], 5, 2), kernel("conv2d_fwd_s2+k5+flat"));
     // Any output width: a row's last tile computes past it, unstored (23
     // and 4 columns; the deep layers' 4x4 and 2x2 maps).
-    assert_eq!(s2([2, 3, 48, 46], 5, 2), Kernel::Conv2dFwdS2K5);
-    assert_eq!(s2([1, 8, 8, 8], 3, 1), Kernel::Conv2dFwdS2Flat);
+    assert_eq!(s2([2, 3, 48, 46], 5, 2), kernel("conv2d_fwd_s2+k5"));
+    assert_eq!(s2([1, 8, 8, 8], 3, 1), kernel("conv2d_fwd_s2+flat"));
     let s1 = |x: [usize; 4]| forward_kernel(&x, &[4, x[1], 3, 3], 1, 1);
-    assert_eq!(s1([1, 8, 2, 2]), Kernel::Conv2dFwd3x3Flat);
-    assert_eq!(s1([1, 8, 40, 9]), Kernel::Conv2dFwd3x3);
+    assert_eq!(s1([1, 8, 2, 2]), kernel("conv2d_fwd_3x3+flat"));
+    assert_eq!(s1([1, 8, 40, 9]), kernel("conv2d_fwd_3x3"));
     // 7x7, no padding: the generic kernel.
-    assert_eq!(s2([3, 4, 9, 8], 7, 3), Kernel::Conv2dFwdFlat);
-    assert_eq!(s2([1, 2, 5, 16], 3, 0), Kernel::Conv2dFwdFlat);
+    assert_eq!(s2([3, 4, 9, 8], 7, 3), kernel("conv2d_fwd+flat"));
+    assert_eq!(s2([1, 2, 5, 16], 3, 0), kernel("conv2d_fwd+flat"));
     // Backward-data: the stride-2 row kernel for 3x3 and 5x5 with "same"
     // padding, whatever the width (its padded copy of gy is wide enough).
     let bwd = |gx: [usize; 4], k: usize, pad: usize| {
@@ -347,11 +347,14 @@ fn stride_2_convolutions_take_the_row_kernels_where_they_apply() {
         let lowered = op.lower(&[&gy, &w], &[&gx], &dev);
         lowered.dispatches.last().unwrap().kernel
     };
-    assert_eq!(bwd([1, 3, 129, 32], 3, 1), Kernel::Conv2dBwdDataS2);
-    assert_eq!(bwd([1, 7, 13, 10], 5, 2), Kernel::Conv2dBwdDataS2K5Flat);
-    assert_eq!(bwd([2, 3, 7, 1], 3, 1), Kernel::Conv2dBwdDataS2Flat);
-    assert_eq!(bwd([3, 4, 9, 8], 7, 3), Kernel::Conv2dBwdData);
-    assert_eq!(bwd([1, 2, 5, 5], 3, 0), Kernel::Conv2dBwdData);
+    assert_eq!(bwd([1, 3, 129, 32], 3, 1), kernel("conv2d_bwd_data_s2"));
+    assert_eq!(
+        bwd([1, 7, 13, 10], 5, 2),
+        kernel("conv2d_bwd_data_s2+k5+flat")
+    );
+    assert_eq!(bwd([2, 3, 7, 1], 3, 1), kernel("conv2d_bwd_data_s2+flat"));
+    assert_eq!(bwd([3, 4, 9, 8], 7, 3), kernel("conv2d_bwd_data"));
+    assert_eq!(bwd([1, 2, 5, 5], 3, 0), kernel("conv2d_bwd_data"));
     // Backward-weight: the 3x3 row kernel on the stride-1 row kernel's layers.
     let weight_kernels = |x: [usize; 4], gy: [usize; 4], k: usize, stride: usize, pad: usize| {
         let op = Op::Conv(ConvOp::Conv2dBwdWeight { stride, pad, k });
@@ -365,19 +368,19 @@ fn stride_2_convolutions_take_the_row_kernels_where_they_apply() {
             .collect::<Vec<_>>()
     };
     assert!(weight_kernels([2, 13, 7, 16], [2, 19, 7, 16], 3, 1, 1)
-        .contains(&Kernel::Conv2dBwdWeight3x3));
-    assert!(
-        weight_kernels([2, 3, 11, 9], [2, 5, 11, 9], 3, 1, 1).contains(&Kernel::Conv2dBwdWeight)
-    );
-    assert!(
-        weight_kernels([1, 7, 13, 10], [1, 4, 7, 5], 5, 2, 2).contains(&Kernel::Conv2dBwdWeight)
-    );
+        .contains(&kernel("conv2d_bwd_weight_3x3")));
+    assert!(weight_kernels([2, 3, 11, 9], [2, 5, 11, 9], 3, 1, 1)
+        .contains(&kernel("conv2d_bwd_weight")));
+    assert!(weight_kernels([1, 7, 13, 10], [1, 4, 7, 5], 5, 2, 2)
+        .contains(&kernel("conv2d_bwd_weight")));
     // Stride 2 where the forward row kernel's rows fit: its backward-weight twin.
     assert!(weight_kernels([1, 3, 129, 32], [1, 9, 65, 16], 3, 2, 1)
-        .contains(&Kernel::Conv2dBwdWeightS2));
+        .contains(&kernel("conv2d_bwd_weight_s2")));
     assert!(weight_kernels([1, 4, 15, 31], [1, 17, 8, 16], 5, 2, 2)
-        .contains(&Kernel::Conv2dBwdWeightS2K5));
-    assert!(weight_kernels([1, 2, 5, 16], [1, 4, 2, 7], 3, 2, 0).contains(&Kernel::Conv2dBwdWeight));
+        .contains(&kernel("conv2d_bwd_weight_s2+k5")));
+    assert!(
+        weight_kernels([1, 2, 5, 16], [1, 4, 2, 7], 3, 2, 0).contains(&kernel("conv2d_bwd_weight"))
+    );
 }
 
 #[test]
@@ -406,9 +409,9 @@ fn small_deep_maps_split_the_row_kernels_over_input_channels() {
     assert_eq!(
         kinds,
         [
-            Kernel::Pad2dVec4,
-            Kernel::Conv2dFwd3x3Flat,
-            Kernel::SumSplits
+            kernel("pad2d+vec4"),
+            kernel("conv2d_fwd_3x3+flat"),
+            kernel("sum_splits")
         ]
     );
     let (_, z, params) = &decoder[1];
@@ -416,13 +419,13 @@ fn small_deep_maps_split_the_row_kernels_over_input_channels() {
     // The encoder's stride-2 layer onto 16x16 (512 channels): 32 workgroups,
     // so 32 splits of 16 channels.
     let encoder = plan([1, 512, 32, 32], 512, 2);
-    assert_eq!(encoder.last().unwrap().0, Kernel::SumSplits);
+    assert_eq!(encoder.last().unwrap().0, kernel("sum_splits"));
     assert_eq!((encoder[1].1, encoder[1].2[7]), (32, 16));
     // A training batch of large maps fills the device unsplit.
     let batch = plan([32, 64, 128, 128], 64, 1);
     assert_eq!(
         batch.iter().map(|d| d.0).collect::<Vec<_>>(),
-        [Kernel::Pad2dVec4, Kernel::Conv2dFwd3x3]
+        [kernel("pad2d+vec4"), kernel("conv2d_fwd_3x3")]
     );
     assert_eq!((batch[1].1, batch[1].2[7], batch[1].2[8]), (32, 64, 32));
 }
@@ -453,25 +456,25 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
     assert_eq!(
         kernels(fwd.clone(), [&x, &w], &y, 16384),
         [
-            Kernel::Pad2dTexelsVec4,
-            Kernel::WeightTexels,
-            Kernel::Conv2dFwd3x3Texels
+            kernel("pad2d+texels+vec4"),
+            kernel("weight_texels"),
+            kernel("conv2d_fwd_3x3+subgroup+texels")
         ]
     );
     // Three rows of 4,096 texels hold it, two do not: buffers then.
     assert_eq!(
         kernels(fwd.clone(), [&x, &w], &y, 3).last(),
-        Some(&Kernel::Conv2dFwd3x3Texels)
+        Some(&kernel("conv2d_fwd_3x3+subgroup+texels"))
     );
     assert_eq!(
         kernels(fwd.clone(), [&x, &w], &y, 2),
-        [Kernel::Pad2dVec4, Kernel::Conv2dFwd3x3Subgroup]
+        [kernel("pad2d+vec4"), kernel("conv2d_fwd_3x3+subgroup")]
     );
     // Small maps whose tiles the subgroups divide: flat, still on texels.
     let (xs, ys) = ([1, 16, 8, 16], [1, 8, 8, 16]);
     assert_eq!(
         kernels(fwd, [&xs, &w], &ys, 16384).last(),
-        Some(&Kernel::Conv2dFwd3x3FlatTexels)
+        Some(&kernel("conv2d_fwd_3x3+flat+subgroup+texels"))
     );
     // Stride-1 backward-data: the weights packed flipped instead of WeightFlip.
     let bwd = Op::Conv(ConvOp::Conv2dBwdData {
@@ -483,17 +486,17 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
     assert_eq!(
         kernels(bwd.clone(), [&y, &w], &x, 16384),
         [
-            Kernel::Pad2dTexelsVec4,
-            Kernel::WeightTexels,
-            Kernel::Conv2dFwd3x3Texels
+            kernel("pad2d+texels+vec4"),
+            kernel("weight_texels"),
+            kernel("conv2d_fwd_3x3+subgroup+texels")
         ]
     );
     assert_eq!(
         kernels(bwd, [&y, &w], &x, 0),
         [
-            Kernel::Pad2dVec4,
-            Kernel::WeightFlip,
-            Kernel::Conv2dFwd3x3Subgroup
+            kernel("pad2d+vec4"),
+            kernel("weight_flip"),
+            kernel("conv2d_fwd_3x3+subgroup")
         ]
     );
     // Stride 2: the stride-2 row kernels' texel twins.
@@ -510,7 +513,7 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
             16384
         )
         .last(),
-        Some(&Kernel::Conv2dFwdS2K5Texels)
+        Some(&kernel("conv2d_fwd_s2+k5+subgroup+texels"))
     );
     // Stride-2 backward-data: padded gy and the weights packed transposed.
     let bwd_s2 = Op::Conv(ConvOp::Conv2dBwdData {
@@ -527,9 +530,9 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
             16384
         ),
         [
-            Kernel::Pad2dTexelsVec4,
-            Kernel::WeightTexels,
-            Kernel::Conv2dBwdDataS2K5Texels
+            kernel("pad2d+texels+vec4"),
+            kernel("weight_texels"),
+            kernel("conv2d_bwd_data_s2+k5+subgroup+texels")
         ]
     );
     // A small map (4 tiles a phase, rounded up to a subgroup's 8 lanes):
@@ -548,7 +551,7 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
             16384
         )
         .last(),
-        Some(&Kernel::Conv2dBwdDataS2K5FlatTexels)
+        Some(&kernel("conv2d_bwd_data_s2+k5+flat+subgroup+texels"))
     );
     // Backward-weight: gy and the padded input as texel arrays.
     let bw = |stride: usize, k: usize, gy: &[usize], x: &[usize]| {
@@ -563,14 +566,13 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
     assert_eq!(
         bw(1, 3, &y, &x)[..3],
         [
-            Kernel::Pad2dTexelsVec4,
-            Kernel::Pad2dTexelsVec4,
-            Kernel::Conv2dBwdWeight3x3Texels
+            kernel("pad2d+texels+vec4"),
+            kernel("pad2d+texels+vec4"),
+            kernel("conv2d_bwd_weight_3x3+subgroup+texels")
         ]
     );
-    assert!(
-        bw(2, 5, &[1, 8, 64, 64], &[1, 4, 128, 128]).contains(&Kernel::Conv2dBwdWeightS2K5Texels)
-    );
+    assert!(bw(2, 5, &[1, 8, 64, 64], &[1, 4, 128, 128])
+        .contains(&kernel("conv2d_bwd_weight_s2+k5+subgroup+texels")));
 }
 
 #[test]

@@ -1,11 +1,11 @@
 //! Every kernel in `shaders/` parses and validates with naga (no GPU needed),
 //! and every WGSL file on disk is registered as a kernel or a common module.
-use pconv::kernels::catalog::{preprocess, validate, Kernel};
+use pconv::kernels::catalog::{preprocess, validate, Defines, Kernel, Shader};
 
 #[test]
 fn every_kernel_validates() {
     let mut failures = Vec::new();
-    for &k in Kernel::ALL {
+    for k in Kernel::all() {
         let wgsl = k.wgsl().expect("imports resolve");
         if let Err(e) = validate(&k.name(), &wgsl) {
             failures.push(e.to_string());
@@ -26,14 +26,14 @@ fn every_shader_file_is_registered() {
         }
         for f in std::fs::read_dir(&family).unwrap() {
             let rel = format!("{fam_name}/{}", f.unwrap().file_name().to_string_lossy());
-            if !Kernel::ALL.iter().any(|k| k.path() == rel) {
+            if !Shader::ALL.iter().any(|s| s.path() == rel) {
                 missing.push(rel);
             }
         }
     }
     assert!(
         missing.is_empty(),
-        "shader files without a Kernel entry: {missing:?}"
+        "shader files without a Shader entry: {missing:?}"
     );
 }
 
@@ -69,7 +69,7 @@ fn conditionals_select_lines() {
 #[test]
 fn every_kernel_translates_to_metal_and_directx() {
     let mut failures = Vec::new();
-    for &k in Kernel::ALL {
+    for k in Kernel::all() {
         let wgsl = k.wgsl().expect("imports resolve");
         let (module, info) =
             pconv::kernels::catalog::parse_and_validate(&k.name(), &wgsl).expect("validated above");
@@ -110,10 +110,11 @@ fn every_kernel_translates_to_metal_and_directx() {
 fn named_uniform_blocks_match_their_shaders() {
     for (files, fields) in pconv::kernels::params::ALL {
         for file in *files {
-            let k = *Kernel::ALL
+            let k = Shader::ALL
                 .iter()
-                .find(|k| k.path() == *file)
-                .unwrap_or_else(|| panic!("{file} is no kernel's file"));
+                .find(|s| s.path() == *file)
+                .unwrap_or_else(|| panic!("{file} is no kernel's file"))
+                .kernel();
             let module = naga::front::wgsl::parse_str(&k.wgsl().unwrap()).unwrap();
             let members: Vec<(String, &str)> = module
                 .types
@@ -144,4 +145,43 @@ fn named_uniform_blocks_match_their_shaders() {
             assert_eq!(members, want, "{file}");
         }
     }
+}
+
+/// A file's variants are built from its declared axes: each variant's WGSL
+/// differs from every other's (no define a file ignores), names list the
+/// defines in a fixed order, and a define set a file does not declare is
+/// refused rather than silently built.
+#[test]
+fn variants_come_from_declared_axes() {
+    for &shader in Shader::ALL {
+        let variants = shader.variants();
+        let sources: Vec<String> = variants
+            .iter()
+            .map(|&d| shader.with(d).wgsl().unwrap())
+            .collect();
+        for i in 0..sources.len() {
+            for j in 0..i {
+                assert_ne!(
+                    sources[i],
+                    sources[j],
+                    "{} and {} build the same WGSL",
+                    shader.with(variants[i]).name(),
+                    shader.with(variants[j]).name()
+                );
+            }
+        }
+    }
+    let k5_flat = Shader::Conv2dFwdS2.with(Defines::FLAT.with(Defines::K5));
+    assert_eq!(k5_flat.name(), "conv2d_fwd_s2+k5+flat");
+    assert!(k5_flat
+        .with(Defines::SUBGROUP)
+        .has(Defines::K5.with(Defines::SUBGROUP)));
+    // Texel operands without subgroups are not a variant of the conv kernels.
+    let undeclared = Shader::Conv2dFwd.with(Defines::TEXELS);
+    assert!(undeclared
+        .wgsl()
+        .unwrap_err()
+        .to_string()
+        .contains("no such variant"));
+    assert!(Shader::Adam.with(Defines::VEC4).is_optimiser());
 }

@@ -6,7 +6,7 @@ use image::RgbImage;
 
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
-use crate::kernels::Kernel;
+use crate::kernels::Shader;
 
 /// The format egui-wgpu draws native textures in (gamma-encoded bytes).
 pub const FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
@@ -76,7 +76,7 @@ impl GpuComposite {
         });
         ctx.queue
             .write_buffer(&uniform, 0, bytemuck::cast_slice(&params));
-        let pipeline = ctx.pipeline(Kernel::CompositeRgba8)?;
+        let pipeline = ctx.pipeline(Shader::CompositeRgba8.kernel())?;
         let view = texture.create_view(&Default::default());
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("pconv.composite"),

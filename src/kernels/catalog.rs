@@ -1,145 +1,194 @@
-//! The WGSL kernels, embedded at build time, and the tiny preprocessor that
-//! resolves `#import name` lines against `shaders/common/name.wgsl`.
+//! The WGSL kernels, embedded at build time: one `Shader` per file, the
+//! `Defines` each file reads with `#ifdef`, and the tiny preprocessor that
+//! resolves `#import name` lines against `shaders/common/name.wgsl`. A
+//! `Kernel` is a file built with a set of defines; which sets a file is
+//! built with is data (its variant axes), not one enum row per variant.
 use crate::error::{Error, Result};
 
-macro_rules! kernels {
-    ($($variant:ident => $path:literal $([$($define:literal),*])?),* $(,)?) => {
-        /// Every compute kernel pconv runs; one WGSL file each, entry point `main`.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum Kernel { $($variant),* }
+/// The compile-time switches kernels read with `#ifdef` (a small bit set).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Defines(u8);
 
-        impl Kernel {
-            pub const ALL: &'static [Kernel] = &[$(Kernel::$variant),*];
+impl Defines {
+    pub const NONE: Defines = Defines(0);
+    /// 5x5 filters in the stride-2 row kernels (else 3x3).
+    pub const K5: Defines = Defines(1);
+    /// One lane per (channel group, tile): launches for small maps.
+    pub const FLAT: Defines = Defines(1 << 1);
+    /// Subgroup operations (weights shared by broadcast, reductions).
+    pub const SUBGROUP: Defines = Defines(1 << 2);
+    /// Operands read from texel arrays (CPU adapters' fast loads).
+    pub const TEXELS: Defines = Defines(1 << 3);
+    /// Four values per invocation.
+    pub const VEC4: Defines = Defines(1 << 4);
+    /// One invocation per channel walks the whole plane (tiny batches).
+    pub const SERIAL: Defines = Defines(1 << 5);
+    /// Workgroup-tiled GEMM.
+    pub const TILED: Defines = Defines(1 << 6);
+
+    /// The `#ifdef` names, in bit order (the order `Kernel::name` lists them).
+    const NAMES: [&'static str; 7] = [
+        "k5", "flat", "subgroup", "texels", "vec4", "serial", "tiled",
+    ];
+
+    /// Both sets.
+    pub const fn with(self, other: Defines) -> Defines {
+        Defines(self.0 | other.0)
+    }
+
+    /// `other` added where `on`.
+    pub const fn with_if(self, other: Defines, on: bool) -> Defines {
+        if on {
+            self.with(other)
+        } else {
+            self
+        }
+    }
+
+    /// Whether every define of `other` is in this set.
+    pub const fn contains(self, other: Defines) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// The `#ifdef` names of this set.
+    pub fn names(self) -> Vec<&'static str> {
+        (0..Self::NAMES.len())
+            .filter(|bit| self.0 & (1 << bit) != 0)
+            .map(|bit| Self::NAMES[bit])
+            .collect()
+    }
+}
+
+/// The variant axes files declare: each axis lists alternative define sets,
+/// and a file is built with one choice from each of its axes.
+mod axis {
+    use super::Defines as D;
+    /// Small-map launch or not.
+    pub const FLAT: &[D] = &[D::NONE, D::FLAT];
+    /// Portable, subgroup, or subgroup with texel-array operands.
+    pub const LANES: &[D] = &[D::NONE, D::SUBGROUP, D::SUBGROUP.with(D::TEXELS)];
+    pub const K5: &[D] = &[D::NONE, D::K5];
+    pub const VEC4: &[D] = &[D::NONE, D::VEC4];
+    pub const TEXELS: &[D] = &[D::NONE, D::TEXELS];
+    pub const SERIAL: &[D] = &[D::NONE, D::SERIAL];
+    /// The Gram matrix: direct, tiled GEMM, or texel operands.
+    pub const GRAM: &[D] = &[D::NONE, D::TILED, D::TEXELS];
+    /// Its backward: as `GRAM`, and texel operands read as vec4s.
+    pub const GRAM_BWD: &[D] = &[D::NONE, D::TILED, D::TEXELS, D::TEXELS.with(D::VEC4)];
+}
+
+macro_rules! shaders {
+    ($($shader:ident => $path:literal [$($axis:ident),*]),* $(,)?) => {
+        /// Every kernel file pconv runs, below `shaders/`; entry point `main`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Shader { $($shader),* }
+
+        impl Shader {
+            pub const ALL: &'static [Shader] = &[$(Shader::$shader),*];
 
             /// Path below `shaders/`, e.g. `conv/conv2d_fwd.wgsl`.
             pub fn path(self) -> &'static str {
-                match self { $(Kernel::$variant => $path),* }
+                match self { $(Shader::$shader => $path),* }
             }
 
-            fn raw_source(self) -> &'static str {
-                match self { $(Kernel::$variant => include_str!(concat!("../../shaders/", $path))),* }
+            fn source(self) -> &'static str {
+                match self { $(Shader::$shader => include_str!(concat!("../../shaders/", $path))),* }
             }
 
-            /// Names defined for `#ifdef` when this kernel is built.
-            pub fn defines(self) -> &'static [&'static str] {
-                match self { $(Kernel::$variant => &[$($($define),*)?]),* }
+            /// The variant axes this file is built along.
+            fn axes(self) -> &'static [&'static [Defines]] {
+                match self { $(Shader::$shader => &[$(axis::$axis),*]),* }
             }
         }
     };
 }
 
-kernels! {
-    Conv2dFwd => "conv/conv2d_fwd.wgsl",
-    Conv2dFwdSubgroup => "conv/conv2d_fwd.wgsl" ["subgroup"],
-    Conv2dFwdFlat => "conv/conv2d_fwd.wgsl" ["flat"],
-    Conv2dFwdFlatSubgroup => "conv/conv2d_fwd.wgsl" ["flat", "subgroup"],
-    Conv2dFwdTexels => "conv/conv2d_fwd.wgsl" ["subgroup", "texels"],
-    Conv2dFwdFlatTexels => "conv/conv2d_fwd.wgsl" ["flat", "subgroup", "texels"],
-    Conv2dFwd3x3 => "conv/conv2d_fwd_3x3.wgsl",
-    Conv2dFwd3x3Subgroup => "conv/conv2d_fwd_3x3.wgsl" ["subgroup"],
-    Conv2dFwd3x3Flat => "conv/conv2d_fwd_3x3.wgsl" ["flat"],
-    Conv2dFwd3x3FlatSubgroup => "conv/conv2d_fwd_3x3.wgsl" ["flat", "subgroup"],
-    Conv2dFwd3x3Texels => "conv/conv2d_fwd_3x3.wgsl" ["subgroup", "texels"],
-    Conv2dFwd3x3FlatTexels => "conv/conv2d_fwd_3x3.wgsl" ["flat", "subgroup", "texels"],
-    Conv2dFwdS2 => "conv/conv2d_fwd_s2.wgsl",
-    Conv2dFwdS2Subgroup => "conv/conv2d_fwd_s2.wgsl" ["subgroup"],
-    Conv2dFwdS2Flat => "conv/conv2d_fwd_s2.wgsl" ["flat"],
-    Conv2dFwdS2FlatSubgroup => "conv/conv2d_fwd_s2.wgsl" ["flat", "subgroup"],
-    Conv2dFwdS2Texels => "conv/conv2d_fwd_s2.wgsl" ["subgroup", "texels"],
-    Conv2dFwdS2FlatTexels => "conv/conv2d_fwd_s2.wgsl" ["flat", "subgroup", "texels"],
-    Conv2dFwdS2K5 => "conv/conv2d_fwd_s2.wgsl" ["k5"],
-    Conv2dFwdS2K5Subgroup => "conv/conv2d_fwd_s2.wgsl" ["k5", "subgroup"],
-    Conv2dFwdS2K5Flat => "conv/conv2d_fwd_s2.wgsl" ["k5", "flat"],
-    Conv2dFwdS2K5FlatSubgroup => "conv/conv2d_fwd_s2.wgsl" ["k5", "flat", "subgroup"],
-    Conv2dFwdS2K5Texels => "conv/conv2d_fwd_s2.wgsl" ["k5", "subgroup", "texels"],
-    Conv2dFwdS2K5FlatTexels => "conv/conv2d_fwd_s2.wgsl" ["k5", "flat", "subgroup", "texels"],
-    Conv2dBwdData => "conv/conv2d_bwd_data.wgsl",
-    Conv2dBwdDataS2 => "conv/conv2d_bwd_data_s2.wgsl",
-    Conv2dBwdDataS2Subgroup => "conv/conv2d_bwd_data_s2.wgsl" ["subgroup"],
-    Conv2dBwdDataS2Flat => "conv/conv2d_bwd_data_s2.wgsl" ["flat"],
-    Conv2dBwdDataS2FlatSubgroup => "conv/conv2d_bwd_data_s2.wgsl" ["flat", "subgroup"],
-    Conv2dBwdDataS2K5 => "conv/conv2d_bwd_data_s2.wgsl" ["k5"],
-    Conv2dBwdDataS2K5Subgroup => "conv/conv2d_bwd_data_s2.wgsl" ["k5", "subgroup"],
-    Conv2dBwdDataS2K5Flat => "conv/conv2d_bwd_data_s2.wgsl" ["k5", "flat"],
-    Conv2dBwdDataS2K5FlatSubgroup => "conv/conv2d_bwd_data_s2.wgsl" ["k5", "flat", "subgroup"],
-    Conv2dBwdDataS2Texels => "conv/conv2d_bwd_data_s2.wgsl" ["subgroup", "texels"],
-    Conv2dBwdDataS2FlatTexels => "conv/conv2d_bwd_data_s2.wgsl" ["flat", "subgroup", "texels"],
-    Conv2dBwdDataS2K5Texels => "conv/conv2d_bwd_data_s2.wgsl" ["k5", "subgroup", "texels"],
-    Conv2dBwdDataS2K5FlatTexels => "conv/conv2d_bwd_data_s2.wgsl" ["k5", "flat", "subgroup", "texels"],
-    Conv2dBwdWeight => "conv/conv2d_bwd_weight.wgsl",
-    Conv2dBwdWeightSubgroup => "conv/conv2d_bwd_weight.wgsl" ["subgroup"],
-    Conv2dBwdWeightTexels => "conv/conv2d_bwd_weight.wgsl" ["subgroup", "texels"],
-    Conv2dBwdWeight3x3 => "conv/conv2d_bwd_weight_3x3.wgsl",
-    Conv2dBwdWeight3x3Subgroup => "conv/conv2d_bwd_weight_3x3.wgsl" ["subgroup"],
-    Conv2dBwdWeight3x3Texels => "conv/conv2d_bwd_weight_3x3.wgsl" ["subgroup", "texels"],
-    Conv2dBwdWeightS2 => "conv/conv2d_bwd_weight_s2.wgsl",
-    Conv2dBwdWeightS2Subgroup => "conv/conv2d_bwd_weight_s2.wgsl" ["subgroup"],
-    Conv2dBwdWeightS2Texels => "conv/conv2d_bwd_weight_s2.wgsl" ["subgroup", "texels"],
-    Conv2dBwdWeightS2K5 => "conv/conv2d_bwd_weight_s2.wgsl" ["k5"],
-    Conv2dBwdWeightS2K5Subgroup => "conv/conv2d_bwd_weight_s2.wgsl" ["k5", "subgroup"],
-    Conv2dBwdWeightS2K5Texels => "conv/conv2d_bwd_weight_s2.wgsl" ["k5", "subgroup", "texels"],
-    SumSplits => "conv/sum_splits.wgsl",
-    Pad2d => "conv/pad2d.wgsl",
-    Pad2dVec4 => "conv/pad2d.wgsl" ["vec4"],
-    Pad2dTexels => "conv/pad2d.wgsl" ["texels"],
-    Pad2dTexelsVec4 => "conv/pad2d.wgsl" ["texels", "vec4"],
-    WeightTexels => "conv/weight_texels.wgsl",
-    WeightFlip => "conv/weight_flip.wgsl",
-    PConvMask => "conv/pconv_mask.wgsl",
-    ChannelScale => "nn/channel_scale.wgsl",
-    ChannelScaleVec4 => "nn/channel_scale.wgsl" ["vec4"],
-    PConvEpilogue => "nn/pconv_epilogue.wgsl",
-    PConvEpilogueVec4 => "nn/pconv_epilogue.wgsl" ["vec4"],
-    ChannelSum => "nn/channel_sum.wgsl",
-    BatchnormStats => "nn/batchnorm_stats.wgsl",
-    BatchnormStatsSerial => "nn/batchnorm_stats.wgsl" ["serial"],
-    BatchnormApply => "nn/batchnorm_apply.wgsl",
-    BatchnormApplyVec4 => "nn/batchnorm_apply.wgsl" ["vec4"],
-    BatchnormBwdReduce => "nn/batchnorm_bwd_reduce.wgsl",
-    BatchnormBwdReduceSerial => "nn/batchnorm_bwd_reduce.wgsl" ["serial"],
-    BatchnormBwdData => "nn/batchnorm_bwd_data.wgsl",
-    BatchnormBwdDataVec4 => "nn/batchnorm_bwd_data.wgsl" ["vec4"],
-    Activation => "nn/activation.wgsl",
-    ActivationVec4 => "nn/activation.wgsl" ["vec4"],
-    ActivationBwd => "nn/activation_bwd.wgsl",
-    ActivationBwdVec4 => "nn/activation_bwd.wgsl" ["vec4"],
-    Upsample2x => "nn/upsample2x.wgsl",
-    Upsample2xVec4 => "nn/upsample2x.wgsl" ["vec4"],
-    Upsample2xBwd => "nn/upsample2x_bwd.wgsl",
-    Upsample2xBwdVec4 => "nn/upsample2x_bwd.wgsl" ["vec4"],
-    Concat => "nn/concat.wgsl",
-    ConcatVec4 => "nn/concat.wgsl" ["vec4"],
-    SliceChannels => "nn/slice_channels.wgsl",
-    SliceChannelsVec4 => "nn/slice_channels.wgsl" ["vec4"],
-    Maxpool2 => "nn/maxpool2.wgsl",
-    Maxpool2Vec4 => "nn/maxpool2.wgsl" ["vec4"],
-    Maxpool2Bwd => "nn/maxpool2_bwd.wgsl",
-    Maxpool2BwdVec4 => "nn/maxpool2_bwd.wgsl" ["vec4"],
-    Axpby => "nn/axpby.wgsl",
-    AxpbyVec4 => "nn/axpby.wgsl" ["vec4"],
-    ChannelAffine => "nn/channel_affine.wgsl",
-    Composite => "loss/composite.wgsl",
-    L1Partial => "loss/l1_partial.wgsl",
-    L1PartialVec4 => "loss/l1_partial.wgsl" ["vec4"],
-    L1Bwd => "loss/l1_bwd.wgsl",
-    L1BwdVec4 => "loss/l1_bwd.wgsl" ["vec4"],
-    SumPartials => "loss/sum_partials.wgsl",
-    DilateHoles => "loss/dilate_holes.wgsl",
-    TvPartial => "loss/tv_partial.wgsl",
-    TvBwd => "loss/tv_bwd.wgsl",
-    Gram => "loss/gram.wgsl",
-    GramTiled => "loss/gram.wgsl" ["tiled"],
-    GramBwd => "loss/gram_bwd.wgsl",
-    GramBwdTiled => "loss/gram_bwd.wgsl" ["tiled"],
-    GramTexels => "loss/gram.wgsl" ["texels"],
-    GramBwdTexels => "loss/gram_bwd.wgsl" ["texels"],
-    GramBwdTexelsVec4 => "loss/gram_bwd.wgsl" ["texels", "vec4"],
-    GramBwdSym => "loss/gram_bwd_sym.wgsl",
-    Adam => "optim/adam.wgsl",
-    AdamVec4 => "optim/adam.wgsl" ["vec4"],
-    Ema => "optim/ema.wgsl",
-    EmaVec4 => "optim/ema.wgsl" ["vec4"],
-    CompositeRgba8 => "infer/composite_rgba8.wgsl",
+shaders! {
+    Conv2dFwd => "conv/conv2d_fwd.wgsl" [FLAT, LANES],
+    Conv2dFwd3x3 => "conv/conv2d_fwd_3x3.wgsl" [FLAT, LANES],
+    Conv2dFwdS2 => "conv/conv2d_fwd_s2.wgsl" [K5, FLAT, LANES],
+    Conv2dBwdData => "conv/conv2d_bwd_data.wgsl" [],
+    Conv2dBwdDataS2 => "conv/conv2d_bwd_data_s2.wgsl" [K5, FLAT, LANES],
+    Conv2dBwdWeight => "conv/conv2d_bwd_weight.wgsl" [LANES],
+    Conv2dBwdWeight3x3 => "conv/conv2d_bwd_weight_3x3.wgsl" [LANES],
+    Conv2dBwdWeightS2 => "conv/conv2d_bwd_weight_s2.wgsl" [K5, LANES],
+    SumSplits => "conv/sum_splits.wgsl" [],
+    Pad2d => "conv/pad2d.wgsl" [TEXELS, VEC4],
+    WeightTexels => "conv/weight_texels.wgsl" [],
+    WeightFlip => "conv/weight_flip.wgsl" [],
+    PConvMask => "conv/pconv_mask.wgsl" [],
+    ChannelScale => "nn/channel_scale.wgsl" [VEC4],
+    PConvEpilogue => "nn/pconv_epilogue.wgsl" [VEC4],
+    ChannelSum => "nn/channel_sum.wgsl" [],
+    BatchnormStats => "nn/batchnorm_stats.wgsl" [SERIAL],
+    BatchnormApply => "nn/batchnorm_apply.wgsl" [VEC4],
+    BatchnormBwdReduce => "nn/batchnorm_bwd_reduce.wgsl" [SERIAL],
+    BatchnormBwdData => "nn/batchnorm_bwd_data.wgsl" [VEC4],
+    Activation => "nn/activation.wgsl" [VEC4],
+    ActivationBwd => "nn/activation_bwd.wgsl" [VEC4],
+    Upsample2x => "nn/upsample2x.wgsl" [VEC4],
+    Upsample2xBwd => "nn/upsample2x_bwd.wgsl" [VEC4],
+    Concat => "nn/concat.wgsl" [VEC4],
+    SliceChannels => "nn/slice_channels.wgsl" [VEC4],
+    Maxpool2 => "nn/maxpool2.wgsl" [VEC4],
+    Maxpool2Bwd => "nn/maxpool2_bwd.wgsl" [VEC4],
+    Axpby => "nn/axpby.wgsl" [VEC4],
+    ChannelAffine => "nn/channel_affine.wgsl" [],
+    Composite => "loss/composite.wgsl" [],
+    L1Partial => "loss/l1_partial.wgsl" [VEC4],
+    L1Bwd => "loss/l1_bwd.wgsl" [VEC4],
+    SumPartials => "loss/sum_partials.wgsl" [],
+    DilateHoles => "loss/dilate_holes.wgsl" [],
+    TvPartial => "loss/tv_partial.wgsl" [],
+    TvBwd => "loss/tv_bwd.wgsl" [],
+    Gram => "loss/gram.wgsl" [GRAM],
+    GramBwd => "loss/gram_bwd.wgsl" [GRAM_BWD],
+    GramBwdSym => "loss/gram_bwd_sym.wgsl" [],
+    Adam => "optim/adam.wgsl" [VEC4],
+    Ema => "optim/ema.wgsl" [VEC4],
+    CompositeRgba8 => "infer/composite_rgba8.wgsl" [],
+}
+
+impl Shader {
+    /// Every define set this file is built with: one choice per axis.
+    pub fn variants(self) -> Vec<Defines> {
+        self.axes().iter().fold(vec![Defines::NONE], |sets, axis| {
+            sets.iter()
+                .flat_map(|set| axis.iter().map(move |choice| set.with(*choice)))
+                .collect()
+        })
+    }
+}
+
+/// A compute kernel: a file built with a set of defines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Kernel {
+    pub shader: Shader,
+    pub defines: Defines,
+}
+
+impl Shader {
+    /// This file with no defines.
+    pub const fn kernel(self) -> Kernel {
+        Kernel {
+            shader: self,
+            defines: Defines::NONE,
+        }
+    }
+
+    /// This file with `defines`.
+    pub const fn with(self, defines: Defines) -> Kernel {
+        Kernel {
+            shader: self,
+            defines,
+        }
+    }
+}
+
+impl From<Shader> for Kernel {
+    fn from(shader: Shader) -> Kernel {
+        shader.kernel()
+    }
 }
 
 /// Shared modules that kernels `#import`.
@@ -159,31 +208,68 @@ const COMMON: &[(&str, &str)] = &[
 ];
 
 impl Kernel {
+    /// Every kernel: each file with each of its variants.
+    pub fn all() -> Vec<Kernel> {
+        Shader::ALL
+            .iter()
+            .flat_map(|&s| s.variants().into_iter().map(move |d| s.with(d)))
+            .collect()
+    }
+
+    /// The kernel of this `name` (as `Kernel::name` writes it).
+    pub fn by_name(name: &str) -> Option<Kernel> {
+        Kernel::all().into_iter().find(|k| k.name() == name)
+    }
+
+    /// This kernel with `defines` added.
+    pub const fn with(self, defines: Defines) -> Kernel {
+        self.shader.with(self.defines.with(defines))
+    }
+
+    /// This kernel with `defines` added where `on`.
+    pub const fn with_if(self, defines: Defines, on: bool) -> Kernel {
+        self.shader.with(self.defines.with_if(defines, on))
+    }
+
+    /// Whether this kernel is built with every define of `defines`.
+    pub const fn has(self, defines: Defines) -> bool {
+        self.defines.contains(defines)
+    }
+
+    /// Path below `shaders/`.
+    pub fn path(self) -> &'static str {
+        self.shader.path()
+    }
+
     /// The optimiser's kernels (the Adam step and the weights' moving
     /// average, scalar or vec4).
     pub fn is_optimiser(self) -> bool {
-        matches!(
-            self,
-            Kernel::Adam | Kernel::AdamVec4 | Kernel::Ema | Kernel::EmaVec4
-        )
+        matches!(self.shader, Shader::Adam | Shader::Ema)
     }
 
     /// Label used for pipelines and in benchmark reports: the file stem,
-    /// plus `+define` for variants.
+    /// plus `+define` for each define.
     pub fn name(self) -> String {
         let path = self.path();
         let file = path.rsplit('/').next().unwrap_or(path);
         let mut name = file.strip_suffix(".wgsl").unwrap_or(file).to_string();
-        for d in self.defines() {
+        for d in self.defines.names() {
             name.push('+');
             name.push_str(d);
         }
         name
     }
 
-    /// The complete WGSL of this kernel, imports and conditionals resolved.
+    /// The complete WGSL of this kernel, imports and conditionals resolved;
+    /// an error for a define set its file does not declare.
     pub fn wgsl(self) -> Result<String> {
-        preprocess(&self.name(), self.raw_source(), self.defines())
+        if !self.shader.variants().contains(&self.defines) {
+            return Err(Error::Shader {
+                name: self.name(),
+                message: format!("{} declares no such variant", self.path()),
+            });
+        }
+        preprocess(&self.name(), self.shader.source(), &self.defines.names())
     }
 }
 

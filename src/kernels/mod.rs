@@ -5,7 +5,7 @@ pub mod catalog;
 pub mod launch;
 pub mod params;
 
-pub use catalog::Kernel;
+pub use catalog::{Defines, Kernel, Shader};
 pub use launch::{
     grid_1d, Binding, DeviceTraits, Dispatch, Lowered, Params, LOOP_BUDGET, TEXELS_PER_ROW, WG_SIZE,
 };

@@ -4,10 +4,10 @@
 //! workgroup, then one workgroup), so results are deterministic.
 use super::{CpuResult, L1Weight, LossOp};
 use crate::kernels::params::{u, GramParams};
-use crate::kernels::Kernel;
 use crate::kernels::{
     grid_1d, Binding, DeviceTraits, Dispatch, Lowered, Params, LOOP_BUDGET, WG_SIZE,
 };
+use crate::kernels::{Defines, Kernel, Shader};
 use Binding::{Input as In, Output as Out, Scratch, ScratchTexels, Unused};
 
 /// Workgroups of the first pass of a scalar reduction.
@@ -45,7 +45,7 @@ fn reduction(
                 workgroups: [groups as u32, 1, 1],
             },
             Dispatch {
-                kernel: Kernel::SumPartials,
+                kernel: Shader::SumPartials.kernel(),
                 params: Params::new().u(groups).f(scale).done(),
                 bindings: vec![Scratch(0), Out(0)],
                 workgroups: [1, 1, 1],
@@ -129,7 +129,7 @@ pub(super) fn lower(
         LossOp::Composite => {
             let (n, c, hw) = nchw(ins[0]);
             Lowered::one(Dispatch {
-                kernel: Kernel::Composite,
+                kernel: Shader::Composite.kernel(),
                 params: Params::new().u(n).u(c).u(hw).done(),
                 bindings: vec![In(0), In(1), In(2), Out(0)],
                 workgroups: grid_1d(n * c * hw),
@@ -144,8 +144,7 @@ pub(super) fn lower(
             };
             let len = n * c * hw;
             let p = Params::new().u(n).u(c).u(hw).u(weight.code() as usize);
-            let (kernel, items) =
-                super::vec4_planes(Kernel::L1PartialVec4, Kernel::L1Partial, hw, len);
+            let (kernel, items) = super::vec4_planes(Shader::L1Partial, hw, len);
             reduction(kernel, p, vec![In(0), In(1), m], items, 1.0 / len as f32)
         }
         LossOp::L1MeanBwd { weight } => {
@@ -156,7 +155,7 @@ pub(super) fn lower(
                 In(3)
             };
             let len = n * c * hw;
-            let (kernel, items) = super::vec4_planes(Kernel::L1BwdVec4, Kernel::L1Bwd, hw, len);
+            let (kernel, items) = super::vec4_planes(Shader::L1Bwd, hw, len);
             Lowered::one(Dispatch {
                 kernel,
                 params: Params::new()
@@ -173,7 +172,7 @@ pub(super) fn lower(
         LossOp::DilateHoles => {
             let s = ins[0];
             Lowered::one(Dispatch {
-                kernel: Kernel::DilateHoles,
+                kernel: Shader::DilateHoles.kernel(),
                 params: Params::new().u(s[0]).u(s[2]).u(s[3]).done(),
                 bindings: vec![In(0), Out(0)],
                 workgroups: grid_1d(numel(s)),
@@ -183,7 +182,7 @@ pub(super) fn lower(
             let s = ins[0];
             let p = Params::new().u(s[0]).u(s[1]).u(s[2]).u(s[3]);
             reduction(
-                Kernel::TvPartial,
+                Shader::TvPartial.kernel(),
                 p,
                 vec![In(0), In(1)],
                 numel(s),
@@ -193,7 +192,7 @@ pub(super) fn lower(
         LossOp::TvBwd => {
             let s = ins[1];
             Lowered::one(Dispatch {
-                kernel: Kernel::TvBwd,
+                kernel: Shader::TvBwd.kernel(),
                 params: Params::new()
                     .u(s[0])
                     .u(s[1])
@@ -215,11 +214,11 @@ pub(super) fn lower(
                 chunk = chunk.next_multiple_of(4);
                 splits = hw.div_ceil(chunk).max(1);
                 let f = features_to_texels(&mut lowered, In(0), (n, c, hw), pitch4);
-                (Kernel::GramTexels, f)
+                (Shader::Gram.with(Defines::TEXELS), f)
             } else if dev.workgroup_gemm {
-                (Kernel::GramTiled, In(0))
+                (Shader::Gram.with(Defines::TILED), In(0))
             } else {
-                (Kernel::Gram, In(0))
+                (Shader::Gram.kernel(), In(0))
             };
             let target = if splits == 1 {
                 Out(0)
@@ -260,9 +259,9 @@ pub(super) fn lower(
             let Some(pitch4) = gram_texels(n, c, hw, dev) else {
                 return Lowered::one(Dispatch {
                     kernel: if dev.workgroup_gemm {
-                        Kernel::GramBwdTiled
+                        Shader::GramBwd.with(Defines::TILED)
                     } else {
-                        Kernel::GramBwd
+                        Shader::GramBwd.kernel()
                     },
                     params: params.u(0).u(0).done(),
                     bindings: vec![In(0), In(1), Out(0)],
@@ -276,7 +275,7 @@ pub(super) fn lower(
             let slot = lowered.scratch_texels.len();
             lowered.scratch_texels.push(len as u64);
             lowered.dispatches.push(Dispatch {
-                kernel: Kernel::GramBwdSym,
+                kernel: Shader::GramBwdSym.kernel(),
                 params: Params::new().u(n).u(c).u(c_pitch4).done(),
                 bindings: vec![In(0), ScratchTexels(slot)],
                 workgroups: grid_1d(len),
@@ -284,9 +283,9 @@ pub(super) fn lower(
             lowered.dispatches.push(Dispatch {
                 // Rows of whole vec4s are stored as vec4s.
                 kernel: if hw.is_multiple_of(4) {
-                    Kernel::GramBwdTexelsVec4
+                    Shader::GramBwd.with(Defines::TEXELS.with(Defines::VEC4))
                 } else {
-                    Kernel::GramBwdTexels
+                    Shader::GramBwd.with(Defines::TEXELS)
                 },
                 params: params.u(c_pitch4).u(pitch4).done(),
                 bindings: vec![ScratchTexels(slot), f, Out(0)],

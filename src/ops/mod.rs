@@ -7,7 +7,7 @@ pub mod nn;
 pub mod optim;
 
 use crate::error::{Error, Result};
-use crate::kernels::Kernel;
+use crate::kernels::{Defines, Kernel, Shader};
 use crate::kernels::{DeviceTraits, Lowered};
 
 /// Which pixels an L1 term counts: all, the known ones (M) or the holes (1 − M).
@@ -537,21 +537,21 @@ impl CpuResult {
 /// The `vec4` variant of an element-wise kernel and its invocations for
 /// `len` values where they are whole vec4s, else the scalar one (lavapipe
 /// loads a vec4 for about the price of a float).
-pub(crate) fn vec4_or(vec4: Kernel, scalar: Kernel, len: usize) -> (Kernel, usize) {
+pub(crate) fn vec4_or(shader: Shader, len: usize) -> (Kernel, usize) {
     if len.is_multiple_of(4) {
-        (vec4, len / 4)
+        (shader.with(Defines::VEC4), len / 4)
     } else {
-        (scalar, len)
+        (shader.kernel(), len)
     }
 }
 
 /// `vec4_or` for kernels that index planes of `hw` values (per-pixel or
 /// per-channel operands): the vec4 variant where every plane holds whole
 /// vec4s, so that the 4 values of an invocation share image and channel.
-pub(crate) fn vec4_planes(vec4: Kernel, scalar: Kernel, hw: usize, len: usize) -> (Kernel, usize) {
+pub(crate) fn vec4_planes(shader: Shader, hw: usize, len: usize) -> (Kernel, usize) {
     if hw.is_multiple_of(4) {
-        (vec4, len / 4)
+        (shader.with(Defines::VEC4), len / 4)
     } else {
-        (scalar, len)
+        (shader.kernel(), len)
     }
 }

@@ -3,8 +3,8 @@
 //! (`shaders/nn/`), with their CPU twins.
 use super::{CpuResult, NnOp};
 use crate::kernels::params::{u, BatchnormStatsParams};
-use crate::kernels::Kernel;
 use crate::kernels::{grid_1d, Binding, Dispatch, Lowered, Params};
+use crate::kernels::{Defines, Kernel, Shader};
 use Binding::{Input as In, Output as Out, Unused};
 
 fn numel(s: &[usize]) -> usize {
@@ -60,12 +60,7 @@ pub(super) fn lower(op: &NnOp, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 .b(invert)
                 .b(bias);
             let b = if bias { In(2) } else { Unused };
-            let (kernel, items) = super::vec4_planes(
-                Kernel::ChannelScaleVec4,
-                Kernel::ChannelScale,
-                x[2] * x[3],
-                len,
-            );
+            let (kernel, items) = super::vec4_planes(Shader::ChannelScale, x[2] * x[3], len);
             Lowered::one(ew(kernel, p, vec![In(0), In(1), b, Out(0)], items))
         }
         NnOp::PConvEpilogue {
@@ -96,19 +91,14 @@ pub(super) fn lower(op: &NnOp, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 bn_in(3),
                 Out(0),
             ];
-            let (kernel, items) = super::vec4_planes(
-                Kernel::PConvEpilogueVec4,
-                Kernel::PConvEpilogue,
-                x[2] * x[3],
-                len,
-            );
+            let (kernel, items) = super::vec4_planes(Shader::PConvEpilogue, x[2] * x[3], len);
             Lowered::one(ew(kernel, p, bindings, items))
         }
         NnOp::ChannelSum { masked } => {
             let p = Params::new().u(x[0]).u(x[1]).u(x[2] * x[3]).b(masked);
             let s = if masked { In(1) } else { Unused };
             Lowered::one(Dispatch {
-                kernel: Kernel::ChannelSum,
+                kernel: Shader::ChannelSum.kernel(),
                 params: p.done(),
                 bindings: vec![In(0), s, Out(0)],
                 workgroups: [x[1] as u32, 1, 1],
@@ -123,8 +113,8 @@ pub(super) fn lower(op: &NnOp, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
             let (kernel, workgroups) = bn_reduce_launch(
                 n * hw,
                 c,
-                Kernel::BatchnormStatsSerial,
-                Kernel::BatchnormStats,
+                Shader::BatchnormStats.with(Defines::SERIAL),
+                Shader::BatchnormStats.kernel(),
             );
             let stats = Dispatch {
                 kernel,
@@ -140,8 +130,7 @@ pub(super) fn lower(op: &NnOp, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 bindings: vec![In(0), In(3), In(4), Out(1), Out(2)],
                 workgroups,
             };
-            let (kernel, items) =
-                super::vec4_planes(Kernel::BatchnormApplyVec4, Kernel::BatchnormApply, hw, len);
+            let (kernel, items) = super::vec4_planes(Shader::BatchnormApply, hw, len);
             let apply = ew(
                 kernel,
                 Params::new().u(n).u(c).u(hw),
@@ -158,8 +147,8 @@ pub(super) fn lower(op: &NnOp, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
             let (kernel, workgroups) = bn_reduce_launch(
                 n * hw,
                 c,
-                Kernel::BatchnormBwdReduceSerial,
-                Kernel::BatchnormBwdReduce,
+                Shader::BatchnormBwdReduce.with(Defines::SERIAL),
+                Shader::BatchnormBwdReduce.kernel(),
             );
             let reduce = Dispatch {
                 kernel,
@@ -167,12 +156,7 @@ pub(super) fn lower(op: &NnOp, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
                 bindings: vec![In(0), In(1), In(3), In(4), Out(1), Out(2)],
                 workgroups,
             };
-            let (kernel, items) = super::vec4_planes(
-                Kernel::BatchnormBwdDataVec4,
-                Kernel::BatchnormBwdData,
-                hw,
-                len,
-            );
+            let (kernel, items) = super::vec4_planes(Shader::BatchnormBwdData, hw, len);
             let data = ew(
                 kernel,
                 Params::new().u(n).u(c).u(hw).b(train),
@@ -185,7 +169,7 @@ pub(super) fn lower(op: &NnOp, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
             }
         }
         NnOp::Activation { slope } => {
-            let (kernel, items) = super::vec4_or(Kernel::ActivationVec4, Kernel::Activation, len);
+            let (kernel, items) = super::vec4_or(Shader::Activation, len);
             Lowered::one(ew(
                 kernel,
                 Params::new().u(items).f(slope),
@@ -194,8 +178,7 @@ pub(super) fn lower(op: &NnOp, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
             ))
         }
         NnOp::ActivationBwd { slope } => {
-            let (kernel, items) =
-                super::vec4_or(Kernel::ActivationBwdVec4, Kernel::ActivationBwd, len);
+            let (kernel, items) = super::vec4_or(Shader::ActivationBwd, len);
             Lowered::one(ew(
                 kernel,
                 Params::new().u(items).f(slope),
@@ -206,9 +189,9 @@ pub(super) fn lower(op: &NnOp, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
         // Even widths: 2 values of the low-resolution side per invocation.
         NnOp::Upsample2x => {
             let (kernel, items) = if x[3].is_multiple_of(2) {
-                (Kernel::Upsample2xVec4, len)
+                (Shader::Upsample2x.with(Defines::VEC4), len)
             } else {
-                (Kernel::Upsample2x, 4 * len)
+                (Shader::Upsample2x.kernel(), 4 * len)
             };
             Lowered::one(ew(
                 kernel,
@@ -220,9 +203,9 @@ pub(super) fn lower(op: &NnOp, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
         NnOp::Upsample2xBwd => {
             let y = outs[0];
             let (kernel, items) = if y[3].is_multiple_of(2) {
-                (Kernel::Upsample2xBwdVec4, numel(y) / 2)
+                (Shader::Upsample2xBwd.with(Defines::VEC4), numel(y) / 2)
             } else {
-                (Kernel::Upsample2xBwd, numel(y))
+                (Shader::Upsample2xBwd.kernel(), numel(y))
             };
             Lowered::one(ew(
                 kernel,
@@ -233,12 +216,7 @@ pub(super) fn lower(op: &NnOp, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
         }
         NnOp::Concat => {
             let b = ins[1];
-            let (kernel, items) = super::vec4_planes(
-                Kernel::ConcatVec4,
-                Kernel::Concat,
-                x[2] * x[3],
-                numel(outs[0]),
-            );
+            let (kernel, items) = super::vec4_planes(Shader::Concat, x[2] * x[3], numel(outs[0]));
             Lowered::one(ew(
                 kernel,
                 Params::new().u(x[0]).u(x[1]).u(b[1]).u(x[2] * x[3]),
@@ -247,12 +225,8 @@ pub(super) fn lower(op: &NnOp, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
             ))
         }
         NnOp::SliceChannels { start, len: c_out } => {
-            let (kernel, items) = super::vec4_planes(
-                Kernel::SliceChannelsVec4,
-                Kernel::SliceChannels,
-                x[2] * x[3],
-                numel(outs[0]),
-            );
+            let (kernel, items) =
+                super::vec4_planes(Shader::SliceChannels, x[2] * x[3], numel(outs[0]));
             Lowered::one(ew(
                 kernel,
                 Params::new()
@@ -268,9 +242,9 @@ pub(super) fn lower(op: &NnOp, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
         NnOp::MaxPool2 => {
             let y = outs[0];
             let (kernel, items) = if maxpool_vec4(x) {
-                (Kernel::Maxpool2Vec4, numel(y) / 2)
+                (Shader::Maxpool2.with(Defines::VEC4), numel(y) / 2)
             } else {
-                (Kernel::Maxpool2, numel(y))
+                (Shader::Maxpool2.kernel(), numel(y))
             };
             Lowered::one(ew(
                 kernel,
@@ -282,9 +256,9 @@ pub(super) fn lower(op: &NnOp, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
         NnOp::MaxPool2Bwd => {
             let g = ins[1];
             let (kernel, items) = if maxpool_vec4(x) {
-                (Kernel::Maxpool2BwdVec4, numel(g) / 2)
+                (Shader::Maxpool2Bwd.with(Defines::VEC4), numel(g) / 2)
             } else {
-                (Kernel::Maxpool2Bwd, len)
+                (Shader::Maxpool2Bwd.kernel(), len)
             };
             Lowered::one(ew(
                 kernel,
@@ -296,7 +270,7 @@ pub(super) fn lower(op: &NnOp, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
         NnOp::Axpby { alpha, beta } => {
             let has_b = ins.len() > 1;
             let b = if has_b { In(1) } else { Unused };
-            let (kernel, items) = super::vec4_or(Kernel::AxpbyVec4, Kernel::Axpby, len);
+            let (kernel, items) = super::vec4_or(Shader::Axpby, len);
             Lowered::one(ew(
                 kernel,
                 Params::new().u(items).b(has_b).f(alpha).f(beta),
@@ -309,7 +283,12 @@ pub(super) fn lower(op: &NnOp, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
             for v in scale.iter().chain(&[0.0]).chain(&shift).chain(&[0.0]) {
                 p = p.f(*v);
             }
-            Lowered::one(ew(Kernel::ChannelAffine, p, vec![In(0), Out(0)], len))
+            Lowered::one(ew(
+                Shader::ChannelAffine.kernel(),
+                p,
+                vec![In(0), Out(0)],
+                len,
+            ))
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The Adam step (`shaders/optim/adam.wgsl`), the weights' moving average
 //! (`shaders/optim/ema.wgsl`) and their CPU twins.
 use super::{CpuResult, Op, OptimOp};
-use crate::kernels::Kernel;
+use crate::kernels::Shader;
 use crate::kernels::{grid_1d, Binding, Dispatch, Lowered, Params};
 use Binding::Input as In;
 
@@ -36,7 +36,7 @@ pub(super) fn lower(op: &OptimOp, ins: &[&[usize]]) -> Lowered {
     match *op {
         OptimOp::Adam { beta1, beta2, eps } => {
             let len: usize = ins[1].iter().product();
-            let (kernel, items) = super::vec4_or(Kernel::AdamVec4, Kernel::Adam, len);
+            let (kernel, items) = super::vec4_or(Shader::Adam, len);
             Lowered::one(Dispatch {
                 kernel,
                 params: Params::new().u(items).f(beta1).f(beta2).f(eps).done(),
@@ -46,7 +46,7 @@ pub(super) fn lower(op: &OptimOp, ins: &[&[usize]]) -> Lowered {
         }
         OptimOp::Ema { decay } => {
             let len: usize = ins[0].iter().product();
-            let (kernel, items) = super::vec4_or(Kernel::EmaVec4, Kernel::Ema, len);
+            let (kernel, items) = super::vec4_or(Shader::Ema, len);
             Lowered::one(Dispatch {
                 kernel,
                 params: Params::new().u(items).f(decay).done(),

@@ -145,3 +145,8 @@ impl Drop for Scratch {
         }
     }
 }
+
+/// The kernel named `name` (`Kernel::name`), e.g. "conv2d_fwd_s2+k5+flat".
+pub fn kernel(name: &str) -> pconv::kernels::Kernel {
+    pconv::kernels::Kernel::by_name(name).unwrap_or_else(|| panic!("no kernel named {name}"))
+}

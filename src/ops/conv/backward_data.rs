@@ -7,8 +7,8 @@ use super::staging::{
 };
 use super::{block_grid, Candidate, BLOCK};
 use crate::kernels::params::{u, Conv2dBwdDataParams, Conv2dBwdDataS2Params};
-use crate::kernels::Kernel;
 use crate::kernels::{Binding, DeviceTraits, Dispatch, Lowered};
+use crate::kernels::{Defines, Kernel, Shader};
 
 /// gy [n, c_out, ho, wo], weights [c_out, c_in, k, k], the stride and
 /// padding of the forward convolution and its input's height and width.
@@ -31,7 +31,7 @@ pub(super) const CANDIDATES: [Candidate<Args>; 3] = [
     },
     Candidate {
         name: "stride-2 row kernels",
-        applies: |a| a.stride == 2 && stride2_bwd_data_kernels(a.w[2], a.pad).is_some(),
+        applies: |a| a.stride == 2 && stride2_bwd_data_kernel(a.w[2], a.pad).is_some(),
         lower: stride2_rows,
         why: "the encoder's 3x3 and 5x5 stride-2 layers, one output phase at a time \
               (lavapipe: onto 8x8, 838 -> 626 ms with whole subgroups per channel group)",
@@ -74,7 +74,7 @@ fn stride2_rows(a: &Args, dev: &DeviceTraits) -> Lowered {
     let (pad, h, wd) = (a.pad, a.h, a.wd);
     let ins: [&[usize]; 2] = [&a.gy, &a.w];
     let (gy, w) = (ins[0], ins[1]);
-    let kernels = stride2_bwd_data_kernels(w[2], pad).expect("checked");
+    let row_kernel = stride2_bwd_data_kernel(w[2], pad).expect("checked");
     let mut lowered = Lowered::default();
     // Each row's last pixel group loads 12 floats from its start.
     let groups = wd.div_ceil(2).div_ceil(BLOCK);
@@ -82,7 +82,7 @@ fn stride2_rows(a: &Args, dev: &DeviceTraits) -> Lowered {
     // Phase 0 (even rows, even columns) has the most tiles.
     let tiles = flat_lane_tiles(h.div_ceil(2) * groups, dev);
     let (mut kernel, workgroups) =
-        fwd_launch(tiles, w[1].div_ceil(FWD3X3_CO), gy[0] * 4, dev, kernels);
+        fwd_launch(tiles, w[1].div_ceil(FWD3X3_CO), gy[0] * 4, dev, row_kernel);
     let texel_kernel = texel_twin(kernel).filter(|_| {
         dev.texels_fit(padded_vec4s(gy, 1, pitch))
             && dev.texels_fit(weight_texel_count(w[1], w[0], w[2]))
@@ -139,7 +139,7 @@ fn generic(a: &Args, _dev: &DeviceTraits) -> Lowered {
     }
     .words();
     Lowered::one(Dispatch {
-        kernel: Kernel::Conv2dBwdData,
+        kernel: Shader::Conv2dBwdData.kernel(),
         params,
         bindings: vec![Binding::Input(0), Binding::Input(1), Binding::Output(0)],
         workgroups: block_grid(
@@ -150,24 +150,13 @@ fn generic(a: &Args, _dev: &DeviceTraits) -> Lowered {
     })
 }
 
-/// The stride-2 backward-data row kernel's variants (flat, flat with
-/// subgroups, subgroup, portable) for `k`x`k` filters and padding `pad`,
-/// where it applies: k of 3 or 5 with padding (k - 1) / 2.
-pub(super) fn stride2_bwd_data_kernels(k: usize, pad: usize) -> Option<[Kernel; 4]> {
+/// The stride-2 backward-data row kernel for `k`x`k` filters and padding
+/// `pad`, where it applies: k of 3 or 5 with padding (k - 1) / 2.
+pub(super) fn stride2_bwd_data_kernel(k: usize, pad: usize) -> Option<Kernel> {
     let fits = pad == (k - 1) / 2;
     match k {
-        3 if fits => Some([
-            Kernel::Conv2dBwdDataS2Flat,
-            Kernel::Conv2dBwdDataS2FlatSubgroup,
-            Kernel::Conv2dBwdDataS2Subgroup,
-            Kernel::Conv2dBwdDataS2,
-        ]),
-        5 if fits => Some([
-            Kernel::Conv2dBwdDataS2K5Flat,
-            Kernel::Conv2dBwdDataS2K5FlatSubgroup,
-            Kernel::Conv2dBwdDataS2K5Subgroup,
-            Kernel::Conv2dBwdDataS2K5,
-        ]),
+        3 if fits => Some(Shader::Conv2dBwdDataS2.kernel()),
+        5 if fits => Some(Shader::Conv2dBwdDataS2.with(Defines::K5)),
         _ => None,
     }
 }

@@ -5,8 +5,8 @@ use super::staging::{
 };
 use super::{split_target, sum_splits, weight_grad_split, Candidate, BLOCK};
 use crate::kernels::params::{u, Conv2dBwdWeightParams, Conv2dBwdWeightRowsParams};
-use crate::kernels::Kernel;
 use crate::kernels::{Binding, DeviceTraits, Dispatch, Lowered};
+use crate::kernels::{Defines, Kernel, Shader};
 
 /// gy [n, c_out, ho, wo], the input x [n, c_in, h, w], the stride, padding
 /// and kernel size.
@@ -21,7 +21,7 @@ pub(super) struct Args {
 pub(super) const CANDIDATES: [Candidate<Args>; 2] = [
     Candidate {
         name: "row kernels",
-        applies: |a| bwd_weight_row_kernels(a.k, a.stride, a.pad, a.x[3], a.gy[3]).is_some(),
+        applies: |a| bwd_weight_row_kernel(a.k, a.stride, a.pad, a.x[3], a.gy[3]).is_some(),
         lower: rows,
         why: "3x3 stride 1 and the stride-2 layers: a lane per input channel and 16 output \
               channels over whole 8-pixel tiles of gy",
@@ -39,8 +39,7 @@ fn rows(a: &Args, dev: &DeviceTraits) -> Lowered {
     // The row kernels: a lane per input channel, 16 output channels.
     let (gy, x): (&[usize], &[usize]) = (&a.gy, &a.x);
     let (n, co, ho, wo) = (gy[0], gy[1], gy[2], gy[3]);
-    let [portable, subgroup, texel] =
-        bwd_weight_row_kernels(k, stride, pad, x[3], wo).expect("checked");
+    let row_kernel = bwd_weight_row_kernel(k, stride, pad, x[3], wo).expect("checked");
     let mut lowered = Lowered::default();
     let pitch = padded_pitch(x[3], pad);
     let texels = dev.subgroups_8_to_64
@@ -50,17 +49,13 @@ fn rows(a: &Args, dev: &DeviceTraits) -> Lowered {
         (
             pad_input_to_texels(&mut lowered, Binding::Input(0), gy, 0),
             pad_input_to_texels(&mut lowered, Binding::Input(1), x, pad),
-            texel,
+            row_kernel.with(Defines::SUBGROUP.with(Defines::TEXELS)),
         )
     } else {
         (
             Binding::Input(0),
             pad_input(&mut lowered, Binding::Input(1), x, pad),
-            if dev.subgroups_8_to_64 {
-                subgroup
-            } else {
-                portable
-            },
+            row_kernel.with_if(Defines::SUBGROUP, dev.subgroups_8_to_64),
         )
     };
     let grid = [x[1].div_ceil(64), co.div_ceil(BWD_WEIGHT_3X3_CO)];
@@ -108,12 +103,15 @@ fn generic(a: &Args, dev: &DeviceTraits) -> Lowered {
     let (input, kernel) = if texels {
         (
             padded_copy(&mut lowered, Binding::Input(1), x, pad, pitch, true),
-            Kernel::Conv2dBwdWeightTexels,
+            Shader::Conv2dBwdWeight.with(Defines::SUBGROUP.with(Defines::TEXELS)),
         )
     } else if dev.subgroups_8_to_64 {
-        (Binding::Input(1), Kernel::Conv2dBwdWeightSubgroup)
+        (
+            Binding::Input(1),
+            Shader::Conv2dBwdWeight.with(Defines::SUBGROUP),
+        )
     } else {
-        (Binding::Input(1), Kernel::Conv2dBwdWeight)
+        (Binding::Input(1), Shader::Conv2dBwdWeight.kernel())
     };
     let params = Conv2dBwdWeightParams {
         n: u(n),
@@ -158,35 +156,25 @@ pub(super) fn stride2_rows_fit(stride: usize, pad: usize, w: usize, w_out: usize
     stride == 2 && pad > 0 && w_out.is_multiple_of(BLOCK) && padded_pitch(w, pad) >= 2 * w_out + 4
 }
 
-/// The backward-weight row kernels (portable, subgroup, texels) for a
-/// `k`x`k` convolution of an input `w` wide into `w_out` columns, where one
-/// applies: 3x3 stride 1 (as the forward row kernel), or 3x3 and 5x5 stride
-/// 2 where the stride-2 forward row kernel fits.
-pub(super) fn bwd_weight_row_kernels(
+/// The backward-weight row kernel for a `k`x`k` convolution of an input
+/// `w` wide into `w_out` columns, where one applies: 3x3 stride 1 (as the
+/// forward row kernel), or 3x3 and 5x5 stride 2 where the stride-2 forward
+/// row kernel fits.
+pub(super) fn bwd_weight_row_kernel(
     k: usize,
     stride: usize,
     pad: usize,
     w: usize,
     w_out: usize,
-) -> Option<[Kernel; 3]> {
+) -> Option<Kernel> {
     if row_kernel_applies(k, stride, pad, w_out) {
-        return Some([
-            Kernel::Conv2dBwdWeight3x3,
-            Kernel::Conv2dBwdWeight3x3Subgroup,
-            Kernel::Conv2dBwdWeight3x3Texels,
-        ]);
+        return Some(Shader::Conv2dBwdWeight3x3.kernel());
     }
     match k {
-        3 if stride2_rows_fit(stride, pad, w, w_out) => Some([
-            Kernel::Conv2dBwdWeightS2,
-            Kernel::Conv2dBwdWeightS2Subgroup,
-            Kernel::Conv2dBwdWeightS2Texels,
-        ]),
-        5 if stride2_rows_fit(stride, pad, w, w_out) => Some([
-            Kernel::Conv2dBwdWeightS2K5,
-            Kernel::Conv2dBwdWeightS2K5Subgroup,
-            Kernel::Conv2dBwdWeightS2K5Texels,
-        ]),
+        3 if stride2_rows_fit(stride, pad, w, w_out) => Some(Shader::Conv2dBwdWeightS2.kernel()),
+        5 if stride2_rows_fit(stride, pad, w, w_out) => {
+            Some(Shader::Conv2dBwdWeightS2.with(Defines::K5))
+        }
         _ => None,
     }
 }

@@ -8,8 +8,8 @@ use super::staging::{
 };
 use super::{sum_splits, BLOCK};
 use crate::kernels::params::{u, Conv2dFwdParams, Conv2dFwdRowsParams};
-use crate::kernels::Kernel;
 use crate::kernels::{grid_1d, Binding, DeviceTraits, Dispatch, Lowered, Params};
+use crate::kernels::{Defines, Kernel, Shader};
 
 /// `ConvOp::Conv2d`: input, weights, optional bias.
 pub(super) fn lower(
@@ -46,8 +46,9 @@ pub(super) const FWD3X3_CO: usize = 16;
 pub(super) const FWD_LANES: usize = 64;
 
 /// Kernel and grid of a forward convolution over `tiles` pixel tiles and
-/// `groups` channel groups per image; `kernels` are the variants of one
-/// kernel file: flat, flat with subgroups, subgroup, portable. Small maps (the deep
+/// `groups` channel groups per image: `base` (a kernel file with
+/// `Defines::FLAT` and `Defines::SUBGROUP` variants) run flat, flat with
+/// subgroups, with subgroups, or portable. Small maps (the deep
 /// layers, 2x2 to 8x8) give each lane a (channel group, tile) pair, where a
 /// workgroup along the tiles would run up to 63 of its 64 lanes for nothing
 /// (one such dispatch took 3 s of a 13 s lavapipe step, 0.18 s flat). Flat
@@ -59,7 +60,7 @@ pub(super) fn fwd_launch(
     groups: usize,
     n: usize,
     dev: &DeviceTraits,
-    [flat, flat_subgroup, subgroup, portable]: [Kernel; 4],
+    base: Kernel,
 ) -> (Kernel, [u32; 3]) {
     let sg = dev.flat_subgroup_size as usize;
     // A subgroup's lanes then share one channel group and still broadcast
@@ -72,18 +73,13 @@ pub(super) fn fwd_launch(
     };
     if tiles < flat_below {
         let lanes = tiles * groups;
-        let kernel = if flat_shares { flat_subgroup } else { flat };
+        let kernel = base
+            .with(Defines::FLAT)
+            .with_if(Defines::SUBGROUP, flat_shares);
         (kernel, [lanes.div_ceil(FWD_LANES) as u32, 1, n as u32])
     } else {
         let grid = [tiles.div_ceil(FWD_LANES) as u32, groups as u32, n as u32];
-        (
-            if dev.subgroups_8_to_64 {
-                subgroup
-            } else {
-                portable
-            },
-            grid,
-        )
+        (base.with_if(Defines::SUBGROUP, dev.subgroups_8_to_64), grid)
     }
 }
 
@@ -105,48 +101,24 @@ pub(super) fn flat_lane_tiles(tiles: usize, dev: &DeviceTraits) -> usize {
 /// The texel twin of a row kernel variant (same launch, operands read from
 /// texel arrays); only subgroup variants have one.
 pub(super) fn texel_twin(kernel: Kernel) -> Option<Kernel> {
-    Some(match kernel {
-        Kernel::Conv2dFwd3x3Subgroup => Kernel::Conv2dFwd3x3Texels,
-        Kernel::Conv2dFwd3x3FlatSubgroup => Kernel::Conv2dFwd3x3FlatTexels,
-        Kernel::Conv2dFwdS2Subgroup => Kernel::Conv2dFwdS2Texels,
-        Kernel::Conv2dFwdS2FlatSubgroup => Kernel::Conv2dFwdS2FlatTexels,
-        Kernel::Conv2dFwdS2K5Subgroup => Kernel::Conv2dFwdS2K5Texels,
-        Kernel::Conv2dFwdS2K5FlatSubgroup => Kernel::Conv2dFwdS2K5FlatTexels,
-        Kernel::Conv2dBwdDataS2Subgroup => Kernel::Conv2dBwdDataS2Texels,
-        Kernel::Conv2dBwdDataS2FlatSubgroup => Kernel::Conv2dBwdDataS2FlatTexels,
-        Kernel::Conv2dBwdDataS2K5Subgroup => Kernel::Conv2dBwdDataS2K5Texels,
-        Kernel::Conv2dBwdDataS2K5FlatSubgroup => Kernel::Conv2dBwdDataS2K5FlatTexels,
-        _ => return None,
-    })
+    let row_kernel = matches!(
+        kernel.shader,
+        Shader::Conv2dFwd3x3 | Shader::Conv2dFwdS2 | Shader::Conv2dBwdDataS2
+    );
+    (row_kernel && kernel.has(Defines::SUBGROUP)).then(|| kernel.with(Defines::TEXELS))
 }
 
-/// The forward row kernels' variants (flat, flat with subgroups,
-/// subgroup, portable) for a `k`x`k` convolution, at any output width,
+/// The forward row kernel for a `k`x`k` convolution, at any output width,
 /// where one applies: 3x3 stride 1 padding 1, or stride 2 with k of 3 or 5
 /// and padding (its rows are vec4-aligned copies, `fwd_row_pitch` long).
-pub(super) fn fwd_row_kernels(k: usize, stride: usize, pad: usize) -> Option<[Kernel; 4]> {
+pub(super) fn fwd_row_kernel(k: usize, stride: usize, pad: usize) -> Option<Kernel> {
     if k == 3 && stride == 1 && pad == 1 {
-        return Some([
-            Kernel::Conv2dFwd3x3Flat,
-            Kernel::Conv2dFwd3x3FlatSubgroup,
-            Kernel::Conv2dFwd3x3Subgroup,
-            Kernel::Conv2dFwd3x3,
-        ]);
+        return Some(Shader::Conv2dFwd3x3.kernel());
     }
     let fits = stride == 2 && pad > 0;
     match k {
-        3 if fits => Some([
-            Kernel::Conv2dFwdS2Flat,
-            Kernel::Conv2dFwdS2FlatSubgroup,
-            Kernel::Conv2dFwdS2Subgroup,
-            Kernel::Conv2dFwdS2,
-        ]),
-        5 if fits => Some([
-            Kernel::Conv2dFwdS2K5Flat,
-            Kernel::Conv2dFwdS2K5FlatSubgroup,
-            Kernel::Conv2dFwdS2K5Subgroup,
-            Kernel::Conv2dFwdS2K5,
-        ]),
+        3 if fits => Some(Shader::Conv2dFwdS2.kernel()),
+        5 if fits => Some(Shader::Conv2dFwdS2.with(Defines::K5)),
         _ => None,
     }
 }
@@ -187,10 +159,7 @@ impl ForwardConv<'_> {
     ) -> Lowered {
         let mut lowered = Lowered::default();
         let mut d = self.dispatch(dev);
-        if matches!(
-            d.kernel,
-            Kernel::Conv2dFwdTexels | Kernel::Conv2dFwdFlatTexels
-        ) {
+        if d.kernel.shader == Shader::Conv2dFwd && d.kernel.has(Defines::TEXELS) {
             // The generic kernel's texel twins read only x from a texel array.
             let x = padded_copy(
                 &mut lowered,
@@ -256,7 +225,7 @@ impl ForwardConv<'_> {
         let slot = lowered.scratch_bytes.len();
         lowered.scratch_bytes.push((len * 4) as u64);
         lowered.dispatches.push(Dispatch {
-            kernel: Kernel::WeightFlip,
+            kernel: Shader::WeightFlip.kernel(),
             // WeightFlip's (c_out, c_in) are those of w itself.
             params: Params::new().u(self.x[1]).u(self.c_out).u(self.k).done(),
             bindings: vec![w, Binding::Scratch(slot)],
@@ -269,7 +238,7 @@ impl ForwardConv<'_> {
     /// whole texels for the generic kernel's texel twins.
     fn pitch(&self) -> usize {
         let (w, w_out) = (self.x[3], self.y[3]);
-        match fwd_row_kernels(self.k, self.stride, self.pad) {
+        match fwd_row_kernel(self.k, self.stride, self.pad) {
             Some(_) => fwd_row_pitch(w, self.pad, self.stride, w_out),
             None => padded_pitch(w, self.pad),
         }
@@ -291,7 +260,7 @@ impl ForwardConv<'_> {
     fn dispatch(&self, dev: &DeviceTraits) -> Dispatch {
         let bindings = Vec::new();
         let (x, y) = (self.x, self.y);
-        if let Some(kernels) = fwd_row_kernels(self.k, self.stride, self.pad) {
+        if let Some(row_kernel) = fwd_row_kernel(self.k, self.stride, self.pad) {
             let tiles = y[2] * y[3].div_ceil(BLOCK);
             let lane_tiles = flat_lane_tiles(tiles, dev);
             let (kernel, mut workgroups) = fwd_launch(
@@ -299,7 +268,7 @@ impl ForwardConv<'_> {
                 self.c_out.div_ceil(FWD3X3_CO),
                 x[0],
                 dev,
-                kernels,
+                row_kernel,
             );
             let (ci_chunk, splits) = fwd_split(x, workgroups, dev);
             workgroups[2] = (x[0] * splits) as u32;
@@ -327,25 +296,18 @@ impl ForwardConv<'_> {
             self.c_out.div_ceil(BLOCK),
             x[0],
             dev,
-            [
-                Kernel::Conv2dFwdFlat,
-                Kernel::Conv2dFwdFlatSubgroup,
-                Kernel::Conv2dFwdSubgroup,
-                Kernel::Conv2dFwd,
-            ],
+            Shader::Conv2dFwd.kernel(),
         );
         let (ci_chunk, splits) = fwd_split(x, workgroups, dev);
         workgroups[2] = (x[0] * splits) as u32;
-        let texels = self.generic_texels(dev);
-        let (kernel, pitch) = match kernel {
-            Kernel::Conv2dFwdSubgroup if texels => {
-                (Kernel::Conv2dFwdTexels, texel_pitch(self.x[3], self.pad))
-            }
-            Kernel::Conv2dFwdFlatSubgroup if texels => (
-                Kernel::Conv2dFwdFlatTexels,
+        // The subgroup variants' texel twins read x from a texel array.
+        let (kernel, pitch) = if kernel.has(Defines::SUBGROUP) && self.generic_texels(dev) {
+            (
+                kernel.with(Defines::TEXELS),
                 texel_pitch(self.x[3], self.pad),
-            ),
-            _ => (kernel, padded_pitch(x[3], self.pad)),
+            )
+        } else {
+            (kernel, padded_pitch(x[3], self.pad))
         };
         Dispatch {
             kernel,

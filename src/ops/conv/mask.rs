@@ -1,6 +1,6 @@
 //! The partial-convolution mask update (`conv/pconv_mask.wgsl`).
 use crate::kernels::params::{u, PConvMaskParams};
-use crate::kernels::Kernel;
+use crate::kernels::Shader;
 use crate::kernels::{grid_1d, Binding, Dispatch, Lowered};
 
 pub(super) fn lower(
@@ -32,7 +32,7 @@ pub(super) fn lower(
         Binding::Unused
     };
     Lowered::one(Dispatch {
-        kernel: Kernel::PConvMask,
+        kernel: Shader::PConvMask.kernel(),
         params,
         bindings: vec![
             Binding::Input(0),

@@ -18,7 +18,7 @@ pub(super) use staging::padded_copy;
 
 use super::ConvOp;
 use crate::kernels::{
-    grid_1d, Binding, DeviceTraits, Dispatch, Kernel, Lowered, Params, LOOP_BUDGET,
+    grid_1d, Binding, DeviceTraits, Dispatch, Lowered, Params, Shader, LOOP_BUDGET,
 };
 
 /// One way to run a convolution direction: where it applies, how it is
@@ -138,7 +138,7 @@ pub(super) fn sum_splits(lowered: &mut Lowered, splits: usize, len: usize) {
         let slot = lowered.scratch_bytes.len();
         lowered.scratch_bytes.push((splits * len * 4) as u64);
         lowered.dispatches.push(Dispatch {
-            kernel: Kernel::SumSplits,
+            kernel: Shader::SumSplits.kernel(),
             params: Params::new().u(len).u(splits).done(),
             bindings: vec![Binding::Scratch(slot), Binding::Output(0)],
             workgroups: grid_1d(len),

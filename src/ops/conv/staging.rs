@@ -3,8 +3,8 @@
 //! weights packed into texel arrays.
 use super::forward::FWD3X3_CO;
 use crate::kernels::params::{u, WeightTexelsParams};
-use crate::kernels::Kernel;
 use crate::kernels::{grid_1d, Binding, Dispatch, Lowered, Params};
+use crate::kernels::{Defines, Shader};
 
 /// Row pitch (floats) of a zero-padded copy: a multiple of 4 so that the
 /// row kernel's vec4 loads are aligned.
@@ -79,12 +79,10 @@ pub(crate) fn padded_copy(
     debug_assert!(pitch.is_multiple_of(4));
     let vec4s = padded_vec4s(x, pad, pitch);
     // Rows of whole vec4s are read as vec4s.
-    let kernel = match (texels, x[3].is_multiple_of(4)) {
-        (true, true) => Kernel::Pad2dTexelsVec4,
-        (true, false) => Kernel::Pad2dTexels,
-        (false, true) => Kernel::Pad2dVec4,
-        (false, false) => Kernel::Pad2d,
-    };
+    let kernel = Shader::Pad2d
+        .kernel()
+        .with_if(Defines::TEXELS, texels)
+        .with_if(Defines::VEC4, x[3].is_multiple_of(4));
     let target = if texels {
         lowered.scratch_texels.push(vec4s as u64);
         Binding::ScratchTexels(lowered.scratch_texels.len() - 1)
@@ -150,7 +148,7 @@ pub(super) fn pack_weight_texels(
     lowered.scratch_texels.push(texels as u64);
     lowered.hoistable.push(lowered.dispatches.len());
     lowered.dispatches.push(Dispatch {
-        kernel: Kernel::WeightTexels,
+        kernel: Shader::WeightTexels.kernel(),
         params: WeightTexelsParams {
             c_out: u(c_out),
             c_in: u(c_in),

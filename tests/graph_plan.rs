@@ -23,6 +23,7 @@ fn step(levels: usize, width: f64, size: usize, batch: usize, vgg: VggConfig) ->
         mode: Mode::Train,
         ignore_unknown: false,
         ema: None,
+        accumulate: false,
     })
     .unwrap()
 }

@@ -977,7 +977,8 @@ fn adam_step_matches_cpu() {
 }
 
 fn adam_case(len: usize, rng: &mut Rng) {
-    let step = pconv::ops::optim::adam_step_scalars(2e-4, 3);
+    // A gradient scale of 1/3: the sum of three micro-batches' gradients.
+    let step = pconv::ops::optim::adam_step_scalars(2e-4, 3, 1.0 / 3.0);
     let ops = vec![
         data(&[4], step.iter().map(|&v| v as f64).collect()),
         data(&[len], rng.values(len)),
@@ -1012,6 +1013,32 @@ fn ema_matches_cpu() {
         check(
             &format!("ema {len}"),
             Op::Optim(OptimOp::Ema { decay }),
+            ops,
+            1e-6,
+            &mut rng,
+        );
+    }
+}
+
+/// Gradient accumulation, in place: the first micro-batch's flag replaces
+/// the accumulator (a stale NaN in it does not survive), later ones add;
+/// vec4 and scalar kernels. One f32 addition: within 2^-24 relative of f64.
+#[test]
+fn accumulate_matches_cpu() {
+    let mut rng = Rng::new(14);
+    for (len, first) in [(300, 1.0), (301, 1.0), (300, 0.0), (301, 0.0)] {
+        let mut acc = rng.values(len);
+        if first != 0.0 {
+            acc[7] = f64::NAN;
+        }
+        let ops = vec![
+            data(&[1], vec![first]),
+            data(&[len], rng.values(len)),
+            data(&[len], acc),
+        ];
+        check(
+            &format!("accumulate {len} first={first}"),
+            Op::Optim(OptimOp::Accumulate),
             ops,
             1e-6,
             &mut rng,

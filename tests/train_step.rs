@@ -29,6 +29,7 @@ fn tiny(mode: Mode) -> TrainStepConfig {
         mode,
         ignore_unknown: false,
         ema: None,
+        accumulate: false,
     }
 }
 
@@ -98,7 +99,7 @@ fn values(step: &TrainStep, rng: &mut Rng) -> Vec<(TensorId, Vec<f64>)> {
         vals.push((u, unknown));
     }
     vals.push((step.mask, mask));
-    let s = adam_step_scalars(2e-4, 1);
+    let s = adam_step_scalars(2e-4, 1, 1.0);
     vals.push((step.adam_step, s.iter().map(|&v| v as f64).collect()));
     vals
 }
@@ -321,7 +322,7 @@ fn resumed_run_matches_uninterrupted_run_exactly() {
         exec
     };
     let run = |exec: &Executor, t: u64| {
-        exec.write(step.adam_step, &adam_step_scalars(2e-4, t))
+        exec.write(step.adam_step, &adam_step_scalars(2e-4, t, 1.0))
             .unwrap();
         exec.run_with_scalars(&losses).wait().unwrap()
     };
@@ -386,6 +387,7 @@ fn the_moving_average_follows_every_step() {
     let Some(ctx) = gpu() else { return };
     let step = TrainStep::build(&TrainStepConfig {
         ema: Some(0.75),
+        accumulate: false,
         ..tiny(Mode::Train)
     })
     .unwrap();
@@ -403,7 +405,7 @@ fn the_moving_average_follows_every_step() {
     }
     let before = exec.read(step.averages[0].0).unwrap();
     for s in 1..=2 {
-        exec.write(step.adam_step, &adam_step_scalars(1e-2, s))
+        exec.write(step.adam_step, &adam_step_scalars(1e-2, s, 1.0))
             .unwrap();
         exec.run();
         for (avg, &(t, _)) in want.iter_mut().zip(&step.averages) {

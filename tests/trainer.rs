@@ -49,6 +49,7 @@ fn options(dir: &Path, out: &str, steps: u64) -> TrainOptions {
         seed: Some(9),
         ema: None,
         lr_schedule: None,
+        accum: 1,
     }
 }
 

@@ -2,7 +2,9 @@
 //   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
 //   p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps),  bc_i = 1 - b_i^t
 // lr, bc1 and bc2 change every step, so they are read from `step`
-// ([lr, bc1, bc2, _]) which the host writes before each submit. With
+// ([lr, bc1, bc2, grad_scale]) which the host writes before each submit;
+// the gradient is scaled by grad_scale first (1/n for a sum of n
+// micro-batches' or ranks' gradients; 1 leaves it exact). With
 // `vec4` (tensors of a multiple of 4 values) an invocation updates 4
 // values: on lavapipe a load costs about the same whatever its width.
 #import index
@@ -30,7 +32,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     if (i >= p.len) {
         return;
     }
-    let g = grad[i];
+    let g = grad[i] * step[3];
     let m1 = p.beta1 * m[i] + (1.0 - p.beta1) * g;
     let v1 = p.beta2 * v[i] + (1.0 - p.beta2) * g * g;
     m[i] = m1;

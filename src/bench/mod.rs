@@ -352,7 +352,7 @@ pub fn time_train_step(
     if profile {
         exec.write(
             step.adam_step,
-            &crate::ops::optim::adam_step_scalars(2e-4, 1),
+            &crate::ops::optim::adam_step_scalars(2e-4, 1, 1.0),
         )?;
         exec.run();
         exec.wait()?;

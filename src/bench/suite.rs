@@ -168,6 +168,7 @@ pub fn measure(ctx: &GpuContext, c: &Config, reps: usize, profile: bool) -> Resu
                 mode: Mode::Train,
                 ignore_unknown: false,
                 ema: None,
+                accumulate: false,
             };
             let t = time_train_step(ctx, &cfg, reps, profile)?;
             (t.times, t.dispatches, t.planned_bytes)

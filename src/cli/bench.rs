@@ -74,6 +74,7 @@ fn run_checked(a: BenchArgs) -> Result<()> {
         mode: pconv::model::Mode::Train,
         ignore_unknown: false,
         ema: None,
+        accumulate: false,
     };
     println!("adapter: {}", ctx.summary);
     let t = pconv::bench::time_train_step(&ctx, &cfg, a.reps, a.profile)?;

@@ -89,6 +89,11 @@ pub struct TrainArgs {
     /// [default: 0, or the resumed run's].
     #[arg(long)]
     seed: Option<u64>,
+    /// Gradient accumulation: split each batch into K micro-batches and
+    /// update once per batch (--batch stays the batch of one update; it
+    /// must divide by K, and by K times the ranks under mpirun).
+    #[arg(long, default_value_t = 1, value_parser = usize_in(1, MAX_BATCH))]
+    accum: usize,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -174,6 +179,32 @@ fn train_headless(opts: &TrainOptions, stop: &AtomicBool) -> Result<Outcome> {
     outcome.map_err(|e| anyhow::anyhow!(e.with_step_hint()))
 }
 
+/// One rank of an MPI job (`mpirun -np N pconv --headless train …`): the
+/// adapter by local rank, rank 0's console, the others quiet but for
+/// errors.
+#[cfg(feature = "mpi")]
+fn train_rank(
+    mpi: &pconv::train::parallel::mpi::Mpi,
+    opts: &TrainOptions,
+    stop: &AtomicBool,
+) -> Result<Outcome> {
+    use pconv::train::parallel::Collective;
+    let ctx = GpuContext::for_local_process(mpi.local_rank()).context("opening the GPU")?;
+    let outcome = if mpi.rank() == 0 {
+        let mut console = Console { progress: None };
+        let outcome = pconv::train::train_ranks(&ctx, opts, &mut console, stop, mpi);
+        if let Some(p) = &mut console.progress {
+            p.finish();
+        }
+        outcome
+    } else {
+        struct Quiet;
+        impl Observer for Quiet {}
+        pconv::train::train_ranks(&ctx, opts, &mut Quiet, stop, mpi)
+    };
+    outcome.map_err(|e| anyhow::anyhow!("rank {}: {}", mpi.rank(), e.with_step_hint()))
+}
+
 /// Trains; the exit code is 0 when the run finished and 130 (as shells
 /// report an interrupted command) when a signal or the window stopped it
 /// early, after saving.
@@ -210,6 +241,7 @@ pub fn run(a: TrainArgs, headless: bool) -> Result<ExitCode> {
         checkpoint_every: a.checkpoint_every,
         sample_every: a.sample_every,
         seed: a.seed,
+        accum: a.accum,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
@@ -224,6 +256,20 @@ pub fn run(a: TrainArgs, headless: bool) -> Result<ExitCode> {
         );
     })
     .context("installing the Ctrl-C handler")?;
+    #[cfg(feature = "mpi")]
+    let mpi = pconv::train::parallel::mpi::Mpi::init()?;
+    #[cfg(feature = "mpi")]
+    if let Some(mpi) = &mpi {
+        // Every rank of a job trains headless; rank 0 reports.
+        let outcome = train_rank(mpi, &opts, &stop)?;
+        if pconv::train::parallel::Collective::rank(mpi) == 0 {
+            return report(outcome);
+        }
+        return Ok(match outcome {
+            Outcome::Finished { .. } => ExitCode::SUCCESS,
+            Outcome::Interrupted { .. } => ExitCode::from(INTERRUPTED),
+        });
+    }
     let outcome = if headless {
         train_headless(&opts, &stop)?
     } else {
@@ -239,6 +285,11 @@ pub fn run(a: TrainArgs, headless: bool) -> Result<ExitCode> {
             }
         }
     };
+    report(outcome)
+}
+
+/// Says how the run ended; the exit code (0, or 130 when interrupted).
+fn report(outcome: Outcome) -> Result<ExitCode> {
     match outcome {
         Outcome::Finished { step, checkpoint } => {
             eprintln!(

@@ -87,8 +87,21 @@ pub fn choose_adapter() -> Result<wgpu::Adapter> {
 
 /// `choose_adapter`'s rule over a given list (the desktop app's instance
 /// enumerates its own adapters).
-pub fn pick_adapter(mut adapters: Vec<wgpu::Adapter>) -> Result<wgpu::Adapter> {
+pub fn pick_adapter(adapters: Vec<wgpu::Adapter>) -> Result<wgpu::Adapter> {
+    pick_adapter_for(adapters, 0)
+}
+
+/// `pick_adapter` for the `local`-th process on a machine (a rank of a
+/// data-parallel job): the adapters of the best kind in turn, so ranks on a
+/// node with 8 GPUs take one each; `PCONV_ADAPTER` still wins.
+pub fn pick_adapter_for(mut adapters: Vec<wgpu::Adapter>, local: usize) -> Result<wgpu::Adapter> {
     adapters.sort_by_key(rank);
+    if let Some(best) = adapters.first().map(rank) {
+        let same = adapters.iter().filter(|a| rank(a) == best).count();
+        if same > 1 {
+            adapters.rotate_left(local % same);
+        }
+    }
     let wanted = std::env::var("PCONV_ADAPTER")
         .ok()
         .filter(|s| !s.is_empty());
@@ -123,7 +136,13 @@ pub fn device_descriptor(adapter: &wgpu::Adapter) -> wgpu::DeviceDescriptor<'sta
 impl GpuContext {
     /// Opens the chosen adapter (see `device_descriptor`).
     pub fn new() -> Result<Self> {
-        let adapter = choose_adapter()?;
+        Self::for_local_process(0)
+    }
+
+    /// Opens the adapter of the `local`-th process on this machine (see
+    /// `pick_adapter_for`).
+    pub fn for_local_process(local: usize) -> Result<Self> {
+        let adapter = pick_adapter_for(list_adapters(), local)?;
         let (device, queue) =
             pollster::block_on(adapter.request_device(&device_descriptor(&adapter)))
                 .map_err(|e| Error::Device(e.to_string()))?;

@@ -340,6 +340,18 @@ impl Executor {
     /// Like `run`, and copies the given scalar tensors (losses) into a
     /// mappable buffer in the same submit; they arrive without blocking.
     pub fn run_with_scalars(&self, scalars: &[TensorId]) -> PendingScalars {
+        self.run_nodes_with_scalars(0..usize::MAX, scalars)
+    }
+
+    /// Like `run_with_scalars` with only the dispatches of the graph nodes
+    /// in `nodes`: a step the host splits into parts (the gradients of each
+    /// micro-batch, then the update). Parts run in node order compute what
+    /// one run would: the buffer plan follows node order either way.
+    pub fn run_nodes_with_scalars(
+        &self,
+        nodes: std::ops::Range<usize>,
+        scalars: &[TensorId],
+    ) -> PendingScalars {
         let device = &self.ctx.device;
         let size = (scalars.len().max(1) * 4) as u64;
         let reused = self.scalar_staging.lock().ok().and_then(|mut pool| {
@@ -359,7 +371,7 @@ impl Executor {
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("pconv.run"),
         });
-        self.encode(&mut encoder);
+        self.encode_nodes(&mut encoder, nodes);
         for (i, &t) in scalars.iter().enumerate() {
             encoder.copy_buffer_to_buffer(self.buffer(t), 0, &staging, (i * 4) as u64, 4);
         }
@@ -384,13 +396,20 @@ impl Executor {
     /// Records the dispatches into a caller's encoder (one compute pass),
     /// after the prologue where it is due; the caller submits it.
     pub fn encode(&self, encoder: &mut wgpu::CommandEncoder) {
+        self.encode_nodes(encoder, 0..usize::MAX);
+    }
+
+    /// `encode` for the dispatches of the nodes in `nodes` (the prologue,
+    /// where due, runs before any part).
+    fn encode_nodes(&self, encoder: &mut wgpu::CommandEncoder, nodes: std::ops::Range<usize>) {
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("pconv.graph"),
             timestamp_writes: None,
         });
         let due = self.prologue_due.swap(false, Ordering::AcqRel);
         let prologue = if due { &self.prologue[..] } else { &[] };
-        for s in prologue.iter().chain(&self.steps) {
+        let part = self.steps.iter().filter(|s| nodes.contains(&s.node));
+        for s in prologue.iter().chain(part) {
             s.record(&mut pass);
         }
     }

@@ -373,4 +373,11 @@ impl Graph {
         self.push(Op::Optim(OptimOp::Ema { decay }), &[x, avg])?;
         Ok(())
     }
+
+    /// `acc = grad` where `first[0]` != 0, else `acc + grad`, in place
+    /// (`acc` a state tensor): gradients summed over micro-batches.
+    pub fn accumulate(&mut self, first: TensorId, grad: TensorId, acc: TensorId) -> Result<()> {
+        self.push(Op::Optim(OptimOp::Accumulate), &[first, grad, acc])?;
+        Ok(())
+    }
 }

@@ -103,6 +103,7 @@ impl Fitter {
                 mode: Mode::Train,
                 ignore_unknown: true,
                 ema: None,
+                accumulate: false,
             },
             false,
         )?;

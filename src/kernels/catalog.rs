@@ -146,6 +146,7 @@ shaders! {
     GramBwdSym => "loss/gram_bwd_sym.wgsl" [],
     Adam => "optim/adam.wgsl" [VEC4],
     Ema => "optim/ema.wgsl" [VEC4],
+    Accumulate => "optim/accumulate.wgsl" [VEC4],
     CompositeRgba8 => "infer/composite_rgba8.wgsl" [],
 }
 
@@ -241,10 +242,10 @@ impl Kernel {
         self.shader.path()
     }
 
-    /// The optimiser's kernels (the Adam step and the weights' moving
-    /// average, scalar or vec4).
+    /// The optimiser's kernels (the Adam step, the weights' moving
+    /// average and gradient accumulation, scalar or vec4).
     pub fn is_optimiser(self) -> bool {
-        matches!(self.shader, Shader::Adam | Shader::Ema)
+        matches!(self.shader, Shader::Adam | Shader::Ema | Shader::Accumulate)
     }
 
     /// Label used for pipelines and in benchmark reports: the file stem,

@@ -143,6 +143,9 @@ pub enum OptimOp {
     Adam { beta1: f32, beta2: f32, eps: f32 },
     /// x, avg -> (); writes avg = decay * avg + (1 - decay) * x
     Ema { decay: f32 },
+    /// first [1], grad, acc -> (); writes acc = grad where first[0] != 0,
+    /// else acc + grad
+    Accumulate,
 }
 
 fn shape_err(op: &Op, message: String) -> Error {
@@ -194,6 +197,7 @@ impl Op {
             Op::Loss(LossOp::GramBwd) => "gram_bwd",
             Op::Optim(OptimOp::Adam { .. }) => "adam",
             Op::Optim(OptimOp::Ema { .. }) => "ema",
+            Op::Optim(OptimOp::Accumulate) => "accumulate",
         }
     }
 
@@ -222,6 +226,7 @@ impl Op {
             Op::Nn(NnOp::BatchNorm { train: true, .. }) => &[3, 4],
             Op::Optim(OptimOp::Adam { .. }) => &[2, 3, 4],
             Op::Optim(OptimOp::Ema { .. }) => &[1],
+            Op::Optim(OptimOp::Accumulate) => &[2],
             _ => &[],
         }
     }
@@ -252,6 +257,7 @@ impl Op {
             | Op::Loss(LossOp::Tv)
             | Op::Loss(LossOp::GramBwd)
             | Op::Optim(OptimOp::Ema { .. }) => 2,
+            Op::Optim(OptimOp::Accumulate) => 3,
             Op::Nn(NnOp::Activation { .. })
             | Op::Nn(NnOp::Upsample2x)
             | Op::Nn(NnOp::Upsample2xBwd)
@@ -487,6 +493,11 @@ impl Op {
             }
             Op::Optim(OptimOp::Ema { .. }) => {
                 same(ins[0], ins[1], "tensor/average")?;
+                Ok(vec![])
+            }
+            Op::Optim(OptimOp::Accumulate) => {
+                same(ins[0], &[1], "first-micro-batch flag")?;
+                same(ins[1], ins[2], "gradient/accumulator")?;
                 Ok(vec![])
             }
         }

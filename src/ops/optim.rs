@@ -21,14 +21,16 @@ pub fn adam_op() -> Op {
 }
 
 /// The per-step scalars the Adam kernel reads at step `t` (from 1):
-/// [lr, 1 - b1^t, 1 - b2^t, 0].
-pub fn adam_step_scalars(lr: f64, t: u64) -> [f32; 4] {
+/// [lr, 1 - b1^t, 1 - b2^t, grad_scale]. The gradient is multiplied by
+/// `grad_scale` first: 1 for a gradient of the whole batch, 1/n for the sum
+/// of n micro-batches' or ranks' gradients (x * 1 is exact in f32).
+pub fn adam_step_scalars(lr: f64, t: u64, grad_scale: f32) -> [f32; 4] {
     let t = t.max(1) as i32;
     [
         lr as f32,
         (1.0 - BETA1.powi(t)) as f32,
         (1.0 - BETA2.powi(t)) as f32,
-        0.0,
+        grad_scale,
     ]
 }
 
@@ -54,6 +56,16 @@ pub(super) fn lower(op: &OptimOp, ins: &[&[usize]]) -> Lowered {
                 workgroups: grid_1d(items),
             })
         }
+        OptimOp::Accumulate => {
+            let len: usize = ins[1].iter().product();
+            let (kernel, items) = super::vec4_or(Shader::Accumulate, len);
+            Lowered::one(Dispatch {
+                kernel,
+                params: Params::new().u(items).done(),
+                bindings: vec![In(0), In(1), In(2)],
+                workgroups: grid_1d(items),
+            })
+        }
     }
 }
 
@@ -74,13 +86,26 @@ pub(super) fn eval_cpu(op: &OptimOp, ins: &[&[f64]]) -> CpuResult {
                 written: vec![(1, avg)],
             }
         }
+        OptimOp::Accumulate => {
+            let (first, g, acc) = (ins[0][0] != 0.0, ins[1], ins[2]);
+            let acc = if first {
+                g.to_vec()
+            } else {
+                acc.iter().zip(g).map(|(a, g)| a + g).collect()
+            };
+            CpuResult {
+                outputs: vec![],
+                written: vec![(2, acc)],
+            }
+        }
     }
 }
 
 fn adam_cpu(beta1: f32, beta2: f32, eps: f32, ins: &[&[f64]]) -> CpuResult {
     let (b1, b2, eps) = (beta1 as f64, beta2 as f64, eps as f64);
     let (step, g) = (ins[0], ins[1]);
-    let (lr, bc1, bc2) = (step[0], step[1], step[2]);
+    let (lr, bc1, bc2, scale) = (step[0], step[1], step[2], step[3]);
+    let g: Vec<f64> = g.iter().map(|g| g * scale).collect();
     let mut p = ins[2].to_vec();
     let mut m = ins[3].to_vec();
     let mut v = ins[4].to_vec();

@@ -1,6 +1,7 @@
 //! Training: the training step graph (forward, loss, backward, Adam) and
 //! the loop that runs it on a folder of images.
 pub mod metrics_log;
+pub mod parallel;
 pub mod run_config;
 pub mod run_dir;
 pub mod samples;
@@ -12,4 +13,6 @@ pub mod trainer;
 pub use metrics_log::StepMetrics;
 pub use schedule::LrSchedule;
 pub use step::{TrainStep, TrainStepConfig};
-pub use trainer::{train, Control, Length, Observer, Outcome, RunInfo, Start, TrainOptions};
+pub use trainer::{
+    train, train_ranks, Control, Length, Observer, Outcome, RunInfo, Start, TrainOptions,
+};

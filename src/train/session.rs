@@ -3,7 +3,7 @@
 //! it, upload weights, and submit steps whose loss terms come back
 //! asynchronously.
 use super::step::{TrainStep, TrainStepConfig};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::gpu::{Executor, GpuContext, PendingScalars};
 use crate::graph::TensorId;
 use crate::loss::VggWeights;
@@ -59,8 +59,101 @@ impl TrainSession {
     /// Submits Adam step `t` (from 1) at learning rate `lr` on the batch
     /// written last; its loss terms come back without blocking.
     pub fn submit(&self, lr: f64, t: u64) -> Result<PendingScalars> {
+        if self.step.update_start.is_some() {
+            return Err(Error::Invalid(
+                "an accumulating step is submitted in parts".into(),
+            ));
+        }
         self.exec
-            .write(self.step.adam_step, &adam_step_scalars(lr, t))?;
+            .write(self.step.adam_step, &adam_step_scalars(lr, t, 1.0))?;
         Ok(self.exec.run_with_scalars(&self.losses))
+    }
+
+    /// The first node of the update of an accumulating step.
+    fn update_start(&self) -> Result<usize> {
+        self.step
+            .update_start
+            .ok_or_else(|| Error::Invalid("the step does not accumulate gradients".into()))
+    }
+
+    /// Accumulating step: the gradients of the batch written last, into
+    /// the accumulators (replacing them on a step's `first` micro-batch,
+    /// else added); its loss terms come back without blocking.
+    pub fn submit_gradients(&self, first: bool) -> Result<PendingScalars> {
+        let end = self.update_start()?;
+        if let Some(flag) = self.step.first_micro_batch {
+            self.exec.write(flag, &[if first { 1.0 } else { 0.0 }])?;
+        }
+        Ok(self.exec.run_nodes_with_scalars(0..end, &self.losses))
+    }
+
+    /// Accumulating step: Adam step `t` at `lr` on the accumulated
+    /// gradients scaled by `grad_scale`, then the moving average.
+    pub fn submit_update(&self, lr: f64, t: u64, grad_scale: f32) -> Result<()> {
+        let start = self.update_start()?;
+        self.exec
+            .write(self.step.adam_step, &adam_step_scalars(lr, t, grad_scale))?;
+        self.exec.run_nodes_with_scalars(start..usize::MAX, &[]);
+        Ok(())
+    }
+
+    /// The accumulated gradients, every parameter's in turn.
+    pub fn read_gradients(&self) -> Result<Vec<f32>> {
+        self.read_all(self.step.trained.iter().map(|&(_, g, _, _)| g))
+    }
+
+    /// Replaces the accumulated gradients (as `read_gradients` lists them).
+    pub fn write_gradients(&self, values: &[f32]) -> Result<()> {
+        self.write_all(self.step.trained.iter().map(|&(_, g, _, _)| g), values)
+    }
+
+    /// The BatchNorm running statistics, every tensor's in turn.
+    pub fn read_running_stats(&self) -> Result<Vec<f32>> {
+        self.read_all(self.step.running_stats.iter().copied())
+    }
+
+    /// Replaces the running statistics (as `read_running_stats` lists them).
+    pub fn write_running_stats(&self, values: &[f32]) -> Result<()> {
+        self.write_all(self.step.running_stats.iter().copied(), values)
+    }
+
+    /// Every trained parameter, its Adam moments, the running statistics
+    /// and the averages: what makes two processes' models the same.
+    pub fn model_state(&self) -> Vec<TensorId> {
+        let step = &self.step;
+        let mut all: Vec<TensorId> = step
+            .trained
+            .iter()
+            .flat_map(|&(p, _, m, v)| [p, m, v])
+            .collect();
+        all.extend(&step.running_stats);
+        all.extend(step.averages.iter().map(|&(_, avg)| avg));
+        all
+    }
+
+    /// The values of `tensors`, concatenated.
+    pub fn read_all(&self, tensors: impl Iterator<Item = TensorId>) -> Result<Vec<f32>> {
+        let mut out = Vec::new();
+        for t in tensors {
+            out.extend(self.exec.read(t)?);
+        }
+        Ok(out)
+    }
+
+    /// Writes `values` (as `read_all` concatenates them) into `tensors`.
+    pub fn write_all(&self, tensors: impl Iterator<Item = TensorId>, values: &[f32]) -> Result<()> {
+        let mut at = 0;
+        for t in tensors {
+            let len = self.step.graph.info(t).numel();
+            let part = values
+                .get(at..at + len)
+                .ok_or_else(|| Error::Invalid("too few values for the tensors".into()))?;
+            self.exec.write(t, part)?;
+            at += len;
+        }
+        if at != values.len() {
+            return Err(Error::Invalid("more values than the tensors hold".into()));
+        }
+        Ok(())
     }
 }

@@ -8,6 +8,7 @@ use crate::io::safetensors::Tensor as SafeTensor;
 use crate::loss::{inpainting_loss, LossTerms, Preprocess, Vgg, VggConfig};
 use crate::model::checkpoint::{AdamState, Checkpoint};
 use crate::model::{Mode, UNet, UNetConfig};
+use crate::ops::Op;
 
 /// Shapes and modes of one training step.
 #[derive(Clone, Copy, Debug)]
@@ -27,6 +28,12 @@ pub struct TrainStepConfig {
     /// The decay of a moving average of every network tensor, updated
     /// after each step (`--ema`); None: no average.
     pub ema: Option<f32>,
+    /// Gradients are summed into accumulators and the update (Adam, the
+    /// average) runs as its own part of the step, after the host has run
+    /// the gradient part on every micro-batch and combined the
+    /// accumulators of every rank (`--accum`, data parallelism). Else Adam
+    /// updates each parameter as soon as its gradient is complete.
+    pub accumulate: bool,
 }
 
 /// The whole training step as one graph: forward, the six loss terms,
@@ -39,12 +46,21 @@ pub struct TrainStep {
     pub mask: TensorId,
     /// With `ignore_unknown`: 1 where the ground truth is unknown.
     pub unknown: Option<TensorId>,
-    /// [lr, 1 − β1^t, 1 − β2^t, 0], written before each step.
+    /// [lr, 1 − β1^t, 1 − β2^t, gradient scale], written before each step.
     pub adam_step: TensorId,
+    /// With `accumulate`: [1] on a step's first micro-batch, else [0].
+    pub first_micro_batch: Option<TensorId>,
+    /// With `accumulate`: the first node of the update; the nodes before
+    /// it compute one micro-batch's gradients into the accumulators.
+    pub update_start: Option<usize>,
     pub output: TensorId,
     pub losses: LossTerms<TensorId>,
-    /// (parameter, its gradient, Adam m, Adam v) for every trainable parameter.
+    /// (parameter, its gradient, Adam m, Adam v) for every trainable
+    /// parameter; with `accumulate` the gradient is its accumulator.
     pub trained: Vec<(TensorId, TensorId, TensorId, TensorId)>,
+    /// The network's tensors the forward pass updates in place (BatchNorm
+    /// running statistics in training mode).
+    pub running_stats: Vec<TensorId>,
     /// (network tensor, its moving average) for every tensor of the
     /// network, with `ema`.
     pub averages: Vec<(TensorId, TensorId)>,
@@ -83,14 +99,24 @@ impl TrainStep {
             .filter(|&(_, t)| g.info(t).requires_grad)
             .collect();
         let seed = g.constant("loss_seed", &[1], vec![1.0]);
+        let first_micro_batch = cfg.accumulate.then(|| g.input("first_micro_batch", &[1]));
         let mut trained = Vec::new();
         backward_from(&mut g, &[(losses.total, seed)], &mut |g, t, grad| {
             if let Some((name, _)) = trainable.iter().find(|(_, p)| *p == t) {
                 let shape = g.shape(t).to_vec();
                 let m = g.state(&format!("adam.m.{name}"), &shape);
                 let v = g.state(&format!("adam.v.{name}"), &shape);
-                g.adam(adam_step, grad, t, m, v)?;
-                trained.push((t, grad, m, v));
+                match first_micro_batch {
+                    Some(first) => {
+                        let acc = g.state(&format!("grad.{name}"), &shape);
+                        g.accumulate(first, grad, acc)?;
+                        trained.push((t, acc, m, v));
+                    }
+                    None => {
+                        g.adam(adam_step, grad, t, m, v)?;
+                        trained.push((t, grad, m, v));
+                    }
+                }
             }
             Ok(())
         })?;
@@ -101,8 +127,26 @@ impl TrainStep {
                 trainable.len()
             )));
         }
+        let update_start = cfg.accumulate.then_some(g.nodes.len());
+        if cfg.accumulate {
+            for &(p, acc, m, v) in &trained {
+                g.adam(adam_step, acc, p, m, v)?;
+            }
+        }
         // The averages follow the finished step: after every Adam update
         // and the BatchNorm running statistics of the forward pass.
+        let running_stats = net
+            .named_tensors()
+            .into_iter()
+            .map(|(_, t)| t)
+            .filter(|&t| {
+                g.nodes.iter().any(|n| {
+                    n.op.written_inputs()
+                        .iter()
+                        .any(|&i| n.inputs[i] == t && !matches!(n.op, Op::Optim(_)))
+                })
+            })
+            .collect();
         let mut averages = Vec::new();
         if let Some(decay) = cfg.ema {
             for (name, t) in net.named_tensors() {
@@ -120,9 +164,12 @@ impl TrainStep {
             mask,
             unknown,
             adam_step,
+            first_micro_batch,
+            update_start,
             output,
             losses,
             trained,
+            running_stats,
             averages,
             phase_starts: [loss_start, backward_start],
         })

@@ -11,13 +11,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::metrics_log::{MetricsLog, StepMetrics};
+use super::parallel::{
+    accumulated_step, broadcast_model, micro_batch, rank_share, Collective, SingleProcess,
+};
 use super::run_config::{RunMetadata, RunSettings};
 use super::run_dir::{claim, RunDir, RunLock, RUN_ID_KEY};
 use super::samples::sample_grid;
 use super::schedule::LrSchedule;
 use super::session::TrainSession;
 use super::step::TrainStepConfig;
-use crate::data::images::{BatchSpec, ImageLoader};
+use crate::data::images::{Batch, BatchSpec, ImageLoader};
 use crate::data::masks::MaskSource;
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
@@ -91,6 +94,9 @@ pub struct TrainOptions {
     pub ema: Option<f64>,
     /// None: the resumed run's, else constant.
     pub lr_schedule: Option<LrSchedule>,
+    /// Micro-batches per optimiser step on each process (gradient
+    /// accumulation); `batch` stays the global batch. 1: none.
+    pub accum: usize,
 }
 
 /// What the loop tells its user (a progress bar, the app's dashboard).
@@ -130,6 +136,9 @@ pub struct RunInfo {
     pub last_step: u64,
     pub images: usize,
     pub batch: usize,
+    /// Micro-batches per step on each rank, and the ranks.
+    pub accum: usize,
+    pub ranks: usize,
     pub size: usize,
     pub dispatches: usize,
     pub planned_bytes: u64,
@@ -148,6 +157,9 @@ pub enum Outcome {
 struct Run<'a> {
     ctx: &'a GpuContext,
     session: TrainSession,
+    /// The ranks of a data-parallel job (one process: `SingleProcess`).
+    /// Rank 0 alone writes the run folder.
+    collective: &'a dyn Collective,
     info: RunInfo,
     dir: RunDir,
     /// Adam's step count before this run's first step.
@@ -157,8 +169,25 @@ struct Run<'a> {
     /// The last step whose weights were saved, and where.
     last_saved: Option<(u64, PathBuf)>,
     run_id: String,
-    /// Held while training: no second process writes into the folder.
-    _lock: RunLock,
+    /// Held while training (by rank 0): no second process writes into the
+    /// folder.
+    _lock: Option<RunLock>,
+}
+
+/// A step's loss terms: on their way back from the GPU, or already on the
+/// host (an accumulating step reads them back as it combines ranks).
+enum StepLosses {
+    Pending(PendingScalars),
+    Ready(Vec<f32>),
+}
+
+impl StepLosses {
+    fn wait(self) -> Result<Vec<f32>> {
+        match self {
+            StepLosses::Pending(p) => p.wait(),
+            StepLosses::Ready(v) => Ok(v),
+        }
+    }
 }
 
 /// Trains per `opts` until the last step or until `stop` is set.
@@ -168,6 +197,21 @@ pub fn train(
     observer: &mut dyn Observer,
     stop: &AtomicBool,
 ) -> Result<Outcome> {
+    train_ranks(ctx, opts, observer, stop, &SingleProcess)
+}
+
+/// `train` as one rank of a data-parallel job: every rank takes its share
+/// of each global batch, the gradients are summed over the ranks, every
+/// rank applies the same update, and rank 0 alone writes metrics, samples
+/// and checkpoints. Every rank stops on the same step.
+pub fn train_ranks(
+    ctx: &GpuContext,
+    opts: &TrainOptions,
+    observer: &mut dyn Observer,
+    stop: &AtomicBool,
+    collective: &dyn Collective,
+) -> Result<Outcome> {
+    let writer = collective.rank() == 0;
     let dir = RunDir {
         root: opts.out.clone(),
     };
@@ -191,19 +235,28 @@ pub fn train(
         first_step,
         ..
     } = settings;
-    let _lock = RunLock::take(&dir, &mut |text| observer.warning(text))?;
-    let run_id = claim(
-        &dir,
-        match &opts.start {
-            Start::Resume(p) => Some((
-                p.as_path(),
-                loaded
-                    .as_ref()
-                    .and_then(|ck| ck.extra.get(RUN_ID_KEY).cloned()),
-            )),
-            _ => None,
-        },
-    )?;
+    let micro = micro_batch(batch, opts.accum, collective.size())?;
+    let _lock = if writer {
+        Some(RunLock::take(&dir, &mut |text| observer.warning(text))?)
+    } else {
+        None
+    };
+    let run_id = if writer {
+        claim(
+            &dir,
+            match &opts.start {
+                Start::Resume(p) => Some((
+                    p.as_path(),
+                    loaded
+                        .as_ref()
+                        .and_then(|ck| ck.extra.get(RUN_ID_KEY).cloned()),
+                )),
+                _ => None,
+            },
+        )?
+    } else {
+        String::new()
+    };
 
     let mut files = list_images(&opts.data)?;
     if let Some(list) = &opts.exclude {
@@ -248,12 +301,13 @@ pub fn train(
             net,
             vgg: VggConfig::VGG16,
             preprocess: vgg_weights.preprocess,
-            batch,
+            batch: micro,
             height: size,
             width: size,
             ignore_unknown: false,
             mode,
             ema: ema.map(|d| d as f32),
+            accumulate: micro < batch,
         },
         true,
     )?;
@@ -272,11 +326,14 @@ pub fn train(
         }
         None => session.upload_initial_weights(seed)?,
     }
-    for sub in ["checkpoints", "samples"] {
-        std::fs::create_dir_all(dir.root.join(sub))
-            .map_err(|e| Error::Invalid(format!("{}: {e}", dir.root.join(sub).display())))?;
+    broadcast_model(&session, collective)?;
+    if writer {
+        for sub in ["checkpoints", "samples"] {
+            std::fs::create_dir_all(dir.root.join(sub))
+                .map_err(|e| Error::Invalid(format!("{}: {e}", dir.root.join(sub).display())))?;
+        }
+        dir.set_run_id(&run_id)?;
     }
-    dir.set_run_id(&run_id)?;
     let info = RunInfo {
         net,
         mode,
@@ -288,6 +345,8 @@ pub fn train(
         last_step,
         images: files.len(),
         batch,
+        accum: opts.accum.max(1),
+        ranks: collective.size(),
         size,
         dispatches: session.exec.dispatch_count(),
         planned_bytes: session.exec.plan().planned_bytes(),
@@ -301,11 +360,16 @@ pub fn train(
         seed,
     };
     let loader = ImageLoader::start(files, masks, spec, first_step, workers);
-    let mut log = MetricsLog::open(&dir.metrics(), first_step)?;
+    let mut log = if writer {
+        Some(MetricsLog::open(&dir.metrics(), first_step)?)
+    } else {
+        None
+    };
     observer.started(&info);
     let mut run = Run {
         ctx,
         session,
+        collective,
         info,
         dir,
         adam_t0,
@@ -325,7 +389,7 @@ pub fn train(
     run.train_loop(loader, &mut log, observer, stop, opts)
 }
 
-type InFlight = VecDeque<(u64, PendingScalars)>;
+type InFlight = VecDeque<(u64, StepLosses)>;
 
 impl Run<'_> {
     /// Trains; a failure that leaves the weights sound (the data loader
@@ -334,7 +398,7 @@ impl Run<'_> {
     fn train_loop(
         &mut self,
         loader: ImageLoader,
-        log: &mut MetricsLog,
+        log: &mut Option<MetricsLog>,
         observer: &mut dyn Observer,
         stop: &AtomicBool,
         opts: &TrainOptions,
@@ -380,7 +444,7 @@ impl Run<'_> {
     fn steps(
         &mut self,
         mut loader: ImageLoader,
-        log: &mut MetricsLog,
+        log: &mut Option<MetricsLog>,
         observer: &mut dyn Observer,
         stop: &AtomicBool,
         opts: &TrainOptions,
@@ -408,13 +472,12 @@ impl Run<'_> {
             {
                 self.save_or_warn(*done, observer)?;
             }
-            if stop.load(Ordering::SeqCst) {
+            if self.collective.any(stop.load(Ordering::SeqCst))? {
                 break;
             }
             let batch = loader.next_batch()?;
-            self.session.write_batch(&batch.images, &batch.masks)?;
             let t = self.adam_t0 + (step - self.info.first_step);
-            inflight.push_back((step, self.session.submit(self.lr_at(step), t)?));
+            inflight.push_back((step, self.submit(&batch, self.lr_at(step), t)?));
             // One step stays queued behind the one we wait for, so the GPU
             // never idles while the host reads losses back.
             while inflight.len() > 1 {
@@ -458,15 +521,41 @@ impl Run<'_> {
         }
     }
 
+    /// Submits a step on the global `batch`: at once where one process
+    /// runs it whole, else this rank's share micro-batch by micro-batch,
+    /// combined with the other ranks.
+    fn submit(&self, batch: &Batch, lr: f64, t: u64) -> Result<StepLosses> {
+        if self.session.step.update_start.is_none() {
+            self.session.write_batch(&batch.images, &batch.masks)?;
+            return Ok(StepLosses::Pending(self.session.submit(lr, t)?));
+        }
+        let (rank, ranks) = (self.collective.rank(), self.collective.size());
+        let share = |values: &[f32]| {
+            let per = values.len() / self.info.batch;
+            let r = rank_share(self.info.batch, rank, ranks);
+            values[r.start * per..r.end * per].to_vec()
+        };
+        let losses = accumulated_step(
+            &self.session,
+            self.collective,
+            self.info.accum,
+            &share(&batch.images),
+            &share(&batch.masks),
+            lr,
+            t,
+        )?;
+        Ok(StepLosses::Ready(losses))
+    }
+
     /// Waits for a step's losses, logs them and stops on a non-finite loss
     /// or a device error.
     fn collect(
         &self,
         step: u64,
-        pending: PendingScalars,
+        pending: StepLosses,
         last_arrival: &mut Instant,
         observer: &mut dyn Observer,
-        log: &mut MetricsLog,
+        log: &mut Option<MetricsLog>,
     ) -> Result<()> {
         let values = pending.wait()?;
         let now = Instant::now();
@@ -481,7 +570,7 @@ impl Run<'_> {
             lr: self.lr_at(step),
             images_per_s: self.info.batch as f64 / dt.max(1e-9),
         };
-        if let Some(warning) = log.append(&m) {
+        if let Some(warning) = log.as_mut().and_then(|log| log.append(&m)) {
             observer.warning(&warning);
         }
         observer.step(&m);
@@ -533,6 +622,10 @@ impl Run<'_> {
     }
 
     fn save(&mut self, step: u64, observer: &mut dyn Observer) -> Result<PathBuf> {
+        if self.collective.rank() != 0 {
+            // Rank 0 writes the run's checkpoints.
+            return Ok(self.dir.latest());
+        }
         let mut ck = self
             .session
             .step
@@ -577,6 +670,9 @@ impl Run<'_> {
     /// Writes a sample grid; a failed write (a full disk) is a warning and
     /// leaves no temporary file, and the next sample tries again.
     fn write_sample(&mut self, step: u64, observer: &mut dyn Observer) {
+        if self.collective.rank() != 0 {
+            return;
+        }
         let grid = (|| -> Result<image::RgbImage> {
             let images = self.session.exec.read(self.session.step.image)?;
             let masks = self.session.exec.read(self.session.step.mask)?;

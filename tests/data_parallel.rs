@@ -144,3 +144,170 @@ fn a_batch_that_does_not_split_is_refused() {
     let e = micro_batch(4, 1, 3).unwrap_err().to_string();
     assert!(e.contains("3 rank(s)"), "{e}");
 }
+
+/// `pconv --headless train` on 8 small images, `extra` added, under
+/// `mpirun -np ranks` where `ranks` > 0; the exit status and stderr.
+#[cfg(feature = "mpi")]
+fn train(
+    data: &std::path::Path,
+    out: &std::path::Path,
+    ranks: usize,
+    extra: &[&str],
+) -> (bool, String) {
+    let mut args: Vec<String> = Vec::new();
+    let mut cmd = if ranks > 0 {
+        args.extend(["--oversubscribe", "--bind-to", "none", "-np"].map(String::from));
+        args.push(ranks.to_string());
+        args.push(env!("CARGO_BIN_EXE_pconv").into());
+        std::process::Command::new("mpirun")
+    } else {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pconv"))
+    };
+    args.extend(
+        [
+            "--headless",
+            "train",
+            "--size",
+            "16",
+            "--levels",
+            "2",
+            "--width",
+            "0.0625",
+            "--seed",
+            "4",
+            "--checkpoint-every",
+            "1",
+        ]
+        .map(String::from),
+    );
+    args.extend(["--data".into(), data.display().to_string()]);
+    args.extend(["--out".into(), out.display().to_string()]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let o = cmd
+        .args(&args)
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none")
+        .output()
+        .expect("mpirun (Open MPI) is on PATH where --features mpi is tested");
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
+}
+
+/// Eight 20x20 images of seeded noise in a folder.
+#[cfg(feature = "mpi")]
+fn images(dir: &std::path::Path) -> std::path::PathBuf {
+    let data = dir.join("images");
+    std::fs::create_dir_all(&data).unwrap();
+    let mut rng = Rng::new(21);
+    for i in 0..8 {
+        let img = image::RgbImage::from_fn(20, 20, |_, _| {
+            image::Rgb([0, 1, 2].map(|_| (rng.uniform() * 255.0) as u8))
+        });
+        img.save(data.join(format!("{i}.png"))).unwrap();
+    }
+    data
+}
+
+/// Every tensor of a run's last checkpoint (weights, BatchNorm statistics,
+/// Adam moments, averages) as bits.
+#[cfg(feature = "mpi")]
+fn model_bits(out: &std::path::Path) -> Vec<(String, Vec<u32>)> {
+    let ck = pconv::model::Checkpoint::read(&out.join("latest.safetensors")).unwrap();
+    let bits = |t: &pconv::io::safetensors::Tensor| t.data.iter().map(|v| v.to_bits()).collect();
+    let mut all: Vec<(String, Vec<u32>)> = ck
+        .tensors
+        .iter()
+        .map(|(n, t)| (n.clone(), bits(t)))
+        .collect();
+    for (n, (m, v)) in &ck.adam.as_ref().unwrap().moments {
+        all.push((format!("adam.m.{n}"), bits(m)));
+        all.push((format!("adam.v.{n}"), bits(v)));
+    }
+    all
+}
+
+/// 2 ranks × 2 images, and 3 ranks × 1 image, train exactly what one
+/// process trains with `--accum 2` and `--accum 3` on the same global
+/// batches; the whole batch on one process without accumulation (other
+/// BatchNorm statistics) trains something else.
+#[cfg(feature = "mpi")]
+#[test]
+fn mpi_ranks_equal_one_process_with_accumulation() {
+    let dir = common::Scratch::new("mpi-equal");
+    let data = images(dir.path());
+    for (ranks, batch) in [(2, "4"), (3, "3")] {
+        let steps = ["--batch", batch, "--steps", "3"];
+        let accum = ranks.to_string();
+        let one = dir.path().join(format!("accum{ranks}"));
+        let (ok, err) = train(&data, &one, 0, &[&steps[..], &["--accum", &accum]].concat());
+        assert!(ok, "{err}");
+        let job = dir.path().join(format!("ranks{ranks}"));
+        let (ok, err) = train(&data, &job, ranks, &steps);
+        assert!(ok, "{err}");
+        assert_eq!(model_bits(&one), model_bits(&job), "{ranks} ranks");
+        let whole = dir.path().join(format!("whole{ranks}"));
+        assert!(train(&data, &whole, 0, &steps).0);
+        assert_ne!(model_bits(&one), model_bits(&whole));
+    }
+    // A global batch the ranks cannot share is refused by every rank.
+    let (ok, err) = train(
+        &data,
+        &dir.path().join("odd"),
+        2,
+        &["--batch", "3", "--steps", "1"],
+    );
+    assert!(
+        !ok && err.contains("does not split into 2 rank(s)"),
+        "{err}"
+    );
+}
+
+/// A rank killed mid-run ends the whole job with an error, and the last
+/// checkpoint rank 0 wrote is intact.
+#[cfg(feature = "mpi")]
+#[test]
+fn a_killed_rank_ends_the_job_and_keeps_the_checkpoint() {
+    let dir = common::Scratch::new("mpi-kill");
+    let data = images(dir.path());
+    let out = dir.path().join("run");
+    let job = {
+        let out = out.clone();
+        std::thread::spawn(move || train(&data, &out, 2, &["--batch", "2", "--steps", "100000"]))
+    };
+    // Wait for a checkpoint, then kill rank 1.
+    let latest = out.join("latest.safetensors");
+    let t0 = std::time::Instant::now();
+    while !latest.exists() {
+        assert!(
+            t0.elapsed().as_secs() < 120,
+            "no checkpoint within 2 minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let rank1 = rank_pid(1).expect("rank 1 runs");
+    std::process::Command::new("kill")
+        .args(["-9", &rank1.to_string()])
+        .status()
+        .unwrap();
+    let (ok, _err) = job.join().unwrap();
+    assert!(!ok, "the job ends with an error");
+    let ck = pconv::model::Checkpoint::read(&latest).expect("the last checkpoint is intact");
+    assert!(ck.step >= 1);
+}
+
+/// The process id of this user's pconv process with MPI rank `rank`.
+#[cfg(feature = "mpi")]
+fn rank_pid(rank: usize) -> Option<u32> {
+    let want = format!("OMPI_COMM_WORLD_RANK={rank}");
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+        let env = std::fs::read(e.path().join("environ")).ok()?;
+        let is_pconv = String::from_utf8_lossy(&cmd).contains("pconv");
+        let has_rank = env.split(|&b| b == 0).any(|v| v == want.as_bytes());
+        (is_pconv && has_rank).then_some(pid)
+    })
+}

@@ -16,6 +16,7 @@ fn spec(batch: usize, size: usize, seed: u64) -> BatchSpec {
         size,
         resize: false,
         seed,
+        share: None,
     }
 }
 
@@ -76,6 +77,27 @@ fn batches_are_deterministic_ordered_and_skip_unreadable_files() {
     assert_eq!(resumed[1].images, a[5].images);
     assert_eq!(resumed[1].masks, a[5].masks);
     assert_ne!(a[0].images, a[1].images);
+    // A rank's share (samples 1 and 2 of each batch of 3) is that part of
+    // the whole batch, unreadable files and all.
+    let mut share = ImageLoader::start(
+        files.clone(),
+        MaskSource::GENERATED,
+        BatchSpec {
+            share: Some(1..3),
+            ..spec(3, 8, 42)
+        },
+        0,
+        2,
+    );
+    for (i, whole) in a.iter().enumerate() {
+        let part = share.next_batch().unwrap();
+        assert_eq!(
+            part.images,
+            whole.images[3 * 8 * 8..],
+            "images of batch {i}"
+        );
+        assert_eq!(part.masks, whole.masks[8 * 8..], "masks of batch {i}");
+    }
 }
 
 #[test]

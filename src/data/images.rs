@@ -15,7 +15,7 @@ use crate::model::SplitMix64;
 use crate::raster::files::load_rgb;
 
 /// What each training sample is.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct BatchSpec {
     pub batch: usize,
     pub size: usize,
@@ -24,6 +24,9 @@ pub struct BatchSpec {
     /// and resize only images smaller than `size`.
     pub resize: bool,
     pub seed: u64,
+    /// The samples of each batch this process loads (a rank's share of a
+    /// global batch); None: all.
+    pub share: Option<std::ops::Range<usize>>,
 }
 
 /// A random size x size crop (after resizing so the short side is at least
@@ -102,60 +105,68 @@ fn make_batch(
         size,
         resize,
         seed,
-    } = *spec;
+        share,
+    } = spec.clone();
     let n = shared.files.len();
-    let mut images = Vec::with_capacity(batch * 3 * size * size);
-    let mut slot = index * batch as u64;
-    while images.len() < batch * 3 * size * size {
-        // Each pass either adds an image or finds a new unreadable one, so
-        // this ends; readable images are reused as often as a batch needs.
-        if shared.bad.lock().map(|b| b.len() >= n).unwrap_or(false) {
-            return Err(Error::Invalid(format!(
-                "none of the {n} training images is readable (each was reported above)"
-            )));
-        }
-        let epoch = slot / n as u64;
-        if cache.as_ref().is_none_or(|(e, _)| *e != epoch) {
-            *cache = Some((epoch, epoch_order(n, seed, epoch)));
-        }
-        let file = cache
-            .as_ref()
-            .map(|(_, o)| o[(slot % n as u64) as usize])
-            .unwrap_or(0);
-        slot += 1;
-        if shared
-            .bad
-            .lock()
-            .map(|b| b.contains(&file))
-            .unwrap_or(false)
-        {
-            continue;
-        }
-        match load_rgb(&shared.files[file]) {
-            Ok(img) if img.width() > 0 && img.height() > 0 => {
-                let mut rng =
-                    SplitMix64(seed ^ 0xA5A5_5A5A ^ (slot.wrapping_mul(0xD1B5_4A32_D192_ED03)));
-                images.extend(augment(&img, size, resize, &mut rng));
+    let share = share.unwrap_or(0..batch);
+    let mut images = Vec::with_capacity(share.len() * 3 * size * size);
+    for j in share.clone() {
+        // Sample j of batch `index` is slot index·batch + j of the seeded
+        // order, or the next readable image after it: a function of (seed,
+        // index, j) alone, so a rank decodes only its share of the batch.
+        let mut slot = index * batch as u64 + j as u64;
+        loop {
+            // Each pass either adds an image or finds a new unreadable one,
+            // so this ends.
+            if shared.bad.lock().map(|b| b.len() >= n).unwrap_or(false) {
+                return Err(Error::Invalid(format!(
+                    "none of the {n} training images is readable (each was reported above)"
+                )));
             }
-            other => {
-                let why = match other {
-                    Err(e) => e.to_string(),
-                    Ok(_) => format!("{}: an empty image", shared.files[file].display()),
-                };
-                if let Ok(mut b) = shared.bad.lock() {
-                    if b.insert(file) {
-                        eprintln!("skipping unreadable image: {why}");
+            let epoch = slot / n as u64;
+            if cache.as_ref().is_none_or(|(e, _)| *e != epoch) {
+                *cache = Some((epoch, epoch_order(n, seed, epoch)));
+            }
+            let file = cache
+                .as_ref()
+                .map(|(_, o)| o[(slot % n as u64) as usize])
+                .unwrap_or(0);
+            slot += 1;
+            if shared
+                .bad
+                .lock()
+                .map(|b| b.contains(&file))
+                .unwrap_or(false)
+            {
+                continue;
+            }
+            match load_rgb(&shared.files[file]) {
+                Ok(img) if img.width() > 0 && img.height() > 0 => {
+                    let mut rng =
+                        SplitMix64(seed ^ 0xA5A5_5A5A ^ (slot.wrapping_mul(0xD1B5_4A32_D192_ED03)));
+                    images.extend(augment(&img, size, resize, &mut rng));
+                    break;
+                }
+                other => {
+                    let why = match other {
+                        Err(e) => e.to_string(),
+                        Ok(_) => format!("{}: an empty image", shared.files[file].display()),
+                    };
+                    if let Ok(mut b) = shared.bad.lock() {
+                        if b.insert(file) {
+                            eprintln!("skipping unreadable image: {why}");
+                        }
                     }
                 }
             }
         }
     }
-    let mut masks = Vec::with_capacity(batch * size * size);
-    for b in 0..batch as u64 {
+    let mut masks = Vec::with_capacity(share.len() * size * size);
+    for b in share {
         masks.extend(
             shared
                 .masks
-                .mask(size, seed, index * batch as u64 + b)?
+                .mask(size, seed, index * batch as u64 + b as u64)?
                 .known_mask(),
         );
     }
@@ -185,6 +196,7 @@ impl ImageLoader {
         for w in 0..workers {
             let (tx, rx) = sync_channel(2);
             let shared = shared.clone();
+            let spec = spec.clone();
             std::thread::spawn(move || {
                 let mut cache = None;
                 let mut index = first + w as u64;

@@ -353,11 +353,14 @@ pub fn train_ranks(
         out: dir.root.clone(),
     };
     let workers = std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).clamp(1, 8));
+    // Each rank loads only its share of every global batch.
+    let ranks = collective.size();
     let spec = BatchSpec {
         batch,
         size,
         resize,
         seed,
+        share: (ranks > 1).then(|| rank_share(batch, collective.rank(), ranks)),
     };
     let loader = ImageLoader::start(files, masks, spec, first_step, workers);
     let mut log = if writer {
@@ -529,18 +532,13 @@ impl Run<'_> {
             self.session.write_batch(&batch.images, &batch.masks)?;
             return Ok(StepLosses::Pending(self.session.submit(lr, t)?));
         }
-        let (rank, ranks) = (self.collective.rank(), self.collective.size());
-        let share = |values: &[f32]| {
-            let per = values.len() / self.info.batch;
-            let r = rank_share(self.info.batch, rank, ranks);
-            values[r.start * per..r.end * per].to_vec()
-        };
+        // The loader gave this rank its share of the global batch.
         let losses = accumulated_step(
             &self.session,
             self.collective,
             self.info.accum,
-            &share(&batch.images),
-            &share(&batch.masks),
+            &batch.images,
+            &batch.masks,
             lr,
             t,
         )?;

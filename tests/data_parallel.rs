@@ -154,6 +154,18 @@ fn train(
     ranks: usize,
     extra: &[&str],
 ) -> (bool, String) {
+    train_with(data, out, ranks, extra, &[])
+}
+
+/// `train` with environment variables `env` added.
+#[cfg(feature = "mpi")]
+fn train_with(
+    data: &std::path::Path,
+    out: &std::path::Path,
+    ranks: usize,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (bool, String) {
     let mut args: Vec<String> = Vec::new();
     let mut cmd = if ranks > 0 {
         args.extend(["--oversubscribe", "--bind-to", "none", "-np"].map(String::from));
@@ -188,6 +200,7 @@ fn train(
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none")
+        .envs(env.iter().copied())
         .output()
         .expect("mpirun (Open MPI) is on PATH where --features mpi is tested");
     (
@@ -252,6 +265,17 @@ fn mpi_ranks_equal_one_process_with_accumulation() {
         assert!(train(&data, &whole, 0, &steps).0);
         assert_ne!(model_bits(&one), model_bits(&whole));
     }
+    // MPI's own all-reduce (PCONV_ALLREDUCE=mpi) trains too, in the
+    // library's order; a misspelt choice is refused.
+    let steps = ["--batch", "4", "--steps", "2"];
+    let fast = dir.path().join("allreduce");
+    let (ok, err) = train_with(&data, &fast, 2, &steps, &[("PCONV_ALLREDUCE", "mpi")]);
+    assert!(ok, "{err}");
+    assert!(model_bits(&fast)
+        .iter()
+        .all(|(_, v)| v.iter().all(|b| f32::from_bits(*b).is_finite())));
+    let (ok, err) = train_with(&data, &fast, 2, &steps, &[("PCONV_ALLREDUCE", "ring")]);
+    assert!(!ok && err.contains("PCONV_ALLREDUCE=ring"), "{err}");
     // A global batch the ranks cannot share is refused by every rank.
     let (ok, err) = train(
         &data,

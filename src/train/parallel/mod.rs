@@ -28,6 +28,11 @@ pub trait Collective {
     fn all_gather(&self, local: &[f32]) -> Result<Vec<f32>>;
     /// Rank 0's `data` on every rank (one length on all ranks).
     fn broadcast(&self, data: &mut [f32]) -> Result<()>;
+    /// The element-wise sum of every rank's `local`, added in rank order
+    /// (so the bits do not depend on the transport), on every rank.
+    fn sum_in_rank_order(&self, local: &[f32]) -> Result<Vec<f32>> {
+        Ok(sum_in_order(&self.all_gather(local)?, self.size()))
+    }
     /// Whether any rank says `yes` (every rank stops on the same step).
     fn any(&self, yes: bool) -> Result<bool> {
         Ok(self
@@ -132,8 +137,7 @@ pub fn accumulated_step(
     let ranks = collective.size();
     if ranks > 1 {
         let local = session.read_gradients()?;
-        let all = collective.all_gather(&local)?;
-        session.write_gradients(&sum_in_order(&all, ranks))?;
+        session.write_gradients(&collective.sum_in_rank_order(&local)?)?;
         stats = collective.all_gather(&stats)?;
         losses = collective.all_gather(&losses)?;
     }

@@ -162,6 +162,7 @@ fn run_metadata_round_trips_and_bad_values_are_named() {
         ema: Some(0.999),
         finetune: true,
         batch: Some(32),
+        micro_batches: Some(4),
         size: Some(128),
         resize: false,
     };

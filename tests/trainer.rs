@@ -49,7 +49,7 @@ fn options(dir: &Path, out: &str, steps: u64) -> TrainOptions {
         seed: Some(9),
         ema: None,
         lr_schedule: None,
-        accum: 1,
+        accum: None,
     }
 }
 
@@ -214,10 +214,11 @@ fn a_run_writes_metrics_samples_and_checkpoints_and_resumes_exactly() {
     assert_eq!((after.step, after.adam.unwrap().step), (1, 1));
 }
 
-/// `--ema` and `--lr-schedule cosine`: the rate falls from 2e-4 to a
-/// hundredth of it over the run, checkpoints carry the average, and a run
-/// stopped early and resumed with `--resume` alone (its own steps, decay
-/// and schedule) ends bit for bit where the uninterrupted one does.
+/// `--ema`, `--lr-schedule cosine` and `--accum 2`: the rate falls from
+/// 2e-4 to a hundredth of it over the run, checkpoints carry the average,
+/// and a run stopped early and resumed with `--resume` alone (its own
+/// steps, decay, schedule and micro-batches) ends bit for bit where the
+/// uninterrupted one does.
 #[test]
 fn the_weights_average_and_the_rate_schedule_resume_exactly() {
     let Some(ctx) = gpu() else { return };
@@ -226,6 +227,7 @@ fn the_weights_average_and_the_rate_schedule_resume_exactly() {
     let with = |out: &str| TrainOptions {
         ema: Some(0.9),
         lr_schedule: Some(pconv::train::LrSchedule::Cosine),
+        accum: Some(2),
         ..options(&dir, out, 4)
     };
     let mut full = Record::default();
@@ -236,6 +238,7 @@ fn the_weights_average_and_the_rate_schedule_resume_exactly() {
     assert!(lrs.windows(2).all(|w| w[1] < w[0]), "{lrs:?}");
     let ck = Checkpoint::read(&dir.join("full/latest.safetensors")).unwrap();
     let ema = ck.ema.clone().expect("the checkpoint carries the average");
+    assert_eq!(ck.extra["train.micro_batches"], "2");
     assert_ne!(ema, ck.tensors);
     assert_eq!(
         ck.clone().for_inference().tensors,

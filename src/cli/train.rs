@@ -91,9 +91,10 @@ pub struct TrainArgs {
     seed: Option<u64>,
     /// Gradient accumulation: split each batch into K micro-batches and
     /// update once per batch (--batch stays the batch of one update; it
-    /// must divide by K, and by K times the ranks under mpirun).
-    #[arg(long, default_value_t = 1, value_parser = usize_in(1, MAX_BATCH))]
-    accum: usize,
+    /// must divide by K, and by K times the ranks under mpirun)
+    /// [default: 1, or the resumed run's split].
+    #[arg(long, value_parser = usize_in(1, MAX_BATCH))]
+    accum: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -116,10 +117,25 @@ impl Console {
     }
 }
 
+/// How each batch is split: " (2 ranks × 2 micro-batches of 3)", or
+/// nothing for one process without accumulation.
+fn split(r: &RunInfo) -> String {
+    let parts = r.accum * r.ranks;
+    if parts == 1 {
+        return String::new();
+    }
+    let ranks = if r.ranks > 1 {
+        format!("{} ranks × ", r.ranks)
+    } else {
+        String::new()
+    };
+    format!(" ({ranks}{} micro-batches of {})", r.accum, r.batch / parts)
+}
+
 impl Observer for Console {
     fn started(&mut self, r: &RunInfo) {
         eprintln!(
-            "training L{} width {} ({:?}) on {} images, {}x{} batch {}, lr {:e} ({}){}, seed {}: steps {}..{}, \
+            "training L{} width {} ({:?}) on {} images, {}x{} batch {}{}, lr {:e} ({}){}, seed {}: steps {}..{}, \
              {} dispatches per step, planned GPU memory {:.0} MiB; output in {}",
             r.net.levels,
             r.net.width,
@@ -128,6 +144,7 @@ impl Observer for Console {
             r.size,
             r.size,
             r.batch,
+            split(r),
             r.lr,
             r.lr_schedule.name(),
             r.ema.map(|d| format!(", weights averaged (decay {d})")).unwrap_or_default(),

@@ -25,6 +25,8 @@ pub struct RunMetadata {
     pub ema: Option<f64>,
     pub finetune: bool,
     pub batch: Option<usize>,
+    /// The micro-batches each batch was split into: `--accum` × ranks.
+    pub micro_batches: Option<usize>,
     pub size: Option<usize>,
     pub resize: bool,
 }
@@ -59,6 +61,7 @@ impl RunMetadata {
             ema: parsed(extra, "train.ema")?,
             finetune: parsed(extra, "train.finetune")?.unwrap_or(false),
             batch: parsed(extra, "train.batch")?,
+            micro_batches: parsed(extra, "train.micro_batches")?,
             size: parsed(extra, "train.size")?,
             resize: parsed(extra, "train.resize")?.unwrap_or(false),
         })
@@ -81,6 +84,10 @@ impl RunMetadata {
         put("train.ema", self.ema.map(|v| v.to_string()));
         put("train.finetune", Some(self.finetune.to_string()));
         put("train.batch", self.batch.map(|v| v.to_string()));
+        put(
+            "train.micro_batches",
+            self.micro_batches.map(|v| v.to_string()),
+        );
         put("train.size", self.size.map(|v| v.to_string()));
         put("train.resize", Some(self.resize.to_string()));
     }
@@ -97,6 +104,8 @@ pub struct RunSettings {
     pub lr_schedule: LrSchedule,
     pub size: usize,
     pub batch: usize,
+    /// Micro-batches per step on each of the ranks (`--accum`).
+    pub accum: usize,
     pub ema: Option<f64>,
     /// The resumed run's last step (its length unless told otherwise).
     pub run_steps: Option<u64>,
@@ -107,10 +116,12 @@ pub struct RunSettings {
 impl RunSettings {
     /// The options first, then (when resuming) the checkpoint's run, then
     /// the defaults; every value checked, with the flag in the message.
+    /// `ranks`: the processes of a data-parallel job (1: one).
     pub fn resolve(
         opts: &TrainOptions,
         loaded: Option<&Checkpoint>,
         resume: bool,
+        ranks: usize,
     ) -> Result<RunSettings> {
         if let Some(ck) = loaded {
             for (what, given, has) in [
@@ -147,6 +158,7 @@ impl RunSettings {
         };
         let finetune = opts.finetune || run.finetune;
         let lr_default = if finetune { LR_FINETUNE } else { LR_TRAIN };
+        let batch = opts.batch.or(run.batch).unwrap_or(DEFAULT_BATCH);
         let s = RunSettings {
             net,
             finetune,
@@ -160,7 +172,22 @@ impl RunSettings {
             // A resumed run keeps its crop size and batch unless told
             // otherwise, so `--resume` alone continues the same run.
             size: opts.size.or(run.size).unwrap_or(DEFAULT_SIZE),
-            batch: opts.batch.or(run.batch).unwrap_or(DEFAULT_BATCH),
+            batch,
+            // A resumed run keeps its split of each batch (BatchNorm sees
+            // the same micro-batches), however many ranks continue it.
+            accum: match (opts.accum, run.micro_batches) {
+                (Some(a), _) => a,
+                (None, Some(parts)) if run.batch == Some(batch) => {
+                    if !parts.is_multiple_of(ranks.max(1)) {
+                        return Err(Error::Invalid(format!(
+                            "the resumed run split each batch into {parts} micro-batches, \
+                             which {ranks} ranks cannot share; give --accum"
+                        )));
+                    }
+                    (parts / ranks.max(1)).max(1)
+                }
+                _ => 1,
+            },
             ema: opts.ema.or(run.ema),
             run_steps: run.steps,
             first_step: if resume {

@@ -95,8 +95,9 @@ pub struct TrainOptions {
     /// None: the resumed run's, else constant.
     pub lr_schedule: Option<LrSchedule>,
     /// Micro-batches per optimiser step on each process (gradient
-    /// accumulation); `batch` stays the global batch. 1: none.
-    pub accum: usize,
+    /// accumulation); `batch` stays the global batch. None: the resumed
+    /// run's split, else 1 (none).
+    pub accum: Option<usize>,
 }
 
 /// What the loop tells its user (a progress bar, the app's dashboard).
@@ -221,7 +222,7 @@ pub fn train_ranks(
         Start::Init(p) | Start::Resume(p) => Some(Checkpoint::read(p)?),
     };
     let resume = matches!(opts.start, Start::Resume(_));
-    let settings = RunSettings::resolve(opts, loaded.as_ref(), resume)?;
+    let settings = RunSettings::resolve(opts, loaded.as_ref(), resume, collective.size())?;
     let RunSettings {
         net,
         finetune,
@@ -231,11 +232,12 @@ pub fn train_ranks(
         lr_schedule,
         size,
         batch,
+        accum,
         ema,
         first_step,
         ..
     } = settings;
-    let micro = micro_batch(batch, opts.accum, collective.size())?;
+    let micro = micro_batch(batch, accum, collective.size())?;
     let _lock = if writer {
         Some(RunLock::take(&dir, &mut |text| observer.warning(text))?)
     } else {
@@ -345,7 +347,7 @@ pub fn train_ranks(
         last_step,
         images: files.len(),
         batch,
-        accum: opts.accum.max(1),
+        accum,
         ranks: collective.size(),
         size,
         dispatches: session.exec.dispatch_count(),
@@ -653,6 +655,7 @@ impl Run<'_> {
             ema: self.info.ema,
             finetune: self.finetune,
             batch: Some(self.info.batch),
+            micro_batches: Some(self.info.accum * self.info.ranks),
             size: Some(self.info.size),
             resize: self.resize,
         }

@@ -315,17 +315,24 @@ pub struct StepTiming {
     pub dispatches: usize,
     pub planned_bytes: u64,
     pub unplanned_bytes: u64,
+    /// An accumulating step: the median time to read every gradient back
+    /// and write it again (what a rank's gradient exchange adds besides
+    /// the network).
+    pub gradient_round_trip_s: Option<f64>,
 }
 
 /// Builds the training step of `cfg` with random weights, VGG and data, and
 /// times `reps` steps (one submit each; the losses read back asynchronously
 /// and waited for at the end of each step), after one warm-up step. With
 /// `profile`, first prints the time of each kernel (one submit per dispatch).
+/// An accumulating `cfg` runs `accum` micro-batches of its batch per step
+/// (`train::parallel::accumulated_step`, one process).
 pub fn time_train_step(
     ctx: &GpuContext,
     cfg: &crate::train::TrainStepConfig,
     reps: usize,
     profile: bool,
+    accum: usize,
 ) -> Result<StepTiming> {
     use crate::model::SplitMix64;
     let session = crate::train::session::TrainSession::compile(ctx, cfg, false)?;
@@ -372,17 +379,36 @@ pub fn time_train_step(
             );
         }
     }
+    let (images, masks) = (exec.read(step.image)?, exec.read(step.mask)?);
+    let repeat = |v: &[f32]| v.repeat(accum.max(1));
+    let (images, masks) = (repeat(&images), repeat(&masks));
     let mut times = Vec::new();
+    let mut round_trips = Vec::new();
     for i in 0..=reps.max(1) {
         let t0 = Instant::now();
-        session.submit(2e-4, i as u64 + 1)?.wait()?;
+        let t = i as u64 + 1;
+        if cfg.accumulate {
+            use crate::train::parallel::{accumulated_step, SingleProcess};
+            accumulated_step(&session, &SingleProcess, accum, &images, &masks, 2e-4, t)?;
+            exec.wait()?;
+        } else {
+            session.submit(2e-4, t)?.wait()?;
+        }
         if i > 0 {
             times.push(t0.elapsed().as_secs_f64());
+            if cfg.accumulate {
+                let t1 = Instant::now();
+                session.write_gradients(&session.read_gradients()?)?;
+                exec.wait()?;
+                round_trips.push(t1.elapsed().as_secs_f64());
+            }
         }
     }
     let all = times.clone();
     times.sort_by(f64::total_cmp);
+    round_trips.sort_by(f64::total_cmp);
     Ok(StepTiming {
+        gradient_round_trip_s: round_trips.get(round_trips.len() / 2).copied(),
         times: all,
         median_s: times[times.len() / 2],
         min_s: times[0],

@@ -170,7 +170,7 @@ pub fn measure(ctx: &GpuContext, c: &Config, reps: usize, profile: bool) -> Resu
                 ema: None,
                 accumulate: false,
             };
-            let t = time_train_step(ctx, &cfg, reps, profile)?;
+            let t = time_train_step(ctx, &cfg, reps, profile, 1)?;
             (t.times, t.dispatches, t.planned_bytes)
         }
         Kind::Infer => time_inference(ctx, c, reps, profile)?,

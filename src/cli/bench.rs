@@ -39,6 +39,10 @@ pub struct BenchArgs {
     /// Training-step benchmark: batch size.
     #[arg(long, default_value_t = 1, value_parser = usize_in(1, 4096))]
     batch: usize,
+    /// Training-step benchmark: split the batch into K micro-batches
+    /// (`train --accum`); also times a gradient read-back and write.
+    #[arg(long, default_value_t = 1, value_parser = usize_in(1, 4096))]
+    accum: usize,
     /// Training-step benchmark, or each configuration of --suite: also print
     /// the time per kernel.
     #[arg(long)]
@@ -68,19 +72,19 @@ fn run_checked(a: BenchArgs) -> Result<()> {
         },
         vgg: pconv::loss::VggConfig::VGG16,
         preprocess: pconv::loss::Preprocess::Caffe,
-        batch: a.batch,
+        batch: pconv::train::parallel::micro_batch(a.batch, a.accum, 1)?,
         height: a.size,
         width: a.size,
         mode: pconv::model::Mode::Train,
         ignore_unknown: false,
         ema: None,
-        accumulate: false,
+        accumulate: a.accum > 1,
     };
     println!("adapter: {}", ctx.summary);
-    let t = pconv::bench::time_train_step(&ctx, &cfg, a.reps, a.profile)?;
+    let t = pconv::bench::time_train_step(&ctx, &cfg, a.reps, a.profile, a.accum)?;
     println!(
         "train step L{} width {} {s}x{s} batch {}: median {:.3} s (min {:.3}, max {:.3}), \
-         {:.2} images/s, {} dispatches in 1 submit, planned GPU memory {:.1} MiB (without reuse {:.1} MiB)",
+         {:.2} images/s, {} dispatches in {} submit(s), planned GPU memory {:.1} MiB (without reuse {:.1} MiB)",
         a.levels,
         a.width,
         a.batch,
@@ -89,10 +93,20 @@ fn run_checked(a: BenchArgs) -> Result<()> {
         t.max_s,
         a.batch as f64 / t.median_s,
         t.dispatches,
+        // An accumulating step: one submit per micro-batch, one update.
+        if a.accum > 1 { a.accum + 1 } else { 1 },
         t.planned_bytes as f64 / 1048576.0,
         t.unplanned_bytes as f64 / 1048576.0,
         s = a.size,
     );
+    if let Some(rt) = t.gradient_round_trip_s {
+        println!(
+            "{} micro-batches of {} per step; reading every gradient back and writing it again: {:.1} ms",
+            a.accum,
+            cfg.batch,
+            rt * 1e3
+        );
+    }
     Ok(())
 }
 

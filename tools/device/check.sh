@@ -18,6 +18,8 @@ timeout -k 5 30 $P bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 3 -
 el suite
 timeout -k 5 60 $P bench --suite --json $OUT/pconv_suite.json --reps 3 > $OUT/suite.txt 2>&1; tail -n 12 $OUT/suite.txt
 timeout -k 5 20 $P bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 | tail -n 4
+el accumulation L7 256 b12: the split step and a full-width gradient round trip (issue 25)
+timeout -k 5 30 $P bench --levels 7 --size 256 --batch 12 --accum 2 --reps 3 | tail -n 2
 el profile inference
 timeout -k 5 30 $P bench --suite --only infer --reps 3 --profile > $OUT/profile-infer.txt 2>&1; grep "^infer" $OUT/profile-infer.txt
 el torch

@@ -168,10 +168,23 @@ fn train_with(
 ) -> (bool, String) {
     let mut args: Vec<String> = Vec::new();
     let mut cmd = if ranks > 0 {
-        args.extend(["--oversubscribe", "--bind-to", "none", "-np"].map(String::from));
+        // A job that hangs fails the test (exit 124) instead of the suite.
+        args.extend(
+            [
+                "-k",
+                "5",
+                "120",
+                "mpirun",
+                "--oversubscribe",
+                "--bind-to",
+                "none",
+                "-np",
+            ]
+            .map(String::from),
+        );
         args.push(ranks.to_string());
         args.push(env!("CARGO_BIN_EXE_pconv").into());
-        std::process::Command::new("mpirun")
+        std::process::Command::new("timeout")
     } else {
         std::process::Command::new(env!("CARGO_BIN_EXE_pconv"))
     };
@@ -276,6 +289,20 @@ fn mpi_ranks_equal_one_process_with_accumulation() {
         .all(|(_, v)| v.iter().all(|b| f32::from_bits(*b).is_finite())));
     let (ok, err) = train_with(&data, &fast, 2, &steps, &[("PCONV_ALLREDUCE", "ring")]);
     assert!(!ok && err.contains("PCONV_ALLREDUCE=ring"), "{err}");
+    // An error on one rank (rank 0 refuses a folder that holds a run) ends
+    // the whole job at once, rather than leaving rank 1 waiting for it.
+    let t0 = std::time::Instant::now();
+    let (ok, err) = train(
+        &data,
+        &dir.path().join("ranks2"),
+        2,
+        &["--batch", "4", "--steps", "1"],
+    );
+    assert!(!ok && err.contains("already holds a run"), "{err}");
+    assert!(
+        t0.elapsed().as_secs() < 60,
+        "the job ended by its timeout: {err}"
+    );
     // A global batch the ranks cannot share is refused by every rank.
     let (ok, err) = train(
         &data,

@@ -277,8 +277,16 @@ pub fn run(a: TrainArgs, headless: bool) -> Result<ExitCode> {
     let mpi = pconv::train::parallel::mpi::Mpi::init()?;
     #[cfg(feature = "mpi")]
     if let Some(mpi) = &mpi {
-        // Every rank of a job trains headless; rank 0 reports.
-        let outcome = train_rank(mpi, &opts, &stop)?;
+        // Every rank of a job trains headless; rank 0 reports. A rank that
+        // fails ends the job (its error first), so none waits for it.
+        pconv::train::parallel::mpi::abort_job_on_panic();
+        let outcome = match train_rank(mpi, &opts, &stop) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                mpi.abort(1)
+            }
+        };
         if pconv::train::parallel::Collective::rank(mpi) == 0 {
             return report(outcome);
         }

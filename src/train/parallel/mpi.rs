@@ -54,6 +54,23 @@ impl Mpi {
     pub fn local_rank(&self) -> usize {
         self.local_rank
     }
+
+    /// Ends every rank of the job with `code` (MPI_Abort). A rank that
+    /// fails alone must not finalise: the others would wait in their next
+    /// collective for it, and it in MPI_Finalize for them.
+    pub fn abort(&self, code: i32) -> ! {
+        self.world.abort(code)
+    }
+}
+
+/// Makes a panic on any rank end the whole job (after the usual message)
+/// instead of leaving the other ranks waiting.
+pub fn abort_job_on_panic() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        report(info);
+        SimpleCommunicator::world().abort(101);
+    }));
 }
 
 /// Whether an MPI launcher started this process (Open MPI, MPICH/Hydra,

@@ -91,3 +91,93 @@ fn an_image_without_a_known_pixel_becomes_mid_grey() {
         assert!(out.pixels().all(|p| p.0 == [128, 128, 128]), "{}", m.name());
     }
 }
+
+/// A hole map `w` x `h` with the given rectangles (x0, y0, x1, y1) as holes.
+fn rects(w: usize, h: usize, rs: &[(usize, usize, usize, usize)]) -> HoleMap {
+    let mut holes = vec![false; w * h];
+    for &(x0, y0, x1, y1) in rs {
+        for y in y0..y1 {
+            for x in x0..x1 {
+                holes[y * w + x] = true;
+            }
+        }
+    }
+    HoleMap {
+        width: w,
+        height: h,
+        holes,
+    }
+}
+
+/// Thin regions are whole 8-connected hole regions no deeper than the
+/// limit: a 3-px stroke is 2 px deep, a 12x12 square 6 px; a stroke that
+/// touches the square at a corner belongs to the square's region.
+#[test]
+fn thin_regions_are_whole_regions_up_to_a_depth() {
+    let stroke = (2, 5, 30, 8);
+    let square = (20, 14, 32, 26);
+    let map = rects(40, 30, &[stroke, square]);
+    let count = |m: &HoleMap| m.holes.iter().filter(|&&h| h).count();
+    assert_eq!(count(&map.thin_regions(0)), 0);
+    assert_eq!(count(&map.thin_regions(1)), 0);
+    assert_eq!(map.thin_regions(2), rects(40, 30, &[stroke]));
+    assert_eq!(map.thin_regions(5), rects(40, 30, &[stroke]));
+    assert_eq!(map.thin_regions(6), map);
+    // Touching diagonally: one region, as deep as the square.
+    let joined = rects(40, 30, &[(8, 10, 20, 13), (20, 13, 32, 25)]);
+    assert_eq!(count(&joined.thin_regions(5)), 0);
+}
+
+/// After the network, the thin regions hold Navier–Stokes's fill of the
+/// image with the network's fill in the other holes; the deep holes keep
+/// the network's.
+#[test]
+fn thin_holes_are_filled_by_navier_stokes_after_the_network() {
+    use pconv::infer::thin_holes::fill_thin_holes;
+    use pconv::raster::Planes;
+    let (w, h) = (40, 30);
+    let holes = rects(w, h, &[(2, 5, 30, 8), (18, 14, 32, 28)]);
+    let image = Planes {
+        width: w,
+        height: h,
+        data: (0..3 * w * h)
+            .map(|i| ((i % w) as f32 / w as f32 + (i / (w * h)) as f32 * 0.2) % 1.0)
+            .collect(),
+    };
+    let network = Planes {
+        width: w,
+        height: h,
+        data: vec![0.5; 3 * w * h],
+    };
+    let mut fill = network.clone();
+    assert!(fill_thin_holes(&image, &holes, &mut fill, 4));
+    let thin = holes.thin_regions(4);
+    let mut around = image.clone();
+    for i in (0..w * h).filter(|&i| holes.holes[i]) {
+        for c in 0..3 {
+            around.data[c * w * h + i] = 0.5;
+        }
+    }
+    let ns = Classical::NavierStokes.predict(&around, &thin, 3);
+    for i in 0..w * h {
+        for c in 0..3 {
+            let j = c * w * h + i;
+            let want = if thin.holes[i] { ns.data[j] } else { 0.5 };
+            assert_eq!(fill.data[j], want, "pixel {i} channel {c}");
+        }
+    }
+    assert!(thin
+        .holes
+        .iter()
+        .enumerate()
+        .any(|(i, &t)| t && fill.data[i] != 0.5));
+    // Nothing thin: the network's fill stays.
+    let mut untouched = network.clone();
+    assert!(!fill_thin_holes(
+        &image,
+        &rects(w, h, &[(10, 5, 30, 25)]),
+        &mut untouched,
+        4
+    ));
+    assert_eq!(untouched.data, network.data);
+}

@@ -452,9 +452,22 @@ fn the_bundled_face_model_is_the_default_and_keeps_known_pixels() {
     let (ok, err) = inpaint(&img, &mask, &out, &[]);
     assert!(ok, "{err}");
     assert!(holes_changed_known_kept(&img, &out, &mask) > 0);
-    // The default averages 8 transforms; one pass fills differently.
-    let single = d.join("single.png");
-    let (ok, err) = inpaint(&img, &mask, &single, &["--ensemble", "1"]);
+    // The network alone (these holes are thin enough for Navier–Stokes):
+    // the default averages 8 transforms; one pass fills differently.
+    let (net8, single) = (d.join("net8.png"), d.join("single.png"));
+    let (ok, err) = inpaint(&img, &mask, &net8, &["--thin-holes", "0"]);
+    assert!(ok, "{err}");
+    assert_ne!(
+        image::open(&out).unwrap().to_rgb8(),
+        image::open(&net8).unwrap().to_rgb8()
+    );
+    let out = net8;
+    let (ok, err) = inpaint(
+        &img,
+        &mask,
+        &single,
+        &["--ensemble", "1", "--thin-holes", "0"],
+    );
     assert!(ok, "{err}");
     assert!(holes_changed_known_kept(&img, &single, &mask) > 0);
     assert_ne!(
@@ -463,8 +476,34 @@ fn the_bundled_face_model_is_the_default_and_keeps_known_pixels() {
     );
     let json = d.join("eval.json");
     let (table, v) = eval(&["--images", s(&img), "--masks", s(&mask)], &json);
-    assert!(table.contains("method: pconv, ensemble of 8"), "{table}");
-    assert_eq!(v["method"], "pconv, ensemble of 8");
+    let label = "pconv, ensemble of 8, holes up to 8 px deep by ns";
+    assert!(table.contains(&format!("method: {label}")), "{table}");
+    assert_eq!(v["method"], label);
+    // The network alone (--thin-holes 0); a classical method has no network.
+    let (table, _) = eval(
+        &[
+            "--images",
+            s(&img),
+            "--masks",
+            s(&mask),
+            "--thin-holes",
+            "0",
+            "--ensemble",
+            "1",
+        ],
+        &json,
+    );
+    assert!(table.contains("method: pconv\n"), "{table}");
+    let (ok, err) = inpaint(
+        &img,
+        &mask,
+        &single,
+        &["--method", "ns", "--thin-holes", "4"],
+    );
+    assert!(
+        !ok && err.contains("--thin-holes applies to --method pconv only"),
+        "{err}"
+    );
 }
 
 #[test]

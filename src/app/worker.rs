@@ -69,9 +69,14 @@ pub fn fill_feathered(
 ) -> crate::Result<Composite> {
     let fits = (image.width().max(image.height()) as usize) <= MAX_SIDE;
     match method {
-        // The texture path is one forward pass; an ensemble averages on the CPU.
+        // The texture path is the network's one forward pass; an ensemble
+        // averages, and thin holes are filled again, on the CPU.
         Method::PConv(model)
-            if textures && fits && feather == 0 && model.ensemble() == Ensemble::SINGLE =>
+            if textures
+                && fits
+                && feather == 0
+                && model.ensemble() == Ensemble::SINGLE
+                && !model.has_thin_regions(holes) =>
         {
             match model.composite_texture(&Planes::from_rgb(image), holes) {
                 Ok(shown) => return Ok(Composite::Texture(Arc::new(shown))),

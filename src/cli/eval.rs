@@ -45,6 +45,8 @@ pub struct EvalArgs {
     ensemble: Option<usize>,
     #[arg(long, help = method::RADIUS_HELP, value_parser = usize_in(1, 100))]
     radius: Option<usize>,
+    #[arg(long, help = method::THIN_HOLES_HELP, value_parser = usize_in(0, 1000))]
+    thin_holes: Option<usize>,
     /// Also write every image's metrics and losses, and the bins, as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -64,6 +66,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let options = method::Options {
         ensemble: a.ensemble,
         radius: a.radius,
+        thin_holes: a.thin_holes,
     };
     let mut m = method::load(a.method, a.checkpoint.as_deref(), options, &mut open)?;
     let mut losses = if !a.losses {

@@ -50,6 +50,8 @@ pub struct InpaintArgs {
     ensemble: Option<usize>,
     #[arg(long, help = method::RADIUS_HELP, value_parser = usize_in(1, 100))]
     radius: Option<usize>,
+    #[arg(long, help = method::THIN_HOLES_HELP, value_parser = usize_in(0, 1000))]
+    thin_holes: Option<usize>,
     /// Training steps per image of --method fit.
     #[arg(long, default_value_t = method::DEFAULT_FIT_STEPS, value_parser = int_in(1, 1_000_000))]
     fit_steps: u64,
@@ -273,6 +275,7 @@ fn load_method(a: &InpaintArgs) -> Result<Method> {
         method::Options {
             ensemble: a.ensemble,
             radius: a.radius,
+            thin_holes: a.thin_holes,
         },
         method::open_gpu,
     )?;

@@ -12,6 +12,7 @@ pub mod fit;
 pub mod large;
 pub mod pconv;
 pub mod quality;
+pub mod thin_holes;
 
 pub use self::classical::Classical;
 pub use self::ensemble::Ensemble;
@@ -75,15 +76,20 @@ impl Method {
         }
     }
 
-    /// The name, and the ensemble where the network averages several
-    /// passes: "pconv, ensemble of 8".
+    /// The name, the ensemble where the network averages several passes,
+    /// and the holes left to Navier–Stokes: "pconv, ensemble of 8, holes
+    /// up to 8 px deep by ns".
     pub fn label(&self) -> String {
-        match self {
-            Method::PConv(m) if m.ensemble().size() > 1 => {
-                format!("{}, ensemble of {}", self.name(), m.ensemble().size())
+        let mut label = self.name().to_string();
+        if let Method::PConv(m) = self {
+            if m.ensemble().size() > 1 {
+                label += &format!(", ensemble of {}", m.ensemble().size());
             }
-            _ => self.name().to_string(),
+            if m.thin_holes() > 0 {
+                label += &format!(", holes up to {} px deep by ns", m.thin_holes());
+            }
         }
+        label
     }
 
     pub fn name(&self) -> &'static str {

@@ -31,6 +31,9 @@ pub struct PConvModel {
     /// memory); larger images run downscaled.
     max_side: Option<usize>,
     progress: Option<super::ProgressFn>,
+    /// Hole regions at most this deep are filled by Navier–Stokes after
+    /// the network (`thin_holes`); 0: the network fills every hole.
+    thin_holes: usize,
 }
 
 impl PConvModel {
@@ -42,7 +45,24 @@ impl PConvModel {
             ensemble: Ensemble::SINGLE,
             max_side: None,
             progress: None,
+            thin_holes: 0,
         }
+    }
+
+    /// Fills hole regions at most `depth` pixels deep by Navier–Stokes
+    /// after the network (see `thin_holes`); 0 (a new model's): none.
+    pub fn set_thin_holes(&mut self, depth: usize) {
+        self.thin_holes = depth;
+    }
+
+    pub fn thin_holes(&self) -> usize {
+        self.thin_holes
+    }
+
+    /// Whether `holes` has regions that `predict` fills by Navier–Stokes
+    /// (so a fill straight from the network's output would differ).
+    pub fn has_thin_regions(&self, holes: &HoleMap) -> bool {
+        self.thin_holes > 0 && holes.thin_regions(self.thin_holes).holes.contains(&true)
     }
 
     /// How many flips/rotations of the image `predict` averages (one
@@ -139,14 +159,18 @@ impl PConvModel {
     pub fn predict(&mut self, image: &Planes, holes: &HoleMap) -> Result<Planes> {
         let ensemble = self.ensemble;
         let (mut done, total) = (0, ensemble.size() as u64);
-        ensemble.predict(image, holes, |image, holes| {
+        let mut fill = ensemble.predict(image, holes, |image, holes| {
             let fill = self.predict_fitting(image, holes);
             done += 1;
             if let Some(p) = &mut self.progress {
                 p(done, total);
             }
             fill
-        })
+        })?;
+        if self.thin_holes > 0 {
+            super::thin_holes::fill_thin_holes(image, holes, &mut fill, self.thin_holes);
+        }
+        Ok(fill)
     }
 
     /// One forward pass at the image's size if the device can run it, else

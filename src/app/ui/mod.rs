@@ -65,6 +65,8 @@ pub fn load_method(
             let ck = crate::model::Checkpoint::read(p)?.for_inference();
             let mut model = crate::infer::PConvModel::new(gpu, ck);
             model.set_ensemble(ensemble);
+            // As `pconv inpaint`: strokes and scratches by Navier–Stokes.
+            model.set_thin_holes(crate::infer::thin_holes::DEFAULT_THIN_HOLES);
             Ok(Some(Method::PConv(Box::new(model))))
         }
         MethodChoice::Fit => Ok(None),

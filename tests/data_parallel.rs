@@ -142,7 +142,7 @@ fn a_batch_that_does_not_split_is_refused() {
         "{e}"
     );
     let e = micro_batch(4, 1, 3).unwrap_err().to_string();
-    assert!(e.contains("3 rank(s)"), "{e}");
+    assert!(e.contains("3 ranks × --accum 1"), "{e}");
 }
 
 /// `pconv --headless train` on 8 small images, `extra` added, under
@@ -311,7 +311,7 @@ fn mpi_ranks_equal_one_process_with_accumulation() {
         &["--batch", "3", "--steps", "1"],
     );
     assert!(
-        !ok && err.contains("does not split into 2 rank(s)"),
+        !ok && err.contains("does not split into 2 ranks"),
         "{err}"
     );
 }

@@ -95,9 +95,14 @@ pub fn rank_share(len: usize, rank: usize, ranks: usize) -> std::ops::Range<usiz
 pub fn micro_batch(batch: usize, accum: usize, ranks: usize) -> Result<usize> {
     let parts = accum.max(1) * ranks.max(1);
     if batch == 0 || !batch.is_multiple_of(parts) {
+        let split = if ranks > 1 {
+            format!("{ranks} ranks × --accum {accum}")
+        } else {
+            format!("--accum {accum}")
+        };
         return Err(Error::Invalid(format!(
-            "--batch {batch} does not split into {ranks} rank(s) × --accum {accum} \
-             micro-batches of equal size; use a multiple of {parts}"
+            "--batch {batch} does not split into {split} micro-batches of equal size; \
+             use a multiple of {parts}"
         )));
     }
     Ok(batch / parts)

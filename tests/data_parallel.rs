@@ -7,29 +7,17 @@ mod common;
 
 use common::{gpu, Rng};
 use pconv::gpu::GpuContext;
-use pconv::loss::{Preprocess, VggConfig};
-use pconv::model::{Mode, UNetConfig};
+use pconv::model::Mode;
 use pconv::train::parallel::{accumulated_step, micro_batch, SingleProcess};
 use pconv::train::session::TrainSession;
 use pconv::train::TrainStepConfig;
 
 fn config(batch: usize, accumulate: bool) -> TrainStepConfig {
     TrainStepConfig {
-        net: UNetConfig {
-            levels: 3,
-            width: 1.0 / 16.0,
-        },
-        vgg: VggConfig {
-            channels: [4, 6, 8],
-        },
-        preprocess: Preprocess::Torch,
         batch,
-        height: 16,
-        width: 24,
-        mode: Mode::Train,
-        ignore_unknown: false,
         ema: Some(0.5),
         accumulate,
+        ..common::tiny_step(Mode::Train)
     }
 }
 
@@ -310,10 +298,7 @@ fn mpi_ranks_equal_one_process_with_accumulation() {
         2,
         &["--batch", "3", "--steps", "1"],
     );
-    assert!(
-        !ok && err.contains("does not split into 2 ranks"),
-        "{err}"
-    );
+    assert!(!ok && err.contains("does not split into 2 ranks"), "{err}");
 }
 
 /// A rank killed mid-run ends the whole job with an error, and the last

@@ -8,29 +8,12 @@ use common::{assert_close, gpu, to_f32, Rng};
 use pconv::gpu::Executor;
 use pconv::graph::cpu::CpuExecutor;
 use pconv::graph::TensorId;
-use pconv::loss::{Preprocess, VggConfig};
 use pconv::model::{Mode, UNetConfig};
 use pconv::ops::optim::adam_step_scalars;
 use pconv::train::{TrainStep, TrainStepConfig};
 
 fn tiny(mode: Mode) -> TrainStepConfig {
-    TrainStepConfig {
-        net: UNetConfig {
-            levels: 3,
-            width: 1.0 / 16.0,
-        },
-        vgg: VggConfig {
-            channels: [4, 6, 8],
-        },
-        preprocess: Preprocess::Torch,
-        batch: 2,
-        height: 16,
-        width: 24,
-        mode,
-        ignore_unknown: false,
-        ema: None,
-        accumulate: false,
-    }
+    common::tiny_step(mode)
 }
 
 /// Values of every persistent tensor: Kaiming weights, perturbed BatchNorm

@@ -150,3 +150,25 @@ impl Drop for Scratch {
 pub fn kernel(name: &str) -> pconv::kernels::Kernel {
     pconv::kernels::Kernel::by_name(name).unwrap_or_else(|| panic!("no kernel named {name}"))
 }
+
+/// A tiny training step: L3 width 1/16, a 3-stage VGG of 4-8 channels,
+/// batch 2 of 16x24.
+pub fn tiny_step(mode: pconv::model::Mode) -> pconv::train::TrainStepConfig {
+    pconv::train::TrainStepConfig {
+        net: pconv::model::UNetConfig {
+            levels: 3,
+            width: 1.0 / 16.0,
+        },
+        vgg: pconv::loss::VggConfig {
+            channels: [4, 6, 8],
+        },
+        preprocess: pconv::loss::Preprocess::Torch,
+        batch: 2,
+        height: 16,
+        width: 24,
+        mode,
+        ignore_unknown: false,
+        ema: None,
+        accumulate: false,
+    }
+}

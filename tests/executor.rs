@@ -199,3 +199,26 @@ fn hoisted_weight_packing_follows_weight_writes() {
     exec.write(w, &common::to_f32(&w2)).unwrap();
     check(&exec, &x2, &w2, "new weights, packed again");
 }
+
+/// Several tensors read in one wait come back concatenated in the order
+/// asked, as reading them one by one gives them; none gives nothing.
+#[test]
+fn tensors_read_together_equal_tensors_read_alone() {
+    let Some(ctx) = gpu() else { return };
+    let mut g = Graph::new();
+    let a = g.input("a", &[3]);
+    let b = g.input("b", &[2, 5]);
+    let c = g.input("c", &[1]);
+    let exec = Executor::new(&ctx, &g, &[]).unwrap();
+    exec.write(a, &[1.0, 2.0, 3.0]).unwrap();
+    exec.write(b, &(0..10).map(|i| i as f32 * 0.5).collect::<Vec<_>>())
+        .unwrap();
+    exec.write(c, &[-7.0]).unwrap();
+    let alone: Vec<f32> = [c, a, b]
+        .iter()
+        .flat_map(|&t| exec.read(t).unwrap())
+        .collect();
+    assert_eq!(exec.read_all(&[c, a, b]).unwrap(), alone);
+    assert_eq!(alone[..4], [-7.0, 1.0, 2.0, 3.0]);
+    assert!(exec.read_all(&[]).unwrap().is_empty());
+}

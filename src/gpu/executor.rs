@@ -517,18 +517,35 @@ impl Executor {
 
     /// Copies a tensor back to the host (blocking; not for the hot loop).
     pub fn read(&self, t: TensorId) -> Result<Vec<f32>> {
-        let bytes = self.tensor_bytes[t.index()];
+        self.read_all(&[t])
+    }
+
+    /// The values of `tensors`, concatenated, in one copy and one wait (a
+    /// read per tensor would wait once per tensor: the gradient exchange
+    /// reads every parameter's gradient each step).
+    pub fn read_all(&self, tensors: &[TensorId]) -> Result<Vec<f32>> {
+        let total: u64 = tensors.iter().map(|t| self.tensor_bytes[t.index()]).sum();
+        if total == 0 {
+            return Ok(Vec::new());
+        }
         let staging = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("pconv.readback"),
-            size: bytes,
+            size: total,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
         let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-        encoder.copy_buffer_to_buffer(self.buffer(t), 0, &staging, 0, bytes);
-        let bytes = self
-            .ctx
-            .submit_and_read(encoder, &staging, &self.names[t.index()])?;
+        let mut at = 0;
+        for &t in tensors {
+            let bytes = self.tensor_bytes[t.index()];
+            encoder.copy_buffer_to_buffer(self.buffer(t), 0, &staging, at, bytes);
+            at += bytes;
+        }
+        let what = match tensors {
+            [t] => self.names[t.index()].clone(),
+            _ => format!("{} tensors", tensors.len()),
+        };
+        let bytes = self.ctx.submit_and_read(encoder, &staging, &what)?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
 

@@ -131,13 +131,9 @@ impl TrainSession {
         all
     }
 
-    /// The values of `tensors`, concatenated.
+    /// The values of `tensors`, concatenated (one wait for all).
     pub fn read_all(&self, tensors: impl Iterator<Item = TensorId>) -> Result<Vec<f32>> {
-        let mut out = Vec::new();
-        for t in tensors {
-            out.extend(self.exec.read(t)?);
-        }
-        Ok(out)
+        self.exec.read_all(&tensors.collect::<Vec<_>>())
     }
 
     /// Writes `values` (as `read_all` concatenates them) into `tensors`.

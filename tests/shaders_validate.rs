@@ -63,11 +63,13 @@ fn conditionals_select_lines() {
     assert!(scalar.contains("alias V = f32;") && !scalar.contains("vec4<f32>"));
 }
 
-/// Every kernel translates to Metal (MSL 2.3: simdgroup operations) and to
-/// DirectX (HLSL shader model 6.0: wave operations), the backends wgpu uses
-/// on macOS and Windows, which no CI machine here runs.
+/// Every kernel translates to Metal (MSL 2.3: simdgroup operations), to
+/// DirectX (HLSL shader model 6.0: wave operations; 6.2 for f16) and to
+/// SPIR-V (Vulkan), the backends wgpu uses on macOS, Windows and the GPUs
+/// no CI machine here has. Cooperative-matrix kernels skip DirectX, where
+/// wgpu does not offer them.
 #[test]
-fn every_kernel_translates_to_metal_and_directx() {
+fn every_kernel_translates_to_metal_directx_and_spirv() {
     let mut failures = Vec::new();
     for k in Kernel::all() {
         let wgsl = k.wgsl().expect("imports resolve");
@@ -85,8 +87,20 @@ fn every_kernel_translates_to_metal_and_directx() {
         ) {
             failures.push(format!("{} (MSL): {e}", k.name()));
         }
+        if let Err(e) =
+            naga::back::spv::write_vec(&module, &info, &naga::back::spv::Options::default(), None)
+        {
+            failures.push(format!("{} (SPIR-V): {e}", k.name()));
+        }
+        if k.has(Defines::COOP) {
+            continue;
+        }
         let hlsl = naga::back::hlsl::Options {
-            shader_model: naga::back::hlsl::ShaderModel::V6_0,
+            shader_model: if wgsl.contains("enable f16;") {
+                naga::back::hlsl::ShaderModel::V6_2
+            } else {
+                naga::back::hlsl::ShaderModel::V6_0
+            },
             ..Default::default()
         };
         let mut out = String::new();

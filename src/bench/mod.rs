@@ -176,27 +176,94 @@ pub fn time_conv(
     let exec = Executor::new(ctx, &g, &[])?;
     exec.write(a, &pseudo_random(g.info(a).numel(), 1))?;
     exec.write(b, &pseudo_random(g.info(b).numel(), 2))?;
-    exec.run();
-    exec.wait()?;
-    let mut times = Vec::with_capacity(reps);
-    for _ in 0..reps.max(1) {
+    let median_s = median_after_warm_up(reps, || {
         let t0 = Instant::now();
         exec.run();
         exec.wait()?;
-        times.push(t0.elapsed().as_secs_f64());
-    }
+        Ok(t0.elapsed().as_secs_f64())
+    })?;
+    Ok(KernelTiming::of(shape, pass, median_s))
+}
+
+/// The median of `reps` timed runs after one untimed run (which also
+/// compiles the pipelines).
+fn median_after_warm_up(reps: usize, mut run: impl FnMut() -> Result<f64>) -> Result<f64> {
+    run()?;
+    let mut times = (0..reps.max(1))
+        .map(|_| run())
+        .collect::<Result<Vec<f64>>>()?;
     times.sort_by(f64::total_cmp);
-    let median_s = times[times.len() / 2];
-    Ok(KernelTiming {
-        shape,
-        pass,
-        median_s,
-        gflop_per_s: shape.flops() / median_s / 1e9,
-    })
+    Ok(times[times.len() / 2])
+}
+
+impl KernelTiming {
+    fn of(shape: ConvShape, pass: ConvPass, median_s: f64) -> Self {
+        KernelTiming {
+            shape,
+            pass,
+            median_s,
+            gflop_per_s: shape.flops() / median_s / 1e9,
+        }
+    }
+}
+
+/// Times a pass of the mixed-precision convolution (f16 operands, f32
+/// accumulation; cooperative matrices if `coop`, else their
+/// plain-arithmetic twin) at `shape`, without bias as the f32 timings:
+/// median of `reps` runs (submit + wait) after a warm-up.
+pub fn time_mixed_conv(
+    ctx: &GpuContext,
+    shape: ConvShape,
+    pass: ConvPass,
+    coop: bool,
+    reps: usize,
+) -> Result<KernelTiming> {
+    use crate::ops::conv::mixed::{f16_bytes, MixedConv, MixedPass};
+    use crate::ops::conv::Window;
+    let ConvShape {
+        n,
+        c_in,
+        c_out,
+        size,
+        k,
+        ..
+    } = shape;
+    let win = Window {
+        k,
+        stride: shape.stride,
+        pad: k / 2,
+    };
+    let conv = MixedConv::new((n, c_in, size, size), c_out, win, false)?;
+    let (mixed_pass, source_len) = match pass {
+        ConvPass::Forward => (MixedPass::Forward, n * c_in * size * size),
+        ConvPass::BackwardData => {
+            let o = shape.out_size();
+            (MixedPass::BackwardData, n * c_out * o * o)
+        }
+        ConvPass::BackwardWeight => {
+            return Err(crate::Error::Invalid(
+                "no mixed-precision backward-weight kernel yet".into(),
+            ))
+        }
+    };
+    let x = f16_bytes(&pseudo_random(source_len, 1));
+    let w = f16_bytes(&pseudo_random(c_out * c_in * k * k, 2));
+    let run = crate::gpu::direct::DirectRun::new(
+        ctx,
+        &conv.dispatch(mixed_pass, coop),
+        &[&x, &w],
+        conv.output_bytes(mixed_pass),
+    )?;
+    let median_s = median_after_warm_up(reps, || run.run(1))?;
+    Ok(KernelTiming::of(shape, pass, median_s))
 }
 
 /// Runs every pass at every network shape and prints a table.
 /// Times every (layer, pass) whose "layer pass" text contains `only`.
+/// On GPUs with f16 the forward and backward-data passes are also timed in
+/// mixed precision: the plain-arithmetic twin and, where the adapter has
+/// them, cooperative matrices (rows "forward f16 twin", "backward-data f16
+/// coop", …; not returned).
 pub fn run_kernel_bench(
     ctx: &GpuContext,
     reps: usize,
@@ -204,10 +271,16 @@ pub fn run_kernel_bench(
 ) -> Result<Vec<KernelTiming>> {
     println!("adapter: {}", ctx.summary);
     println!(
-        "{:<32} {:>16} {:>12} {:>10}",
+        "{:<32} {:>24} {:>12} {:>10}",
         "layer", "pass", "median ms", "GFLOP/s"
     );
     let mut all = Vec::new();
+    let mixed = ctx.mixed_precision();
+    // The twin's loops exceed lavapipe's budget at these shapes.
+    let mixed_variants: Vec<(bool, &str)> = [(false, "f16 twin"), (true, "f16 coop")]
+        .into_iter()
+        .filter(|&(coop, _)| mixed.f16 && !ctx.is_cpu() && (!coop || mixed.coop_16x16_f16))
+        .collect();
     for &shape in NETWORK_SHAPES {
         for pass in ConvPass::ALL {
             if only.is_some_and(|o| !format!("{} {}", shape.name, pass.name()).contains(o)) {
@@ -215,13 +288,26 @@ pub fn run_kernel_bench(
             }
             let t = time_conv(ctx, shape, pass, reps)?;
             println!(
-                "{:<32} {:>16} {:>12.2} {:>10.2}",
+                "{:<32} {:>24} {:>12.2} {:>10.2}",
                 shape.name,
                 pass.name(),
                 t.median_s * 1e3,
                 t.gflop_per_s
             );
             all.push(t);
+            if pass == ConvPass::BackwardWeight {
+                continue;
+            }
+            for &(coop, label) in &mixed_variants {
+                let t = time_mixed_conv(ctx, shape, pass, coop, reps)?;
+                println!(
+                    "{:<32} {:>24} {:>12.2} {:>10.2}",
+                    shape.name,
+                    format!("{} {label}", pass.name()),
+                    t.median_s * 1e3,
+                    t.gflop_per_s
+                );
+            }
         }
     }
     Ok(all)

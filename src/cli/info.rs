@@ -49,6 +49,7 @@ pub fn run() -> Result<()> {
     for line in features.chunks(4) {
         println!("  {}", line.join(", "));
     }
+    print_precision(&ctx.adapter);
     if ctx.is_cpu() {
         println!(
             "\nnote: this adapter runs on the CPU (no GPU driver was found or chosen). Everything \
@@ -59,4 +60,25 @@ pub fn run() -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// What mixed precision would need from this adapter: f16 in shaders and
+/// cooperative-matrix (tensor-core) shapes.
+fn print_precision(adapter: &wgpu::Adapter) {
+    let f16 = adapter.features().contains(wgpu::Features::SHADER_F16);
+    println!("precision:");
+    println!(
+        "  f16 in shaders (shader-f16)       {}",
+        if f16 { "yes" } else { "no" }
+    );
+    let shapes = adapter.cooperative_matrix_properties();
+    if shapes.is_empty() {
+        println!("  cooperative matrices              none");
+    }
+    for p in shapes {
+        println!(
+            "  cooperative matrix                {}x{}x{} {:?} x {:?} -> {:?}",
+            p.m_size, p.n_size, p.k_size, p.ab_type, p.ab_type, p.cr_type
+        );
+    }
 }

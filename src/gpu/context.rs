@@ -121,14 +121,27 @@ pub fn pick_adapter_for(mut adapters: Vec<wgpu::Adapter>, local: usize) -> Resul
 }
 
 /// The device pconv asks for: the adapter's own limits (storage binding
-/// size, workgroup memory) rather than WebGPU's defaults, and subgroups and
-/// timestamps where the adapter has them.
+/// size, workgroup memory) rather than WebGPU's defaults; subgroups,
+/// timestamps and f16 where the adapter has them; and cooperative matrices
+/// (an experimental wgpu feature) where it offers the f16 shape the
+/// mixed-precision kernels use.
 pub fn device_descriptor(adapter: &wgpu::Adapter) -> wgpu::DeviceDescriptor<'static> {
-    let wanted = wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SUBGROUP;
+    let wanted =
+        wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SUBGROUP | wgpu::Features::SHADER_F16;
+    let mut required_features = adapter.features() & wanted;
+    let mut experimental_features = wgpu::ExperimentalFeatures::disabled();
+    if super::precision::has_coop_16x16_f16(adapter) {
+        required_features |= wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX;
+        // SAFETY: only the cooperative-matrix kernels use the feature, and
+        // each is checked against its CPU twin on the card it runs on
+        // (tools/device/check.sh) before the host picks it.
+        experimental_features = unsafe { wgpu::ExperimentalFeatures::enabled() };
+    }
     wgpu::DeviceDescriptor {
         label: Some("pconv"),
-        required_features: adapter.features() & wanted,
+        required_features,
         required_limits: adapter.limits(),
+        experimental_features,
         ..Default::default()
     }
 }
@@ -182,6 +195,11 @@ impl GpuContext {
 
     pub fn limits(&self) -> wgpu::Limits {
         self.device.limits()
+    }
+
+    /// What mixed precision can use here.
+    pub fn mixed_precision(&self) -> super::MixedPrecision {
+        super::MixedPrecision::of(&self.adapter, &self.device)
     }
 
     /// True for software adapters (lavapipe): kernels pick launch shapes for

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 
 /// The compile-time switches kernels read with `#ifdef` (a small bit set).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Defines(u8);
+pub struct Defines(u16);
 
 impl Defines {
     pub const NONE: Defines = Defines(0);
@@ -25,10 +25,15 @@ impl Defines {
     pub const SERIAL: Defines = Defines(1 << 5);
     /// Workgroup-tiled GEMM.
     pub const TILED: Defines = Defines(1 << 6);
+    /// Cooperative-matrix (tensor-core) multiply-add instead of its
+    /// plain-arithmetic twin.
+    pub const COOP: Defines = Defines(1 << 7);
+    /// The input gradient instead of the forward convolution.
+    pub const BWD_DATA: Defines = Defines(1 << 8);
 
     /// The `#ifdef` names, in bit order (the order `Kernel::name` lists them).
-    const NAMES: [&'static str; 7] = [
-        "k5", "flat", "subgroup", "texels", "vec4", "serial", "tiled",
+    const NAMES: [&'static str; 9] = [
+        "k5", "flat", "subgroup", "texels", "vec4", "serial", "tiled", "coop", "bwd_data",
     ];
 
     /// Both sets.
@@ -75,6 +80,10 @@ mod axis {
     pub const GRAM: &[D] = &[D::NONE, D::TILED, D::TEXELS];
     /// Its backward: as `GRAM`, and texel operands read as vec4s.
     pub const GRAM_BWD: &[D] = &[D::NONE, D::TILED, D::TEXELS, D::TEXELS.with(D::VEC4)];
+    /// Mixed-precision tiles: plain arithmetic or cooperative matrices.
+    pub const MMA: &[D] = &[D::NONE, D::COOP];
+    /// Forward or the input gradient.
+    pub const DIRECTION: &[D] = &[D::NONE, D::BWD_DATA];
 }
 
 macro_rules! shaders {
@@ -107,6 +116,7 @@ shaders! {
     Conv2dFwd => "conv/conv2d_fwd.wgsl" [FLAT, LANES],
     Conv2dFwd3x3 => "conv/conv2d_fwd_3x3.wgsl" [FLAT, LANES],
     Conv2dFwdS2 => "conv/conv2d_fwd_s2.wgsl" [K5, FLAT, LANES],
+    Conv2dMma => "conv/conv2d_mma.wgsl" [MMA, DIRECTION],
     Conv2dBwdData => "conv/conv2d_bwd_data.wgsl" [],
     Conv2dBwdDataS2 => "conv/conv2d_bwd_data_s2.wgsl" [K5, FLAT, LANES],
     Conv2dBwdWeight => "conv/conv2d_bwd_weight.wgsl" [LANES],
@@ -350,10 +360,13 @@ pub fn parse_and_validate(
         name: name.into(),
         message: e.emit_to_string(wgsl),
     })?;
-    // Subgroup kernels are only chosen on adapters with the SUBGROUP feature.
+    // Subgroup, f16 and cooperative-matrix kernels are only chosen on
+    // adapters with those features.
     let mut validator = naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::SUBGROUP,
+        naga::valid::Capabilities::SUBGROUP
+            | naga::valid::Capabilities::SHADER_FLOAT16
+            | naga::valid::Capabilities::COOPERATIVE_MATRIX,
     );
     validator
         .subgroup_stages(naga::valid::ShaderStages::COMPUTE)

@@ -10,6 +10,13 @@ uniform! {
 }
 
 uniform! {
+    /// The mixed-precision forward convolution (f16 matrix tiles).
+    Conv2dMmaParams in "conv/conv2d_mma.wgsl" {
+        c_in: u32, h: u32, w: u32, c_out: u32, h_out: u32, w_out: u32, k: u32, stride: u32, pad: u32, has_bias: u32,
+    }
+}
+
+uniform! {
     /// The forward row kernels: `h` and `pitch` are the padded input's
     /// height and row pitch (floats).
     Conv2dFwdRowsParams in "conv/conv2d_fwd_3x3.wgsl", "conv/conv2d_fwd_s2.wgsl" {
@@ -83,6 +90,7 @@ pub type Fields = &'static [(&'static str, &'static str)];
 pub const ALL: &[(&[&str], Fields)] = &[
     (Conv2dFwdParams::SHADERS, Conv2dFwdParams::FIELDS),
     (Conv2dFwdRowsParams::SHADERS, Conv2dFwdRowsParams::FIELDS),
+    (Conv2dMmaParams::SHADERS, Conv2dMmaParams::FIELDS),
     (Conv2dBwdDataParams::SHADERS, Conv2dBwdDataParams::FIELDS),
     (
         Conv2dBwdDataS2Params::SHADERS,

@@ -8,6 +8,7 @@ mod backward_weight;
 mod cpu;
 mod forward;
 mod mask;
+pub mod mixed;
 mod staging;
 
 pub(super) use cpu::eval_cpu;

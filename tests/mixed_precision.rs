@@ -1,0 +1,191 @@
+//! The mixed-precision kernels (f16 operands, f32 accumulation) against
+//! the f64 CPU twins on f16-rounded operands, on odd shapes: the
+//! plain-arithmetic twin on every adapter with f16 (lavapipe on CI), the
+//! cooperative-matrix variant where the adapter has it. With
+//! PCONV_REQUIRE_GPU=1 a missing f16 fails; with PCONV_REQUIRE_COOP=1
+//! (tools/device/check.sh on NVIDIA cards) missing cooperative matrices do.
+mod common;
+
+use common::Rng;
+use pconv::gpu::direct::DirectRun;
+use pconv::gpu::GpuContext;
+use pconv::kernels::LOOP_BUDGET;
+use pconv::ops::conv::mixed::{f16_bytes, round_to_f16, MixedConv, MixedPass};
+use pconv::ops::conv::{conv2d_bwd_data_cpu, conv2d_cpu, Window};
+
+/// The device if it has f16; None (skip) otherwise, unless required.
+fn f16_gpu() -> Option<GpuContext> {
+    let ctx = common::gpu()?;
+    let mixed = ctx.mixed_precision();
+    if std::env::var("PCONV_REQUIRE_COOP").as_deref() == Ok("1") {
+        assert!(
+            mixed.coop_16x16_f16,
+            "PCONV_REQUIRE_COOP=1 but {} offers no 16x16x16 f16 cooperative matrices on \
+             32-wide subgroups",
+            ctx.summary
+        );
+    }
+    if !mixed.f16 {
+        assert!(
+            std::env::var("PCONV_REQUIRE_GPU").as_deref() != Ok("1"),
+            "PCONV_REQUIRE_GPU=1 but {} has no f16 in shaders",
+            ctx.summary
+        );
+        eprintln!("skipping: {} has no f16 in shaders", ctx.summary);
+        return None;
+    }
+    Some(ctx)
+}
+
+/// Error bound of an f32 sum of `terms` exact products (f16 x f16 is
+/// exact in f32) in any order: gamma_m = m u / (1 - m u) times the sum of
+/// the terms' magnitudes, with u = 2^-24 doubled for accumulators that
+/// truncate instead of rounding (tensor cores may).
+fn gamma(terms: usize) -> f64 {
+    let mu = terms as f64 * 2.0 * f64::powi(2.0, -24);
+    mu / (1.0 - mu)
+}
+
+/// Runs `pass` of `conv` on f16-rounded operands and compares every
+/// output with the f64 twin within the f32 accumulation bound.
+fn check(ctx: &GpuContext, conv: MixedConv, pass: MixedPass, coop: bool, seed: u64) {
+    let d = conv.dims;
+    let mut rng = Rng::new(seed);
+    let f16 =
+        |v: Vec<f64>| -> Vec<f64> { v.iter().map(|&x| round_to_f16(x as f32) as f64).collect() };
+    // Sources up to 4 and weights up to 0.5: values where f16 keeps 11
+    // bits, as in a network.
+    let source_len = match pass {
+        MixedPass::Forward => d.n * d.c_in * d.h * d.w,
+        MixedPass::BackwardData => d.n * d.c_out * d.h_out * d.w_out,
+    };
+    let src = f16(rng.values(source_len).iter().map(|v| 4.0 * v).collect());
+    let w = f16(rng
+        .values(d.c_out * d.c_in * d.win.k * d.win.k)
+        .iter()
+        .map(|v| 0.5 * v)
+        .collect());
+    let b: Vec<f64> = rng.values(d.c_out);
+    let bias = (conv.bias && pass == MixedPass::Forward).then_some(b.as_slice());
+    let abs = |v: &[f64]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
+    // The exact result and the sum of its terms' magnitudes.
+    let (want, magnitude, terms) = match pass {
+        MixedPass::Forward => (
+            conv2d_cpu(&d, &src, &w, bias),
+            conv2d_cpu(&d, &abs(&src), &abs(&w), bias.map(abs).as_deref()),
+            d.c_in * d.win.k * d.win.k + 1,
+        ),
+        MixedPass::BackwardData => (
+            conv2d_bwd_data_cpu(&d, &src, &w),
+            conv2d_bwd_data_cpu(&d, &abs(&src), &abs(&w)),
+            d.c_out * d.win.k * d.win.k,
+        ),
+    };
+    let to32 = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<_>>();
+    let b32: Vec<f32> = to32(&b);
+    let run = DirectRun::new(
+        ctx,
+        &conv.dispatch(pass, coop),
+        &[
+            &f16_bytes(&to32(&src)),
+            &f16_bytes(&to32(&w)),
+            bytemuck::cast_slice(&b32),
+        ],
+        conv.output_bytes(pass),
+    )
+    .unwrap();
+    run.run(1).unwrap();
+    let got: Vec<f32> = bytemuck::cast_slice(&run.read().unwrap()).to_vec();
+    let g = gamma(terms);
+    let name = format!("{pass:?} {d:?} bias {} coop {coop}", conv.bias);
+    assert_eq!(got.len(), want.len(), "{name}");
+    for (i, ((&y, &r), &m)) in got.iter().zip(&want).zip(&magnitude).enumerate() {
+        let err = (y as f64 - r).abs();
+        assert!(
+            err <= g * m,
+            "{name}: [{i}] = {y}, want {r}: error {err:.3e} over the bound {:.3e}",
+            g * m
+        );
+    }
+}
+
+/// Odd shapes: partial tiles of channels (64), pixels (64) and reduction
+/// slices (32) on every side, several images, 3x3/5x5/7x7, strides 1 and 2.
+fn shapes() -> Vec<MixedConv> {
+    let win = |k, stride, pad| Window { k, stride, pad };
+    [
+        ((2, 3, 9, 11), 5, win(3, 1, 1), true),
+        ((1, 20, 13, 7), 70, win(3, 1, 1), false),
+        ((2, 7, 12, 10), 17, win(5, 2, 2), true),
+        ((1, 3, 15, 17), 9, win(7, 2, 3), true),
+        ((3, 40, 5, 6), 66, win(3, 2, 1), true),
+    ]
+    .into_iter()
+    .map(|(x, c_out, w, bias)| MixedConv::new(x, c_out, w, bias).unwrap())
+    .collect()
+}
+
+const PASSES: [MixedPass; 2] = [MixedPass::Forward, MixedPass::BackwardData];
+
+#[test]
+fn mixed_twin_matches_cpu_on_odd_shapes() {
+    let Some(ctx) = f16_gpu() else { return };
+    for (i, conv) in shapes().into_iter().enumerate() {
+        for pass in PASSES {
+            assert!(conv.twin_loop_iterations(pass) < LOOP_BUDGET, "{conv:?}");
+            check(&ctx, conv, pass, false, 10 + i as u64);
+        }
+    }
+}
+
+#[test]
+fn mixed_cooperative_matrices_match_cpu_on_odd_shapes() {
+    let Some(ctx) = f16_gpu() else { return };
+    if !ctx.mixed_precision().coop_16x16_f16 {
+        eprintln!("skipping: {} has no cooperative matrices", ctx.summary);
+        return;
+    }
+    for (i, conv) in shapes().into_iter().enumerate() {
+        for pass in PASSES {
+            check(&ctx, conv, pass, true, 10 + i as u64);
+        }
+    }
+}
+
+#[test]
+fn windows_that_do_not_fit_are_refused() {
+    let e = MixedConv::new(
+        (1, 3, 2, 2),
+        4,
+        Window {
+            k: 7,
+            stride: 1,
+            pad: 0,
+        },
+        false,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("does not fit"), "{e}");
+}
+
+/// `pconv bench --kernels` times the mixed kernels through the same path
+/// (a direct run); here on a shape small enough for any adapter.
+#[test]
+fn mixed_kernels_can_be_timed() {
+    use pconv::bench::{time_mixed_conv, ConvPass, ConvShape};
+    let Some(ctx) = f16_gpu() else { return };
+    let shape = ConvShape {
+        name: "tiny",
+        n: 1,
+        c_in: 4,
+        c_out: 8,
+        size: 8,
+        k: 3,
+        stride: 1,
+    };
+    for pass in [ConvPass::Forward, ConvPass::BackwardData] {
+        let t = time_mixed_conv(&ctx, shape, pass, false, 2).unwrap();
+        assert!(t.median_s > 0.0 && t.gflop_per_s.is_finite(), "{t:?}");
+    }
+    assert!(time_mixed_conv(&ctx, shape, ConvPass::BackwardWeight, false, 1).is_err());
+}

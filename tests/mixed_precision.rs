@@ -11,7 +11,7 @@ use pconv::gpu::direct::DirectRun;
 use pconv::gpu::GpuContext;
 use pconv::kernels::LOOP_BUDGET;
 use pconv::ops::conv::mixed::{f16_bytes, round_to_f16, MixedConv, MixedPass};
-use pconv::ops::conv::{conv2d_bwd_data_cpu, conv2d_cpu, Window};
+use pconv::ops::conv::{conv2d_bwd_data_cpu, conv2d_bwd_weight_cpu, conv2d_cpu, Window};
 
 /// The device if it has f16; None (skip) otherwise, unless required.
 fn f16_gpu() -> Option<GpuContext> {
@@ -53,17 +53,22 @@ fn check(ctx: &GpuContext, conv: MixedConv, pass: MixedPass, coop: bool, seed: u
     let mut rng = Rng::new(seed);
     let f16 =
         |v: Vec<f64>| -> Vec<f64> { v.iter().map(|&x| round_to_f16(x as f32) as f64).collect() };
-    // Sources up to 4 and weights up to 0.5: values where f16 keeps 11
-    // bits, as in a network.
-    let source_len = match pass {
-        MixedPass::Forward => d.n * d.c_in * d.h * d.w,
-        MixedPass::BackwardData => d.n * d.c_out * d.h_out * d.w_out,
+    // The gathered operand and the left one (weights, or gy for the
+    // weight gradient): activations up to 4 and weights up to 0.5, values
+    // where f16 keeps 11 bits, as in a network.
+    let x_len = d.n * d.c_in * d.h * d.w;
+    let gy_len = d.n * d.c_out * d.h_out * d.w_out;
+    let w_len = d.c_out * d.c_in * d.win.k * d.win.k;
+    let (src_len, left_len, left_scale) = match pass {
+        MixedPass::Forward => (x_len, w_len, 0.5),
+        MixedPass::BackwardData => (gy_len, w_len, 0.5),
+        MixedPass::BackwardWeight { .. } => (x_len, gy_len, 4.0),
     };
-    let src = f16(rng.values(source_len).iter().map(|v| 4.0 * v).collect());
+    let src = f16(rng.values(src_len).iter().map(|v| 4.0 * v).collect());
     let w = f16(rng
-        .values(d.c_out * d.c_in * d.win.k * d.win.k)
+        .values(left_len)
         .iter()
-        .map(|v| 0.5 * v)
+        .map(|v| left_scale * v)
         .collect());
     let b: Vec<f64> = rng.values(d.c_out);
     let bias = (conv.bias && pass == MixedPass::Forward).then_some(b.as_slice());
@@ -80,6 +85,13 @@ fn check(ctx: &GpuContext, conv: MixedConv, pass: MixedPass, coop: bool, seed: u
             conv2d_bwd_data_cpu(&d, &abs(&src), &abs(&w)),
             d.c_out * d.win.k * d.win.k,
         ),
+        // Partial sums in f32, then their sum (in f32 here, as sum_splits
+        // adds them: `partials` more terms).
+        MixedPass::BackwardWeight { .. } => (
+            conv2d_bwd_weight_cpu(&d, &w, &src),
+            conv2d_bwd_weight_cpu(&d, &abs(&w), &abs(&src)),
+            d.n * d.h_out * d.w_out,
+        ),
     };
     let to32 = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<_>>();
     let b32: Vec<f32> = to32(&b);
@@ -95,8 +107,14 @@ fn check(ctx: &GpuContext, conv: MixedConv, pass: MixedPass, coop: bool, seed: u
     )
     .unwrap();
     run.run(1).unwrap();
-    let got: Vec<f32> = bytemuck::cast_slice(&run.read().unwrap()).to_vec();
-    let g = gamma(terms);
+    let partials: Vec<f32> = bytemuck::cast_slice(&run.read().unwrap()).to_vec();
+    assert_eq!(partials.len(), want.len() * conv.partials(pass));
+    let got: Vec<f32> = partials
+        .chunks(want.len())
+        .fold(vec![0.0; want.len()], |sum, part| {
+            sum.iter().zip(part).map(|(a, b)| a + b).collect()
+        });
+    let g = gamma(terms + conv.partials(pass));
     let name = format!("{pass:?} {d:?} bias {} coop {coop}", conv.bias);
     assert_eq!(got.len(), want.len(), "{name}");
     for (i, ((&y, &r), &m)) in got.iter().zip(&want).zip(&magnitude).enumerate() {
@@ -125,7 +143,14 @@ fn shapes() -> Vec<MixedConv> {
     .collect()
 }
 
-const PASSES: [MixedPass; 2] = [MixedPass::Forward, MixedPass::BackwardData];
+/// Every pass; the weight gradient whole and in chunks (3 asked: shapes
+/// with short reductions get fewer).
+const PASSES: [MixedPass; 4] = [
+    MixedPass::Forward,
+    MixedPass::BackwardData,
+    MixedPass::BackwardWeight { splits: 1 },
+    MixedPass::BackwardWeight { splits: 3 },
+];
 
 #[test]
 fn mixed_twin_matches_cpu_on_odd_shapes() {
@@ -183,9 +208,8 @@ fn mixed_kernels_can_be_timed() {
         k: 3,
         stride: 1,
     };
-    for pass in [ConvPass::Forward, ConvPass::BackwardData] {
+    for pass in ConvPass::ALL {
         let t = time_mixed_conv(&ctx, shape, pass, false, 2).unwrap();
         assert!(t.median_s > 0.0 && t.gflop_per_s.is_finite(), "{t:?}");
     }
-    assert!(time_mixed_conv(&ctx, shape, ConvPass::BackwardWeight, false, 1).is_err());
 }

@@ -1,29 +1,30 @@
-// Convolution forward as an implicit GEMM on 16x16x16 matrix tiles, f16
-// operands and f32 accumulation (mixed precision):
+// The three products of a convolution as implicit GEMMs on 16x16x16
+// matrix tiles, f16 operands and f32 accumulation (mixed precision); any
+// square kernel, stride and padding. The forward convolution is
 //   y[z, co, oy, ox] = sum_{ci,ky,kx} w[co, ci, ky, kx] * x[z, ci, oy*s + ky - pad, ox*s + kx - pad]
-//                      (+ bias[co]),
-// any square kernel, stride and padding. GEMM rows are output channels,
-// columns one image's output pixels, the reduction (ci, ky, kx).
-// With `bwd_data` it computes the input gradient of that convolution
-// instead, the same GEMM transposed: gx[z, ci, iy, ix] = sum_{co,ky,kx}
-// w[co, ci, ky, kx] * gy[z, co, oy, ox] where oy*s = iy + pad - ky (and
-// likewise ox); rows are input channels, columns input pixels. With stride
-// 2 three quarters of the gathered taps are zeros (correct, not yet
-// split into phases as conv2d_bwd_data_s2 does).
-// A workgroup computes 64 channels x 64 pixels of one image in four groups
-// of 32 invocations, each 2 x 2 tiles of 16 x 16; per 32-wide reduction
-// slice the weights (64 x 32) and the gathered input (32 x 64, zeros
-// outside the image) are staged as f16 in workgroup memory.
+//                      (+ bias[co]).
+// GEMM (rows x columns, reduction), left operand, gathered right operand:
+// - forward:    (c_out x one image's output pixels, (ci, ky, kx)); w; x.
+// - `bwd_data`: gx (c_in x one image's input pixels, (co, ky, kx)); w read
+//   transposed; gy at oy*s = iy + pad - ky where that divides (with stride
+//   2 three quarters of these taps are zeros: correct, not yet split into
+//   phases as conv2d_bwd_data_s2 does).
+// - `bwd_weight`: gw (c_out x (ci, ky, kx), (z, oy, ox)); gy; x. The
+//   reduction is split in chunks of `chunk` (grid z), each writing its own
+//   partial gw, which sum_splits adds.
+// A workgroup computes a 64 x 64 block of the result in four groups of 32
+// invocations, each 2 x 2 tiles of 16 x 16; per 32-wide reduction slice
+// both operands are staged as f16 in workgroup memory, zeros outside.
 // With `coop` the tile multiply-add is a cooperative-matrix instruction
 // (tensor cores; one group of 32 invocations = one subgroup, so the host
 // picks it only where subgroups are exactly 32 wide). Without it the same
 // tiles are multiplied in plain f32 arithmetic, each of the 32 invocations
 // holding 8 of a tile's 256 accumulators: staging, indexing, conversions
-// and the epilogue are the same code, checked on any adapter with f16.
+// and stores are the same code, checked on any adapter with f16.
 // f16 x f16 products are exact in f32, so both variants differ from an
 // exact sum of the f16 operands only by f32 accumulation.
-// Grid: x = result pixel tiles of 64, y = result channel tiles of 64,
-// z = image.
+// Grid: x = column blocks of 64, y = row blocks of 64, z = image (forward,
+// bwd_data) or reduction chunk (bwd_weight).
 enable f16;
 #ifdef coop
 enable wgpu_cooperative_matrix;
@@ -40,13 +41,18 @@ struct Params {
     stride: u32,
     pad: u32,
     has_bias: u32,
+    // bwd_weight: reduction indices per grid z.
+    chunk: u32,
+    n: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-// x (forward) or gy (`bwd_data`); y or gx.
-@group(0) @binding(1) var<storage, read> src: array<f16>;
-@group(0) @binding(2) var<storage, read> weight: array<f16>;
+// The gathered operand: x (forward, bwd_weight) or gy (bwd_data).
+@group(0) @binding(1) var<storage, read> gathered: array<f16>;
+// The left operand: w (forward, bwd_data) or gy (bwd_weight).
+@group(0) @binding(2) var<storage, read> left: array<f16>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
+// y, gx or gw (partial per chunk).
 @group(0) @binding(4) var<storage, read_write> dst: array<f32>;
 
 const TILE_M: u32 = 64u;
@@ -58,45 +64,139 @@ var<workgroup> a_tile: array<f16, 2048>;
 var<workgroup> b_tile: array<f16, 2048>;
 var<workgroup> c_tile: array<f32, 4096>;
 
-@compute @workgroup_size(128)
-fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-    let img = wg.z;
-    let co0 = wg.y * TILE_M;
-    let pix0 = wg.x * TILE_N;
-    let kk_total = p.k * p.k;
-    // GEMM rows (result channels), the result's plane, the source's.
+// The GEMM of this direction: rows, columns, reduction length.
+struct Gemm {
+    rows: u32,
+    cols: u32,
+    red: u32,
+}
+
+fn gemm() -> Gemm {
+    let taps = p.k * p.k;
 #ifdef bwd_data
-    let rows = p.c_in;
-    let dst_h = p.h;
-    let dst_w = p.w;
-    let src_c = p.c_out;
+    return Gemm(p.c_in, p.h * p.w, p.c_out * taps);
+#else
+#ifdef bwd_weight
+    return Gemm(p.c_out, p.c_in * taps, p.n * p.h_out * p.w_out);
+#else
+    return Gemm(p.c_out, p.h_out * p.w_out, p.c_in * taps);
+#endif
+#endif
+}
+
+// What one invocation's column of the gathered operand needs, computed
+// once: whether it exists, and two offsets its reduction index adds to.
+struct Column {
+    ok: bool,
+    // forward: top-left input pixel of the window; bwd_data: input pixel
+    // plus padding; bwd_weight: the tap's offset minus padding.
+    y0: i32,
+    x0: i32,
+    // bwd_weight: the input channel.
+    channel: u32,
+}
+
+fn column(col: u32, g: Gemm) -> Column {
+#ifdef bwd_weight
+    let tap = col % (p.k * p.k);
+    return Column(col < g.cols, i32(tap / p.k) - i32(p.pad), i32(tap % p.k) - i32(p.pad), col / (p.k * p.k));
+#else
+#ifdef bwd_data
+    return Column(col < g.cols, i32(col / p.w + p.pad), i32(col % p.w + p.pad), 0u);
+#else
+    let oy = col / p.w_out;
+    let ox = col % p.w_out;
+    return Column(col < g.cols, i32(oy * p.stride) - i32(p.pad), i32(ox * p.stride) - i32(p.pad), 0u);
+#endif
+#endif
+}
+
+// The left operand at (row, reduction index r), both in range.
+fn left_at(row: u32, r: u32, g: Gemm) -> f16 {
+#ifdef bwd_weight
+    // gy[z, co = row, pixel] with r = (z, pixel).
+    let plane = p.h_out * p.w_out;
+    return left[((r / plane) * p.c_out + row) * plane + r % plane];
+#else
+#ifdef bwd_data
+    // w[co, ci = row, tap] with r = (co, tap).
+    let taps = p.k * p.k;
+    return left[((r / taps) * p.c_in + row) * taps + r % taps];
+#else
+    return left[row * g.red + r];
+#endif
+#endif
+}
+
+// The gathered operand at (reduction index r, column c) of image `img`,
+// r in range; zero outside the plane.
+fn gathered_at(r: u32, c: Column, img: u32) -> f16 {
+#ifdef bwd_weight
+    // x[z, ci, oy*s + ky - pad, ox*s + kx - pad] with r = (z, oy, ox).
+    let plane = p.h_out * p.w_out;
+    let z = r / plane;
+    let o = r % plane;
+    let sy = i32((o / p.w_out) * p.stride) + c.y0;
+    let sx = i32((o % p.w_out) * p.stride) + c.x0;
+    let hit = true;
+#else
+    let taps = p.k * p.k;
+    let tap = r % taps;
+#ifdef bwd_data
+    // gy[z, co, (iy + pad - ky) / s, (ix + pad - kx) / s] with r = (co, tap).
+    let ty = c.y0 - i32(tap / p.k);
+    let tx = c.x0 - i32(tap % p.k);
+    let s = i32(p.stride);
+    let sy = ty / s;
+    let sx = tx / s;
+    let hit = ty >= 0 && tx >= 0 && ty % s == 0 && tx % s == 0;
+#else
+    // x[z, ci, oy*s + ky - pad, ox*s + kx - pad] with r = (ci, tap).
+    let sy = c.y0 + i32(tap / p.k);
+    let sx = c.x0 + i32(tap % p.k);
+    let hit = true;
+#endif
+#endif
+#ifdef bwd_weight
+    let channel = z * p.c_in + c.channel;
+    let src_h = p.h;
+    let src_w = p.w;
+#else
+#ifdef bwd_data
+    let channel = img * p.c_out + r / taps;
     let src_h = p.h_out;
     let src_w = p.w_out;
 #else
-    let rows = p.c_out;
-    let dst_h = p.h_out;
-    let dst_w = p.w_out;
-    let src_c = p.c_in;
+    let channel = img * p.c_in + r / taps;
     let src_h = p.h;
     let src_w = p.w;
 #endif
-    let dst_plane = dst_h * dst_w;
-    let red = src_c * kk_total;
-
-    // Each invocation stages one pixel column of the source slice (its
-    // rows lid / 64 + 2i) and stores that column of the result.
-    let col = lid % TILE_N;
-    let pix = pix0 + col;
-    let pix_ok = pix < dst_plane;
-#ifdef bwd_data
-    // Source row of tap ky: (iy + pad - ky) / s where that divides.
-    let sy0 = i32(pix / dst_w + p.pad);
-    let sx0 = i32(pix % dst_w + p.pad);
-#else
-    let sy0 = i32((pix / dst_w) * p.stride) - i32(p.pad);
-    let sx0 = i32((pix % dst_w) * p.stride) - i32(p.pad);
 #endif
-    let src_img = img * src_c * src_h * src_w;
+    if (hit && sy >= 0 && sy < i32(src_h) && sx >= 0 && sx < i32(src_w)) {
+        return gathered[(channel * src_h + u32(sy)) * src_w + u32(sx)];
+    }
+    return f16(0.0);
+}
+
+@compute @workgroup_size(128)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+    let g = gemm();
+    let row0 = wg.y * TILE_M;
+    let col0 = wg.x * TILE_N;
+#ifdef bwd_weight
+    let img = 0u;
+    let k_begin = wg.z * p.chunk;
+    let k_end = min(k_begin + p.chunk, g.red);
+#else
+    let img = wg.z;
+    let k_begin = 0u;
+    let k_end = g.red;
+#endif
+
+    // Each invocation stages one column of the gathered slice (its rows
+    // lid / 64 + 2i) and stores that column of the result.
+    let col = col0 + lid % TILE_N;
+    let c = column(col, g);
 
     // The group of 32 and its 32 x 32 block of the workgroup's tile.
     let group = lid / 32u;
@@ -113,52 +213,27 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     var acc: array<f32, 32>;
 #endif
 
-    for (var k0 = 0u; k0 < red; k0 += TILE_K) {
-        // Weights: a_tile[m][kk] = the weight of row co0 + m, reduction
-        // index k0 + kk; 16 per invocation.
+    for (var k0 = k_begin; k0 < k_end; k0 += TILE_K) {
+        // a_tile[m][kk] = left[row0 + m, k0 + kk], 16 per invocation.
         for (var i = 0u; i < 16u; i++) {
             let e = lid + 128u * i;
-            let m = e / TILE_K;
-            let kk = e % TILE_K;
-            let row = co0 + m;
-            let r = k0 + kk;
+            let row = row0 + e / TILE_K;
+            let r = k0 + e % TILE_K;
             var v = f16(0.0);
-            if (row < rows && r < red) {
-#ifdef bwd_data
-                // w[co, ci = row, tap] with r = (co, tap).
-                v = weight[((r / kk_total) * p.c_in + row) * kk_total + r % kk_total];
-#else
-                v = weight[row * red + r];
-#endif
+            if (row < g.rows && r < k_end) {
+                v = left_at(row, r, g);
             }
             a_tile[e] = v;
         }
-        // Source gathered: b_tile[kk][col] = src[img, c, sy, sx] of
-        // reduction index (c, tap), zero outside the plane.
+        // b_tile[kk][col] = gathered[k0 + kk, col].
         for (var i = 0u; i < 16u; i++) {
             let kk = lid / TILE_N + 2u * i;
             let r = k0 + kk;
             var v = f16(0.0);
-            if (pix_ok && r < red) {
-                let c = r / kk_total;
-                let tap = r % kk_total;
-#ifdef bwd_data
-                let ty = sy0 - i32(tap / p.k);
-                let tx = sx0 - i32(tap % p.k);
-                let s = i32(p.stride);
-                let sy = ty / s;
-                let sx = tx / s;
-                let hit = ty >= 0 && tx >= 0 && ty % s == 0 && tx % s == 0;
-#else
-                let sy = sy0 + i32(tap / p.k);
-                let sx = sx0 + i32(tap % p.k);
-                let hit = true;
-#endif
-                if (hit && sy >= 0 && sy < i32(src_h) && sx >= 0 && sx < i32(src_w)) {
-                    v = src[src_img + (c * src_h + u32(sy)) * src_w + u32(sx)];
-                }
+            if (c.ok && r < k_end) {
+                v = gathered_at(r, c, img);
             }
-            b_tile[kk * TILE_N + col] = v;
+            b_tile[kk * TILE_N + lid % TILE_N] = v;
         }
         workgroupBarrier();
         for (var ks = 0u; ks < TILE_K; ks += 16u) {
@@ -209,16 +284,18 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     }
 #endif
     workgroupBarrier();
-    if (pix_ok) {
+    if (c.ok) {
+        // Result matrix z: the image (forward, bwd_data) or the chunk.
+        let base = wg.z * g.rows * g.cols;
         for (var i = 0u; i < 32u; i++) {
             let m = lid / TILE_N + 2u * i;
-            let row = co0 + m;
-            if (row < rows) {
-                var v = c_tile[m * TILE_N + col];
+            let row = row0 + m;
+            if (row < g.rows) {
+                var v = c_tile[m * TILE_N + lid % TILE_N];
                 if (p.has_bias != 0u) {
                     v += bias[row];
                 }
-                dst[(img * rows + row) * dst_plane + pix] = v;
+                dst[base + row * g.cols + col] = v;
             }
         }
     }

@@ -210,7 +210,9 @@ impl KernelTiming {
 /// Times a pass of the mixed-precision convolution (f16 operands, f32
 /// accumulation; cooperative matrices if `coop`, else their
 /// plain-arithmetic twin) at `shape`, without bias as the f32 timings:
-/// median of `reps` runs (submit + wait) after a warm-up.
+/// median of `reps` runs (submit + wait) after a warm-up. The weight
+/// gradient's partial sums are not added (sum_splits: a few microseconds
+/// on a GPU at these sizes).
 pub fn time_mixed_conv(
     ctx: &GpuContext,
     shape: ConvShape,
@@ -234,20 +236,23 @@ pub fn time_mixed_conv(
         pad: k / 2,
     };
     let conv = MixedConv::new((n, c_in, size, size), c_out, win, false)?;
-    let (mixed_pass, source_len) = match pass {
-        ConvPass::Forward => (MixedPass::Forward, n * c_in * size * size),
-        ConvPass::BackwardData => {
-            let o = shape.out_size();
-            (MixedPass::BackwardData, n * c_out * o * o)
-        }
+    let o = shape.out_size();
+    let (x_len, gy_len, w_len) = (
+        n * c_in * size * size,
+        n * c_out * o * o,
+        c_out * c_in * k * k,
+    );
+    // The gathered operand and the left one (see MixedConv::dispatch).
+    let (mixed_pass, gathered, left) = match pass {
+        ConvPass::Forward => (MixedPass::Forward, x_len, w_len),
+        ConvPass::BackwardData => (MixedPass::BackwardData, gy_len, w_len),
         ConvPass::BackwardWeight => {
-            return Err(crate::Error::Invalid(
-                "no mixed-precision backward-weight kernel yet".into(),
-            ))
+            let splits = conv.weight_splits(ctx.traits().parallel_workgroups as usize);
+            (MixedPass::BackwardWeight { splits }, x_len, gy_len)
         }
     };
-    let x = f16_bytes(&pseudo_random(source_len, 1));
-    let w = f16_bytes(&pseudo_random(c_out * c_in * k * k, 2));
+    let x = f16_bytes(&pseudo_random(gathered, 1));
+    let w = f16_bytes(&pseudo_random(left, 2));
     let run = crate::gpu::direct::DirectRun::new(
         ctx,
         &conv.dispatch(mixed_pass, coop),
@@ -260,10 +265,10 @@ pub fn time_mixed_conv(
 
 /// Runs every pass at every network shape and prints a table.
 /// Times every (layer, pass) whose "layer pass" text contains `only`.
-/// On GPUs with f16 the forward and backward-data passes are also timed in
-/// mixed precision: the plain-arithmetic twin and, where the adapter has
-/// them, cooperative matrices (rows "forward f16 twin", "backward-data f16
-/// coop", …; not returned).
+/// On GPUs with f16 every pass is also timed in mixed precision: the
+/// plain-arithmetic twin and, where the adapter has them, cooperative
+/// matrices (rows "forward f16 twin", "backward-data f16 coop", …; not
+/// returned).
 pub fn run_kernel_bench(
     ctx: &GpuContext,
     reps: usize,
@@ -295,9 +300,6 @@ pub fn run_kernel_bench(
                 t.gflop_per_s
             );
             all.push(t);
-            if pass == ConvPass::BackwardWeight {
-                continue;
-            }
             for &(coop, label) in &mixed_variants {
                 let t = time_mixed_conv(ctx, shape, pass, coop, reps)?;
                 println!(

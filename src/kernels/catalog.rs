@@ -30,10 +30,21 @@ impl Defines {
     pub const COOP: Defines = Defines(1 << 7);
     /// The input gradient instead of the forward convolution.
     pub const BWD_DATA: Defines = Defines(1 << 8);
+    /// The weight gradient instead of the forward convolution.
+    pub const BWD_WEIGHT: Defines = Defines(1 << 9);
 
     /// The `#ifdef` names, in bit order (the order `Kernel::name` lists them).
-    const NAMES: [&'static str; 9] = [
-        "k5", "flat", "subgroup", "texels", "vec4", "serial", "tiled", "coop", "bwd_data",
+    const NAMES: [&'static str; 10] = [
+        "k5",
+        "flat",
+        "subgroup",
+        "texels",
+        "vec4",
+        "serial",
+        "tiled",
+        "coop",
+        "bwd_data",
+        "bwd_weight",
     ];
 
     /// Both sets.
@@ -82,8 +93,8 @@ mod axis {
     pub const GRAM_BWD: &[D] = &[D::NONE, D::TILED, D::TEXELS, D::TEXELS.with(D::VEC4)];
     /// Mixed-precision tiles: plain arithmetic or cooperative matrices.
     pub const MMA: &[D] = &[D::NONE, D::COOP];
-    /// Forward or the input gradient.
-    pub const DIRECTION: &[D] = &[D::NONE, D::BWD_DATA];
+    /// Forward, the input gradient or the weight gradient.
+    pub const DIRECTION: &[D] = &[D::NONE, D::BWD_DATA, D::BWD_WEIGHT];
 }
 
 macro_rules! shaders {

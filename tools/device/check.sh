@@ -1,6 +1,8 @@
 #!/bin/bash
 # device call: a new build's op tests on the real GPU (the carried, stripped
-# test binary gpu/t/ops_gpu_vs_cpu.gz), per-kernel profiles of the
+# test binaries gpu/t/ops_gpu_vs_cpu.gz and gpu/t/mixed_precision.gz: the
+# f16 kernels, cooperative matrices required), the kernel GFLOP/s in f32
+# and mixed precision, per-kernel profiles of the
 # face-model step and of inference, `bench --suite`, and PyTorch on CUDA (fp32,
 # its TF32 default, AMP bf16 and fp16) beside it (issues 6, 21)
 set -u
@@ -13,6 +15,15 @@ gunzip -c gpu/t/ops_gpu_vs_cpu.gz > /root/pc/ops && chmod +x /root/pc/ops
 # (the full output comes back only on failure: $OUT holds 8 files at most)
 PCONV_REQUIRE_GPU=1 timeout -k 5 ${OPS_S:-100} /root/pc/ops --test-threads 8 > /root/ops.txt 2>&1; rc=$?; echo "ops rc $rc"
 grep -E "^test result|FAILED|panicked" /root/ops.txt | head -20; [ $rc = 0 ] || cp /root/ops.txt $OUT/
+el mixed-precision kernels: plain twin and cooperative matrices against the CPU
+$P info | grep -A 6 "^precision"
+if [ -f gpu/t/mixed_precision.gz ]; then
+  gunzip -c gpu/t/mixed_precision.gz > /root/pc/mixed && chmod +x /root/pc/mixed
+  PCONV_REQUIRE_GPU=1 PCONV_REQUIRE_COOP=1 timeout -k 5 60 /root/pc/mixed --test-threads 1 > /root/mixed.txt 2>&1; rc=$?; echo "mixed rc $rc"
+  grep -E "^test |^test result|panicked|bound" /root/mixed.txt | head -20; [ $rc = 0 ] || cp /root/mixed.txt $OUT/
+fi
+el kernels f32 and mixed
+timeout -k 5 90 $P bench --kernels --reps 5 > $OUT/kernels.txt 2>&1; cat $OUT/kernels.txt
 el profile L6 w0.5 128 b32
 timeout -k 5 30 $P bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 3 --profile > $OUT/profile-L6w05-128-b32.txt 2>&1; tail -n 2 $OUT/profile-L6w05-128-b32.txt
 el suite

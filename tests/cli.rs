@@ -228,6 +228,26 @@ fn bad_inputs_are_one_line_errors() {
         );
     }
 
+    // Precision: a value that is none, and training in mixed precision
+    // (refused before the run folder exists).
+    let (ok, err) = pconv(&["--precision", "f16", "info"]);
+    assert!(!ok && err.contains("f32 or mixed"), "{err}");
+    let run = d.join("run");
+    let (ok, err) = pconv(&[
+        "--headless",
+        "--precision",
+        "mixed",
+        "train",
+        "--data",
+        s(&d),
+        "--out",
+        s(&run),
+        "--steps",
+        "1",
+    ]);
+    assert!(!ok && err.contains("loss scaling"), "{err}");
+    assert!(!run.exists(), "a refused run made its folder");
+
     // Checkpoints: one lacking a tensor, and a truncated file.
     let ck = Checkpoint::initial(
         UNetConfig {

@@ -8,10 +8,12 @@ mod common;
 
 use common::Rng;
 use pconv::gpu::direct::DirectRun;
-use pconv::gpu::GpuContext;
-use pconv::kernels::LOOP_BUDGET;
+use pconv::gpu::{Executor, GpuContext};
+use pconv::graph::Graph;
+use pconv::kernels::{DeviceTraits, MixedKernels, LOOP_BUDGET};
 use pconv::ops::conv::mixed::{f16_bytes, round_to_f16, MixedConv, MixedPass};
 use pconv::ops::conv::{conv2d_bwd_data_cpu, conv2d_bwd_weight_cpu, conv2d_cpu, Window};
+use pconv::ops::{ConvOp, Op};
 
 /// The device if it has f16; None (skip) otherwise, unless required.
 fn f16_gpu() -> Option<GpuContext> {
@@ -46,9 +48,10 @@ fn gamma(terms: usize) -> f64 {
     mu / (1.0 - mu)
 }
 
-/// Runs `pass` of `conv` on f16-rounded operands and compares every
-/// output with the f64 twin within the f32 accumulation bound.
-fn check(ctx: &GpuContext, conv: MixedConv, pass: MixedPass, coop: bool, seed: u64) {
+/// Runs `pass` of `conv` in `chunks` (asked) on f16-rounded operands and
+/// compares every output with the f64 twin within the f32 accumulation
+/// bound.
+fn check(ctx: &GpuContext, conv: MixedConv, pass: MixedPass, chunks: usize, coop: bool, seed: u64) {
     let d = conv.dims;
     let mut rng = Rng::new(seed);
     let f16 =
@@ -62,7 +65,7 @@ fn check(ctx: &GpuContext, conv: MixedConv, pass: MixedPass, coop: bool, seed: u
     let (src_len, left_len, left_scale) = match pass {
         MixedPass::Forward => (x_len, w_len, 0.5),
         MixedPass::BackwardData => (gy_len, w_len, 0.5),
-        MixedPass::BackwardWeight { .. } => (x_len, gy_len, 4.0),
+        MixedPass::BackwardWeight => (x_len, gy_len, 4.0),
     };
     let src = f16(rng.values(src_len).iter().map(|v| 4.0 * v).collect());
     let w = f16(rng
@@ -87,7 +90,7 @@ fn check(ctx: &GpuContext, conv: MixedConv, pass: MixedPass, coop: bool, seed: u
         ),
         // Partial sums in f32, then their sum (in f32 here, as sum_splits
         // adds them: `partials` more terms).
-        MixedPass::BackwardWeight { .. } => (
+        MixedPass::BackwardWeight => (
             conv2d_bwd_weight_cpu(&d, &w, &src),
             conv2d_bwd_weight_cpu(&d, &abs(&w), &abs(&src)),
             d.n * d.h_out * d.w_out,
@@ -95,27 +98,29 @@ fn check(ctx: &GpuContext, conv: MixedConv, pass: MixedPass, coop: bool, seed: u
     };
     let to32 = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<_>>();
     let b32: Vec<f32> = to32(&b);
+    let chunks = conv.chunks(pass, chunks);
+    assert!(conv.twin_loop_iterations(chunks) < LOOP_BUDGET, "{conv:?}");
     let run = DirectRun::new(
         ctx,
-        &conv.dispatch(pass, coop),
+        &conv.dispatch(pass, chunks, coop),
         &[
             &f16_bytes(&to32(&src)),
             &f16_bytes(&to32(&w)),
             bytemuck::cast_slice(&b32),
         ],
-        conv.output_bytes(pass),
+        (conv.output_len(pass) * chunks.count * 4) as u64,
     )
     .unwrap();
     run.run(1).unwrap();
     let partials: Vec<f32> = bytemuck::cast_slice(&run.read().unwrap()).to_vec();
-    assert_eq!(partials.len(), want.len() * conv.partials(pass));
+    assert_eq!(partials.len(), want.len() * chunks.count);
     let got: Vec<f32> = partials
         .chunks(want.len())
         .fold(vec![0.0; want.len()], |sum, part| {
             sum.iter().zip(part).map(|(a, b)| a + b).collect()
         });
-    let g = gamma(terms + conv.partials(pass));
-    let name = format!("{pass:?} {d:?} bias {} coop {coop}", conv.bias);
+    let g = gamma(terms + chunks.count);
+    let name = format!("{pass:?} {d:?} bias {} {chunks:?} coop {coop}", conv.bias);
     assert_eq!(got.len(), want.len(), "{name}");
     for (i, ((&y, &r), &m)) in got.iter().zip(&want).zip(&magnitude).enumerate() {
         let err = (y as f64 - r).abs();
@@ -143,22 +148,15 @@ fn shapes() -> Vec<MixedConv> {
     .collect()
 }
 
-/// Every pass; the weight gradient whole and in chunks (3 asked: shapes
-/// with short reductions get fewer).
-const PASSES: [MixedPass; 4] = [
-    MixedPass::Forward,
-    MixedPass::BackwardData,
-    MixedPass::BackwardWeight { splits: 1 },
-    MixedPass::BackwardWeight { splits: 3 },
-];
-
 #[test]
 fn mixed_twin_matches_cpu_on_odd_shapes() {
     let Some(ctx) = f16_gpu() else { return };
     for (i, conv) in shapes().into_iter().enumerate() {
-        for pass in PASSES {
-            assert!(conv.twin_loop_iterations(pass) < LOOP_BUDGET, "{conv:?}");
-            check(&ctx, conv, pass, false, 10 + i as u64);
+        for pass in MixedPass::ALL {
+            // Whole, and in chunks (3 asked: short reductions get fewer).
+            for chunks in [1, 3] {
+                check(&ctx, conv, pass, chunks, false, 10 + i as u64);
+            }
         }
     }
 }
@@ -171,8 +169,123 @@ fn mixed_cooperative_matrices_match_cpu_on_odd_shapes() {
         return;
     }
     for (i, conv) in shapes().into_iter().enumerate() {
-        for pass in PASSES {
-            check(&ctx, conv, pass, true, 10 + i as u64);
+        for pass in MixedPass::ALL {
+            for chunks in [1, 3] {
+                check(&ctx, conv, pass, chunks, true, 10 + i as u64);
+            }
+        }
+    }
+}
+
+/// A graph's convolutions lowered in mixed precision (f32 tensors cast to
+/// f16 in scratch, tiles, partial sums) against the f64 twins on the f32
+/// operands. Operands have magnitudes in [1/64, 4], normal in f16, so the
+/// casts' only error is relative, at most 2^-10 each (a GPU may round to
+/// either neighbour): a product is within 2^-9 + 2^-20 of exact, plus the
+/// f32 accumulation (gamma over the terms and the chunks' sum).
+#[test]
+fn graph_convolutions_in_mixed_precision_match_cpu() {
+    let Some(ctx) = f16_gpu() else { return };
+    let mut kernels = vec![MixedKernels::Twin];
+    if ctx.mixed_precision().coop_16x16_f16 {
+        kernels.push(MixedKernels::Coop);
+    }
+    // A deep small map (several chunks on a CPU adapter and a GPU), and
+    // a strided 5x5.
+    let cases = [((2, 150, 6, 5), 70, 3, 1, 1), ((1, 9, 13, 11), 20, 5, 2, 2)];
+    for (case, ((n, c_in, h, w), c_out, k, stride, pad)) in cases.into_iter().enumerate() {
+        let mut rng = Rng::new(40 + case as u64);
+        let mut operand = |len: usize, scale: f64| -> Vec<f64> {
+            rng.values(len)
+                .iter()
+                .map(|v| (v.signum() * (1.0 / 64.0 + v.abs() * (scale - 1.0 / 64.0))) as f32 as f64)
+                .collect()
+        };
+        let win = Window { k, stride, pad };
+        let d = MixedConv::new((n, c_in, h, w), c_out, win, true)
+            .unwrap()
+            .dims;
+        let x = operand(n * c_in * h * w, 4.0);
+        let wt = operand(c_out * c_in * k * k, 0.5);
+        let b = operand(c_out, 1.0);
+        let gy = operand(n * c_out * d.h_out * d.w_out, 4.0);
+        let mut g = Graph::new();
+        let (tx, tw, tb, tgy) = (
+            g.input("x", &[n, c_in, h, w]),
+            g.input("w", &[c_out, c_in, k, k]),
+            g.input("b", &[c_out]),
+            g.input("gy", &[n, c_out, d.h_out, d.w_out]),
+        );
+        let y = g
+            .push(
+                Op::Conv(ConvOp::Conv2d {
+                    stride,
+                    pad,
+                    bias: true,
+                }),
+                &[tx, tw, tb],
+            )
+            .unwrap()[0];
+        let gx = g
+            .push(
+                Op::Conv(ConvOp::Conv2dBwdData { stride, pad, h, w }),
+                &[tgy, tw],
+            )
+            .unwrap()[0];
+        let gw = g
+            .push(
+                Op::Conv(ConvOp::Conv2dBwdWeight { stride, pad, k }),
+                &[tgy, tx],
+            )
+            .unwrap()[0];
+        let abs = |v: &[f64]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
+        let expected = [
+            (
+                y,
+                conv2d_cpu(&d, &x, &wt, Some(&b)),
+                conv2d_cpu(&d, &abs(&x), &abs(&wt), Some(&abs(&b))),
+                c_in * k * k + 1,
+            ),
+            (
+                gx,
+                conv2d_bwd_data_cpu(&d, &gy, &wt),
+                conv2d_bwd_data_cpu(&d, &abs(&gy), &abs(&wt)),
+                c_out * k * k,
+            ),
+            (
+                gw,
+                conv2d_bwd_weight_cpu(&d, &gy, &x),
+                conv2d_bwd_weight_cpu(&d, &abs(&gy), &abs(&x)),
+                n * d.h_out * d.w_out,
+            ),
+        ];
+        for &mixed in &kernels {
+            let traits = DeviceTraits {
+                mixed,
+                ..ctx.traits()
+            };
+            let exec = Executor::with_traits(&ctx, &g, &[y, gx, gw], &traits).unwrap();
+            for (t, v) in [(tx, &x), (tw, &wt), (tb, &b), (tgy, &gy)] {
+                exec.write(t, &common::to_f32(v)).unwrap();
+            }
+            exec.run();
+            exec.wait().unwrap();
+            assert!(ctx.take_errors().is_empty());
+            for (k, (t, want, magnitude, terms)) in expected.iter().enumerate() {
+                let got = exec.read(*t).unwrap();
+                // Chunks: at most one per 32 terms.
+                let bound =
+                    f64::powi(2.0, -9) + f64::powi(2.0, -20) + gamma(terms + terms.div_ceil(32));
+                for (i, ((&v, &r), &m)) in got.iter().zip(want).zip(magnitude).enumerate() {
+                    let err = (v as f64 - r).abs();
+                    assert!(
+                        err <= bound * m,
+                        "{mixed:?} case {case} output {k}[{i}] = {v}, want {r}: error {err:.3e} \
+                         over {:.3e}",
+                        bound * m
+                    );
+                }
+            }
         }
     }
 }
@@ -193,11 +306,11 @@ fn windows_that_do_not_fit_are_refused() {
     assert!(e.to_string().contains("does not fit"), "{e}");
 }
 
-/// `pconv bench --kernels` times the mixed kernels through the same path
-/// (a direct run); here on a shape small enough for any adapter.
+/// `pconv bench --kernels` times the mixed kernels through the graph; here
+/// on a shape small enough for any adapter.
 #[test]
 fn mixed_kernels_can_be_timed() {
-    use pconv::bench::{time_mixed_conv, ConvPass, ConvShape};
+    use pconv::bench::{time_conv, ConvPass, ConvShape};
     let Some(ctx) = f16_gpu() else { return };
     let shape = ConvShape {
         name: "tiny",
@@ -209,7 +322,7 @@ fn mixed_kernels_can_be_timed() {
         stride: 1,
     };
     for pass in ConvPass::ALL {
-        let t = time_mixed_conv(&ctx, shape, pass, false, 2).unwrap();
+        let t = time_conv(&ctx, shape, pass, MixedKernels::Twin, 2).unwrap();
         assert!(t.median_s > 0.0 && t.gflop_per_s.is_finite(), "{t:?}");
     }
 }

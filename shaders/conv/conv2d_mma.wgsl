@@ -9,9 +9,11 @@
 //   transposed; gy at oy*s = iy + pad - ky where that divides (with stride
 //   2 three quarters of these taps are zeros: correct, not yet split into
 //   phases as conv2d_bwd_data_s2 does).
-// - `bwd_weight`: gw (c_out x (ci, ky, kx), (z, oy, ox)); gy; x. The
-//   reduction is split in chunks of `chunk` (grid z), each writing its own
-//   partial gw, which sum_splits adds.
+// - `bwd_weight`: gw (c_out x (ci, ky, kx), (z, oy, ox)); gy; x.
+// Split-K: the reduction runs in chunks of `chunk`, each writing its own
+// partial result, which sum_splits adds (the bias goes with chunk 0): deep
+// small maps and the weight gradient's long sums fill a GPU that way, and
+// the twin stays within lavapipe's loop budget.
 // A workgroup computes a 64 x 64 block of the result in four groups of 32
 // invocations, each 2 x 2 tiles of 16 x 16; per 32-wide reduction slice
 // both operands are staged as f16 in workgroup memory, zeros outside.
@@ -23,8 +25,8 @@
 // and stores are the same code, checked on any adapter with f16.
 // f16 x f16 products are exact in f32, so both variants differ from an
 // exact sum of the f16 operands only by f32 accumulation.
-// Grid: x = column blocks of 64, y = row blocks of 64, z = image (forward,
-// bwd_data) or reduction chunk (bwd_weight).
+// Grid: x = column blocks of 64, y = row blocks of 64, z = chunk * n +
+// image (forward, bwd_data) or chunk (bwd_weight); result matrix z.
 enable f16;
 #ifdef coop
 enable wgpu_cooperative_matrix;
@@ -41,7 +43,7 @@ struct Params {
     stride: u32,
     pad: u32,
     has_bias: u32,
-    // bwd_weight: reduction indices per grid z.
+    // Reduction indices per chunk.
     chunk: u32,
     n: u32,
 }
@@ -185,13 +187,13 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     let col0 = wg.x * TILE_N;
 #ifdef bwd_weight
     let img = 0u;
-    let k_begin = wg.z * p.chunk;
-    let k_end = min(k_begin + p.chunk, g.red);
+    let split = wg.z;
 #else
-    let img = wg.z;
-    let k_begin = 0u;
-    let k_end = g.red;
+    let img = wg.z % p.n;
+    let split = wg.z / p.n;
 #endif
+    let k_begin = split * p.chunk;
+    let k_end = min(k_begin + p.chunk, g.red);
 
     // Each invocation stages one column of the gathered slice (its rows
     // lid / 64 + 2i) and stores that column of the result.
@@ -285,14 +287,13 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
 #endif
     workgroupBarrier();
     if (c.ok) {
-        // Result matrix z: the image (forward, bwd_data) or the chunk.
         let base = wg.z * g.rows * g.cols;
         for (var i = 0u; i < 32u; i++) {
             let m = lid / TILE_N + 2u * i;
             let row = row0 + m;
             if (row < g.rows) {
                 var v = c_tile[m * TILE_N + lid % TILE_N];
-                if (p.has_bias != 0u) {
+                if (p.has_bias != 0u && split == 0u) {
                     v += bias[row];
                 }
                 dst[base + row * g.cols + col] = v;

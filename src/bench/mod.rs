@@ -5,6 +5,7 @@ use std::time::Instant;
 use crate::error::Result;
 use crate::gpu::{Executor, GpuContext};
 use crate::graph::Graph;
+use crate::kernels::{DeviceTraits, MixedKernels};
 use crate::ops::{conv_out, ConvOp, Op};
 
 pub mod flops;
@@ -126,12 +127,15 @@ fn pseudo_random(len: usize, seed: u64) -> Vec<f32> {
     (0..len).map(|_| rng.uniform() as f32 - 0.5).collect()
 }
 
-/// Times one pass of one layer: median of `reps` runs (submit + wait), after
-/// one warm-up run that also compiles the pipeline.
+/// Times one pass of one layer with the kernels `mixed` picks (f32 where
+/// `Off`; else f16 tiles, their casts and partial sums included): median of
+/// `reps` runs (submit + wait), after one warm-up run that also compiles
+/// the pipelines.
 pub fn time_conv(
     ctx: &GpuContext,
     shape: ConvShape,
     pass: ConvPass,
+    mixed: MixedKernels,
     reps: usize,
 ) -> Result<KernelTiming> {
     let ConvShape {
@@ -173,7 +177,11 @@ pub fn time_conv(
         ),
     };
     g.push(op, &[a, b])?;
-    let exec = Executor::new(ctx, &g, &[])?;
+    let traits = DeviceTraits {
+        mixed,
+        ..ctx.traits()
+    };
+    let exec = Executor::with_traits(ctx, &g, &[], &traits)?;
     exec.write(a, &pseudo_random(g.info(a).numel(), 1))?;
     exec.write(b, &pseudo_random(g.info(b).numel(), 2))?;
     let median_s = median_after_warm_up(reps, || {
@@ -207,68 +215,12 @@ impl KernelTiming {
     }
 }
 
-/// Times a pass of the mixed-precision convolution (f16 operands, f32
-/// accumulation; cooperative matrices if `coop`, else their
-/// plain-arithmetic twin) at `shape`, without bias as the f32 timings:
-/// median of `reps` runs (submit + wait) after a warm-up. The weight
-/// gradient's partial sums are not added (sum_splits: a few microseconds
-/// on a GPU at these sizes).
-pub fn time_mixed_conv(
-    ctx: &GpuContext,
-    shape: ConvShape,
-    pass: ConvPass,
-    coop: bool,
-    reps: usize,
-) -> Result<KernelTiming> {
-    use crate::ops::conv::mixed::{f16_bytes, MixedConv, MixedPass};
-    use crate::ops::conv::Window;
-    let ConvShape {
-        n,
-        c_in,
-        c_out,
-        size,
-        k,
-        ..
-    } = shape;
-    let win = Window {
-        k,
-        stride: shape.stride,
-        pad: k / 2,
-    };
-    let conv = MixedConv::new((n, c_in, size, size), c_out, win, false)?;
-    let o = shape.out_size();
-    let (x_len, gy_len, w_len) = (
-        n * c_in * size * size,
-        n * c_out * o * o,
-        c_out * c_in * k * k,
-    );
-    // The gathered operand and the left one (see MixedConv::dispatch).
-    let (mixed_pass, gathered, left) = match pass {
-        ConvPass::Forward => (MixedPass::Forward, x_len, w_len),
-        ConvPass::BackwardData => (MixedPass::BackwardData, gy_len, w_len),
-        ConvPass::BackwardWeight => {
-            let splits = conv.weight_splits(ctx.traits().parallel_workgroups as usize);
-            (MixedPass::BackwardWeight { splits }, x_len, gy_len)
-        }
-    };
-    let x = f16_bytes(&pseudo_random(gathered, 1));
-    let w = f16_bytes(&pseudo_random(left, 2));
-    let run = crate::gpu::direct::DirectRun::new(
-        ctx,
-        &conv.dispatch(mixed_pass, coop),
-        &[&x, &w],
-        conv.output_bytes(mixed_pass),
-    )?;
-    let median_s = median_after_warm_up(reps, || run.run(1))?;
-    Ok(KernelTiming::of(shape, pass, median_s))
-}
-
 /// Runs every pass at every network shape and prints a table.
 /// Times every (layer, pass) whose "layer pass" text contains `only`.
 /// On GPUs with f16 every pass is also timed in mixed precision: the
 /// plain-arithmetic twin and, where the adapter has them, cooperative
 /// matrices (rows "forward f16 twin", "backward-data f16 coop", …; not
-/// returned).
+/// returned). CPU adapters time f32 only (the twin is far slower there).
 pub fn run_kernel_bench(
     ctx: &GpuContext,
     reps: usize,
@@ -282,16 +234,21 @@ pub fn run_kernel_bench(
     let mut all = Vec::new();
     let mixed = ctx.mixed_precision();
     // The twin's loops exceed lavapipe's budget at these shapes.
-    let mixed_variants: Vec<(bool, &str)> = [(false, "f16 twin"), (true, "f16 coop")]
-        .into_iter()
-        .filter(|&(coop, _)| mixed.f16 && !ctx.is_cpu() && (!coop || mixed.coop_16x16_f16))
-        .collect();
+    let mixed_variants: Vec<(MixedKernels, &str)> = [
+        (MixedKernels::Twin, "f16 twin"),
+        (MixedKernels::Coop, "f16 coop"),
+    ]
+    .into_iter()
+    .filter(|&(kernels, _)| {
+        mixed.f16 && !ctx.is_cpu() && (kernels == MixedKernels::Twin || mixed.coop_16x16_f16)
+    })
+    .collect();
     for &shape in NETWORK_SHAPES {
         for pass in ConvPass::ALL {
             if only.is_some_and(|o| !format!("{} {}", shape.name, pass.name()).contains(o)) {
                 continue;
             }
-            let t = time_conv(ctx, shape, pass, reps)?;
+            let t = time_conv(ctx, shape, pass, MixedKernels::Off, reps)?;
             println!(
                 "{:<32} {:>24} {:>12.2} {:>10.2}",
                 shape.name,
@@ -300,8 +257,8 @@ pub fn run_kernel_bench(
                 t.gflop_per_s
             );
             all.push(t);
-            for &(coop, label) in &mixed_variants {
-                let t = time_mixed_conv(ctx, shape, pass, coop, reps)?;
+            for &(kernels, label) in &mixed_variants {
+                let t = time_conv(ctx, shape, pass, kernels, reps)?;
                 println!(
                     "{:<32} {:>24} {:>12.2} {:>10.2}",
                     shape.name,
@@ -423,7 +380,7 @@ pub fn time_train_step(
     accum: usize,
 ) -> Result<StepTiming> {
     use crate::model::SplitMix64;
-    let session = crate::train::session::TrainSession::compile(ctx, cfg, false)?;
+    let session = crate::train::session::TrainSession::compile_any_precision(ctx, cfg, false)?;
     session.upload_initial_weights(1)?;
     let (step, exec) = (&session.step, &session.exec);
     let g = &step.graph;

@@ -81,6 +81,13 @@ fn run_checked(a: BenchArgs) -> Result<()> {
         accumulate: a.accum > 1,
     };
     println!("adapter: {}", ctx.summary);
+    if ctx.precision() == pconv::gpu::Precision::Mixed {
+        println!(
+            "convolutions in mixed precision ({:?}); timing only: training needs f32 until \
+             pconv has loss scaling",
+            ctx.traits().mixed
+        );
+    }
     let t = pconv::bench::time_train_step(&ctx, &cfg, a.reps, a.profile, a.accum)?;
     println!(
         "train step L{} width {} {s}x{s} batch {}: median {:.3} s (min {:.3}, max {:.3}), \

@@ -50,6 +50,15 @@ pub fn run() -> Result<()> {
         println!("  {}", line.join(", "));
     }
     print_precision(&ctx.adapter);
+    println!(
+        "  in use                            {} (--precision f32|mixed){}",
+        ctx.precision(),
+        match ctx.traits().mixed {
+            pconv::kernels::MixedKernels::Twin => ": f16 tiles in plain arithmetic",
+            pconv::kernels::MixedKernels::Coop => ": f16 cooperative matrices",
+            pconv::kernels::MixedKernels::Off => "",
+        }
+    );
     if ctx.is_cpu() {
         println!(
             "\nnote: this adapter runs on the CPU (no GPU driver was found or chosen). Everything \

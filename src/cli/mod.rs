@@ -25,6 +25,11 @@ struct Cli {
     /// dashboard).
     #[arg(long, global = true)]
     headless: bool,
+    /// Arithmetic of the convolutions: f32, or mixed (f16 operands, f32
+    /// accumulation: tensor cores where the GPU offers cooperative
+    /// matrices; `pconv info` says). Default f32; also PCONV_PRECISION.
+    #[arg(long, global = true, value_parser = parse_precision)]
+    precision: Option<pconv::gpu::Precision>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -58,6 +63,9 @@ pub fn main() -> std::process::ExitCode {
     // stderr for scripts), more with RUST_LOG=warn, info or debug.
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("error")).init();
     let cli = Cli::parse();
+    if let Some(p) = cli.precision {
+        pconv::gpu::precision::request(p);
+    }
     let result = match cli.command {
         Some(Command::Train(args)) => {
             return train::run(*args, cli.headless).unwrap_or_else(|e| {
@@ -86,4 +94,8 @@ pub fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn parse_precision(s: &str) -> Result<pconv::gpu::Precision, String> {
+    s.parse()
 }

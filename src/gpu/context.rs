@@ -46,6 +46,7 @@ pub struct GpuContext {
     pub queue: wgpu::Queue,
     pub adapter: wgpu::Adapter,
     pub summary: AdapterSummary,
+    precision: super::precision::Precision,
     pipelines: Arc<Mutex<HashMap<Kernel, wgpu::ComputePipeline>>>,
     errors: Arc<Mutex<Vec<String>>>,
 }
@@ -159,7 +160,11 @@ impl GpuContext {
         let (device, queue) =
             pollster::block_on(adapter.request_device(&device_descriptor(&adapter)))
                 .map_err(|e| Error::Device(e.to_string()))?;
-        Ok(Self::from_parts(adapter, device, queue))
+        let mut ctx = Self::from_parts(adapter, device, queue);
+        if let Some(p) = super::precision::requested().map_err(Error::Invalid)? {
+            ctx.set_precision(p)?;
+        }
+        Ok(ctx)
     }
 
     /// Wraps a device made elsewhere (e.g. by the desktop app).
@@ -183,14 +188,42 @@ impl GpuContext {
                 }
             }
         });
-        GpuContext {
+        let mut ctx = GpuContext {
             summary: AdapterSummary::of(&adapter),
+            precision: Default::default(),
             device,
             queue,
             adapter,
             pipelines: Arc::new(Mutex::new(HashMap::new())),
             errors,
+        };
+        // A device opened elsewhere (the app's) takes the requested
+        // precision where it can, else stays f32.
+        if let Ok(Some(p)) = super::precision::requested() {
+            if let Err(e) = ctx.set_precision(p) {
+                log::warn!("{e}");
+            }
         }
+        ctx
+    }
+
+    /// The convolutions' arithmetic on this device.
+    pub fn precision(&self) -> super::precision::Precision {
+        self.precision
+    }
+
+    /// Chooses the convolutions' arithmetic; mixed needs f16 in shaders
+    /// (with cooperative matrices it uses tensor cores, without them their
+    /// plain-arithmetic twin, slower than f32).
+    pub fn set_precision(&mut self, p: super::precision::Precision) -> Result<()> {
+        if p == super::precision::Precision::Mixed && !self.mixed_precision().f16 {
+            return Err(Error::Invalid(format!(
+                "--precision mixed needs f16 in shaders, which {} does not offer; use --precision f32",
+                self.summary.name
+            )));
+        }
+        self.precision = p;
+        Ok(())
     }
 
     pub fn limits(&self) -> wgpu::Limits {
@@ -224,6 +257,13 @@ impl GpuContext {
         if t.subgroups_8_to_64 && self.is_cpu() && info.subgroup_min_size == info.subgroup_max_size
         {
             t.flat_subgroup_size = info.subgroup_max_size;
+        }
+        if self.precision == super::precision::Precision::Mixed {
+            t.mixed = if self.mixed_precision().coop_16x16_f16 {
+                crate::kernels::MixedKernels::Coop
+            } else {
+                crate::kernels::MixedKernels::Twin
+            };
         }
         // PCONV_NO_TEXELS runs the buffer kernels instead, for comparison.
         if self.is_cpu() && std::env::var("PCONV_NO_TEXELS").is_err() {

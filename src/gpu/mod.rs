@@ -7,4 +7,4 @@ pub mod precision;
 
 pub use context::GpuContext;
 pub use executor::{Executor, PendingScalars};
-pub use precision::MixedPrecision;
+pub use precision::{MixedPrecision, Precision};

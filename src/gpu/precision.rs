@@ -43,3 +43,62 @@ impl MixedPrecision {
         }
     }
 }
+
+/// The arithmetic of the convolutions: f32 throughout, or mixed (f16
+/// operands, f32 accumulation; every other op stays f32).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Precision {
+    /// The default until the cooperative-matrix kernels have passed their
+    /// tests on a real GPU (tools/device/check.sh).
+    #[default]
+    F32,
+    Mixed,
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "f32" => Ok(Precision::F32),
+            "mixed" => Ok(Precision::Mixed),
+            other => Err(format!("precision {other:?}: expected f32 or mixed")),
+        }
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Precision::F32 => "f32",
+            Precision::Mixed => "mixed",
+        })
+    }
+}
+
+/// The precision asked for by `--precision` (0: none).
+static REQUESTED: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Asks every device opened from now on for `p` (the `--precision` flag).
+pub fn request(p: Precision) {
+    let code = match p {
+        Precision::F32 => 1,
+        Precision::Mixed => 2,
+    };
+    REQUESTED.store(code, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The precision asked for: `--precision`, else `PCONV_PRECISION`, else
+/// none (a bad `PCONV_PRECISION` is an error).
+pub fn requested() -> Result<Option<Precision>, String> {
+    match REQUESTED.load(std::sync::atomic::Ordering::Relaxed) {
+        1 => Ok(Some(Precision::F32)),
+        2 => Ok(Some(Precision::Mixed)),
+        _ => match std::env::var("PCONV_PRECISION") {
+            Ok(v) if !v.is_empty() => v
+                .parse()
+                .map(Some)
+                .map_err(|e| format!("PCONV_PRECISION: {e}")),
+            _ => Ok(None),
+        },
+    }
+}

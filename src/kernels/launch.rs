@@ -30,6 +30,20 @@ pub struct DeviceTraits {
     /// lavapipe fetches a texel some 8x faster than it loads a vec4 from a
     /// storage buffer.
     pub texel_rows: u32,
+    /// Convolutions in mixed precision (f16 operands, f32 accumulation)
+    /// and how, or f32 (`Off`).
+    pub mixed: MixedKernels,
+}
+
+/// Which kernels run the convolutions' matrix tiles in mixed precision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MixedKernels {
+    /// f32 kernels throughout.
+    Off,
+    /// f16 tiles multiplied in plain arithmetic (any device with f16).
+    Twin,
+    /// f16 cooperative matrices (tensor cores).
+    Coop,
 }
 
 impl DeviceTraits {
@@ -40,6 +54,7 @@ impl DeviceTraits {
         workgroup_gemm: true,
         flat_subgroup_size: 0,
         texel_rows: 0,
+        mixed: MixedKernels::Off,
     };
 
     /// A CPU adapter (lavapipe) before its optional features are known.
@@ -49,6 +64,7 @@ impl DeviceTraits {
         workgroup_gemm: false,
         flat_subgroup_size: 0,
         texel_rows: 0,
+        mixed: MixedKernels::Off,
     };
 
     /// Whether `texels` vec4s fit one texel array of this device.

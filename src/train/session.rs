@@ -18,8 +18,34 @@ pub struct TrainSession {
 
 impl TrainSession {
     /// Builds the step of `cfg` and compiles it on `ctx`; the loss terms,
-    /// and the network's output when `keep_output`, stay readable.
+    /// and the network's output when `keep_output`, stay readable. Training
+    /// needs f32 convolutions: in mixed precision the loss gradients (about
+    /// 1e-7 per pixel) would underflow f16 without loss scaling, which
+    /// pconv does not have yet.
     pub fn compile(ctx: &GpuContext, cfg: &TrainStepConfig, keep_output: bool) -> Result<Self> {
+        Self::check_precision(ctx)?;
+        Self::compile_any_precision(ctx, cfg, keep_output)
+    }
+
+    /// An error where `ctx` computes in a precision training cannot use.
+    pub fn check_precision(ctx: &GpuContext) -> Result<()> {
+        if ctx.precision() == crate::gpu::Precision::Mixed {
+            return Err(Error::Invalid(
+                "training in mixed precision needs loss scaling, which pconv does not have yet; \
+                 train with --precision f32 (the default)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `compile` in the device's precision whatever it is: for the step
+    /// benchmark, which times mixed-precision kernels but never trains.
+    pub fn compile_any_precision(
+        ctx: &GpuContext,
+        cfg: &TrainStepConfig,
+        keep_output: bool,
+    ) -> Result<Self> {
         let step = TrainStep::build(cfg)?;
         let losses = step.losses.to_array().to_vec();
         let mut keep = losses.clone();

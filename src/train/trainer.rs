@@ -212,6 +212,8 @@ pub fn train_ranks(
     stop: &AtomicBool,
     collective: &dyn Collective,
 ) -> Result<Outcome> {
+    // Before any file is touched.
+    TrainSession::check_precision(ctx)?;
     let writer = collective.rank() == 0;
     let dir = RunDir {
         root: opts.out.clone(),

@@ -1,19 +1,24 @@
 //! Mixed-precision convolution: f16 operands, f32 accumulation, on 16 x 16
-//! x 16 matrix tiles (`shaders/conv/conv2d_mma.wgsl`): the forward pass
-//! and the input gradient (the same GEMM transposed). With `coop` the
-//! tiles are cooperative matrices (tensor cores, where
-//! `MixedPrecision::coop_16x16_f16`); without it the same kernel multiplies
-//! them in plain arithmetic on any device with f16, which is how CI checks
-//! everything but the multiply-add instruction. The training graph holds
-//! f32 tensors only, so these run directly (`gpu::direct`) for now: tests
-//! against the f64 twin and benchmarks beside the f32 kernels.
+//! x 16 matrix tiles (`shaders/conv/conv2d_mma.wgsl`): the forward pass,
+//! the input gradient and the weight gradient, each a GEMM with its own
+//! gather. With `coop` the tiles are cooperative matrices (tensor cores,
+//! where `MixedPrecision::coop_16x16_f16`); without it the same kernel
+//! multiplies them in plain arithmetic on any device with f16, which is how
+//! CI checks everything but the multiply-add instruction. `lower` runs a
+//! graph's convolution this way (operands cast to f16 in scratch, results
+//! f32); `gpu::direct` runs one dispatch on f16 data for the tests against
+//! the f64 twins and for benchmarks.
 use super::cpu::{ConvDims, Window};
+use super::sum_splits;
 use crate::error::{Error, Result};
-use crate::kernels::{params::Conv2dMmaParams, Binding, Defines, Dispatch, Shader};
+use crate::kernels::{
+    grid_1d, params::Conv2dMmaParams, Binding, Defines, DeviceTraits, Dispatch, Lowered,
+    MixedKernels, Params, Shader, LOOP_BUDGET,
+};
 use crate::ops::conv_out;
 
-/// Output channels and pixels per workgroup, and the reduction slice
-/// staged at a time (the shader's TILE_M, TILE_N, TILE_K).
+/// Result rows and columns per workgroup, and the reduction slice staged
+/// at a time (the shader's TILE_M, TILE_N, TILE_K).
 const TILE_M: usize = 64;
 const TILE_N: usize = 64;
 const TILE_K: usize = 32;
@@ -25,10 +30,16 @@ pub enum MixedPass {
     Forward,
     /// gx from gy and the weights.
     BackwardData,
-    /// gw from gy and x, its reduction over images and pixels cut into
-    /// `splits` chunks (at most; parallelism for small weights and long
-    /// reductions), each writing a partial gw to be summed.
-    BackwardWeight { splits: usize },
+    /// gw from gy and x.
+    BackwardWeight,
+}
+
+impl MixedPass {
+    pub const ALL: [MixedPass; 3] = [
+        MixedPass::Forward,
+        MixedPass::BackwardData,
+        MixedPass::BackwardWeight,
+    ];
 }
 
 /// One mixed-precision convolution: x (n, c_in, h, w), gy (n, c_out,
@@ -40,15 +51,37 @@ pub struct MixedConv {
     pub bias: bool,
 }
 
-/// A pass as the kernel's GEMM: result rows and columns, the reduction,
-/// result matrices (grid z: images, or weight-gradient chunks) and the
-/// reduction per chunk.
+/// A pass as the kernel's GEMM: result rows and columns per matrix,
+/// matrices (images; 1 for the weight gradient), the reduction length.
 struct Gemm {
     rows: usize,
     cols: usize,
     matrices: usize,
-    chunk: usize,
+    red: usize,
 }
+
+impl Gemm {
+    /// Workgroups of one chunk.
+    fn blocks(&self) -> usize {
+        self.cols.div_ceil(TILE_N) * self.rows.div_ceil(TILE_M) * self.matrices
+    }
+}
+
+/// A pass cut into chunks of its reduction (split-K): each chunk writes
+/// its own partial result, which sum_splits adds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chunks {
+    /// Reduction indices per chunk (whole 32-wide slices).
+    pub len: usize,
+    /// Chunks, so partial results.
+    pub count: usize,
+}
+
+/// Loop iterations per reduction slice of the plain-arithmetic twin (32
+/// staging loads, 2 x 4 x 8 tile elements of 16 + 1 steps, the slice
+/// loops) and outside them (the epilogue), against `LOOP_BUDGET`.
+const TWIN_SLICE_ITERATIONS: usize = 32 + 2 * 4 * 8 * 17 + 2;
+const TWIN_FIXED_ITERATIONS: usize = 4 * 8 + 32;
 
 impl MixedConv {
     pub fn new(
@@ -81,13 +114,13 @@ impl MixedConv {
             },
             bias,
         };
-        let passes = [MixedPass::Forward, MixedPass::BackwardData];
         let fits = |g: Gemm| {
             g.cols.div_ceil(TILE_N) <= 65535
                 && g.rows.div_ceil(TILE_M) <= 65535
                 && g.matrices <= 65535
         };
-        if n == 0 || c_in == 0 || c_out == 0 || !passes.iter().all(|&p| fits(conv.gemm(p))) {
+        if n == 0 || c_in == 0 || c_out == 0 || !MixedPass::ALL.iter().all(|&p| fits(conv.gemm(p)))
+        {
             return Err(Error::Invalid(format!(
                 "mixed-precision convolution of {n} images of {c_in} channels, {h_out}x{w_out} \
                  outputs: outside the kernel's grid"
@@ -99,32 +132,59 @@ impl MixedConv {
     fn gemm(&self, pass: MixedPass) -> Gemm {
         let d = &self.dims;
         let taps = d.win.k * d.win.k;
-        let (rows, cols, red) = match pass {
-            MixedPass::Forward => (d.c_out, d.h_out * d.w_out, d.c_in * taps),
-            MixedPass::BackwardData => (d.c_in, d.h * d.w, d.c_out * taps),
-            MixedPass::BackwardWeight { .. } => (d.c_out, d.c_in * taps, d.n * d.h_out * d.w_out),
-        };
-        let (matrices, chunk) = match pass {
-            MixedPass::BackwardWeight { splits } => {
-                // Whole slices per chunk, so every chunk but the last is full.
-                let chunk = red.div_ceil(splits.clamp(1, 65535)).div_ceil(TILE_K) * TILE_K;
-                (red.div_ceil(chunk), chunk)
-            }
-            _ => (d.n, red),
+        let (rows, cols, matrices, red) = match pass {
+            MixedPass::Forward => (d.c_out, d.h_out * d.w_out, d.n, d.c_in * taps),
+            MixedPass::BackwardData => (d.c_in, d.h * d.w, d.n, d.c_out * taps),
+            MixedPass::BackwardWeight => (d.c_out, d.c_in * taps, 1, d.n * d.h_out * d.w_out),
         };
         Gemm {
             rows,
             cols,
             matrices,
-            chunk,
+            red,
         }
+    }
+
+    /// The reduction of `pass` in at most `wanted` chunks of whole slices
+    /// (every chunk but the last full; fewer where the reduction is short
+    /// or the grid would overflow).
+    pub fn chunks(&self, pass: MixedPass, wanted: usize) -> Chunks {
+        let g = self.gemm(pass);
+        let most = (65535 / g.matrices).max(1);
+        let len = g
+            .red
+            .div_ceil(wanted.clamp(1, most))
+            .div_ceil(TILE_K)
+            .max(1)
+            * TILE_K;
+        Chunks {
+            len,
+            count: g.red.div_ceil(len),
+        }
+    }
+
+    /// The chunks `pass` runs in on a device: enough workgroups for its
+    /// `parallel_workgroups`, chunks at least 8 slices long so a partial
+    /// result is worth writing; with the plain-arithmetic twin on a CPU
+    /// adapter, short enough for lavapipe's loop budget.
+    pub fn chunks_for(&self, pass: MixedPass, dev: &DeviceTraits) -> Chunks {
+        let g = self.gemm(pass);
+        let slices = g.red.div_ceil(TILE_K);
+        let mut wanted = (dev.parallel_workgroups as usize)
+            .div_ceil(g.blocks())
+            .clamp(1, slices.div_ceil(8).max(1));
+        if dev.mixed == MixedKernels::Twin && !dev.workgroup_gemm {
+            let budget_slices = (LOOP_BUDGET - TWIN_FIXED_ITERATIONS) / TWIN_SLICE_ITERATIONS;
+            wanted = wanted.max(slices.div_ceil(budget_slices));
+        }
+        self.chunks(pass, wanted)
     }
 
     /// The dispatch. Bindings: the gathered operand (x, or gy for
     /// backward-data), the left one (the weights, or gy for
-    /// backward-weight), the bias (f32, forward only), the result (f32; for
-    /// backward-weight `partials` gw one after the other).
-    pub fn dispatch(&self, pass: MixedPass, coop: bool) -> Dispatch {
+    /// backward-weight), the bias (f32, forward only), the result (f32;
+    /// with several chunks, their partial results one after the other).
+    pub fn dispatch(&self, pass: MixedPass, chunks: Chunks, coop: bool) -> Dispatch {
         let d = &self.dims;
         let forward = pass == MixedPass::Forward;
         let g = self.gemm(pass);
@@ -139,13 +199,13 @@ impl MixedConv {
             stride: d.win.stride as u32,
             pad: d.win.pad as u32,
             has_bias: (self.bias && forward) as u32,
-            chunk: g.chunk as u32,
+            chunk: chunks.len as u32,
             n: d.n as u32,
         };
         let direction = match pass {
             MixedPass::Forward => Defines::NONE,
             MixedPass::BackwardData => Defines::BWD_DATA,
-            MixedPass::BackwardWeight { .. } => Defines::BWD_WEIGHT,
+            MixedPass::BackwardWeight => Defines::BWD_WEIGHT,
         };
         Dispatch {
             kernel: Shader::Conv2dMma.with(direction.with_if(Defines::COOP, coop)),
@@ -163,39 +223,14 @@ impl MixedConv {
             workgroups: [
                 g.cols.div_ceil(TILE_N) as u32,
                 g.rows.div_ceil(TILE_M) as u32,
-                g.matrices as u32,
+                (g.matrices * chunks.count) as u32,
             ],
         }
     }
 
-    /// Chunks for the weight gradient: enough workgroups for
-    /// `parallel_workgroups` (the device's `DeviceTraits`), each chunk at
-    /// least 8 slices long so its partial result is worth writing.
-    pub fn weight_splits(&self, parallel_workgroups: usize) -> usize {
-        let g = self.gemm(MixedPass::BackwardWeight { splits: 1 });
-        let blocks = g.cols.div_ceil(TILE_N) * g.rows.div_ceil(TILE_M);
-        let longest = g.chunk.div_ceil(8 * TILE_K);
-        parallel_workgroups
-            .div_ceil(blocks)
-            .clamp(1, longest.max(1))
-    }
-
-    /// Partial weight gradients a backward-weight dispatch writes (1 for
-    /// the other passes).
-    pub fn partials(&self, pass: MixedPass) -> usize {
-        match pass {
-            MixedPass::BackwardWeight { .. } => self.gemm(pass).matrices,
-            _ => 1,
-        }
-    }
-
-    /// Loop iterations one invocation of the plain-arithmetic twin runs
-    /// (per reduction slice: 32 staging loads, 2 x 4 x 8 tile elements of
-    /// 16 + 1 steps; then the epilogue), to keep CPU adapters' shapes under
-    /// `LOOP_BUDGET`.
-    pub fn twin_loop_iterations(&self, pass: MixedPass) -> usize {
-        let slices = self.gemm(pass).chunk.div_ceil(TILE_K);
-        slices * (32 + 2 * 4 * 8 * 17 + 2) + 4 * 8 + 32
+    /// Loop iterations one invocation of the twin runs with `chunks`.
+    pub fn twin_loop_iterations(&self, chunks: Chunks) -> usize {
+        chunks.len.div_ceil(TILE_K) * TWIN_SLICE_ITERATIONS + TWIN_FIXED_ITERATIONS
     }
 
     /// 2 x multiply-adds, the same for every pass.
@@ -204,11 +239,67 @@ impl MixedConv {
         2.0 * (d.n * d.c_out * d.h_out * d.w_out * d.c_in * d.win.k * d.win.k) as f64
     }
 
-    /// Bytes of the result: y, gx, or the partial gw.
-    pub fn output_bytes(&self, pass: MixedPass) -> u64 {
+    /// Values of the result: y, gx or gw.
+    pub fn output_len(&self, pass: MixedPass) -> usize {
         let g = self.gemm(pass);
-        (g.matrices * g.rows * g.cols * 4) as u64
+        g.matrices * g.rows * g.cols
     }
+
+    /// `pass` of a graph's convolution: the node's f32 operands (`gathered`
+    /// and `left`, as `dispatch` binds them) cast to f16 in scratch, the
+    /// tiles (partial results summed where the reduction runs in chunks),
+    /// the f32 result in the node's output. The weights' cast reads only
+    /// the weights, so inference hoists it out of every run.
+    pub fn lower(
+        &self,
+        pass: MixedPass,
+        (gathered, left, bias): (Binding, Binding, Binding),
+        dev: &DeviceTraits,
+    ) -> Lowered {
+        let d = &self.dims;
+        let mut lowered = Lowered::default();
+        let x_len = d.n * d.c_in * d.h * d.w;
+        let gy_len = d.n * d.c_out * d.h_out * d.w_out;
+        let w_len = d.c_out * d.c_in * d.win.k * d.win.k;
+        let (gathered_len, left_len) = match pass {
+            MixedPass::Forward => (x_len, w_len),
+            MixedPass::BackwardData => (gy_len, w_len),
+            MixedPass::BackwardWeight => (x_len, gy_len),
+        };
+        let gathered = cast_f16(&mut lowered, gathered, gathered_len);
+        if pass != MixedPass::BackwardWeight {
+            lowered.hoistable.push(lowered.dispatches.len());
+        }
+        let left = cast_f16(&mut lowered, left, left_len);
+        let chunks = self.chunks_for(pass, dev);
+        let mut tiles = self.dispatch(pass, chunks, dev.mixed == MixedKernels::Coop);
+        tiles.bindings[0] = gathered;
+        tiles.bindings[1] = left;
+        tiles.bindings[2] = if pass == MixedPass::Forward {
+            bias
+        } else {
+            Binding::Unused
+        };
+        if chunks.count > 1 {
+            tiles.bindings[3] = Binding::Scratch(lowered.scratch_bytes.len());
+        }
+        lowered.dispatches.push(tiles);
+        sum_splits(&mut lowered, chunks.count, self.output_len(pass));
+        lowered
+    }
+}
+
+/// `src` (f32, `len` values) cast to f16 in a new scratch buffer.
+fn cast_f16(lowered: &mut Lowered, src: Binding, len: usize) -> Binding {
+    let slot = lowered.scratch_bytes.len();
+    lowered.scratch_bytes.push((len * 2).div_ceil(4) as u64 * 4);
+    lowered.dispatches.push(Dispatch {
+        kernel: Shader::CastF16.kernel(),
+        params: Params::new().u(len).done(),
+        bindings: vec![src, Binding::Scratch(slot)],
+        workgroups: grid_1d(len),
+    });
+    Binding::Scratch(slot)
 }
 
 /// `v` rounded to the nearest f16 (ties to even), as little-endian bytes:

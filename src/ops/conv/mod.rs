@@ -19,7 +19,7 @@ pub(super) use staging::padded_copy;
 
 use super::ConvOp;
 use crate::kernels::{
-    grid_1d, Binding, DeviceTraits, Dispatch, Lowered, Params, Shader, LOOP_BUDGET,
+    grid_1d, Binding, DeviceTraits, Dispatch, Lowered, MixedKernels, Params, Shader, LOOP_BUDGET,
 };
 
 /// One way to run a convolution direction: where it applies, how it is
@@ -54,6 +54,11 @@ pub(super) fn lower(
     outs: &[&[usize]],
     dev: &DeviceTraits,
 ) -> Lowered {
+    if dev.mixed != MixedKernels::Off {
+        if let Some(lowered) = lower_mixed(op, ins, dev) {
+            return lowered;
+        }
+    }
     match *op {
         ConvOp::Conv2d { stride, pad, bias } => forward::lower(stride, pad, bias, ins, outs, dev),
         ConvOp::Conv2dBwdData { stride, pad, h, w } => {
@@ -84,6 +89,44 @@ pub(super) fn lower(
             count_a,
             count_b,
         } => mask::lower(k, stride, pad, count_a, count_b, ins, outs),
+    }
+}
+
+/// The three convolution directions in mixed precision (`mixed::MixedConv`);
+/// None for the mask update and for shapes beyond the kernel's grid, which
+/// stay f32.
+fn lower_mixed(op: &ConvOp, ins: &[&[usize]], dev: &DeviceTraits) -> Option<Lowered> {
+    use mixed::{MixedConv, MixedPass};
+    let conv = |x: [usize; 4], w: [usize; 4], stride, pad, bias| {
+        let win = Window {
+            k: w[2],
+            stride,
+            pad,
+        };
+        MixedConv::new((x[0], x[1], x[2], x[3]), w[0], win, bias).ok()
+    };
+    let (i0, i1) = (Binding::Input(0), Binding::Input(1));
+    match *op {
+        ConvOp::Conv2d { stride, pad, bias } => {
+            let b = if bias {
+                Binding::Input(2)
+            } else {
+                Binding::Unused
+            };
+            let c = conv(four(ins[0]), four(ins[1]), stride, pad, bias)?;
+            Some(c.lower(MixedPass::Forward, (i0, i1, b), dev))
+        }
+        ConvOp::Conv2dBwdData { stride, pad, h, w } => {
+            let (gy, wt) = (four(ins[0]), four(ins[1]));
+            let c = conv([gy[0], wt[1], h, w], wt, stride, pad, false)?;
+            Some(c.lower(MixedPass::BackwardData, (i0, i1, Binding::Unused), dev))
+        }
+        ConvOp::Conv2dBwdWeight { stride, pad, k } => {
+            let (gy, x) = (four(ins[0]), four(ins[1]));
+            let c = conv(x, [gy[1], x[1], k, k], stride, pad, false)?;
+            Some(c.lower(MixedPass::BackwardWeight, (i1, i0, Binding::Unused), dev))
+        }
+        ConvOp::PConvMask { .. } => None,
     }
 }
 

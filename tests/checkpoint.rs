@@ -165,6 +165,8 @@ fn run_metadata_round_trips_and_bad_values_are_named() {
         micro_batches: Some(4),
         size: Some(128),
         resize: false,
+        loss_scale: Some(32768.0),
+        loss_scale_clean_steps: Some(17),
     };
     let mut extra = BTreeMap::new();
     run.write(&mut extra);
@@ -175,6 +177,11 @@ fn run_metadata_round_trips_and_bad_values_are_named() {
         RunMetadata::read(&BTreeMap::new()).unwrap(),
         RunMetadata::default()
     );
+    // A loss scale outside what the scaler can hold.
+    let mut odd = extra.clone();
+    odd.insert("train.loss_scale".into(), "0.5".into());
+    let err = RunMetadata::read(&odd).unwrap_err().to_string();
+    assert!(err.contains("train.loss_scale"), "{err}");
     extra.insert("train.batch".into(), "many".into());
     let err = RunMetadata::read(&extra).unwrap_err().to_string();
     assert!(err.contains("train.batch") && err.contains("many"), "{err}");

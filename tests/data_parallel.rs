@@ -17,23 +17,14 @@ fn config(batch: usize, accumulate: bool) -> TrainStepConfig {
         batch,
         ema: Some(0.5),
         accumulate,
+        loss_scaling: false,
         ..common::tiny_step(Mode::Train)
     }
 }
 
 /// A compiled session with seeded weights and a random (seeded) VGG.
 fn session(ctx: &GpuContext, batch: usize, accumulate: bool) -> TrainSession {
-    let s = TrainSession::compile(ctx, &config(batch, accumulate), false).unwrap();
-    s.upload_initial_weights(3).unwrap();
-    let mut rng = Rng::new(5);
-    for &(w, b) in &s.step.vgg.convs {
-        for t in [w, b] {
-            let len = s.step.graph.info(t).numel();
-            let v: Vec<f32> = rng.values(len).iter().map(|x| *x as f32 * 0.3).collect();
-            s.exec.write(t, &v).unwrap();
-        }
-    }
-    s
+    common::seeded_session(ctx, &config(batch, accumulate))
 }
 
 /// `n` images [n, 3, 16, 24] and masks [n, 1, 16, 24] from `seed`.

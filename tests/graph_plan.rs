@@ -24,6 +24,7 @@ fn step(levels: usize, width: f64, size: usize, batch: usize, vgg: VggConfig) ->
         ignore_unknown: false,
         ema: None,
         accumulate: false,
+        loss_scaling: false,
     })
     .unwrap()
 }

@@ -326,3 +326,176 @@ fn mixed_kernels_can_be_timed() {
         assert!(t.median_s > 0.0 && t.gflop_per_s.is_finite(), "{t:?}");
     }
 }
+
+/// A tiny training session (common::tiny_step) on `ctx`, with seeded
+/// weights and a random (seeded) VGG; `loss_scaling` as given.
+fn train_session(ctx: &GpuContext, loss_scaling: bool) -> pconv::train::session::TrainSession {
+    let cfg = pconv::train::TrainStepConfig {
+        loss_scaling,
+        ..common::tiny_step(pconv::model::Mode::Train)
+    };
+    common::seeded_session(ctx, &cfg)
+}
+
+/// Batch `seed` of the tiny step: images [2, 3, 16, 24] and masks.
+fn tiny_batch(seed: u64) -> (Vec<f32>, Vec<f32>) {
+    let mut rng = Rng::new(seed);
+    let images = (0..2 * 3 * 16 * 24).map(|_| rng.uniform() as f32).collect();
+    let masks = rng
+        .mask(2, 16, 24, 0.35)
+        .iter()
+        .map(|&m| m as f32)
+        .collect();
+    (images, masks)
+}
+
+fn model_bits(s: &pconv::train::session::TrainSession) -> Vec<u32> {
+    let all = s.read_all(s.model_state().into_iter()).unwrap();
+    all.iter().map(|v| v.to_bits()).collect()
+}
+
+/// In f32, scaling the loss by 2^16 and the gradients back is exact (a
+/// power of 2; the backward is linear in its seed): a loss-scaled step
+/// (seed from the scaler, checked accumulators, Adam unscaling after the
+/// whole backward, the scale's update) leaves the weights, moments and
+/// statistics bit for bit where the plain step does, and the scaler counts
+/// clean steps.
+#[test]
+fn loss_scaling_is_exact_in_f32() {
+    let Some(ctx) = common::gpu() else { return };
+    let plain = train_session(&ctx, false);
+    let scaled = train_session(&ctx, true);
+    for step in 1..=3u64 {
+        let (images, masks) = tiny_batch(step);
+        for s in [&plain, &scaled] {
+            s.write_batch(&images, &masks).unwrap();
+        }
+        let a = plain.submit(1e-2, step).unwrap().wait().unwrap();
+        let b = scaled.submit(1e-2, step).unwrap().wait().unwrap();
+        assert_eq!(a[..], b[..a.len()], "loss terms of step {step}");
+        assert_eq!(
+            b[a.len()..],
+            [65536.0, 0.0, step as f32, 0.0],
+            "scaler after step {step}"
+        );
+        assert_eq!(
+            model_bits(&plain),
+            model_bits(&scaled),
+            "model after step {step}"
+        );
+    }
+}
+
+/// A step whose gradients overflow (a loss scale near f32's largest
+/// value makes them infinite) changes no weight and no Adam moment, halves
+/// the loss scale and counts the skip; later clean steps train again. In
+/// mixed precision (the twin on lavapipe) the loss terms and weights
+/// follow the f32 run's closely.
+#[test]
+fn mixed_precision_training_skips_overflow_and_tracks_f32() {
+    let Some(ctx) = f16_gpu() else { return };
+    let mut mixed_ctx = ctx.clone();
+    mixed_ctx
+        .set_precision(pconv::gpu::Precision::Mixed)
+        .unwrap();
+    let f32_run = train_session(&ctx, true);
+    let mixed = train_session(&mixed_ctx, true);
+    // Mixed precision refuses a step without loss scaling.
+    let plain_cfg = common::tiny_step(pconv::model::Mode::Train);
+    let err = pconv::train::session::TrainSession::compile(&mixed_ctx, &plain_cfg, false);
+    assert!(err.is_err_and(|e| e.to_string().contains("loss scaling")));
+
+    let adam: Vec<_> = mixed
+        .step
+        .trained
+        .iter()
+        .flat_map(|&(p, _, m, v)| [p, m, v])
+        .collect();
+    let bits = |s: &pconv::train::session::TrainSession| -> Vec<u32> {
+        s.read_all(adam.iter().copied())
+            .unwrap()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect()
+    };
+    let before = bits(&mixed);
+    mixed.set_loss_scaler([f32::MAX, 0.0, 0.0, 0.0]).unwrap();
+    let (images, masks) = tiny_batch(1);
+    mixed.write_batch(&images, &masks).unwrap();
+    let out = mixed.submit(1e-2, 1).unwrap().wait().unwrap();
+    let terms = out.len() - 4;
+    assert!(
+        out[..terms].iter().all(|v| v.is_finite()),
+        "the forward is untouched"
+    );
+    assert_eq!(
+        out[terms..],
+        [f32::MAX * 0.5, 0.0, 0.0, 1.0],
+        "the scaler after an overflow"
+    );
+    assert_eq!(
+        bits(&mixed),
+        before,
+        "a skipped step changed weights or moments"
+    );
+    // The scaler finds its scale: from 2^16, every overflowing step
+    // (some gradient beyond f16's range) is skipped and halves it, until a
+    // clean step trains. Then one f32 step from the same weights at that
+    // scale: the loss terms (the forward in f16 convolutions) within 1e-3
+    // relative, each parameter's gradient within 1e-2 of the f32 one in
+    // norm. (Adam's first steps move every weight by about lr whatever the
+    // gradient's size, so weights are not compared: a sign flip of a tiny
+    // gradient moves one by 2 lr.) Tolerances are acceptance bounds: f16
+    // operands err by 2^-11 relative.
+    mixed.set_loss_scaler([65536.0, 0.0, 0.0, 0.0]).unwrap();
+    let mut b = Vec::new();
+    for tries in 1..=16 {
+        b = mixed.submit(1e-3, 1).unwrap().wait().unwrap();
+        if b[terms + 2] == 1.0 {
+            break;
+        }
+        assert_eq!(
+            bits(&mixed),
+            before,
+            "skipped step {tries} changed the model"
+        );
+    }
+    let scale = b[terms];
+    assert_eq!(
+        b[terms + 1..],
+        [0.0, 1.0, b[terms + 3]],
+        "a clean step at last"
+    );
+    eprintln!("clean at loss scale {scale} after {} skips", b[terms + 3]);
+    f32_run.set_loss_scaler([scale, 0.0, 0.0, 0.0]).unwrap();
+    f32_run.write_batch(&images, &masks).unwrap();
+    let a = f32_run.submit(1e-3, 1).unwrap().wait().unwrap();
+    let mut worst_term = 0.0f32;
+    for (k, (x, y)) in a[..terms].iter().zip(&b[..terms]).enumerate() {
+        let rel = (x - y).abs() / x.abs().max(1e-6);
+        worst_term = worst_term.max(rel);
+        assert!(rel <= 1e-3, "term {k}: f32 {x}, mixed {y}");
+    }
+    let mut worst_grad = 0.0f64;
+    for &(_, acc, _, _) in &mixed.step.trained {
+        let (g32, g16) = (
+            f32_run.exec.read(acc).unwrap(),
+            mixed.exec.read(acc).unwrap(),
+        );
+        let norm = g32.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt();
+        let diff = g32
+            .iter()
+            .zip(&g16)
+            .map(|(a, b)| ((a - b) as f64).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        let rel = diff / norm.max(1e-30);
+        worst_grad = worst_grad.max(rel);
+        assert!(
+            rel <= 1e-2,
+            "gradient {}: relative error {rel:e}",
+            mixed.step.graph.info(acc).name
+        );
+    }
+    eprintln!("mixed vs f32: loss terms within {worst_term:e}, gradients within {worst_grad:e}");
+}

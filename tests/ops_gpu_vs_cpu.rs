@@ -995,6 +995,7 @@ fn adam_case(len: usize, rng: &mut Rng) {
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
+            loss_scaled: false,
         }),
         ops,
         1e-6,
@@ -1038,9 +1039,81 @@ fn accumulate_matches_cpu() {
         ];
         check(
             &format!("accumulate {len} first={first}"),
-            Op::Optim(OptimOp::Accumulate),
+            Op::Optim(OptimOp::Accumulate { loss_scaled: false }),
             ops,
             1e-6,
+            &mut rng,
+        );
+    }
+}
+
+/// Mixed-precision training's loss scaling. Adam on a scaled gradient
+/// (divided by the scale, a power of 2, exactly) and, where the scaler
+/// marks an overflow, no update at all; accumulation marking a non-finite
+/// gradient (an infinity, a NaN) in the scaler and leaving a finite one
+/// unmarked; the scale's update: halved after an overflow (not below 1),
+/// doubled after the growth interval (not above 2^24), the seed following.
+#[test]
+fn loss_scaling_ops_match_cpu() {
+    let mut rng = Rng::new(15);
+    for (len, overflowed) in [(300, 0.0), (301, 1.0)] {
+        let ops = vec![
+            data(&[4], vec![1e-3, 0.1, 0.001, 0.5]),
+            data(&[len], rng.values(len).iter().map(|v| v * 1024.0).collect()),
+            data(&[len], rng.values(len)),
+            data(&[len], rng.values(len).iter().map(|v| v * 0.1).collect()),
+            data(
+                &[len],
+                rng.values(len).iter().map(|v| v.abs() * 0.01).collect(),
+            ),
+            data(&[4], vec![1024.0, overflowed, 3.0, 0.0]),
+        ];
+        check(
+            &format!("adam loss-scaled {len} overflowed={overflowed}"),
+            pconv::ops::optim::adam_op(true),
+            ops,
+            1e-6,
+            &mut rng,
+        );
+    }
+    for (len, bad) in [
+        (300, None),
+        (300, Some(f64::INFINITY)),
+        (301, Some(f64::NAN)),
+    ] {
+        let mut grad = rng.values(len);
+        if let Some(b) = bad {
+            grad[len - 2] = b;
+        }
+        let ops = vec![
+            data(&[1], vec![0.0]),
+            data(&[len], grad),
+            data(&[len], rng.values(len)),
+            data(&[4], vec![1024.0, 0.0, 3.0, 0.0]),
+        ];
+        check(
+            &format!("accumulate checked {len} {bad:?}"),
+            Op::Optim(OptimOp::Accumulate { loss_scaled: true }),
+            ops,
+            1e-6,
+            &mut rng,
+        );
+    }
+    for scaler in [
+        [1024.0, 1.0, 5.0, 2.0],
+        [1.0, 1.0, 0.0, 0.0],
+        [1024.0, 0.0, 5.0, 2.0],
+        [1024.0, 0.0, 1999.0, 2.0],
+        [16777216.0, 0.0, 1999.0, 0.0],
+    ] {
+        let ops = vec![data(&[4], scaler.to_vec()), data(&[1], vec![0.0])];
+        check(
+            &format!("loss scale {scaler:?}"),
+            Op::Optim(OptimOp::LossScale {
+                growth_interval: 2000,
+            }),
+            ops,
+            0.0,
             &mut rng,
         );
     }

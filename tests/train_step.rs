@@ -371,6 +371,7 @@ fn the_moving_average_follows_every_step() {
     let step = TrainStep::build(&TrainStepConfig {
         ema: Some(0.75),
         accumulate: false,
+        loss_scaling: false,
         ..tiny(Mode::Train)
     })
     .unwrap();

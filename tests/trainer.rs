@@ -246,16 +246,7 @@ fn the_weights_average_and_the_rate_schedule_resume_exactly() {
         "inference runs the average"
     );
 
-    let stop = std::sync::Arc::new(AtomicBool::new(false));
-    let mut part = Record {
-        stop_after: Some(1),
-        stop: Some(stop.clone()),
-        ..Default::default()
-    };
-    let outcome = train(&ctx, &with("part"), &mut part, &stop).unwrap();
-    let Outcome::Interrupted { checkpoint, .. } = outcome else {
-        panic!("expected an interruption, got {outcome:?}")
-    };
+    let (part, checkpoint) = stopped_after_step_1(&ctx, &with("part"));
     let mut rest = Record::default();
     let resumed = TrainOptions {
         start: Start::Resume(checkpoint),
@@ -273,6 +264,25 @@ fn the_weights_average_and_the_rate_schedule_resume_exactly() {
     assert_eq!(back.tensors, ck.tensors, "weights");
     assert_eq!(back.ema, ck.ema, "average");
     assert_eq!(back.adam, ck.adam, "Adam state");
+}
+
+/// Trains with `opts` until step 1 is reported, then stops as Ctrl-C
+/// would; the steps seen and the checkpoint saved on stopping.
+fn stopped_after_step_1(
+    ctx: &pconv::gpu::GpuContext,
+    opts: &TrainOptions,
+) -> (Record, std::path::PathBuf) {
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let mut part = Record {
+        stop_after: Some(1),
+        stop: Some(stop.clone()),
+        ..Default::default()
+    };
+    let outcome = train(ctx, opts, &mut part, &stop).unwrap();
+    let Outcome::Interrupted { checkpoint, .. } = outcome else {
+        panic!("expected an interruption, got {outcome:?}")
+    };
+    (part, checkpoint)
 }
 
 #[test]
@@ -419,4 +429,65 @@ fn pause_waits_and_save_now_writes_a_checkpoint_between_steps() {
     let ck = Checkpoint::read(&dir.join(format!("run/checkpoints/step-{saved:07}.safetensors")))
         .unwrap();
     assert_eq!(ck.step, saved);
+}
+
+/// Mixed-precision training (f16 convolutions, dynamic loss scaling; on
+/// lavapipe the plain-arithmetic twin): every step logs its loss scale,
+/// checkpoints carry it, and a run stopped after step 1 and resumed ends
+/// with the weights, moving averages and Adam state of the uninterrupted
+/// run, also with gradients accumulated over micro-batches.
+#[test]
+fn mixed_precision_runs_log_the_loss_scale_and_resume_exactly() {
+    let Some(ctx) = gpu() else { return };
+    if !ctx.mixed_precision().f16 {
+        assert!(
+            std::env::var("PCONV_REQUIRE_GPU").as_deref() != Ok("1"),
+            "PCONV_REQUIRE_GPU=1 but the adapter has no f16"
+        );
+        return;
+    }
+    let mut ctx = ctx.clone();
+    ctx.set_precision(pconv::gpu::Precision::Mixed).unwrap();
+    let dir = data_folder("mixed");
+    let never = AtomicBool::new(false);
+    let with = |out: &str| TrainOptions {
+        ema: Some(0.9),
+        accum: Some(2),
+        ..options(&dir, out, 3)
+    };
+    let mut full = Record::default();
+    train(&ctx, &with("full"), &mut full, &never).unwrap();
+    assert_eq!(full.steps.len(), 3);
+    for m in &full.steps {
+        let (scale, skipped) = m
+            .loss_scale
+            .expect("a mixed-precision step logs its loss scale");
+        assert!(scale >= 1.0 && skipped >= 0.0, "{m:?}");
+    }
+    let line = &metrics_lines(&dir.join("full/metrics.jsonl"))[0];
+    assert!(
+        line.contains("\"loss_scale\"") && line.contains("\"skipped_steps\""),
+        "{line}"
+    );
+    let ck = Checkpoint::read(&dir.join("full/latest.safetensors")).unwrap();
+    let logged = full.steps[2].loss_scale.unwrap().0;
+    assert_eq!(ck.extra["train.loss_scale"].parse::<f64>().unwrap(), logged);
+
+    let (_, checkpoint) = stopped_after_step_1(&ctx, &with("part"));
+    let resumed = TrainOptions {
+        start: Start::Resume(checkpoint),
+        length: None,
+        ema: None,
+        accum: None,
+        seed: None,
+        ..options(&dir, "part", 3)
+    };
+    let mut rest = Record::default();
+    train(&ctx, &resumed, &mut rest, &never).unwrap();
+    let back = Checkpoint::read(&dir.join("part/latest.safetensors")).unwrap();
+    assert_eq!(back.step, 3);
+    assert_eq!(back.tensors, ck.tensors, "weights");
+    assert_eq!(back.ema, ck.ema, "average");
+    assert_eq!(back.adam, ck.adam, "Adam state");
+    assert_eq!(back.extra["train.loss_scale"], ck.extra["train.loss_scale"]);
 }

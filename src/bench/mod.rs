@@ -380,7 +380,7 @@ pub fn time_train_step(
     accum: usize,
 ) -> Result<StepTiming> {
     use crate::model::SplitMix64;
-    let session = crate::train::session::TrainSession::compile_any_precision(ctx, cfg, false)?;
+    let session = crate::train::session::TrainSession::compile(ctx, cfg, false)?;
     session.upload_initial_weights(1)?;
     let (step, exec) = (&session.step, &session.exec);
     let g = &step.graph;

@@ -169,6 +169,7 @@ pub fn measure(ctx: &GpuContext, c: &Config, reps: usize, profile: bool) -> Resu
                 ignore_unknown: false,
                 ema: None,
                 accumulate: false,
+                loss_scaling: false,
             };
             let t = time_train_step(ctx, &cfg, reps, profile, 1)?;
             (t.times, t.dispatches, t.planned_bytes)

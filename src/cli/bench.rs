@@ -79,12 +79,12 @@ fn run_checked(a: BenchArgs) -> Result<()> {
         ignore_unknown: false,
         ema: None,
         accumulate: a.accum > 1,
+        loss_scaling: ctx.precision() == pconv::gpu::Precision::Mixed,
     };
     println!("adapter: {}", ctx.summary);
     if ctx.precision() == pconv::gpu::Precision::Mixed {
         println!(
-            "convolutions in mixed precision ({:?}); timing only: training needs f32 until \
-             pconv has loss scaling",
+            "convolutions in mixed precision ({:?}), dynamic loss scaling",
             ctx.traits().mixed
         );
     }

@@ -353,7 +353,12 @@ impl Executor {
         scalars: &[TensorId],
     ) -> PendingScalars {
         let device = &self.ctx.device;
-        let size = (scalars.len().max(1) * 4) as u64;
+        // Small tensors (the loss terms, the loss scaler), read whole.
+        let bytes: Vec<u64> = scalars
+            .iter()
+            .map(|t| self.tensor_bytes[t.index()])
+            .collect();
+        let size = bytes.iter().sum::<u64>().max(4);
         let reused = self.scalar_staging.lock().ok().and_then(|mut pool| {
             let i = pool.iter().position(|b| b.size() == size)?;
             Some(pool.swap_remove(i))
@@ -372,8 +377,10 @@ impl Executor {
             label: Some("pconv.run"),
         });
         self.encode_nodes(&mut encoder, nodes);
-        for (i, &t) in scalars.iter().enumerate() {
-            encoder.copy_buffer_to_buffer(self.buffer(t), 0, &staging, (i * 4) as u64, 4);
+        let mut offset = 0;
+        for (&t, &n) in scalars.iter().zip(&bytes) {
+            encoder.copy_buffer_to_buffer(self.buffer(t), 0, &staging, offset, n);
+            offset += n;
         }
         let submission = self.ctx.queue.submit([encoder.finish()]);
         let state = Arc::new(Mutex::new(None));
@@ -388,7 +395,7 @@ impl Executor {
             submission,
             staging,
             state,
-            len: scalars.len(),
+            len: (offset / 4) as usize,
             pool: self.scalar_staging.clone(),
         }
     }

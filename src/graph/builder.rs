@@ -363,7 +363,25 @@ impl Graph {
         m: TensorId,
         v: TensorId,
     ) -> Result<()> {
-        self.push(crate::ops::optim::adam_op(), &[step, grad, param, m, v])?;
+        self.push(
+            crate::ops::optim::adam_op(false),
+            &[step, grad, param, m, v],
+        )?;
+        Ok(())
+    }
+
+    /// `adam` on a gradient that carries the dynamic loss scale of
+    /// `scaler` (divided out; no update where the scaler marks an overflow).
+    pub fn adam_loss_scaled(
+        &mut self,
+        step: TensorId,
+        (grad, param, m, v): (TensorId, TensorId, TensorId, TensorId),
+        scaler: TensorId,
+    ) -> Result<()> {
+        self.push(
+            crate::ops::optim::adam_op(true),
+            &[step, grad, param, m, v, scaler],
+        )?;
         Ok(())
     }
 
@@ -377,7 +395,41 @@ impl Graph {
     /// `acc = grad` where `first[0]` != 0, else `acc + grad`, in place
     /// (`acc` a state tensor): gradients summed over micro-batches.
     pub fn accumulate(&mut self, first: TensorId, grad: TensorId, acc: TensorId) -> Result<()> {
-        self.push(Op::Optim(OptimOp::Accumulate), &[first, grad, acc])?;
+        self.push(
+            Op::Optim(OptimOp::Accumulate { loss_scaled: false }),
+            &[first, grad, acc],
+        )?;
+        Ok(())
+    }
+
+    /// `accumulate`, marking an overflow in `scaler` where `grad` has a
+    /// non-finite value (mixed-precision training).
+    pub fn accumulate_checked(
+        &mut self,
+        first: TensorId,
+        grad: TensorId,
+        acc: TensorId,
+        scaler: TensorId,
+    ) -> Result<()> {
+        self.push(
+            Op::Optim(OptimOp::Accumulate { loss_scaled: true }),
+            &[first, grad, acc, scaler],
+        )?;
+        Ok(())
+    }
+
+    /// The dynamic loss scale's update after a step (`OptimOp::LossScale`):
+    /// `scaler` and the backward's `seed`, in place.
+    pub fn loss_scale(
+        &mut self,
+        scaler: TensorId,
+        seed: TensorId,
+        growth_interval: u32,
+    ) -> Result<()> {
+        self.push(
+            Op::Optim(OptimOp::LossScale { growth_interval }),
+            &[scaler, seed],
+        )?;
         Ok(())
     }
 }

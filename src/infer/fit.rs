@@ -104,6 +104,7 @@ impl Fitter {
                 ignore_unknown: true,
                 ema: None,
                 accumulate: false,
+                loss_scaling: ctx.precision() == crate::gpu::Precision::Mixed,
             },
             false,
         )?;

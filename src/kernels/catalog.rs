@@ -32,9 +32,11 @@ impl Defines {
     pub const BWD_DATA: Defines = Defines(1 << 8);
     /// The weight gradient instead of the forward convolution.
     pub const BWD_WEIGHT: Defines = Defines(1 << 9);
+    /// Gradients scaled by a dynamic loss scale (mixed-precision training).
+    pub const LOSS_SCALED: Defines = Defines(1 << 10);
 
     /// The `#ifdef` names, in bit order (the order `Kernel::name` lists them).
-    const NAMES: [&'static str; 10] = [
+    const NAMES: [&'static str; 11] = [
         "k5",
         "flat",
         "subgroup",
@@ -45,6 +47,7 @@ impl Defines {
         "coop",
         "bwd_data",
         "bwd_weight",
+        "loss_scaled",
     ];
 
     /// Both sets.
@@ -93,6 +96,8 @@ mod axis {
     pub const GRAM_BWD: &[D] = &[D::NONE, D::TILED, D::TEXELS, D::TEXELS.with(D::VEC4)];
     /// Mixed-precision tiles: plain arithmetic or cooperative matrices.
     pub const MMA: &[D] = &[D::NONE, D::COOP];
+    /// Plain, or with a dynamic loss scale.
+    pub const LOSS_SCALED: &[D] = &[D::NONE, D::LOSS_SCALED];
     /// Forward, the input gradient or the weight gradient.
     pub const DIRECTION: &[D] = &[D::NONE, D::BWD_DATA, D::BWD_WEIGHT];
 }
@@ -166,9 +171,10 @@ shaders! {
     Gram => "loss/gram.wgsl" [GRAM],
     GramBwd => "loss/gram_bwd.wgsl" [GRAM_BWD],
     GramBwdSym => "loss/gram_bwd_sym.wgsl" [],
-    Adam => "optim/adam.wgsl" [VEC4],
+    Adam => "optim/adam.wgsl" [VEC4, LOSS_SCALED],
     Ema => "optim/ema.wgsl" [VEC4],
-    Accumulate => "optim/accumulate.wgsl" [VEC4],
+    Accumulate => "optim/accumulate.wgsl" [VEC4, LOSS_SCALED],
+    LossScale => "optim/loss_scale.wgsl" [],
     CompositeRgba8 => "infer/composite_rgba8.wgsl" [],
 }
 
@@ -267,7 +273,10 @@ impl Kernel {
     /// The optimiser's kernels (the Adam step, the weights' moving
     /// average and gradient accumulation, scalar or vec4).
     pub fn is_optimiser(self) -> bool {
-        matches!(self.shader, Shader::Adam | Shader::Ema | Shader::Accumulate)
+        matches!(
+            self.shader,
+            Shader::Adam | Shader::Ema | Shader::Accumulate | Shader::LossScale
+        )
     }
 
     /// Label used for pipelines and in benchmark reports: the file stem,

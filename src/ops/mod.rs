@@ -139,13 +139,24 @@ pub enum LossOp {
 /// Optimiser updates, in place (`optim.rs`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum OptimOp {
-    /// step [4], grad, param, m, v -> (); writes param, m, v
-    Adam { beta1: f32, beta2: f32, eps: f32 },
+    /// step [4], grad, param, m, v (, scaler [4] where `loss_scaled`) ->
+    /// (); writes param, m, v (nothing where the scaler marks an overflow)
+    Adam {
+        beta1: f32,
+        beta2: f32,
+        eps: f32,
+        loss_scaled: bool,
+    },
     /// x, avg -> (); writes avg = decay * avg + (1 - decay) * x
     Ema { decay: f32 },
-    /// first [1], grad, acc -> (); writes acc = grad where first[0] != 0,
-    /// else acc + grad
-    Accumulate,
+    /// first [1], grad, acc (, scaler [4] where `loss_scaled`) -> ();
+    /// writes acc = grad where first[0] != 0, else acc + grad (and marks an
+    /// overflow in the scaler where grad has a non-finite value)
+    Accumulate { loss_scaled: bool },
+    /// scaler [4], seed [1] -> (); writes both: the dynamic loss scale
+    /// after a step (halved after an overflow, doubled after
+    /// `growth_interval` clean steps)
+    LossScale { growth_interval: u32 },
 }
 
 fn shape_err(op: &Op, message: String) -> Error {
@@ -197,7 +208,8 @@ impl Op {
             Op::Loss(LossOp::GramBwd) => "gram_bwd",
             Op::Optim(OptimOp::Adam { .. }) => "adam",
             Op::Optim(OptimOp::Ema { .. }) => "ema",
-            Op::Optim(OptimOp::Accumulate) => "accumulate",
+            Op::Optim(OptimOp::Accumulate { .. }) => "accumulate",
+            Op::Optim(OptimOp::LossScale { .. }) => "loss_scale",
         }
     }
 
@@ -226,7 +238,9 @@ impl Op {
             Op::Nn(NnOp::BatchNorm { train: true, .. }) => &[3, 4],
             Op::Optim(OptimOp::Adam { .. }) => &[2, 3, 4],
             Op::Optim(OptimOp::Ema { .. }) => &[1],
-            Op::Optim(OptimOp::Accumulate) => &[2],
+            Op::Optim(OptimOp::Accumulate { loss_scaled: false }) => &[2],
+            Op::Optim(OptimOp::Accumulate { loss_scaled: true }) => &[2, 3],
+            Op::Optim(OptimOp::LossScale { .. }) => &[0, 1],
             _ => &[],
         }
     }
@@ -248,16 +262,16 @@ impl Op {
             Op::Nn(NnOp::ChannelScale { bias, .. }) => 2 + *bias as usize,
             Op::Nn(NnOp::PConvEpilogue { bias, bn, .. }) => 3 + *bias as usize + 4 * *bn as usize,
             Op::Nn(NnOp::ChannelSum { masked }) => 1 + *masked as usize,
-            Op::Nn(NnOp::BatchNorm { .. })
-            | Op::Nn(NnOp::BatchNormBwd { .. })
-            | Op::Optim(OptimOp::Adam { .. }) => 5,
+            Op::Nn(NnOp::BatchNorm { .. }) | Op::Nn(NnOp::BatchNormBwd { .. }) => 5,
+            Op::Optim(OptimOp::Adam { loss_scaled, .. }) => 5 + *loss_scaled as usize,
             Op::Nn(NnOp::ActivationBwd { .. })
             | Op::Nn(NnOp::Concat)
             | Op::Nn(NnOp::MaxPool2Bwd)
             | Op::Loss(LossOp::Tv)
             | Op::Loss(LossOp::GramBwd)
-            | Op::Optim(OptimOp::Ema { .. }) => 2,
-            Op::Optim(OptimOp::Accumulate) => 3,
+            | Op::Optim(OptimOp::Ema { .. })
+            | Op::Optim(OptimOp::LossScale { .. }) => 2,
+            Op::Optim(OptimOp::Accumulate { loss_scaled }) => 3 + *loss_scaled as usize,
             Op::Nn(NnOp::Activation { .. })
             | Op::Nn(NnOp::Upsample2x)
             | Op::Nn(NnOp::Upsample2xBwd)
@@ -484,10 +498,13 @@ impl Op {
                 same(ins[0], &[n, c, c], "Gram gradient")?;
                 Ok(vec![ins[1].to_vec()])
             }
-            Op::Optim(OptimOp::Adam { .. }) => {
+            Op::Optim(OptimOp::Adam { loss_scaled, .. }) => {
                 same(ins[0], &[4], "step scalars")?;
-                for s in &ins[2..] {
+                for s in &ins[2..5] {
                     same(ins[1], s, "gradient/parameter/moments")?;
+                }
+                if *loss_scaled {
+                    same(ins[5], &[4], "loss scaler")?;
                 }
                 Ok(vec![])
             }
@@ -495,9 +512,17 @@ impl Op {
                 same(ins[0], ins[1], "tensor/average")?;
                 Ok(vec![])
             }
-            Op::Optim(OptimOp::Accumulate) => {
+            Op::Optim(OptimOp::Accumulate { loss_scaled }) => {
                 same(ins[0], &[1], "first-micro-batch flag")?;
                 same(ins[1], ins[2], "gradient/accumulator")?;
+                if *loss_scaled {
+                    same(ins[3], &[4], "loss scaler")?;
+                }
+                Ok(vec![])
+            }
+            Op::Optim(OptimOp::LossScale { .. }) => {
+                same(ins[0], &[4], "loss scaler")?;
+                same(ins[1], &[1], "loss seed")?;
                 Ok(vec![])
             }
         }

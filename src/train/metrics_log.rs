@@ -11,6 +11,9 @@ pub struct StepMetrics {
     pub losses: LossTerms<f64>,
     pub lr: f64,
     pub images_per_s: f64,
+    /// Mixed precision: the dynamic loss scale after the step and the
+    /// steps skipped so far in this run for overflowing it.
+    pub loss_scale: Option<(f64, f64)>,
 }
 
 impl StepMetrics {
@@ -33,6 +36,10 @@ impl StepMetrics {
         }
         obj.insert("lr".into(), self.lr.into());
         obj.insert("images_per_s".into(), self.images_per_s.into());
+        if let Some((scale, skipped)) = self.loss_scale {
+            obj.insert("loss_scale".into(), scale.into());
+            obj.insert("skipped_steps".into(), skipped.into());
+        }
         serde_json::Value::Object(obj).to_string()
     }
 
@@ -53,6 +60,7 @@ impl StepMetrics {
             losses: LossTerms::from_slice(&values).expect("seven names, seven values"),
             lr: num("lr")?,
             images_per_s: num("images_per_s")?,
+            loss_scale: num("loss_scale").ok().zip(num("skipped_steps").ok()),
         })
     }
 }

@@ -29,6 +29,10 @@ pub struct RunMetadata {
     pub micro_batches: Option<usize>,
     pub size: Option<usize>,
     pub resize: bool,
+    /// Mixed-precision training's dynamic loss scale after the step, and
+    /// the clean steps since it last changed (a resumed run continues both).
+    pub loss_scale: Option<f32>,
+    pub loss_scale_clean_steps: Option<u32>,
 }
 
 impl RunMetadata {
@@ -64,6 +68,18 @@ impl RunMetadata {
             micro_batches: parsed(extra, "train.micro_batches")?,
             size: parsed(extra, "train.size")?,
             resize: parsed(extra, "train.resize")?.unwrap_or(false),
+            loss_scale: parsed::<f32>(extra, "train.loss_scale")?
+                .map(|s| {
+                    if s.is_finite() && (1.0..=16_777_216.0).contains(&s) {
+                        Ok(s)
+                    } else {
+                        Err(Error::Invalid(format!(
+                            "the checkpoint's metadata 'train.loss_scale' is {s}, outside 1 to 2^24"
+                        )))
+                    }
+                })
+                .transpose()?,
+            loss_scale_clean_steps: parsed(extra, "train.loss_scale_clean_steps")?,
         })
     }
 
@@ -90,6 +106,11 @@ impl RunMetadata {
         );
         put("train.size", self.size.map(|v| v.to_string()));
         put("train.resize", Some(self.resize.to_string()));
+        put("train.loss_scale", self.loss_scale.map(|v| v.to_string()));
+        put(
+            "train.loss_scale_clean_steps",
+            self.loss_scale_clean_steps.map(|v| v.to_string()),
+        );
     }
 }
 

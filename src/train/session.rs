@@ -18,34 +18,15 @@ pub struct TrainSession {
 
 impl TrainSession {
     /// Builds the step of `cfg` and compiles it on `ctx`; the loss terms,
-    /// and the network's output when `keep_output`, stay readable. Training
-    /// needs f32 convolutions: in mixed precision the loss gradients (about
-    /// 1e-7 per pixel) would underflow f16 without loss scaling, which
-    /// pconv does not have yet.
+    /// and the network's output when `keep_output`, stay readable. In
+    /// mixed precision `cfg` must scale the loss: the loss gradients (about
+    /// 1e-7 per pixel) would underflow f16 otherwise.
     pub fn compile(ctx: &GpuContext, cfg: &TrainStepConfig, keep_output: bool) -> Result<Self> {
-        Self::check_precision(ctx)?;
-        Self::compile_any_precision(ctx, cfg, keep_output)
-    }
-
-    /// An error where `ctx` computes in a precision training cannot use.
-    pub fn check_precision(ctx: &GpuContext) -> Result<()> {
-        if ctx.precision() == crate::gpu::Precision::Mixed {
+        if ctx.precision() == crate::gpu::Precision::Mixed && !cfg.loss_scaling {
             return Err(Error::Invalid(
-                "training in mixed precision needs loss scaling, which pconv does not have yet; \
-                 train with --precision f32 (the default)"
-                    .into(),
+                "a mixed-precision training step needs loss scaling".into(),
             ));
         }
-        Ok(())
-    }
-
-    /// `compile` in the device's precision whatever it is: for the step
-    /// benchmark, which times mixed-precision kernels but never trains.
-    pub fn compile_any_precision(
-        ctx: &GpuContext,
-        cfg: &TrainStepConfig,
-        keep_output: bool,
-    ) -> Result<Self> {
         let step = TrainStep::build(cfg)?;
         let losses = step.losses.to_array().to_vec();
         let mut keep = losses.clone();
@@ -53,7 +34,35 @@ impl TrainSession {
             keep.push(step.output);
         }
         let exec = Executor::new(ctx, &step.graph, &keep)?;
-        Ok(TrainSession { step, exec, losses })
+        let session = TrainSession { step, exec, losses };
+        session.set_loss_scaler(crate::ops::optim::loss_scaler(
+            crate::ops::optim::LOSS_SCALE_INIT,
+            0.0,
+            0.0,
+        ))?;
+        Ok(session)
+    }
+
+    /// Sets the dynamic loss scale's state (a fresh one, or a resumed
+    /// run's); nothing without loss scaling.
+    pub fn set_loss_scaler(&self, scaler: [f32; 4]) -> Result<()> {
+        if let Some((s, seed)) = self.step.loss_scaler {
+            self.exec.write(s, &scaler)?;
+            self.exec.write(seed, &scaler[..1])?;
+        }
+        Ok(())
+    }
+
+    /// The dynamic loss scale's state (blocking), None without loss
+    /// scaling.
+    pub fn loss_scaler(&self) -> Result<Option<[f32; 4]>> {
+        match self.step.loss_scaler {
+            Some((s, _)) => {
+                let v = self.exec.read(s)?;
+                Ok(Some([v[0], v[1], v[2], v[3]]))
+            }
+            None => Ok(None),
+        }
     }
 
     /// The loss network's VGG-16 weights.
@@ -83,16 +92,22 @@ impl TrainSession {
     }
 
     /// Submits Adam step `t` (from 1) at learning rate `lr` on the batch
-    /// written last; its loss terms come back without blocking.
+    /// written last; its loss terms come back without blocking, followed,
+    /// with loss scaling, by the scaler after the step.
     pub fn submit(&self, lr: f64, t: u64) -> Result<PendingScalars> {
-        if self.step.update_start.is_some() {
+        if self.step.accumulate {
             return Err(Error::Invalid(
                 "an accumulating step is submitted in parts".into(),
             ));
         }
+        if let Some(flag) = self.step.first_micro_batch {
+            self.exec.write(flag, &[1.0])?;
+        }
         self.exec
             .write(self.step.adam_step, &adam_step_scalars(lr, t, 1.0))?;
-        Ok(self.exec.run_with_scalars(&self.losses))
+        let mut scalars = self.losses.clone();
+        scalars.extend(self.step.loss_scaler.map(|(s, _)| s));
+        Ok(self.exec.run_with_scalars(&scalars))
     }
 
     /// The first node of the update of an accumulating step.

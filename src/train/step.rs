@@ -34,6 +34,13 @@ pub struct TrainStepConfig {
     /// accumulators of every rank (`--accum`, data parallelism). Else Adam
     /// updates each parameter as soon as its gradient is complete.
     pub accumulate: bool,
+    /// Mixed-precision training: the backward starts from the dynamic
+    /// loss scale instead of 1 (so small gradients survive f16), gradients
+    /// go through accumulators that mark non-finite values, and the update
+    /// (Adam unscaling them, or skipping an overflowed step) runs after the
+    /// whole backward, then the scale's own update. All on the GPU: no
+    /// read-back decides anything.
+    pub loss_scaling: bool,
 }
 
 /// The whole training step as one graph: forward, the six loss terms,
@@ -48,11 +55,18 @@ pub struct TrainStep {
     pub unknown: Option<TensorId>,
     /// [lr, 1 − β1^t, 1 − β2^t, gradient scale], written before each step.
     pub adam_step: TensorId,
-    /// With `accumulate`: [1] on a step's first micro-batch, else [0].
+    /// With `accumulate` or `loss_scaling`: [1] on a step's first
+    /// micro-batch, else [0].
     pub first_micro_batch: Option<TensorId>,
-    /// With `accumulate`: the first node of the update; the nodes before
-    /// it compute one micro-batch's gradients into the accumulators.
+    /// With `accumulate` or `loss_scaling`: the first node of the update;
+    /// the nodes before it compute one micro-batch's gradients into the
+    /// accumulators.
     pub update_start: Option<usize>,
+    /// With `accumulate`: the host runs the two parts separately.
+    pub accumulate: bool,
+    /// With `loss_scaling`: the scaler ([loss scale, overflowed, clean
+    /// steps, skipped steps]) and the backward's seed ([loss scale]).
+    pub loss_scaler: Option<(TensorId, TensorId)>,
     pub output: TensorId,
     pub losses: LossTerms<TensorId>,
     /// (parameter, its gradient, Adam m, Adam v) for every trainable
@@ -98,8 +112,14 @@ impl TrainStep {
             .into_iter()
             .filter(|&(_, t)| g.info(t).requires_grad)
             .collect();
-        let seed = g.constant("loss_seed", &[1], vec![1.0]);
-        let first_micro_batch = cfg.accumulate.then(|| g.input("first_micro_batch", &[1]));
+        let split = cfg.accumulate || cfg.loss_scaling;
+        let seed = if cfg.loss_scaling {
+            g.state("loss_seed", &[1])
+        } else {
+            g.constant("loss_seed", &[1], vec![1.0])
+        };
+        let scaler = cfg.loss_scaling.then(|| g.state("loss_scaler", &[4]));
+        let first_micro_batch = split.then(|| g.input("first_micro_batch", &[1]));
         let mut trained = Vec::new();
         backward_from(&mut g, &[(losses.total, seed)], &mut |g, t, grad| {
             if let Some((name, _)) = trainable.iter().find(|(_, p)| *p == t) {
@@ -109,7 +129,10 @@ impl TrainStep {
                 match first_micro_batch {
                     Some(first) => {
                         let acc = g.state(&format!("grad.{name}"), &shape);
-                        g.accumulate(first, grad, acc)?;
+                        match scaler {
+                            Some(s) => g.accumulate_checked(first, grad, acc, s)?,
+                            None => g.accumulate(first, grad, acc)?,
+                        }
                         trained.push((t, acc, m, v));
                     }
                     None => {
@@ -127,11 +150,17 @@ impl TrainStep {
                 trainable.len()
             )));
         }
-        let update_start = cfg.accumulate.then_some(g.nodes.len());
-        if cfg.accumulate {
+        let update_start = split.then_some(g.nodes.len());
+        if split {
             for &(p, acc, m, v) in &trained {
-                g.adam(adam_step, acc, p, m, v)?;
+                match scaler {
+                    Some(s) => g.adam_loss_scaled(adam_step, (acc, p, m, v), s)?,
+                    None => g.adam(adam_step, acc, p, m, v)?,
+                }
             }
+        }
+        if let Some(s) = scaler {
+            g.loss_scale(s, seed, crate::ops::optim::LOSS_SCALE_GROWTH_INTERVAL)?;
         }
         // The averages follow the finished step: after every Adam update
         // and the BatchNorm running statistics of the forward pass.
@@ -166,6 +195,8 @@ impl TrainStep {
             adam_step,
             first_micro_batch,
             update_start,
+            accumulate: cfg.accumulate,
+            loss_scaler: scaler.map(|s| (s, seed)),
             output,
             losses,
             trained,

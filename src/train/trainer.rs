@@ -212,8 +212,15 @@ pub fn train_ranks(
     stop: &AtomicBool,
     collective: &dyn Collective,
 ) -> Result<Outcome> {
-    // Before any file is touched.
-    TrainSession::check_precision(ctx)?;
+    // Before any file is touched. The overflow mark that skips a
+    // mixed-precision step is not exchanged between ranks yet.
+    if ctx.precision() == crate::gpu::Precision::Mixed && collective.size() > 1 {
+        return Err(Error::Invalid(
+            "mixed-precision training runs on one process for now; train several ranks with \
+             --precision f32"
+                .into(),
+        ));
+    }
     let writer = collective.rank() == 0;
     let dir = RunDir {
         root: opts.out.clone(),
@@ -312,6 +319,7 @@ pub fn train_ranks(
             mode,
             ema: ema.map(|d| d as f32),
             accumulate: micro < batch,
+            loss_scaling: ctx.precision() == crate::gpu::Precision::Mixed,
         },
         true,
     )?;
@@ -327,6 +335,12 @@ pub fn train_ranks(
                 adam_t0 = a.step;
             }
             session.step.upload_checkpoint(&session.exec, &ck)?;
+            // A resumed mixed-precision run continues its loss scale.
+            let run = RunMetadata::read(&ck.extra)?;
+            if let (true, Some(scale)) = (resume, run.loss_scale) {
+                let clean = run.loss_scale_clean_steps.unwrap_or(0) as f32;
+                session.set_loss_scaler(crate::ops::optim::loss_scaler(scale, clean, 0.0))?;
+            }
         }
         None => session.upload_initial_weights(seed)?,
     }
@@ -532,7 +546,7 @@ impl Run<'_> {
     /// runs it whole, else this rank's share micro-batch by micro-batch,
     /// combined with the other ranks.
     fn submit(&self, batch: &Batch, lr: f64, t: u64) -> Result<StepLosses> {
-        if self.session.step.update_start.is_none() {
+        if !self.session.step.accumulate {
             self.session.write_batch(&batch.images, &batch.masks)?;
             return Ok(StepLosses::Pending(self.session.submit(lr, t)?));
         }
@@ -566,11 +580,16 @@ impl Run<'_> {
         let losses = crate::loss::LossTerms::from_slice(&values)
             .ok_or_else(|| Error::Invalid("the step read back too few loss terms".into()))?
             .map(f64::from);
+        // With loss scaling the scaler follows the loss terms.
+        let scaler = values.get(crate::loss::TERM_NAMES.len()..);
         let m = StepMetrics {
             step,
             losses,
             lr: self.lr_at(step),
             images_per_s: self.info.batch as f64 / dt.max(1e-9),
+            loss_scale: scaler
+                .filter(|s| s.len() == 4)
+                .map(|s| (s[0] as f64, s[3] as f64)),
         };
         if let Some(warning) = log.as_mut().and_then(|log| log.append(&m)) {
             observer.warning(&warning);
@@ -649,6 +668,7 @@ impl Run<'_> {
             a.step = self.adam_t0 + (step - self.info.first_step);
         }
         ck.extra.insert(RUN_ID_KEY.into(), self.run_id.clone());
+        let scaler = self.session.loss_scaler()?;
         RunMetadata {
             seed: Some(self.info.seed),
             lr: Some(self.info.lr),
@@ -660,6 +680,8 @@ impl Run<'_> {
             micro_batches: Some(self.info.accum * self.info.ranks),
             size: Some(self.info.size),
             resize: self.resize,
+            loss_scale: scaler.map(|s| s[0]),
+            loss_scale_clean_steps: scaler.map(|s| s[2] as u32),
         }
         .write(&mut ck.extra);
         ck.write(&self.dir.numbered(step))?;

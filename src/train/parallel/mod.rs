@@ -151,7 +151,12 @@ pub fn accumulated_step(
         session.write_running_stats(&mean_in_order(&stats, parts))?;
     }
     session.submit_update(lr, t, 1.0 / parts as f32)?;
-    Ok(mean_in_order(&losses, parts))
+    // With loss scaling the scaler after the update follows the loss
+    // terms, as `TrainSession::submit` returns them (this path waits for
+    // every micro-batch already).
+    let mut out = mean_in_order(&losses, parts);
+    out.extend(session.loss_scaler()?.into_iter().flatten());
+    Ok(out)
 }
 
 /// Makes every rank's model rank 0's: the weights, Adam moments, running

@@ -963,3 +963,37 @@ fn a_fatal_error_during_training_saves_the_last_step_first() {
     let saved = Checkpoint::read(&out.join("latest.safetensors")).unwrap();
     assert_eq!(saved.step, *metrics_steps(&out).last().unwrap(), "{err}");
 }
+
+/// Several `--data` folders, one weighted (`DIR:3`), train; a weight of 0
+/// and a folder given twice are errors (first line) before any training.
+#[test]
+fn several_weighted_data_folders_train_and_bad_weights_are_errors() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let d = dir("sources");
+    let first = images(&d.join("a"), 2, 0);
+    let second = images(&d.join("b"), 1, 0);
+    let weighted = format!("{}:3", second.display());
+    let out = d.join("run");
+    let r = train(&first, &out, "2", &["--data", &weighted]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(metrics_steps(&out), [1, 2]);
+    for (arg, needle) in [
+        (format!("{}:0", second.display()), "1 to 1000"),
+        (first.display().to_string(), "given twice"),
+    ] {
+        let r = train(&first, &d.join("refused"), "2", &["--data", &arg]);
+        assert_ne!(r.code, Some(0), "{arg} accepted");
+        let first_line = r.stderr.lines().next().unwrap_or_default();
+        assert!(
+            first_line.starts_with("error:") && first_line.contains(needle),
+            "{arg}: {}",
+            r.stderr
+        );
+        assert!(
+            !d.join("refused").exists(),
+            "{arg}: a refused run made its folder"
+        );
+    }
+}

@@ -232,3 +232,44 @@ fn a_photo_is_read_upright_as_its_exif_orientation_says() {
         img.get_pixel(10, 27)
     );
 }
+
+/// Several training folders with weights (`--data DIR:K`): each source's
+/// images K times per epoch, in source order; weights outside 1 to 1000,
+/// an empty name and a folder given twice are clear errors; a folder whose
+/// own name ends in ':digits' is taken whole.
+#[test]
+fn weighted_sources_repeat_their_images() {
+    use pconv::data::images::{source_files, DataSource};
+    let a = folder("src-a");
+    let b = folder("src-b");
+    let (na, nb) = (
+        list_images(&a).unwrap().len(),
+        list_images(&b).unwrap().len(),
+    );
+    let arg = |d: &Scratch, k: &str| format!("{}:{k}", d.display());
+    let sources = [
+        DataSource::parse(&a.display().to_string()).unwrap(),
+        DataSource::parse(&arg(&b, "3")).unwrap(),
+    ];
+    assert_eq!(sources[1].repeat, 3);
+    let files = source_files(&sources).unwrap();
+    assert_eq!(files.len(), na + 3 * nb);
+    assert!(files[..na].iter().all(|f| f.starts_with(&*a)));
+    assert_eq!(files[na..na + nb], files[na + nb..na + 2 * nb]);
+    for bad in ["0", "1001"] {
+        let e = DataSource::parse(&arg(&b, bad)).unwrap_err();
+        assert!(e.contains("1 to 1000"), "{e}");
+    }
+    assert!(DataSource::parse("").is_err());
+    let twice = source_files(&[
+        DataSource::new(&*a),
+        DataSource::parse(&arg(&a, "2")).unwrap(),
+    ]);
+    assert!(twice.unwrap_err().to_string().contains("given twice"));
+    let odd = a.join("x:2");
+    std::fs::create_dir_all(&odd).unwrap();
+    assert_eq!(
+        DataSource::parse(&odd.display().to_string()).unwrap(),
+        DataSource::new(&odd)
+    );
+}

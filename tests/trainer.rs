@@ -30,7 +30,7 @@ fn data_folder(name: &str) -> common::Scratch {
 
 fn options(dir: &Path, out: &str, steps: u64) -> TrainOptions {
     TrainOptions {
-        data: dir.join("images"),
+        data: vec![pconv::data::images::DataSource::new(dir.join("images"))],
         masks: None,
         exclude: None,
         size: Some(16),
@@ -346,13 +346,13 @@ fn bad_options_are_clear_errors() {
     });
     assert!(err.contains("multiple of 4"), "{err}");
     let err = run(TrainOptions {
-        data: dir.join("missing"),
+        data: vec![pconv::data::images::DataSource::new(dir.join("missing"))],
         ..options(&dir, "b", 1)
     });
     assert!(err.contains("missing"), "{err}");
     std::fs::create_dir_all(dir.join("empty")).unwrap();
     let err = run(TrainOptions {
-        data: dir.join("empty"),
+        data: vec![pconv::data::images::DataSource::new(dir.join("empty"))],
         ..options(&dir, "c", 1)
     });
     assert!(err.contains("no images"), "{err}");

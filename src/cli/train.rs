@@ -17,9 +17,11 @@ use pconv::train::{
 
 #[derive(clap::Args)]
 pub struct TrainArgs {
-    /// Training images: every PNG/JPEG/WebP/BMP below this folder.
-    #[arg(long)]
-    data: PathBuf,
+    /// Training images: every PNG/JPEG/WebP/BMP below this folder. Give it
+    /// again for more folders; DIR:K shows each image of DIR K times per
+    /// epoch (mix a small source into a large one).
+    #[arg(long, required = true, value_parser = pconv::data::images::DataSource::parse)]
+    data: Vec<pconv::data::images::DataSource>,
     /// Mask PNGs (white = hole, any size); default: free-form masks made on the fly.
     #[arg(long, visible_alias = "mask")]
     masks: Option<PathBuf>,

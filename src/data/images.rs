@@ -14,6 +14,84 @@ use crate::error::{Error, Result};
 use crate::model::SplitMix64;
 use crate::raster::files::load_rgb;
 
+/// A folder of training images and how many times each of its images
+/// comes up per epoch (`--data DIR:K`): a small source oversampled beside
+/// a large one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataSource {
+    pub dir: PathBuf,
+    pub repeat: usize,
+}
+
+/// The largest `--data DIR:K` weight.
+pub const MAX_REPEAT: usize = 1000;
+
+impl DataSource {
+    /// Every image of `dir` once per epoch.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        DataSource {
+            dir: dir.into(),
+            repeat: 1,
+        }
+    }
+
+    /// `DIR` or `DIR:K`, K a whole number from 1 to `MAX_REPEAT`. A name
+    /// that exists as a folder is taken whole (a folder called `a:2`).
+    pub fn parse(s: &str) -> std::result::Result<Self, String> {
+        if s.is_empty() {
+            return Err("an empty folder name".into());
+        }
+        let whole = std::path::Path::new(s);
+        match s.rsplit_once(':') {
+            Some((dir, k))
+                if !whole.is_dir()
+                    && !dir.is_empty()
+                    && !k.is_empty()
+                    && k.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                let repeat = k.parse::<usize>().unwrap_or(0);
+                if !(1..=MAX_REPEAT).contains(&repeat) {
+                    return Err(format!(
+                        "{s}: the weight after ':' must be 1 to {MAX_REPEAT} (times per epoch), not {k}"
+                    ));
+                }
+                Ok(DataSource {
+                    dir: dir.into(),
+                    repeat,
+                })
+            }
+            _ => Ok(DataSource::new(s)),
+        }
+    }
+}
+
+/// Every image of every source, in source order, a source's images
+/// `repeat` times over (each time sorted, so the list is a function of the
+/// folders and the weights); an error naming a source without images or
+/// one given twice.
+pub fn source_files(sources: &[DataSource]) -> Result<Vec<PathBuf>> {
+    if sources.is_empty() {
+        return Err(Error::Invalid("no --data folder given".into()));
+    }
+    let mut seen = Vec::new();
+    let mut files = Vec::new();
+    for s in sources {
+        let real = std::fs::canonicalize(&s.dir).unwrap_or_else(|_| s.dir.clone());
+        if seen.contains(&real) {
+            return Err(Error::Invalid(format!(
+                "{}: given twice as --data (weight one folder with DIR:K instead)",
+                s.dir.display()
+            )));
+        }
+        seen.push(real);
+        let listed = crate::raster::files::list_images(&s.dir)?;
+        for _ in 0..s.repeat.clamp(1, MAX_REPEAT) {
+            files.extend(listed.iter().cloned());
+        }
+    }
+    Ok(files)
+}
+
 /// What each training sample is.
 #[derive(Clone, Debug)]
 pub struct BatchSpec {

@@ -20,14 +20,13 @@ use super::samples::sample_grid;
 use super::schedule::LrSchedule;
 use super::session::TrainSession;
 use super::step::TrainStepConfig;
-use crate::data::images::{Batch, BatchSpec, ImageLoader};
+use crate::data::images::{source_files, Batch, BatchSpec, DataSource, ImageLoader};
 use crate::data::masks::MaskSource;
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
 use crate::gpu::PendingScalars;
 use crate::loss::{VggConfig, VggWeights};
 use crate::model::{Checkpoint, Mode, UNetConfig};
-use crate::raster::files::list_images;
 
 pub const LR_TRAIN: f64 = 2e-4;
 pub const LR_FINETUNE: f64 = 5e-5;
@@ -60,7 +59,8 @@ pub enum Start {
 
 #[derive(Clone, Debug)]
 pub struct TrainOptions {
-    pub data: PathBuf,
+    /// Image folders, each with its weight (times per epoch).
+    pub data: Vec<DataSource>,
     pub masks: Option<PathBuf>,
     /// A text file of image file names (one per line) never to train on,
     /// e.g. a held-out evaluation set.
@@ -247,6 +247,36 @@ pub fn train_ranks(
         ..
     } = settings;
     let micro = micro_batch(batch, accum, collective.size())?;
+    // The data is checked before the run folder is made or locked.
+    let mut files = source_files(&opts.data)?;
+    if let Some(list) = &opts.exclude {
+        let text = crate::io::files::read_text(list, crate::io::files::memory_budget())?;
+        let names: std::collections::HashSet<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        files.retain(|f| {
+            f.file_name()
+                .and_then(|n| n.to_str())
+                .is_none_or(|n| !names.contains(n))
+        });
+        if files.is_empty() {
+            return Err(Error::Invalid(format!(
+                "{}: every image is excluded by {}",
+                opts.data
+                    .iter()
+                    .map(|s| s.dir.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                list.display()
+            )));
+        }
+    }
+    let masks = match &opts.masks {
+        Some(d) => MaskSource::folder(d)?,
+        None => MaskSource::GENERATED,
+    };
     let _lock = if writer {
         Some(RunLock::take(&dir, &mut |text| observer.warning(text))?)
     } else {
@@ -269,31 +299,6 @@ pub fn train_ranks(
         String::new()
     };
 
-    let mut files = list_images(&opts.data)?;
-    if let Some(list) = &opts.exclude {
-        let text = crate::io::files::read_text(list, crate::io::files::memory_budget())?;
-        let names: std::collections::HashSet<&str> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
-        files.retain(|f| {
-            f.file_name()
-                .and_then(|n| n.to_str())
-                .is_none_or(|n| !names.contains(n))
-        });
-        if files.is_empty() {
-            return Err(Error::Invalid(format!(
-                "{}: every image is excluded by {}",
-                opts.data.display(),
-                list.display()
-            )));
-        }
-    }
-    let masks = match &opts.masks {
-        Some(d) => MaskSource::folder(d)?,
-        None => MaskSource::GENERATED,
-    };
     let last_step = settings.last_step(opts.length, files.len());
     if last_step > MAX_STEP {
         return Err(Error::Invalid(format!(

@@ -349,11 +349,15 @@ fn the_bundled_model_agrees_across_kernel_paths() {
         exec.run();
         exec.read(out).unwrap()
     };
-    let device = run(ctx.traits());
+    let device = run(DeviceTraits {
+        mixed: MixedKernels::Off,
+        ..ctx.traits()
+    });
     let plain = run(DeviceTraits {
         subgroups_8_to_64: false,
         texel_rows: 0,
         flat_subgroup_size: 0,
+        mixed: MixedKernels::Off,
         ..ctx.traits()
     });
     let worst = device

@@ -1,9 +1,10 @@
 //! The mixed-precision kernels (f16 operands, f32 accumulation) against
 //! the f64 CPU twins on f16-rounded operands, on odd shapes: the
 //! plain-arithmetic twin on every adapter with f16 (lavapipe on CI), the
-//! cooperative-matrix variant where the adapter has it. With
-//! PCONV_REQUIRE_GPU=1 a missing f16 fails; with PCONV_REQUIRE_COOP=1
-//! (tools/device/check.sh on NVIDIA cards) missing cooperative matrices do.
+//! cooperative-matrix variant where the device has it (opened with
+//! PCONV_PRECISION=mixed, as tools/device/check.sh runs this on NVIDIA
+//! cards). With PCONV_REQUIRE_GPU=1 a missing f16 fails; with
+//! PCONV_REQUIRE_COOP=1 missing cooperative matrices do.
 mod common;
 
 use common::Rng;
@@ -15,15 +16,18 @@ use pconv::ops::conv::mixed::{f16_bytes, round_to_f16, MixedConv, MixedPass};
 use pconv::ops::conv::{conv2d_bwd_data_cpu, conv2d_bwd_weight_cpu, conv2d_cpu, Window};
 use pconv::ops::{ConvOp, Op};
 
-/// The device if it has f16; None (skip) otherwise, unless required.
+/// The device, computing in f32 whatever PCONV_PRECISION asked (tests
+/// choose mixed explicitly), if it has f16; None (skip) otherwise, unless
+/// required.
 fn f16_gpu() -> Option<GpuContext> {
-    let ctx = common::gpu()?;
+    let mut ctx = common::gpu()?;
+    ctx.set_precision(pconv::gpu::Precision::F32).unwrap();
     let mixed = ctx.mixed_precision();
     if std::env::var("PCONV_REQUIRE_COOP").as_deref() == Ok("1") {
         assert!(
             mixed.coop_16x16_f16,
             "PCONV_REQUIRE_COOP=1 but {} offers no 16x16x16 f16 cooperative matrices on \
-             32-wide subgroups",
+             32-wide subgroups (or the device was not opened with PCONV_PRECISION=mixed)",
             ctx.summary
         );
     }
@@ -362,7 +366,7 @@ fn model_bits(s: &pconv::train::session::TrainSession) -> Vec<u32> {
 /// clean steps.
 #[test]
 fn loss_scaling_is_exact_in_f32() {
-    let Some(ctx) = common::gpu() else { return };
+    let Some(ctx) = f16_gpu() else { return };
     let plain = train_session(&ctx, false);
     let scaled = train_session(&ctx, true);
     for step in 1..=3u64 {

@@ -123,15 +123,19 @@ pub fn pick_adapter_for(mut adapters: Vec<wgpu::Adapter>, local: usize) -> Resul
 
 /// The device pconv asks for: the adapter's own limits (storage binding
 /// size, workgroup memory) rather than WebGPU's defaults; subgroups,
-/// timestamps and f16 where the adapter has them; and cooperative matrices
-/// (an experimental wgpu feature) where it offers the f16 shape the
-/// mixed-precision kernels use.
+/// timestamps and f16 where the adapter has them; and, when mixed
+/// precision was asked for (`--precision mixed`), cooperative matrices (an
+/// experimental wgpu feature) where the adapter offers the f16 shape the
+/// mixed-precision kernels use. Only then: on Vulkan the feature also
+/// switches every shader to the Vulkan memory model, which the f32 kernels'
+/// measured speed does not cover.
 pub fn device_descriptor(adapter: &wgpu::Adapter) -> wgpu::DeviceDescriptor<'static> {
     let wanted =
         wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SUBGROUP | wgpu::Features::SHADER_F16;
     let mut required_features = adapter.features() & wanted;
     let mut experimental_features = wgpu::ExperimentalFeatures::disabled();
-    if super::precision::has_coop_16x16_f16(adapter) {
+    let mixed = super::precision::requested() == Ok(Some(super::precision::Precision::Mixed));
+    if mixed && super::precision::has_coop_16x16_f16(adapter) {
         required_features |= wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX;
         // SAFETY: only the cooperative-matrix kernels use the feature, and
         // each is checked against its CPU twin on the card it runs on

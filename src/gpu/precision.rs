@@ -7,8 +7,10 @@ pub struct MixedPrecision {
     /// f16 storage and arithmetic in shaders (`SHADER_F16`).
     pub f16: bool,
     /// 16 x 16 x 16 f16 x f16 -> f32 cooperative matrices on subgroups of
-    /// exactly 32 invocations (the mixed-precision GEMM kernels' groups);
-    /// `PCONV_NO_COOP` turns them off (their plain-arithmetic twins run).
+    /// exactly 32 invocations (the mixed-precision GEMM kernels' groups),
+    /// on a device opened with mixed precision requested
+    /// (`context::device_descriptor`); `PCONV_NO_COOP` turns them off
+    /// (their plain-arithmetic twins run).
     pub coop_16x16_f16: bool,
 }
 

@@ -7,11 +7,17 @@ use pconv::gpu::GpuContext;
 use pconv::model::SplitMix64;
 
 /// The test device, shared by the tests of one binary. Without an adapter
-/// the GPU tests skip, unless PCONV_REQUIRE_GPU=1 makes that a failure.
+/// the GPU tests skip, unless PCONV_REQUIRE_GPU=1 makes that a failure. It
+/// computes in f32 even where PCONV_PRECISION=mixed opened it (with
+/// cooperative matrices, where the adapter has them): tests ask for mixed
+/// precision explicitly.
 pub fn gpu() -> Option<GpuContext> {
     static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
     let ctx = CTX.get_or_init(|| match GpuContext::new() {
-        Ok(c) => Some(c),
+        Ok(mut c) => {
+            c.set_precision(pconv::gpu::Precision::F32).unwrap();
+            Some(c)
+        }
         Err(e) => {
             eprintln!("no GPU: {e}");
             None

@@ -19,11 +19,11 @@ el mixed-precision kernels: plain twin and cooperative matrices against the CPU
 $P info | grep -A 6 "^precision"
 if [ -f gpu/t/mixed_precision.gz ]; then
   gunzip -c gpu/t/mixed_precision.gz > /root/pc/mixed && chmod +x /root/pc/mixed
-  PCONV_REQUIRE_GPU=1 PCONV_REQUIRE_COOP=1 timeout -k 5 60 /root/pc/mixed --test-threads 1 > /root/mixed.txt 2>&1; rc=$?; echo "mixed rc $rc"
+  PCONV_PRECISION=mixed PCONV_REQUIRE_GPU=1 PCONV_REQUIRE_COOP=1 timeout -k 5 60 /root/pc/mixed --test-threads 1 > /root/mixed.txt 2>&1; rc=$?; echo "mixed rc $rc"
   grep -E "^test |^test result|panicked|bound" /root/mixed.txt | head -20; [ $rc = 0 ] || cp /root/mixed.txt $OUT/
 fi
 el kernels f32 and mixed
-timeout -k 5 90 $P bench --kernels --reps 5 > $OUT/kernels.txt 2>&1; cat $OUT/kernels.txt
+PCONV_PRECISION=mixed timeout -k 5 90 $P bench --kernels --reps 5 > $OUT/kernels.txt 2>&1; cat $OUT/kernels.txt
 el mixed precision: face-model step and suite, the same configurations
 timeout -k 5 30 $P --precision mixed bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 | tail -n 3
 timeout -k 5 90 $P --precision mixed bench --suite --json $OUT/pconv_suite_mixed.json --reps 3 > $OUT/suite_mixed.txt 2>&1; tail -n 12 $OUT/suite_mixed.txt

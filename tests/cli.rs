@@ -929,3 +929,50 @@ fn shards_of_a_folder_equal_one_run_and_skip_existing_finishes_it() {
     );
     assert!(!ok && err.contains("not below"), "{err}");
 }
+
+/// Bundled models by name: `pconv models` lists them with what each is
+/// for; `--model face` is the default model (the same output), `--model
+/// general` and an unknown name are one-line errors that say why.
+#[test]
+fn models_by_name() {
+    let listed = Command::new(env!("CARGO_BIN_EXE_pconv"))
+        .arg("models")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.status.success());
+    assert!(
+        text.contains("face (default)") && text.contains("general"),
+        "{text}"
+    );
+    let d = dir("models");
+    let (img, mask) = write_pair(&d, "a", 24, 16, 24);
+    let fast = ["--ensemble", "1", "--thin-holes", "0"];
+    let (by_name, by_default) = (d.join("by_name.png"), d.join("by_default.png"));
+    let (ok, err) = inpaint(
+        &img,
+        &mask,
+        &by_name,
+        &[&["--model", "face"][..], &fast].concat(),
+    );
+    if !ok && err.contains("no GPU") {
+        return;
+    }
+    assert!(ok, "{err}");
+    let (ok, err) = inpaint(&img, &mask, &by_default, &fast);
+    assert!(ok, "{err}");
+    assert_eq!(
+        std::fs::read(&by_name).unwrap(),
+        std::fs::read(&by_default).unwrap()
+    );
+    for (model, needle) in [
+        ("general", "not trained yet"),
+        ("nope", "not a bundled model"),
+    ] {
+        let (ok, err) = inpaint(&img, &mask, &d.join("x.png"), &["--model", model]);
+        assert!(
+            !ok && err.trim().lines().count() == 1 && err.contains(needle),
+            "{model}: {err}"
+        );
+    }
+}

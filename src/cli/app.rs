@@ -15,9 +15,8 @@ const SAMPLE: &str = "samples/astronaut-face.png";
 pub struct AppArgs {
     /// The image to open [default: the bundled sample photo].
     image: Option<PathBuf>,
-    /// The model [default: the bundled face model].
-    #[arg(long)]
-    checkpoint: Option<PathBuf>,
+    #[arg(long, visible_alias = "checkpoint", help = super::method::MODEL_HELP)]
+    model: Option<String>,
     /// A mask to start from (white = hole; resized to the image if needed).
     #[arg(long)]
     mask: Option<PathBuf>,
@@ -42,7 +41,12 @@ pub fn launch_options(a: AppArgs) -> Result<LaunchOptions> {
         Some(p) => MethodChoice::Model(p.clone()),
         None => MethodChoice::Classical(Classical::Telea),
     };
-    let method = match (a.method, a.checkpoint) {
+    let model = a
+        .model
+        .as_deref()
+        .map(pconv::model::bundled::resolve)
+        .transpose()?;
+    let method = match (a.method, model) {
         (None, None) => None,
         (Some(MethodArg::Telea), _) => Some(MethodChoice::Classical(Classical::Telea)),
         (Some(MethodArg::Ns), _) => Some(MethodChoice::Classical(Classical::NavierStokes)),

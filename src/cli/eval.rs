@@ -13,9 +13,8 @@ use pconv::loss::{LossTerms, VggWeights};
 
 #[derive(clap::Args)]
 pub struct EvalArgs {
-    /// The model [default: the bundled model].
-    #[arg(long)]
-    checkpoint: Option<PathBuf>,
+    #[arg(long, visible_alias = "checkpoint", help = method::MODEL_HELP)]
+    model: Option<String>,
     /// An image or a folder of images (ground truth).
     #[arg(long, visible_alias = "image")]
     images: PathBuf,
@@ -68,7 +67,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
         radius: a.radius,
         thin_holes: a.thin_holes,
     };
-    let mut m = method::load(a.method, a.checkpoint.as_deref(), options, &mut open)?;
+    let mut m = method::load(a.method, a.model.as_deref(), options, &mut open)?;
     let mut losses = if !a.losses {
         None
     } else {

@@ -16,9 +16,8 @@ use pconv::raster::{HoleMap, MaskRule};
 
 #[derive(clap::Args)]
 pub struct InpaintArgs {
-    /// The model (safetensors checkpoint) [default: the bundled model].
-    #[arg(long)]
-    checkpoint: Option<PathBuf>,
+    #[arg(long, visible_alias = "checkpoint", help = method::MODEL_HELP)]
+    model: Option<String>,
     /// An image, or a folder of images (PNG/JPEG/WebP/BMP/TIFF).
     #[arg(long, visible_alias = "images", required_unless_present = "files_from")]
     image: Option<PathBuf>,
@@ -271,7 +270,7 @@ impl HoleAlpha {
 fn load_method(a: &InpaintArgs) -> Result<Method> {
     let mut method = method::load(
         a.method,
-        a.checkpoint.as_deref(),
+        a.model.as_deref(),
         method::Options {
             ensemble: a.ensemble,
             radius: a.radius,

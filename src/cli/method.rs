@@ -1,6 +1,6 @@
 //! Choosing how holes are filled: a checkpoint, the bundled model, or a
 //! classical method (OpenCV's Telea or Navier–Stokes).
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
@@ -12,7 +12,7 @@ use pconv::model::Checkpoint;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum MethodArg {
-    /// The PConv-UNet (--checkpoint, or the bundled model).
+    /// The PConv-UNet (--model, or the bundled face model).
     #[default]
     Pconv,
     /// Telea's fast-marching inpainting (2004), exactly as OpenCV's
@@ -34,12 +34,14 @@ pub fn asset(rel: &str) -> Option<PathBuf> {
     pconv::io::assets::find(rel)
 }
 
-/// The bundled face model (see assets/models/README.md).
+/// The default bundled model (see assets/models/README.md), where this
+/// install has it.
 pub fn bundled_model() -> Option<PathBuf> {
-    asset(BUNDLED_MODEL)
+    pconv::model::bundled::default_model().path()
 }
 
-pub const BUNDLED_MODEL: &str = "models/faces128.safetensors";
+/// The `--model` help of `inpaint`, `eval` and the app.
+pub const MODEL_HELP: &str = "The model: a bundled one by name (face; `pconv models` lists them) or a checkpoint file [default: face]";
 
 /// The `--ensemble` help of `inpaint` and `eval`.
 pub const ENSEMBLE_HELP: &str = "How many flips and 90-degree rotations of each image the model fills and averages: 1 (one forward pass), 2 (and its mirror image), 4 (and upside down) or 8 [default: 8 with --method pconv]. Averaging removes much of the network's pixel-scale colour noise; each transform costs one forward pass";
@@ -64,7 +66,7 @@ pub struct Options {
 /// methods.
 pub fn load(
     method: MethodArg,
-    checkpoint: Option<&Path>,
+    model: Option<&str>,
     options: Options,
     ctx: impl FnOnce() -> Result<GpuContext>,
 ) -> Result<Method> {
@@ -102,11 +104,14 @@ pub fn load(
             })))
         }
         MethodArg::Pconv => {
-            let path = match checkpoint.map(Path::to_path_buf).or_else(bundled_model) {
-                Some(p) => p,
-                None => bail!(
-                    "no model: pass --checkpoint FILE (the bundled model assets/{BUNDLED_MODEL} was not found), or use --method telea"
-                ),
+            let path = match model {
+                Some(spec) => pconv::model::bundled::resolve(spec)?,
+                None => match bundled_model() {
+                    Some(p) => p,
+                    None => bail!(
+                        "no model: pass --model FILE (the bundled face model is not in this install), or use --method telea"
+                    ),
+                },
             };
             let ck = Checkpoint::read(&path)
                 .context("reading the checkpoint")?

@@ -9,6 +9,7 @@ mod info;
 mod inpaint;
 mod masks;
 mod method;
+mod models;
 mod progress;
 mod train;
 
@@ -56,6 +57,8 @@ enum Command {
     Masks(masks::MasksArgs),
     /// Write a checkpoint without its Adam state (the file to ship).
     Export(export::ExportArgs),
+    /// List the bundled models (`--model NAME`) and what each is for.
+    Models,
 }
 
 pub fn main() -> std::process::ExitCode {
@@ -76,7 +79,7 @@ pub fn main() -> std::process::ExitCode {
         // Without a command the desktop app opens; headless, show the
         // device pconv would use and what can be run.
         None if cli.headless => info::run().map(|_| {
-            println!("\ncommands: pconv app | info | bench | train | inpaint | eval | masks | export   (pconv --help for details)")
+            println!("\ncommands: pconv app | info | models | bench | train | inpaint | eval | masks | export   (pconv --help for details)")
         }),
         None => app::run(app::AppArgs::default()),
         Some(Command::App(args)) => app::run(args),
@@ -86,6 +89,7 @@ pub fn main() -> std::process::ExitCode {
         Some(Command::Eval(args)) => eval::run(*args),
         Some(Command::Masks(args)) => masks::run(args),
         Some(Command::Export(args)) => export::run(args),
+        Some(Command::Models) => models::run(),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! The PConv-UNet of the spec, declared on a graph: parameters with the
 //! checkpoint's names, and the forward pass built from graph ops.
+pub mod bundled;
 pub mod checkpoint;
 mod init;
 mod unet;

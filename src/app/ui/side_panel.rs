@@ -226,6 +226,7 @@ fn method_choice(app: &mut PConvApp, ui: &mut egui::Ui) {
 
 /// The model file and the self-ensemble.
 fn model_options(app: &mut PConvApp, ui: &mut egui::Ui) {
+    bundled_models(app, ui);
     if let Some(p) = path_row(app, ui, |p| &mut p.model, "Load", Purpose::LoadModel) {
         app.switch_method(MethodChoice::Model(p));
     }
@@ -237,6 +238,27 @@ fn model_options(app: &mut PConvApp, ui: &mut egui::Ui) {
         {
             app.set_ensemble(if all { Ensemble::ALL } else { Ensemble::SINGLE });
         }
+}
+
+/// The bundled models by name (`pconv models`): one click loads one; a
+/// model this install lacks, or one not trained yet, is shown disabled
+/// with the reason.
+fn bundled_models(app: &mut PConvApp, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        ui.label("Bundled:");
+        for m in crate::model::bundled::BUNDLED {
+            let path = m.path();
+            let on = matches!((&app.method, &path), (MethodChoice::Model(q), Some(p)) if q == p);
+            let button = ui
+                .add_enabled(path.is_some(), egui::Button::selectable(on, m.name))
+                .on_hover_text(m.what)
+                .on_disabled_hover_text(m.what);
+            if let (true, false, Some(p)) = (button.clicked(), on, path) {
+                app.paths.model = p.display().to_string();
+                app.switch_method(MethodChoice::Model(p));
+            }
+        }
+    });
 }
 
 /// Brush, eraser, rectangle and lasso; overlay, feather; apply, extend,

@@ -169,7 +169,8 @@ pub fn measure(ctx: &GpuContext, c: &Config, reps: usize, profile: bool) -> Resu
                 ignore_unknown: false,
                 ema: None,
                 accumulate: false,
-                loss_scaling: false,
+                // Mixed precision trains with loss scaling, as users run it.
+                loss_scaling: ctx.precision() == crate::gpu::Precision::Mixed,
             };
             let t = time_train_step(ctx, &cfg, reps, profile, 1)?;
             (t.times, t.dispatches, t.planned_bytes)

@@ -120,6 +120,7 @@ fn run_checked(a: BenchArgs) -> Result<()> {
 fn suite(ctx: &GpuContext, a: &BenchArgs) -> Result<()> {
     use pconv::bench::suite::{measure, Kind, SUITE};
     println!("adapter: {}", ctx.summary);
+    println!("precision: {} ({:?})", ctx.precision(), ctx.traits().mixed);
     let (mut train, mut infer) = (Vec::new(), Vec::new());
     for c in SUITE {
         let label = c.label();
@@ -145,6 +146,8 @@ fn suite(ctx: &GpuContext, a: &BenchArgs) -> Result<()> {
     if let Some(path) = &a.json {
         let doc = serde_json::json!({
             "machine": {"adapter": ctx.summary.to_string()},
+            "precision": ctx.precision().to_string(),
+            "mixed_kernels": format!("{:?}", ctx.traits().mixed),
             "method": "median of --reps steps after one warm-up; losses read back asynchronously each step",
             "train": train,
             "infer": infer,

@@ -503,3 +503,54 @@ fn mixed_precision_training_skips_overflow_and_tracks_f32() {
     }
     eprintln!("mixed vs f32: loss terms within {worst_term:e}, gradients within {worst_grad:e}");
 }
+
+/// The cooperative-matrix instruction alone (shaders/probe/coop_mma16.wgsl),
+/// from storage and from workgroup memory: d = a b + c on one 16x16x16
+/// tile of small integers, exact in f16 and f32, so d must equal the CPU's
+/// product exactly. Where a conv kernel fails on a driver, this says
+/// whether the instruction itself does.
+#[test]
+fn cooperative_matrix_instruction_is_exact_on_small_integers() {
+    use pconv::kernels::{Binding, Defines, Dispatch, Shader};
+    let Some(ctx) = f16_gpu() else { return };
+    if !ctx.mixed_precision().coop_16x16_f16 {
+        eprintln!("skipping: {} has no cooperative matrices", ctx.summary);
+        return;
+    }
+    let mut rng = Rng::new(77);
+    let mut small = |n: usize| -> Vec<f32> {
+        (0..n)
+            .map(|_| (rng.uniform() * 7.0).floor() as f32 - 3.0)
+            .collect()
+    };
+    let (a, b, c) = (small(256), small(256), small(256));
+    let want: Vec<f32> = (0..256)
+        .map(|i| {
+            let (r, col) = (i / 16, i % 16);
+            c[i] + (0..16)
+                .map(|k| a[r * 16 + k] * b[k * 16 + col])
+                .sum::<f32>()
+        })
+        .collect();
+    for staged in [false, true] {
+        let dispatch = Dispatch {
+            kernel: Shader::CoopProbe.with(Defines::NONE.with_if(Defines::STAGED, staged)),
+            params: vec![16],
+            bindings: (0..3)
+                .map(Binding::Input)
+                .chain([Binding::Output(0)])
+                .collect(),
+            workgroups: [1, 1, 1],
+        };
+        let run = DirectRun::new(
+            &ctx,
+            &dispatch,
+            &[&f16_bytes(&a), &f16_bytes(&b), bytemuck::cast_slice(&c)],
+            256 * 4,
+        )
+        .unwrap();
+        run.run(1).unwrap();
+        let got: Vec<f32> = bytemuck::cast_slice(&run.read().unwrap()).to_vec();
+        assert_eq!(got, want, "staged {staged}");
+    }
+}

@@ -34,9 +34,11 @@ impl Defines {
     pub const BWD_WEIGHT: Defines = Defines(1 << 9);
     /// Gradients scaled by a dynamic loss scale (mixed-precision training).
     pub const LOSS_SCALED: Defines = Defines(1 << 10);
+    /// Operands staged in workgroup memory first.
+    pub const STAGED: Defines = Defines(1 << 11);
 
     /// The `#ifdef` names, in bit order (the order `Kernel::name` lists them).
-    const NAMES: [&'static str; 11] = [
+    const NAMES: [&'static str; 12] = [
         "k5",
         "flat",
         "subgroup",
@@ -48,6 +50,7 @@ impl Defines {
         "bwd_data",
         "bwd_weight",
         "loss_scaled",
+        "staged",
     ];
 
     /// Both sets.
@@ -96,6 +99,8 @@ mod axis {
     pub const GRAM_BWD: &[D] = &[D::NONE, D::TILED, D::TEXELS, D::TEXELS.with(D::VEC4)];
     /// Mixed-precision tiles: plain arithmetic or cooperative matrices.
     pub const MMA: &[D] = &[D::NONE, D::COOP];
+    /// Operands read from storage, or staged in workgroup memory.
+    pub const STAGED: &[D] = &[D::NONE, D::STAGED];
     /// Plain, or with a dynamic loss scale.
     pub const LOSS_SCALED: &[D] = &[D::NONE, D::LOSS_SCALED];
     /// Forward, the input gradient or the weight gradient.
@@ -176,6 +181,7 @@ shaders! {
     Accumulate => "optim/accumulate.wgsl" [VEC4, LOSS_SCALED],
     LossScale => "optim/loss_scale.wgsl" [],
     CompositeRgba8 => "infer/composite_rgba8.wgsl" [],
+    CoopProbe => "probe/coop_mma16.wgsl" [STAGED],
 }
 
 impl Shader {

@@ -554,3 +554,74 @@ fn cooperative_matrix_instruction_is_exact_on_small_integers() {
         assert_eq!(got, want, "staged {staged}");
     }
 }
+
+/// The cast of the mixed kernels' operands (nn/cast_f16.wgsl) against the
+/// host's f16 rounding: a value in range lands on one of its two f16
+/// neighbours (WGSL lets a GPU round either way; it must be the nearest
+/// where the value is exactly representable); beyond ±65504 and for a
+/// NaN or an infinity it gives an infinity or a NaN, never a finite value,
+/// so the loss scale sees the overflow.
+#[test]
+fn cast_to_f16_rounds_in_range_and_overflows_to_infinity() {
+    use pconv::kernels::{grid_1d, Binding, Dispatch, Params, Shader};
+    let Some(ctx) = f16_gpu() else { return };
+    let mut rng = Rng::new(91);
+    let mut values: Vec<f32> = rng.values(997).iter().map(|v| (v * 3e4) as f32).collect();
+    values.extend([
+        0.0,
+        -0.0,
+        1.0,
+        65504.0,
+        -65504.0,
+        65505.0,
+        7e4,
+        -1e6,
+        3e38,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        1e-3,
+        6.1e-5,
+        1e-7,
+    ]);
+    let dispatch = Dispatch {
+        kernel: Shader::CastF16.kernel(),
+        params: Params::new().u(values.len()).done(),
+        bindings: vec![Binding::Input(0), Binding::Output(0)],
+        workgroups: grid_1d(values.len()),
+    };
+    let run = DirectRun::new(
+        &ctx,
+        &dispatch,
+        &[bytemuck::cast_slice(&values)],
+        (values.len() * 2) as u64,
+    )
+    .unwrap();
+    run.run(1).unwrap();
+    let bytes = run.read().unwrap();
+    for (i, &v) in values.iter().enumerate() {
+        let got = half::f16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]]).to_f32();
+        if v.is_nan() || v.abs() > 65504.0 {
+            assert!(!got.is_finite(), "{v} cast to {got}");
+            if !v.is_nan() {
+                assert!(
+                    got.is_nan() || got.signum() == v.signum(),
+                    "{v} cast to {got}"
+                );
+            }
+            continue;
+        }
+        let near = half::f16::from_f32(v);
+        // f16 spacing at |v|: 2^(e - 10) for normal values, 2^-24 below.
+        let spacing = f32::powi(
+            2.0,
+            (v.abs().max(6.103_515_6e-5)).log2().floor() as i32 - 10,
+        );
+        let ok = if near.to_f32() == v {
+            got == v
+        } else {
+            (got - v).abs() < spacing
+        };
+        assert!(ok, "{v} cast to {got} (nearest f16 {})", near.to_f32());
+    }
+}

@@ -165,15 +165,16 @@ impl MixedConv {
 
     /// The chunks `pass` runs in on a device: enough workgroups for its
     /// `parallel_workgroups`, chunks at least 8 slices long so a partial
-    /// result is worth writing; with the plain-arithmetic twin on a CPU
-    /// adapter, short enough for lavapipe's loop budget.
+    /// result is worth writing; with the plain-arithmetic twin, short
+    /// enough for lavapipe's loop budget (on a GPU the twin only serves
+    /// comparisons, so one rule for all devices).
     pub fn chunks_for(&self, pass: MixedPass, dev: &DeviceTraits) -> Chunks {
         let g = self.gemm(pass);
         let slices = g.red.div_ceil(TILE_K);
         let mut wanted = (dev.parallel_workgroups as usize)
             .div_ceil(g.blocks())
             .clamp(1, slices.div_ceil(8).max(1));
-        if dev.mixed == MixedKernels::Twin && !dev.workgroup_gemm {
+        if dev.mixed == MixedKernels::Twin {
             let budget_slices = (LOOP_BUDGET - TWIN_FIXED_ITERATIONS) / TWIN_SLICE_ITERATIONS;
             wanted = wanted.max(slices.div_ceil(budget_slices));
         }

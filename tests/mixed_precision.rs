@@ -7,8 +7,8 @@
 //! PCONV_REQUIRE_COOP=1 missing cooperative matrices do.
 mod common;
 
+use common::direct::DirectRun;
 use common::Rng;
-use pconv::gpu::direct::DirectRun;
 use pconv::gpu::{Executor, GpuContext};
 use pconv::graph::Graph;
 use pconv::kernels::{DeviceTraits, MixedKernels, LOOP_BUDGET};

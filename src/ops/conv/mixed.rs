@@ -6,8 +6,8 @@
 //! multiplies them in plain arithmetic on any device with f16, which is how
 //! CI checks everything but the multiply-add instruction. `lower` runs a
 //! graph's convolution this way (operands cast to f16 in scratch, results
-//! f32); `gpu::direct` runs one dispatch on f16 data for the tests against
-//! the f64 twins and for benchmarks.
+//! f32); `dispatch` alone is what the tests run on f16 data against the
+//! f64 twins (tests/common/direct.rs).
 use super::cpu::{ConvDims, Window};
 use super::sum_splits;
 use crate::error::{Error, Result};

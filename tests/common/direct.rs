@@ -1,11 +1,11 @@
 //! One dispatch on buffers of its own, outside any graph: for kernels whose
-//! operands the graph does not hold yet (the f16 mixed-precision kernels),
-//! their tests against the CPU twins and their benchmarks.
+//! operands the graph does not hold (the f16 mixed-precision kernels), in
+//! their tests against the CPU twins.
 use std::time::Instant;
 
-use super::GpuContext;
-use crate::error::{Error, Result};
-use crate::kernels::{Binding, Dispatch};
+use pconv::error::{Error, Result};
+use pconv::gpu::GpuContext;
+use pconv::kernels::{Binding, Dispatch};
 
 /// A dispatch bound to buffers made from byte slices: `Input(i)` is
 /// `inputs[i]`, `Output(0)` a buffer of `output_bytes`.

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 mod common;
 
+use pconv::data::images::Crop;
 use pconv::io::safetensors::{SafeTensors, Tensor};
 use pconv::model::checkpoint::{expected_shapes, format_width, AdamState};
 use pconv::model::{Checkpoint, UNetConfig};
@@ -164,14 +165,34 @@ fn run_metadata_round_trips_and_bad_values_are_named() {
         batch: Some(32),
         micro_batches: Some(4),
         size: Some(128),
-        resize: false,
+        crop: Some(Crop::Scale { min: 1.0, max: 2.5 }),
         loss_scale: Some(32768.0),
         loss_scale_clean_steps: Some(17),
     };
     let mut extra = BTreeMap::new();
     run.write(&mut extra);
     assert_eq!(extra["train.lr"], "5e-5");
+    assert_eq!(extra["train.crop_scale"], "1:2.5");
     assert_eq!(RunMetadata::read(&extra).unwrap(), run);
+    // Each way of cropping reads back; a checkpoint with only the older
+    // `train.resize` flag keeps meaning what it meant.
+    for crop in [Crop::Full, Crop::Resize] {
+        let mut e = BTreeMap::new();
+        RunMetadata {
+            crop: Some(crop),
+            ..RunMetadata::default()
+        }
+        .write(&mut e);
+        assert!(!e.contains_key("train.crop_scale"));
+        assert_eq!(RunMetadata::read(&e).unwrap().crop, Some(crop));
+    }
+    let mut bad = extra.clone();
+    bad.insert("train.crop_scale".into(), "2:1".into());
+    let err = RunMetadata::read(&bad).unwrap_err().to_string();
+    assert!(
+        err.contains("train.crop_scale") && err.contains("2:1"),
+        "{err}"
+    );
     // An older checkpoint without the keys: nothing known.
     assert_eq!(
         RunMetadata::read(&BTreeMap::new()).unwrap(),

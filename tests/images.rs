@@ -6,7 +6,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::Scratch;
-use pconv::data::images::{augment, BatchSpec, ImageLoader};
+use pconv::data::images::{augment, BatchSpec, Crop, ImageLoader};
 use pconv::data::masks::MaskSource;
 use pconv::raster::files::list_images;
 
@@ -14,7 +14,7 @@ fn spec(batch: usize, size: usize, seed: u64) -> BatchSpec {
     BatchSpec {
         batch,
         size,
-        resize: false,
+        crop: Crop::Full,
         seed,
         share: None,
     }
@@ -128,7 +128,7 @@ fn resize_keeps_the_whole_image_and_crop_keeps_full_resolution() {
     // every crop has pixels of only one colour or both at 8/16 scale.
     let mut saw_edge = false;
     for _ in 0..20 {
-        let v = augment(&img, 8, true, &mut rng);
+        let v = augment(&img, 8, Crop::Resize, &mut rng);
         assert_eq!(v.len(), 3 * 8 * 8);
         saw_edge |= v.iter().any(|&p| p < 0.1) && v.iter().any(|&p| p > 0.9);
     }
@@ -136,8 +136,72 @@ fn resize_keeps_the_whole_image_and_crop_keeps_full_resolution() {
     // Cropping 16x16 at full resolution from a 32x16 image never resizes:
     // values stay exactly 0 or 1.
     for _ in 0..5 {
-        let v = augment(&img, 16, false, &mut rng);
+        let v = augment(&img, 16, Crop::Full, &mut rng);
         assert!(v.iter().all(|&p| p == 0.0 || p == 1.0));
+    }
+}
+
+/// `--crop-scale MIN:MAX`: each crop is taken at a short side drawn from
+/// MIN·size to MAX·size. On a horizontal ramp the step between neighbouring
+/// pixels is 1/(short side - 1) of the full range, so it tells the scale
+/// of each crop.
+#[test]
+fn crop_scale_draws_the_scale_of_each_crop_within_its_range() {
+    let n = 97u32;
+    let ramp = image::RgbImage::from_fn(n, n, |x, _| {
+        let v = (x as f64 / (n - 1) as f64 * 255.0).round() as u8;
+        image::Rgb([v, v, v])
+    });
+    let size = 8usize;
+    // The scale of a crop: its pixel step over its middle 4 pixels (the
+    // resampling filter bends the ramp at the image's edges).
+    let short_side = |v: &[f32]| -> f64 {
+        let row = &v[3 * size..4 * size];
+        let step = ((row[6] - row[2]) as f64 / 4.0).abs();
+        1.0 + 1.0 / step
+    };
+    let mut rng = pconv::model::SplitMix64(5);
+    let sides: Vec<f64> = (0..60)
+        .map(|_| {
+            short_side(&augment(
+                &ramp,
+                size,
+                Crop::Scale { min: 1.5, max: 4.0 },
+                &mut rng,
+            ))
+        })
+        .collect();
+    let (lo, hi) = sides
+        .iter()
+        .fold((f64::MAX, 0.0f64), |(a, b), &s| (a.min(s), b.max(s)));
+    // Drawn from 12 to 32 px (8-bit rounding of the ramp: about ±10 %).
+    assert!(lo > 12.0 * 0.88 && hi < 32.0 * 1.12, "{lo} {hi}");
+    assert!(lo < 16.0 && hi > 26.0, "the scales spread: {lo} {hi}");
+    // Full resolution and resize are the two fixed scales.
+    let full = short_side(&augment(&ramp, size, Crop::Full, &mut rng));
+    assert!((full - n as f64).abs() < 0.1 * n as f64, "{full}");
+    let resized = short_side(&augment(&ramp, size, Crop::Resize, &mut rng));
+    assert!((resized - size as f64).abs() < 1.0, "{resized}");
+    // Never above the image's own short side, never below the crop.
+    let small = image::RgbImage::from_fn(10, 20, |x, _| image::Rgb([x as u8 * 20; 3]));
+    for _ in 0..5 {
+        let v = augment(&small, size, Crop::Scale { min: 2.0, max: 4.0 }, &mut rng);
+        assert!(
+            v.iter()
+                .all(|&p| ((p * 255.0 / 20.0) - (p * 255.0 / 20.0).round()).abs() < 1e-3),
+            "resampled"
+        );
+    }
+    for (text, ok) in [
+        ("1:2", true),
+        ("1.5", true),
+        ("2:1", false),
+        ("0.5:1", false),
+        ("1:100", false),
+        ("a:b", false),
+        ("1:nan", false),
+    ] {
+        assert_eq!(Crop::parse_scale(text).is_ok(), ok, "{text}");
     }
 }
 

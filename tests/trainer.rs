@@ -34,7 +34,7 @@ fn options(dir: &Path, out: &str, steps: u64) -> TrainOptions {
         masks: None,
         exclude: None,
         size: Some(16),
-        resize: false,
+        crop: None,
         batch: Some(2),
         levels: Some(2),
         width: Some(1.0 / 16.0),
@@ -220,7 +220,7 @@ fn a_run_writes_metrics_samples_and_checkpoints_and_resumes_exactly() {
 /// steps, decay, schedule and micro-batches) ends bit for bit where the
 /// uninterrupted one does.
 #[test]
-fn the_weights_average_and_the_rate_schedule_resume_exactly() {
+fn the_weights_average_the_rate_schedule_and_the_crop_scale_resume_exactly() {
     let Some(ctx) = gpu() else { return };
     let dir = data_folder("ema");
     let never = AtomicBool::new(false);
@@ -228,6 +228,7 @@ fn the_weights_average_and_the_rate_schedule_resume_exactly() {
         ema: Some(0.9),
         lr_schedule: Some(pconv::train::LrSchedule::Cosine),
         accum: Some(2),
+        crop: Some(pconv::data::images::Crop::Scale { min: 1.0, max: 2.0 }),
         ..options(&dir, out, 4)
     };
     let mut full = Record::default();
@@ -239,6 +240,7 @@ fn the_weights_average_and_the_rate_schedule_resume_exactly() {
     let ck = Checkpoint::read(&dir.join("full/latest.safetensors")).unwrap();
     let ema = ck.ema.clone().expect("the checkpoint carries the average");
     assert_eq!(ck.extra["train.micro_batches"], "2");
+    assert_eq!(ck.extra["train.crop_scale"], "1:2");
     assert_ne!(ema, ck.tensors);
     assert_eq!(
         ck.clone().for_inference().tensors,

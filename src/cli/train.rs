@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 
 use super::args::{int_in, number_in, usize_in, MAX_STEPS};
 use super::progress::Progress;
+use pconv::data::images::Crop;
 use pconv::gpu::GpuContext;
 use pconv::train::trainer::{MAX_BATCH, MAX_SIZE};
 use pconv::train::{
@@ -35,9 +36,15 @@ pub struct TrainArgs {
     size: Option<usize>,
     /// Resize each image so its short side is --size before the random crop
     /// (train on whole images at a smaller size) instead of cropping at full
-    /// resolution.
-    #[arg(long)]
+    /// resolution [default: a resumed run keeps its way of cropping].
+    #[arg(long, conflicts_with = "crop_scale")]
     resize: bool,
+    /// Resize each image so its short side is a random length from MIN to
+    /// MAX times --size (never above its own) before the random crop:
+    /// photos of many sizes seen at the scales they are inpainted at,
+    /// e.g. 1:2.
+    #[arg(long, value_name = "MIN:MAX", value_parser = Crop::parse_scale)]
+    crop_scale: Option<Crop>,
     /// [default: 12, or the resumed run's]
     #[arg(long, value_parser = usize_in(1, MAX_BATCH))]
     batch: Option<usize>,
@@ -233,7 +240,7 @@ pub fn run(a: TrainArgs, headless: bool) -> Result<ExitCode> {
         masks: a.masks,
         exclude: a.exclude,
         size: a.size,
-        resize: a.resize,
+        crop: a.crop_scale.or(a.resize.then_some(Crop::Resize)),
         batch: a.batch,
         levels: a.levels,
         width: a.width,

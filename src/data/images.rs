@@ -1,5 +1,6 @@
 //! Training images: every PNG/JPEG/WebP/BMP below a folder, decoded and
-//! augmented (random crop, or resize when smaller, and a horizontal flip) on
+//! augmented (a random crop at full resolution, at the crop size or at a
+//! random scale, enlarged when smaller; and a horizontal flip) on
 //! background threads. Batch i depends only on (seed, i), whatever the
 //! thread timing, so a resumed run sees the same batches as an
 //! uninterrupted one. Each batch carries its masks, made on the same
@@ -92,29 +93,84 @@ pub fn source_files(sources: &[DataSource]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// How a training crop is taken from an image of any size. Images smaller
+/// than the crop are always enlarged until the short side fits.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Crop {
+    /// At full resolution (a crop of a detail from a large photo).
+    Full,
+    /// After resizing so the short side is the crop size: the whole image
+    /// at a smaller size (aligned faces).
+    Resize,
+    /// After resizing so the short side is a random length from `min` to
+    /// `max` times the crop size, never above the image's own: photos of
+    /// any size seen at the scales they are inpainted at
+    /// (`--crop-scale MIN:MAX`).
+    Scale { min: f64, max: f64 },
+}
+
+/// The largest `--crop-scale` factor.
+pub const MAX_CROP_SCALE: f64 = 64.0;
+
+impl Crop {
+    /// `MIN:MAX` (or one number for both), 1 <= MIN <= MAX <= 64.
+    pub fn parse_scale(s: &str) -> std::result::Result<Crop, String> {
+        let (a, b) = s.split_once(':').unwrap_or((s, s));
+        let num = |t: &str| {
+            t.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("{s}: expected MIN:MAX, two numbers (e.g. 1:2)"))
+        };
+        let (min, max) = (num(a)?, num(b)?);
+        if !(1.0 <= min && min <= max && max <= MAX_CROP_SCALE) {
+            return Err(format!(
+                "{s}: the scales must satisfy 1 <= MIN <= MAX <= {MAX_CROP_SCALE} \
+                 (times the crop size, for the short side)"
+            ));
+        }
+        Ok(Crop::Scale { min, max })
+    }
+
+    /// The form `parse_scale` reads, for `Scale`; None otherwise.
+    pub fn scale_text(&self) -> Option<String> {
+        match self {
+            Crop::Scale { min, max } => Some(format!("{min}:{max}")),
+            _ => None,
+        }
+    }
+}
+
 /// What each training sample is.
 #[derive(Clone, Debug)]
 pub struct BatchSpec {
     pub batch: usize,
     pub size: usize,
-    /// Resize every image so its short side is `size` before cropping
-    /// (whole faces at a smaller size); otherwise crop at full resolution
-    /// and resize only images smaller than `size`.
-    pub resize: bool,
+    pub crop: Crop,
     pub seed: u64,
     /// The samples of each batch this process loads (a rank's share of a
     /// global batch); None: all.
     pub share: Option<std::ops::Range<usize>>,
 }
 
-/// A random size x size crop (after resizing so the short side is at least
-/// `size`, or exactly `size` with `resize`), flipped horizontally with
-/// probability 1/2, as CHW floats in [0, 1].
-pub fn augment(img: &image::RgbImage, size: usize, resize: bool, rng: &mut SplitMix64) -> Vec<f32> {
+/// A random size x size crop (taken as `crop` says), flipped horizontally
+/// with probability 1/2, as CHW floats in [0, 1].
+pub fn augment(img: &image::RgbImage, size: usize, crop: Crop, rng: &mut SplitMix64) -> Vec<f32> {
     let (w, h) = (img.width() as usize, img.height() as usize);
+    let short = w.min(h).max(1);
+    // The short side the crop is taken at.
+    let target = match crop {
+        Crop::Full => short.max(size),
+        Crop::Resize => size,
+        Crop::Scale { min, max } => {
+            let t = size as f64 * (min + rng.uniform() * (max - min));
+            (t.round() as usize).min(short).max(size)
+        }
+    };
     let resized;
-    let src = if w < size || h < size || (resize && w.min(h) != size) {
-        let scale = size as f64 / w.min(h).max(1) as f64;
+    let src = if target != short {
+        let scale = target as f64 / short as f64;
         let (nw, nh) = (
             ((w as f64 * scale).ceil() as u32).max(size as u32),
             ((h as f64 * scale).ceil() as u32).max(size as u32),
@@ -181,7 +237,7 @@ fn make_batch(
     let BatchSpec {
         batch,
         size,
-        resize,
+        crop,
         seed,
         share,
     } = spec.clone();
@@ -222,7 +278,7 @@ fn make_batch(
                 Ok(img) if img.width() > 0 && img.height() > 0 => {
                     let mut rng =
                         SplitMix64(seed ^ 0xA5A5_5A5A ^ (slot.wrapping_mul(0xD1B5_4A32_D192_ED03)));
-                    images.extend(augment(&img, size, resize, &mut rng));
+                    images.extend(augment(&img, size, crop, &mut rng));
                     break;
                 }
                 other => {

@@ -9,6 +9,7 @@ use super::trainer::{
     TrainOptions, DEFAULT_BATCH, DEFAULT_SIZE, DEFAULT_STEPS, LR_FINETUNE, LR_TRAIN, MAX_BATCH,
     MAX_SIZE,
 };
+use crate::data::images::Crop;
 use crate::error::{Error, Result};
 use crate::model::{Checkpoint, UNetConfig};
 
@@ -28,7 +29,9 @@ pub struct RunMetadata {
     /// The micro-batches each batch was split into: `--accum` × ranks.
     pub micro_batches: Option<usize>,
     pub size: Option<usize>,
-    pub resize: bool,
+    /// How crops were taken: `train.crop_scale` (MIN:MAX) or the flag
+    /// `train.resize`; None: neither key (a run from before either).
+    pub crop: Option<Crop>,
     /// Mixed-precision training's dynamic loss scale after the step, and
     /// the clean steps since it last changed (a resumed run continues both).
     pub loss_scale: Option<f32>,
@@ -67,7 +70,17 @@ impl RunMetadata {
             batch: parsed(extra, "train.batch")?,
             micro_batches: parsed(extra, "train.micro_batches")?,
             size: parsed(extra, "train.size")?,
-            resize: parsed(extra, "train.resize")?.unwrap_or(false),
+            crop: match (
+                extra.get("train.crop_scale"),
+                parsed::<bool>(extra, "train.resize")?,
+            ) {
+                (Some(s), _) => Some(Crop::parse_scale(s).map_err(|e| {
+                    Error::Invalid(format!("the checkpoint's metadata 'train.crop_scale': {e}"))
+                })?),
+                (None, Some(true)) => Some(Crop::Resize),
+                (None, Some(false)) => Some(Crop::Full),
+                (None, None) => None,
+            },
             loss_scale: parsed::<f32>(extra, "train.loss_scale")?
                 .map(|s| {
                     if s.is_finite() && (1.0..=16_777_216.0).contains(&s) {
@@ -105,7 +118,11 @@ impl RunMetadata {
             self.micro_batches.map(|v| v.to_string()),
         );
         put("train.size", self.size.map(|v| v.to_string()));
-        put("train.resize", Some(self.resize.to_string()));
+        put(
+            "train.resize",
+            self.crop.map(|c| (c == Crop::Resize).to_string()),
+        );
+        put("train.crop_scale", self.crop.and_then(|c| c.scale_text()));
         put("train.loss_scale", self.loss_scale.map(|v| v.to_string()));
         put(
             "train.loss_scale_clean_steps",
@@ -119,7 +136,7 @@ impl RunMetadata {
 pub struct RunSettings {
     pub net: UNetConfig,
     pub finetune: bool,
-    pub resize: bool,
+    pub crop: Crop,
     pub seed: u64,
     pub lr: f64,
     pub lr_schedule: LrSchedule,
@@ -183,7 +200,7 @@ impl RunSettings {
         let s = RunSettings {
             net,
             finetune,
-            resize: opts.resize || run.resize,
+            crop: opts.crop.or(run.crop).unwrap_or(Crop::Full),
             seed: opts.seed.or(run.seed).unwrap_or(0),
             lr: opts.lr.or(run.lr).unwrap_or(lr_default),
             lr_schedule: opts

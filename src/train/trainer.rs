@@ -20,7 +20,7 @@ use super::samples::sample_grid;
 use super::schedule::LrSchedule;
 use super::session::TrainSession;
 use super::step::TrainStepConfig;
-use crate::data::images::{source_files, Batch, BatchSpec, DataSource, ImageLoader};
+use crate::data::images::{source_files, Batch, BatchSpec, Crop, DataSource, ImageLoader};
 use crate::data::masks::MaskSource;
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
@@ -67,8 +67,9 @@ pub struct TrainOptions {
     pub exclude: Option<PathBuf>,
     /// Crop size [default: 256, or the resumed run's].
     pub size: Option<usize>,
-    /// Resize images to `size` (short side) before cropping.
-    pub resize: bool,
+    /// How crops are taken [default: at full resolution, or the resumed
+    /// run's].
+    pub crop: Option<Crop>,
     /// Batch size [default: 12, or the resumed run's].
     pub batch: Option<usize>,
     /// None: 7, or the checkpoint's.
@@ -166,7 +167,7 @@ struct Run<'a> {
     /// Adam's step count before this run's first step.
     adam_t0: u64,
     finetune: bool,
-    resize: bool,
+    crop: Crop,
     /// The last step whose weights were saved, and where.
     last_saved: Option<(u64, PathBuf)>,
     run_id: String,
@@ -235,7 +236,7 @@ pub fn train_ranks(
     let RunSettings {
         net,
         finetune,
-        resize,
+        crop,
         seed,
         lr,
         lr_schedule,
@@ -381,7 +382,7 @@ pub fn train_ranks(
     let spec = BatchSpec {
         batch,
         size,
-        resize,
+        crop,
         seed,
         share: (ranks > 1).then(|| rank_share(batch, collective.rank(), ranks)),
     };
@@ -400,7 +401,7 @@ pub fn train_ranks(
         dir,
         adam_t0,
         finetune,
-        resize,
+        crop,
         last_saved: if resume {
             match &opts.start {
                 Start::Resume(p) => Some((first_step, p.clone())),
@@ -684,7 +685,7 @@ impl Run<'_> {
             batch: Some(self.info.batch),
             micro_batches: Some(self.info.accum * self.info.ranks),
             size: Some(self.info.size),
-            resize: self.resize,
+            crop: Some(self.crop),
             loss_scale: scaler.map(|s| s[0]),
             loss_scale_clean_steps: scaler.map(|s| s[2] as u32),
         }

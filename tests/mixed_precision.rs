@@ -137,7 +137,8 @@ fn check(ctx: &GpuContext, conv: MixedConv, pass: MixedPass, chunks: usize, coop
 }
 
 /// Odd shapes: partial tiles of channels (64), pixels (64) and reduction
-/// slices (32) on every side, several images, 3x3/5x5/7x7, strides 1 and 2.
+/// slices (32) on every side, several images, 1x1/3x3/5x5/7x7, strides 1
+/// and 2.
 fn shapes() -> Vec<MixedConv> {
     let win = |k, stride, pad| Window { k, stride, pad };
     [
@@ -146,6 +147,10 @@ fn shapes() -> Vec<MixedConv> {
         ((2, 7, 12, 10), 17, win(5, 2, 2), true),
         ((1, 3, 15, 17), 9, win(7, 2, 3), true),
         ((3, 40, 5, 6), 66, win(3, 2, 1), true),
+        // Parts of the reduction index 1 long (the staging cursor carries
+        // twice): a 1x1 window on a 1-pixel-wide map, 1x1 outputs.
+        ((2, 5, 3, 1), 6, win(1, 1, 0), true),
+        ((2, 4, 2, 2), 5, win(3, 2, 1), false),
     ]
     .into_iter()
     .map(|(x, c_out, w, bias)| MixedConv::new(x, c_out, w, bias).unwrap())

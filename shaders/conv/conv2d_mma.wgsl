@@ -113,63 +113,118 @@ fn column(col: u32, g: Gemm) -> Column {
 #endif
 }
 
-// The left operand at (row, reduction index r), both in range.
-fn left_at(row: u32, r: u32, g: Gemm) -> f16 {
+// Staging walks each operand without dividing per element: the GPU's
+// integer division by a runtime value costs tens of instructions, and
+// staging, not the matrix instruction, bounds this kernel's speed.
+
+// Where one invocation's run of the left operand starts and how far apart
+// its values are: rows first, first + 4, ... at reduction index r (in
+// range), as a storage index and a stride.
+struct Walk {
+    base: u32,
+    step: u32,
+}
+
+fn left_walk(first: u32, r: u32, g: Gemm) -> Walk {
 #ifdef bwd_weight
     // gy[z, co = row, pixel] with r = (z, pixel).
     let plane = p.h_out * p.w_out;
-    return left[((r / plane) * p.c_out + row) * plane + r % plane];
+    return Walk(((r / plane) * p.c_out + first) * plane + r % plane, 4u * plane);
 #else
 #ifdef bwd_data
     // w[co, ci = row, tap] with r = (co, tap).
     let taps = p.k * p.k;
-    return left[((r / taps) * p.c_in + row) * taps + r % taps];
+    return Walk(((r / taps) * p.c_in + first) * taps + r % taps, 4u * taps);
 #else
-    return left[row * g.red + r];
+    return Walk(first * g.red + r, 4u * g.red);
 #endif
 #endif
 }
 
-// The gathered operand at (reduction index r, column c) of image `img`,
-// r in range; zero outside the plane.
-fn gathered_at(r: u32, c: Column, img: u32) -> f16 {
+// A reduction index of the gathered operand in parts, outer to inner:
+// (channel, ky, kx) for the forward pass and bwd_data, (image, oy, ox) for
+// bwd_weight.
+struct Cursor {
+    outer: u32,
+    mid: u32,
+    inner: u32,
+}
+
+fn cursor(r: u32) -> Cursor {
 #ifdef bwd_weight
-    // x[z, ci, oy*s + ky - pad, ox*s + kx - pad] with r = (z, oy, ox).
     let plane = p.h_out * p.w_out;
-    let z = r / plane;
     let o = r % plane;
-    let sy = i32((o / p.w_out) * p.stride) + c.y0;
-    let sx = i32((o % p.w_out) * p.stride) + c.x0;
-    let hit = true;
+    return Cursor(r / plane, o / p.w_out, o % p.w_out);
 #else
     let taps = p.k * p.k;
     let tap = r % taps;
-#ifdef bwd_data
-    // gy[z, co, (iy + pad - ky) / s, (ix + pad - kx) / s] with r = (co, tap).
-    let ty = c.y0 - i32(tap / p.k);
-    let tx = c.x0 - i32(tap % p.k);
-    let s = i32(p.stride);
-    let sy = ty / s;
-    let sx = tx / s;
-    let hit = ty >= 0 && tx >= 0 && ty % s == 0 && tx % s == 0;
-#else
-    // x[z, ci, oy*s + ky - pad, ox*s + kx - pad] with r = (ci, tap).
-    let sy = c.y0 + i32(tap / p.k);
-    let sx = c.x0 + i32(tap % p.k);
-    let hit = true;
+    return Cursor(r / taps, tap / p.k, tap % p.k);
 #endif
-#endif
+}
+
+// The cursor two reduction indices on. A part may be 1 long (a 1x1
+// window, a 1-pixel row), so each carries at most twice.
+fn advance2(c: Cursor) -> Cursor {
 #ifdef bwd_weight
-    let channel = z * p.c_in + c.channel;
+    let inner_len = p.w_out;
+    let mid_len = p.h_out;
+#else
+    let inner_len = p.k;
+    let mid_len = p.k;
+#endif
+    var q = Cursor(c.outer, c.mid, c.inner + 2u);
+    if (q.inner >= inner_len) {
+        q.inner -= inner_len;
+        q.mid += 1u;
+        if (q.inner >= inner_len) {
+            q.inner -= inner_len;
+            q.mid += 1u;
+        }
+    }
+    if (q.mid >= mid_len) {
+        q.mid -= mid_len;
+        q.outer += 1u;
+        if (q.mid >= mid_len) {
+            q.mid -= mid_len;
+            q.outer += 1u;
+        }
+    }
+    return q;
+}
+
+// The gathered operand at cursor q (in range) and column c of image
+// `img`; zero outside the plane.
+fn gathered_at(q: Cursor, c: Column, img: u32) -> f16 {
+#ifdef bwd_weight
+    // x[z, ci, oy*s + ky - pad, ox*s + kx - pad] with q = (z, oy, ox).
+    let sy = i32(q.mid * p.stride) + c.y0;
+    let sx = i32(q.inner * p.stride) + c.x0;
+    let hit = true;
+    let channel = q.outer * p.c_in + c.channel;
     let src_h = p.h;
     let src_w = p.w;
 #else
 #ifdef bwd_data
-    let channel = img * p.c_out + r / taps;
+    // gy[z, co, (iy + pad - ky) / s, (ix + pad - kx) / s] with q = (co,
+    // ky, kx), where s divides.
+    var sy = c.y0 - i32(q.mid);
+    var sx = c.x0 - i32(q.inner);
+    var hit = sy >= 0 && sx >= 0;
+    if (p.stride != 1u) {
+        let s = i32(p.stride);
+        hit = hit && sy % s == 0 && sx % s == 0;
+        sy /= s;
+        sx /= s;
+    }
+    let channel = img * p.c_out + q.outer;
     let src_h = p.h_out;
     let src_w = p.w_out;
 #else
-    let channel = img * p.c_in + r / taps;
+    // x[z, ci, oy*s + ky - pad, ox*s + kx - pad] with q = (ci, ky, kx).
+    let sy = c.y0 + i32(q.mid);
+    let sx = c.x0 + i32(q.inner);
+    let hit = true;
+    let channel = img * p.c_in + q.outer;
     let src_h = p.h;
     let src_w = p.w;
 #endif
@@ -216,26 +271,28 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
 #endif
 
     for (var k0 = k_begin; k0 < k_end; k0 += TILE_K) {
-        // a_tile[m][kk] = left[row0 + m, k0 + kk], 16 per invocation.
+        // a_tile[m][kk] = left[row0 + m, k0 + kk], 16 per invocation:
+        // e = lid + 128 i is m = lid / 32 + 4 i, kk = lid % 32.
+        let a_r = k0 + lid % TILE_K;
+        let a_first = row0 + lid / TILE_K;
+        let walk = left_walk(a_first, a_r, g);
         for (var i = 0u; i < 16u; i++) {
-            let e = lid + 128u * i;
-            let row = row0 + e / TILE_K;
-            let r = k0 + e % TILE_K;
             var v = f16(0.0);
-            if (row < g.rows && r < k_end) {
-                v = left_at(row, r, g);
+            if (a_first + 4u * i < g.rows && a_r < k_end) {
+                v = left[walk.base + i * walk.step];
             }
-            a_tile[e] = v;
+            a_tile[lid + 128u * i] = v;
         }
-        // b_tile[kk][col] = gathered[k0 + kk, col].
+        // b_tile[kk][col] = gathered[k0 + kk, col] for kk = lid / 64 + 2 i.
+        var q = cursor(k0 + lid / TILE_N);
         for (var i = 0u; i < 16u; i++) {
             let kk = lid / TILE_N + 2u * i;
-            let r = k0 + kk;
             var v = f16(0.0);
-            if (c.ok && r < k_end) {
-                v = gathered_at(r, c, img);
+            if (c.ok && k0 + kk < k_end) {
+                v = gathered_at(q, c, img);
             }
             b_tile[kk * TILE_N + lid % TILE_N] = v;
+            q = advance2(q);
         }
         workgroupBarrier();
         for (var ks = 0u; ks < TILE_K; ks += 16u) {

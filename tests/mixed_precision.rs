@@ -509,6 +509,41 @@ fn mixed_precision_training_skips_overflow_and_tracks_f32() {
     eprintln!("mixed vs f32: loss terms within {worst_term:e}, gradients within {worst_grad:e}");
 }
 
+/// The self-test a device opened in mixed precision runs before it uses
+/// cooperative matrices passes with the kernels this device runs (the
+/// twin on lavapipe; cooperative matrices where offered); a device whose
+/// self-test fails runs the twin and says why, one that offers none runs
+/// the twin without testing.
+#[test]
+fn the_mixed_precision_self_test_passes_and_decides_the_kernels() {
+    use pconv::gpu::precision::choose_kernels;
+    let Some(mut ctx) = f16_gpu() else { return };
+    assert_eq!(
+        pconv::ops::conv::mixed::self_test(&ctx, MixedKernels::Twin),
+        Ok(())
+    );
+    ctx.set_precision(pconv::gpu::Precision::Mixed).unwrap();
+    let offered = ctx.mixed_precision().coop_16x16_f16;
+    assert_eq!(ctx.coop_refused(), None, "{}", ctx.summary);
+    assert_eq!(
+        ctx.traits().mixed,
+        if offered {
+            MixedKernels::Coop
+        } else {
+            MixedKernels::Twin
+        }
+    );
+    assert_eq!(
+        choose_kernels(false, || panic!("not offered: not tested")),
+        (MixedKernels::Twin, None)
+    );
+    assert_eq!(choose_kernels(true, || Ok(())), (MixedKernels::Coop, None));
+    assert_eq!(
+        choose_kernels(true, || Err("gave 1 where 2".into())),
+        (MixedKernels::Twin, Some("gave 1 where 2".into()))
+    );
+}
+
 /// The cooperative-matrix instruction alone (shaders/probe/coop_mma16.wgsl),
 /// from storage and from workgroup memory: d = a b + c on one 16x16x16
 /// tile of small integers, exact in f16 and f32, so d must equal the CPU's

@@ -55,10 +55,13 @@ pub fn run() -> Result<()> {
         ctx.precision(),
         match ctx.traits().mixed {
             pconv::kernels::MixedKernels::Twin => ": f16 tiles in plain arithmetic",
-            pconv::kernels::MixedKernels::Coop => ": f16 cooperative matrices",
+            pconv::kernels::MixedKernels::Coop => ": f16 cooperative matrices (self-test passed)",
             pconv::kernels::MixedKernels::Off => "",
         }
     );
+    if let Some(why) = ctx.coop_refused() {
+        println!("  cooperative matrices refused      self-test failed: {why}");
+    }
     if ctx.is_cpu() {
         println!(
             "\nnote: this adapter runs on the CPU (no GPU driver was found or chosen). Everything \

@@ -47,6 +47,9 @@ pub struct GpuContext {
     pub adapter: wgpu::Adapter,
     pub summary: AdapterSummary,
     precision: super::precision::Precision,
+    /// The tile kernels of mixed precision, once chosen (`set_precision`),
+    /// and why cooperative matrices were refused, if they were.
+    mixed_kernels: Option<(crate::kernels::MixedKernels, Option<String>)>,
     pipelines: Arc<Mutex<HashMap<Kernel, wgpu::ComputePipeline>>>,
     errors: Arc<Mutex<Vec<String>>>,
 }
@@ -195,6 +198,7 @@ impl GpuContext {
         let mut ctx = GpuContext {
             summary: AdapterSummary::of(&adapter),
             precision: Default::default(),
+            mixed_kernels: None,
             device,
             queue,
             adapter,
@@ -226,8 +230,30 @@ impl GpuContext {
                 self.summary.name
             )));
         }
+        if p == super::precision::Precision::Mixed && self.mixed_kernels.is_none() {
+            let chosen =
+                super::precision::choose_kernels(self.mixed_precision().coop_16x16_f16, || {
+                    crate::ops::conv::mixed::self_test(self, crate::kernels::MixedKernels::Coop)
+                });
+            if let Some(why) = &chosen.1 {
+                eprintln!(
+                    "warning: {}'s cooperative matrices failed pconv's self-test ({why}); mixed \
+                     precision runs its plain-arithmetic kernels, slower than --precision f32",
+                    self.summary.name
+                );
+            }
+            self.mixed_kernels = Some(chosen);
+        }
         self.precision = p;
         Ok(())
+    }
+
+    /// Why this device's cooperative matrices are not used although it
+    /// offers them: their self-test's finding (after `--precision mixed`).
+    pub fn coop_refused(&self) -> Option<&str> {
+        self.mixed_kernels
+            .as_ref()
+            .and_then(|(_, why)| why.as_deref())
     }
 
     pub fn limits(&self) -> wgpu::Limits {
@@ -263,11 +289,10 @@ impl GpuContext {
             t.flat_subgroup_size = info.subgroup_max_size;
         }
         if self.precision == super::precision::Precision::Mixed {
-            t.mixed = if self.mixed_precision().coop_16x16_f16 {
-                crate::kernels::MixedKernels::Coop
-            } else {
-                crate::kernels::MixedKernels::Twin
-            };
+            t.mixed = self
+                .mixed_kernels
+                .as_ref()
+                .map_or(crate::kernels::MixedKernels::Twin, |(k, _)| *k);
         }
         // PCONV_NO_TEXELS runs the buffer kernels instead, for comparison.
         if self.is_cpu() && std::env::var("PCONV_NO_TEXELS").is_err() {

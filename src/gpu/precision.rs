@@ -46,6 +46,24 @@ impl MixedPrecision {
     }
 }
 
+/// The tile kernels mixed precision runs: cooperative matrices where the
+/// device offers them and `self_test` finds them exact (an experimental
+/// wgpu feature: a driver may build or run them wrongly), else the
+/// plain-arithmetic twin; with the self-test's finding when it failed.
+pub fn choose_kernels(
+    coop_offered: bool,
+    self_test: impl FnOnce() -> Result<(), String>,
+) -> (crate::kernels::MixedKernels, Option<String>) {
+    use crate::kernels::MixedKernels::{Coop, Twin};
+    if !coop_offered {
+        return (Twin, None);
+    }
+    match self_test() {
+        Ok(()) => (Coop, None),
+        Err(why) => (Twin, Some(why)),
+    }
+}
+
 /// The arithmetic of the convolutions: f32 throughout, or mixed (f16
 /// operands, f32 accumulation; every other op stays f32).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -315,3 +315,116 @@ pub fn f16_bytes(v: &[f32]) -> Vec<u8> {
 pub fn round_to_f16(x: f32) -> f32 {
     half::f16::from_f32(x).to_f32()
 }
+
+/// Runs the three passes of two small convolutions (3x3 stride 1 and 5x5
+/// stride 2, partial tiles of everything, several chunks where the device
+/// splits) through the graph with `kernels`, on integers from -3 to 3:
+/// f16 holds them exactly and their f32 sums are exact in any order, so
+/// every value must equal the CPU's. A driver whose cooperative matrices
+/// (an experimental wgpu feature) compute wrongly, or fail to build, is
+/// found before a run trusts them; the error says which value differed.
+pub fn self_test(
+    ctx: &crate::gpu::GpuContext,
+    kernels: MixedKernels,
+) -> std::result::Result<(), String> {
+    let run = || -> Result<()> {
+        for (case, (n, c_in, h, w, c_out, k, stride, pad)) in
+            [(2, 37, 9, 11, 21, 3, 1, 1), (1, 5, 13, 10, 70, 5, 2, 2)]
+                .into_iter()
+                .enumerate()
+        {
+            let conv = MixedConv::new((n, c_in, h, w), c_out, Window { k, stride, pad }, true)?;
+            let d = conv.dims;
+            let mut state = 0x9E37_79B9u32.wrapping_add(case as u32);
+            let mut ints = |len: usize| -> Vec<f64> {
+                (0..len)
+                    .map(|_| {
+                        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                        ((state >> 16) % 7) as f64 - 3.0
+                    })
+                    .collect()
+            };
+            let x = ints(n * c_in * h * w);
+            let wt = ints(c_out * c_in * k * k);
+            let b = ints(c_out);
+            let gy = ints(n * c_out * d.h_out * d.w_out);
+            let mut g = crate::graph::Graph::new();
+            let (tx, tw, tb, tgy) = (
+                g.input("x", &[n, c_in, h, w]),
+                g.input("w", &[c_out, c_in, k, k]),
+                g.input("b", &[c_out]),
+                g.input("gy", &[n, c_out, d.h_out, d.w_out]),
+            );
+            use crate::ops::{ConvOp, Op};
+            let conv_op = ConvOp::Conv2d {
+                stride,
+                pad,
+                bias: true,
+            };
+            let y = g.push(Op::Conv(conv_op), &[tx, tw, tb])?[0];
+            let gx = g.push(
+                Op::Conv(ConvOp::Conv2dBwdData { stride, pad, h, w }),
+                &[tgy, tw],
+            )?[0];
+            let gw = g.push(
+                Op::Conv(ConvOp::Conv2dBwdWeight { stride, pad, k }),
+                &[tgy, tx],
+            )?[0];
+            let traits = DeviceTraits {
+                mixed: kernels,
+                ..ctx.traits()
+            };
+            let exec = crate::gpu::Executor::with_traits(ctx, &g, &[y, gx, gw], &traits)?;
+            let f32s = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<_>>();
+            for (t, v) in [(tx, &x), (tw, &wt), (tb, &b), (tgy, &gy)] {
+                exec.write(t, &f32s(v))?;
+            }
+            exec.run();
+            exec.wait()?;
+            let errors = ctx.take_errors();
+            if !errors.is_empty() {
+                return Err(Error::Gpu(errors.join("; ")));
+            }
+            let expected = [
+                ("forward", y, super::conv2d_cpu(&d, &x, &wt, Some(&b))),
+                (
+                    "input gradient",
+                    gx,
+                    super::conv2d_bwd_data_cpu(&d, &gy, &wt),
+                ),
+                (
+                    "weight gradient",
+                    gw,
+                    super::conv2d_bwd_weight_cpu(&d, &gy, &x),
+                ),
+            ];
+            for (what, t, want) in expected {
+                let got = exec.read(t)?;
+                if let Some((i, (g, w))) = got
+                    .iter()
+                    .zip(&want)
+                    .enumerate()
+                    .find(|(_, (g, w))| **g as f64 != **w)
+                {
+                    return Err(Error::Invalid(format!(
+                        "the {what} of a {k}x{k} stride-{stride} convolution gave {g} at [{i}] \
+                         where the exact value is {w}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(panic) => Err(format!(
+            "building or running the kernels panicked: {}",
+            panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("(no message)")
+        )),
+    }
+}

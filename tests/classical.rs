@@ -109,31 +109,13 @@ fn rects(w: usize, h: usize, rs: &[(usize, usize, usize, usize)]) -> HoleMap {
     }
 }
 
-/// Thin regions are whole 8-connected hole regions no deeper than the
-/// limit: a 3-px stroke is 2 px deep, a 12x12 square 6 px; a stroke that
-/// touches the square at a corner belongs to the square's region.
+/// After the network, each hole pixel d pixels from the nearest known
+/// pixel holds ns + min(1, d / depth) (network - ns), Navier–Stokes run on
+/// the whole hole: at the edge (d = 1) mostly Navier–Stokes, from `depth`
+/// deep the network's fill; known pixels and depth 0 leave it alone.
 #[test]
-fn thin_regions_are_whole_regions_up_to_a_depth() {
-    let stroke = (2, 5, 30, 8);
-    let square = (20, 14, 32, 26);
-    let map = rects(40, 30, &[stroke, square]);
-    let count = |m: &HoleMap| m.holes.iter().filter(|&&h| h).count();
-    assert_eq!(count(&map.thin_regions(0)), 0);
-    assert_eq!(count(&map.thin_regions(1)), 0);
-    assert_eq!(map.thin_regions(2), rects(40, 30, &[stroke]));
-    assert_eq!(map.thin_regions(5), rects(40, 30, &[stroke]));
-    assert_eq!(map.thin_regions(6), map);
-    // Touching diagonally: one region, as deep as the square.
-    let joined = rects(40, 30, &[(8, 10, 20, 13), (20, 13, 32, 25)]);
-    assert_eq!(count(&joined.thin_regions(5)), 0);
-}
-
-/// After the network, the thin regions hold Navier–Stokes's fill of the
-/// image with the network's fill in the other holes; the deep holes keep
-/// the network's.
-#[test]
-fn thin_holes_are_filled_by_navier_stokes_after_the_network() {
-    use pconv::infer::thin_holes::fill_thin_holes;
+fn the_network_takes_over_from_navier_stokes_with_depth() {
+    use pconv::infer::edge_blend::blend_with_navier_stokes;
     use pconv::raster::Planes;
     let (w, h) = (40, 30);
     let holes = rects(w, h, &[(2, 5, 30, 8), (18, 14, 32, 28)]);
@@ -149,35 +131,78 @@ fn thin_holes_are_filled_by_navier_stokes_after_the_network() {
         height: h,
         data: vec![0.5; 3 * w * h],
     };
+    let depth = 4;
     let mut fill = network.clone();
-    assert!(fill_thin_holes(&image, &holes, &mut fill, 4));
-    let thin = holes.thin_regions(4);
-    let mut around = image.clone();
-    for i in (0..w * h).filter(|&i| holes.holes[i]) {
-        for c in 0..3 {
-            around.data[c * w * h + i] = 0.5;
-        }
-    }
-    let ns = Classical::NavierStokes.predict(&around, &thin, 3);
+    blend_with_navier_stokes(&image, &holes, &mut fill, depth);
+    let ns = Classical::NavierStokes.predict(&image, &holes, 3);
+    // Each hole pixel's distance to the nearest known pixel, by brute force.
+    let distance = |i: usize| -> f64 {
+        let (x, y) = ((i % w) as f64, (i / w) as f64);
+        (0..w * h)
+            .filter(|&j| !holes.holes[j])
+            .map(|j| ((j % w) as f64 - x).hypot((j / w) as f64 - y))
+            .fold(f64::MAX, f64::min)
+    };
+    let (mut edge, mut deep) = (0, 0);
     for i in 0..w * h {
+        let t = if holes.holes[i] {
+            (distance(i) / depth as f64).min(1.0)
+        } else {
+            1.0
+        };
+        edge += (holes.holes[i] && t < 0.5) as usize;
+        deep += (t == 1.0 && holes.holes[i]) as usize;
         for c in 0..3 {
             let j = c * w * h + i;
-            let want = if thin.holes[i] { ns.data[j] } else { 0.5 };
-            assert_eq!(fill.data[j], want, "pixel {i} channel {c}");
+            let want = if holes.holes[i] {
+                ns.data[j] as f64 + t * (0.5 - ns.data[j] as f64)
+            } else {
+                0.5
+            };
+            assert!(
+                (fill.data[j] as f64 - want).abs() < 1e-6,
+                "pixel {i} channel {c}: {} want {want}",
+                fill.data[j]
+            );
         }
     }
-    assert!(thin
-        .holes
-        .iter()
-        .enumerate()
-        .any(|(i, &t)| t && fill.data[i] != 0.5));
-    // Nothing thin: the network's fill stays.
+    assert!(edge > 50 && deep > 50, "{edge} edge and {deep} deep pixels");
     let mut untouched = network.clone();
-    assert!(!fill_thin_holes(
-        &image,
-        &rects(w, h, &[(10, 5, 30, 25)]),
-        &mut untouched,
-        4
-    ));
+    blend_with_navier_stokes(&image, &holes, &mut untouched, 0);
     assert_eq!(untouched.data, network.data);
+}
+
+/// Navier–Stokes stopped at an arrival gives every pixel it filled what
+/// the whole fill gives it (each pixel reads only pixels filled before
+/// it), and leaves deeper ones alone: the edge blend's work stays near
+/// the edges of large holes.
+#[test]
+fn navier_stokes_stopped_early_fills_the_edges_as_the_whole_fill_does() {
+    use pconv::raster::Planes;
+    let (w, h) = (60, 50);
+    let holes = rects(w, h, &[(5, 5, 45, 40), (48, 10, 51, 45)]);
+    let image = Planes {
+        width: w,
+        height: h,
+        data: (0..3 * w * h)
+            .map(|i| (((i * 7919) % 251) as f32 / 250.0 + (i % w) as f32 / w as f32) / 2.0)
+            .collect(),
+    };
+    let whole = Classical::NavierStokes.predict(&image, &holes, 3);
+    let edges = Classical::NavierStokes.predict_until(&image, &holes, 3, 6.0);
+    let distance = holes.squared_distances(false);
+    let (mut near, mut far_untouched) = (0, 0);
+    for i in (0..w * h).filter(|&i| holes.holes[i]) {
+        let same = (0..3).all(|c| edges.data[c * w * h + i] == whole.data[c * w * h + i]);
+        if distance[i] <= 16 {
+            assert!(same, "pixel {i}, {} deep", (distance[i] as f64).sqrt());
+            near += 1;
+        }
+        let kept = (0..3).all(|c| {
+            edges.data[c * w * h + i] == (image.data[c * w * h + i] * 255.0).round() / 255.0
+        });
+        far_untouched += (distance[i] > 100 && kept) as usize;
+    }
+    assert!(near > 300, "{near}");
+    assert!(far_untouched > 100, "{far_untouched}");
 }

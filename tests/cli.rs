@@ -469,10 +469,11 @@ fn the_bundled_face_model_is_the_default_and_keeps_known_pixels() {
     let (ok, err) = inpaint(&img, &mask, &out, &[]);
     assert!(ok, "{err}");
     assert!(holes_changed_known_kept(&img, &out, &mask) > 0);
-    // The network alone (these holes are thin enough for Navier–Stokes):
-    // the default averages 8 transforms; one pass fills differently.
+    // The network alone (no blend with Navier–Stokes at the holes'
+    // edges): the default averages 8 transforms; one pass fills
+    // differently.
     let (net8, single) = (d.join("net8.png"), d.join("single.png"));
-    let (ok, err) = inpaint(&img, &mask, &net8, &["--thin-holes", "0"]);
+    let (ok, err) = inpaint(&img, &mask, &net8, &["--edge-blend", "0"]);
     assert!(ok, "{err}");
     assert_ne!(
         image::open(&out).unwrap().to_rgb8(),
@@ -493,10 +494,11 @@ fn the_bundled_face_model_is_the_default_and_keeps_known_pixels() {
     );
     let json = d.join("eval.json");
     let (table, v) = eval(&["--images", s(&img), "--masks", s(&mask)], &json);
-    let label = "pconv, ensemble of 8, holes up to 8 px deep by ns";
+    let label = "pconv, ensemble of 8, blended with ns over 8 px from the edges";
     assert!(table.contains(&format!("method: {label}")), "{table}");
     assert_eq!(v["method"], label);
-    // The network alone (--thin-holes 0); a classical method has no network.
+    // The network alone (--edge-blend 0, also under its former name
+    // --thin-holes); a classical method has no network.
     let (table, _) = eval(
         &[
             "--images",
@@ -515,10 +517,10 @@ fn the_bundled_face_model_is_the_default_and_keeps_known_pixels() {
         &img,
         &mask,
         &single,
-        &["--method", "ns", "--thin-holes", "4"],
+        &["--method", "ns", "--edge-blend", "4"],
     );
     assert!(
-        !ok && err.contains("--thin-holes applies to --method pconv only"),
+        !ok && err.contains("--edge-blend applies to --method pconv only"),
         "{err}"
     );
 }
@@ -947,7 +949,7 @@ fn models_by_name() {
     );
     let d = dir("models");
     let (img, mask) = write_pair(&d, "a", 24, 16, 24);
-    let fast = ["--ensemble", "1", "--thin-holes", "0"];
+    let fast = ["--ensemble", "1", "--edge-blend", "0"];
     let (by_name, by_default) = (d.join("by_name.png"), d.join("by_default.png"));
     let (ok, err) = inpaint(
         &img,

@@ -213,11 +213,10 @@ fn the_window_shows_one_pass_as_a_texture_and_an_ensemble_as_an_image() {
     let shown = fill(&mut method, &rgb, &holes, true).unwrap();
     assert!(matches!(shown, Composite::Texture(_)));
     assert_ne!(*shown.image().unwrap(), averaged);
-    // Thin holes are filled again by Navier–Stokes: the composite is made
-    // on the CPU, not shown from the network's texture.
+    // Blended with Navier–Stokes at the holes' edges: the composite is
+    // made on the CPU, not shown from the network's texture.
     if let Method::PConv(m) = &mut method {
-        m.set_thin_holes(8);
-        assert!(m.has_thin_regions(&holes));
+        m.set_blend_depth(8);
     }
     let with_ns = large::inpaint(&mut method, &rgb, &holes, MAX_SIDE).unwrap();
     assert_ne!(with_ns, *shown.image().unwrap());

@@ -70,13 +70,13 @@ pub fn fill_feathered(
     let fits = (image.width().max(image.height()) as usize) <= MAX_SIDE;
     match method {
         // The texture path is the network's one forward pass; an ensemble
-        // averages, and thin holes are filled again, on the CPU.
+        // averages, and the blend with Navier–Stokes runs, on the CPU.
         Method::PConv(model)
             if textures
                 && fits
                 && feather == 0
                 && model.ensemble() == Ensemble::SINGLE
-                && !model.has_thin_regions(holes) =>
+                && model.blend_depth() == 0 =>
         {
             match model.composite_texture(&Planes::from_rgb(image), holes) {
                 Ok(shown) => return Ok(Composite::Texture(Arc::new(shown))),

@@ -44,8 +44,8 @@ pub struct EvalArgs {
     ensemble: Option<usize>,
     #[arg(long, help = method::RADIUS_HELP, value_parser = usize_in(1, 100))]
     radius: Option<usize>,
-    #[arg(long, help = method::THIN_HOLES_HELP, value_parser = usize_in(0, 1000))]
-    thin_holes: Option<usize>,
+    #[arg(long, alias = "thin-holes", help = method::EDGE_BLEND_HELP, value_parser = usize_in(0, 1000))]
+    edge_blend: Option<usize>,
     /// Also write every image's metrics and losses, and the bins, as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -65,7 +65,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let options = method::Options {
         ensemble: a.ensemble,
         radius: a.radius,
-        thin_holes: a.thin_holes,
+        edge_blend: a.edge_blend,
     };
     let mut m = method::load(a.method, a.model.as_deref(), options, &mut open)?;
     let mut losses = if !a.losses {

@@ -49,8 +49,8 @@ pub struct InpaintArgs {
     ensemble: Option<usize>,
     #[arg(long, help = method::RADIUS_HELP, value_parser = usize_in(1, 100))]
     radius: Option<usize>,
-    #[arg(long, help = method::THIN_HOLES_HELP, value_parser = usize_in(0, 1000))]
-    thin_holes: Option<usize>,
+    #[arg(long, alias = "thin-holes", help = method::EDGE_BLEND_HELP, value_parser = usize_in(0, 1000))]
+    edge_blend: Option<usize>,
     /// Training steps per image of --method fit.
     #[arg(long, default_value_t = method::DEFAULT_FIT_STEPS, value_parser = int_in(1, 1_000_000))]
     fit_steps: u64,
@@ -274,7 +274,7 @@ fn load_method(a: &InpaintArgs) -> Result<Method> {
         method::Options {
             ensemble: a.ensemble,
             radius: a.radius,
-            thin_holes: a.thin_holes,
+            edge_blend: a.edge_blend,
         },
         method::open_gpu,
     )?;

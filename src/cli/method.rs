@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 
 use pconv::gpu::GpuContext;
+use pconv::infer::edge_blend::DEFAULT_BLEND_DEPTH;
 use pconv::infer::fit::FitOptions;
-use pconv::infer::thin_holes::DEFAULT_THIN_HOLES;
 use pconv::infer::{classical::DEFAULT_RADIUS, Classical, Ensemble, FitMethod, Method, PConvModel};
 use pconv::model::Checkpoint;
 
@@ -49,16 +49,16 @@ pub const ENSEMBLE_HELP: &str = "How many flips and 90-degree rotations of each 
 /// The `--radius` help of `inpaint` and `eval`.
 pub const RADIUS_HELP: &str = "Neighbourhood radius in pixels of --method telea and ns, as OpenCV's inpaintRadius (1 to 100) [default: 3]";
 
-/// The `--thin-holes` help of `inpaint` and `eval`.
-pub const THIN_HOLES_HELP: &str = "With --method pconv, hole regions at most this many pixels deep (strokes and scratches up to about twice as wide) are filled by Navier–Stokes after the network, which beats the network there; 0: the network fills every hole [default: 8]";
+/// The `--edge-blend` help of `inpaint` and `eval`.
+pub const EDGE_BLEND_HELP: &str = "With --method pconv, each hole pixel's fill goes from Navier–Stokes at the hole's edge (which beats the network next to known pixels) to the network's at this many pixels deep and beyond; 0: the network alone [default: 8]";
 
 /// How a method runs: the network's ensemble, the classical radius, the
-/// depth of holes the network leaves to Navier–Stokes.
+/// depth over which the network takes over from Navier–Stokes.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
     pub ensemble: Option<usize>,
     pub radius: Option<usize>,
-    pub thin_holes: Option<usize>,
+    pub edge_blend: Option<usize>,
 }
 
 /// The GPU is opened only when the method needs it. `ensemble` applies to
@@ -73,13 +73,13 @@ pub fn load(
     let Options {
         ensemble,
         radius,
-        thin_holes,
+        edge_blend,
     } = options;
     if ensemble.is_some() && method != MethodArg::Pconv {
         bail!("--ensemble applies to --method pconv only");
     }
-    if thin_holes.is_some() && method != MethodArg::Pconv {
-        bail!("--thin-holes applies to --method pconv only");
+    if edge_blend.is_some() && method != MethodArg::Pconv {
+        bail!("--edge-blend applies to --method pconv only");
     }
     if radius.is_some() && !matches!(method, MethodArg::Telea | MethodArg::Ns) {
         bail!("--radius applies to --method telea and ns only");
@@ -119,7 +119,7 @@ pub fn load(
             let ensemble = Ensemble::new(ensemble.unwrap_or(Ensemble::ALL.size()))?;
             let mut model = PConvModel::new(&ctx()?, ck);
             model.set_ensemble(ensemble);
-            model.set_thin_holes(thin_holes.unwrap_or(DEFAULT_THIN_HOLES));
+            model.set_blend_depth(edge_blend.unwrap_or(DEFAULT_BLEND_DEPTH));
             Ok(Method::PConv(Box::new(model)))
         }
     }

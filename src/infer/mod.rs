@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod classical;
 pub mod display;
+pub mod edge_blend;
 pub mod ensemble;
 pub mod eval;
 pub mod eval_losses;
@@ -12,7 +13,6 @@ pub mod fit;
 pub mod large;
 pub mod pconv;
 pub mod quality;
-pub mod thin_holes;
 
 pub use self::classical::Classical;
 pub use self::ensemble::Ensemble;
@@ -85,8 +85,11 @@ impl Method {
             if m.ensemble().size() > 1 {
                 label += &format!(", ensemble of {}", m.ensemble().size());
             }
-            if m.thin_holes() > 0 {
-                label += &format!(", holes up to {} px deep by ns", m.thin_holes());
+            if m.blend_depth() > 0 {
+                label += &format!(
+                    ", blended with ns over {} px from the edges",
+                    m.blend_depth()
+                );
             }
         }
         label

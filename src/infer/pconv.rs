@@ -31,9 +31,9 @@ pub struct PConvModel {
     /// memory); larger images run downscaled.
     max_side: Option<usize>,
     progress: Option<super::ProgressFn>,
-    /// Hole regions at most this deep are filled by Navier–Stokes after
-    /// the network (`thin_holes`); 0: the network fills every hole.
-    thin_holes: usize,
+    /// The depth over which the fill goes from Navier–Stokes at a hole's
+    /// edge to the network (`edge_blend`); 0: the network alone.
+    blend_depth: usize,
 }
 
 impl PConvModel {
@@ -45,24 +45,21 @@ impl PConvModel {
             ensemble: Ensemble::SINGLE,
             max_side: None,
             progress: None,
-            thin_holes: 0,
+            blend_depth: 0,
         }
     }
 
-    /// Fills hole regions at most `depth` pixels deep by Navier–Stokes
-    /// after the network (see `thin_holes`); 0 (a new model's): none.
-    pub fn set_thin_holes(&mut self, depth: usize) {
-        self.thin_holes = depth;
+    /// Blends the network's fill with Navier–Stokes over `depth` pixels
+    /// from each hole's edge (see `edge_blend`); 0 (a new model's): the
+    /// network alone.
+    pub fn set_blend_depth(&mut self, depth: usize) {
+        self.blend_depth = depth;
     }
 
-    pub fn thin_holes(&self) -> usize {
-        self.thin_holes
-    }
-
-    /// Whether `holes` has regions that `predict` fills by Navier–Stokes
-    /// (so a fill straight from the network's output would differ).
-    pub fn has_thin_regions(&self, holes: &HoleMap) -> bool {
-        self.thin_holes > 0 && holes.thin_regions(self.thin_holes).holes.contains(&true)
+    /// 0: `predict` is the network's output (so the GPU's composite of it
+    /// is the result).
+    pub fn blend_depth(&self) -> usize {
+        self.blend_depth
     }
 
     /// How many flips/rotations of the image `predict` averages (one
@@ -167,9 +164,7 @@ impl PConvModel {
             }
             fill
         })?;
-        if self.thin_holes > 0 {
-            super::thin_holes::fill_thin_holes(image, holes, &mut fill, self.thin_holes);
-        }
+        super::edge_blend::blend_with_navier_stokes(image, holes, &mut fill, self.blend_depth);
         Ok(fill)
     }
 

@@ -162,55 +162,6 @@ impl HoleMap {
         squared_distances(self, to)
     }
 
-    /// The thin hole regions: each 8-connected region of holes whose every
-    /// pixel lies within `depth` pixels (Euclidean, pixel centres) of a
-    /// known pixel, such as a brush stroke or a scratch up to about
-    /// 2·`depth` wide; deeper regions are left out whole.
-    pub fn thin_regions(&self, depth: usize) -> HoleMap {
-        let (w, h) = (self.width, self.height);
-        let mut thin = HoleMap {
-            width: w,
-            height: h,
-            holes: vec![false; w * h],
-        };
-        if depth == 0 || !self.holes.contains(&true) {
-            return thin;
-        }
-        let limit = (depth as u64).pow(2);
-        let dist = self.squared_distances(false);
-        let mut seen = vec![false; w * h];
-        let (mut region, mut stack) = (Vec::new(), Vec::new());
-        for start in 0..w * h {
-            if !self.holes[start] || seen[start] {
-                continue;
-            }
-            region.clear();
-            seen[start] = true;
-            stack.push(start);
-            let mut deepest = 0;
-            while let Some(i) = stack.pop() {
-                region.push(i);
-                deepest = deepest.max(dist[i]);
-                let (x, y) = (i % w, i / w);
-                for ny in y.saturating_sub(1)..=(y + 1).min(h - 1) {
-                    for nx in x.saturating_sub(1)..=(x + 1).min(w - 1) {
-                        let j = ny * w + nx;
-                        if self.holes[j] && !seen[j] {
-                            seen[j] = true;
-                            stack.push(j);
-                        }
-                    }
-                }
-            }
-            if deepest <= limit {
-                for &i in &region {
-                    thin.holes[i] = true;
-                }
-            }
-        }
-        thin
-    }
-
     /// White (255) = hole, black (0) = keep.
     pub fn to_image(&self) -> image::GrayImage {
         image::GrayImage::from_fn(self.width as u32, self.height as u32, |x, y| {

@@ -178,7 +178,9 @@ def main():
     ap.add_argument("data", help="the shared data folder (its scenes/ are held out)")
     ap.add_argument("out")
     ap.add_argument("--mirrors", default="/work/.mirror", help="folder of git mirrors, owner+name/repo")
-    ap.add_argument("--only", nargs="*", help="source names to (re)build")
+    ap.add_argument("--only", nargs="*",
+                    help="source names to (re)build; they are deduplicated against the held-out "
+                    "photos and each other only, so build the whole set for training")
     args = ap.parse_args()
     out = os.path.abspath(args.out)
     seen = {}

@@ -19,6 +19,6 @@ for prec in f32 mixed; do
   cp /root/mx-$prec/metrics.jsonl $OUT/metrics-$prec.jsonl
   el "$prec: evaluate"
   [ -d gpu/eval ] && timeout -k 5 120 $P --precision $prec eval --checkpoint /root/mx-$prec/latest.safetensors \
-    --images gpu/eval/faces --masks gpu/eval/masks --ensemble 1 --thin-holes 0 --json $OUT/eval-$prec.json | tail -n 8
+    --images gpu/eval/faces --masks gpu/eval/masks --ensemble 1 --edge-blend 0 --json $OUT/eval-$prec.json | tail -n 8
 done
 el done

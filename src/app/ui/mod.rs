@@ -66,7 +66,7 @@ pub fn load_method(
             let mut model = crate::infer::PConvModel::new(gpu, ck);
             model.set_ensemble(ensemble);
             // As `pconv inpaint`: strokes and scratches by Navier–Stokes.
-            model.set_thin_holes(crate::infer::thin_holes::DEFAULT_THIN_HOLES);
+            model.set_blend_depth(crate::infer::edge_blend::DEFAULT_BLEND_DEPTH);
             Ok(Some(Method::PConv(Box::new(model))))
         }
         MethodChoice::Fit => Ok(None),

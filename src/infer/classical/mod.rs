@@ -48,6 +48,21 @@ impl Classical {
     /// pixel at all becomes mid-grey (OpenCV would return it unchanged,
     /// whatever lay under the holes).
     pub fn inpaint(self, image: &RgbImage, holes: &HoleMap, radius: usize) -> RgbImage {
+        self.inpaint_until(image, holes, radius, f32::INFINITY)
+    }
+
+    /// `inpaint` as far as the fast march's arrival `until` (in pixels from
+    /// the holes' edges, a little above the Euclidean distance on
+    /// diagonals): those pixels get exactly what `inpaint` gives them, the
+    /// deeper ones keep the image's values, and the work stays near the
+    /// edges however large the holes.
+    pub fn inpaint_until(
+        self,
+        image: &RgbImage,
+        holes: &HoleMap,
+        radius: usize,
+        until: f32,
+    ) -> RgbImage {
         if holes.holes.iter().all(|&h| h) {
             return RgbImage::from_pixel(image.width(), image.height(), image::Rgb([128; 3]));
         }
@@ -61,10 +76,14 @@ impl Classical {
         match self {
             Classical::Telea => {
                 m.distances_outside(range);
-                m.run(|i, j, flags, t| telea::fill(&mut out, i, j, flags, t, range));
+                m.run(until, |i, j, flags, t| {
+                    telea::fill(&mut out, i, j, flags, t, range)
+                });
             }
             Classical::NavierStokes => {
-                m.run(|i, j, flags, _| ns::fill(&mut out, i, j, flags, range));
+                m.run(until, |i, j, flags, _| {
+                    ns::fill(&mut out, i, j, flags, range)
+                });
             }
         }
         RgbImage::from_raw(image.width(), image.height(), out.data)
@@ -74,12 +93,23 @@ impl Classical {
     /// `inpaint` on planes in [0, 1] (rounded to 8 bits first, as the
     /// composite is), for the `Method` interface.
     pub fn predict(self, image: &Planes, holes: &HoleMap, radius: usize) -> Planes {
+        self.predict_until(image, holes, radius, f32::INFINITY)
+    }
+
+    /// `predict` as far as arrival `until` (see `inpaint_until`).
+    pub fn predict_until(
+        self,
+        image: &Planes,
+        holes: &HoleMap,
+        radius: usize,
+        until: f32,
+    ) -> Planes {
         let (w, h) = (image.width, image.height);
         let rgb = RgbImage::from_fn(w as u32, h as u32, |x, y| {
             let at = |c: usize| to_u8(image.data[(c * h + y as usize) * w + x as usize]);
             image::Rgb([at(0), at(1), at(2)])
         });
-        Planes::from_rgb(&self.inpaint(&rgb, holes, radius))
+        Planes::from_rgb(&self.inpaint_until(&rgb, holes, radius, until))
     }
 }
 

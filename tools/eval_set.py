@@ -20,16 +20,20 @@ resizes masks) to 256x256, in OUT/masks.
 Then
 
     pconv eval --images OUT/scenes --masks OUT/masks --size 256
+
+A fourth argument takes the photos from another folder by the same
+protocol: local/data/urban100 (CUrban100, which tools/data/general.py
+keeps out of training) is the second evaluation set of issue 24.
 """
 import os
 import shutil
 import sys
 
 
-def scenes(data, out, side=256):
+def scenes(data, out, side=256, src=None):
     import cv2
 
-    src = os.path.join(data, "scenes", "CSun_Hays80")
+    src = src or os.path.join(data, "scenes", "CSun_Hays80")
     names = sorted(n for n in os.listdir(src) if n.lower().endswith((".jpg", ".jpeg", ".png")))
     os.makedirs(os.path.join(out, "scenes"), exist_ok=True)
     os.makedirs(os.path.join(out, "masks"), exist_ok=True)
@@ -53,7 +57,7 @@ def scenes(data, out, side=256):
 
 
 if sys.argv[1] == "--scenes":
-    scenes(sys.argv[2], sys.argv[3])
+    scenes(sys.argv[2], sys.argv[3], src=sys.argv[4] if len(sys.argv) > 4 else None)
     sys.exit(0)
 data, out = sys.argv[1], sys.argv[2]
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

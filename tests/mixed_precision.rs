@@ -10,11 +10,9 @@ mod common;
 use common::direct::DirectRun;
 use common::Rng;
 use pconv::gpu::{Executor, GpuContext};
-use pconv::graph::Graph;
 use pconv::kernels::{DeviceTraits, MixedKernels, LOOP_BUDGET};
 use pconv::ops::conv::mixed::{f16_bytes, round_to_f16, MixedConv, MixedPass};
 use pconv::ops::conv::{conv2d_bwd_data_cpu, conv2d_bwd_weight_cpu, conv2d_cpu, Window};
-use pconv::ops::{ConvOp, Op};
 
 /// The device, computing in f32 whatever PCONV_PRECISION asked (tests
 /// choose mixed explicitly), if it has f16; None (skip) otherwise, unless
@@ -210,43 +208,13 @@ fn graph_convolutions_in_mixed_precision_match_cpu() {
                 .map(|v| (v.signum() * (1.0 / 64.0 + v.abs() * (scale - 1.0 / 64.0))) as f32 as f64)
                 .collect()
         };
-        let win = Window { k, stride, pad };
-        let d = MixedConv::new((n, c_in, h, w), c_out, win, true)
-            .unwrap()
-            .dims;
+        let conv = MixedConv::new((n, c_in, h, w), c_out, Window { k, stride, pad }, true).unwrap();
+        let d = conv.dims;
         let x = operand(n * c_in * h * w, 4.0);
         let wt = operand(c_out * c_in * k * k, 0.5);
         let b = operand(c_out, 1.0);
         let gy = operand(n * c_out * d.h_out * d.w_out, 4.0);
-        let mut g = Graph::new();
-        let (tx, tw, tb, tgy) = (
-            g.input("x", &[n, c_in, h, w]),
-            g.input("w", &[c_out, c_in, k, k]),
-            g.input("b", &[c_out]),
-            g.input("gy", &[n, c_out, d.h_out, d.w_out]),
-        );
-        let y = g
-            .push(
-                Op::Conv(ConvOp::Conv2d {
-                    stride,
-                    pad,
-                    bias: true,
-                }),
-                &[tx, tw, tb],
-            )
-            .unwrap()[0];
-        let gx = g
-            .push(
-                Op::Conv(ConvOp::Conv2dBwdData { stride, pad, h, w }),
-                &[tgy, tw],
-            )
-            .unwrap()[0];
-        let gw = g
-            .push(
-                Op::Conv(ConvOp::Conv2dBwdWeight { stride, pad, k }),
-                &[tgy, tx],
-            )
-            .unwrap()[0];
+        let (g, [tx, tw, tb, tgy], [y, gx, gw]) = conv.three_passes().unwrap();
         let abs = |v: &[f64]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
         let expected = [
             (

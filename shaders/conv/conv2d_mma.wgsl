@@ -162,8 +162,21 @@ fn cursor(r: u32) -> Cursor {
 #endif
 }
 
+// (part, next part) with `part` brought below `len` by carrying into the
+// next, at most twice: it grows by at most 2 and `len` may be 1.
+fn carry(part: u32, next: u32, len: u32) -> vec2<u32> {
+    var v = vec2<u32>(part, next);
+    if (v.x >= len) {
+        v = vec2<u32>(v.x - len, v.y + 1u);
+        if (v.x >= len) {
+            v = vec2<u32>(v.x - len, v.y + 1u);
+        }
+    }
+    return v;
+}
+
 // The cursor two reduction indices on. A part may be 1 long (a 1x1
-// window, a 1-pixel row), so each carries at most twice.
+// window, a 1-pixel row).
 fn advance2(c: Cursor) -> Cursor {
 #ifdef bwd_weight
     let inner_len = p.w_out;
@@ -172,24 +185,9 @@ fn advance2(c: Cursor) -> Cursor {
     let inner_len = p.k;
     let mid_len = p.k;
 #endif
-    var q = Cursor(c.outer, c.mid, c.inner + 2u);
-    if (q.inner >= inner_len) {
-        q.inner -= inner_len;
-        q.mid += 1u;
-        if (q.inner >= inner_len) {
-            q.inner -= inner_len;
-            q.mid += 1u;
-        }
-    }
-    if (q.mid >= mid_len) {
-        q.mid -= mid_len;
-        q.outer += 1u;
-        if (q.mid >= mid_len) {
-            q.mid -= mid_len;
-            q.outer += 1u;
-        }
-    }
-    return q;
+    let inner = carry(c.inner + 2u, c.mid, inner_len);
+    let mid = carry(inner.y, c.outer, mid_len);
+    return Cursor(mid.y, mid.x, inner.x);
 }
 
 // The gathered operand at cursor q (in range) and column c of image

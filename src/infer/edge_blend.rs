@@ -8,7 +8,7 @@
 //! also leaves no seam where one gives way to the other. Measured on the
 //! 500 held-out faces, one pass (PSNR per hole-ratio bin, 0.01–0.6):
 //! network 37.85 31.57 28.25 26.26 23.61 20.99, OpenCV NS 40.23 32.57 28.58
-//! 26.07 23.11 20.15, blended over 8 px 40.77 33.28 29.53 27.19 24.25 21.20
+//! 26.07 23.11 20.15, blended over 8 px 40.77 33.28 29.53 27.18 24.24 21.20
 //! (docs/measurements.md; it replaced filling whole thin regions by NS,
 //! 40.32 32.62 28.71 26.34 23.63 20.99).
 use super::classical::{Classical, DEFAULT_RADIUS};

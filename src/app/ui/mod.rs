@@ -65,7 +65,7 @@ pub fn load_method(
             let ck = crate::model::Checkpoint::read(p)?.for_inference();
             let mut model = crate::infer::PConvModel::new(gpu, ck);
             model.set_ensemble(ensemble);
-            // As `pconv inpaint`: strokes and scratches by Navier–Stokes.
+            // As `pconv inpaint`: Navier–Stokes at the holes' edges.
             model.set_blend_depth(crate::infer::edge_blend::DEFAULT_BLEND_DEPTH);
             Ok(Some(Method::PConv(Box::new(model))))
         }

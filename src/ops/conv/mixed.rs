@@ -11,6 +11,7 @@
 use super::cpu::{ConvDims, Window};
 use super::sum_splits;
 use crate::error::{Error, Result};
+use crate::graph::{Graph, TensorId};
 use crate::kernels::{
     grid_1d, params::Conv2dMmaParams, Binding, Defines, DeviceTraits, Dispatch, Lowered,
     MixedKernels, Params, Shader, LOOP_BUDGET,
@@ -229,6 +230,47 @@ impl MixedConv {
         }
     }
 
+    /// A graph of this convolution's three passes as graph ops (each
+    /// lowered as the device's traits say): inputs x, w, bias, gy; outputs
+    /// y (with the bias), gx, gw.
+    #[allow(clippy::type_complexity)]
+    pub fn three_passes(&self) -> Result<(Graph, [TensorId; 4], [TensorId; 3])> {
+        use crate::ops::{ConvOp, Op};
+        let ConvDims {
+            n,
+            c_in,
+            h,
+            w,
+            c_out,
+            h_out,
+            w_out,
+            win: Window { k, stride, pad },
+        } = self.dims;
+        let mut g = Graph::new();
+        let inputs = [
+            g.input("x", &[n, c_in, h, w]),
+            g.input("w", &[c_out, c_in, k, k]),
+            g.input("b", &[c_out]),
+            g.input("gy", &[n, c_out, h_out, w_out]),
+        ];
+        let [x, wt, b, gy] = inputs;
+        let forward = ConvOp::Conv2d {
+            stride,
+            pad,
+            bias: true,
+        };
+        let y = g.push(Op::Conv(forward), &[x, wt, b])?[0];
+        let gx = g.push(
+            Op::Conv(ConvOp::Conv2dBwdData { stride, pad, h, w }),
+            &[gy, wt],
+        )?[0];
+        let gw = g.push(
+            Op::Conv(ConvOp::Conv2dBwdWeight { stride, pad, k }),
+            &[gy, x],
+        )?[0];
+        Ok((g, inputs, [y, gx, gw]))
+    }
+
     /// Loop iterations one invocation of the twin runs with `chunks`.
     pub fn twin_loop_iterations(&self, chunks: Chunks) -> usize {
         chunks.len.div_ceil(TILE_K) * TWIN_SLICE_ITERATIONS + TWIN_FIXED_ITERATIONS
@@ -348,28 +390,7 @@ pub fn self_test(
             let wt = ints(c_out * c_in * k * k);
             let b = ints(c_out);
             let gy = ints(n * c_out * d.h_out * d.w_out);
-            let mut g = crate::graph::Graph::new();
-            let (tx, tw, tb, tgy) = (
-                g.input("x", &[n, c_in, h, w]),
-                g.input("w", &[c_out, c_in, k, k]),
-                g.input("b", &[c_out]),
-                g.input("gy", &[n, c_out, d.h_out, d.w_out]),
-            );
-            use crate::ops::{ConvOp, Op};
-            let conv_op = ConvOp::Conv2d {
-                stride,
-                pad,
-                bias: true,
-            };
-            let y = g.push(Op::Conv(conv_op), &[tx, tw, tb])?[0];
-            let gx = g.push(
-                Op::Conv(ConvOp::Conv2dBwdData { stride, pad, h, w }),
-                &[tgy, tw],
-            )?[0];
-            let gw = g.push(
-                Op::Conv(ConvOp::Conv2dBwdWeight { stride, pad, k }),
-                &[tgy, tx],
-            )?[0];
+            let (g, [tx, tw, tb, tgy], [y, gx, gw]) = conv.three_passes()?;
             let traits = DeviceTraits {
                 mixed: kernels,
                 ..ctx.traits()

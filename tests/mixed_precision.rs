@@ -135,8 +135,8 @@ fn check(ctx: &GpuContext, conv: MixedConv, pass: MixedPass, chunks: usize, coop
 }
 
 /// Odd shapes: partial tiles of channels (64), pixels (64) and reduction
-/// slices (32) on every side, several images, 1x1/3x3/5x5/7x7, strides 1
-/// and 2.
+/// slices (32) on every side, several images, 1x1/3x3/5x5/7x7, strides 1,
+/// 2 and 3.
 fn shapes() -> Vec<MixedConv> {
     let win = |k, stride, pad| Window { k, stride, pad };
     [
@@ -149,6 +149,10 @@ fn shapes() -> Vec<MixedConv> {
         // twice): a 1x1 window on a 1-pixel-wide map, 1x1 outputs.
         ((2, 5, 3, 1), 6, win(1, 1, 0), true),
         ((2, 4, 2, 2), 5, win(3, 2, 1), false),
+        // Backward-data phases without taps (a 1x1 window at stride 2:
+        // odd pixels get zeros) and nine phases of unequal taps (stride 3).
+        ((2, 6, 5, 7), 9, win(1, 2, 0), true),
+        ((1, 4, 8, 7), 6, win(5, 3, 2), true),
     ]
     .into_iter()
     .map(|(x, c_out, w, bias)| MixedConv::new(x, c_out, w, bias).unwrap())

@@ -5,10 +5,12 @@
 //                      (+ bias[co]).
 // GEMM (rows x columns, reduction), left operand, gathered right operand:
 // - forward:    (c_out x one image's output pixels, (ci, ky, kx)); w; x.
-// - `bwd_data`: gx (c_in x one image's input pixels, (co, ky, kx)); w read
-//   transposed; gy at oy*s = iy + pad - ky where that divides (with stride
-//   2 three quarters of these taps are zeros: correct, not yet split into
-//   phases as conv2d_bwd_data_s2 does).
+// - `bwd_data`: gx (c_in x one phase of one image's input pixels, (co, a,
+//   b)); w read transposed; gy at oy*s = iy + pad - ky. With stride s the
+//   input pixels fall into s x s phases (iy % s, ix % s), and all pixels of
+//   a phase take the same taps, ky = ky0 + s a and kx = kx0 + s b: one GEMM
+//   per phase, so no step multiplies a tap that cannot divide (three
+//   quarters of them at stride 2). Stride 1 is one phase of every tap.
 // - `bwd_weight`: gw (c_out x (ci, ky, kx), (z, oy, ox)); gy; x.
 // Split-K: the reduction runs in chunks of `chunk`, each writing its own
 // partial result, which sum_splits adds (the bias goes with chunk 0): deep
@@ -25,8 +27,10 @@
 // and stores are the same code, checked on any adapter with f16.
 // f16 x f16 products are exact in f32, so both variants differ from an
 // exact sum of the f16 operands only by f32 accumulation.
-// Grid: x = column blocks of 64, y = row blocks of 64, z = chunk * n +
-// image (forward, bwd_data) or chunk (bwd_weight); result matrix z.
+// Grid: x = column blocks of 64, y = row blocks of 64, z = (chunk *
+// phases + phase) * n + image (forward: 1 phase; bwd_data: stride^2) or
+// chunk (bwd_weight). Chunk c's result for image i starts at (c * n + i)
+// times one image's result (all phases of it); bwd_weight's at c times gw.
 enable f16;
 #ifdef coop
 enable wgpu_cooperative_matrix;
@@ -66,49 +70,87 @@ var<workgroup> a_tile: array<f16, 2048>;
 var<workgroup> b_tile: array<f16, 2048>;
 var<workgroup> c_tile: array<f32, 4096>;
 
-// The GEMM of this direction: rows, columns, reduction length.
+// bwd_data's pixels (iy, ix) = (py + s j, px + s i) of one phase, j <
+// hp, i < wp: each takes the taps ky = ky0 + s a (a < ny) and kx = kx0 +
+// s b (b < nx), from gy[j + dy - a, i + dx - b]. A phase may have no
+// taps (a 1x1 window at stride 2): its pixels are zeros.
+struct Phase {
+    py: u32,
+    px: u32,
+    hp: u32,
+    wp: u32,
+    ky0: u32,
+    kx0: u32,
+    ny: u32,
+    nx: u32,
+    dy: u32,
+    dx: u32,
+}
+
+fn phase(index: u32) -> Phase {
+    let s = p.stride;
+    let py = index / s;
+    let px = index % s;
+    let ky0 = (py + p.pad) % s;
+    let kx0 = (px + p.pad) % s;
+    return Phase(py, px, (p.h + s - 1u - py) / s, (p.w + s - 1u - px) / s,
+                 ky0, kx0, (p.k + s - 1u - ky0) / s, (p.k + s - 1u - kx0) / s,
+                 (py + p.pad - ky0) / s, (px + p.pad - kx0) / s);
+}
+
+// The GEMM of this direction (and phase): rows, columns, reduction
+// length, and the lengths of the reduction index's two inner parts
+// (Cursor's mid and inner).
 struct Gemm {
     rows: u32,
     cols: u32,
     red: u32,
+    mid_len: u32,
+    inner_len: u32,
 }
 
-fn gemm() -> Gemm {
-    let taps = p.k * p.k;
+fn gemm(ph: Phase) -> Gemm {
 #ifdef bwd_data
-    return Gemm(p.c_in, p.h * p.w, p.c_out * taps);
+    return Gemm(p.c_in, ph.hp * ph.wp, p.c_out * ph.ny * ph.nx, ph.ny, ph.nx);
 #else
 #ifdef bwd_weight
-    return Gemm(p.c_out, p.c_in * taps, p.n * p.h_out * p.w_out);
+    return Gemm(p.c_out, p.c_in * p.k * p.k, p.n * p.h_out * p.w_out, p.h_out, p.w_out);
 #else
-    return Gemm(p.c_out, p.h_out * p.w_out, p.c_in * taps);
+    return Gemm(p.c_out, p.h_out * p.w_out, p.c_in * p.k * p.k, p.k, p.k);
 #endif
 #endif
 }
 
 // What one invocation's column of the gathered operand needs, computed
-// once: whether it exists, and two offsets its reduction index adds to.
+// once: whether it exists, two offsets its reduction index adds to, and
+// where its results go.
 struct Column {
     ok: bool,
-    // forward: top-left input pixel of the window; bwd_data: input pixel
-    // plus padding; bwd_weight: the tap's offset minus padding.
+    // forward: top-left input pixel of the window; bwd_data: the phase's
+    // gy pixel at tap (0, 0); bwd_weight: the tap's offset minus padding.
     y0: i32,
     x0: i32,
     // bwd_weight: the input channel.
     channel: u32,
+    // The column's offset in a row of the result (bwd_data: its pixel).
+    out: u32,
 }
 
-fn column(col: u32, g: Gemm) -> Column {
+fn column(col: u32, g: Gemm, ph: Phase) -> Column {
 #ifdef bwd_weight
     let tap = col % (p.k * p.k);
-    return Column(col < g.cols, i32(tap / p.k) - i32(p.pad), i32(tap % p.k) - i32(p.pad), col / (p.k * p.k));
+    return Column(col < g.cols, i32(tap / p.k) - i32(p.pad), i32(tap % p.k) - i32(p.pad), col / (p.k * p.k), col);
 #else
 #ifdef bwd_data
-    return Column(col < g.cols, i32(col / p.w + p.pad), i32(col % p.w + p.pad), 0u);
+    // Columns past the phase's pixels must not divide by a width of 0.
+    let j = col / max(ph.wp, 1u);
+    let i = col % max(ph.wp, 1u);
+    let out = (ph.py + p.stride * j) * p.w + ph.px + p.stride * i;
+    return Column(col < g.cols, i32(j + ph.dy), i32(i + ph.dx), 0u, out);
 #else
     let oy = col / p.w_out;
     let ox = col % p.w_out;
-    return Column(col < g.cols, i32(oy * p.stride) - i32(p.pad), i32(ox * p.stride) - i32(p.pad), 0u);
+    return Column(col < g.cols, i32(oy * p.stride) - i32(p.pad), i32(ox * p.stride) - i32(p.pad), 0u, col);
 #endif
 #endif
 }
@@ -125,16 +167,19 @@ struct Walk {
     step: u32,
 }
 
-fn left_walk(first: u32, r: u32, g: Gemm) -> Walk {
+fn left_walk(first: u32, r: u32, g: Gemm, ph: Phase) -> Walk {
 #ifdef bwd_weight
     // gy[z, co = row, pixel] with r = (z, pixel).
     let plane = p.h_out * p.w_out;
     return Walk(((r / plane) * p.c_out + first) * plane + r % plane, 4u * plane);
 #else
 #ifdef bwd_data
-    // w[co, ci = row, tap] with r = (co, tap).
-    let taps = p.k * p.k;
-    return Walk(((r / taps) * p.c_in + first) * taps + r % taps, 4u * taps);
+    // w[co, ci = row, ky0 + s a, kx0 + s b] with r = (co, a, b).
+    let taps = g.mid_len * g.inner_len;
+    let t = r % taps;
+    let ky = ph.ky0 + p.stride * (t / g.inner_len);
+    let kx = ph.kx0 + p.stride * (t % g.inner_len);
+    return Walk((((r / taps) * p.c_in + first) * p.k + ky) * p.k + kx, 4u * p.k * p.k);
 #else
     return Walk(first * g.red + r, 4u * g.red);
 #endif
@@ -142,24 +187,18 @@ fn left_walk(first: u32, r: u32, g: Gemm) -> Walk {
 }
 
 // A reduction index of the gathered operand in parts, outer to inner:
-// (channel, ky, kx) for the forward pass and bwd_data, (image, oy, ox) for
-// bwd_weight.
+// (ci, ky, kx) for the forward pass, (co, a, b) for bwd_data, (image, oy,
+// ox) for bwd_weight.
 struct Cursor {
     outer: u32,
     mid: u32,
     inner: u32,
 }
 
-fn cursor(r: u32) -> Cursor {
-#ifdef bwd_weight
-    let plane = p.h_out * p.w_out;
+fn cursor(r: u32, g: Gemm) -> Cursor {
+    let plane = g.mid_len * g.inner_len;
     let o = r % plane;
-    return Cursor(r / plane, o / p.w_out, o % p.w_out);
-#else
-    let taps = p.k * p.k;
-    let tap = r % taps;
-    return Cursor(r / taps, tap / p.k, tap % p.k);
-#endif
+    return Cursor(r / plane, o / g.inner_len, o % g.inner_len);
 }
 
 // (part, next part) with `part` brought below `len` by carrying into the
@@ -177,16 +216,9 @@ fn carry(part: u32, next: u32, len: u32) -> vec2<u32> {
 
 // The cursor two reduction indices on. A part may be 1 long (a 1x1
 // window, a 1-pixel row).
-fn advance2(c: Cursor) -> Cursor {
-#ifdef bwd_weight
-    let inner_len = p.w_out;
-    let mid_len = p.h_out;
-#else
-    let inner_len = p.k;
-    let mid_len = p.k;
-#endif
-    let inner = carry(c.inner + 2u, c.mid, inner_len);
-    let mid = carry(inner.y, c.outer, mid_len);
+fn advance2(c: Cursor, g: Gemm) -> Cursor {
+    let inner = carry(c.inner + 2u, c.mid, g.inner_len);
+    let mid = carry(inner.y, c.outer, g.mid_len);
     return Cursor(mid.y, mid.x, inner.x);
 }
 
@@ -203,17 +235,10 @@ fn gathered_at(q: Cursor, c: Column, img: u32) -> f16 {
     let src_w = p.w;
 #else
 #ifdef bwd_data
-    // gy[z, co, (iy + pad - ky) / s, (ix + pad - kx) / s] with q = (co,
-    // ky, kx), where s divides.
-    var sy = c.y0 - i32(q.mid);
-    var sx = c.x0 - i32(q.inner);
-    var hit = sy >= 0 && sx >= 0;
-    if (p.stride != 1u) {
-        let s = i32(p.stride);
-        hit = hit && sy % s == 0 && sx % s == 0;
-        sy /= s;
-        sx /= s;
-    }
+    // gy[z, co, j + dy - a, i + dx - b] with q = (co, a, b).
+    let sy = c.y0 - i32(q.mid);
+    let sx = c.x0 - i32(q.inner);
+    let hit = true;
     let channel = img * p.c_out + q.outer;
     let src_h = p.h_out;
     let src_w = p.w_out;
@@ -235,23 +260,37 @@ fn gathered_at(q: Cursor, c: Column, img: u32) -> f16 {
 
 @compute @workgroup_size(128)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-    let g = gemm();
     let row0 = wg.y * TILE_M;
     let col0 = wg.x * TILE_N;
 #ifdef bwd_weight
     let img = 0u;
     let split = wg.z;
+    let ph = phase(0u);
+    // gw's partial results, one per chunk.
+    let out_plane = p.c_in * p.k * p.k;
+    let slot = split;
 #else
     let img = wg.z % p.n;
-    let split = wg.z / p.n;
+#ifdef bwd_data
+    let phases = p.stride * p.stride;
+    let out_plane = p.h * p.w;
+#else
+    let phases = 1u;
+    let out_plane = p.h_out * p.w_out;
 #endif
+    let split = wg.z / p.n / phases;
+    let ph = phase(wg.z / p.n % phases);
+    // The partial result of this chunk and image.
+    let slot = split * p.n + img;
+#endif
+    let g = gemm(ph);
     let k_begin = split * p.chunk;
     let k_end = min(k_begin + p.chunk, g.red);
 
     // Each invocation stages one column of the gathered slice (its rows
     // lid / 64 + 2i) and stores that column of the result.
     let col = col0 + lid % TILE_N;
-    let c = column(col, g);
+    let c = column(col, g, ph);
 
     // The group of 32 and its 32 x 32 block of the workgroup's tile.
     let group = lid / 32u;
@@ -273,7 +312,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
         // e = lid + 128 i is m = lid / 32 + 4 i, kk = lid % 32.
         let a_r = k0 + lid % TILE_K;
         let a_first = row0 + lid / TILE_K;
-        let walk = left_walk(a_first, a_r, g);
+        let walk = left_walk(a_first, a_r, g, ph);
         for (var i = 0u; i < 16u; i++) {
             var v = f16(0.0);
             if (a_first + 4u * i < g.rows && a_r < k_end) {
@@ -282,7 +321,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
             a_tile[lid + 128u * i] = v;
         }
         // b_tile[kk][col] = gathered[k0 + kk, col] for kk = lid / 64 + 2 i.
-        var q = cursor(k0 + lid / TILE_N);
+        var q = cursor(k0 + lid / TILE_N, g);
         for (var i = 0u; i < 16u; i++) {
             let kk = lid / TILE_N + 2u * i;
             var v = f16(0.0);
@@ -290,7 +329,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
                 v = gathered_at(q, c, img);
             }
             b_tile[kk * TILE_N + lid % TILE_N] = v;
-            q = advance2(q);
+            q = advance2(q, g);
         }
         workgroupBarrier();
         for (var ks = 0u; ks < TILE_K; ks += 16u) {
@@ -342,7 +381,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
 #endif
     workgroupBarrier();
     if (c.ok) {
-        let base = wg.z * g.rows * g.cols;
+        let base = slot * g.rows * out_plane;
         for (var i = 0u; i < 32u; i++) {
             let m = lid / TILE_N + 2u * i;
             let row = row0 + m;
@@ -351,7 +390,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
                 if (p.has_bias != 0u && split == 0u) {
                     v += bias[row];
                 }
-                dst[base + row * g.cols + col] = v;
+                dst[base + row * out_plane + c.out] = v;
             }
         }
     }

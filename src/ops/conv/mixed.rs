@@ -52,8 +52,10 @@ pub struct MixedConv {
     pub bias: bool,
 }
 
-/// A pass as the kernel's GEMM: result rows and columns per matrix,
-/// matrices (images; 1 for the weight gradient), the reduction length.
+/// A pass as the kernel's GEMMs: result rows and columns per matrix,
+/// matrices (images, times the stride's phases for backward-data; 1 for
+/// the weight gradient), the reduction length; the largest phase's
+/// columns and reduction where phases differ.
 struct Gemm {
     rows: usize,
     cols: usize,
@@ -135,7 +137,19 @@ impl MixedConv {
         let taps = d.win.k * d.win.k;
         let (rows, cols, matrices, red) = match pass {
             MixedPass::Forward => (d.c_out, d.h_out * d.w_out, d.n, d.c_in * taps),
-            MixedPass::BackwardData => (d.c_in, d.h * d.w, d.n, d.c_out * taps),
+            // One GEMM per phase of the input pixels (the shader's
+            // `Phase`): at most ceil(h / s) x ceil(w / s) pixels, each
+            // taking at most ceil(k / s)^2 taps.
+            MixedPass::BackwardData => {
+                let s = d.win.stride;
+                let per_axis = d.win.k.div_ceil(s);
+                (
+                    d.c_in,
+                    d.h.div_ceil(s) * d.w.div_ceil(s),
+                    d.n * s * s,
+                    d.c_out * per_axis * per_axis,
+                )
+            }
             MixedPass::BackwardWeight => (d.c_out, d.c_in * taps, 1, d.n * d.h_out * d.w_out),
         };
         Gemm {
@@ -284,8 +298,12 @@ impl MixedConv {
 
     /// Values of the result: y, gx or gw.
     pub fn output_len(&self, pass: MixedPass) -> usize {
-        let g = self.gemm(pass);
-        g.matrices * g.rows * g.cols
+        let d = &self.dims;
+        match pass {
+            MixedPass::Forward => d.n * d.c_out * d.h_out * d.w_out,
+            MixedPass::BackwardData => d.n * d.c_in * d.h * d.w,
+            MixedPass::BackwardWeight => d.c_out * d.c_in * d.win.k * d.win.k,
+        }
     }
 
     /// `pass` of a graph's convolution: the node's f32 operands (`gathered`

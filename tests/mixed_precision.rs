@@ -106,8 +106,8 @@ fn check(ctx: &GpuContext, conv: MixedConv, pass: MixedPass, chunks: usize, coop
         ctx,
         &conv.dispatch(pass, chunks, coop),
         &[
-            &f16_bytes(&to32(&src)),
-            &f16_bytes(&to32(&w)),
+            bytemuck::cast_slice(&to32(&src)),
+            bytemuck::cast_slice(&to32(&w)),
             bytemuck::cast_slice(&b32),
         ],
         (conv.output_len(pass) * chunks.count * 4) as u64,
@@ -188,10 +188,10 @@ fn mixed_cooperative_matrices_match_cpu_on_odd_shapes() {
     }
 }
 
-/// A graph's convolutions lowered in mixed precision (f32 tensors cast to
-/// f16 in scratch, tiles, partial sums) against the f64 twins on the f32
-/// operands. Operands have magnitudes in [1/64, 4], normal in f16, so the
-/// casts' only error is relative, at most 2^-10 each (a GPU may round to
+/// A graph's convolutions lowered in mixed precision (f32 tensors rounded
+/// to f16 as the tiles stage them, partial sums) against the f64 twins on
+/// the f32 operands. Operands have magnitudes in [1/64, 4], normal in f16,
+/// so the rounding's only error is relative, at most 2^-10 each (a GPU may round to
 /// either neighbour): a product is within 2^-9 + 2^-20 of exact, plus the
 /// f32 accumulation (gamma over the terms and the chunks' sum).
 #[test]
@@ -567,15 +567,16 @@ fn cooperative_matrix_instruction_is_exact_on_small_integers() {
     }
 }
 
-/// The cast of the mixed kernels' operands (nn/cast_f16.wgsl) against the
-/// host's f16 rounding: a value in range lands on one of its two f16
-/// neighbours (WGSL lets a GPU round either way; it must be the nearest
-/// where the value is exactly representable); beyond ±65504 and for a
-/// NaN or an infinity it gives an infinity or a NaN, never a finite value,
-/// so the loss scale sees the overflow.
+/// The kernel's rounding of its f32 operands to f16 (`to_f16` in
+/// conv/conv2d_mma.wgsl), seen through a 1x1 convolution with the weight 1
+/// (y = f16(x), exact in f32), against the host's f16 rounding: a value in
+/// range lands on one of its two f16 neighbours (WGSL lets a GPU round
+/// either way; it must be the nearest where the value is exactly
+/// representable); beyond ±65504 and for a NaN or an infinity it gives an
+/// infinity or a NaN, never a finite value, so the loss scale sees the
+/// overflow.
 #[test]
-fn cast_to_f16_rounds_in_range_and_overflows_to_infinity() {
-    use pconv::kernels::{grid_1d, Binding, Dispatch, Params, Shader};
+fn operands_round_to_f16_in_range_and_overflow_to_infinity() {
     let Some(ctx) = f16_gpu() else { return };
     let mut rng = Rng::new(91);
     let mut values: Vec<f32> = rng.values(997).iter().map(|v| (v * 3e4) as f32).collect();
@@ -596,29 +597,47 @@ fn cast_to_f16_rounds_in_range_and_overflows_to_infinity() {
         6.1e-5,
         1e-7,
     ]);
-    let dispatch = Dispatch {
-        kernel: Shader::CastF16.kernel(),
-        params: Params::new().u(values.len()).done(),
-        bindings: vec![Binding::Input(0), Binding::Output(0)],
-        workgroups: grid_1d(values.len()),
-    };
-    let run = DirectRun::new(
-        &ctx,
-        &dispatch,
-        &[bytemuck::cast_slice(&values)],
-        (values.len() * 2) as u64,
+    let conv = MixedConv::new(
+        (1, 1, 1, values.len()),
+        1,
+        Window {
+            k: 1,
+            stride: 1,
+            pad: 0,
+        },
+        false,
     )
     .unwrap();
-    run.run(1).unwrap();
-    let bytes = run.read().unwrap();
-    for (i, &v) in values.iter().enumerate() {
-        let got = half::f16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]]).to_f32();
+    let mut kernels = vec![false];
+    if ctx.mixed_precision().coop_16x16_f16 {
+        kernels.push(true);
+    }
+    for coop in kernels {
+        let run = DirectRun::new(
+            &ctx,
+            &conv.dispatch(MixedPass::Forward, conv.chunks(MixedPass::Forward, 1), coop),
+            &[
+                bytemuck::cast_slice(&values),
+                bytemuck::cast_slice(&[1.0f32]),
+                bytemuck::cast_slice(&[0.0f32]),
+            ],
+            (values.len() * 4) as u64,
+        )
+        .unwrap();
+        run.run(1).unwrap();
+        let got: Vec<f32> = bytemuck::cast_slice(&run.read().unwrap()).to_vec();
+        check_f16_rounding(&values, &got, coop);
+    }
+}
+
+fn check_f16_rounding(values: &[f32], rounded: &[f32], coop: bool) {
+    for (&v, &got) in values.iter().zip(rounded) {
         if v.is_nan() || v.abs() > 65504.0 {
-            assert!(!got.is_finite(), "{v} cast to {got}");
+            assert!(!got.is_finite(), "{v} rounded to {got} (coop {coop})");
             if !v.is_nan() {
                 assert!(
                     got.is_nan() || got.signum() == v.signum(),
-                    "{v} cast to {got}"
+                    "{v} rounded to {got} (coop {coop})"
                 );
             }
             continue;
@@ -634,6 +653,10 @@ fn cast_to_f16_rounds_in_range_and_overflows_to_infinity() {
         } else {
             (got - v).abs() < spacing
         };
-        assert!(ok, "{v} cast to {got} (nearest f16 {})", near.to_f32());
+        assert!(
+            ok,
+            "{v} rounded to {got} (nearest f16 {}, coop {coop})",
+            near.to_f32()
+        );
     }
 }

@@ -18,7 +18,9 @@
 // the twin stays within lavapipe's loop budget.
 // A workgroup computes a 64 x 64 block of the result in four groups of 32
 // invocations, each 2 x 2 tiles of 16 x 16; per 32-wide reduction slice
-// both operands are staged as f16 in workgroup memory, zeros outside.
+// both operands are staged as f16 in workgroup memory, zeros outside. The
+// operands stay f32 in storage and are rounded to f16 as they are staged
+// (`to_f16`): no cast pass writes and rereads an f16 copy of each.
 // With `coop` the tile multiply-add is a cooperative-matrix instruction
 // (tensor cores; one group of 32 invocations = one subgroup, so the host
 // picks it only where subgroups are exactly 32 wide). Without it the same
@@ -54,9 +56,9 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 // The gathered operand: x (forward, bwd_weight) or gy (bwd_data).
-@group(0) @binding(1) var<storage, read> gathered: array<f16>;
+@group(0) @binding(1) var<storage, read> gathered: array<f32>;
 // The left operand: w (forward, bwd_data) or gy (bwd_weight).
-@group(0) @binding(2) var<storage, read> left: array<f16>;
+@group(0) @binding(2) var<storage, read> left: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 // y, gx or gw (partial per chunk).
 @group(0) @binding(4) var<storage, read_write> dst: array<f32>;
@@ -69,6 +71,20 @@ const TILE_K: u32 = 32u;
 var<workgroup> a_tile: array<f16, 2048>;
 var<workgroup> b_tile: array<f16, 2048>;
 var<workgroup> c_tile: array<f32, 4096>;
+
+// An operand as f16, the nearest value (a GPU may round to either
+// neighbour). Beyond f16's range (|v| > 65504), or not finite, it becomes
+// an f16 infinity, as PyTorch's autocast gives: in training the loss
+// scale then sees the overflow (a non-finite gradient) and skips the
+// step, where clamping would silently bend the gradient. A NaN fails the
+// range test and stays NaN through its sign. naga offers no f16 bit
+// pattern: 65504 x 2 rounds to infinity (IEEE 754).
+fn to_f16(v: f32) -> f16 {
+    if (abs(v) <= 65504.0) {
+        return f16(v);
+    }
+    return f16(sign(v)) * f16(65504.0) * f16(2.0);
+}
 
 // bwd_data's pixels (iy, ix) = (py + s j, px + s i) of one phase, j <
 // hp, i < wp: each takes the taps ky = ky0 + s a (a < ny) and kx = kx0 +
@@ -253,7 +269,7 @@ fn gathered_at(q: Cursor, c: Column, img: u32) -> f16 {
 #endif
 #endif
     if (hit && sy >= 0 && sy < i32(src_h) && sx >= 0 && sx < i32(src_w)) {
-        return gathered[(channel * src_h + u32(sy)) * src_w + u32(sx)];
+        return to_f16(gathered[(channel * src_h + u32(sy)) * src_w + u32(sx)]);
     }
     return f16(0.0);
 }
@@ -316,7 +332,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
         for (var i = 0u; i < 16u; i++) {
             var v = f16(0.0);
             if (a_first + 4u * i < g.rows && a_r < k_end) {
-                v = left[walk.base + i * walk.step];
+                v = to_f16(left[walk.base + i * walk.step]);
             }
             a_tile[lid + 128u * i] = v;
         }

@@ -165,7 +165,6 @@ shaders! {
     Maxpool2Bwd => "nn/maxpool2_bwd.wgsl" [VEC4],
     Axpby => "nn/axpby.wgsl" [VEC4],
     ChannelAffine => "nn/channel_affine.wgsl" [],
-    CastF16 => "nn/cast_f16.wgsl" [],
     Composite => "loss/composite.wgsl" [],
     L1Partial => "loss/l1_partial.wgsl" [VEC4],
     L1Bwd => "loss/l1_bwd.wgsl" [VEC4],

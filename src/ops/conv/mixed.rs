@@ -4,17 +4,18 @@
 //! gather. With `coop` the tiles are cooperative matrices (tensor cores,
 //! where `MixedPrecision::coop_16x16_f16`); without it the same kernel
 //! multiplies them in plain arithmetic on any device with f16, which is how
-//! CI checks everything but the multiply-add instruction. `lower` runs a
-//! graph's convolution this way (operands cast to f16 in scratch, results
-//! f32); `dispatch` alone is what the tests run on f16 data against the
-//! f64 twins (tests/common/direct.rs).
+//! CI checks everything but the multiply-add instruction. Operands and
+//! results are f32 in storage; the kernel rounds the operands to f16 as it
+//! stages them. `lower` runs a graph's convolution this way; `dispatch`
+//! alone is what the tests run on f16-representable data against the f64
+//! twins (tests/common/direct.rs).
 use super::cpu::{ConvDims, Window};
 use super::sum_splits;
 use crate::error::{Error, Result};
 use crate::graph::{Graph, TensorId};
 use crate::kernels::{
-    grid_1d, params::Conv2dMmaParams, Binding, Defines, DeviceTraits, Dispatch, Lowered,
-    MixedKernels, Params, Shader, LOOP_BUDGET,
+    params::Conv2dMmaParams, Binding, Defines, DeviceTraits, Dispatch, Lowered, MixedKernels,
+    Shader, LOOP_BUDGET,
 };
 use crate::ops::conv_out;
 
@@ -44,8 +45,8 @@ impl MixedPass {
 }
 
 /// One mixed-precision convolution: x (n, c_in, h, w), gy (n, c_out,
-/// h_out, w_out) and weights (c_out, c_in, k, k) in f16; bias, y, gx and gw
-/// in f32.
+/// h_out, w_out) and weights (c_out, c_in, k, k) rounded to f16 (they are
+/// f32 in storage); bias, y, gx and gw in f32.
 #[derive(Clone, Copy, Debug)]
 pub struct MixedConv {
     pub dims: ConvDims,
@@ -306,32 +307,17 @@ impl MixedConv {
         }
     }
 
-    /// `pass` of a graph's convolution: the node's f32 operands (`gathered`
-    /// and `left`, as `dispatch` binds them) cast to f16 in scratch, the
-    /// tiles (partial results summed where the reduction runs in chunks),
-    /// the f32 result in the node's output. The weights' cast reads only
-    /// the weights, so inference hoists it out of every run.
+    /// `pass` of a graph's convolution: the tiles on the node's f32
+    /// operands (`gathered` and `left`, as `dispatch` binds them; partial
+    /// results summed where the reduction runs in chunks), the f32 result
+    /// in the node's output.
     pub fn lower(
         &self,
         pass: MixedPass,
         (gathered, left, bias): (Binding, Binding, Binding),
         dev: &DeviceTraits,
     ) -> Lowered {
-        let d = &self.dims;
         let mut lowered = Lowered::default();
-        let x_len = d.n * d.c_in * d.h * d.w;
-        let gy_len = d.n * d.c_out * d.h_out * d.w_out;
-        let w_len = d.c_out * d.c_in * d.win.k * d.win.k;
-        let (gathered_len, left_len) = match pass {
-            MixedPass::Forward => (x_len, w_len),
-            MixedPass::BackwardData => (gy_len, w_len),
-            MixedPass::BackwardWeight => (x_len, gy_len),
-        };
-        let gathered = cast_f16(&mut lowered, gathered, gathered_len);
-        if pass != MixedPass::BackwardWeight {
-            lowered.hoistable.push(lowered.dispatches.len());
-        }
-        let left = cast_f16(&mut lowered, left, left_len);
         let chunks = self.chunks_for(pass, dev);
         let mut tiles = self.dispatch(pass, chunks, dev.mixed == MixedKernels::Coop);
         tiles.bindings[0] = gathered;
@@ -348,19 +334,6 @@ impl MixedConv {
         sum_splits(&mut lowered, chunks.count, self.output_len(pass));
         lowered
     }
-}
-
-/// `src` (f32, `len` values) cast to f16 in a new scratch buffer.
-fn cast_f16(lowered: &mut Lowered, src: Binding, len: usize) -> Binding {
-    let slot = lowered.scratch_bytes.len();
-    lowered.scratch_bytes.push((len * 2).div_ceil(4) as u64 * 4);
-    lowered.dispatches.push(Dispatch {
-        kernel: Shader::CastF16.kernel(),
-        params: Params::new().u(len).done(),
-        bindings: vec![src, Binding::Scratch(slot)],
-        workgroups: grid_1d(len),
-    });
-    Binding::Scratch(slot)
 }
 
 /// `v` rounded to the nearest f16 (ties to even), as little-endian bytes:

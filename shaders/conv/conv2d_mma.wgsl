@@ -16,8 +16,11 @@
 // partial result, which sum_splits adds (the bias goes with chunk 0): deep
 // small maps and the weight gradient's long sums fill a GPU that way, and
 // the twin stays within lavapipe's loop budget.
-// A workgroup computes a 64 x 64 block of the result in four groups of 32
-// invocations, each 2 x 2 tiles of 16 x 16; per 32-wide reduction slice
+// A workgroup computes a 64 x 64 block of the result (`tall`: 128 x 64) in
+// four groups of 32 invocations, each 2 x 2 tiles of 16 x 16 (`tall`: 4 x
+// 2). `tall` stages half as many gathered values per multiply-add (the
+// staged gather, not the matrix instruction, bounds this kernel), for
+// results of at least 128 rows; per 32-wide reduction slice
 // both operands are staged as f16 in workgroup memory, zeros outside. The
 // operands stay f32 in storage and are rounded to f16 as they are staged
 // (`to_f16`): no cast pass writes and rereads an f16 copy of each.
@@ -29,7 +32,7 @@
 // and stores are the same code, checked on any adapter with f16.
 // f16 x f16 products are exact in f32, so both variants differ from an
 // exact sum of the f16 operands only by f32 accumulation.
-// Grid: x = column blocks of 64, y = row blocks of 64, z = (chunk *
+// Grid: x = column blocks of 64, y = row blocks of TILE_M, z = (chunk *
 // phases + phase) * n + image (forward: 1 phase; bwd_data: stride^2) or
 // chunk (bwd_weight). Chunk c's result for image i starts at (c * n + i)
 // times one image's result (all phases of it); bwd_weight's at c times gw.
@@ -63,12 +66,23 @@ struct Params {
 // y, gx or gw (partial per chunk).
 @group(0) @binding(4) var<storage, read_write> dst: array<f32>;
 
+#ifdef tall
+const TILE_M: u32 = 128u;
+#else
 const TILE_M: u32 = 64u;
+#endif
 const TILE_N: u32 = 64u;
 const TILE_K: u32 = 32u;
+// 16 x 16 tiles per group of 32 along m (along n: 2).
+const FRAGS_M: u32 = TILE_M / 32u;
 
-// Row-major: a_tile[m][k], b_tile[k][n], c_tile[m][n].
+// Row-major: a_tile[m][k], b_tile[k][n]; c_tile[m][n] holds 64 rows of the
+// result at a time (`tall`: two passes), within lavapipe's 32 KiB.
+#ifdef tall
+var<workgroup> a_tile: array<f16, 4096>;
+#else
 var<workgroup> a_tile: array<f16, 2048>;
+#endif
 var<workgroup> b_tile: array<f16, 2048>;
 var<workgroup> c_tile: array<f32, 4096>;
 
@@ -308,28 +322,35 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     let col = col0 + lid % TILE_N;
     let c = column(col, g, ph);
 
-    // The group of 32 and its 32 x 32 block of the workgroup's tile.
+    // The group of 32 and its (TILE_M / 2) x 32 block of the workgroup's
+    // tile: tiles i = 0 .. FRAGS_M - 1 down, j = 0, 1 across.
     let group = lid / 32u;
     let lane = lid % 32u;
-    let block_m = (group / 2u) * 32u;
+    let block_m = (group / 2u) * (TILE_M / 2u);
     let block_n = (group % 2u) * 32u;
 #ifdef coop
     var c00 = coop_mat16x16<f32, C>();
     var c01 = coop_mat16x16<f32, C>();
     var c10 = coop_mat16x16<f32, C>();
     var c11 = coop_mat16x16<f32, C>();
+#ifdef tall
+    var c20 = coop_mat16x16<f32, C>();
+    var c21 = coop_mat16x16<f32, C>();
+    var c30 = coop_mat16x16<f32, C>();
+    var c31 = coop_mat16x16<f32, C>();
+#endif
 #else
     // acc[t * 8 + q]: tile t = 2 i + j, element lane + 32 q (row-major 16 x 16).
-    var acc: array<f32, 32>;
+    var acc: array<f32, FRAGS_M * 16u>;
 #endif
 
     for (var k0 = k_begin; k0 < k_end; k0 += TILE_K) {
-        // a_tile[m][kk] = left[row0 + m, k0 + kk], 16 per invocation:
-        // e = lid + 128 i is m = lid / 32 + 4 i, kk = lid % 32.
+        // a_tile[m][kk] = left[row0 + m, k0 + kk], TILE_M / 4 per
+        // invocation: e = lid + 128 i is m = lid / 32 + 4 i, kk = lid % 32.
         let a_r = k0 + lid % TILE_K;
         let a_first = row0 + lid / TILE_K;
         let walk = left_walk(a_first, a_r, g, ph);
-        for (var i = 0u; i < 16u; i++) {
+        for (var i = 0u; i < TILE_M / 4u; i++) {
             var v = f16(0.0);
             if (a_first + 4u * i < g.rows && a_r < k_end) {
                 v = to_f16(left[walk.base + i * walk.step]);
@@ -358,8 +379,16 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
             c01 = coopMultiplyAdd(a0, b1, c01);
             c10 = coopMultiplyAdd(a1, b0, c10);
             c11 = coopMultiplyAdd(a1, b1, c11);
+#ifdef tall
+            let a2 = coopLoadT<coop_mat16x16<f16, A>>(&a_tile[(block_m + 32u) * TILE_K + ks], TILE_K);
+            let a3 = coopLoadT<coop_mat16x16<f16, A>>(&a_tile[(block_m + 48u) * TILE_K + ks], TILE_K);
+            c20 = coopMultiplyAdd(a2, b0, c20);
+            c21 = coopMultiplyAdd(a2, b1, c21);
+            c30 = coopMultiplyAdd(a3, b0, c30);
+            c31 = coopMultiplyAdd(a3, b1, c31);
+#endif
 #else
-            for (var t = 0u; t < 4u; t++) {
+            for (var t = 0u; t < FRAGS_M * 2u; t++) {
                 let tm = block_m + (t / 2u) * 16u;
                 let tn = block_n + (t % 2u) * 16u;
                 for (var q = 0u; q < 8u; q++) {
@@ -379,35 +408,52 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     }
 
     // The accumulators through workgroup memory (a cooperative matrix's
-    // elements cannot be addressed), then bias and bounds per element.
+    // elements cannot be addressed), then bias and bounds per element, 64
+    // rows per pass: pass h holds tiles i = 2 h, 2 h + 1 of every group,
+    // c_tile row r being row (r / 32) * TILE_M / 2 + 32 h + r % 32 of the
+    // workgroup's block.
+    for (var h = 0u; h < TILE_M / 64u; h++) {
+        let c_row = (group / 2u) * 32u;
 #ifdef coop
-    coopStoreT(c00, &c_tile[block_m * TILE_N + block_n], TILE_N);
-    coopStoreT(c01, &c_tile[block_m * TILE_N + block_n + 16u], TILE_N);
-    coopStoreT(c10, &c_tile[(block_m + 16u) * TILE_N + block_n], TILE_N);
-    coopStoreT(c11, &c_tile[(block_m + 16u) * TILE_N + block_n + 16u], TILE_N);
-#else
-    for (var t = 0u; t < 4u; t++) {
-        let tm = block_m + (t / 2u) * 16u;
-        let tn = block_n + (t % 2u) * 16u;
-        for (var q = 0u; q < 8u; q++) {
-            let e = lane + 32u * q;
-            c_tile[(tm + e / 16u) * TILE_N + tn + e % 16u] = acc[t * 8u + q];
+        if (h == 0u) {
+            coopStoreT(c00, &c_tile[c_row * TILE_N + block_n], TILE_N);
+            coopStoreT(c01, &c_tile[c_row * TILE_N + block_n + 16u], TILE_N);
+            coopStoreT(c10, &c_tile[(c_row + 16u) * TILE_N + block_n], TILE_N);
+            coopStoreT(c11, &c_tile[(c_row + 16u) * TILE_N + block_n + 16u], TILE_N);
         }
-    }
+#ifdef tall
+        if (h == 1u) {
+            coopStoreT(c20, &c_tile[c_row * TILE_N + block_n], TILE_N);
+            coopStoreT(c21, &c_tile[c_row * TILE_N + block_n + 16u], TILE_N);
+            coopStoreT(c30, &c_tile[(c_row + 16u) * TILE_N + block_n], TILE_N);
+            coopStoreT(c31, &c_tile[(c_row + 16u) * TILE_N + block_n + 16u], TILE_N);
+        }
 #endif
-    workgroupBarrier();
-    if (c.ok) {
-        let base = slot * g.rows * out_plane;
-        for (var i = 0u; i < 32u; i++) {
-            let m = lid / TILE_N + 2u * i;
-            let row = row0 + m;
-            if (row < g.rows) {
-                var v = c_tile[m * TILE_N + lid % TILE_N];
-                if (p.has_bias != 0u && split == 0u) {
-                    v += bias[row];
-                }
-                dst[base + row * out_plane + c.out] = v;
+#else
+        for (var t = 4u * h; t < 4u * h + 4u; t++) {
+            let tm = c_row + ((t / 2u) % 2u) * 16u;
+            let tn = block_n + (t % 2u) * 16u;
+            for (var q = 0u; q < 8u; q++) {
+                let e = lane + 32u * q;
+                c_tile[(tm + e / 16u) * TILE_N + tn + e % 16u] = acc[t * 8u + q];
             }
         }
+#endif
+        workgroupBarrier();
+        if (c.ok) {
+            let base = slot * g.rows * out_plane;
+            for (var i = 0u; i < 32u; i++) {
+                let m = lid / TILE_N + 2u * i;
+                let row = row0 + (m / 32u) * (TILE_M / 2u) + 32u * h + m % 32u;
+                if (row < g.rows) {
+                    var v = c_tile[m * TILE_N + lid % TILE_N];
+                    if (p.has_bias != 0u && split == 0u) {
+                        v += bias[row];
+                    }
+                    dst[base + row * out_plane + c.out] = v;
+                }
+            }
+        }
+        workgroupBarrier();
     }
 }

@@ -128,7 +128,8 @@ fn pseudo_random(len: usize, seed: u64) -> Vec<f32> {
 }
 
 /// Times one pass of one layer with the kernels `mixed` picks (f32 where
-/// `Off`; else f16 tiles, their casts and partial sums included): median of
+/// `Off`; else f16 tiles and partial sums, in 128-row blocks where `tall`
+/// and the result has 128 rows or more): median of
 /// `reps` runs (submit + wait), after one warm-up run that also compiles
 /// the pipelines.
 pub fn time_conv(
@@ -136,6 +137,7 @@ pub fn time_conv(
     shape: ConvShape,
     pass: ConvPass,
     mixed: MixedKernels,
+    tall: bool,
     reps: usize,
 ) -> Result<KernelTiming> {
     let ConvShape {
@@ -179,6 +181,7 @@ pub fn time_conv(
     g.push(op, &[a, b])?;
     let traits = DeviceTraits {
         mixed,
+        mixed_tall: tall,
         ..ctx.traits()
     };
     let exec = Executor::with_traits(ctx, &g, &[], &traits)?;
@@ -219,8 +222,9 @@ impl KernelTiming {
 /// Times every (layer, pass) whose "layer pass" text contains `only`.
 /// On GPUs with f16 every pass is also timed in mixed precision: the
 /// plain-arithmetic twin and, where the adapter has them, cooperative
-/// matrices (rows "forward f16 twin", "backward-data f16 coop", …; not
-/// returned). CPU adapters time f32 only (the twin is far slower there).
+/// matrices, also in 128-row blocks (rows "forward f16 twin",
+/// "backward-data f16 coop", "forward f16 coop tall", …; not returned).
+/// CPU adapters time f32 only (the twin is far slower there).
 pub fn run_kernel_bench(
     ctx: &GpuContext,
     reps: usize,
@@ -234,12 +238,13 @@ pub fn run_kernel_bench(
     let mut all = Vec::new();
     let mixed = ctx.mixed_precision();
     // The twin's loops exceed lavapipe's budget at these shapes.
-    let mixed_variants: Vec<(MixedKernels, &str)> = [
-        (MixedKernels::Twin, "f16 twin"),
-        (MixedKernels::Coop, "f16 coop"),
+    let mixed_variants: Vec<(MixedKernels, bool, &str)> = [
+        (MixedKernels::Twin, false, "f16 twin"),
+        (MixedKernels::Coop, false, "f16 coop"),
+        (MixedKernels::Coop, true, "f16 coop tall"),
     ]
     .into_iter()
-    .filter(|&(kernels, _)| {
+    .filter(|&(kernels, _, _)| {
         mixed.f16 && !ctx.is_cpu() && (kernels == MixedKernels::Twin || mixed.coop_16x16_f16)
     })
     .collect();
@@ -248,7 +253,7 @@ pub fn run_kernel_bench(
             if only.is_some_and(|o| !format!("{} {}", shape.name, pass.name()).contains(o)) {
                 continue;
             }
-            let t = time_conv(ctx, shape, pass, MixedKernels::Off, reps)?;
+            let t = time_conv(ctx, shape, pass, MixedKernels::Off, false, reps)?;
             println!(
                 "{:<32} {:>24} {:>12.2} {:>10.2}",
                 shape.name,
@@ -257,8 +262,16 @@ pub fn run_kernel_bench(
                 t.gflop_per_s
             );
             all.push(t);
-            for &(kernels, label) in &mixed_variants {
-                let t = time_conv(ctx, shape, pass, kernels, reps)?;
+            // The result's rows: 128-row blocks only run from 128.
+            let rows = match pass {
+                ConvPass::BackwardData => shape.c_in,
+                _ => shape.c_out,
+            };
+            for &(kernels, tall, label) in &mixed_variants {
+                if tall && rows < crate::ops::conv::mixed::MmaTile::Tall.rows() {
+                    continue;
+                }
+                let t = time_conv(ctx, shape, pass, kernels, tall, reps)?;
                 println!(
                     "{:<32} {:>24} {:>12.2} {:>10.2}",
                     shape.name,

@@ -293,6 +293,7 @@ impl GpuContext {
                 .mixed_kernels
                 .as_ref()
                 .map_or(crate::kernels::MixedKernels::Twin, |(k, _)| *k);
+            t.mixed_tall = std::env::var("PCONV_MMA_TALL").is_ok_and(|v| v == "1");
         }
         // PCONV_NO_TEXELS runs the buffer kernels instead, for comparison.
         if self.is_cpu() && std::env::var("PCONV_NO_TEXELS").is_err() {

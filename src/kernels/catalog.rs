@@ -36,9 +36,11 @@ impl Defines {
     pub const LOSS_SCALED: Defines = Defines(1 << 10);
     /// Operands staged in workgroup memory first.
     pub const STAGED: Defines = Defines(1 << 11);
+    /// Mixed-precision tiles of 128 result rows instead of 64.
+    pub const TALL: Defines = Defines(1 << 12);
 
     /// The `#ifdef` names, in bit order (the order `Kernel::name` lists them).
-    const NAMES: [&'static str; 12] = [
+    const NAMES: [&'static str; 13] = [
         "k5",
         "flat",
         "subgroup",
@@ -51,6 +53,7 @@ impl Defines {
         "bwd_weight",
         "loss_scaled",
         "staged",
+        "tall",
     ];
 
     /// Both sets.
@@ -105,6 +108,8 @@ mod axis {
     pub const LOSS_SCALED: &[D] = &[D::NONE, D::LOSS_SCALED];
     /// Forward, the input gradient or the weight gradient.
     pub const DIRECTION: &[D] = &[D::NONE, D::BWD_DATA, D::BWD_WEIGHT];
+    /// Mixed-precision blocks of 64 or 128 result rows.
+    pub const MMA_ROWS: &[D] = &[D::NONE, D::TALL];
 }
 
 macro_rules! shaders {
@@ -137,7 +142,7 @@ shaders! {
     Conv2dFwd => "conv/conv2d_fwd.wgsl" [FLAT, LANES],
     Conv2dFwd3x3 => "conv/conv2d_fwd_3x3.wgsl" [FLAT, LANES],
     Conv2dFwdS2 => "conv/conv2d_fwd_s2.wgsl" [K5, FLAT, LANES],
-    Conv2dMma => "conv/conv2d_mma.wgsl" [MMA, DIRECTION],
+    Conv2dMma => "conv/conv2d_mma.wgsl" [MMA, DIRECTION, MMA_ROWS],
     Conv2dBwdData => "conv/conv2d_bwd_data.wgsl" [],
     Conv2dBwdDataS2 => "conv/conv2d_bwd_data_s2.wgsl" [K5, FLAT, LANES],
     Conv2dBwdWeight => "conv/conv2d_bwd_weight.wgsl" [LANES],

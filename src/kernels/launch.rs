@@ -33,6 +33,11 @@ pub struct DeviceTraits {
     /// Convolutions in mixed precision (f16 operands, f32 accumulation)
     /// and how, or f32 (`Off`).
     pub mixed: MixedKernels,
+    /// The mixed kernels' 128-row blocks (`MmaTile::Tall`) for results of
+    /// 128 rows or more: a candidate that `bench --kernels` times beside
+    /// the 64-row blocks; off until a GPU has measured it
+    /// (`PCONV_MMA_TALL=1` turns it on for a whole run).
+    pub mixed_tall: bool,
 }
 
 /// Which kernels run the convolutions' matrix tiles in mixed precision.
@@ -55,6 +60,7 @@ impl DeviceTraits {
         flat_subgroup_size: 0,
         texel_rows: 0,
         mixed: MixedKernels::Off,
+        mixed_tall: false,
     };
 
     /// A CPU adapter (lavapipe) before its optional features are known.
@@ -65,6 +71,7 @@ impl DeviceTraits {
         flat_subgroup_size: 0,
         texel_rows: 0,
         mixed: MixedKernels::Off,
+        mixed_tall: false,
     };
 
     /// Whether `texels` vec4s fit one texel array of this device.

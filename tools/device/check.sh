@@ -26,6 +26,8 @@ el kernels f32 and mixed
 PCONV_PRECISION=mixed timeout -k 5 90 $P bench --kernels --reps 5 > $OUT/kernels.txt 2>&1; cat $OUT/kernels.txt
 el mixed precision: face-model step and suite, the same configurations
 timeout -k 5 30 $P --precision mixed bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 | tail -n 3
+el "the same step with the 128-row tensor-core blocks (the candidate bench --kernels times as 'coop tall')"
+PCONV_MMA_TALL=1 timeout -k 5 30 $P --precision mixed bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 | tail -n 1
 timeout -k 5 90 $P --precision mixed bench --suite --json $OUT/pconv_suite_mixed.json --reps 3 > $OUT/suite_mixed.txt 2>&1; tail -n 12 $OUT/suite_mixed.txt
 el profile L6 w0.5 128 b32
 timeout -k 5 30 $P bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 3 --profile > $OUT/profile-L6w05-128-b32.txt 2>&1; tail -n 2 $OUT/profile-L6w05-128-b32.txt

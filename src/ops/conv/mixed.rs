@@ -19,11 +19,57 @@ use crate::kernels::{
 };
 use crate::ops::conv_out;
 
-/// Result rows and columns per workgroup, and the reduction slice staged
-/// at a time (the shader's TILE_M, TILE_N, TILE_K).
-const TILE_M: usize = 64;
+/// Result columns per workgroup, and the reduction slice staged at a time
+/// (the shader's TILE_N, TILE_K); the rows are the `MmaTile`'s.
 const TILE_N: usize = 64;
 const TILE_K: usize = 32;
+
+/// The kernel's candidate blocks of results per workgroup, each with where
+/// it applies (the shader's TILE_M).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MmaTile {
+    /// 64 x 64: every shape.
+    Square,
+    /// 128 x 64 (`tall`): each staged gathered value (the costly operand:
+    /// an index computed per value) serves twice the multiply-adds, for
+    /// results of 128 rows or more. Chosen only with
+    /// `DeviceTraits::mixed_tall` until a GPU has timed it.
+    Tall,
+}
+
+impl MmaTile {
+    pub const ALL: [MmaTile; 2] = [MmaTile::Square, MmaTile::Tall];
+
+    /// Result rows per workgroup.
+    pub fn rows(self) -> usize {
+        match self {
+            MmaTile::Square => 64,
+            MmaTile::Tall => 128,
+        }
+    }
+
+    /// The block for a result of `rows` rows on `dev`.
+    pub fn for_rows(rows: usize, dev: &DeviceTraits) -> Self {
+        if dev.mixed_tall && rows >= MmaTile::Tall.rows() {
+            MmaTile::Tall
+        } else {
+            MmaTile::Square
+        }
+    }
+
+    /// Loop iterations of the plain-arithmetic twin per reduction slice
+    /// (staging rows / 4 + 16 loads; 2 x (rows / 16) tiles x 8 elements
+    /// of 16 + 1 steps; the slice loops) and outside them (the epilogue in
+    /// passes of 64 rows), against `LOOP_BUDGET`.
+    fn twin_iterations(self) -> (usize, usize) {
+        let tiles = self.rows() / 16;
+        let passes = self.rows() / 64;
+        (
+            self.rows() / 4 + 16 + 2 * tiles * 8 * 17 + 2,
+            passes * (4 * 8 + 32 + 1),
+        )
+    }
+}
 
 /// Which product of the convolution a dispatch computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +97,8 @@ impl MixedPass {
 pub struct MixedConv {
     pub dims: ConvDims,
     pub bias: bool,
+    /// The kernel's block of results (`new`: `Square`).
+    pub tile: MmaTile,
 }
 
 /// A pass as the kernel's GEMMs: result rows and columns per matrix,
@@ -66,8 +114,8 @@ struct Gemm {
 
 impl Gemm {
     /// Workgroups of one chunk.
-    fn blocks(&self) -> usize {
-        self.cols.div_ceil(TILE_N) * self.rows.div_ceil(TILE_M) * self.matrices
+    fn blocks(&self, tile: MmaTile) -> usize {
+        self.cols.div_ceil(TILE_N) * self.rows.div_ceil(tile.rows()) * self.matrices
     }
 }
 
@@ -80,12 +128,6 @@ pub struct Chunks {
     /// Chunks, so partial results.
     pub count: usize,
 }
-
-/// Loop iterations per reduction slice of the plain-arithmetic twin (32
-/// staging loads, 2 x 4 x 8 tile elements of 16 + 1 steps, the slice
-/// loops) and outside them (the epilogue), against `LOOP_BUDGET`.
-const TWIN_SLICE_ITERATIONS: usize = 32 + 2 * 4 * 8 * 17 + 2;
-const TWIN_FIXED_ITERATIONS: usize = 4 * 8 + 32;
 
 impl MixedConv {
     pub fn new(
@@ -117,10 +159,11 @@ impl MixedConv {
                 win,
             },
             bias,
+            tile: MmaTile::Square,
         };
         let fits = |g: Gemm| {
             g.cols.div_ceil(TILE_N) <= 65535
-                && g.rows.div_ceil(TILE_M) <= 65535
+                && g.rows.div_ceil(MmaTile::Square.rows()) <= 65535
                 && g.matrices <= 65535
         };
         if n == 0 || c_in == 0 || c_out == 0 || !MixedPass::ALL.iter().all(|&p| fits(conv.gemm(p)))
@@ -188,10 +231,11 @@ impl MixedConv {
         let g = self.gemm(pass);
         let slices = g.red.div_ceil(TILE_K);
         let mut wanted = (dev.parallel_workgroups as usize)
-            .div_ceil(g.blocks())
+            .div_ceil(g.blocks(self.tile))
             .clamp(1, slices.div_ceil(8).max(1));
         if dev.mixed == MixedKernels::Twin {
-            let budget_slices = (LOOP_BUDGET - TWIN_FIXED_ITERATIONS) / TWIN_SLICE_ITERATIONS;
+            let (per_slice, fixed) = self.tile.twin_iterations();
+            let budget_slices = (LOOP_BUDGET - fixed) / per_slice;
             wanted = wanted.max(slices.div_ceil(budget_slices));
         }
         self.chunks(pass, wanted)
@@ -225,7 +269,11 @@ impl MixedConv {
             MixedPass::BackwardWeight => Defines::BWD_WEIGHT,
         };
         Dispatch {
-            kernel: Shader::Conv2dMma.with(direction.with_if(Defines::COOP, coop)),
+            kernel: Shader::Conv2dMma.with(
+                direction
+                    .with_if(Defines::COOP, coop)
+                    .with_if(Defines::TALL, self.tile == MmaTile::Tall),
+            ),
             params: params.words(),
             bindings: vec![
                 Binding::Input(0),
@@ -239,7 +287,7 @@ impl MixedConv {
             ],
             workgroups: [
                 g.cols.div_ceil(TILE_N) as u32,
-                g.rows.div_ceil(TILE_M) as u32,
+                g.rows.div_ceil(self.tile.rows()) as u32,
                 (g.matrices * chunks.count) as u32,
             ],
         }
@@ -288,7 +336,8 @@ impl MixedConv {
 
     /// Loop iterations one invocation of the twin runs with `chunks`.
     pub fn twin_loop_iterations(&self, chunks: Chunks) -> usize {
-        chunks.len.div_ceil(TILE_K) * TWIN_SLICE_ITERATIONS + TWIN_FIXED_ITERATIONS
+        let (per_slice, fixed) = self.tile.twin_iterations();
+        chunks.len.div_ceil(TILE_K) * per_slice + fixed
     }
 
     /// 2 x multiply-adds, the same for every pass.
@@ -318,8 +367,12 @@ impl MixedConv {
         dev: &DeviceTraits,
     ) -> Lowered {
         let mut lowered = Lowered::default();
-        let chunks = self.chunks_for(pass, dev);
-        let mut tiles = self.dispatch(pass, chunks, dev.mixed == MixedKernels::Coop);
+        let conv = MixedConv {
+            tile: MmaTile::for_rows(self.gemm(pass).rows, dev),
+            ..*self
+        };
+        let chunks = conv.chunks_for(pass, dev);
+        let mut tiles = conv.dispatch(pass, chunks, dev.mixed == MixedKernels::Coop);
         tiles.bindings[0] = gathered;
         tiles.bindings[1] = left;
         tiles.bindings[2] = if pass == MixedPass::Forward {
@@ -351,7 +404,9 @@ pub fn round_to_f16(x: f32) -> f32 {
 
 /// Runs the three passes of two small convolutions (3x3 stride 1 and 5x5
 /// stride 2, partial tiles of everything, several chunks where the device
-/// splits) through the graph with `kernels`, on integers from -3 to 3:
+/// splits; 130 output channels, so the 128-row blocks run where the
+/// device's traits choose them) through the graph with `kernels`, on
+/// integers from -3 to 3:
 /// f16 holds them exactly and their f32 sums are exact in any order, so
 /// every value must equal the CPU's. A driver whose cooperative matrices
 /// (an experimental wgpu feature) compute wrongly, or fail to build, is
@@ -362,7 +417,7 @@ pub fn self_test(
 ) -> std::result::Result<(), String> {
     let run = || -> Result<()> {
         for (case, (n, c_in, h, w, c_out, k, stride, pad)) in
-            [(2, 37, 9, 11, 21, 3, 1, 1), (1, 5, 13, 10, 70, 5, 2, 2)]
+            [(2, 37, 9, 11, 21, 3, 1, 1), (1, 5, 13, 10, 130, 5, 2, 2)]
                 .into_iter()
                 .enumerate()
         {

@@ -415,20 +415,22 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     for (var h = 0u; h < TILE_M / 64u; h++) {
         let c_row = (group / 2u) * 32u;
 #ifdef coop
-        if (h == 0u) {
-            coopStoreT(c00, &c_tile[c_row * TILE_N + block_n], TILE_N);
-            coopStoreT(c01, &c_tile[c_row * TILE_N + block_n + 16u], TILE_N);
-            coopStoreT(c10, &c_tile[(c_row + 16u) * TILE_N + block_n], TILE_N);
-            coopStoreT(c11, &c_tile[(c_row + 16u) * TILE_N + block_n + 16u], TILE_N);
-        }
+        var s00 = c00;
+        var s01 = c01;
+        var s10 = c10;
+        var s11 = c11;
 #ifdef tall
         if (h == 1u) {
-            coopStoreT(c20, &c_tile[c_row * TILE_N + block_n], TILE_N);
-            coopStoreT(c21, &c_tile[c_row * TILE_N + block_n + 16u], TILE_N);
-            coopStoreT(c30, &c_tile[(c_row + 16u) * TILE_N + block_n], TILE_N);
-            coopStoreT(c31, &c_tile[(c_row + 16u) * TILE_N + block_n + 16u], TILE_N);
+            s00 = c20;
+            s01 = c21;
+            s10 = c30;
+            s11 = c31;
         }
 #endif
+        coopStoreT(s00, &c_tile[c_row * TILE_N + block_n], TILE_N);
+        coopStoreT(s01, &c_tile[c_row * TILE_N + block_n + 16u], TILE_N);
+        coopStoreT(s10, &c_tile[(c_row + 16u) * TILE_N + block_n], TILE_N);
+        coopStoreT(s11, &c_tile[(c_row + 16u) * TILE_N + block_n + 16u], TILE_N);
 #else
         for (var t = 4u * h; t < 4u * h + 4u; t++) {
             let tm = c_row + ((t / 2u) % 2u) * 16u;

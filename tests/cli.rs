@@ -978,3 +978,30 @@ fn models_by_name() {
         );
     }
 }
+
+/// The shell scripts in `tools/` parse (`bash -n`): the device scripts run
+/// once per rare GPU window, where a syntax error halfway through (an
+/// unquoted parenthesis, say) would silently skip everything after it.
+#[test]
+fn tool_scripts_parse() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools");
+    let mut scripts: Vec<PathBuf> = Vec::new();
+    for d in [root.clone(), root.join("device")] {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "sh") {
+                scripts.push(p);
+            }
+        }
+    }
+    assert!(scripts.len() >= 10, "{scripts:?}");
+    for s in scripts {
+        let out = Command::new("bash").arg("-n").arg(&s).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            s.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -25,7 +25,7 @@ fi
 el kernels f32 and mixed
 PCONV_PRECISION=mixed timeout -k 5 90 $P bench --kernels --reps 5 > $OUT/kernels.txt 2>&1; cat $OUT/kernels.txt
 el mixed precision: face-model step and suite, the same configurations
-timeout -k 5 30 $P --precision mixed bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 | tail -n 3
+timeout -k 5 30 $P --precision mixed bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 | tee $OUT/face_step_mixed.txt | tail -n 3
 el "the same step with the 128-row tensor-core blocks (the candidate bench --kernels times as 'coop tall')"
 PCONV_MMA_TALL=1 timeout -k 5 30 $P --precision mixed bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 | tail -n 1
 timeout -k 5 90 $P --precision mixed bench --suite --json $OUT/pconv_suite_mixed.json --reps 3 > $OUT/suite_mixed.txt 2>&1; tail -n 12 $OUT/suite_mixed.txt
@@ -33,8 +33,8 @@ el profile L6 w0.5 128 b32
 timeout -k 5 30 $P bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 3 --profile > $OUT/profile-L6w05-128-b32.txt 2>&1; tail -n 2 $OUT/profile-L6w05-128-b32.txt
 el suite
 timeout -k 5 60 $P bench --suite --json $OUT/pconv_suite.json --reps 3 > $OUT/suite.txt 2>&1; tail -n 12 $OUT/suite.txt
-timeout -k 5 20 $P bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 | tail -n 4
-el accumulation L7 256 b12: the split step and a full-width gradient round trip (issue 25)
+timeout -k 5 20 $P bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 | tee $OUT/face_step_f32.txt | tail -n 4
+el "accumulation L7 256 b12: the split step and a full-width gradient round trip (issue 25)"
 timeout -k 5 30 $P bench --levels 7 --size 256 --batch 12 --accum 2 --reps 3 | tail -n 2
 el profile inference
 timeout -k 5 30 $P bench --suite --only infer --reps 3 --profile > $OUT/profile-infer.txt 2>&1; grep "^infer" $OUT/profile-infer.txt

@@ -10,6 +10,7 @@ mod common;
 use common::direct::DirectRun;
 use common::Rng;
 use pconv::gpu::{Executor, GpuContext};
+use pconv::graph::recording::Recording;
 use pconv::kernels::{DeviceTraits, MixedKernels, LOOP_BUDGET};
 use pconv::ops::conv::mixed::{f16_bytes, round_to_f16, MixedConv, MixedPass, MmaTile};
 use pconv::ops::conv::{conv2d_bwd_data_cpu, conv2d_bwd_weight_cpu, conv2d_cpu, Window};
@@ -209,7 +210,10 @@ fn mixed_cooperative_matrices_match_cpu_on_odd_shapes() {
 /// the f32 operands. Operands have magnitudes in [1/64, 4], normal in f16,
 /// so the rounding's only error is relative, at most 2^-10 each (a GPU may round to
 /// either neighbour): a product is within 2^-9 + 2^-20 of exact, plus the
-/// f32 accumulation (gamma over the terms and the chunks' sum).
+/// f32 accumulation (gamma over the terms and the chunks' sum). Then again
+/// with x and gy reaching the passes as f16 (copies stored so) and y and
+/// gx stored as f16: the operands' rounding is the same, the results'
+/// adds 2^-10 of their value.
 #[test]
 fn graph_convolutions_in_mixed_precision_match_cpu() {
     let Some(ctx) = f16_gpu() else { return };
@@ -234,23 +238,19 @@ fn graph_convolutions_in_mixed_precision_match_cpu() {
         let wt = operand(c_out * c_in * k * k, 0.5);
         let b = operand(c_out, 1.0);
         let gy = operand(n * c_out * d.h_out * d.w_out, 4.0);
-        let (g, [tx, tw, tb, tgy], [y, gx, gw]) = conv.three_passes().unwrap();
         let abs = |v: &[f64]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
         let expected = [
             (
-                y,
                 conv2d_cpu(&d, &x, &wt, Some(&b)),
                 conv2d_cpu(&d, &abs(&x), &abs(&wt), Some(&abs(&b))),
                 c_in * k * k + 1,
             ),
             (
-                gx,
                 conv2d_bwd_data_cpu(&d, &gy, &wt),
                 conv2d_bwd_data_cpu(&d, &abs(&gy), &abs(&wt)),
                 c_out * k * k,
             ),
             (
-                gw,
                 conv2d_bwd_weight_cpu(&d, &gy, &x),
                 conv2d_bwd_weight_cpu(&d, &abs(&gy), &abs(&x)),
                 n * d.h_out * d.w_out,
@@ -258,12 +258,28 @@ fn graph_convolutions_in_mixed_precision_match_cpu() {
         ];
         // Each with the 128-row blocks where a result has 128 rows or more
         // (case 0's input gradient) and without.
-        for (mixed, tall) in kernels.iter().flat_map(|&k| [(k, false), (k, true)]) {
+        let runs = kernels
+            .iter()
+            .flat_map(|&k| [(k, false), (k, true)])
+            .flat_map(|(k, tall)| [(k, tall, false), (k, tall, true)]);
+        for (mixed, tall, half) in runs {
             let traits = DeviceTraits {
                 mixed,
                 mixed_tall: tall,
+                half_storage: half,
                 ..ctx.traits()
             };
+            let (g, [tx, tw, tb, tgy], [y, gx, gw]) = conv.three_passes(half).unwrap();
+            let storage = Recording::of(&g, &traits, &[y, gx, gw]).storage;
+            let convs: Vec<_> = g
+                .nodes
+                .iter()
+                .zip(&storage.nodes)
+                .filter(|(n, _)| matches!(n.op, pconv::ops::Op::Conv(_)))
+                .map(|(_, h)| (h.input, h.output))
+                .collect();
+            let stored = [(half, half), (half, half), (half, false)];
+            assert_eq!(convs, stored, "the passes' f16 variants");
             let exec = Executor::with_traits(&ctx, &g, &[y, gx, gw], &traits).unwrap();
             for (t, v) in [(tx, &x), (tw, &wt), (tb, &b), (tgy, &gy)] {
                 exec.write(t, &common::to_f32(v)).unwrap();
@@ -271,18 +287,20 @@ fn graph_convolutions_in_mixed_precision_match_cpu() {
             exec.run();
             exec.wait().unwrap();
             assert!(ctx.take_errors().is_empty());
-            for (k, (t, want, magnitude, terms)) in expected.iter().enumerate() {
-                let got = exec.read(*t).unwrap();
+            for (k, ((want, magnitude, terms), t)) in expected.iter().zip([y, gx, gw]).enumerate() {
+                let got = exec.read(t).unwrap();
                 // Chunks: at most one per 32 terms.
                 let bound =
                     f64::powi(2.0, -9) + f64::powi(2.0, -20) + gamma(terms + terms.div_ceil(32));
                 for (i, ((&v, &r), &m)) in got.iter().zip(want).zip(magnitude).enumerate() {
                     let err = (v as f64 - r).abs();
+                    let stored_f16 = half && k < 2;
+                    let limit = bound * m
+                        + stored_f16 as u8 as f64 * f64::powi(2.0, -10) * (r.abs() + bound * m);
                     assert!(
-                        err <= bound * m,
-                        "{mixed:?} tall {tall} case {case} output {k}[{i}] = {v}, want {r}: \
-                         error {err:.3e} over {:.3e}",
-                        bound * m
+                        err <= limit,
+                        "{mixed:?} tall {tall} f16 storage {half} case {case} output {k}[{i}] = \
+                         {v}, want {r}: error {err:.3e} over {limit:.3e}"
                     );
                 }
             }
@@ -677,5 +695,294 @@ fn check_f16_rounding(values: &[f32], rounded: &[f32], coop: bool) {
             "{v} rounded to {got} (nearest f16 {}, coop {coop})",
             near.to_f32()
         );
+    }
+}
+
+/// Every op with f16-storage variants (`Op::half_io`), run between f16
+/// copies so that it reads and writes its activations as f16 (BatchNorm:
+/// reads f32, writes f16; the test checks the storage plan chose those
+/// variants), against its f64 twin on f16 values, scalar and vec4 shapes. Copies, max-pooling and their
+/// backward passes move values unchanged: exact. Every other result is
+/// rounded once to f16, to either neighbour on a GPU: within 2^-10
+/// relative, plus the f32 arithmetic before it: 2^-24 of the operands'
+/// magnitude per operation, two operations (or an exact sum of four f16
+/// values), and for BatchNorm the per-channel sums over the batch (two
+/// passes of `count` terms each for the statistics or the gradient sums,
+/// then the normalisation), with the magnitude of a normalised value
+/// times gamma and of the gradient terms.
+#[test]
+fn activations_stored_as_f16_match_cpu() {
+    use pconv::graph::storage::Storage;
+    use pconv::graph::Graph;
+    use pconv::ops::{NnOp, Op};
+    let Some(ctx) = f16_gpu() else { return };
+    let traits = DeviceTraits {
+        mixed: MixedKernels::Twin,
+        half_storage: true,
+        ..ctx.traits()
+    };
+    let nn = |op: NnOp| Op::Nn(op);
+    // (op, input shapes, whether each input is an activation, exact)
+    type Case = (Op, Vec<Vec<usize>>, Vec<bool>, bool);
+    let cases: Vec<Case> = vec![
+        (
+            nn(NnOp::Activation { slope: 0.2 }),
+            vec![vec![2, 3, 5, 7]],
+            vec![true],
+            false,
+        ),
+        (
+            nn(NnOp::Activation { slope: 0.0 }),
+            vec![vec![2, 3, 4, 8]],
+            vec![true],
+            true,
+        ),
+        (
+            nn(NnOp::ActivationBwd { slope: 0.2 }),
+            vec![vec![2, 3, 5, 7]; 2],
+            vec![true, true],
+            false,
+        ),
+        (
+            nn(NnOp::ActivationBwd { slope: 0.2 }),
+            vec![vec![1, 2, 4, 4]; 2],
+            vec![true, true],
+            false,
+        ),
+        (
+            nn(NnOp::Upsample2x),
+            vec![vec![2, 3, 5, 7]],
+            vec![true],
+            true,
+        ),
+        (
+            nn(NnOp::Upsample2x),
+            vec![vec![2, 3, 4, 6]],
+            vec![true],
+            true,
+        ),
+        (
+            nn(NnOp::Upsample2xBwd),
+            vec![vec![2, 3, 10, 14]],
+            vec![true],
+            false,
+        ),
+        (
+            nn(NnOp::Upsample2xBwd),
+            vec![vec![1, 3, 8, 12]],
+            vec![true],
+            false,
+        ),
+        (
+            nn(NnOp::Concat),
+            vec![vec![2, 3, 5, 7], vec![2, 2, 5, 7]],
+            vec![true, true],
+            true,
+        ),
+        (
+            nn(NnOp::Concat),
+            vec![vec![2, 3, 4, 4], vec![2, 5, 4, 4]],
+            vec![true, true],
+            true,
+        ),
+        (
+            nn(NnOp::SliceChannels { start: 1, len: 2 }),
+            vec![vec![2, 4, 5, 7]],
+            vec![true],
+            true,
+        ),
+        (
+            nn(NnOp::SliceChannels { start: 3, len: 2 }),
+            vec![vec![1, 6, 4, 4]],
+            vec![true],
+            true,
+        ),
+        (nn(NnOp::MaxPool2), vec![vec![2, 3, 7, 9]], vec![true], true),
+        (nn(NnOp::MaxPool2), vec![vec![2, 3, 4, 8]], vec![true], true),
+        (
+            nn(NnOp::MaxPool2Bwd),
+            vec![vec![2, 3, 7, 9], vec![2, 3, 3, 4]],
+            vec![true, true],
+            true,
+        ),
+        (
+            nn(NnOp::MaxPool2Bwd),
+            vec![vec![2, 3, 4, 8], vec![2, 3, 2, 4]],
+            vec![true, true],
+            true,
+        ),
+        (
+            nn(NnOp::ChannelScale {
+                invert: false,
+                bias: true,
+            }),
+            vec![vec![2, 3, 5, 7], vec![2, 1, 5, 7], vec![3]],
+            vec![true, false, false],
+            false,
+        ),
+        (
+            nn(NnOp::ChannelScale {
+                invert: true,
+                bias: false,
+            }),
+            vec![vec![2, 3, 4, 4], vec![2, 1, 4, 4]],
+            vec![true, false],
+            false,
+        ),
+        (
+            nn(NnOp::Axpby {
+                alpha: 0.5,
+                beta: -2.0,
+            }),
+            vec![vec![3, 5, 7]; 2],
+            vec![true, true],
+            false,
+        ),
+        (
+            nn(NnOp::Axpby {
+                alpha: 1.5,
+                beta: 0.0,
+            }),
+            vec![vec![4, 8]],
+            vec![true],
+            false,
+        ),
+        (
+            nn(NnOp::BatchNorm {
+                train: true,
+                eps: 1e-5,
+                momentum: 0.1,
+            }),
+            vec![vec![2, 3, 5, 7], vec![3], vec![3], vec![3], vec![3]],
+            vec![false; 5],
+            false,
+        ),
+        (
+            nn(NnOp::BatchNorm {
+                train: true,
+                eps: 1e-5,
+                momentum: 0.1,
+            }),
+            vec![vec![3, 2, 4, 4], vec![2], vec![2], vec![2], vec![2]],
+            vec![false; 5],
+            false,
+        ),
+        (
+            nn(NnOp::BatchNormBwd { train: true }),
+            vec![
+                vec![2, 3, 5, 7],
+                vec![2, 3, 5, 7],
+                vec![3],
+                vec![3],
+                vec![3],
+            ],
+            vec![false; 5],
+            false,
+        ),
+        (
+            nn(NnOp::BatchNormBwd { train: true }),
+            vec![
+                vec![3, 2, 4, 4],
+                vec![3, 2, 4, 4],
+                vec![2],
+                vec![2],
+                vec![2],
+            ],
+            vec![false; 5],
+            false,
+        ),
+    ];
+    let mut rng = Rng::new(77);
+    for (case, (op, shapes, activation, exact)) in cases.into_iter().enumerate() {
+        // Values in f16 exactly: magnitudes in [1/64, 4] for activations,
+        // a 0/1 mask for the scale, any f32 for the bias.
+        let values: Vec<Vec<f64>> = shapes
+            .iter()
+            .zip(&activation)
+            .enumerate()
+            .map(|(i, (s, &act))| {
+                let len: usize = s.iter().product();
+                let v = rng.values(len);
+                if act {
+                    v.iter()
+                        .map(|x| {
+                            round_to_f16((x.signum() * (1.0 / 64.0 + x.abs() * 3.9)) as f32) as f64
+                        })
+                        .collect()
+                } else if i == 1 {
+                    v.iter().map(|x| (*x > -0.3) as u8 as f64).collect()
+                } else {
+                    v
+                }
+            })
+            .collect();
+        let mut g = Graph::new();
+        let copy = Op::Nn(NnOp::Axpby {
+            alpha: 1.0,
+            beta: 0.0,
+        });
+        let inputs: Vec<_> = shapes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| g.input(&format!("in{i}"), s))
+            .collect();
+        let operands: Vec<_> = inputs
+            .iter()
+            .zip(&activation)
+            .map(|(&t, &act)| {
+                if act {
+                    g.push(copy.clone(), &[t]).unwrap()[0]
+                } else {
+                    t
+                }
+            })
+            .collect();
+        let out = g.push(op.clone(), &operands).unwrap()[0];
+        let kept = g.push(copy.clone(), &[out]).unwrap()[0];
+        let rec = Recording::of(&g, &traits, &[kept]);
+        let node = g.nodes.len() - 2;
+        // BatchNorm reads f32 (its inputs are not copied to f16 here).
+        assert_eq!(
+            (
+                rec.storage.nodes[node].input,
+                rec.storage.nodes[node].output
+            ),
+            (activation.contains(&true), true),
+            "case {case} {op:?}: the f16 variants were not chosen"
+        );
+        assert_eq!(rec.storage.tensors[out.index()], Storage::F16);
+        let exec = Executor::with_traits(&ctx, &g, &[kept], &traits).unwrap();
+        for (&t, v) in inputs.iter().zip(&values) {
+            exec.write(t, &common::to_f32(v)).unwrap();
+        }
+        exec.run();
+        exec.wait().unwrap();
+        assert!(ctx.take_errors().is_empty());
+        let got = exec.read(kept).unwrap();
+        let ins: Vec<&[f64]> = values.iter().map(|v| v.as_slice()).collect();
+        let in_shapes: Vec<&[usize]> = shapes.iter().map(|s| s.as_slice()).collect();
+        let want = op
+            .eval_cpu(&ins, &in_shapes, &[g.shape(out).to_vec()])
+            .outputs
+            .remove(0);
+        let (magnitude, operations) = match op {
+            Op::Nn(NnOp::BatchNorm { .. }) | Op::Nn(NnOp::BatchNormBwd { .. }) => {
+                let count = shapes[0][0] * shapes[0][2] * shapes[0][3];
+                (64.0, 4 * count + 8)
+            }
+            _ => (16.0, 2),
+        };
+        for (i, (&v, &r)) in got.iter().zip(&want).enumerate() {
+            let err = (v as f64 - r).abs();
+            let bound = if exact {
+                0.0
+            } else {
+                f64::powi(2.0, -10) * r.abs() + f64::powi(2.0, -24) * magnitude * operations as f64
+            };
+            assert!(
+                err <= bound,
+                "case {case} {op:?}[{i}] = {v}, want {r} (error {err:.3e} over {bound:.3e})"
+            );
+        }
     }
 }

@@ -10,8 +10,8 @@ use pconv::gpu::Executor;
 use pconv::graph::autodiff::backward_from;
 use pconv::graph::cpu::CpuExecutor;
 use pconv::graph::{Graph, TensorId};
-use pconv::kernels::DeviceTraits;
 use pconv::kernels::Kernel;
+use pconv::kernels::{DeviceTraits, HalfStorage};
 use pconv::ops::{ConvOp, L1Weight, LossOp, NnOp, Op, OptimOp};
 
 /// One operand of the op under test.
@@ -302,7 +302,7 @@ fn forward_kernel(x: &[usize], w: &[usize], stride: usize, pad: usize) -> Kernel
         bias: false,
     });
     let dev = DeviceTraits::CPU_ADAPTER;
-    op.lower(&[x, w], &[&y], &dev)
+    op.lower(&[x, w], &[&y], &dev, HalfStorage::NONE)
         .dispatches
         .last()
         .unwrap()
@@ -344,7 +344,7 @@ fn stride_2_convolutions_take_the_row_kernels_where_they_apply() {
             w: gx[3],
         });
         let dev = DeviceTraits::CPU_ADAPTER;
-        let lowered = op.lower(&[&gy, &w], &[&gx], &dev);
+        let lowered = op.lower(&[&gy, &w], &[&gx], &dev, HalfStorage::NONE);
         lowered.dispatches.last().unwrap().kernel
     };
     assert_eq!(bwd([1, 3, 129, 32], 3, 1), kernel("conv2d_bwd_data_s2"));
@@ -360,7 +360,7 @@ fn stride_2_convolutions_take_the_row_kernels_where_they_apply() {
         let op = Op::Conv(ConvOp::Conv2dBwdWeight { stride, pad, k });
         let dev = DeviceTraits::CPU_ADAPTER;
         let w = [gy[1], x[1], k, k];
-        let lowered = op.lower(&[&gy, &x], &[&w], &dev);
+        let lowered = op.lower(&[&gy, &x], &[&w], &dev, HalfStorage::NONE);
         lowered
             .dispatches
             .iter()
@@ -395,7 +395,7 @@ fn small_deep_maps_split_the_row_kernels_over_input_channels() {
         });
         let dev = DeviceTraits::GPU;
         let w = [co, x[1], k, k];
-        let lowered = op.lower(&[&x, &w, &[co]], &[&y], &dev);
+        let lowered = op.lower(&[&x, &w, &[co]], &[&y], &dev, HalfStorage::NONE);
         lowered
             .dispatches
             .iter()
@@ -439,7 +439,7 @@ fn row_kernels_read_texel_arrays_where_the_device_has_them() {
             texel_rows,
             ..DeviceTraits::CPU_ADAPTER
         };
-        op.lower(&ins, &[out], &dev)
+        op.lower(&ins, &[out], &dev, HalfStorage::NONE)
             .dispatches
             .iter()
             .map(|d| d.kernel)

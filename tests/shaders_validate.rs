@@ -60,7 +60,20 @@ fn conditionals_select_lines() {
     let vec4 = preprocess("k", "#import lanes\n", &["vec4"]).unwrap();
     assert!(vec4.contains("alias V = vec4<f32>;") && !vec4.contains("alias V = f32;"));
     let scalar = preprocess("k", "#import lanes\n", &[]).unwrap();
-    assert!(scalar.contains("alias V = f32;") && !scalar.contains("vec4<f32>"));
+    assert!(scalar.contains("alias V = f32;") && !scalar.contains("alias V = vec4<f32>;"));
+    // f16 storage: `enable f16;` (from a module imported after a
+    // declaration, once though two conditionals bring it) moved to the
+    // front, where WGSL wants it.
+    let half = preprocess(
+        "k",
+        "const A: u32 = 1u;\n#import lanes\n",
+        &["half_in", "half_out"],
+    )
+    .unwrap();
+    assert!(half.starts_with("enable f16;\nconst A"), "{half}");
+    assert_eq!(half.matches("enable f16;").count(), 1);
+    assert!(half.contains("alias VI = IN1;") && half.contains("alias IN1 = f16;"));
+    assert!(!scalar.contains("enable"));
 }
 
 /// Every kernel translates to Metal (MSL 2.3: simdgroup operations), to

@@ -23,7 +23,10 @@
 // results of at least 128 rows; per 32-wide reduction slice
 // both operands are staged as f16 in workgroup memory, zeros outside. The
 // operands stay f32 in storage and are rounded to f16 as they are staged
-// (`to_f16`): no cast pass writes and rereads an f16 copy of each.
+// (`to_f16`): no cast pass writes and rereads an f16 copy of each. With
+// `half_in` the activation operands (x, gy) are stored as f16 already,
+// with `half_out` the result (y, gx; never the f32 weight gradient, nor
+// partial results) is stored as f16.
 // With `coop` the tile multiply-add is a cooperative-matrix instruction
 // (tensor cores; one group of 32 invocations = one subgroup, so the host
 // picks it only where subgroups are exactly 32 wide). Without it the same
@@ -57,14 +60,33 @@ struct Params {
     n: u32,
 }
 
+// Operands and result as stored: activations f16 with `half_in` /
+// `half_out`, weights f32.
+#ifdef half_in
+alias GATHERED = f16;
+#ifdef bwd_weight
+alias LEFT = f16;
+#else
+alias LEFT = f32;
+#endif
+#else
+alias GATHERED = f32;
+alias LEFT = f32;
+#endif
+#ifdef half_out
+alias DST = f16;
+#else
+alias DST = f32;
+#endif
+
 @group(0) @binding(0) var<uniform> p: Params;
 // The gathered operand: x (forward, bwd_weight) or gy (bwd_data).
-@group(0) @binding(1) var<storage, read> gathered: array<f32>;
+@group(0) @binding(1) var<storage, read> gathered: array<GATHERED>;
 // The left operand: w (forward, bwd_data) or gy (bwd_weight).
-@group(0) @binding(2) var<storage, read> left: array<f32>;
+@group(0) @binding(2) var<storage, read> left: array<LEFT>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 // y, gx or gw (partial per chunk).
-@group(0) @binding(4) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dst: array<DST>;
 
 #ifdef tall
 const TILE_M: u32 = 128u;
@@ -98,6 +120,35 @@ fn to_f16(v: f32) -> f16 {
         return f16(v);
     }
     return f16(sign(v)) * f16(65504.0) * f16(2.0);
+}
+
+// A stored operand as f16 (already f16 with `half_in`).
+fn stage_gathered(v: GATHERED) -> f16 {
+#ifdef half_in
+    return v;
+#else
+    return to_f16(v);
+#endif
+}
+
+fn stage_left(v: LEFT) -> f16 {
+#ifdef half_in
+#ifdef bwd_weight
+    return v;
+#else
+    return to_f16(v);
+#endif
+#else
+    return to_f16(v);
+#endif
+}
+
+fn store_dst(v: f32) -> DST {
+#ifdef half_out
+    return to_f16(v);
+#else
+    return v;
+#endif
 }
 
 // bwd_data's pixels (iy, ix) = (py + s j, px + s i) of one phase, j <
@@ -283,7 +334,7 @@ fn gathered_at(q: Cursor, c: Column, img: u32) -> f16 {
 #endif
 #endif
     if (hit && sy >= 0 && sy < i32(src_h) && sx >= 0 && sx < i32(src_w)) {
-        return to_f16(gathered[(channel * src_h + u32(sy)) * src_w + u32(sx)]);
+        return stage_gathered(gathered[(channel * src_h + u32(sy)) * src_w + u32(sx)]);
     }
     return f16(0.0);
 }
@@ -353,7 +404,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
         for (var i = 0u; i < TILE_M / 4u; i++) {
             var v = f16(0.0);
             if (a_first + 4u * i < g.rows && a_r < k_end) {
-                v = to_f16(left[walk.base + i * walk.step]);
+                v = stage_left(left[walk.base + i * walk.step]);
             }
             a_tile[lid + 128u * i] = v;
         }
@@ -452,7 +503,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
                     if (p.has_bias != 0u && split == 0u) {
                         v += bias[row];
                     }
-                    dst[base + row * out_plane + c.out] = v;
+                    dst[base + row * out_plane + c.out] = store_dst(v);
                 }
             }
         }

@@ -1,6 +1,7 @@
 // out[i] = sum_s partial[s * len + i]: finishes a split-K reduction in a
 // fixed order, so results do not depend on scheduling.
 #import index
+#import half
 
 struct Params {
     len: u32,
@@ -9,7 +10,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> partial: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<OUT1>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -22,5 +23,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     for (var k = 0u; k < p.splits; k++) {
         s = s + partial[k * p.len + i];
     }
-    out[i] = s;
+    out[i] = out1(s);
 }

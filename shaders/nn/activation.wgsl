@@ -10,8 +10,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<V>;
-@group(0) @binding(2) var<storage, read_write> y: array<V>;
+@group(0) @binding(1) var<storage, read> x: array<VI>;
+@group(0) @binding(2) var<storage, read_write> y: array<VO>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -20,6 +20,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     if (i >= p.len) {
         return;
     }
-    let v = x[i];
-    y[i] = select(p.slope * v, v, v > V(0.0));
+    let v = load_act(x[i]);
+    y[i] = store_act(select(p.slope * v, v, v > V(0.0)));
 }

@@ -11,9 +11,9 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> y: array<V>;
-@group(0) @binding(2) var<storage, read> g: array<V>;
-@group(0) @binding(3) var<storage, read_write> gx: array<V>;
+@group(0) @binding(1) var<storage, read> y: array<VI>;
+@group(0) @binding(2) var<storage, read> g: array<VI>;
+@group(0) @binding(3) var<storage, read_write> gx: array<VO>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -22,5 +22,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     if (i >= p.len) {
         return;
     }
-    gx[i] = select(p.slope * g[i], g[i], y[i] > V(0.0));
+    let gi = load_act(g[i]);
+    gx[i] = store_act(select(p.slope * gi, gi, load_act(y[i]) > V(0.0)));
 }

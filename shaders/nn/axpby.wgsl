@@ -12,9 +12,9 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<V>;
-@group(0) @binding(2) var<storage, read> b: array<V>;
-@group(0) @binding(3) var<storage, read_write> y: array<V>;
+@group(0) @binding(1) var<storage, read> a: array<VI>;
+@group(0) @binding(2) var<storage, read> b: array<VI>;
+@group(0) @binding(3) var<storage, read_write> y: array<VO>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -23,9 +23,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     if (i >= p.len) {
         return;
     }
-    var v = p.alpha * a[i];
+    var v = p.alpha * load_act(a[i]);
     if (p.has_b != 0u) {
-        v = v + p.beta * b[i];
+        v = v + p.beta * load_act(b[i]);
     }
-    y[i] = v;
+    y[i] = store_act(v);
 }

@@ -14,10 +14,10 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<V>;
+@group(0) @binding(1) var<storage, read> x: array<VI>;
 @group(0) @binding(2) var<storage, read> s: array<V>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<V>;
+@group(0) @binding(4) var<storage, read_write> y: array<VO>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -33,9 +33,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     if (p.invert != 0u) {
         scale = V(1.0) - scale;
     }
-    var v = x[i] * scale;
+    var v = load_act(x[i]) * scale;
     if (p.has_bias != 0u) {
         v = v + select(V(0.0), V(bias[ch]), scale != V(0.0));
     }
-    y[i] = v;
+    y[i] = store_act(v);
 }

@@ -10,9 +10,9 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<V>;
-@group(0) @binding(2) var<storage, read> b: array<V>;
-@group(0) @binding(3) var<storage, read_write> y: array<V>;
+@group(0) @binding(1) var<storage, read> a: array<VI>;
+@group(0) @binding(2) var<storage, read> b: array<VI>;
+@group(0) @binding(3) var<storage, read_write> y: array<VO>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -27,8 +27,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let ch = (e / p.hw) % c;
     let pix = e % p.hw;
     if (ch < p.c_a) {
-        y[i] = a[((img * p.c_a + ch) * p.hw + pix) / LANES];
+        y[i] = store_act(load_act(a[((img * p.c_a + ch) * p.hw + pix) / LANES]));
     } else {
-        y[i] = b[((img * p.c_b + ch - p.c_a) * p.hw + pix) / LANES];
+        y[i] = store_act(load_act(b[((img * p.c_b + ch - p.c_a) * p.hw + pix) / LANES]));
     }
 }

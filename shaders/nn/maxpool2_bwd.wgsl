@@ -4,6 +4,7 @@
 // (even h, w a multiple of 4: every pixel in a window, rows of whole vec4s)
 // an invocation handles two windows: two vec4 loads and stores a row pair.
 #import index
+#import half
 
 struct Params {
     nc: u32,
@@ -15,13 +16,13 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 #ifdef vec4
-@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> g2: array<vec2<f32>>;
-@group(0) @binding(3) var<storage, read_write> gx4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> x4: array<IN4>;
+@group(0) @binding(2) var<storage, read> g2: array<IN2>;
+@group(0) @binding(3) var<storage, read_write> gx4: array<OUT4>;
 #else
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> gx: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<IN1>;
+@group(0) @binding(2) var<storage, read> g: array<IN1>;
+@group(0) @binding(3) var<storage, read_write> gx: array<OUT1>;
 #endif
 
 @compute @workgroup_size(256)
@@ -38,13 +39,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let row = i / half;
     let top_i = (2u * row) * half + i % half;
     let bottom_i = top_i + half;
-    let top = x4[top_i];
-    let bottom = x4[bottom_i];
-    let grad = g2[i];
+    let top = vec4<f32>(x4[top_i]);
+    let bottom = vec4<f32>(x4[bottom_i]);
+    let grad = vec2<f32>(g2[i]);
     let left = window_grad(vec4<f32>(top.x, top.y, bottom.x, bottom.y), grad.x);
     let right = window_grad(vec4<f32>(top.z, top.w, bottom.z, bottom.w), grad.y);
-    gx4[top_i] = vec4<f32>(left.x, left.y, right.x, right.y);
-    gx4[bottom_i] = vec4<f32>(left.z, left.w, right.z, right.w);
+    gx4[top_i] = out4(vec4<f32>(left.x, left.y, right.x, right.y));
+    gx4[bottom_i] = out4(vec4<f32>(left.z, left.w, right.z, right.w));
 #else
     let plane = p.h * p.w;
     if (i >= p.nc * plane) {
@@ -56,24 +57,24 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let oy = y / 2u;
     let ox = xx / 2u;
     if (oy >= p.h_out || ox >= p.w_out) {
-        gx[i] = 0.0;
+        gx[i] = out1(0.0);
         return;
     }
     let base = (nc * p.h + 2u * oy) * p.w + 2u * ox;
     var best = base;
-    var best_v = x[base];
+    var best_v = f32(x[base]);
     let cands = array<u32, 3>(base + 1u, base + p.w, base + p.w + 1u);
     for (var k = 0u; k < 3u; k++) {
-        let v = x[cands[k]];
+        let v = f32(x[cands[k]]);
         if (v > best_v) {
             best_v = v;
             best = cands[k];
         }
     }
     if (best == i) {
-        gx[i] = g[(nc * p.h_out + oy) * p.w_out + ox];
+        gx[i] = out1(f32(g[(nc * p.h_out + oy) * p.w_out + ox]));
     } else {
-        gx[i] = 0.0;
+        gx[i] = out1(0.0);
     }
 #endif
 }

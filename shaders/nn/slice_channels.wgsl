@@ -11,8 +11,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<V>;
-@group(0) @binding(2) var<storage, read_write> y: array<V>;
+@group(0) @binding(1) var<storage, read> x: array<VI>;
+@group(0) @binding(2) var<storage, read_write> y: array<VO>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -24,5 +24,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     }
     let img = e / (p.c_out * p.hw);
     let ch = (e / p.hw) % p.c_out;
-    y[i] = x[((img * p.c_in + p.start + ch) * p.hw + e % p.hw) / LANES];
+    y[i] = store_act(load_act(x[((img * p.c_in + p.start + ch) * p.hw + e % p.hw) / LANES]));
 }

@@ -2,16 +2,18 @@
 // With `vec4` (even input widths) an invocation writes 4 outputs from 2
 // inputs.
 #import index
+#import half
 
+// X and Y as stored (f32, or f16 with `half_in` / `half_out`).
 #ifdef vec4
-alias X = vec2<f32>;
-alias Y = vec4<f32>;
+alias X = IN2;
+alias Y = OUT4;
 // Outputs and inputs per invocation.
 const LANES: u32 = 4u;
 const X_LANES: u32 = 2u;
 #else
-alias X = f32;
-alias Y = f32;
+alias X = IN1;
+alias Y = OUT1;
 const LANES: u32 = 1u;
 const X_LANES: u32 = 1u;
 #endif
@@ -41,8 +43,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let ox = e % w2;
     let v = x[((nc * p.h + oy / 2u) * p.w + ox / 2u) / X_LANES];
 #ifdef vec4
-    y[i] = vec4<f32>(v.x, v.x, v.y, v.y);
+    y[i] = out4(vec4<f32>(f32(v.x), f32(v.x), f32(v.y), f32(v.y)));
 #else
-    y[i] = v;
+    y[i] = out1(f32(v));
 #endif
 }

@@ -2,14 +2,16 @@
 // With `vec4` (even widths of gx) an invocation sums two blocks from two
 // vec4s of g.
 #import index
+#import half
 
+// G and GX as stored (f32, or f16 with `half_in` / `half_out`).
 #ifdef vec4
-alias G = vec4<f32>;
-alias GX = vec2<f32>;
+alias G = IN4;
+alias GX = OUT2;
 const LANES: u32 = 2u;
 #else
-alias G = f32;
-alias GX = f32;
+alias G = IN1;
+alias GX = OUT1;
 const LANES: u32 = 1u;
 #endif
 
@@ -38,11 +40,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let w2 = 2u * p.w;
     let base = (nc * 2u * p.h + 2u * y) * w2 + 2u * x;
 #ifdef vec4
-    let top = g[base / 4u];
-    let bottom = g[(base + w2) / 4u];
+    let top = vec4<f32>(g[base / 4u]);
+    let bottom = vec4<f32>(g[(base + w2) / 4u]);
     let s = top + bottom;
-    gx[i] = vec2<f32>(s.x + s.y, s.z + s.w);
+    gx[i] = out2(vec2<f32>(s.x + s.y, s.z + s.w));
 #else
-    gx[i] = (g[base] + g[base + 1u]) + (g[base + w2] + g[base + w2 + 1u]);
+    let top = f32(g[base]) + f32(g[base + 1u]);
+    gx[i] = out1(top + (f32(g[base + w2]) + f32(g[base + w2 + 1u])));
 #endif
 }

@@ -59,6 +59,16 @@ pub fn run() -> Result<()> {
             pconv::kernels::MixedKernels::Off => "",
         }
     );
+    if ctx.traits().mixed != pconv::kernels::MixedKernels::Off {
+        println!(
+            "  activations stored as             {}",
+            if ctx.traits().half_storage {
+                "f16 (PCONV_F32_STORAGE=1: f32)"
+            } else {
+                "f32 (PCONV_F32_STORAGE=1)"
+            }
+        );
+    }
     if let Some(why) = ctx.coop_refused() {
         println!("  cooperative matrices refused      self-test failed: {why}");
     }

@@ -74,6 +74,9 @@ pub struct Executor {
     _texel_arrays: Vec<wgpu::Texture>,
     tensor_buffer: Vec<usize>,
     tensor_bytes: Vec<u64>,
+    /// Tensors stored as f16 (mixed precision): they live only inside a
+    /// run, so the host neither writes nor reads them.
+    half: Vec<bool>,
     names: Vec<String>,
     steps: Vec<Step>,
     /// Hoisted dispatches, run when `prologue_due`.
@@ -104,7 +107,7 @@ impl Executor {
         keep: &[TensorId],
         traits: &DeviceTraits,
     ) -> Result<Self> {
-        let recording = Recording::of(graph, traits);
+        let recording = Recording::of(graph, traits, keep);
         let plan = plan(graph, &recording, keep);
         let limits = ctx.limits();
         let bind_limit = limits
@@ -275,6 +278,12 @@ impl Executor {
             _texel_arrays: texel_arrays,
             tensor_buffer: plan.tensor_buffer.clone(),
             tensor_bytes: graph.tensors.iter().map(|t| t.bytes()).collect(),
+            half: recording
+                .storage
+                .tensors
+                .iter()
+                .map(|&s| s == crate::graph::storage::Storage::F16)
+                .collect(),
             names: graph.tensors.iter().map(|t| t.name.clone()).collect(),
             steps,
             prologue,
@@ -290,6 +299,18 @@ impl Executor {
             }
         }
         Ok(exec)
+    }
+
+    /// An error for a tensor stored as f16 (not the host's to read or write).
+    fn check_f32(&self, t: TensorId) -> Result<()> {
+        if self.half[t.index()] {
+            return Err(Error::Invalid(format!(
+                "tensor {} is stored as f16 inside a mixed-precision run; \
+                 name it among the tensors to keep to read it",
+                self.names[t.index()]
+            )));
+        }
+        Ok(())
     }
 
     fn buffer(&self, t: TensorId) -> &wgpu::Buffer {
@@ -308,6 +329,7 @@ impl Executor {
 
     /// Uploads a tensor's values (queued before the next submit).
     pub fn write(&self, t: TensorId, data: &[f32]) -> Result<()> {
+        self.check_f32(t)?;
         let want = self.tensor_bytes[t.index()] / 4;
         if data.len() as u64 != want {
             return Err(Error::Invalid(format!(
@@ -531,6 +553,9 @@ impl Executor {
     /// read per tensor would wait once per tensor: the gradient exchange
     /// reads every parameter's gradient each step).
     pub fn read_all(&self, tensors: &[TensorId]) -> Result<Vec<f32>> {
+        for &t in tensors {
+            self.check_f32(t)?;
+        }
         let total: u64 = tensors.iter().map(|t| self.tensor_bytes[t.index()]).sum();
         if total == 0 {
             return Ok(Vec::new());

@@ -65,7 +65,9 @@ pub fn choose_kernels(
 }
 
 /// The arithmetic of the convolutions: f32 throughout, or mixed (f16
-/// operands, f32 accumulation; every other op stays f32).
+/// operands, f32 accumulation; activations stored as f16 between kernels
+/// that have f16-storage variants, `graph::storage`; arithmetic inside
+/// every other kernel stays f32).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Precision {
     /// The default until the cooperative-matrix kernels have passed their

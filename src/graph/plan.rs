@@ -151,7 +151,7 @@ pub fn plan(graph: &Graph, recording: &Recording, keep: &[TensorId]) -> Plan {
         |t: usize| graph.tensors[t].is_persistent() || keep.contains(&TensorId(t as u32));
     for (t, info) in graph.tensors.iter().enumerate() {
         if dedicated(t) {
-            sizes.push(info.bytes());
+            sizes.push(recording.storage.tensors[t].bytes(info.numel()));
             tensor_buffer[t] = sizes.len() - 1;
         }
     }
@@ -172,7 +172,8 @@ pub fn plan(graph: &Graph, recording: &Recording, keep: &[TensorId]) -> Plan {
         // a dispatch never reads and writes one buffer.
         for t in &node.outputs {
             if !dedicated(t.index()) {
-                tensor_buffer[t.index()] = free.take(graph.info(*t).bytes(), &mut sizes);
+                let bytes = recording.storage.bytes(graph, *t);
+                tensor_buffer[t.index()] = free.take(bytes, &mut sizes);
             }
         }
         // Scratch that hoisted dispatches write is theirs alone.
@@ -210,7 +211,9 @@ pub fn plan(graph: &Graph, recording: &Recording, keep: &[TensorId]) -> Plan {
         dead.dedup();
         free.free.extend(dead.into_iter().map(|t| tensor_buffer[t]));
     }
-    let unplanned_bytes = graph.tensors.iter().map(|t| t.bytes()).sum::<u64>()
+    let unplanned_bytes = (0..graph.tensors.len())
+        .map(|t| recording.storage.bytes(graph, TensorId(t as u32)))
+        .sum::<u64>()
         + recording
             .nodes
             .iter()

@@ -38,9 +38,14 @@ impl Defines {
     pub const STAGED: Defines = Defines(1 << 11);
     /// Mixed-precision tiles of 128 result rows instead of 64.
     pub const TALL: Defines = Defines(1 << 12);
+    /// The activation (or activation-gradient) operands the kernel reads
+    /// are stored as f16 (mixed precision's storage; `graph::storage`).
+    pub const HALF_IN: Defines = Defines(1 << 13);
+    /// The activation the kernel writes is stored as f16.
+    pub const HALF_OUT: Defines = Defines(1 << 14);
 
     /// The `#ifdef` names, in bit order (the order `Kernel::name` lists them).
-    const NAMES: [&'static str; 13] = [
+    const NAMES: [&'static str; 15] = [
         "k5",
         "flat",
         "subgroup",
@@ -54,6 +59,8 @@ impl Defines {
         "loss_scaled",
         "staged",
         "tall",
+        "half_in",
+        "half_out",
     ];
 
     /// Both sets.
@@ -110,6 +117,16 @@ mod axis {
     pub const DIRECTION: &[D] = &[D::NONE, D::BWD_DATA, D::BWD_WEIGHT];
     /// Mixed-precision blocks of 64 or 128 result rows.
     pub const MMA_ROWS: &[D] = &[D::NONE, D::TALL];
+    /// Activations read and written as f32 or f16, each side on its own
+    /// (an f16 island's first and last kernels convert).
+    pub const HALF: &[D] = &[
+        D::NONE,
+        D::HALF_IN,
+        D::HALF_OUT,
+        D::HALF_IN.with(D::HALF_OUT),
+    ];
+    /// A result written as f32 or f16 (kernels that read f32 scratch).
+    pub const HALF_OUT: &[D] = &[D::NONE, D::HALF_OUT];
 }
 
 macro_rules! shaders {
@@ -142,33 +159,33 @@ shaders! {
     Conv2dFwd => "conv/conv2d_fwd.wgsl" [FLAT, LANES],
     Conv2dFwd3x3 => "conv/conv2d_fwd_3x3.wgsl" [FLAT, LANES],
     Conv2dFwdS2 => "conv/conv2d_fwd_s2.wgsl" [K5, FLAT, LANES],
-    Conv2dMma => "conv/conv2d_mma.wgsl" [MMA, DIRECTION, MMA_ROWS],
+    Conv2dMma => "conv/conv2d_mma.wgsl" [MMA, DIRECTION, MMA_ROWS, HALF],
     Conv2dBwdData => "conv/conv2d_bwd_data.wgsl" [],
     Conv2dBwdDataS2 => "conv/conv2d_bwd_data_s2.wgsl" [K5, FLAT, LANES],
     Conv2dBwdWeight => "conv/conv2d_bwd_weight.wgsl" [LANES],
     Conv2dBwdWeight3x3 => "conv/conv2d_bwd_weight_3x3.wgsl" [LANES],
     Conv2dBwdWeightS2 => "conv/conv2d_bwd_weight_s2.wgsl" [K5, LANES],
-    SumSplits => "conv/sum_splits.wgsl" [],
+    SumSplits => "conv/sum_splits.wgsl" [HALF_OUT],
     Pad2d => "conv/pad2d.wgsl" [TEXELS, VEC4],
     WeightTexels => "conv/weight_texels.wgsl" [],
     WeightFlip => "conv/weight_flip.wgsl" [],
     PConvMask => "conv/pconv_mask.wgsl" [],
-    ChannelScale => "nn/channel_scale.wgsl" [VEC4],
+    ChannelScale => "nn/channel_scale.wgsl" [VEC4, HALF],
     PConvEpilogue => "nn/pconv_epilogue.wgsl" [VEC4],
     ChannelSum => "nn/channel_sum.wgsl" [],
     BatchnormStats => "nn/batchnorm_stats.wgsl" [SERIAL],
-    BatchnormApply => "nn/batchnorm_apply.wgsl" [VEC4],
+    BatchnormApply => "nn/batchnorm_apply.wgsl" [VEC4, HALF_OUT],
     BatchnormBwdReduce => "nn/batchnorm_bwd_reduce.wgsl" [SERIAL],
-    BatchnormBwdData => "nn/batchnorm_bwd_data.wgsl" [VEC4],
-    Activation => "nn/activation.wgsl" [VEC4],
-    ActivationBwd => "nn/activation_bwd.wgsl" [VEC4],
-    Upsample2x => "nn/upsample2x.wgsl" [VEC4],
-    Upsample2xBwd => "nn/upsample2x_bwd.wgsl" [VEC4],
-    Concat => "nn/concat.wgsl" [VEC4],
-    SliceChannels => "nn/slice_channels.wgsl" [VEC4],
-    Maxpool2 => "nn/maxpool2.wgsl" [VEC4],
-    Maxpool2Bwd => "nn/maxpool2_bwd.wgsl" [VEC4],
-    Axpby => "nn/axpby.wgsl" [VEC4],
+    BatchnormBwdData => "nn/batchnorm_bwd_data.wgsl" [VEC4, HALF_OUT],
+    Activation => "nn/activation.wgsl" [VEC4, HALF],
+    ActivationBwd => "nn/activation_bwd.wgsl" [VEC4, HALF],
+    Upsample2x => "nn/upsample2x.wgsl" [VEC4, HALF],
+    Upsample2xBwd => "nn/upsample2x_bwd.wgsl" [VEC4, HALF],
+    Concat => "nn/concat.wgsl" [VEC4, HALF],
+    SliceChannels => "nn/slice_channels.wgsl" [VEC4, HALF],
+    Maxpool2 => "nn/maxpool2.wgsl" [VEC4, HALF],
+    Maxpool2Bwd => "nn/maxpool2_bwd.wgsl" [VEC4, HALF],
+    Axpby => "nn/axpby.wgsl" [VEC4, HALF],
     ChannelAffine => "nn/channel_affine.wgsl" [],
     Composite => "loss/composite.wgsl" [],
     L1Partial => "loss/l1_partial.wgsl" [VEC4],
@@ -236,6 +253,7 @@ const COMMON: &[(&str, &str)] = &[
     ("reduce", include_str!("../../shaders/common/reduce.wgsl")),
     ("texels", include_str!("../../shaders/common/texels.wgsl")),
     ("lanes", include_str!("../../shaders/common/lanes.wgsl")),
+    ("half", include_str!("../../shaders/common/half.wgsl")),
     (
         "gemm_register",
         include_str!("../../shaders/common/gemm_register.wgsl"),
@@ -263,6 +281,18 @@ impl Kernel {
     /// This kernel with `defines` added.
     pub const fn with(self, defines: Defines) -> Kernel {
         self.shader.with(self.defines.with(defines))
+    }
+
+    /// This kernel reading and writing its activations as `half` says, as
+    /// far as its file declares f16 variants (BatchNorm's statistics have
+    /// none, its normalisation writes f16 but reads f32).
+    pub fn with_half(self, half: super::HalfStorage) -> Kernel {
+        let declared = |d: Defines| self.shader.variants().contains(&self.defines.with(d));
+        self.with_if(Defines::HALF_IN, half.input && declared(Defines::HALF_IN))
+            .with_if(
+                Defines::HALF_OUT,
+                half.output && declared(Defines::HALF_OUT),
+            )
     }
 
     /// This kernel with `defines` added where `on`.
@@ -373,7 +403,31 @@ pub fn preprocess(name: &str, source: &str, defines: &[&str]) -> Result<String> 
     if !stack.is_empty() {
         return Err(err("#ifdef without #endif".into()));
     }
-    Ok(out)
+    Ok(hoist_enables(&out))
+}
+
+/// The `enable` directives moved to the front, each once: WGSL wants them
+/// before any declaration, and a module imported after another's
+/// declarations (`lanes` with f16 storage) may bring one.
+fn hoist_enables(wgsl: &str) -> String {
+    let mut enables: Vec<&str> = Vec::new();
+    let mut body = String::with_capacity(wgsl.len());
+    for line in wgsl.lines() {
+        let t = line.trim();
+        if t.starts_with("enable ") && t.ends_with(';') {
+            if !enables.contains(&t) {
+                enables.push(t);
+            }
+        } else {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    let mut out = enables.join("\n");
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out + &body
 }
 
 /// Parses and validates WGSL with naga, as wgpu would on any backend.

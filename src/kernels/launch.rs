@@ -38,6 +38,26 @@ pub struct DeviceTraits {
     /// the 64-row blocks; off until a GPU has measured it
     /// (`PCONV_MMA_TALL=1` turns it on for a whole run).
     pub mixed_tall: bool,
+    /// In mixed precision, activations and their gradients between kernels
+    /// that have f16-storage variants are stored as f16 (`graph::storage`),
+    /// as autocast keeps them: half the bytes for the memory-bound kernels.
+    /// `PCONV_F32_STORAGE=1` keeps them f32, for comparison.
+    pub half_storage: bool,
+}
+
+/// Whether a node's kernels read (`input`) and write (`output`) its
+/// activation tensors as f16 (`Op::half_io` names which tensors those are).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HalfStorage {
+    pub input: bool,
+    pub output: bool,
+}
+
+impl HalfStorage {
+    pub const NONE: HalfStorage = HalfStorage {
+        input: false,
+        output: false,
+    };
 }
 
 /// Which kernels run the convolutions' matrix tiles in mixed precision.
@@ -61,6 +81,7 @@ impl DeviceTraits {
         texel_rows: 0,
         mixed: MixedKernels::Off,
         mixed_tall: false,
+        half_storage: false,
     };
 
     /// A CPU adapter (lavapipe) before its optional features are known.
@@ -72,6 +93,7 @@ impl DeviceTraits {
         texel_rows: 0,
         mixed: MixedKernels::Off,
         mixed_tall: false,
+        half_storage: false,
     };
 
     /// Whether `texels` vec4s fit one texel array of this device.

@@ -7,6 +7,6 @@ pub mod params;
 
 pub use catalog::{Defines, Kernel, Shader};
 pub use launch::{
-    grid_1d, Binding, DeviceTraits, Dispatch, Lowered, MixedKernels, Params, LOOP_BUDGET,
-    TEXELS_PER_ROW, WG_SIZE,
+    grid_1d, Binding, DeviceTraits, Dispatch, HalfStorage, Lowered, MixedKernels, Params,
+    LOOP_BUDGET, TEXELS_PER_ROW, WG_SIZE,
 };

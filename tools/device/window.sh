@@ -17,7 +17,7 @@ WINDOW_S=$1; B=$2
 t0=$(date +%s)
 bash tools/device/check.sh
 rate() { grep -o '[0-9.]* images/s' "$1" 2>/dev/null | tail -n 1 | cut -d' ' -f1; }
-f32=$(rate $OUT/face_step_f32.txt); mixed=$(rate $OUT/face_step_mixed.txt)
+f32=$(rate /root/check/face_step_f32.txt); mixed=$(rate /root/check/face_step_mixed.txt)
 prec=f32; used=${f32:-400}
 if grep -q "^mixed rc 0" $OUT/check.log && [ -n "$mixed" ] && [ -n "$f32" ] \
    && awk "BEGIN { exit !($mixed > $f32) }"; then

@@ -14,8 +14,8 @@ use super::sum_splits;
 use crate::error::{Error, Result};
 use crate::graph::{Graph, TensorId};
 use crate::kernels::{
-    params::Conv2dMmaParams, Binding, Defines, DeviceTraits, Dispatch, Lowered, MixedKernels,
-    Shader, LOOP_BUDGET,
+    params::Conv2dMmaParams, Binding, Defines, DeviceTraits, Dispatch, HalfStorage, Lowered,
+    MixedKernels, Shader, LOOP_BUDGET,
 };
 use crate::ops::conv_out;
 
@@ -295,10 +295,14 @@ impl MixedConv {
 
     /// A graph of this convolution's three passes as graph ops (each
     /// lowered as the device's traits say): inputs x, w, bias, gy; outputs
-    /// y (with the bias), gx, gw.
+    /// y (with the bias), gx, gw; with `f16_activations` x, gy, y and gx
+    /// pass through copies, so that mixed precision stores them as f16.
     #[allow(clippy::type_complexity)]
-    pub fn three_passes(&self) -> Result<(Graph, [TensorId; 4], [TensorId; 3])> {
-        use crate::ops::{ConvOp, Op};
+    pub fn three_passes(
+        &self,
+        f16_activations: bool,
+    ) -> Result<(Graph, [TensorId; 4], [TensorId; 3])> {
+        use crate::ops::{ConvOp, NnOp, Op};
         let ConvDims {
             n,
             c_in,
@@ -317,6 +321,20 @@ impl MixedConv {
             g.input("gy", &[n, c_out, h_out, w_out]),
         ];
         let [x, wt, b, gy] = inputs;
+        // A copy that stores its result as f16 where mixed precision does
+        // (`graph::storage`): the activations x and gy reach the passes as
+        // f16, and y and gx leave them so.
+        let copy = |g: &mut Graph, t: TensorId| -> Result<TensorId> {
+            if !f16_activations {
+                return Ok(t);
+            }
+            let op = Op::Nn(NnOp::Axpby {
+                alpha: 1.0,
+                beta: 0.0,
+            });
+            Ok(g.push(op, &[t])?[0])
+        };
+        let (x, gy) = (copy(&mut g, x)?, copy(&mut g, gy)?);
         let forward = ConvOp::Conv2d {
             stride,
             pad,
@@ -331,6 +349,7 @@ impl MixedConv {
             Op::Conv(ConvOp::Conv2dBwdWeight { stride, pad, k }),
             &[gy, x],
         )?[0];
+        let (y, gx) = (copy(&mut g, y)?, copy(&mut g, gx)?);
         Ok((g, inputs, [y, gx, gw]))
     }
 
@@ -365,6 +384,7 @@ impl MixedConv {
         pass: MixedPass,
         (gathered, left, bias): (Binding, Binding, Binding),
         dev: &DeviceTraits,
+        half: HalfStorage,
     ) -> Lowered {
         let mut lowered = Lowered::default();
         let conv = MixedConv {
@@ -383,8 +403,18 @@ impl MixedConv {
         if chunks.count > 1 {
             tiles.bindings[3] = Binding::Scratch(lowered.scratch_bytes.len());
         }
+        // The result is stored as f16 by whichever dispatch writes it; the
+        // chunks' partial sums stay f32.
+        tiles.kernel = tiles
+            .kernel
+            .with_if(Defines::HALF_IN, half.input)
+            .with_if(Defines::HALF_OUT, half.output && chunks.count == 1);
         lowered.dispatches.push(tiles);
         sum_splits(&mut lowered, chunks.count, self.output_len(pass));
+        if half.output && chunks.count > 1 {
+            let last = lowered.dispatches.last_mut().expect("sum_splits");
+            last.kernel = last.kernel.with(Defines::HALF_OUT);
+        }
         lowered
     }
 }
@@ -436,7 +466,7 @@ pub fn self_test(
             let wt = ints(c_out * c_in * k * k);
             let b = ints(c_out);
             let gy = ints(n * c_out * d.h_out * d.w_out);
-            let (g, [tx, tw, tb, tgy], [y, gx, gw]) = conv.three_passes()?;
+            let (g, [tx, tw, tb, tgy], [y, gx, gw]) = conv.three_passes(false)?;
             let traits = DeviceTraits {
                 mixed: kernels,
                 ..ctx.traits()

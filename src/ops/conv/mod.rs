@@ -19,7 +19,8 @@ pub(super) use staging::padded_copy;
 
 use super::ConvOp;
 use crate::kernels::{
-    grid_1d, Binding, DeviceTraits, Dispatch, Lowered, MixedKernels, Params, Shader, LOOP_BUDGET,
+    grid_1d, Binding, DeviceTraits, Dispatch, HalfStorage, Lowered, MixedKernels, Params, Shader,
+    LOOP_BUDGET,
 };
 
 /// One way to run a convolution direction: where it applies, how it is
@@ -53,10 +54,11 @@ pub(super) fn lower(
     ins: &[&[usize]],
     outs: &[&[usize]],
     dev: &DeviceTraits,
+    half: HalfStorage,
 ) -> Lowered {
     if dev.mixed != MixedKernels::Off {
-        if let Some(lowered) = lower_mixed(op, ins, dev) {
-            return lowered;
+        if let Some((conv, pass, bindings)) = mixed_conv(op, ins) {
+            return conv.lower(pass, bindings, dev, half);
         }
     }
     match *op {
@@ -92,10 +94,23 @@ pub(super) fn lower(
     }
 }
 
-/// The three convolution directions in mixed precision (`mixed::MixedConv`);
-/// None for the mask update and for shapes beyond the kernel's grid, which
-/// stay f32.
-fn lower_mixed(op: &ConvOp, ins: &[&[usize]], dev: &DeviceTraits) -> Option<Lowered> {
+/// Whether `op` on inputs of shapes `ins` runs as a mixed-precision GEMM
+/// where mixed precision is on (else the f32 kernels run it).
+pub(super) fn runs_mixed(op: &ConvOp, ins: &[&[usize]]) -> bool {
+    mixed_conv(op, ins).is_some()
+}
+
+/// The three convolution directions in mixed precision (`mixed::MixedConv`)
+/// with the (gathered, left, bias) bindings; None for the mask update and
+/// for shapes beyond the kernel's grid, which stay f32.
+fn mixed_conv(
+    op: &ConvOp,
+    ins: &[&[usize]],
+) -> Option<(
+    mixed::MixedConv,
+    mixed::MixedPass,
+    (Binding, Binding, Binding),
+)> {
     use mixed::{MixedConv, MixedPass};
     let conv = |x: [usize; 4], w: [usize; 4], stride, pad, bias| {
         let win = Window {
@@ -114,17 +129,17 @@ fn lower_mixed(op: &ConvOp, ins: &[&[usize]], dev: &DeviceTraits) -> Option<Lowe
                 Binding::Unused
             };
             let c = conv(four(ins[0]), four(ins[1]), stride, pad, bias)?;
-            Some(c.lower(MixedPass::Forward, (i0, i1, b), dev))
+            Some((c, MixedPass::Forward, (i0, i1, b)))
         }
         ConvOp::Conv2dBwdData { stride, pad, h, w } => {
             let (gy, wt) = (four(ins[0]), four(ins[1]));
             let c = conv([gy[0], wt[1], h, w], wt, stride, pad, false)?;
-            Some(c.lower(MixedPass::BackwardData, (i0, i1, Binding::Unused), dev))
+            Some((c, MixedPass::BackwardData, (i0, i1, Binding::Unused)))
         }
         ConvOp::Conv2dBwdWeight { stride, pad, k } => {
             let (gy, x) = (four(ins[0]), four(ins[1]));
             let c = conv(x, [gy[1], x[1], k, k], stride, pad, false)?;
-            Some(c.lower(MixedPass::BackwardWeight, (i1, i0, Binding::Unused), dev))
+            Some((c, MixedPass::BackwardWeight, (i1, i0, Binding::Unused)))
         }
         ConvOp::PConvMask { .. } => None,
     }

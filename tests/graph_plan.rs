@@ -304,8 +304,9 @@ fn f16_storage_is_consistent_and_shrinks_the_face_step() {
 
 /// Islands: a run of f16-capable kernels stores what passes between them
 /// as f16; its first kernel reads f32 (a graph input), its last writes f32
-/// (a tensor the host reads), and a reader without an f16 variant (the
-/// Gram matrix) keeps its operand f32, so the kernel writing it writes f32.
+/// (a tensor the host reads), and a reader without an f16 variant (a
+/// per-channel sum) keeps its operand f32, so the kernel writing it writes
+/// f32.
 #[test]
 fn f16_islands_end_at_inputs_kept_tensors_and_f32_readers() {
     let mut g = Graph::new();
@@ -315,14 +316,16 @@ fn f16_islands_end_at_inputs_kept_tensors_and_f32_readers() {
     let b = g.push(relu.clone(), &[a]).unwrap()[0];
     let c = g.push(relu.clone(), &[b]).unwrap()[0];
     let d = g.push(relu.clone(), &[a]).unwrap()[0];
-    let gram = g.gram(d).unwrap();
+    let sum = g
+        .push(Op::Nn(NnOp::ChannelSum { masked: false }), &[d])
+        .unwrap()[0];
     let traits = DeviceTraits {
         mixed: MixedKernels::Twin,
         half_storage: true,
         ..DeviceTraits::GPU
     };
-    let rec = Recording::of(&g, &traits, &[c, gram]);
-    let kinds: Vec<Storage> = [x, a, b, c, d, gram]
+    let rec = Recording::of(&g, &traits, &[c, sum]);
+    let kinds: Vec<Storage> = [x, a, b, c, d, sum]
         .iter()
         .map(|t| rec.storage.tensors[t.index()])
         .collect();

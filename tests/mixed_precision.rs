@@ -702,23 +702,27 @@ fn check_f16_rounding(values: &[f32], rounded: &[f32], coop: bool) {
 /// copies so that it reads and writes its activations as f16 (BatchNorm:
 /// reads f32, writes f16; the test checks the storage plan chose those
 /// variants), against its f64 twin on f16 values, scalar and vec4 shapes. Copies, max-pooling and their
-/// backward passes move values unchanged: exact. Every other result is
-/// rounded once to f16, to either neighbour on a GPU: within 2^-10
-/// relative, plus the f32 arithmetic before it: 2^-24 of the operands'
+/// backward passes move values unchanged: exact. Every other result
+/// stored as f16 is rounded once, to either neighbour on a GPU: within
+/// 2^-10 relative; all have the f32 arithmetic before it: 2^-24 of the operands'
 /// magnitude per operation, two operations (or an exact sum of four f16
 /// values), and for BatchNorm the per-channel sums over the batch (two
 /// passes of `count` terms each for the statistics or the gradient sums,
 /// then the normalisation), with the magnitude of a normalised value
-/// times gamma and of the gradient terms.
+/// times gamma and of the gradient terms; the losses' and Gram matrices'
+/// sums over their terms.
 #[test]
 fn activations_stored_as_f16_match_cpu() {
     use pconv::graph::storage::Storage;
     use pconv::graph::Graph;
-    use pconv::ops::{NnOp, Op};
+    use pconv::ops::{L1Weight, LossOp, NnOp, Op};
     let Some(ctx) = f16_gpu() else { return };
+    // Gram matrices read f16 features where they read storage buffers, not
+    // texel arrays (CPU adapters').
     let traits = DeviceTraits {
         mixed: MixedKernels::Twin,
         half_storage: true,
+        texel_rows: 0,
         ..ctx.traits()
     };
     let nn = |op: NnOp| Op::Nn(op);
@@ -891,6 +895,55 @@ fn activations_stored_as_f16_match_cpu() {
             vec![false; 5],
             false,
         ),
+        (
+            Op::Loss(LossOp::L1Mean {
+                weight: L1Weight::None,
+            }),
+            vec![vec![2, 3, 5, 7]; 2],
+            vec![true, true],
+            false,
+        ),
+        (
+            Op::Loss(LossOp::L1Mean {
+                weight: L1Weight::Hole,
+            }),
+            vec![vec![2, 3, 4, 4], vec![2, 3, 4, 4], vec![2, 1, 4, 4]],
+            vec![true, true, false],
+            false,
+        ),
+        (
+            Op::Loss(LossOp::L1MeanBwd {
+                weight: L1Weight::Known,
+            }),
+            vec![
+                vec![1],
+                vec![2, 3, 5, 7],
+                vec![2, 3, 5, 7],
+                vec![2, 1, 5, 7],
+            ],
+            vec![false, true, true, false],
+            false,
+        ),
+        (
+            Op::Loss(LossOp::L1MeanBwd {
+                weight: L1Weight::None,
+            }),
+            vec![vec![1], vec![2, 3, 4, 4], vec![2, 3, 4, 4]],
+            vec![false, true, true],
+            false,
+        ),
+        (
+            Op::Loss(LossOp::Gram),
+            vec![vec![2, 5, 7, 3]],
+            vec![true],
+            false,
+        ),
+        (
+            Op::Loss(LossOp::GramBwd),
+            vec![vec![2, 5, 5], vec![2, 5, 7, 3]],
+            vec![false, true],
+            false,
+        ),
     ];
     let mut rng = Rng::new(77);
     for (case, (op, shapes, activation, exact)) in cases.into_iter().enumerate() {
@@ -899,8 +952,7 @@ fn activations_stored_as_f16_match_cpu() {
         let values: Vec<Vec<f64>> = shapes
             .iter()
             .zip(&activation)
-            .enumerate()
-            .map(|(i, (s, &act))| {
+            .map(|(s, &act)| {
                 let len: usize = s.iter().product();
                 let v = rng.values(len);
                 if act {
@@ -909,7 +961,8 @@ fn activations_stored_as_f16_match_cpu() {
                             round_to_f16((x.signum() * (1.0 / 64.0 + x.abs() * 3.9)) as f32) as f64
                         })
                         .collect()
-                } else if i == 1 {
+                } else if s.len() == 4 && s[1] == 1 {
+                    // A mask.
                     v.iter().map(|x| (*x > -0.3) as u8 as f64).collect()
                 } else {
                     v
@@ -940,6 +993,7 @@ fn activations_stored_as_f16_match_cpu() {
         let out = g.push(op.clone(), &operands).unwrap()[0];
         let kept = g.push(copy.clone(), &[out]).unwrap()[0];
         let rec = Recording::of(&g, &traits, &[kept]);
+        let in_shapes: Vec<&[usize]> = shapes.iter().map(|s| s.as_slice()).collect();
         let node = g.nodes.len() - 2;
         // BatchNorm reads f32 (its inputs are not copied to f16 here).
         assert_eq!(
@@ -947,10 +1001,14 @@ fn activations_stored_as_f16_match_cpu() {
                 rec.storage.nodes[node].input,
                 rec.storage.nodes[node].output
             ),
-            (activation.contains(&true), true),
+            (
+                activation.contains(&true),
+                !op.half_io(&in_shapes, &traits).1.is_empty()
+            ),
             "case {case} {op:?}: the f16 variants were not chosen"
         );
-        assert_eq!(rec.storage.tensors[out.index()], Storage::F16);
+        let stored = rec.storage.tensors[out.index()];
+        assert_eq!(stored == Storage::F16, rec.storage.nodes[node].output);
         let exec = Executor::with_traits(&ctx, &g, &[kept], &traits).unwrap();
         for (&t, v) in inputs.iter().zip(&values) {
             exec.write(t, &common::to_f32(v)).unwrap();
@@ -960,7 +1018,6 @@ fn activations_stored_as_f16_match_cpu() {
         assert!(ctx.take_errors().is_empty());
         let got = exec.read(kept).unwrap();
         let ins: Vec<&[f64]> = values.iter().map(|v| v.as_slice()).collect();
-        let in_shapes: Vec<&[usize]> = shapes.iter().map(|s| s.as_slice()).collect();
         let want = op
             .eval_cpu(&ins, &in_shapes, &[g.shape(out).to_vec()])
             .outputs
@@ -970,14 +1027,26 @@ fn activations_stored_as_f16_match_cpu() {
                 let count = shapes[0][0] * shapes[0][2] * shapes[0][3];
                 (64.0, 4 * count + 8)
             }
+            // A sum of every |a - b| (one f32 result).
+            Op::Loss(LossOp::L1Mean { .. }) => (8.0, shapes[0].iter().product::<usize>() + 2),
+            // Sums over positions (Gram) or channels (its backward).
+            Op::Loss(LossOp::Gram) => (16.0, shapes[0][2] * shapes[0][3] + 2),
+            Op::Loss(LossOp::GramBwd) => (8.0, shapes[1][1] + 2),
             _ => (16.0, 2),
         };
         for (i, (&v, &r)) in got.iter().zip(&want).enumerate() {
             let err = (v as f64 - r).abs();
+            // The rounding to f16 only where the result is stored so (the
+            // losses' sums and the Gram matrices stay f32).
+            let rounding = if stored == Storage::F16 {
+                f64::powi(2.0, -10) * r.abs()
+            } else {
+                0.0
+            };
             let bound = if exact {
                 0.0
             } else {
-                f64::powi(2.0, -10) * r.abs() + f64::powi(2.0, -24) * magnitude * operations as f64
+                rounding + f64::powi(2.0, -24) * magnitude * operations as f64
             };
             assert!(
                 err <= bound,

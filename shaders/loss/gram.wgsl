@@ -5,6 +5,7 @@
 // texel arrays): F's rows zero-padded to `pitch4` texels in a texel array
 // (common/texels.wgsl), 8x8 register tiles fed 4 positions per fetch;
 // else the register-tile GEMM on buffers.
+#import half
 #ifdef tiled
 #import gemm_tiled
 #else
@@ -28,7 +29,7 @@ struct Params {
 #import texels
 @group(0) @binding(1) var f_tex: texture_2d<f32>;
 #else
-@group(0) @binding(1) var<storage, read> f: array<f32>;
+@group(0) @binding(1) var<storage, read> f: array<IN1>;
 #endif
 @group(0) @binding(2) var<storage, read_write> gram: array<f32>;
 
@@ -84,8 +85,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 #else
 fn gemm_m() -> u32 { return p.c; }
 fn gemm_n() -> u32 { return p.c; }
-fn load_a(z: u32, row: u32, q: u32) -> f32 { return f[(z * p.c + row) * p.hw + q]; }
-fn load_b(z: u32, q: u32, col: u32) -> f32 { return f[(z * p.c + col) * p.hw + q]; }
+fn load_a(z: u32, row: u32, q: u32) -> f32 { return f32(f[(z * p.c + row) * p.hw + q]); }
+fn load_b(z: u32, q: u32, col: u32) -> f32 { return f32(f[(z * p.c + col) * p.hw + q]); }
 #endif
 
 #ifdef tiled

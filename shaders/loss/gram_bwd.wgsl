@@ -5,6 +5,7 @@
 // texels (gram_bwd_sym.wgsl) and F with rows of `pitch4` texels (a multiple
 // of 2), 8x8 register tiles fed by 16 fetches per 4 channels d; else the
 // register-tile GEMM on buffers.
+#import half
 #ifdef tiled
 #import gemm_tiled
 #else
@@ -28,15 +29,15 @@ struct Params {
 @group(0) @binding(2) var f_tex: texture_2d<f32>;
 #else
 @group(0) @binding(1) var<storage, read> gg: array<f32>;
-@group(0) @binding(2) var<storage, read> f: array<f32>;
+@group(0) @binding(2) var<storage, read> f: array<IN1>;
 #endif
 #ifdef vec4
 // `vec4` (with `texels`, positions a multiple of 4): rows of whole vec4s.
 @group(0) @binding(3) var<storage, read_write> gf4: array<vec4<f32>>;
 #else
-@group(0) @binding(3) var<storage, read_write> gf: array<f32>;
+@group(0) @binding(3) var<storage, read_write> gf: array<OUT1>;
 
-fn store_c(z: u32, row: u32, col: u32, v: f32) { gf[(z * p.c + row) * p.hw + col] = v * p.scale; }
+fn store_c(z: u32, row: u32, col: u32, v: f32) { gf[(z * p.c + row) * p.hw + col] = out1(v * p.scale); }
 #endif
 
 #ifdef texels
@@ -98,7 +99,7 @@ fn load_a(z: u32, row: u32, d: u32) -> f32 {
     let base = z * p.c * p.c;
     return gg[base + row * p.c + d] + gg[base + d * p.c + row];
 }
-fn load_b(z: u32, d: u32, q: u32) -> f32 { return f[(z * p.c + d) * p.hw + q]; }
+fn load_b(z: u32, d: u32, q: u32) -> f32 { return f32(f[(z * p.c + d) * p.hw + q]); }
 #endif
 
 #ifdef tiled

@@ -13,10 +13,10 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> a: array<V>;
-@group(0) @binding(3) var<storage, read> b: array<V>;
+@group(0) @binding(2) var<storage, read> a: array<VI>;
+@group(0) @binding(3) var<storage, read> b: array<VI>;
 @group(0) @binding(4) var<storage, read> mask: array<V>;
-@group(0) @binding(5) var<storage, read_write> ga: array<V>;
+@group(0) @binding(5) var<storage, read_write> ga: array<VO>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -31,5 +31,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         let m = mask[((e / (p.c * p.hw)) * p.hw + e % p.hw) / LANES];
         w = select(V(1.0) - m, m, p.weight == 1u);
     }
-    ga[i] = g[0] * p.scale * w * sign(w * (a[i] - b[i]));
+    ga[i] = store_act(g[0] * p.scale * w * sign(w * (load_act(a[i]) - load_act(b[i]))));
 }

@@ -13,8 +13,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<V>;
-@group(0) @binding(2) var<storage, read> b: array<V>;
+@group(0) @binding(1) var<storage, read> a: array<VI>;
+@group(0) @binding(2) var<storage, read> b: array<VI>;
 @group(0) @binding(3) var<storage, read> mask: array<V>;
 @group(0) @binding(4) var<storage, read_write> partial: array<f32>;
 
@@ -33,7 +33,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let items = p.n * p.c * p.hw / LANES;
     var acc = 0.0;
     for (var i = wg.x * 256u + lid; i < items; i += nwg.x * 256u) {
-        acc = acc + lanes_sum(abs(l1_weight(i * LANES) * (a[i] - b[i])));
+        acc = acc + lanes_sum(abs(l1_weight(i * LANES) * (load_act(a[i]) - load_act(b[i]))));
     }
     let total = workgroup_sum(lid, acc);
     if (lid == 0u) {

@@ -103,10 +103,31 @@ mod axis {
     pub const VEC4: &[D] = &[D::NONE, D::VEC4];
     pub const TEXELS: &[D] = &[D::NONE, D::TEXELS];
     pub const SERIAL: &[D] = &[D::NONE, D::SERIAL];
-    /// The Gram matrix: direct, tiled GEMM, or texel operands.
-    pub const GRAM: &[D] = &[D::NONE, D::TILED, D::TEXELS];
-    /// Its backward: as `GRAM`, and texel operands read as vec4s.
-    pub const GRAM_BWD: &[D] = &[D::NONE, D::TILED, D::TEXELS, D::TEXELS.with(D::VEC4)];
+    /// The Gram matrix: direct, tiled GEMM, or texel operands; the first
+    /// two reading f16 features too.
+    pub const GRAM: &[D] = &[
+        D::NONE,
+        D::TILED,
+        D::TEXELS,
+        D::HALF_IN,
+        D::TILED.with(D::HALF_IN),
+    ];
+    /// Its backward: as `GRAM`, texel operands read as vec4s, and the
+    /// storage GEMMs with f16 features in and out (each side on its own).
+    pub const GRAM_BWD: &[D] = &[
+        D::NONE,
+        D::TILED,
+        D::TEXELS,
+        D::TEXELS.with(D::VEC4),
+        D::HALF_IN,
+        D::HALF_OUT,
+        D::HALF_IN.with(D::HALF_OUT),
+        D::TILED.with(D::HALF_IN),
+        D::TILED.with(D::HALF_OUT),
+        D::TILED.with(D::HALF_IN).with(D::HALF_OUT),
+    ];
+    /// Activations read as f32 or f16 (kernels writing only f32 sums).
+    pub const HALF_IN: &[D] = &[D::NONE, D::HALF_IN];
     /// Mixed-precision tiles: plain arithmetic or cooperative matrices.
     pub const MMA: &[D] = &[D::NONE, D::COOP];
     /// Operands read from storage, or staged in workgroup memory.
@@ -188,8 +209,8 @@ shaders! {
     Axpby => "nn/axpby.wgsl" [VEC4, HALF],
     ChannelAffine => "nn/channel_affine.wgsl" [],
     Composite => "loss/composite.wgsl" [],
-    L1Partial => "loss/l1_partial.wgsl" [VEC4],
-    L1Bwd => "loss/l1_bwd.wgsl" [VEC4],
+    L1Partial => "loss/l1_partial.wgsl" [VEC4, HALF_IN],
+    L1Bwd => "loss/l1_bwd.wgsl" [VEC4, HALF],
     SumPartials => "loss/sum_partials.wgsl" [],
     DilateHoles => "loss/dilate_holes.wgsl" [],
     TvPartial => "loss/tv_partial.wgsl" [],

@@ -83,6 +83,13 @@ fn gram_split(n: usize, c: usize, hw: usize, dev: &DeviceTraits) -> (usize, usiz
     (chunk, hw.div_ceil(chunk).max(1))
 }
 
+/// Whether the Gram kernels of features of `shape` read them through a
+/// texel array on this device (CPU adapters), which stays f32.
+pub(super) fn gram_reads_texels(shape: &[usize], dev: &DeviceTraits) -> bool {
+    let (n, c, hw) = nchw(shape);
+    gram_texels(n, c, hw, dev).is_some()
+}
+
 /// Texels per row of F (`pitch4`, whole 8-position groups) where the Gram
 /// kernels read F from a texel array: CPU adapters with texel arrays that
 /// hold it.

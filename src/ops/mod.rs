@@ -555,6 +555,13 @@ impl Op {
             Op::Nn(NnOp::ActivationBwd { .. })
             | Op::Nn(NnOp::Concat)
             | Op::Nn(NnOp::MaxPool2Bwd) => (&[0, 1], &[0]),
+            // The losses read features as f16 and sum in f32; Gram
+            // matrices stay f32 (through texel arrays on CPU adapters,
+            // f32 features).
+            Op::Loss(LossOp::L1Mean { .. }) => (&[0, 1], &[]),
+            Op::Loss(LossOp::L1MeanBwd { .. }) => (&[1, 2], &[0]),
+            Op::Loss(LossOp::Gram) if !loss::gram_reads_texels(ins[0], dev) => (&[0], &[]),
+            Op::Loss(LossOp::GramBwd) if !loss::gram_reads_texels(ins[1], dev) => (&[1], &[0]),
             // BatchNorm reads f32: centring a channel whose mean is large
             // against its spread cancels most of an f16 value's bits (the
             // gradient of a tiny network's last layer moved by 1.2 % from
@@ -585,7 +592,13 @@ impl Op {
                 }
                 lowered
             }
-            Op::Loss(op) => loss::lower(op, ins, outs, dev),
+            Op::Loss(op) => {
+                let mut lowered = loss::lower(op, ins, outs, dev);
+                for d in &mut lowered.dispatches {
+                    d.kernel = d.kernel.with_half(half);
+                }
+                lowered
+            }
             Op::Optim(op) => optim::lower(op, ins),
         }
     }

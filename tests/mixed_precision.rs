@@ -939,6 +939,37 @@ fn activations_stored_as_f16_match_cpu() {
             false,
         ),
         (
+            nn(NnOp::PConvEpilogue {
+                bias: true,
+                bn: true,
+                eps: 1e-5,
+                slope: 0.2,
+            }),
+            vec![
+                vec![2, 3, 5, 7],
+                vec![2, 1, 5, 7],
+                vec![2, 1, 5, 7],
+                vec![3],
+                vec![3],
+                vec![3],
+                vec![3],
+                vec![3],
+            ],
+            vec![true, false, false, false, false, false, false, false],
+            false,
+        ),
+        (
+            nn(NnOp::PConvEpilogue {
+                bias: false,
+                bn: false,
+                eps: 1e-5,
+                slope: 0.0,
+            }),
+            vec![vec![1, 2, 4, 4], vec![1, 1, 4, 4], vec![1, 1, 4, 4]],
+            vec![true, false, false],
+            false,
+        ),
+        (
             Op::Loss(LossOp::GramBwd),
             vec![vec![2, 5, 5], vec![2, 5, 7, 3]],
             vec![false, true],
@@ -948,7 +979,7 @@ fn activations_stored_as_f16_match_cpu() {
     let mut rng = Rng::new(77);
     for (case, (op, shapes, activation, exact)) in cases.into_iter().enumerate() {
         // Values in f16 exactly: magnitudes in [1/64, 4] for activations,
-        // a 0/1 mask for the scale, any f32 for the bias.
+        // 0/1 for masks ([n, 1, h, w]), positive values for the rest.
         let values: Vec<Vec<f64>> = shapes
             .iter()
             .zip(&activation)
@@ -965,7 +996,8 @@ fn activations_stored_as_f16_match_cpu() {
                     // A mask.
                     v.iter().map(|x| (*x > -0.3) as u8 as f64).collect()
                 } else {
-                    v
+                    // Positive (a variance among them).
+                    v.iter().map(|x| x.abs() + 0.25).collect()
                 }
             })
             .collect();
@@ -1029,6 +1061,9 @@ fn activations_stored_as_f16_match_cpu() {
             }
             // A sum of every |a - b| (one f32 result).
             Op::Loss(LossOp::L1Mean { .. }) => (8.0, shapes[0].iter().product::<usize>() + 2),
+            // x r + b, BatchNorm with running statistics, the activation
+            // and the mask.
+            Op::Nn(NnOp::PConvEpilogue { .. }) => (32.0, 8),
             // Sums over positions (Gram) or channels (its backward).
             Op::Loss(LossOp::Gram) => (16.0, shapes[0][2] * shapes[0][3] + 2),
             Op::Loss(LossOp::GramBwd) => (8.0, shapes[1][1] + 2),

@@ -19,7 +19,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<V>;
+@group(0) @binding(1) var<storage, read> x: array<VI>;
 @group(0) @binding(2) var<storage, read> ratio: array<V>;
 @group(0) @binding(3) var<storage, read> known: array<V>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
@@ -27,7 +27,7 @@ struct Params {
 @group(0) @binding(6) var<storage, read> beta: array<f32>;
 @group(0) @binding(7) var<storage, read> mean: array<f32>;
 @group(0) @binding(8) var<storage, read> variance: array<f32>;
-@group(0) @binding(9) var<storage, read_write> y: array<V>;
+@group(0) @binding(9) var<storage, read_write> y: array<VO>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -41,7 +41,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let pixel = ((e / (p.c * p.hw)) * p.hw + e % p.hw) / LANES;
     let m = known[pixel];
     let r = ratio[pixel];
-    var v = x[i] * r;
+    var v = load_act(x[i]) * r;
     if (p.has_bias != 0u) {
         v = select(v, v + bias[ch], r != V(0.0));
     }
@@ -50,5 +50,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     }
     v = select(v * p.slope, v, v > V(0.0));
     // Holes are exactly 0, whatever the fill computed there.
-    y[i] = select(v * m, V(0.0), m == V(0.0));
+    y[i] = store_act(select(v * m, V(0.0), m == V(0.0)));
 }

@@ -192,7 +192,7 @@ shaders! {
     WeightFlip => "conv/weight_flip.wgsl" [],
     PConvMask => "conv/pconv_mask.wgsl" [],
     ChannelScale => "nn/channel_scale.wgsl" [VEC4, HALF],
-    PConvEpilogue => "nn/pconv_epilogue.wgsl" [VEC4],
+    PConvEpilogue => "nn/pconv_epilogue.wgsl" [VEC4, HALF],
     ChannelSum => "nn/channel_sum.wgsl" [],
     BatchnormStats => "nn/batchnorm_stats.wgsl" [SERIAL],
     BatchnormApply => "nn/batchnorm_apply.wgsl" [VEC4, HALF_OUT],

@@ -551,7 +551,8 @@ impl Op {
             | Op::Nn(NnOp::Upsample2xBwd)
             | Op::Nn(NnOp::SliceChannels { .. })
             | Op::Nn(NnOp::MaxPool2)
-            | Op::Nn(NnOp::ChannelScale { .. }) => (&[0], &[0]),
+            | Op::Nn(NnOp::ChannelScale { .. })
+            | Op::Nn(NnOp::PConvEpilogue { .. }) => (&[0], &[0]),
             Op::Nn(NnOp::ActivationBwd { .. })
             | Op::Nn(NnOp::Concat)
             | Op::Nn(NnOp::MaxPool2Bwd) => (&[0, 1], &[0]),

@@ -47,7 +47,18 @@ fn check_no_overlap(g: &Graph, rec: &Recording, keep: &[TensorId]) -> (u64, u64)
             last[t.index()] = last[t.index()].max(i);
         }
     }
+    // A fused activation's result shares its convolution's buffer: one
+    // user from the convolution to the result's last reader.
+    for (t, alias) in rec.aliases.iter().enumerate() {
+        if let Some(owner) = alias {
+            assert_eq!(p.tensor_buffer[t], p.tensor_buffer[owner.index()]);
+            last[owner.index()] = last[owner.index()].max(last[t]);
+        }
+    }
     for (t, info) in g.tensors.iter().enumerate() {
+        if rec.aliases[t].is_some() {
+            continue;
+        }
         let b = p.tensor_buffer[t];
         assert!(
             b < p.buffer_bytes.len(),

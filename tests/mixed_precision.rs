@@ -205,6 +205,15 @@ fn mixed_cooperative_matrices_match_cpu_on_odd_shapes() {
     }
 }
 
+/// `len` f32 values of magnitudes in [1/64, `scale`], normal in f16 (so
+/// rounding them errs by at most 2^-10 relative), of random signs.
+fn normal_operands(rng: &mut Rng, len: usize, scale: f64) -> Vec<f64> {
+    rng.values(len)
+        .iter()
+        .map(|v| (v.signum() * (1.0 / 64.0 + v.abs() * (scale - 1.0 / 64.0))) as f32 as f64)
+        .collect()
+}
+
 /// A graph's convolutions lowered in mixed precision (f32 tensors rounded
 /// to f16 as the tiles stage them, partial sums) against the f64 twins on
 /// the f32 operands. Operands have magnitudes in [1/64, 4], normal in f16,
@@ -226,12 +235,7 @@ fn graph_convolutions_in_mixed_precision_match_cpu() {
     let cases = [((2, 150, 6, 5), 70, 3, 1, 1), ((1, 9, 13, 11), 20, 5, 2, 2)];
     for (case, ((n, c_in, h, w), c_out, k, stride, pad)) in cases.into_iter().enumerate() {
         let mut rng = Rng::new(40 + case as u64);
-        let mut operand = |len: usize, scale: f64| -> Vec<f64> {
-            rng.values(len)
-                .iter()
-                .map(|v| (v.signum() * (1.0 / 64.0 + v.abs() * (scale - 1.0 / 64.0))) as f32 as f64)
-                .collect()
-        };
+        let mut operand = |len: usize, scale: f64| normal_operands(&mut rng, len, scale);
         let conv = MixedConv::new((n, c_in, h, w), c_out, Window { k, stride, pad }, true).unwrap();
         let d = conv.dims;
         let x = operand(n * c_in * h * w, 4.0);
@@ -1087,6 +1091,90 @@ fn activations_stored_as_f16_match_cpu() {
                 err <= bound,
                 "case {case} {op:?}[{i}] = {v}, want {r} (error {err:.3e} over {bound:.3e})"
             );
+        }
+    }
+}
+
+/// A convolution whose only reader is a leaky ReLU runs both in one kernel
+/// in mixed precision (the tiles' epilogue, or the sum of their chunks):
+/// the activation node records nothing and its result shares the
+/// convolution's buffer. Against the f64 twins: a leaky ReLU moves no two
+/// values further apart, so the convolution's bound holds, plus the
+/// rounding where the result is stored as f16. A deep small map (chunks
+/// summed apart) and a strided 5x5 (one chunk), with f16 and f32
+/// activations.
+#[test]
+fn convolution_and_activation_fuse_in_mixed_precision() {
+    use pconv::graph::storage::Storage;
+    use pconv::graph::Graph;
+    use pconv::ops::{ConvOp, NnOp, Op};
+    let Some(ctx) = f16_gpu() else { return };
+    let cases = [((2, 150, 6, 5), 70, 3, 1, 1), ((1, 9, 13, 11), 20, 5, 2, 2)];
+    for (case, ((n, c_in, h, w), c_out, k, stride, pad)) in cases.into_iter().enumerate() {
+        let mut rng = Rng::new(90 + case as u64);
+        let mut operand = |len: usize, scale: f64| normal_operands(&mut rng, len, scale);
+        let mut g = Graph::new();
+        let tx = g.input("x", &[n, c_in, h, w]);
+        let tw = g.input("w", &[c_out, c_in, k, k]);
+        let tb = g.input("b", &[c_out]);
+        let conv = Op::Conv(ConvOp::Conv2d {
+            stride,
+            pad,
+            bias: true,
+        });
+        let raw = g.push(conv, &[tx, tw, tb]).unwrap()[0];
+        let act = g
+            .push(Op::Nn(NnOp::Activation { slope: 0.2 }), &[raw])
+            .unwrap()[0];
+        let copy = Op::Nn(NnOp::Axpby {
+            alpha: 1.0,
+            beta: 0.0,
+        });
+        let out = g.push(copy, &[act]).unwrap()[0];
+        let mc = MixedConv::new((n, c_in, h, w), c_out, Window { k, stride, pad }, true).unwrap();
+        let d = mc.dims;
+        let x = operand(n * c_in * h * w, 4.0);
+        let wt = operand(c_out * c_in * k * k, 0.5);
+        let b = operand(c_out, 1.0);
+        let abs = |v: &[f64]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
+        let want: Vec<f64> = conv2d_cpu(&d, &x, &wt, Some(&b))
+            .iter()
+            .map(|&v| if v > 0.0 { v } else { 0.2 * v })
+            .collect();
+        let magnitude = conv2d_cpu(&d, &abs(&x), &abs(&wt), Some(&abs(&b)));
+        let terms = c_in * k * k + 1;
+        let bound = f64::powi(2.0, -9) + f64::powi(2.0, -20) + gamma(terms + terms.div_ceil(32));
+        for half in [false, true] {
+            let traits = DeviceTraits {
+                mixed: MixedKernels::Twin,
+                half_storage: half,
+                ..ctx.traits()
+            };
+            let rec = Recording::of(&g, &traits, &[out]);
+            assert!(
+                rec.nodes[1].dispatches.is_empty(),
+                "the activation ran apart"
+            );
+            assert_eq!(rec.aliases[act.index()], Some(raw));
+            let f16 = rec.storage.tensors[act.index()] == Storage::F16;
+            assert_eq!(f16, half);
+            let exec = Executor::with_traits(&ctx, &g, &[out], &traits).unwrap();
+            for (t, v) in [(tx, &x), (tw, &wt), (tb, &b)] {
+                exec.write(t, &common::to_f32(v)).unwrap();
+            }
+            exec.run();
+            exec.wait().unwrap();
+            assert!(ctx.take_errors().is_empty());
+            let got = exec.read(out).unwrap();
+            for (i, ((&v, &r), &m)) in got.iter().zip(&want).zip(&magnitude).enumerate() {
+                let err = (v as f64 - r).abs();
+                let limit =
+                    bound * m + f16 as u8 as f64 * f64::powi(2.0, -10) * (r.abs() + bound * m);
+                assert!(
+                    err <= limit,
+                    "case {case} f16 {half} [{i}] = {v}, want {r}: error {err:.3e} over {limit:.3e}"
+                );
+            }
         }
     }
 }

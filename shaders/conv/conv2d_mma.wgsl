@@ -58,6 +58,10 @@ struct Params {
     // Reduction indices per chunk.
     chunk: u32,
     n: u32,
+    // The forward result through a leaky ReLU of `slope` (an activation
+    // fused into this kernel; only where it writes whole sums, one chunk).
+    act: u32,
+    slope: f32,
 }
 
 // Operands and result as stored: activations f16 with `half_in` /
@@ -502,6 +506,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
                     var v = c_tile[m * TILE_N + lid % TILE_N];
                     if (p.has_bias != 0u && split == 0u) {
                         v += bias[row];
+                    }
+                    if (p.act != 0u) {
+                        v = select(p.slope * v, v, v > 0.0);
                     }
                     dst[base + row * out_plane + c.out] = store_dst(v);
                 }

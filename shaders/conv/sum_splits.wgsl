@@ -6,6 +6,9 @@
 struct Params {
     len: u32,
     splits: u32,
+    // The sum through a leaky ReLU of `slope` (a fused activation).
+    act: u32,
+    slope: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -22,6 +25,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     var s = 0.0;
     for (var k = 0u; k < p.splits; k++) {
         s = s + partial[k * p.len + i];
+    }
+    if (p.act != 0u) {
+        s = select(p.slope * s, s, s > 0.0);
     }
     out[i] = out1(s);
 }

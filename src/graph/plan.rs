@@ -155,11 +155,18 @@ pub fn plan(graph: &Graph, recording: &Recording, keep: &[TensorId]) -> Plan {
             tensor_buffer[t] = sizes.len() - 1;
         }
     }
-    // Last node that reads each tensor.
+    // Last node that reads each tensor; a tensor whose buffer another
+    // (fused) result takes over lives as long as that result is read.
     let mut last_use = vec![None; n_tensors];
     for (i, node) in graph.nodes.iter().enumerate() {
         for t in &node.inputs {
             last_use[t.index()] = Some(i);
+        }
+    }
+    for (t, alias) in recording.aliases.iter().enumerate() {
+        if let Some(owner) = alias {
+            let o = owner.index();
+            last_use[o] = last_use[o].max(last_use[t]);
         }
     }
     let mut free = FreeList { free: Vec::new() };
@@ -171,7 +178,9 @@ pub fn plan(graph: &Graph, recording: &Recording, keep: &[TensorId]) -> Plan {
         // Outputs and scratch are placed while the inputs are still held, so
         // a dispatch never reads and writes one buffer.
         for t in &node.outputs {
-            if !dedicated(t.index()) {
+            if let Some(owner) = recording.aliases[t.index()] {
+                tensor_buffer[t.index()] = tensor_buffer[owner.index()];
+            } else if !dedicated(t.index()) {
                 let bytes = recording.storage.bytes(graph, *t);
                 tensor_buffer[t.index()] = free.take(bytes, &mut sizes);
             }
@@ -204,7 +213,8 @@ pub fn plan(graph: &Graph, recording: &Recording, keep: &[TensorId]) -> Plan {
             .inputs
             .iter()
             .chain(&node.outputs)
-            .map(|t| t.index())
+            // A shared buffer is the owner's, freed after its last reader.
+            .map(|t| recording.aliases[t.index()].unwrap_or(*t).index())
             .filter(|&t| !dedicated(t) && last_use[t].is_none_or(|u| u <= i))
             .collect();
         dead.sort_unstable();

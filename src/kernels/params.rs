@@ -13,7 +13,7 @@ uniform! {
     /// The mixed-precision convolutions (f16 matrix tiles); `chunk`: the
     /// weight gradient's reduction per split.
     Conv2dMmaParams in "conv/conv2d_mma.wgsl" {
-        c_in: u32, h: u32, w: u32, c_out: u32, h_out: u32, w_out: u32, k: u32, stride: u32, pad: u32, has_bias: u32, chunk: u32, n: u32,
+        c_in: u32, h: u32, w: u32, c_out: u32, h_out: u32, w_out: u32, k: u32, stride: u32, pad: u32, has_bias: u32, chunk: u32, n: u32, act: u32, slope: f32,
     }
 }
 

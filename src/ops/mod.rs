@@ -604,6 +604,22 @@ impl Op {
         }
     }
 
+    /// The dispatches of this op followed by a leaky ReLU of `slope` on its
+    /// only output, in one kernel, where such a fused kernel exists (a
+    /// forward convolution in mixed precision); None elsewhere.
+    pub fn lower_with_activation(
+        &self,
+        ins: &[&[usize]],
+        dev: &DeviceTraits,
+        half: HalfStorage,
+        slope: f32,
+    ) -> Option<Lowered> {
+        match self {
+            Op::Conv(op) => conv::lower_with_activation(op, ins, dev, half, slope),
+            _ => None,
+        }
+    }
+
     /// The CPU twin: outputs, plus new values of the inputs written in place.
     pub fn eval_cpu(
         &self,

@@ -10,7 +10,7 @@
 //! alone is what the tests run on f16-representable data against the f64
 //! twins (tests/common/direct.rs).
 use super::cpu::{ConvDims, Window};
-use super::sum_splits;
+use super::sum_splits_then;
 use crate::error::{Error, Result};
 use crate::graph::{Graph, TensorId};
 use crate::kernels::{
@@ -99,6 +99,9 @@ pub struct MixedConv {
     pub bias: bool,
     /// The kernel's block of results (`new`: `Square`).
     pub tile: MmaTile,
+    /// The forward result through a leaky ReLU of this slope (an
+    /// activation fused into the convolution; `new`: none).
+    pub activation: Option<f32>,
 }
 
 /// A pass as the kernel's GEMMs: result rows and columns per matrix,
@@ -160,6 +163,7 @@ impl MixedConv {
             },
             bias,
             tile: MmaTile::Square,
+            activation: None,
         };
         let fits = |g: Gemm| {
             g.cols.div_ceil(TILE_N) <= 65535
@@ -262,6 +266,9 @@ impl MixedConv {
             has_bias: (self.bias && forward) as u32,
             chunk: chunks.len as u32,
             n: d.n as u32,
+            // With chunks the activation follows their sum.
+            act: (forward && chunks.count == 1 && self.activation.is_some()) as u32,
+            slope: self.activation.unwrap_or(0.0),
         };
         let direction = match pass {
             MixedPass::Forward => Defines::NONE,
@@ -410,7 +417,13 @@ impl MixedConv {
             .with_if(Defines::HALF_IN, half.input)
             .with_if(Defines::HALF_OUT, half.output && chunks.count == 1);
         lowered.dispatches.push(tiles);
-        sum_splits(&mut lowered, chunks.count, self.output_len(pass));
+        let activation = self.activation.filter(|_| pass == MixedPass::Forward);
+        sum_splits_then(
+            &mut lowered,
+            chunks.count,
+            self.output_len(pass),
+            activation,
+        );
         if half.output && chunks.count > 1 {
             let last = lowered.dispatches.last_mut().expect("sum_splits");
             last.kernel = last.kernel.with(Defines::HALF_OUT);

@@ -94,6 +94,27 @@ pub(super) fn lower(
     }
 }
 
+/// A forward convolution whose result goes through a leaky ReLU of `slope`
+/// in the same kernel (the mixed-precision tiles' epilogue, or the sum of
+/// their chunks), where mixed precision runs it; None elsewhere.
+pub(super) fn lower_with_activation(
+    op: &ConvOp,
+    ins: &[&[usize]],
+    dev: &DeviceTraits,
+    half: HalfStorage,
+    slope: f32,
+) -> Option<Lowered> {
+    if dev.mixed == MixedKernels::Off || !matches!(op, ConvOp::Conv2d { .. }) {
+        return None;
+    }
+    let (conv, pass, bindings) = mixed_conv(op, ins)?;
+    let conv = mixed::MixedConv {
+        activation: Some(slope),
+        ..conv
+    };
+    Some(conv.lower(pass, bindings, dev, half))
+}
+
 /// Whether `op` on inputs of shapes `ins` runs as a mixed-precision GEMM
 /// where mixed precision is on (else the f32 kernels run it).
 pub(super) fn runs_mixed(op: &ConvOp, ins: &[&[usize]]) -> bool {
@@ -193,12 +214,28 @@ pub(super) fn split_target(lowered: &Lowered, splits: usize) -> Binding {
 /// split-K kernel wrote into the next scratch slot are added into the output
 /// (the backward-weight kernels and the Gram matrices).
 pub(super) fn sum_splits(lowered: &mut Lowered, splits: usize, len: usize) {
+    sum_splits_then(lowered, splits, len, None);
+}
+
+/// `sum_splits`, the sums then through a leaky ReLU of `activation`'s
+/// slope where given (a fused activation).
+pub(super) fn sum_splits_then(
+    lowered: &mut Lowered,
+    splits: usize,
+    len: usize,
+    activation: Option<f32>,
+) {
     if splits > 1 {
         let slot = lowered.scratch_bytes.len();
         lowered.scratch_bytes.push((splits * len * 4) as u64);
         lowered.dispatches.push(Dispatch {
             kernel: Shader::SumSplits.kernel(),
-            params: Params::new().u(len).u(splits).done(),
+            params: Params::new()
+                .u(len)
+                .u(splits)
+                .b(activation.is_some())
+                .f(activation.unwrap_or(0.0))
+                .done(),
             bindings: vec![Binding::Scratch(slot), Binding::Output(0)],
             workgroups: grid_1d(len),
         });

@@ -1102,13 +1102,17 @@ fn activations_stored_as_f16_match_cpu() {
 /// values further apart, so the convolution's bound holds, plus the
 /// rounding where the result is stored as f16. A deep small map (chunks
 /// summed apart) and a strided 5x5 (one chunk), with f16 and f32
-/// activations.
+/// activations, the twin and (where offered) cooperative matrices.
 #[test]
 fn convolution_and_activation_fuse_in_mixed_precision() {
     use pconv::graph::storage::Storage;
     use pconv::graph::Graph;
     use pconv::ops::{ConvOp, NnOp, Op};
     let Some(ctx) = f16_gpu() else { return };
+    let mut kernels = vec![MixedKernels::Twin];
+    if ctx.mixed_precision().coop_16x16_f16 {
+        kernels.push(MixedKernels::Coop);
+    }
     let cases = [((2, 150, 6, 5), 70, 3, 1, 1), ((1, 9, 13, 11), 20, 5, 2, 2)];
     for (case, ((n, c_in, h, w), c_out, k, stride, pad)) in cases.into_iter().enumerate() {
         let mut rng = Rng::new(90 + case as u64);
@@ -1144,9 +1148,9 @@ fn convolution_and_activation_fuse_in_mixed_precision() {
         let magnitude = conv2d_cpu(&d, &abs(&x), &abs(&wt), Some(&abs(&b)));
         let terms = c_in * k * k + 1;
         let bound = f64::powi(2.0, -9) + f64::powi(2.0, -20) + gamma(terms + terms.div_ceil(32));
-        for half in [false, true] {
+        for (mixed, half) in kernels.iter().flat_map(|&k| [(k, false), (k, true)]) {
             let traits = DeviceTraits {
-                mixed: MixedKernels::Twin,
+                mixed,
                 half_storage: half,
                 ..ctx.traits()
             };
@@ -1172,7 +1176,8 @@ fn convolution_and_activation_fuse_in_mixed_precision() {
                     bound * m + f16 as u8 as f64 * f64::powi(2.0, -10) * (r.abs() + bound * m);
                 assert!(
                     err <= limit,
-                    "case {case} f16 {half} [{i}] = {v}, want {r}: error {err:.3e} over {limit:.3e}"
+                    "{mixed:?} case {case} f16 {half} [{i}] = {v}, want {r}: error {err:.3e} over \
+                     {limit:.3e}"
                 );
             }
         }

@@ -7,6 +7,9 @@ struct Params {
     n: u32,
     c: u32,
     hw: u32,
+    // The result through a leaky ReLU of `slope` (a fused activation).
+    act: u32,
+    slope: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -26,5 +29,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         return;
     }
     let ch = (e / p.hw) % p.c;
-    y[i] = store_act((load_act(x[i]) - mean[ch]) * invstd[ch] * gamma[ch] + beta[ch]);
+    var v = (load_act(x[i]) - mean[ch]) * invstd[ch] * gamma[ch] + beta[ch];
+    if (p.act != 0u) {
+        v = select(p.slope * v, v, v > V(0.0));
+    }
+    y[i] = store_act(v);
 }

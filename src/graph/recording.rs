@@ -12,7 +12,7 @@ pub struct Recording {
     pub nodes: Vec<Lowered>,
     pub storage: StoragePlan,
     /// Per tensor, the tensor whose buffer it shares: an activation fused
-    /// into the convolution before it (the convolution writes the
+    /// into the op before it (a convolution or BatchNorm writes the
     /// activation's result into its own output's buffer, and the
     /// activation node runs nothing).
     pub aliases: Vec<Option<TensorId>>,
@@ -24,7 +24,11 @@ impl Recording {
         let storage = StoragePlan::assign(graph, dev, keep);
         let mut aliases = vec![None; graph.tensors.len()];
         let mut fused_away = vec![false; graph.nodes.len()];
-        let fusions = activation_fusions(graph, &storage, keep);
+        let fusions = if dev.fuse_activations {
+            activation_fusions(graph, &storage, keep)
+        } else {
+            Default::default()
+        };
         let nodes = graph
             .nodes
             .iter()
@@ -58,13 +62,14 @@ impl Recording {
     }
 }
 
-/// Node pairs (convolution i -> (activation j, slope)) where the activation
-/// is the only reader of the convolution's output and both results are
-/// stored alike and by the plan (neither read by the host): the
-/// activation can then run in the convolution's kernel, writing into the
-/// output's buffer, which the activation's result takes over. A forward
-/// activation of VGG's features, read and written once per image, costs
-/// nothing then. Whether the convolution has a fused kernel is its
+/// Node pairs (producer i -> (activation j, slope)) where the activation
+/// is the only reader of the producer's (first) output and both results
+/// are stored alike and by the plan (neither read by the host): the
+/// activation can then run in the producer's kernel, writing into the
+/// output's buffer, which the activation's result takes over. VGG's
+/// forward activations after its convolutions (in mixed precision) and
+/// the U-Net's after BatchNorm, each reading and writing a whole feature
+/// map, cost nothing then. Whether the producer has a fused kernel is its
 /// lowering's to say (`Op::lower_with_activation`).
 fn activation_fusions(
     graph: &Graph,
@@ -81,7 +86,9 @@ fn activation_fusions(
         |t: TensorId| graph.info(t).kind == TensorKind::Intermediate && !keep.contains(&t);
     let mut fusions = std::collections::HashMap::new();
     for (i, n) in graph.nodes.iter().enumerate() {
-        let [t] = n.outputs[..] else { continue };
+        let Some(&t) = n.outputs.first() else {
+            continue;
+        };
         let [j] = readers[t.index()][..] else {
             continue;
         };

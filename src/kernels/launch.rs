@@ -43,6 +43,11 @@ pub struct DeviceTraits {
     /// as autocast keeps them: half the bytes for the memory-bound kernels.
     /// `PCONV_F32_STORAGE=1` keeps them f32, for comparison.
     pub half_storage: bool,
+    /// An activation that is the only reader of a result runs in the
+    /// kernel writing it (BatchNorm's normalisation; mixed precision's
+    /// convolutions): `Recording::aliases`. `PCONV_NO_FUSION=1` runs them
+    /// apart, for comparison.
+    pub fuse_activations: bool,
 }
 
 /// Whether a node's kernels read (`input`) and write (`output`) its
@@ -82,6 +87,7 @@ impl DeviceTraits {
         mixed: MixedKernels::Off,
         mixed_tall: false,
         half_storage: false,
+        fuse_activations: true,
     };
 
     /// A CPU adapter (lavapipe) before its optional features are known.
@@ -94,6 +100,7 @@ impl DeviceTraits {
         mixed: MixedKernels::Off,
         mixed_tall: false,
         half_storage: false,
+        fuse_activations: true,
     };
 
     /// Whether `texels` vec4s fit one texel array of this device.

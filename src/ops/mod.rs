@@ -605,8 +605,8 @@ impl Op {
     }
 
     /// The dispatches of this op followed by a leaky ReLU of `slope` on its
-    /// only output, in one kernel, where such a fused kernel exists (a
-    /// forward convolution in mixed precision); None elsewhere.
+    /// (first) output, in its kernel, where such a fused kernel exists (a
+    /// forward convolution in mixed precision, BatchNorm); None elsewhere.
     pub fn lower_with_activation(
         &self,
         ins: &[&[usize]],
@@ -616,6 +616,12 @@ impl Op {
     ) -> Option<Lowered> {
         match self {
             Op::Conv(op) => conv::lower_with_activation(op, ins, dev, half, slope),
+            Op::Nn(op) => nn::lower_with_activation(op, ins, slope).map(|mut lowered| {
+                for d in &mut lowered.dispatches {
+                    d.kernel = d.kernel.with_half(half);
+                }
+                lowered
+            }),
             _ => None,
         }
     }

@@ -48,6 +48,69 @@ fn maxpool_vec4(x: &[usize]) -> bool {
     x[2].is_multiple_of(2) && x[3].is_multiple_of(4)
 }
 
+/// The dispatches of `op` followed by a leaky ReLU of `slope` on its
+/// result, in its own kernel: BatchNorm (the normalisation's last step);
+/// None for the other ops.
+pub(super) fn lower_with_activation(op: &NnOp, ins: &[&[usize]], slope: f32) -> Option<Lowered> {
+    match *op {
+        NnOp::BatchNorm {
+            train,
+            eps,
+            momentum,
+        } => Some(batch_norm(ins[0], train, eps, momentum, Some(slope))),
+        _ => None,
+    }
+}
+
+/// BatchNorm's statistics and normalisation, the result through a leaky
+/// ReLU of `activation`'s slope where given.
+fn batch_norm(
+    x: &[usize],
+    train: bool,
+    eps: f32,
+    momentum: f32,
+    activation: Option<f32>,
+) -> Lowered {
+    let (n, c, hw) = (x[0], x[1], x[2] * x[3]);
+    let (kernel, workgroups) = bn_reduce_launch(
+        n * hw,
+        c,
+        Shader::BatchnormStats.with(Defines::SERIAL),
+        Shader::BatchnormStats.kernel(),
+    );
+    let stats = Dispatch {
+        kernel,
+        params: BatchnormStatsParams {
+            n: u(n),
+            c: u(c),
+            hw: u(hw),
+            train: train.into(),
+            eps,
+            momentum,
+        }
+        .words(),
+        bindings: vec![In(0), In(3), In(4), Out(1), Out(2)],
+        workgroups,
+    };
+    let (kernel, items) = super::vec4_planes(Shader::BatchnormApply, hw, numel(x));
+    let params = Params::new()
+        .u(n)
+        .u(c)
+        .u(hw)
+        .b(activation.is_some())
+        .f(activation.unwrap_or(0.0));
+    let apply = ew(
+        kernel,
+        params,
+        vec![In(0), Out(1), Out(2), In(1), In(2), Out(0)],
+        items,
+    );
+    Lowered {
+        dispatches: vec![stats, apply],
+        ..Default::default()
+    }
+}
+
 pub(super) fn lower(op: &NnOp, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
     let x = ins[0];
     let len = numel(x);
@@ -108,40 +171,7 @@ pub(super) fn lower(op: &NnOp, ins: &[&[usize]], outs: &[&[usize]]) -> Lowered {
             train,
             eps,
             momentum,
-        } => {
-            let (n, c, hw) = (x[0], x[1], x[2] * x[3]);
-            let (kernel, workgroups) = bn_reduce_launch(
-                n * hw,
-                c,
-                Shader::BatchnormStats.with(Defines::SERIAL),
-                Shader::BatchnormStats.kernel(),
-            );
-            let stats = Dispatch {
-                kernel,
-                params: BatchnormStatsParams {
-                    n: u(n),
-                    c: u(c),
-                    hw: u(hw),
-                    train: train.into(),
-                    eps,
-                    momentum,
-                }
-                .words(),
-                bindings: vec![In(0), In(3), In(4), Out(1), Out(2)],
-                workgroups,
-            };
-            let (kernel, items) = super::vec4_planes(Shader::BatchnormApply, hw, len);
-            let apply = ew(
-                kernel,
-                Params::new().u(n).u(c).u(hw),
-                vec![In(0), Out(1), Out(2), In(1), In(2), Out(0)],
-                items,
-            );
-            Lowered {
-                dispatches: vec![stats, apply],
-                ..Default::default()
-            }
-        }
+        } => batch_norm(x, train, eps, momentum, None),
         NnOp::BatchNormBwd { train } => {
             let (n, c, hw) = (x[0], x[1], x[2] * x[3]);
             let (kernel, workgroups) = bn_reduce_launch(

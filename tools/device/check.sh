@@ -44,6 +44,8 @@ timeout -k 5 30 $P bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 3 -
 el suite
 timeout -k 5 60 $P bench --suite --json $R/pconv_suite.json --reps 3 > $R/suite.txt 2>&1; tail -n 12 $R/suite.txt
 timeout -k 5 20 $P bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 | tee $R/face_step_f32.txt | tail -n 4
+el "the same step with BatchNorm's activations run apart (no fusion)"
+PCONV_NO_FUSION=1 timeout -k 5 20 $P bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 | tail -n 1
 el "accumulation L7 256 b12: the split step and a full-width gradient round trip (issue 25)"
 timeout -k 5 30 $P bench --levels 7 --size 256 --batch 12 --accum 2 --reps 3 | tail -n 2
 el profile inference

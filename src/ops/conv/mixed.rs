@@ -449,9 +449,10 @@ pub fn round_to_f16(x: f32) -> f32 {
 /// stride 2, partial tiles of everything, several chunks where the device
 /// splits; 130 output channels, so the 128-row blocks run where the
 /// device's traits choose them) through the graph with `kernels`, on
-/// integers from -3 to 3:
-/// f16 holds them exactly and their f32 sums are exact in any order, so
-/// every value must equal the CPU's. A driver whose cooperative matrices
+/// integers from -3 to 3 with f32 activations and from -1 to 1 with f16
+/// ones: f16 holds them exactly and their f32 sums are exact in any order
+/// (and, for the second, within f16's integers), so every value must
+/// equal the CPU's. A driver whose cooperative matrices
 /// (an experimental wgpu feature) compute wrongly, or fail to build, is
 /// found before a run trusts them; the error says which value differed.
 pub fn self_test(
@@ -459,10 +460,15 @@ pub fn self_test(
     kernels: MixedKernels,
 ) -> std::result::Result<(), String> {
     let run = || -> Result<()> {
-        for (case, (n, c_in, h, w, c_out, k, stride, pad)) in
-            [(2, 37, 9, 11, 21, 3, 1, 1), (1, 5, 13, 10, 130, 5, 2, 2)]
-                .into_iter()
-                .enumerate()
+        // Each case with f32 activations on integers from -3 to 3, then
+        // with f16 activations (the kernels' f16-storage variants) on -1 to
+        // 1, whose sums (at most 1,170) f16 holds exactly too.
+        let cases = [(2, 37, 9, 11, 21, 3, 1, 1), (1, 5, 13, 10, 130, 5, 2, 2)];
+        let runs = [(false, 7u32), (true, 3u32)];
+        for ((case, (n, c_in, h, w, c_out, k, stride, pad)), (f16_activations, span)) in cases
+            .into_iter()
+            .enumerate()
+            .flat_map(|c| runs.map(|r| (c, r)))
         {
             let conv = MixedConv::new((n, c_in, h, w), c_out, Window { k, stride, pad }, true)?;
             let d = conv.dims;
@@ -471,7 +477,7 @@ pub fn self_test(
                 (0..len)
                     .map(|_| {
                         state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                        ((state >> 16) % 7) as f64 - 3.0
+                        ((state >> 16) % span) as f64 - (span / 2) as f64
                     })
                     .collect()
             };
@@ -479,9 +485,10 @@ pub fn self_test(
             let wt = ints(c_out * c_in * k * k);
             let b = ints(c_out);
             let gy = ints(n * c_out * d.h_out * d.w_out);
-            let (g, [tx, tw, tb, tgy], [y, gx, gw]) = conv.three_passes(false)?;
+            let (g, [tx, tw, tb, tgy], [y, gx, gw]) = conv.three_passes(f16_activations)?;
             let traits = DeviceTraits {
                 mixed: kernels,
+                half_storage: f16_activations,
                 ..ctx.traits()
             };
             let exec = crate::gpu::Executor::with_traits(ctx, &g, &[y, gx, gw], &traits)?;
@@ -516,9 +523,10 @@ pub fn self_test(
                     .enumerate()
                     .find(|(_, (g, w))| **g as f64 != **w)
                 {
+                    let storage = if f16_activations { "f16" } else { "f32" };
                     return Err(Error::Invalid(format!(
-                        "the {what} of a {k}x{k} stride-{stride} convolution gave {g} at [{i}] \
-                         where the exact value is {w}"
+                        "the {what} of a {k}x{k} stride-{stride} convolution ({storage} \
+                         activations) gave {g} at [{i}] where the exact value is {w}"
                     )));
                 }
             }

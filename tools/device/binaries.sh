@@ -10,8 +10,13 @@ cargo build --release
 strip -o /tmp/pconv-stripped target/release/pconv
 gzip -c /tmp/pconv-stripped > gpu/pconv.gz
 for t in ops_gpu_vs_cpu mixed_precision; do
+  # The test's own executable (cargo also reports the pconv binary's).
   bin=$(cargo test --release --no-run --test $t --message-format=json 2>/dev/null \
-    | grep -o '"executable":"[^"]*"' | tail -n 1 | cut -d'"' -f4)
+    | python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["kind"] == ["test"] and m.get("executable"):
+        print(m["executable"])' | tail -n 1)
   strip -o /tmp/$t-stripped "$bin"
   gzip -c /tmp/$t-stripped > gpu/t/$t.gz
 done

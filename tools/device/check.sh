@@ -25,7 +25,7 @@ el mixed-precision kernels: plain twin and cooperative matrices against the CPU
 $P info | grep -A 6 "^precision"
 if [ -f gpu/t/mixed_precision.gz ]; then
   gunzip -c gpu/t/mixed_precision.gz > /root/pc/mixed && chmod +x /root/pc/mixed
-  PCONV_PRECISION=mixed PCONV_REQUIRE_GPU=1 PCONV_REQUIRE_COOP=1 timeout -k 5 60 /root/pc/mixed --test-threads 1 > /root/mixed.txt 2>&1; rc=$?; echo "mixed rc $rc"
+  PCONV_PRECISION=mixed PCONV_REQUIRE_GPU=1 PCONV_REQUIRE_COOP=1 timeout -k 5 ${MIXED_S:-120} /root/pc/mixed --test-threads 1 > /root/mixed.txt 2>&1; rc=$?; echo "mixed rc $rc"
   grep -E "^test |^test result|panicked|bound" /root/mixed.txt | head -20; [ $rc = 0 ] || cp /root/mixed.txt $R/
 fi
 el kernels f32 and mixed

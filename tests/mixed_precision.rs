@@ -943,6 +943,15 @@ fn activations_stored_as_f16_match_cpu() {
             false,
         ),
         (
+            nn(NnOp::ChannelAffine {
+                scale: [4.4, 4.5, 4.4],
+                shift: [-2.1, -2.0, -1.8],
+            }),
+            vec![vec![2, 3, 5, 7]],
+            vec![true],
+            false,
+        ),
+        (
             nn(NnOp::PConvEpilogue {
                 bias: true,
                 bn: true,

@@ -1,6 +1,7 @@
 // y[n, c, p] = x[n, c, p] * scale[c] + shift[c] for 3-channel images: the VGG
 // input normalisation (and, with shift 0, its backward).
 #import index
+#import half
 
 struct Params {
     n: u32,
@@ -10,8 +11,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<IN1>;
+@group(0) @binding(2) var<storage, read_write> y: array<OUT1>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -21,5 +22,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         return;
     }
     let ch = (i / p.hw) % 3u;
-    y[i] = x[i] * p.scale[ch] + p.shift[ch];
+    y[i] = out1(f32(x[i]) * p.scale[ch] + p.shift[ch]);
 }

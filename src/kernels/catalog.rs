@@ -207,7 +207,7 @@ shaders! {
     Maxpool2 => "nn/maxpool2.wgsl" [VEC4, HALF],
     Maxpool2Bwd => "nn/maxpool2_bwd.wgsl" [VEC4, HALF],
     Axpby => "nn/axpby.wgsl" [VEC4, HALF],
-    ChannelAffine => "nn/channel_affine.wgsl" [],
+    ChannelAffine => "nn/channel_affine.wgsl" [HALF],
     Composite => "loss/composite.wgsl" [],
     L1Partial => "loss/l1_partial.wgsl" [VEC4, HALF_IN],
     L1Bwd => "loss/l1_bwd.wgsl" [VEC4, HALF],

@@ -552,6 +552,7 @@ impl Op {
             | Op::Nn(NnOp::SliceChannels { .. })
             | Op::Nn(NnOp::MaxPool2)
             | Op::Nn(NnOp::ChannelScale { .. })
+            | Op::Nn(NnOp::ChannelAffine { .. })
             | Op::Nn(NnOp::PConvEpilogue { .. }) => (&[0], &[0]),
             Op::Nn(NnOp::ActivationBwd { .. })
             | Op::Nn(NnOp::Concat)

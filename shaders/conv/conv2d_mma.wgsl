@@ -65,22 +65,47 @@ struct Params {
 }
 
 // Operands and result as stored: activations f16 with `half_in` /
-// `half_out`, weights f32.
+// `half_out`, weights f32; `stage_*` give a stored operand as f16, and
+// `store_dst` a result as stored. The left operand is an activation (gy)
+// only in bwd_weight.
 #ifdef half_in
 alias GATHERED = f16;
-#ifdef bwd_weight
-alias LEFT = f16;
-#else
-alias LEFT = f32;
-#endif
+
+fn stage_gathered(v: GATHERED) -> f16 {
+    return v;
+}
 #else
 alias GATHERED = f32;
+
+fn stage_gathered(v: GATHERED) -> f16 {
+    return to_f16(v);
+}
+#endif
+#ifdef bwd_weight
+alias LEFT = GATHERED;
+
+fn stage_left(v: LEFT) -> f16 {
+    return stage_gathered(v);
+}
+#else
 alias LEFT = f32;
+
+fn stage_left(v: LEFT) -> f16 {
+    return to_f16(v);
+}
 #endif
 #ifdef half_out
 alias DST = f16;
+
+fn store_dst(v: f32) -> DST {
+    return to_f16(v);
+}
 #else
 alias DST = f32;
+
+fn store_dst(v: f32) -> DST {
+    return v;
+}
 #endif
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -124,35 +149,6 @@ fn to_f16(v: f32) -> f16 {
         return f16(v);
     }
     return f16(sign(v)) * f16(65504.0) * f16(2.0);
-}
-
-// A stored operand as f16 (already f16 with `half_in`).
-fn stage_gathered(v: GATHERED) -> f16 {
-#ifdef half_in
-    return v;
-#else
-    return to_f16(v);
-#endif
-}
-
-fn stage_left(v: LEFT) -> f16 {
-#ifdef half_in
-#ifdef bwd_weight
-    return v;
-#else
-    return to_f16(v);
-#endif
-#else
-    return to_f16(v);
-#endif
-}
-
-fn store_dst(v: f32) -> DST {
-#ifdef half_out
-    return to_f16(v);
-#else
-    return v;
-#endif
 }
 
 // bwd_data's pixels (iy, ix) = (py + s j, px + s i) of one phase, j <

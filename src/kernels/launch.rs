@@ -155,6 +155,16 @@ impl Lowered {
             ..Default::default()
         }
     }
+
+    /// Every dispatch reading and writing its activations as `half` says,
+    /// as far as its kernel's file declares f16 variants
+    /// (`Kernel::with_half`).
+    pub fn with_half(mut self, half: HalfStorage) -> Self {
+        for d in &mut self.dispatches {
+            d.kernel = d.kernel.with_half(half);
+        }
+        self
+    }
 }
 
 pub const WG_SIZE: u32 = 256;

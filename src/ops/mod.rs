@@ -531,8 +531,9 @@ impl Op {
     /// The activation tensors this op's f16-storage kernel variants read
     /// and write as f16 (`HalfStorage`): (input positions, output
     /// positions); none where it has no such variant on this device and
-    /// these shapes. Masks, mask ratios, biases, BatchNorm, the losses and
-    /// everything of the optimiser stay f32, as under autocast.
+    /// these shapes. Masks, mask ratios, biases, BatchNorm's inputs and
+    /// statistics, the losses' sums, Gram matrices and everything of the
+    /// optimiser stay f32, as under autocast.
     pub fn half_io(
         &self,
         ins: &[&[usize]],
@@ -587,20 +588,8 @@ impl Op {
     ) -> Lowered {
         match self {
             Op::Conv(op) => conv::lower(op, ins, outs, dev, half),
-            Op::Nn(op) => {
-                let mut lowered = nn::lower(op, ins, outs);
-                for d in &mut lowered.dispatches {
-                    d.kernel = d.kernel.with_half(half);
-                }
-                lowered
-            }
-            Op::Loss(op) => {
-                let mut lowered = loss::lower(op, ins, outs, dev);
-                for d in &mut lowered.dispatches {
-                    d.kernel = d.kernel.with_half(half);
-                }
-                lowered
-            }
+            Op::Nn(op) => nn::lower(op, ins, outs).with_half(half),
+            Op::Loss(op) => loss::lower(op, ins, outs, dev).with_half(half),
             Op::Optim(op) => optim::lower(op, ins),
         }
     }
@@ -617,12 +606,7 @@ impl Op {
     ) -> Option<Lowered> {
         match self {
             Op::Conv(op) => conv::lower_with_activation(op, ins, dev, half, slope),
-            Op::Nn(op) => nn::lower_with_activation(op, ins, slope).map(|mut lowered| {
-                for d in &mut lowered.dispatches {
-                    d.kernel = d.kernel.with_half(half);
-                }
-                lowered
-            }),
+            Op::Nn(op) => nn::lower_with_activation(op, ins, slope).map(|l| l.with_half(half)),
             _ => None,
         }
     }

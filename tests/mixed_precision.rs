@@ -11,7 +11,7 @@ use common::direct::DirectRun;
 use common::Rng;
 use pconv::gpu::{Executor, GpuContext};
 use pconv::graph::recording::Recording;
-use pconv::kernels::{DeviceTraits, MixedKernels, LOOP_BUDGET};
+use pconv::kernels::{DeviceTraits, MixedKernels, Shader, LOOP_BUDGET};
 use pconv::ops::conv::mixed::{f16_bytes, round_to_f16, MixedConv, MixedPass, MmaTile};
 use pconv::ops::conv::{conv2d_bwd_data_cpu, conv2d_bwd_weight_cpu, conv2d_cpu, Window};
 
@@ -226,87 +226,143 @@ fn normal_operands(rng: &mut Rng, len: usize, scale: f64) -> Vec<f64> {
 #[test]
 fn graph_convolutions_in_mixed_precision_match_cpu() {
     let Some(ctx) = f16_gpu() else { return };
+    // A deep small map (several chunks on a CPU adapter and a GPU), and
+    // a strided 5x5; each with the 128-row blocks where a result has 128
+    // rows or more (case 0's input gradient) and without.
+    let cases = [((2, 150, 6, 5), 70, 3, 1, 1), ((1, 9, 13, 11), 20, 5, 2, 2)];
+    for (case, conv) in cases.into_iter().enumerate() {
+        for tall in [false, true] {
+            check_graph_passes(&ctx, conv, 40 + case as u64, tall, false);
+        }
+    }
+}
+
+/// The 3x3 stride-1 kernel (`conv3x3_mma.wgsl`) for the forward pass and
+/// the input gradient, as `graph_convolutions_in_mixed_precision_match_cpu`
+/// checks the implicit GEMM: partial blocks of pixels (rows of 16, 4
+/// rows), result channels (64) and operand slices (16) on every side; the
+/// second case's forward reduction runs in chunks (on the twin: lavapipe's
+/// loop budget; on a GPU: few blocks).
+#[test]
+fn direct_3x3_convolutions_in_mixed_precision_match_cpu() {
+    let Some(ctx) = f16_gpu() else { return };
+    let cases = [
+        ((2, 37, 9, 21), 70, 3, 1, 1),
+        ((1, 170, 5, 16), 20, 3, 1, 1),
+    ];
+    for (case, conv) in cases.into_iter().enumerate() {
+        check_graph_passes(&ctx, conv, 60 + case as u64, false, true);
+    }
+}
+
+/// A graph's convolutions lowered in mixed precision, with the twin and,
+/// where the device has them, cooperative matrices (the 128-row blocks
+/// where `tall`, the 3x3 kernel where `direct`), each with f32 and f16
+/// activations, against the f64 twins on the f32 operands. Operands have
+/// magnitudes in [1/64, 4], normal in f16, so the rounding's only error
+/// is relative, at most 2^-10 each (a GPU may round to either neighbour):
+/// a product is within 2^-9 + 2^-20 of exact, plus the f32 accumulation
+/// (gamma over the terms and the chunks' sum). With f16 activations x and
+/// gy reach the passes as f16 (copies stored so) and y and gx are stored
+/// as f16: the operands' rounding is the same, the results' adds 2^-10 of
+/// their value.
+#[allow(clippy::type_complexity)]
+fn check_graph_passes(
+    ctx: &GpuContext,
+    ((n, c_in, h, w), c_out, k, stride, pad): (
+        (usize, usize, usize, usize),
+        usize,
+        usize,
+        usize,
+        usize,
+    ),
+    seed: u64,
+    tall: bool,
+    direct: bool,
+) {
     let mut kernels = vec![MixedKernels::Twin];
     if ctx.mixed_precision().coop_16x16_f16 {
         kernels.push(MixedKernels::Coop);
     }
-    // A deep small map (several chunks on a CPU adapter and a GPU), and
-    // a strided 5x5.
-    let cases = [((2, 150, 6, 5), 70, 3, 1, 1), ((1, 9, 13, 11), 20, 5, 2, 2)];
-    for (case, ((n, c_in, h, w), c_out, k, stride, pad)) in cases.into_iter().enumerate() {
-        let mut rng = Rng::new(40 + case as u64);
-        let mut operand = |len: usize, scale: f64| normal_operands(&mut rng, len, scale);
-        let conv = MixedConv::new((n, c_in, h, w), c_out, Window { k, stride, pad }, true).unwrap();
-        let d = conv.dims;
-        let x = operand(n * c_in * h * w, 4.0);
-        let wt = operand(c_out * c_in * k * k, 0.5);
-        let b = operand(c_out, 1.0);
-        let gy = operand(n * c_out * d.h_out * d.w_out, 4.0);
-        let abs = |v: &[f64]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
-        let expected = [
-            (
-                conv2d_cpu(&d, &x, &wt, Some(&b)),
-                conv2d_cpu(&d, &abs(&x), &abs(&wt), Some(&abs(&b))),
-                c_in * k * k + 1,
-            ),
-            (
-                conv2d_bwd_data_cpu(&d, &gy, &wt),
-                conv2d_bwd_data_cpu(&d, &abs(&gy), &abs(&wt)),
-                c_out * k * k,
-            ),
-            (
-                conv2d_bwd_weight_cpu(&d, &gy, &x),
-                conv2d_bwd_weight_cpu(&d, &abs(&gy), &abs(&x)),
-                n * d.h_out * d.w_out,
-            ),
-        ];
-        // Each with the 128-row blocks where a result has 128 rows or more
-        // (case 0's input gradient) and without.
-        let runs = kernels
+    let mut rng = Rng::new(seed);
+    let mut operand = |len: usize, scale: f64| normal_operands(&mut rng, len, scale);
+    let conv = MixedConv::new((n, c_in, h, w), c_out, Window { k, stride, pad }, true).unwrap();
+    let d = conv.dims;
+    let x = operand(n * c_in * h * w, 4.0);
+    let wt = operand(c_out * c_in * k * k, 0.5);
+    let b = operand(c_out, 1.0);
+    let gy = operand(n * c_out * d.h_out * d.w_out, 4.0);
+    let abs = |v: &[f64]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
+    let expected = [
+        (
+            conv2d_cpu(&d, &x, &wt, Some(&b)),
+            conv2d_cpu(&d, &abs(&x), &abs(&wt), Some(&abs(&b))),
+            c_in * k * k + 1,
+        ),
+        (
+            conv2d_bwd_data_cpu(&d, &gy, &wt),
+            conv2d_bwd_data_cpu(&d, &abs(&gy), &abs(&wt)),
+            c_out * k * k,
+        ),
+        (
+            conv2d_bwd_weight_cpu(&d, &gy, &x),
+            conv2d_bwd_weight_cpu(&d, &abs(&gy), &abs(&x)),
+            n * d.h_out * d.w_out,
+        ),
+    ];
+    for (mixed, half) in kernels.iter().flat_map(|&k| [(k, false), (k, true)]) {
+        let traits = DeviceTraits {
+            mixed,
+            mixed_tall: tall,
+            mixed_direct: direct,
+            half_storage: half,
+            ..ctx.traits()
+        };
+        let (g, [tx, tw, tb, tgy], [y, gx, gw]) = conv.three_passes(half).unwrap();
+        let rec = Recording::of(&g, &traits, &[y, gx, gw]);
+        let convs: Vec<_> = g
+            .nodes
             .iter()
-            .flat_map(|&k| [(k, false), (k, true)])
-            .flat_map(|(k, tall)| [(k, tall, false), (k, tall, true)]);
-        for (mixed, tall, half) in runs {
-            let traits = DeviceTraits {
-                mixed,
-                mixed_tall: tall,
-                half_storage: half,
-                ..ctx.traits()
-            };
-            let (g, [tx, tw, tb, tgy], [y, gx, gw]) = conv.three_passes(half).unwrap();
-            let storage = Recording::of(&g, &traits, &[y, gx, gw]).storage;
-            let convs: Vec<_> = g
-                .nodes
-                .iter()
-                .zip(&storage.nodes)
-                .filter(|(n, _)| matches!(n.op, pconv::ops::Op::Conv(_)))
-                .map(|(_, h)| (h.input, h.output))
-                .collect();
-            let stored = [(half, half), (half, half), (half, false)];
-            assert_eq!(convs, stored, "the passes' f16 variants");
-            let exec = Executor::with_traits(&ctx, &g, &[y, gx, gw], &traits).unwrap();
-            for (t, v) in [(tx, &x), (tw, &wt), (tb, &b), (tgy, &gy)] {
-                exec.write(t, &common::to_f32(v)).unwrap();
-            }
-            exec.run();
-            exec.wait().unwrap();
-            assert!(ctx.take_errors().is_empty());
-            for (k, ((want, magnitude, terms), t)) in expected.iter().zip([y, gx, gw]).enumerate() {
-                let got = exec.read(t).unwrap();
-                // Chunks: at most one per 32 terms.
-                let bound =
-                    f64::powi(2.0, -9) + f64::powi(2.0, -20) + gamma(terms + terms.div_ceil(32));
-                for (i, ((&v, &r), &m)) in got.iter().zip(want).zip(magnitude).enumerate() {
-                    let err = (v as f64 - r).abs();
-                    let stored_f16 = half && k < 2;
-                    let limit = bound * m
-                        + stored_f16 as u8 as f64 * f64::powi(2.0, -10) * (r.abs() + bound * m);
-                    assert!(
-                        err <= limit,
-                        "{mixed:?} tall {tall} f16 storage {half} case {case} output {k}[{i}] = \
-                         {v}, want {r}: error {err:.3e} over {limit:.3e}"
-                    );
-                }
+            .zip(&rec.storage.nodes)
+            .filter(|(n, _)| matches!(n.op, pconv::ops::Op::Conv(_)))
+            .map(|(_, h)| (h.input, h.output))
+            .collect();
+        let stored = [(half, half), (half, half), (half, false)];
+        assert_eq!(convs, stored, "the passes' f16 variants");
+        // The forward pass and the input gradient run on the 3x3 kernel
+        // exactly where asked.
+        let on_3x3 = rec
+            .nodes
+            .iter()
+            .filter(|n| {
+                n.dispatches
+                    .iter()
+                    .any(|d| d.kernel.shader == Shader::Conv3x3Mma)
+            })
+            .count();
+        assert_eq!(on_3x3, 2 * direct as usize, "passes on conv3x3_mma");
+        let exec = Executor::with_traits(ctx, &g, &[y, gx, gw], &traits).unwrap();
+        for (t, v) in [(tx, &x), (tw, &wt), (tb, &b), (tgy, &gy)] {
+            exec.write(t, &common::to_f32(v)).unwrap();
+        }
+        exec.run();
+        exec.wait().unwrap();
+        assert!(ctx.take_errors().is_empty());
+        for (k, ((want, magnitude, terms), t)) in expected.iter().zip([y, gx, gw]).enumerate() {
+            let got = exec.read(t).unwrap();
+            // Chunks: at most one per 32 terms.
+            let bound =
+                f64::powi(2.0, -9) + f64::powi(2.0, -20) + gamma(terms + terms.div_ceil(32));
+            for (i, ((&v, &r), &m)) in got.iter().zip(want).zip(magnitude).enumerate() {
+                let err = (v as f64 - r).abs();
+                let stored_f16 = half && k < 2;
+                let limit = bound * m
+                    + stored_f16 as u8 as f64 * f64::powi(2.0, -10) * (r.abs() + bound * m);
+                assert!(
+                    err <= limit,
+                    "{mixed:?} tall {tall} direct {direct} f16 storage {half} seed {seed} output \
+                     {k}[{i}] = {v}, want {r}: error {err:.3e} over {limit:.3e}"
+                );
             }
         }
     }
@@ -332,7 +388,7 @@ fn windows_that_do_not_fit_are_refused() {
 /// on a shape small enough for any adapter.
 #[test]
 fn mixed_kernels_can_be_timed() {
-    use pconv::bench::{time_conv, ConvPass, ConvShape};
+    use pconv::bench::{time_conv, ConvKernels, ConvPass, ConvShape};
     let Some(ctx) = f16_gpu() else { return };
     let shape = ConvShape {
         name: "tiny",
@@ -344,7 +400,7 @@ fn mixed_kernels_can_be_timed() {
         stride: 1,
     };
     for pass in ConvPass::ALL {
-        let t = time_conv(&ctx, shape, pass, MixedKernels::Twin, false, 2).unwrap();
+        let t = time_conv(&ctx, shape, pass, ConvKernels::mixed(MixedKernels::Twin), 2).unwrap();
         assert!(t.median_s > 0.0 && t.gflop_per_s.is_finite(), "{t:?}");
     }
 }
@@ -1122,8 +1178,14 @@ fn convolution_and_activation_fuse_in_mixed_precision() {
     if ctx.mixed_precision().coop_16x16_f16 {
         kernels.push(MixedKernels::Coop);
     }
-    let cases = [((2, 150, 6, 5), 70, 3, 1, 1), ((1, 9, 13, 11), 20, 5, 2, 2)];
+    // The third case on the 3x3 kernel (conv3x3_mma.wgsl).
+    let cases = [
+        ((2, 150, 6, 5), 70, 3, 1, 1),
+        ((1, 9, 13, 11), 20, 5, 2, 2),
+        ((1, 20, 5, 17), 24, 3, 1, 1),
+    ];
     for (case, ((n, c_in, h, w), c_out, k, stride, pad)) in cases.into_iter().enumerate() {
+        let direct = case == 2;
         let mut rng = Rng::new(90 + case as u64);
         let mut operand = |len: usize, scale: f64| normal_operands(&mut rng, len, scale);
         let mut g = Graph::new();
@@ -1160,6 +1222,7 @@ fn convolution_and_activation_fuse_in_mixed_precision() {
         for (mixed, half) in kernels.iter().flat_map(|&k| [(k, false), (k, true)]) {
             let traits = DeviceTraits {
                 mixed,
+                mixed_direct: direct,
                 half_storage: half,
                 ..ctx.traits()
             };
@@ -1168,6 +1231,8 @@ fn convolution_and_activation_fuse_in_mixed_precision() {
                 rec.nodes[1].dispatches.is_empty(),
                 "the activation ran apart"
             );
+            let kernel = rec.nodes[0].dispatches.last().unwrap().kernel.shader;
+            assert_eq!(kernel == Shader::Conv3x3Mma, direct, "{kernel:?}");
             assert_eq!(rec.aliases[act.index()], Some(raw));
             let f16 = rec.storage.tensors[act.index()] == Storage::F16;
             assert_eq!(f16, half);

@@ -39,7 +39,8 @@
 // phases + phase) * n + image (forward: 1 phase; bwd_data: stride^2) or
 // chunk (bwd_weight). Chunk c's result for image i starts at (c * n + i)
 // times one image's result (all phases of it); bwd_weight's at c times gw.
-enable f16;
+#import to_f16
+#import mma_io
 #ifdef coop
 enable wgpu_cooperative_matrix;
 #endif
@@ -64,28 +65,14 @@ struct Params {
     slope: f32,
 }
 
-// Operands and result as stored: activations f16 with `half_in` /
-// `half_out`, weights f32; `stage_*` give a stored operand as f16, and
-// `store_dst` a result as stored. The left operand is an activation (gy)
-// only in bwd_weight.
-#ifdef half_in
-alias GATHERED = f16;
-
-fn stage_gathered(v: GATHERED) -> f16 {
-    return v;
-}
-#else
-alias GATHERED = f32;
-
-fn stage_gathered(v: GATHERED) -> f16 {
-    return to_f16(v);
-}
-#endif
+// Operands and result as stored (mma_io): activations f16 with `half_in`
+// / `half_out`, weights f32. The left operand is an activation (gy) only
+// in bwd_weight.
 #ifdef bwd_weight
-alias LEFT = GATHERED;
+alias LEFT = ACT;
 
 fn stage_left(v: LEFT) -> f16 {
-    return stage_gathered(v);
+    return stage_act(v);
 }
 #else
 alias LEFT = f32;
@@ -94,23 +81,10 @@ fn stage_left(v: LEFT) -> f16 {
     return to_f16(v);
 }
 #endif
-#ifdef half_out
-alias DST = f16;
-
-fn store_dst(v: f32) -> DST {
-    return to_f16(v);
-}
-#else
-alias DST = f32;
-
-fn store_dst(v: f32) -> DST {
-    return v;
-}
-#endif
 
 @group(0) @binding(0) var<uniform> p: Params;
 // The gathered operand: x (forward, bwd_weight) or gy (bwd_data).
-@group(0) @binding(1) var<storage, read> gathered: array<GATHERED>;
+@group(0) @binding(1) var<storage, read> gathered: array<ACT>;
 // The left operand: w (forward, bwd_data) or gy (bwd_weight).
 @group(0) @binding(2) var<storage, read> left: array<LEFT>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
@@ -136,20 +110,6 @@ var<workgroup> a_tile: array<f16, 2048>;
 #endif
 var<workgroup> b_tile: array<f16, 2048>;
 var<workgroup> c_tile: array<f32, 4096>;
-
-// An operand as f16, the nearest value (a GPU may round to either
-// neighbour). Beyond f16's range (|v| > 65504), or not finite, it becomes
-// an f16 infinity, as PyTorch's autocast gives: in training the loss
-// scale then sees the overflow (a non-finite gradient) and skips the
-// step, where clamping would silently bend the gradient. A NaN fails the
-// range test and stays NaN through its sign. naga offers no f16 bit
-// pattern: 65504 x 2 rounds to infinity (IEEE 754).
-fn to_f16(v: f32) -> f16 {
-    if (abs(v) <= 65504.0) {
-        return f16(v);
-    }
-    return f16(sign(v)) * f16(65504.0) * f16(2.0);
-}
 
 // bwd_data's pixels (iy, ix) = (py + s j, px + s i) of one phase, j <
 // hp, i < wp: each takes the taps ky = ky0 + s a (a < ny) and kx = kx0 +
@@ -334,7 +294,7 @@ fn gathered_at(q: Cursor, c: Column, img: u32) -> f16 {
 #endif
 #endif
     if (hit && sy >= 0 && sy < i32(src_h) && sx >= 0 && sx < i32(src_w)) {
-        return stage_gathered(gathered[(channel * src_h + u32(sy)) * src_w + u32(sx)]);
+        return stage_act(gathered[(channel * src_h + u32(sy)) * src_w + u32(sx)]);
     }
     return f16(0.0);
 }

@@ -127,17 +127,38 @@ fn pseudo_random(len: usize, seed: u64) -> Vec<f32> {
     (0..len).map(|_| rng.uniform() as f32 - 0.5).collect()
 }
 
-/// Times one pass of one layer with the kernels `mixed` picks (f32 where
-/// `Off`; else f16 tiles and partial sums, in 128-row blocks where `tall`
-/// and the result has 128 rows or more): median of
-/// `reps` runs (submit + wait), after one warm-up run that also compiles
-/// the pipelines.
+/// The kernels a convolution timing runs: f32 (`mixed: Off`), or f16
+/// tiles and partial sums, with the candidates `tall` (128-row blocks
+/// where the result has 128 rows or more) and `direct` (the 3x3 stride-1
+/// kernel where it applies) as `DeviceTraits` names them.
+#[derive(Clone, Copy, Debug)]
+pub struct ConvKernels {
+    pub mixed: MixedKernels,
+    pub tall: bool,
+    pub direct: bool,
+}
+
+impl ConvKernels {
+    pub const F32: ConvKernels = ConvKernels::mixed(MixedKernels::Off);
+
+    /// `mixed` with neither candidate.
+    pub const fn mixed(mixed: MixedKernels) -> Self {
+        ConvKernels {
+            mixed,
+            tall: false,
+            direct: false,
+        }
+    }
+}
+
+/// Times one pass of one layer with `kernels`: median of `reps` runs
+/// (submit + wait), after one warm-up run that also compiles the
+/// pipelines.
 pub fn time_conv(
     ctx: &GpuContext,
     shape: ConvShape,
     pass: ConvPass,
-    mixed: MixedKernels,
-    tall: bool,
+    kernels: ConvKernels,
     reps: usize,
 ) -> Result<KernelTiming> {
     let ConvShape {
@@ -180,8 +201,9 @@ pub fn time_conv(
     };
     g.push(op, &[a, b])?;
     let traits = DeviceTraits {
-        mixed,
-        mixed_tall: tall,
+        mixed: kernels.mixed,
+        mixed_tall: kernels.tall,
+        mixed_direct: kernels.direct,
         ..ctx.traits()
     };
     let exec = Executor::with_traits(ctx, &g, &[], &traits)?;
@@ -222,8 +244,9 @@ impl KernelTiming {
 /// Times every (layer, pass) whose "layer pass" text contains `only`.
 /// On GPUs with f16 every pass is also timed in mixed precision: the
 /// plain-arithmetic twin and, where the adapter has them, cooperative
-/// matrices, also in 128-row blocks (rows "forward f16 twin",
-/// "backward-data f16 coop", "forward f16 coop tall", …; not returned).
+/// matrices, also in 128-row blocks and on the 3x3 kernel (rows "forward
+/// f16 twin", "backward-data f16 coop", "forward f16 coop tall", "forward
+/// f16 coop direct", …; not returned).
 /// CPU adapters time f32 only (the twin is far slower there).
 pub fn run_kernel_bench(
     ctx: &GpuContext,
@@ -238,14 +261,22 @@ pub fn run_kernel_bench(
     let mut all = Vec::new();
     let mixed = ctx.mixed_precision();
     // The twin's loops exceed lavapipe's budget at these shapes.
-    let mixed_variants: Vec<(MixedKernels, bool, &str)> = [
-        (MixedKernels::Twin, false, "f16 twin"),
-        (MixedKernels::Coop, false, "f16 coop"),
-        (MixedKernels::Coop, true, "f16 coop tall"),
+    let coop = ConvKernels::mixed(MixedKernels::Coop);
+    let mixed_variants: Vec<(ConvKernels, &str)> = [
+        (ConvKernels::mixed(MixedKernels::Twin), "f16 twin"),
+        (coop, "f16 coop"),
+        (ConvKernels { tall: true, ..coop }, "f16 coop tall"),
+        (
+            ConvKernels {
+                direct: true,
+                ..coop
+            },
+            "f16 coop direct",
+        ),
     ]
     .into_iter()
-    .filter(|&(kernels, _, _)| {
-        mixed.f16 && !ctx.is_cpu() && (kernels == MixedKernels::Twin || mixed.coop_16x16_f16)
+    .filter(|&(kernels, _)| {
+        mixed.f16 && !ctx.is_cpu() && (kernels.mixed == MixedKernels::Twin || mixed.coop_16x16_f16)
     })
     .collect();
     for &shape in NETWORK_SHAPES {
@@ -253,7 +284,7 @@ pub fn run_kernel_bench(
             if only.is_some_and(|o| !format!("{} {}", shape.name, pass.name()).contains(o)) {
                 continue;
             }
-            let t = time_conv(ctx, shape, pass, MixedKernels::Off, false, reps)?;
+            let t = time_conv(ctx, shape, pass, ConvKernels::F32, reps)?;
             println!(
                 "{:<32} {:>24} {:>12.2} {:>10.2}",
                 shape.name,
@@ -267,11 +298,25 @@ pub fn run_kernel_bench(
                 ConvPass::BackwardData => shape.c_in,
                 _ => shape.c_out,
             };
-            for &(kernels, tall, label) in &mixed_variants {
-                if tall && rows < crate::ops::conv::mixed::MmaTile::Tall.rows() {
+            let direct_applies = pass != ConvPass::BackwardWeight
+                && crate::ops::conv::mixed::MixedConv::new(
+                    (shape.n, shape.c_in, shape.size, shape.size),
+                    shape.c_out,
+                    crate::ops::conv::Window {
+                        k: shape.k,
+                        stride: shape.stride,
+                        pad: shape.k / 2,
+                    },
+                    false,
+                )
+                .is_ok_and(|c| c.direct_applies(crate::ops::conv::mixed::MixedPass::Forward));
+            for &(kernels, label) in &mixed_variants {
+                if kernels.tall && rows < crate::ops::conv::mixed::MmaTile::Tall.rows()
+                    || kernels.direct && !direct_applies
+                {
                     continue;
                 }
-                let t = time_conv(ctx, shape, pass, kernels, tall, reps)?;
+                let t = time_conv(ctx, shape, pass, kernels, reps)?;
                 println!(
                     "{:<32} {:>24} {:>12.2} {:>10.2}",
                     shape.name,

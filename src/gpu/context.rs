@@ -297,6 +297,7 @@ impl GpuContext {
         // Read whatever the precision: the self-test, which runs before
         // mixed precision is set, must build the blocks the run will use.
         t.mixed_tall = std::env::var("PCONV_MMA_TALL").is_ok_and(|v| v == "1");
+        t.mixed_direct = std::env::var("PCONV_MMA_DIRECT").is_ok_and(|v| v == "1");
         t.fuse_activations = !std::env::var("PCONV_NO_FUSION").is_ok_and(|v| v == "1");
         t.half_storage = t.mixed != crate::kernels::MixedKernels::Off
             && !std::env::var("PCONV_F32_STORAGE").is_ok_and(|v| v == "1");

@@ -38,6 +38,12 @@ pub struct DeviceTraits {
     /// the 64-row blocks; off until a GPU has measured it
     /// (`PCONV_MMA_TALL=1` turns it on for a whole run).
     pub mixed_tall: bool,
+    /// 3x3 stride-1 convolutions' forward pass and input gradient on
+    /// `conv3x3_mma.wgsl` (the input staged once per block, not once per
+    /// tap) where the map is at least 16 pixels wide: a candidate that
+    /// `bench --kernels` times beside the implicit GEMM; off until a GPU
+    /// has measured it (`PCONV_MMA_DIRECT=1` turns it on for a whole run).
+    pub mixed_direct: bool,
     /// In mixed precision, activations and their gradients between kernels
     /// that have f16-storage variants are stored as f16 (`graph::storage`),
     /// as autocast keeps them: half the bytes for the memory-bound kernels.
@@ -86,6 +92,7 @@ impl DeviceTraits {
         texel_rows: 0,
         mixed: MixedKernels::Off,
         mixed_tall: false,
+        mixed_direct: false,
         half_storage: false,
         fuse_activations: true,
     };
@@ -99,6 +106,7 @@ impl DeviceTraits {
         texel_rows: 0,
         mixed: MixedKernels::Off,
         mixed_tall: false,
+        mixed_direct: false,
         half_storage: false,
         fuse_activations: true,
     };

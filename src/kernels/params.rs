@@ -18,6 +18,16 @@ uniform! {
 }
 
 uniform! {
+    /// The 3x3 stride-1 mixed-precision convolution (forward, or the input
+    /// gradient as the forward convolution of gy): channels and size as
+    /// the pass sees them, the padded taps' dimensions, operand channels
+    /// per chunk.
+    Conv3x3MmaParams in "conv/conv3x3_mma.wgsl" {
+        c_in: u32, c_out: u32, h: u32, w: u32, n: u32, rows_pad: u32, depth_pad: u32, chunk: u32, has_bias: u32, act: u32, slope: f32,
+    }
+}
+
+uniform! {
     /// The forward row kernels: `h` and `pitch` are the padded input's
     /// height and row pitch (floats).
     Conv2dFwdRowsParams in "conv/conv2d_fwd_3x3.wgsl", "conv/conv2d_fwd_s2.wgsl" {
@@ -92,6 +102,7 @@ pub const ALL: &[(&[&str], Fields)] = &[
     (Conv2dFwdParams::SHADERS, Conv2dFwdParams::FIELDS),
     (Conv2dFwdRowsParams::SHADERS, Conv2dFwdRowsParams::FIELDS),
     (Conv2dMmaParams::SHADERS, Conv2dMmaParams::FIELDS),
+    (Conv3x3MmaParams::SHADERS, Conv3x3MmaParams::FIELDS),
     (Conv2dBwdDataParams::SHADERS, Conv2dBwdDataParams::FIELDS),
     (
         Conv2dBwdDataS2Params::SHADERS,

@@ -33,7 +33,10 @@ PCONV_PRECISION=mixed timeout -k 5 90 $P bench --kernels --reps 5 > $R/kernels.t
 el mixed precision: face-model step and suite, the same configurations
 timeout -k 5 30 $P --precision mixed bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 | tee $R/face_step_mixed.txt | tail -n 3
 el "the same step with the 128-row tensor-core blocks (the candidate bench --kernels times as 'coop tall')"
-PCONV_MMA_TALL=1 timeout -k 5 30 $P --precision mixed bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 | tail -n 1
+PCONV_MMA_TALL=1 timeout -k 5 30 $P --precision mixed bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 | tee $R/face_step_mixed_tall.txt | tail -n 1
+el "the same step with the 3x3 stride-1 kernel (conv3x3_mma, 'coop direct' in bench --kernels), then with both candidates"
+PCONV_MMA_DIRECT=1 timeout -k 5 30 $P --precision mixed bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 | tee $R/face_step_mixed_direct.txt | tail -n 1
+PCONV_MMA_DIRECT=1 PCONV_MMA_TALL=1 timeout -k 5 30 $P --precision mixed bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 | tee $R/face_step_mixed_direct_tall.txt | tail -n 1
 el "the same step with activations stored as f32 (f16 storage off)"
 PCONV_F32_STORAGE=1 timeout -k 5 30 $P --precision mixed bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 | tail -n 1
 el profile L6 w0.5 128 b32 mixed

@@ -14,8 +14,10 @@ use super::sum_splits_then;
 use crate::error::{Error, Result};
 use crate::graph::{Graph, TensorId};
 use crate::kernels::{
-    params::Conv2dMmaParams, Binding, Defines, DeviceTraits, Dispatch, HalfStorage, Lowered,
-    MixedKernels, Shader, LOOP_BUDGET,
+    grid_1d,
+    params::{Conv2dMmaParams, Conv3x3MmaParams},
+    Binding, Defines, DeviceTraits, Dispatch, HalfStorage, Lowered, MixedKernels, Params, Shader,
+    LOOP_BUDGET,
 };
 use crate::ops::conv_out;
 
@@ -70,6 +72,18 @@ impl MmaTile {
         )
     }
 }
+
+/// The 3x3 stride-1 kernel (`conv3x3_mma.wgsl`): pixels per block (rows
+/// of 16), result channels per block, operand channels per staged slice.
+const DIRECT_BLOCK_ROWS: usize = 4;
+const DIRECT_BLOCK_COLS: usize = 16;
+const DIRECT_ROWS: usize = 64;
+const DIRECT_SLICE: usize = 16;
+
+/// Loop iterations of the 3x3 kernel's plain-arithmetic twin per staged
+/// slice (36 staging steps; 9 taps x 4 tiles x 8 elements of 16 + 1
+/// steps) and outside them (the epilogue), against `LOOP_BUDGET`.
+const DIRECT_TWIN_ITERATIONS: (usize, usize) = (36 + 9 * (4 * (8 * 17 + 1) + 1) + 1, 4 * 9 + 33);
 
 /// Which product of the convolution a dispatch computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -382,6 +396,147 @@ impl MixedConv {
         }
     }
 
+    /// Whether `pass` can run on the 3x3 stride-1 kernel
+    /// (`conv3x3_mma.wgsl`): the forward pass or the input gradient of a
+    /// 3x3 window of stride 1 and padding 1, on maps at least one block
+    /// (16 pixels) wide, within the grid.
+    pub fn direct_applies(&self, pass: MixedPass) -> bool {
+        let d = &self.dims;
+        let Window { k, stride, pad } = d.win;
+        let blocks = d.w.div_ceil(DIRECT_BLOCK_COLS) * d.h.div_ceil(DIRECT_BLOCK_ROWS);
+        pass != MixedPass::BackwardWeight
+            && (k, stride, pad) == (3, 1, 1)
+            && d.w >= DIRECT_BLOCK_COLS
+            && blocks <= 65535
+    }
+
+    /// Operand and result channels of `pass` as the 3x3 kernel's
+    /// convolution: the input gradient is that of gy with the flipped,
+    /// transposed weights.
+    fn direct_channels(&self, pass: MixedPass) -> (usize, usize) {
+        let d = &self.dims;
+        match pass {
+            MixedPass::BackwardData => (d.c_out, d.c_in),
+            _ => (d.c_in, d.c_out),
+        }
+    }
+
+    /// The 3x3 kernel's chunks of operand channels on a device (whole
+    /// slices of 16): as `chunks_for`, at least 4 slices (576 terms) per
+    /// chunk, within the twin's loop budget and the grid.
+    pub fn direct_chunks_for(&self, pass: MixedPass, dev: &DeviceTraits) -> Chunks {
+        let d = &self.dims;
+        let (c_in, c_out) = self.direct_channels(pass);
+        let slices = c_in.div_ceil(DIRECT_SLICE);
+        let blocks = d.w.div_ceil(DIRECT_BLOCK_COLS)
+            * d.h.div_ceil(DIRECT_BLOCK_ROWS)
+            * c_out.div_ceil(DIRECT_ROWS)
+            * d.n;
+        let mut wanted = (dev.parallel_workgroups as usize)
+            .div_ceil(blocks)
+            .clamp(1, slices.div_ceil(4).max(1));
+        if dev.mixed == MixedKernels::Twin {
+            let (per_slice, fixed) = DIRECT_TWIN_ITERATIONS;
+            wanted = wanted.max(slices.div_ceil((LOOP_BUDGET - fixed) / per_slice));
+        }
+        let len = slices.div_ceil(wanted.min(65535 / d.n).max(1)) * DIRECT_SLICE;
+        Chunks {
+            len,
+            count: c_in.div_ceil(len),
+        }
+    }
+
+    /// `pass` on the 3x3 kernel: the weights as f16 taps (a scratch of the
+    /// node, hoisted where the weights are constant), then the tiles on
+    /// `src` (x, or gy), partial results summed where the reduction runs
+    /// in chunks.
+    fn lower_direct(
+        &self,
+        pass: MixedPass,
+        (src, weights, bias): (Binding, Binding, Binding),
+        dev: &DeviceTraits,
+        half: HalfStorage,
+    ) -> Lowered {
+        let d = &self.dims;
+        let forward = pass == MixedPass::Forward;
+        let (c_in, c_out) = self.direct_channels(pass);
+        let (rows_pad, depth_pad) = (
+            c_out.next_multiple_of(DIRECT_ROWS),
+            c_in.next_multiple_of(DIRECT_SLICE),
+        );
+        let taps = 9 * rows_pad * depth_pad;
+        let mut lowered = Lowered {
+            scratch_bytes: vec![(taps * 2) as u64],
+            hoistable: vec![0],
+            ..Default::default()
+        };
+        lowered.dispatches.push(Dispatch {
+            kernel: Shader::WeightTaps.kernel(),
+            params: Params::new()
+                .u(d.c_out)
+                .u(d.c_in)
+                .u(rows_pad)
+                .u(depth_pad)
+                .b(!forward)
+                .done(),
+            bindings: vec![weights, Binding::Scratch(0)],
+            workgroups: grid_1d(taps),
+        });
+        let chunks = self.direct_chunks_for(pass, dev);
+        let has_bias = self.bias && forward;
+        let activation = self.activation.filter(|_| forward);
+        let params = Conv3x3MmaParams {
+            c_in: c_in as u32,
+            c_out: c_out as u32,
+            h: d.h as u32,
+            w: d.w as u32,
+            n: d.n as u32,
+            rows_pad: rows_pad as u32,
+            depth_pad: depth_pad as u32,
+            chunk: chunks.len as u32,
+            has_bias: has_bias as u32,
+            // With chunks the activation follows their sum.
+            act: (chunks.count == 1 && activation.is_some()) as u32,
+            slope: activation.unwrap_or(0.0),
+        };
+        let whole = chunks.count == 1;
+        lowered.dispatches.push(Dispatch {
+            kernel: Shader::Conv3x3Mma.with(
+                Defines::NONE
+                    .with_if(Defines::COOP, dev.mixed == MixedKernels::Coop)
+                    .with_if(Defines::HALF_IN, half.input)
+                    .with_if(Defines::HALF_OUT, half.output && whole),
+            ),
+            params: params.words(),
+            bindings: vec![
+                src,
+                Binding::Scratch(0),
+                if has_bias { bias } else { Binding::Unused },
+                if whole {
+                    Binding::Output(0)
+                } else {
+                    Binding::Scratch(1)
+                },
+            ],
+            workgroups: [
+                (d.w.div_ceil(DIRECT_BLOCK_COLS) * d.h.div_ceil(DIRECT_BLOCK_ROWS)) as u32,
+                c_out.div_ceil(DIRECT_ROWS) as u32,
+                (d.n * chunks.count) as u32,
+            ],
+        });
+        sum_splits_then(
+            &mut lowered,
+            chunks.count,
+            self.output_len(pass),
+            activation,
+        );
+        if half.output && !whole {
+            let last = lowered.dispatches.last_mut().expect("sum_splits");
+            last.kernel = last.kernel.with(Defines::HALF_OUT);
+        }
+        lowered
+    }
+
     /// `pass` of a graph's convolution: the tiles on the node's f32
     /// operands (`gathered` and `left`, as `dispatch` binds them; partial
     /// results summed where the reduction runs in chunks), the f32 result
@@ -393,6 +548,9 @@ impl MixedConv {
         dev: &DeviceTraits,
         half: HalfStorage,
     ) -> Lowered {
+        if dev.mixed_direct && self.direct_applies(pass) {
+            return self.lower_direct(pass, (gathered, left, bias), dev, half);
+        }
         let mut lowered = Lowered::default();
         let conv = MixedConv {
             tile: MmaTile::for_rows(self.gemm(pass).rows, dev),
@@ -445,10 +603,11 @@ pub fn round_to_f16(x: f32) -> f32 {
     half::f16::from_f32(x).to_f32()
 }
 
-/// Runs the three passes of two small convolutions (3x3 stride 1 and 5x5
-/// stride 2, partial tiles of everything, several chunks where the device
-/// splits; 130 output channels, so the 128-row blocks run where the
-/// device's traits choose them) through the graph with `kernels`, on
+/// Runs the three passes of three small convolutions (3x3 stride 1 and
+/// 5x5 stride 2, partial tiles of everything, several chunks where the
+/// device splits; 130 output channels, so the 128-row blocks run where the
+/// device's traits choose them; a 3x3 on a map 17 wide, for the 3x3
+/// kernel where they choose it) through the graph with `kernels`, on
 /// integers from -3 to 3 with f32 activations and from -1 to 1 with f16
 /// ones: f16 holds them exactly and their f32 sums are exact in any order
 /// (and, for the second, within f16's integers), so every value must
@@ -463,7 +622,13 @@ pub fn self_test(
         // Each case with f32 activations on integers from -3 to 3, then
         // with f16 activations (the kernels' f16-storage variants) on -1 to
         // 1, whose sums (at most 1,170) f16 holds exactly too.
-        let cases = [(2, 37, 9, 11, 21, 3, 1, 1), (1, 5, 13, 10, 130, 5, 2, 2)];
+        // The third on the 3x3 kernel where the run uses it (a map 16
+        // pixels wide or more).
+        let cases = [
+            (2, 37, 9, 11, 21, 3, 1, 1),
+            (1, 5, 13, 10, 130, 5, 2, 2),
+            (1, 20, 6, 17, 70, 3, 1, 1),
+        ];
         let runs = [(false, 7u32), (true, 3u32)];
         for ((case, (n, c_in, h, w, c_out, k, stride, pad)), (f16_activations, span)) in cases
             .into_iter()

@@ -1,0 +1,199 @@
+// The 3x3 convolution of stride 1 and padding 1 on 16x16x16 matrix tiles,
+// f16 operands and f32 accumulation (mixed precision), with its input
+// staged once per block instead of once per tap:
+//   y[z, m, oy, ox] = sum_{t = 3 ky + kx, c} taps[t, m, c] * x[z, c, oy + ky - 1, ox + kx - 1]
+//                     (+ bias[m]).
+// The forward pass with taps[t, co, ci] = w[co, ci, ky, kx], and the input
+// gradient as the same convolution of gy with the flipped, transposed
+// weights (weight_taps.wgsl writes both, f16, padded). conv2d_mma.wgsl's
+// implicit GEMM stages every (channel, tap) row of its operand apart,
+// each of the nine copies of an input value with its own index and bounds
+// checks; here a workgroup stages its block's input channels once per kx
+// (three shifted copies: a cooperative load wants 16-byte-aligned rows, so
+// the kx shift cannot be a pointer offset) and the nine taps read them in
+// place, a third of the staging per multiply-add; the weights need no
+// staging (they are loaded as tiles from storage).
+// A workgroup computes 64 result channels x 64 pixels (4 rows of 16) in
+// four groups of 32 invocations, each 32 channels x 2 rows: 2 x 2 tiles
+// of 16 x 16. Per 16-channel slice of the reduction it stages
+// staged[kx][c][r][j] = x[z, c0 + c, y0 + r - 1, x0 + j + kx - 1] (6 rows
+// of 16, zeros outside the image); tap (ky, kx) of pixel row r is then the
+// 16 x 16 matrix at staged[kx][0][r + ky][0] with rows 96 apart.
+// Split-K as conv2d_mma: chunk s of `chunk` channels writes its partial
+// result at (s * n + z) times one image's result (the bias with chunk 0),
+// which sum_splits adds. With `coop` the tiles are cooperative matrices
+// (tensor cores; one group of 32 = one subgroup), else the same tiles are
+// multiplied in plain arithmetic (each invocation holding 8 of a tile's
+// 256 sums), so staging, indexing and stores are checked on any adapter
+// with f16. Grid: x = pixel blocks (row-major over the image), y = blocks
+// of 64 channels, z = chunk * n + image.
+#import to_f16
+#import mma_io
+#ifdef coop
+enable wgpu_cooperative_matrix;
+#endif
+
+struct Params {
+    // Channels of the operand x (the reduction, with the taps) and of the
+    // result, as this pass sees them (the input gradient: c_out and c_in
+    // of the layer).
+    c_in: u32,
+    c_out: u32,
+    h: u32,
+    w: u32,
+    n: u32,
+    // taps' dimensions: c_out rounded up to 64, c_in to 16.
+    rows_pad: u32,
+    depth_pad: u32,
+    // Operand channels per chunk (a multiple of 16).
+    chunk: u32,
+    has_bias: u32,
+    // The result through a leaky ReLU of `slope` (a fused activation;
+    // only where it writes whole sums, one chunk).
+    act: u32,
+    slope: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+// x (or gy) and the result as stored (mma_io).
+@group(0) @binding(1) var<storage, read> src: array<ACT>;
+@group(0) @binding(2) var<storage, read> taps: array<f16>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+// y (partial per chunk).
+@group(0) @binding(4) var<storage, read_write> dst: array<DST>;
+
+// Pixels of a block: BLOCK_ROWS rows of 16; the staged rows add the
+// window's two.
+const BLOCK_ROWS: u32 = 4u;
+const PATCH_ROWS: u32 = 6u;
+// Staged values per kx: 16 channels x PATCH_ROWS rows x 16 columns.
+const PER_KX: u32 = 1536u;
+
+var<workgroup> staged: array<f16, 4608>;
+// The block's sums, c_tile[m][pixel] (pixel = 16 row + column).
+var<workgroup> c_tile: array<f32, 4096>;
+
+// Where the 16 x 16 tile of tap t for (result row `row`, pixel row `r`)
+// starts: in taps (rows depth_pad apart) and in staged (rows 96 apart).
+fn taps_at(t: u32, row: u32, c0: u32) -> u32 {
+    return (t * p.rows_pad + row) * p.depth_pad + c0;
+}
+
+fn staged_at(t: u32, r: u32) -> u32 {
+    return (t % 3u) * PER_KX + (r + t / 3u) * 16u;
+}
+
+@compute @workgroup_size(128)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+    let blocks_x = (p.w + 15u) / 16u;
+    let x0 = (wg.x % blocks_x) * 16u;
+    let y0 = (wg.x / blocks_x) * BLOCK_ROWS;
+    let row0 = wg.y * 64u;
+    let img = wg.z % p.n;
+    let split = wg.z / p.n;
+    let c_begin = split * p.chunk;
+    let c_end = min(c_begin + p.chunk, p.c_in);
+
+    // The group of 32: channels block_m .. + 32 of the block, pixel rows
+    // block_r and block_r + 1.
+    let group = lid / 32u;
+    let lane = lid % 32u;
+    let block_m = (group % 2u) * 32u;
+    let block_r = (group / 2u) * 2u;
+    // Each invocation stages column j of its staged rows q = lid / 16 + 8 i
+    // (q = 96 kx + 6 c + r).
+    let j = lid % 16u;
+#ifdef coop
+    // c<a><b>: channels block_m + 16 a, pixel row block_r + b.
+    var c00 = coop_mat16x16<f32, C>();
+    var c01 = coop_mat16x16<f32, C>();
+    var c10 = coop_mat16x16<f32, C>();
+    var c11 = coop_mat16x16<f32, C>();
+#else
+    // acc[t * 8 + q]: tile t = 2 a + b, element lane + 32 q (row-major 16 x 16).
+    var acc: array<f32, 32>;
+#endif
+
+    for (var c0 = c_begin; c0 < c_end; c0 += 16u) {
+        for (var i = 0u; i < 36u; i++) {
+            let q = lid / 16u + 8u * i;
+            let kx = q / 96u;
+            let c = (q / 6u) % 16u;
+            let r = q % 6u;
+            let sy = i32(y0 + r) - 1;
+            let sx = i32(x0 + j + kx) - 1;
+            var v = f16(0.0);
+            if (c0 + c < c_end && sy >= 0 && sy < i32(p.h) && sx >= 0 && sx < i32(p.w)) {
+                v = stage_act(src[((img * p.c_in + c0 + c) * p.h + u32(sy)) * p.w + u32(sx)]);
+            }
+            staged[q * 16u + j] = v;
+        }
+        workgroupBarrier();
+        for (var t = 0u; t < 9u; t++) {
+#ifdef coop
+            let a0 = coopLoadT<coop_mat16x16<f16, A>>(&taps[taps_at(t, row0 + block_m, c0)], p.depth_pad);
+            let a1 = coopLoadT<coop_mat16x16<f16, A>>(&taps[taps_at(t, row0 + block_m + 16u, c0)], p.depth_pad);
+            let b0 = coopLoadT<coop_mat16x16<f16, B>>(&staged[staged_at(t, block_r)], 96u);
+            let b1 = coopLoadT<coop_mat16x16<f16, B>>(&staged[staged_at(t, block_r + 1u)], 96u);
+            c00 = coopMultiplyAdd(a0, b0, c00);
+            c01 = coopMultiplyAdd(a0, b1, c01);
+            c10 = coopMultiplyAdd(a1, b0, c10);
+            c11 = coopMultiplyAdd(a1, b1, c11);
+#else
+            for (var tile = 0u; tile < 4u; tile++) {
+                let a_row = taps_at(t, row0 + block_m + (tile / 2u) * 16u, c0);
+                let b_row = staged_at(t, block_r + tile % 2u);
+                for (var q = 0u; q < 8u; q++) {
+                    let e = lane + 32u * q;
+                    let a = a_row + (e / 16u) * p.depth_pad;
+                    let b = b_row + e % 16u;
+                    var s = acc[tile * 8u + q];
+                    for (var kk = 0u; kk < 16u; kk++) {
+                        s += f32(taps[a + kk]) * f32(staged[b + kk * 96u]);
+                    }
+                    acc[tile * 8u + q] = s;
+                }
+            }
+#endif
+        }
+        workgroupBarrier();
+    }
+
+    // The sums through workgroup memory (a cooperative matrix's elements
+    // cannot be addressed), then bias, activation and bounds per element.
+#ifdef coop
+    coopStoreT(c00, &c_tile[block_m * 64u + block_r * 16u], 64u);
+    coopStoreT(c01, &c_tile[block_m * 64u + (block_r + 1u) * 16u], 64u);
+    coopStoreT(c10, &c_tile[(block_m + 16u) * 64u + block_r * 16u], 64u);
+    coopStoreT(c11, &c_tile[(block_m + 16u) * 64u + (block_r + 1u) * 16u], 64u);
+#else
+    for (var tile = 0u; tile < 4u; tile++) {
+        let base = (block_m + (tile / 2u) * 16u) * 64u + (block_r + tile % 2u) * 16u;
+        for (var q = 0u; q < 8u; q++) {
+            let e = lane + 32u * q;
+            c_tile[base + (e / 16u) * 64u + e % 16u] = acc[tile * 8u + q];
+        }
+    }
+#endif
+    workgroupBarrier();
+    let pixel = lid % 64u;
+    let oy = y0 + pixel / 16u;
+    let ox = x0 + pixel % 16u;
+    if (oy < p.h && ox < p.w) {
+        let base = (split * p.n + img) * p.c_out * p.h * p.w + oy * p.w + ox;
+        for (var i = 0u; i < 32u; i++) {
+            let m = lid / 64u + 2u * i;
+            let row = row0 + m;
+            if (row < p.c_out) {
+                var v = c_tile[m * 64u + pixel];
+                if (p.has_bias != 0u && split == 0u) {
+                    v += bias[row];
+                }
+                if (p.act != 0u) {
+                    v = select(p.slope * v, v, v > 0.0);
+                }
+                dst[base + row * p.h * p.w] = store_dst(v);
+            }
+        }
+    }
+}

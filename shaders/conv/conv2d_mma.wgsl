@@ -102,14 +102,21 @@ const TILE_K: u32 = 32u;
 const FRAGS_M: u32 = TILE_M / 32u;
 
 // Row-major: a_tile[m][k], b_tile[k][n]; c_tile[m][n] holds 64 rows of the
-// result at a time (`tall`: two passes), within lavapipe's 32 KiB.
+// result at a time (`tall`: two passes), within lavapipe's 32 KiB. Rows
+// are padded (A_STRIDE, B_STRIDE, C_STRIDE values apart) so that the 8
+// rows a tile load or store touches at a time start on 8 different
+// 4-byte banks of 32 (unpadded, 64 halves or 64 floats apart, they all
+// start on bank 0).
+const A_STRIDE: u32 = 40u;
+const B_STRIDE: u32 = 72u;
+const C_STRIDE: u32 = 68u;
 #ifdef tall
-var<workgroup> a_tile: array<f16, 4096>;
+var<workgroup> a_tile: array<f16, 5120>;
 #else
-var<workgroup> a_tile: array<f16, 2048>;
+var<workgroup> a_tile: array<f16, 2560>;
 #endif
-var<workgroup> b_tile: array<f16, 2048>;
-var<workgroup> c_tile: array<f32, 4096>;
+var<workgroup> b_tile: array<f16, 2304>;
+var<workgroup> c_tile: array<f32, 4352>;
 
 // bwd_data's pixels (iy, ix) = (py + s j, px + s i) of one phase, j <
 // hp, i < wp: each takes the taps ky = ky0 + s a (a < ny) and kx = kx0 +
@@ -366,7 +373,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
             if (a_first + 4u * i < g.rows && a_r < k_end) {
                 v = stage_left(left[walk.base + i * walk.step]);
             }
-            a_tile[lid + 128u * i] = v;
+            a_tile[(lid / TILE_K + 4u * i) * A_STRIDE + lid % TILE_K] = v;
         }
         // b_tile[kk][col] = gathered[k0 + kk, col] for kk = lid / 64 + 2 i.
         var q = cursor(k0 + lid / TILE_N, g);
@@ -376,23 +383,23 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
             if (c.ok && k0 + kk < k_end) {
                 v = gathered_at(q, c, img);
             }
-            b_tile[kk * TILE_N + lid % TILE_N] = v;
+            b_tile[kk * B_STRIDE + lid % TILE_N] = v;
             q = advance2(q, g);
         }
         workgroupBarrier();
         for (var ks = 0u; ks < TILE_K; ks += 16u) {
 #ifdef coop
-            let a0 = coopLoadT<coop_mat16x16<f16, A>>(&a_tile[block_m * TILE_K + ks], TILE_K);
-            let a1 = coopLoadT<coop_mat16x16<f16, A>>(&a_tile[(block_m + 16u) * TILE_K + ks], TILE_K);
-            let b0 = coopLoadT<coop_mat16x16<f16, B>>(&b_tile[ks * TILE_N + block_n], TILE_N);
-            let b1 = coopLoadT<coop_mat16x16<f16, B>>(&b_tile[ks * TILE_N + block_n + 16u], TILE_N);
+            let a0 = coopLoadT<coop_mat16x16<f16, A>>(&a_tile[block_m * A_STRIDE + ks], A_STRIDE);
+            let a1 = coopLoadT<coop_mat16x16<f16, A>>(&a_tile[(block_m + 16u) * A_STRIDE + ks], A_STRIDE);
+            let b0 = coopLoadT<coop_mat16x16<f16, B>>(&b_tile[ks * B_STRIDE + block_n], B_STRIDE);
+            let b1 = coopLoadT<coop_mat16x16<f16, B>>(&b_tile[ks * B_STRIDE + block_n + 16u], B_STRIDE);
             c00 = coopMultiplyAdd(a0, b0, c00);
             c01 = coopMultiplyAdd(a0, b1, c01);
             c10 = coopMultiplyAdd(a1, b0, c10);
             c11 = coopMultiplyAdd(a1, b1, c11);
 #ifdef tall
-            let a2 = coopLoadT<coop_mat16x16<f16, A>>(&a_tile[(block_m + 32u) * TILE_K + ks], TILE_K);
-            let a3 = coopLoadT<coop_mat16x16<f16, A>>(&a_tile[(block_m + 48u) * TILE_K + ks], TILE_K);
+            let a2 = coopLoadT<coop_mat16x16<f16, A>>(&a_tile[(block_m + 32u) * A_STRIDE + ks], A_STRIDE);
+            let a3 = coopLoadT<coop_mat16x16<f16, A>>(&a_tile[(block_m + 48u) * A_STRIDE + ks], A_STRIDE);
             c20 = coopMultiplyAdd(a2, b0, c20);
             c21 = coopMultiplyAdd(a2, b1, c21);
             c30 = coopMultiplyAdd(a3, b0, c30);
@@ -404,11 +411,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
                 let tn = block_n + (t % 2u) * 16u;
                 for (var q = 0u; q < 8u; q++) {
                     let e = lane + 32u * q;
-                    let a_row = (tm + e / 16u) * TILE_K + ks;
-                    let b_col = ks * TILE_N + tn + e % 16u;
+                    let a_row = (tm + e / 16u) * A_STRIDE + ks;
+                    let b_col = ks * B_STRIDE + tn + e % 16u;
                     var s = acc[t * 8u + q];
                     for (var kk = 0u; kk < 16u; kk++) {
-                        s += f32(a_tile[a_row + kk]) * f32(b_tile[b_col + kk * TILE_N]);
+                        s += f32(a_tile[a_row + kk]) * f32(b_tile[b_col + kk * B_STRIDE]);
                     }
                     acc[t * 8u + q] = s;
                 }
@@ -438,17 +445,17 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
             s11 = c31;
         }
 #endif
-        coopStoreT(s00, &c_tile[c_row * TILE_N + block_n], TILE_N);
-        coopStoreT(s01, &c_tile[c_row * TILE_N + block_n + 16u], TILE_N);
-        coopStoreT(s10, &c_tile[(c_row + 16u) * TILE_N + block_n], TILE_N);
-        coopStoreT(s11, &c_tile[(c_row + 16u) * TILE_N + block_n + 16u], TILE_N);
+        coopStoreT(s00, &c_tile[c_row * C_STRIDE + block_n], C_STRIDE);
+        coopStoreT(s01, &c_tile[c_row * C_STRIDE + block_n + 16u], C_STRIDE);
+        coopStoreT(s10, &c_tile[(c_row + 16u) * C_STRIDE + block_n], C_STRIDE);
+        coopStoreT(s11, &c_tile[(c_row + 16u) * C_STRIDE + block_n + 16u], C_STRIDE);
 #else
         for (var t = 4u * h; t < 4u * h + 4u; t++) {
             let tm = c_row + ((t / 2u) % 2u) * 16u;
             let tn = block_n + (t % 2u) * 16u;
             for (var q = 0u; q < 8u; q++) {
                 let e = lane + 32u * q;
-                c_tile[(tm + e / 16u) * TILE_N + tn + e % 16u] = acc[t * 8u + q];
+                c_tile[(tm + e / 16u) * C_STRIDE + tn + e % 16u] = acc[t * 8u + q];
             }
         }
 #endif
@@ -459,7 +466,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
                 let m = lid / TILE_N + 2u * i;
                 let row = row0 + (m / 32u) * (TILE_M / 2u) + 32u * h + m % 32u;
                 if (row < g.rows) {
-                    var v = c_tile[m * TILE_N + lid % TILE_N];
+                    var v = c_tile[m * C_STRIDE + lid % TILE_N];
                     if (p.has_bias != 0u && split == 0u) {
                         v += bias[row];
                     }

@@ -18,7 +18,8 @@
 // of 16 x 16. Per 16-channel slice of the reduction it stages
 // staged[kx][c][r][j] = x[z, c0 + c, y0 + r - 1, x0 + j + kx - 1] (6 rows
 // of 16, zeros outside the image); tap (ky, kx) of pixel row r is then the
-// 16 x 16 matrix at staged[kx][0][r + ky][0] with rows 96 apart.
+// 16 x 16 matrix at staged[kx][0][r + ky][0], its rows a channel (104
+// values, with padding) apart.
 // Split-K as conv2d_mma: chunk s of `chunk` channels writes its partial
 // result at (s * n + z) times one image's result (the bias with chunk 0),
 // which sum_splits adds. With `coop` the tiles are cooperative matrices
@@ -65,16 +66,23 @@ struct Params {
 // Pixels of a block: BLOCK_ROWS rows of 16; the staged rows add the
 // window's two.
 const BLOCK_ROWS: u32 = 4u;
-const PATCH_ROWS: u32 = 6u;
-// Staged values per kx: 16 channels x PATCH_ROWS rows x 16 columns.
-const PER_KX: u32 = 1536u;
+// Staged values per channel: 6 rows of 16, and 8 of padding, so that the
+// 8 rows a tile load reads at a time (one channel apart, 208 bytes) start
+// on 8 different 4-byte banks of 32 (96 values, 192 bytes apart, would
+// start on 2).
+const CHANNEL_STRIDE: u32 = 104u;
+// Per kx: 16 channels.
+const PER_KX: u32 = 1664u;
+// The sums' rows: 64 pixels and 4 of padding (the same, for 4-byte values).
+const C_STRIDE: u32 = 68u;
 
-var<workgroup> staged: array<f16, 4608>;
+var<workgroup> staged: array<f16, 4992>;
 // The block's sums, c_tile[m][pixel] (pixel = 16 row + column).
-var<workgroup> c_tile: array<f32, 4096>;
+var<workgroup> c_tile: array<f32, 4352>;
 
 // Where the 16 x 16 tile of tap t for (result row `row`, pixel row `r`)
-// starts: in taps (rows depth_pad apart) and in staged (rows 96 apart).
+// starts: in taps (rows depth_pad apart) and in staged (rows
+// CHANNEL_STRIDE apart).
 fn taps_at(t: u32, row: u32, c0: u32) -> u32 {
     return (t * p.rows_pad + row) * p.depth_pad + c0;
 }
@@ -100,7 +108,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     let lane = lid % 32u;
     let block_m = (group % 2u) * 32u;
     let block_r = (group / 2u) * 2u;
-    // Each invocation stages column j of its staged rows q = lid / 16 + 8 i
+    // Each invocation stages column j of the staged rows q = lid / 16 + 8 i
     // (q = 96 kx + 6 c + r).
     let j = lid % 16u;
 #ifdef coop
@@ -126,15 +134,15 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
             if (c0 + c < c_end && sy >= 0 && sy < i32(p.h) && sx >= 0 && sx < i32(p.w)) {
                 v = stage_act(src[((img * p.c_in + c0 + c) * p.h + u32(sy)) * p.w + u32(sx)]);
             }
-            staged[q * 16u + j] = v;
+            staged[kx * PER_KX + c * CHANNEL_STRIDE + r * 16u + j] = v;
         }
         workgroupBarrier();
         for (var t = 0u; t < 9u; t++) {
 #ifdef coop
             let a0 = coopLoadT<coop_mat16x16<f16, A>>(&taps[taps_at(t, row0 + block_m, c0)], p.depth_pad);
             let a1 = coopLoadT<coop_mat16x16<f16, A>>(&taps[taps_at(t, row0 + block_m + 16u, c0)], p.depth_pad);
-            let b0 = coopLoadT<coop_mat16x16<f16, B>>(&staged[staged_at(t, block_r)], 96u);
-            let b1 = coopLoadT<coop_mat16x16<f16, B>>(&staged[staged_at(t, block_r + 1u)], 96u);
+            let b0 = coopLoadT<coop_mat16x16<f16, B>>(&staged[staged_at(t, block_r)], CHANNEL_STRIDE);
+            let b1 = coopLoadT<coop_mat16x16<f16, B>>(&staged[staged_at(t, block_r + 1u)], CHANNEL_STRIDE);
             c00 = coopMultiplyAdd(a0, b0, c00);
             c01 = coopMultiplyAdd(a0, b1, c01);
             c10 = coopMultiplyAdd(a1, b0, c10);
@@ -149,7 +157,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
                     let b = b_row + e % 16u;
                     var s = acc[tile * 8u + q];
                     for (var kk = 0u; kk < 16u; kk++) {
-                        s += f32(taps[a + kk]) * f32(staged[b + kk * 96u]);
+                        s += f32(taps[a + kk]) * f32(staged[b + kk * CHANNEL_STRIDE]);
                     }
                     acc[tile * 8u + q] = s;
                 }
@@ -162,16 +170,16 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     // The sums through workgroup memory (a cooperative matrix's elements
     // cannot be addressed), then bias, activation and bounds per element.
 #ifdef coop
-    coopStoreT(c00, &c_tile[block_m * 64u + block_r * 16u], 64u);
-    coopStoreT(c01, &c_tile[block_m * 64u + (block_r + 1u) * 16u], 64u);
-    coopStoreT(c10, &c_tile[(block_m + 16u) * 64u + block_r * 16u], 64u);
-    coopStoreT(c11, &c_tile[(block_m + 16u) * 64u + (block_r + 1u) * 16u], 64u);
+    coopStoreT(c00, &c_tile[block_m * C_STRIDE + block_r * 16u], C_STRIDE);
+    coopStoreT(c01, &c_tile[block_m * C_STRIDE + (block_r + 1u) * 16u], C_STRIDE);
+    coopStoreT(c10, &c_tile[(block_m + 16u) * C_STRIDE + block_r * 16u], C_STRIDE);
+    coopStoreT(c11, &c_tile[(block_m + 16u) * C_STRIDE + (block_r + 1u) * 16u], C_STRIDE);
 #else
     for (var tile = 0u; tile < 4u; tile++) {
-        let base = (block_m + (tile / 2u) * 16u) * 64u + (block_r + tile % 2u) * 16u;
+        let base = (block_m + (tile / 2u) * 16u) * C_STRIDE + (block_r + tile % 2u) * 16u;
         for (var q = 0u; q < 8u; q++) {
             let e = lane + 32u * q;
-            c_tile[base + (e / 16u) * 64u + e % 16u] = acc[tile * 8u + q];
+            c_tile[base + (e / 16u) * C_STRIDE + e % 16u] = acc[tile * 8u + q];
         }
     }
 #endif
@@ -185,7 +193,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
             let m = lid / 64u + 2u * i;
             let row = row0 + m;
             if (row < p.c_out) {
-                var v = c_tile[m * 64u + pixel];
+                var v = c_tile[m * C_STRIDE + pixel];
                 if (p.has_bias != 0u && split == 0u) {
                     v += bias[row];
                 }

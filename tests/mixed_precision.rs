@@ -237,12 +237,13 @@ fn graph_convolutions_in_mixed_precision_match_cpu() {
     }
 }
 
-/// The 3x3 stride-1 kernel (`conv3x3_mma.wgsl`) for the forward pass and
-/// the input gradient, as `graph_convolutions_in_mixed_precision_match_cpu`
-/// checks the implicit GEMM: partial blocks of pixels (rows of 16, 4
-/// rows), result channels (64) and operand slices (16) on every side; the
-/// second case's forward reduction runs in chunks (on the twin: lavapipe's
-/// loop budget; on a GPU: few blocks).
+/// The 3x3 stride-1 kernels (`conv3x3_mma.wgsl` for the forward pass and
+/// the input gradient, `conv3x3_mma_bwd_weight.wgsl` for the weight
+/// gradient), as `graph_convolutions_in_mixed_precision_match_cpu` checks
+/// the implicit GEMM: partial blocks of pixels (rows of 16, 4 rows),
+/// result channels (64) and channel slices (16) on every side; the second
+/// case's forward reduction runs in chunks (on the twin: lavapipe's loop
+/// budget; on a GPU: few blocks), and every case's weight gradient.
 #[test]
 fn direct_3x3_convolutions_in_mixed_precision_match_cpu() {
     let Some(ctx) = f16_gpu() else { return };
@@ -329,18 +330,20 @@ fn check_graph_passes(
             .collect();
         let stored = [(half, half), (half, half), (half, false)];
         assert_eq!(convs, stored, "the passes' f16 variants");
-        // The forward pass and the input gradient run on the 3x3 kernel
-        // exactly where asked.
+        // The three passes run on the 3x3 kernels exactly where asked.
         let on_3x3 = rec
             .nodes
             .iter()
             .filter(|n| {
-                n.dispatches
-                    .iter()
-                    .any(|d| d.kernel.shader == Shader::Conv3x3Mma)
+                n.dispatches.iter().any(|d| {
+                    matches!(
+                        d.kernel.shader,
+                        Shader::Conv3x3Mma | Shader::Conv3x3MmaBwdWeight
+                    )
+                })
             })
             .count();
-        assert_eq!(on_3x3, 2 * direct as usize, "passes on conv3x3_mma");
+        assert_eq!(on_3x3, 3 * direct as usize, "passes on the 3x3 kernels");
         let exec = Executor::with_traits(ctx, &g, &[y, gx, gw], &traits).unwrap();
         for (t, v) in [(tx, &x), (tw, &wt), (tb, &b), (tgy, &gy)] {
             exec.write(t, &common::to_f32(v)).unwrap();

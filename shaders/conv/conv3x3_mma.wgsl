@@ -15,11 +15,9 @@
 // staging (they are loaded as tiles from storage).
 // A workgroup computes 64 result channels x 64 pixels (4 rows of 16) in
 // four groups of 32 invocations, each 32 channels x 2 rows: 2 x 2 tiles
-// of 16 x 16. Per 16-channel slice of the reduction it stages
-// staged[kx][c][r][j] = x[z, c0 + c, y0 + r - 1, x0 + j + kx - 1] (6 rows
-// of 16, zeros outside the image); tap (ky, kx) of pixel row r is then the
-// 16 x 16 matrix at staged[kx][0][r + ky][0], its rows a channel (104
-// values, with padding) apart.
+// of 16 x 16. Per 16-channel slice of the reduction it stages the block's
+// input (common/stage3x3.wgsl) and multiplies each tap's weight tiles by
+// the input tiles that tap reads.
 // Split-K as conv2d_mma: chunk s of `chunk` channels writes its partial
 // result at (s * n + z) times one image's result (the bias with chunk 0),
 // which sum_splits adds. With `coop` the tiles are cooperative matrices
@@ -30,6 +28,7 @@
 // of 64 channels, z = chunk * n + image.
 #import to_f16
 #import mma_io
+#import stage3x3
 #ifdef coop
 enable wgpu_cooperative_matrix;
 #endif
@@ -63,32 +62,16 @@ struct Params {
 // y (partial per chunk).
 @group(0) @binding(4) var<storage, read_write> dst: array<DST>;
 
-// Pixels of a block: BLOCK_ROWS rows of 16; the staged rows add the
-// window's two.
-const BLOCK_ROWS: u32 = 4u;
-// Staged values per channel: 6 rows of 16, and 8 of padding, so that the
-// 8 rows a tile load reads at a time (one channel apart, 208 bytes) start
-// on 8 different 4-byte banks of 32 (96 values, 192 bytes apart, would
-// start on 2).
-const CHANNEL_STRIDE: u32 = 104u;
-// Per kx: 16 channels.
-const PER_KX: u32 = 1664u;
 // The sums' rows: 64 pixels and 4 of padding (the same, for 4-byte values).
 const C_STRIDE: u32 = 68u;
 
-var<workgroup> staged: array<f16, 4992>;
 // The block's sums, c_tile[m][pixel] (pixel = 16 row + column).
 var<workgroup> c_tile: array<f32, 4352>;
 
-// Where the 16 x 16 tile of tap t for (result row `row`, pixel row `r`)
-// starts: in taps (rows depth_pad apart) and in staged (rows
-// CHANNEL_STRIDE apart).
+// Where the 16 x 16 weight tile of tap t for result rows from `row`
+// starts in taps (its rows depth_pad apart).
 fn taps_at(t: u32, row: u32, c0: u32) -> u32 {
     return (t * p.rows_pad + row) * p.depth_pad + c0;
-}
-
-fn staged_at(t: u32, r: u32) -> u32 {
-    return (t % 3u) * PER_KX + (r + t / 3u) * 16u;
 }
 
 @compute @workgroup_size(128)
@@ -108,9 +91,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     let lane = lid % 32u;
     let block_m = (group % 2u) * 32u;
     let block_r = (group / 2u) * 2u;
-    // Each invocation stages column j of the staged rows q = lid / 16 + 8 i
-    // (q = 96 kx + 6 c + r).
-    let j = lid % 16u;
 #ifdef coop
     // c<a><b>: channels block_m + 16 a, pixel row block_r + b.
     var c00 = coop_mat16x16<f32, C>();
@@ -123,19 +103,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
 #endif
 
     for (var c0 = c_begin; c0 < c_end; c0 += 16u) {
-        for (var i = 0u; i < 36u; i++) {
-            let q = lid / 16u + 8u * i;
-            let kx = q / 96u;
-            let c = (q / 6u) % 16u;
-            let r = q % 6u;
-            let sy = i32(y0 + r) - 1;
-            let sx = i32(x0 + j + kx) - 1;
-            var v = f16(0.0);
-            if (c0 + c < c_end && sy >= 0 && sy < i32(p.h) && sx >= 0 && sx < i32(p.w)) {
-                v = stage_act(src[((img * p.c_in + c0 + c) * p.h + u32(sy)) * p.w + u32(sx)]);
-            }
-            staged[kx * PER_KX + c * CHANNEL_STRIDE + r * 16u + j] = v;
-        }
+        stage_input(lid, img, c0, c_end, y0, x0);
         workgroupBarrier();
         for (var t = 0u; t < 9u; t++) {
 #ifdef coop

@@ -298,18 +298,17 @@ pub fn run_kernel_bench(
                 ConvPass::BackwardData => shape.c_in,
                 _ => shape.c_out,
             };
-            let direct_applies = pass != ConvPass::BackwardWeight
-                && crate::ops::conv::mixed::MixedConv::new(
-                    (shape.n, shape.c_in, shape.size, shape.size),
-                    shape.c_out,
-                    crate::ops::conv::Window {
-                        k: shape.k,
-                        stride: shape.stride,
-                        pad: shape.k / 2,
-                    },
-                    false,
-                )
-                .is_ok_and(|c| c.direct_applies(crate::ops::conv::mixed::MixedPass::Forward));
+            let direct_applies = crate::ops::conv::mixed::MixedConv::new(
+                (shape.n, shape.c_in, shape.size, shape.size),
+                shape.c_out,
+                crate::ops::conv::Window {
+                    k: shape.k,
+                    stride: shape.stride,
+                    pad: shape.k / 2,
+                },
+                false,
+            )
+            .is_ok_and(|c| c.direct_applies());
             for &(kernels, label) in &mixed_variants {
                 if kernels.tall && rows < crate::ops::conv::mixed::MmaTile::Tall.rows()
                     || kernels.direct && !direct_applies

@@ -182,6 +182,7 @@ shaders! {
     Conv2dFwdS2 => "conv/conv2d_fwd_s2.wgsl" [K5, FLAT, LANES],
     Conv2dMma => "conv/conv2d_mma.wgsl" [MMA, DIRECTION, MMA_ROWS, HALF],
     Conv3x3Mma => "conv/conv3x3_mma.wgsl" [MMA, HALF],
+    Conv3x3MmaBwdWeight => "conv/conv3x3_mma_bwd_weight.wgsl" [MMA, HALF_IN],
     Conv2dBwdData => "conv/conv2d_bwd_data.wgsl" [],
     Conv2dBwdDataS2 => "conv/conv2d_bwd_data_s2.wgsl" [K5, FLAT, LANES],
     Conv2dBwdWeight => "conv/conv2d_bwd_weight.wgsl" [LANES],
@@ -279,6 +280,10 @@ const COMMON: &[(&str, &str)] = &[
     ("half", include_str!("../../shaders/common/half.wgsl")),
     ("to_f16", include_str!("../../shaders/common/to_f16.wgsl")),
     ("mma_io", include_str!("../../shaders/common/mma_io.wgsl")),
+    (
+        "stage3x3",
+        include_str!("../../shaders/common/stage3x3.wgsl"),
+    ),
     (
         "gemm_register",
         include_str!("../../shaders/common/gemm_register.wgsl"),

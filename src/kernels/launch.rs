@@ -38,9 +38,9 @@ pub struct DeviceTraits {
     /// the 64-row blocks; off until a GPU has measured it
     /// (`PCONV_MMA_TALL=1` turns it on for a whole run).
     pub mixed_tall: bool,
-    /// 3x3 stride-1 convolutions' forward pass and input gradient on
-    /// `conv3x3_mma.wgsl` (the input staged once per block, not once per
-    /// tap) where the map is at least 16 pixels wide: a candidate that
+    /// 3x3 stride-1 convolutions on `conv3x3_mma.wgsl` and
+    /// `conv3x3_mma_bwd_weight.wgsl` (the input staged once per block, not
+    /// once per tap) where the map is at least 16 pixels wide: a candidate that
     /// `bench --kernels` times beside the implicit GEMM; off until a GPU
     /// has measured it (`PCONV_MMA_DIRECT=1` turns it on for a whole run).
     pub mixed_direct: bool,

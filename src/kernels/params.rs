@@ -28,6 +28,14 @@ uniform! {
 }
 
 uniform! {
+    /// The 3x3 stride-1 mixed-precision weight gradient: pixel blocks (4
+    /// rows of 16, images one after the other) per chunk.
+    Conv3x3MmaBwdWeightParams in "conv/conv3x3_mma_bwd_weight.wgsl" {
+        c_in: u32, c_out: u32, h: u32, w: u32, n: u32, blocks_per_chunk: u32,
+    }
+}
+
+uniform! {
     /// The forward row kernels: `h` and `pitch` are the padded input's
     /// height and row pitch (floats).
     Conv2dFwdRowsParams in "conv/conv2d_fwd_3x3.wgsl", "conv/conv2d_fwd_s2.wgsl" {
@@ -103,6 +111,10 @@ pub const ALL: &[(&[&str], Fields)] = &[
     (Conv2dFwdRowsParams::SHADERS, Conv2dFwdRowsParams::FIELDS),
     (Conv2dMmaParams::SHADERS, Conv2dMmaParams::FIELDS),
     (Conv3x3MmaParams::SHADERS, Conv3x3MmaParams::FIELDS),
+    (
+        Conv3x3MmaBwdWeightParams::SHADERS,
+        Conv3x3MmaBwdWeightParams::FIELDS,
+    ),
     (Conv2dBwdDataParams::SHADERS, Conv2dBwdDataParams::FIELDS),
     (
         Conv2dBwdDataS2Params::SHADERS,

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::graph::{Graph, TensorId};
 use crate::kernels::{
     grid_1d,
-    params::{Conv2dMmaParams, Conv3x3MmaParams},
+    params::{Conv2dMmaParams, Conv3x3MmaBwdWeightParams, Conv3x3MmaParams},
     Binding, Defines, DeviceTraits, Dispatch, HalfStorage, Lowered, MixedKernels, Params, Shader,
     LOOP_BUDGET,
 };
@@ -84,6 +84,11 @@ const DIRECT_SLICE: usize = 16;
 /// slice (36 staging steps; 9 taps x 4 tiles x 8 elements of 16 + 1
 /// steps) and outside them (the epilogue), against `LOOP_BUDGET`.
 const DIRECT_TWIN_ITERATIONS: (usize, usize) = (36 + 9 * (4 * (8 * 17 + 1) + 1) + 1, 4 * 9 + 33);
+/// The same for its weight gradient, per pixel block (32 + 36 staging
+/// steps; 4 pixel rows x 9 taps x 8 elements of 16 + 1 steps) and outside
+/// (9 taps' epilogues).
+const DIRECT_BWD_WEIGHT_TWIN_ITERATIONS: (usize, usize) =
+    (32 + 36 + 4 * (9 * (8 * 17 + 1) + 1) + 1, 9 * 17 + 1);
 
 /// Which product of the convolution a dispatch computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -396,18 +401,15 @@ impl MixedConv {
         }
     }
 
-    /// Whether `pass` can run on the 3x3 stride-1 kernel
-    /// (`conv3x3_mma.wgsl`): the forward pass or the input gradient of a
+    /// Whether the 3x3 stride-1 kernels (`conv3x3_mma.wgsl` and
+    /// `conv3x3_mma_bwd_weight.wgsl`) can run this convolution's passes: a
     /// 3x3 window of stride 1 and padding 1, on maps at least one block
     /// (16 pixels) wide, within the grid.
-    pub fn direct_applies(&self, pass: MixedPass) -> bool {
+    pub fn direct_applies(&self) -> bool {
         let d = &self.dims;
         let Window { k, stride, pad } = d.win;
         let blocks = d.w.div_ceil(DIRECT_BLOCK_COLS) * d.h.div_ceil(DIRECT_BLOCK_ROWS);
-        pass != MixedPass::BackwardWeight
-            && (k, stride, pad) == (3, 1, 1)
-            && d.w >= DIRECT_BLOCK_COLS
-            && blocks <= 65535
+        (k, stride, pad) == (3, 1, 1) && d.w >= DIRECT_BLOCK_COLS && blocks <= 65535
     }
 
     /// Operand and result channels of `pass` as the 3x3 kernel's
@@ -537,6 +539,68 @@ impl MixedConv {
         lowered
     }
 
+    /// The weight gradient on the 3x3 kernel: gw from x and gy, in chunks
+    /// of pixel blocks (at least 8, so a partial result is worth writing;
+    /// enough chunks for the device's `parallel_workgroups`; within the
+    /// twin's loop budget), summed by sum_splits.
+    fn lower_direct_bwd_weight(
+        &self,
+        (x, gy): (Binding, Binding),
+        dev: &DeviceTraits,
+        half: HalfStorage,
+    ) -> Lowered {
+        let d = &self.dims;
+        let blocks = d.n * d.h.div_ceil(DIRECT_BLOCK_ROWS) * d.w.div_ceil(DIRECT_BLOCK_COLS);
+        let groups = d.c_in.div_ceil(DIRECT_SLICE) * d.c_out.div_ceil(DIRECT_ROWS);
+        let mut wanted = (dev.parallel_workgroups as usize)
+            .div_ceil(groups)
+            .clamp(1, blocks.div_ceil(8));
+        if dev.mixed == MixedKernels::Twin {
+            let (per_block, fixed) = DIRECT_BWD_WEIGHT_TWIN_ITERATIONS;
+            wanted = wanted.max(blocks.div_ceil((LOOP_BUDGET - fixed) / per_block));
+        }
+        let per_chunk = blocks.div_ceil(wanted.min(65535));
+        let chunks = blocks.div_ceil(per_chunk);
+        let mut lowered = Lowered::default();
+        let params = Conv3x3MmaBwdWeightParams {
+            c_in: d.c_in as u32,
+            c_out: d.c_out as u32,
+            h: d.h as u32,
+            w: d.w as u32,
+            n: d.n as u32,
+            blocks_per_chunk: per_chunk as u32,
+        };
+        lowered.dispatches.push(Dispatch {
+            kernel: Shader::Conv3x3MmaBwdWeight.with(
+                Defines::NONE
+                    .with_if(Defines::COOP, dev.mixed == MixedKernels::Coop)
+                    .with_if(Defines::HALF_IN, half.input),
+            ),
+            params: params.words(),
+            bindings: vec![
+                x,
+                gy,
+                if chunks == 1 {
+                    Binding::Output(0)
+                } else {
+                    Binding::Scratch(0)
+                },
+            ],
+            workgroups: [
+                d.c_in.div_ceil(DIRECT_SLICE) as u32,
+                d.c_out.div_ceil(DIRECT_ROWS) as u32,
+                chunks as u32,
+            ],
+        });
+        sum_splits_then(
+            &mut lowered,
+            chunks,
+            self.output_len(MixedPass::BackwardWeight),
+            None,
+        );
+        lowered
+    }
+
     /// `pass` of a graph's convolution: the tiles on the node's f32
     /// operands (`gathered` and `left`, as `dispatch` binds them; partial
     /// results summed where the reduction runs in chunks), the f32 result
@@ -548,8 +612,12 @@ impl MixedConv {
         dev: &DeviceTraits,
         half: HalfStorage,
     ) -> Lowered {
-        if dev.mixed_direct && self.direct_applies(pass) {
-            return self.lower_direct(pass, (gathered, left, bias), dev, half);
+        if dev.mixed_direct && self.direct_applies() {
+            return if pass == MixedPass::BackwardWeight {
+                self.lower_direct_bwd_weight((gathered, left), dev, half)
+            } else {
+                self.lower_direct(pass, (gathered, left, bias), dev, half)
+            };
         }
         let mut lowered = Lowered::default();
         let conv = MixedConv {

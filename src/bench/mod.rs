@@ -242,11 +242,11 @@ impl KernelTiming {
 
 /// Runs every pass at every network shape and prints a table.
 /// Times every (layer, pass) whose "layer pass" text contains `only`.
-/// On GPUs with f16 every pass is also timed in mixed precision: the
-/// plain-arithmetic twin and, where the adapter has them, cooperative
-/// matrices, also in 128-row blocks and on the 3x3 kernel (rows "forward
-/// f16 twin", "backward-data f16 coop", "forward f16 coop tall", "forward
-/// f16 coop direct", …; not returned).
+/// On GPUs with f16 every pass is also timed in mixed precision: on
+/// cooperative matrices, also in 128-row blocks and on the 3x3 kernels
+/// (rows "backward-data f16 coop", "forward f16 coop tall", "forward f16
+/// coop direct", …), or, where the adapter has none, the plain-arithmetic
+/// twin ("forward f16 twin"); not returned.
 /// CPU adapters time f32 only (the twin is far slower there).
 pub fn run_kernel_bench(
     ctx: &GpuContext,
@@ -260,25 +260,28 @@ pub fn run_kernel_bench(
     );
     let mut all = Vec::new();
     let mixed = ctx.mixed_precision();
-    // The twin's loops exceed lavapipe's budget at these shapes.
+    // With cooperative matrices their candidates (the twin only serves
+    // to check results there, and the list must fit check.sh's time);
+    // else the twin. CPU adapters: f32 only (the twin's loops exceed
+    // lavapipe's budget at these shapes).
     let coop = ConvKernels::mixed(MixedKernels::Coop);
-    let mixed_variants: Vec<(ConvKernels, &str)> = [
-        (ConvKernels::mixed(MixedKernels::Twin), "f16 twin"),
-        (coop, "f16 coop"),
-        (ConvKernels { tall: true, ..coop }, "f16 coop tall"),
-        (
-            ConvKernels {
-                direct: true,
-                ..coop
-            },
-            "f16 coop direct",
-        ),
-    ]
-    .into_iter()
-    .filter(|&(kernels, _)| {
-        mixed.f16 && !ctx.is_cpu() && (kernels.mixed == MixedKernels::Twin || mixed.coop_16x16_f16)
-    })
-    .collect();
+    let mixed_variants: Vec<(ConvKernels, &str)> = if ctx.is_cpu() || !mixed.f16 {
+        Vec::new()
+    } else if mixed.coop_16x16_f16 {
+        vec![
+            (coop, "f16 coop"),
+            (ConvKernels { tall: true, ..coop }, "f16 coop tall"),
+            (
+                ConvKernels {
+                    direct: true,
+                    ..coop
+                },
+                "f16 coop direct",
+            ),
+        ]
+    } else {
+        vec![(ConvKernels::mixed(MixedKernels::Twin), "f16 twin")]
+    };
     for &shape in NETWORK_SHAPES {
         for pass in ConvPass::ALL {
             if only.is_some_and(|o| !format!("{} {}", shape.name, pass.name()).contains(o)) {

@@ -68,6 +68,14 @@ pub fn run() -> Result<()> {
                 "f32 (PCONV_F32_STORAGE=1)"
             }
         );
+        let t = ctx.traits();
+        let on = |b: bool| if b { "on" } else { "off" };
+        println!(
+            "  candidate kernels                 3x3 stride 1 {} (PCONV_MMA_DIRECT=1), \
+             128-row blocks {} (PCONV_MMA_TALL=1)",
+            on(t.mixed_direct),
+            on(t.mixed_tall)
+        );
     }
     if let Some(why) = ctx.coop_refused() {
         println!("  cooperative matrices refused      self-test failed: {why}");

@@ -100,10 +100,25 @@ fn every_kernel_translates_to_metal_directx_and_spirv() {
         ) {
             failures.push(format!("{} (MSL): {e}", k.name()));
         }
-        if let Err(e) =
-            naga::back::spv::write_vec(&module, &info, &naga::back::spv::Options::default(), None)
-        {
-            failures.push(format!("{} (SPIR-V): {e}", k.name()));
+        // naga's defaults, and the options wgpu's Vulkan backend translates
+        // with on a Vulkan 1.3 driver (bounds checks by clamping unless the
+        // driver has robustBufferAccess2, bounded loops; naga's writer has
+        // panicked on cooperative loads that the defaults translated).
+        for (what, options) in [
+            ("SPIR-V", naga::back::spv::Options::default()),
+            (
+                "SPIR-V as wgpu's Vulkan backend",
+                wgpu_vulkan_spirv_options(),
+            ),
+        ] {
+            let written = std::panic::catch_unwind(|| {
+                naga::back::spv::write_vec(&module, &info, &options, None)
+            });
+            match written {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => failures.push(format!("{} ({what}): {e}", k.name())),
+                Err(_) => failures.push(format!("{} ({what}): naga panicked", k.name())),
+            }
         }
         if wgsl.contains("enable wgpu_cooperative_matrix;") {
             continue;
@@ -128,6 +143,29 @@ fn every_kernel_translates_to_metal_directx_and_spirv() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// SPIR-V options as wgpu-hal 30's Vulkan adapter sets them for a Vulkan
+/// 1.3 device without robustBufferAccess2 (the stricter case: buffer
+/// indices clamped too), with runtime checks on (pconv's modules are not
+/// created as trusted).
+fn wgpu_vulkan_spirv_options() -> naga::back::spv::Options<'static> {
+    use naga::proc::{BoundsCheckPolicies, BoundsCheckPolicy};
+    naga::back::spv::Options {
+        lang_version: (1, 6),
+        bounds_check_policies: BoundsCheckPolicies {
+            index: BoundsCheckPolicy::Restrict,
+            buffer: BoundsCheckPolicy::Restrict,
+            image_load: BoundsCheckPolicy::Restrict,
+            binding_array: BoundsCheckPolicy::Unchecked,
+        },
+        zero_initialize_workgroup_memory:
+            naga::back::spv::ZeroInitializeWorkgroupMemoryMode::Polyfill,
+        force_loop_bounding: true,
+        ray_query_initialization_tracking: true,
+        use_storage_input_output_16: true,
+        ..Default::default()
+    }
 }
 
 /// The named uniform blocks of `kernels::params` list the fields of their
@@ -216,8 +254,8 @@ fn variants_come_from_declared_axes() {
 /// A naga 30.0.2 bug, kept as its minimal case: the SPIR-V writer panics on
 /// a cooperative-matrix load whose stride is a uniform load written in
 /// place; bound by `let` first it translates (what pconv's kernels do).
-/// When this fails, naga has fixed it and the workaround's comment in
-/// shaders/probe/coop_mma16.wgsl can go.
+/// When this fails, naga has fixed it and the workaround's comments in
+/// shaders/probe/coop_mma16.wgsl and conv/conv3x3_mma.wgsl can go.
 #[test]
 fn naga_needs_a_let_for_a_uniform_cooperative_stride() {
     let kernel = |stride: &str, prelude: &str| {
@@ -235,20 +273,26 @@ fn naga_needs_a_let_for_a_uniform_cooperative_stride() {
              coopStoreT(mc, &d[0], {stride});\n}}\n"
         )
     };
-    let spirv = |wgsl: String| {
-        let (module, info) =
-            pconv::kernels::catalog::parse_and_validate("coop stride", &wgsl).expect("valid WGSL");
-        std::panic::catch_unwind(move || {
-            naga::back::spv::write_vec(&module, &info, &naga::back::spv::Options::default(), None)
-                .is_ok()
-        })
-    };
-    assert!(matches!(
-        spirv(kernel("s", "let s = p.stride;\n")),
-        Ok(true)
-    ));
-    assert!(
-        spirv(kernel("p.stride", "")).is_err(),
-        "naga now translates an inline uniform stride: drop the workaround"
-    );
+    // With naga's default options and with wgpu's Vulkan backend's.
+    for options in [
+        naga::back::spv::Options::default(),
+        wgpu_vulkan_spirv_options(),
+    ] {
+        let spirv = |wgsl: String| {
+            let (module, info) = pconv::kernels::catalog::parse_and_validate("coop stride", &wgsl)
+                .expect("valid WGSL");
+            let options = options.clone();
+            std::panic::catch_unwind(move || {
+                naga::back::spv::write_vec(&module, &info, &options, None).is_ok()
+            })
+        };
+        assert!(matches!(
+            spirv(kernel("s", "let s = p.stride;\n")),
+            Ok(true)
+        ));
+        assert!(
+            spirv(kernel("p.stride", "")).is_err(),
+            "naga now translates an inline uniform stride: drop the workaround"
+        );
+    }
 }

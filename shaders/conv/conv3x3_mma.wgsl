@@ -84,6 +84,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     let split = wg.z / p.n;
     let c_begin = split * p.chunk;
     let c_end = min(c_begin + p.chunk, p.c_in);
+    // The weight tiles' stride as a `let`: naga 30.0.2's SPIR-V writer can
+    // panic on a cooperative load whose stride is a uniform load written
+    // in place (tests/shaders_validate.rs keeps the minimal case).
+    let depth_pad = p.depth_pad;
 
     // The group of 32: channels block_m .. + 32 of the block, pixel rows
     // block_r and block_r + 1.
@@ -107,8 +111,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
         workgroupBarrier();
         for (var t = 0u; t < 9u; t++) {
 #ifdef coop
-            let a0 = coopLoadT<coop_mat16x16<f16, A>>(&taps[taps_at(t, row0 + block_m, c0)], p.depth_pad);
-            let a1 = coopLoadT<coop_mat16x16<f16, A>>(&taps[taps_at(t, row0 + block_m + 16u, c0)], p.depth_pad);
+            let a0 = coopLoadT<coop_mat16x16<f16, A>>(&taps[taps_at(t, row0 + block_m, c0)], depth_pad);
+            let a1 = coopLoadT<coop_mat16x16<f16, A>>(&taps[taps_at(t, row0 + block_m + 16u, c0)], depth_pad);
             let b0 = coopLoadT<coop_mat16x16<f16, B>>(&staged[staged_at(t, block_r)], CHANNEL_STRIDE);
             let b1 = coopLoadT<coop_mat16x16<f16, B>>(&staged[staged_at(t, block_r + 1u)], CHANNEL_STRIDE);
             c00 = coopMultiplyAdd(a0, b0, c00);

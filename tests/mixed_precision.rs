@@ -11,7 +11,7 @@ use common::direct::DirectRun;
 use common::Rng;
 use pconv::gpu::{Executor, GpuContext};
 use pconv::graph::recording::Recording;
-use pconv::kernels::{DeviceTraits, MixedKernels, Shader, LOOP_BUDGET};
+use pconv::kernels::{Defines, DeviceTraits, MixedKernels, Shader, LOOP_BUDGET};
 use pconv::ops::conv::mixed::{f16_bytes, round_to_f16, MixedConv, MixedPass, MmaTile};
 use pconv::ops::conv::{conv2d_bwd_data_cpu, conv2d_bwd_weight_cpu, conv2d_cpu, Window};
 
@@ -243,17 +243,22 @@ fn graph_convolutions_in_mixed_precision_match_cpu() {
 /// the implicit GEMM: partial blocks of pixels (rows of 16, 4 rows),
 /// result channels (64) and channel slices (16) on every side; the second
 /// case's forward reduction runs in chunks (on the twin: lavapipe's loop
-/// budget; on a GPU: few blocks), and every case's weight gradient.
+/// budget; on a GPU: few blocks), and every case's weight gradient; the
+/// third runs again in 128-channel blocks.
 #[test]
 fn direct_3x3_convolutions_in_mixed_precision_match_cpu() {
     let Some(ctx) = f16_gpu() else { return };
     let cases = [
         ((2, 37, 9, 21), 70, 3, 1, 1),
         ((1, 170, 5, 16), 20, 3, 1, 1),
+        ((1, 130, 5, 17), 140, 3, 1, 1),
     ];
     for (case, conv) in cases.into_iter().enumerate() {
         check_graph_passes(&ctx, conv, 60 + case as u64, false, true);
     }
+    // The 128-channel blocks: forward and input gradient of 140 and 130
+    // result channels (a second, partial block), each in chunks on the twin.
+    check_graph_passes(&ctx, cases[2], 70, true, true);
 }
 
 /// A graph's convolutions lowered in mixed precision, with the twin and,
@@ -344,6 +349,12 @@ fn check_graph_passes(
             })
             .count();
         assert_eq!(on_3x3, 3 * direct as usize, "passes on the 3x3 kernels");
+        let tall_3x3 = rec
+            .nodes
+            .iter()
+            .flat_map(|n| &n.dispatches)
+            .any(|d| d.kernel.shader == Shader::Conv3x3Mma && d.kernel.has(Defines::TALL));
+        assert_eq!(tall_3x3, direct && tall && c_out.max(c_in) >= 128);
         let exec = Executor::with_traits(ctx, &g, &[y, gx, gw], &traits).unwrap();
         for (t, v) in [(tx, &x), (tw, &wt), (tb, &b), (tgy, &gy)] {
             exec.write(t, &common::to_f32(v)).unwrap();

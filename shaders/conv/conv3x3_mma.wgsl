@@ -13,9 +13,10 @@
 // the kx shift cannot be a pointer offset) and the nine taps read them in
 // place, a third of the staging per multiply-add; the weights need no
 // staging (they are loaded as tiles from storage).
-// A workgroup computes 64 result channels x 64 pixels (4 rows of 16) in
-// four groups of 32 invocations, each 32 channels x 2 rows: 2 x 2 tiles
-// of 16 x 16. Per 16-channel slice of the reduction it stages the block's
+// A workgroup computes 64 result channels (`tall`: 128) x 64 pixels (4
+// rows of 16) in four groups of 32 invocations, each 32 channels (`tall`:
+// 64) x 2 rows: 2 x 2 tiles of 16 x 16 (`tall`: 4 x 2, so each staged
+// value serves twice the multiply-adds). Per 16-channel slice of the reduction it stages the block's
 // input (common/stage3x3.wgsl) and multiplies each tap's weight tiles by
 // the input tiles that tap reads.
 // Split-K as conv2d_mma: chunk s of `chunk` channels writes its partial
@@ -25,7 +26,7 @@
 // multiplied in plain arithmetic (each invocation holding 8 of a tile's
 // 256 sums), so staging, indexing and stores are checked on any adapter
 // with f16. Grid: x = pixel blocks (row-major over the image), y = blocks
-// of 64 channels, z = chunk * n + image.
+// of TILE_M channels, z = chunk * n + image.
 #import to_f16
 #import mma_io
 #import stage3x3
@@ -42,7 +43,7 @@ struct Params {
     h: u32,
     w: u32,
     n: u32,
-    // taps' dimensions: c_out rounded up to 64, c_in to 16.
+    // taps' dimensions: c_out rounded up to TILE_M, c_in to 16.
     rows_pad: u32,
     depth_pad: u32,
     // Operand channels per chunk (a multiple of 16).
@@ -62,6 +63,13 @@ struct Params {
 // y (partial per chunk).
 @group(0) @binding(4) var<storage, read_write> dst: array<DST>;
 
+#ifdef tall
+const TILE_M: u32 = 128u;
+#else
+const TILE_M: u32 = 64u;
+#endif
+// Channel tiles per group of 32 (each at two pixel rows).
+const FRAGS_M: u32 = TILE_M / 32u;
 // The sums' rows: 64 pixels and 4 of padding (the same, for 4-byte values).
 const C_STRIDE: u32 = 68u;
 
@@ -79,7 +87,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     let blocks_x = (p.w + 15u) / 16u;
     let x0 = (wg.x % blocks_x) * 16u;
     let y0 = (wg.x / blocks_x) * BLOCK_ROWS;
-    let row0 = wg.y * 64u;
+    let row0 = wg.y * TILE_M;
     let img = wg.z % p.n;
     let split = wg.z / p.n;
     let c_begin = split * p.chunk;
@@ -89,11 +97,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     // in place (tests/shaders_validate.rs keeps the minimal case).
     let depth_pad = p.depth_pad;
 
-    // The group of 32: channels block_m .. + 32 of the block, pixel rows
-    // block_r and block_r + 1.
+    // The group of 32: channels block_m .. + TILE_M / 2 of the block,
+    // pixel rows block_r and block_r + 1.
     let group = lid / 32u;
     let lane = lid % 32u;
-    let block_m = (group % 2u) * 32u;
+    let block_m = (group % 2u) * (TILE_M / 2u);
     let block_r = (group / 2u) * 2u;
 #ifdef coop
     // c<a><b>: channels block_m + 16 a, pixel row block_r + b.
@@ -101,9 +109,15 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     var c01 = coop_mat16x16<f32, C>();
     var c10 = coop_mat16x16<f32, C>();
     var c11 = coop_mat16x16<f32, C>();
+#ifdef tall
+    var c20 = coop_mat16x16<f32, C>();
+    var c21 = coop_mat16x16<f32, C>();
+    var c30 = coop_mat16x16<f32, C>();
+    var c31 = coop_mat16x16<f32, C>();
+#endif
 #else
     // acc[t * 8 + q]: tile t = 2 a + b, element lane + 32 q (row-major 16 x 16).
-    var acc: array<f32, 32>;
+    var acc: array<f32, FRAGS_M * 16u>;
 #endif
 
     for (var c0 = c_begin; c0 < c_end; c0 += 16u) {
@@ -119,8 +133,16 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
             c01 = coopMultiplyAdd(a0, b1, c01);
             c10 = coopMultiplyAdd(a1, b0, c10);
             c11 = coopMultiplyAdd(a1, b1, c11);
+#ifdef tall
+            let a2 = coopLoadT<coop_mat16x16<f16, A>>(&taps[taps_at(t, row0 + block_m + 32u, c0)], depth_pad);
+            let a3 = coopLoadT<coop_mat16x16<f16, A>>(&taps[taps_at(t, row0 + block_m + 48u, c0)], depth_pad);
+            c20 = coopMultiplyAdd(a2, b0, c20);
+            c21 = coopMultiplyAdd(a2, b1, c21);
+            c30 = coopMultiplyAdd(a3, b0, c30);
+            c31 = coopMultiplyAdd(a3, b1, c31);
+#endif
 #else
-            for (var tile = 0u; tile < 4u; tile++) {
+            for (var tile = 0u; tile < FRAGS_M * 2u; tile++) {
                 let a_row = taps_at(t, row0 + block_m + (tile / 2u) * 16u, c0);
                 let b_row = staged_at(t, block_r + tile % 2u);
                 for (var q = 0u; q < 8u; q++) {
@@ -140,40 +162,59 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     }
 
     // The sums through workgroup memory (a cooperative matrix's elements
-    // cannot be addressed), then bias, activation and bounds per element.
-#ifdef coop
-    coopStoreT(c00, &c_tile[block_m * C_STRIDE + block_r * 16u], C_STRIDE);
-    coopStoreT(c01, &c_tile[block_m * C_STRIDE + (block_r + 1u) * 16u], C_STRIDE);
-    coopStoreT(c10, &c_tile[(block_m + 16u) * C_STRIDE + block_r * 16u], C_STRIDE);
-    coopStoreT(c11, &c_tile[(block_m + 16u) * C_STRIDE + (block_r + 1u) * 16u], C_STRIDE);
-#else
-    for (var tile = 0u; tile < 4u; tile++) {
-        let base = (block_m + (tile / 2u) * 16u) * C_STRIDE + (block_r + tile % 2u) * 16u;
-        for (var q = 0u; q < 8u; q++) {
-            let e = lane + 32u * q;
-            c_tile[base + (e / 16u) * C_STRIDE + e % 16u] = acc[tile * 8u + q];
-        }
-    }
-#endif
-    workgroupBarrier();
+    // cannot be addressed), then bias, activation and bounds per element,
+    // 64 channels per pass: pass h holds tiles a = 2 h, 2 h + 1 of every
+    // group, c_tile row r being channel (r / 32) * TILE_M / 2 + 32 h + r %
+    // 32 of the block.
+    let c_row = (group % 2u) * 32u;
     let pixel = lid % 64u;
     let oy = y0 + pixel / 16u;
     let ox = x0 + pixel % 16u;
-    if (oy < p.h && ox < p.w) {
-        let base = (split * p.n + img) * p.c_out * p.h * p.w + oy * p.w + ox;
-        for (var i = 0u; i < 32u; i++) {
-            let m = lid / 64u + 2u * i;
-            let row = row0 + m;
-            if (row < p.c_out) {
-                var v = c_tile[m * C_STRIDE + pixel];
-                if (p.has_bias != 0u && split == 0u) {
-                    v += bias[row];
-                }
-                if (p.act != 0u) {
-                    v = select(p.slope * v, v, v > 0.0);
-                }
-                dst[base + row * p.h * p.w] = store_dst(v);
+    for (var h = 0u; h < TILE_M / 64u; h++) {
+#ifdef coop
+        var s00 = c00;
+        var s01 = c01;
+        var s10 = c10;
+        var s11 = c11;
+#ifdef tall
+        if (h == 1u) {
+            s00 = c20;
+            s01 = c21;
+            s10 = c30;
+            s11 = c31;
+        }
+#endif
+        coopStoreT(s00, &c_tile[c_row * C_STRIDE + block_r * 16u], C_STRIDE);
+        coopStoreT(s01, &c_tile[c_row * C_STRIDE + (block_r + 1u) * 16u], C_STRIDE);
+        coopStoreT(s10, &c_tile[(c_row + 16u) * C_STRIDE + block_r * 16u], C_STRIDE);
+        coopStoreT(s11, &c_tile[(c_row + 16u) * C_STRIDE + (block_r + 1u) * 16u], C_STRIDE);
+#else
+        for (var tile = 0u; tile < 4u; tile++) {
+            let base = (c_row + (tile / 2u) * 16u) * C_STRIDE + (block_r + tile % 2u) * 16u;
+            for (var q = 0u; q < 8u; q++) {
+                let e = lane + 32u * q;
+                c_tile[base + (e / 16u) * C_STRIDE + e % 16u] = acc[(4u * h + tile) * 8u + q];
             }
         }
+#endif
+        workgroupBarrier();
+        if (oy < p.h && ox < p.w) {
+            let base = (split * p.n + img) * p.c_out * p.h * p.w + oy * p.w + ox;
+            for (var i = 0u; i < 32u; i++) {
+                let m = lid / 64u + 2u * i;
+                let row = row0 + (m / 32u) * (TILE_M / 2u) + 32u * h + m % 32u;
+                if (row < p.c_out) {
+                    var v = c_tile[m * C_STRIDE + pixel];
+                    if (p.has_bias != 0u && split == 0u) {
+                        v += bias[row];
+                    }
+                    if (p.act != 0u) {
+                        v = select(p.slope * v, v, v > 0.0);
+                    }
+                    dst[base + row * p.h * p.w] = store_dst(v);
+                }
+            }
+        }
+        workgroupBarrier();
     }
 }

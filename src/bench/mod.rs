@@ -245,8 +245,8 @@ impl KernelTiming {
 /// On GPUs with f16 every pass is also timed in mixed precision: on
 /// cooperative matrices, also in 128-row blocks and on the 3x3 kernels
 /// (rows "backward-data f16 coop", "forward f16 coop tall", "forward f16
-/// coop direct", …), or, where the adapter has none, the plain-arithmetic
-/// twin ("forward f16 twin"); not returned.
+/// coop direct", "forward f16 coop direct tall", …), or, where the adapter
+/// has none, the plain-arithmetic twin ("forward f16 twin"); not returned.
 /// CPU adapters time f32 only (the twin is far slower there).
 pub fn run_kernel_bench(
     ctx: &GpuContext,
@@ -277,6 +277,14 @@ pub fn run_kernel_bench(
                     ..coop
                 },
                 "f16 coop direct",
+            ),
+            (
+                ConvKernels {
+                    direct: true,
+                    tall: true,
+                    ..coop
+                },
+                "f16 coop direct tall",
             ),
         ]
     } else {
@@ -313,8 +321,10 @@ pub fn run_kernel_bench(
             )
             .is_ok_and(|c| c.direct_applies());
             for &(kernels, label) in &mixed_variants {
+                // (The 3x3 weight gradient has no 128-row blocks.)
                 if kernels.tall && rows < crate::ops::conv::mixed::MmaTile::Tall.rows()
                     || kernels.direct && !direct_applies
+                    || kernels.direct && kernels.tall && pass == ConvPass::BackwardWeight
                 {
                     continue;
                 }

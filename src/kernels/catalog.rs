@@ -181,7 +181,7 @@ shaders! {
     Conv2dFwd3x3 => "conv/conv2d_fwd_3x3.wgsl" [FLAT, LANES],
     Conv2dFwdS2 => "conv/conv2d_fwd_s2.wgsl" [K5, FLAT, LANES],
     Conv2dMma => "conv/conv2d_mma.wgsl" [MMA, DIRECTION, MMA_ROWS, HALF],
-    Conv3x3Mma => "conv/conv3x3_mma.wgsl" [MMA, HALF],
+    Conv3x3Mma => "conv/conv3x3_mma.wgsl" [MMA, MMA_ROWS, HALF],
     Conv3x3MmaBwdWeight => "conv/conv3x3_mma_bwd_weight.wgsl" [MMA, HALF_IN],
     Conv2dBwdData => "conv/conv2d_bwd_data.wgsl" [],
     Conv2dBwdDataS2 => "conv/conv2d_bwd_data_s2.wgsl" [K5, FLAT, LANES],

@@ -33,8 +33,8 @@ pub struct DeviceTraits {
     /// Convolutions in mixed precision (f16 operands, f32 accumulation)
     /// and how, or f32 (`Off`).
     pub mixed: MixedKernels,
-    /// The mixed kernels' 128-row blocks (`MmaTile::Tall`) for results of
-    /// 128 rows or more: a candidate that `bench --kernels` times beside
+    /// The mixed kernels' 128-row blocks (`MmaTile::Tall`, and the 3x3
+    /// kernel's 128-channel blocks) for results of 128 rows or more: a candidate that `bench --kernels` times beside
     /// the 64-row blocks; off until a GPU has measured it
     /// (`PCONV_MMA_TALL=1` turns it on for a whole run).
     pub mixed_tall: bool,

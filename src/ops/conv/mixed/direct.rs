@@ -14,17 +14,36 @@ use crate::kernels::{
 };
 use crate::ops::conv::Window;
 
-/// The 3x3 stride-1 kernel (`conv3x3_mma.wgsl`): pixels per block (rows
-/// of 16), result channels per block, operand channels per staged slice.
+/// The 3x3 stride-1 kernels: pixels per block (rows of 16), result
+/// channels per block (the weight gradient's; `conv3x3_mma.wgsl`'s are
+/// its `TILE_M`, `direct_rows`), channels per staged slice.
 const DIRECT_BLOCK_ROWS: usize = 4;
 const DIRECT_BLOCK_COLS: usize = 16;
 const DIRECT_ROWS: usize = 64;
 const DIRECT_SLICE: usize = 16;
 
-/// Loop iterations of the 3x3 kernel's plain-arithmetic twin per staged
-/// slice (36 staging steps; 9 taps x 4 tiles x 8 elements of 16 + 1
-/// steps) and outside them (the epilogue), against `LOOP_BUDGET`.
-const DIRECT_TWIN_ITERATIONS: (usize, usize) = (36 + 9 * (4 * (8 * 17 + 1) + 1) + 1, 4 * 9 + 33);
+/// Result channels per block of `conv3x3_mma.wgsl` for a pass of `c_out`
+/// result channels: 128 (`tall`, each staged value serving twice the
+/// multiply-adds) where `DeviceTraits::mixed_tall` asks and there are at
+/// least 128, else 64.
+fn direct_rows(c_out: usize, dev: &DeviceTraits) -> usize {
+    if dev.mixed_tall && c_out >= 128 {
+        128
+    } else {
+        64
+    }
+}
+
+/// Loop iterations of `conv3x3_mma.wgsl`'s plain-arithmetic twin with
+/// `rows` result channels per block, per staged slice (36 staging steps;
+/// 9 taps x rows / 16 tiles x 8 elements of 16 + 1 steps) and outside them
+/// (the epilogue, in passes of 64 channels), against `LOOP_BUDGET`.
+fn direct_twin_iterations(rows: usize) -> (usize, usize) {
+    (
+        36 + 9 * (rows / 16 * (8 * 17 + 1) + 1) + 1,
+        rows / 64 * (4 * 9 + 33),
+    )
+}
 /// The same for its weight gradient, per pixel block (32 + 36 staging
 /// steps; 4 pixel rows x 9 taps x 8 elements of 16 + 1 steps) and outside
 /// (9 taps' epilogues).
@@ -63,13 +82,13 @@ impl MixedConv {
         let slices = c_in.div_ceil(DIRECT_SLICE);
         let blocks = d.w.div_ceil(DIRECT_BLOCK_COLS)
             * d.h.div_ceil(DIRECT_BLOCK_ROWS)
-            * c_out.div_ceil(DIRECT_ROWS)
+            * c_out.div_ceil(direct_rows(c_out, dev))
             * d.n;
         let mut wanted = (dev.parallel_workgroups as usize)
             .div_ceil(blocks)
             .clamp(1, slices.div_ceil(4).max(1));
         if dev.mixed == MixedKernels::Twin {
-            let (per_slice, fixed) = DIRECT_TWIN_ITERATIONS;
+            let (per_slice, fixed) = direct_twin_iterations(direct_rows(c_out, dev));
             wanted = wanted.max(slices.div_ceil((LOOP_BUDGET - fixed) / per_slice));
         }
         let len = slices.div_ceil(wanted.min(65535 / d.n).max(1)) * DIRECT_SLICE;
@@ -94,7 +113,7 @@ impl MixedConv {
         let forward = pass == MixedPass::Forward;
         let (c_in, c_out) = self.direct_channels(pass);
         let (rows_pad, depth_pad) = (
-            c_out.next_multiple_of(DIRECT_ROWS),
+            c_out.next_multiple_of(direct_rows(c_out, dev)),
             c_in.next_multiple_of(DIRECT_SLICE),
         );
         let taps = 9 * rows_pad * depth_pad;
@@ -137,6 +156,7 @@ impl MixedConv {
             kernel: Shader::Conv3x3Mma.with(
                 Defines::NONE
                     .with_if(Defines::COOP, dev.mixed == MixedKernels::Coop)
+                    .with_if(Defines::TALL, direct_rows(c_out, dev) == 128)
                     .with_if(Defines::HALF_IN, half.input)
                     .with_if(Defines::HALF_OUT, half.output && whole),
             ),
@@ -153,7 +173,7 @@ impl MixedConv {
             ],
             workgroups: [
                 (d.w.div_ceil(DIRECT_BLOCK_COLS) * d.h.div_ceil(DIRECT_BLOCK_ROWS)) as u32,
-                c_out.div_ceil(DIRECT_ROWS) as u32,
+                c_out.div_ceil(direct_rows(c_out, dev)) as u32,
                 (d.n * chunks.count) as u32,
             ],
         });

@@ -8,17 +8,18 @@
 // weights (weight_taps.wgsl writes both, f16, padded). conv2d_mma.wgsl's
 // implicit GEMM stages every (channel, tap) row of its operand apart,
 // each of the nine copies of an input value with its own index and bounds
-// checks; here a workgroup stages its block's input channels once per kx
-// (three shifted copies: a cooperative load wants 16-byte-aligned rows, so
-// the kx shift cannot be a pointer offset) and the nine taps read them in
-// place, a third of the staging per multiply-add; the weights need no
-// staging (they are loaded as tiles from storage).
+// checks: 4 staged values per invocation per 16x16x16 multiply-add. Here
+// a workgroup stages its block's input channels once per kx (three
+// shifted copies: a cooperative load wants 16-byte-aligned rows, so the
+// kx shift cannot be a pointer offset) and the nine taps read them in
+// place: 1 staged value per multiply-add (`tall`: 1/2); the weights are
+// loaded as tiles straight from storage.
 // A workgroup computes 64 result channels (`tall`: 128) x 64 pixels (4
 // rows of 16) in four groups of 32 invocations, each 32 channels (`tall`:
-// 64) x 2 rows: 2 x 2 tiles of 16 x 16 (`tall`: 4 x 2, so each staged
-// value serves twice the multiply-adds). Per 16-channel slice of the reduction it stages the block's
-// input (common/stage3x3.wgsl) and multiplies each tap's weight tiles by
-// the input tiles that tap reads.
+// 64) x 2 rows: 2 x 2 tiles of 16 x 16 (`tall`: 4 x 2). Per 16-channel
+// slice of the reduction it stages the block's input
+// (common/stage3x3.wgsl) and multiplies each tap's weight tiles by the
+// input tiles that tap reads.
 // Split-K as conv2d_mma: chunk s of `chunk` channels writes its partial
 // result at (s * n + z) times one image's result (the bias with chunk 0),
 // which sum_splits adds. With `coop` the tiles are cooperative matrices

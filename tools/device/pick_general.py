@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Pick general-model training photos for one device call (issue 24).
 
-    tools/opencv/.venv/bin/python tools/device/pick_general.py SKIP_MB BUDGET_MB gpu/train-general-N.tar
+    tools/opencv/.venv/bin/python tools/device/pick_general.py SKIP_MB BUDGET_MB gpu/general-N.tar
 
 Reads local/data/general (tools/data/general.py). Each photo is reduced so
 its short side is at most 256 px (what `--size 128 --crop-scale 1:2`
@@ -27,6 +27,11 @@ root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 src = os.path.join(root, "local", "data", "general")
 cache = os.path.join(root, "local", "data", "general256")
 skip, budget, out = float(sys.argv[1]) * 1e6, float(sys.argv[2]) * 1e6, sys.argv[3]
+# setup.sh unpacks gpu/general*.tar into /root/general; a pack named
+# otherwise is not unpacked, or (gpu/train*) is unpacked among the faces.
+name = os.path.basename(out)
+if not (name.startswith("general") and name.endswith(".tar")):
+    sys.exit(f"{out}: name the pack gpu/general-N.tar (setup.sh unpacks gpu/general*.tar)")
 
 photos = []
 for source in sorted(os.listdir(src)):

@@ -37,11 +37,14 @@ PCONV_MMA_TALL=1 timeout -k 5 30 $P --precision mixed bench --levels 6 --width 0
 el "the same step with the 3x3 stride-1 kernel (conv3x3_mma, 'coop direct' in bench --kernels), then with both candidates"
 PCONV_MMA_DIRECT=1 timeout -k 5 30 $P --precision mixed bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 | tee $R/face_step_mixed_direct.txt | tail -n 1
 PCONV_MMA_DIRECT=1 PCONV_MMA_TALL=1 timeout -k 5 30 $P --precision mixed bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 | tee $R/face_step_mixed_direct_tall.txt | tail -n 1
-el "the same step with activations stored as f32 (f16 storage off)"
-PCONV_F32_STORAGE=1 timeout -k 5 30 $P --precision mixed bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 | tail -n 1
+# The rest of mixed precision runs with the fastest of those.
+source tools/device/best_mixed.sh
+echo "fastest mixed kernels on the face step: $MIXED_BEST (${MIXED_RATE:-?} images/s): $MIXED_ENV" | tee $R/mixed_best.txt
+el "that step with activations stored as f32 (f16 storage off)"
+env $MIXED_ENV PCONV_F32_STORAGE=1 timeout -k 5 30 $P --precision mixed bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 5 | tail -n 1
 el profile L6 w0.5 128 b32 mixed
-timeout -k 5 30 $P --precision mixed bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 3 --profile > $R/profile-mixed-L6w05-128-b32.txt 2>&1; tail -n 2 $R/profile-mixed-L6w05-128-b32.txt
-timeout -k 5 90 $P --precision mixed bench --suite --json $R/pconv_suite_mixed.json --reps 3 > $R/suite_mixed.txt 2>&1; tail -n 12 $R/suite_mixed.txt
+env $MIXED_ENV timeout -k 5 30 $P --precision mixed bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 3 --profile > $R/profile-mixed-L6w05-128-b32.txt 2>&1; tail -n 2 $R/profile-mixed-L6w05-128-b32.txt
+env $MIXED_ENV timeout -k 5 90 $P --precision mixed bench --suite --json $R/pconv_suite_mixed.json --reps 3 > $R/suite_mixed.txt 2>&1; tail -n 12 $R/suite_mixed.txt
 el profile L6 w0.5 128 b32
 timeout -k 5 30 $P bench --levels 6 --width 0.5 --size 128 --batch 32 --reps 3 --profile > $R/profile-L6w05-128-b32.txt 2>&1; tail -n 2 $R/profile-L6w05-128-b32.txt
 el suite

@@ -16,34 +16,22 @@ set -u
 WINDOW_S=$1; B=$2
 t0=$(date +%s)
 bash tools/device/check.sh
-rate() { grep -o '[0-9.]* images/s' "$1" 2>/dev/null | tail -n 1 | cut -d' ' -f1; }
-f32=$(rate /root/check/face_step_f32.txt); mixed=$(rate /root/check/face_step_mixed.txt)
-prec=f32; used=${f32:-400}
-if grep -q "^mixed rc 0" $OUT/check.log && [ -n "$mixed" ] && [ -n "$f32" ] \
-   && awk "BEGIN { exit !($mixed > $f32) }"; then
-  prec=mixed; used=$mixed
-fi
-# The fastest of mixed precision's candidate kernels (check.sh timed each
-# step; the mixed tests covered them), for the whole run.
-if [ $prec = mixed ]; then
-  for c in tall direct direct_tall; do
-    r=$(rate /root/check/face_step_mixed_$c.txt)
-    if [ -n "$r" ] && awk "BEGIN { exit !($r > $used) }"; then
-      used=$r; best=$c
-    fi
-  done
-  case ${best:-} in
-    *direct*) export PCONV_MMA_DIRECT=1 ;;
-  esac
-  case ${best:-} in
-    *tall*) export PCONV_MMA_TALL=1 ;;
-  esac
+# Mixed precision with the fastest of its candidate kernels (check.sh
+# timed each on the face step; the mixed tests covered them), for the
+# whole run, where its tests passed and it beat f32.
+source tools/device/best_mixed.sh
+f32=$(rate /root/check/face_step_f32.txt)
+prec=f32; used=${f32:-400}; best=
+if grep -q "^mixed rc 0" $OUT/check.log && [ -n "$MIXED_RATE" ] && [ -n "$f32" ] \
+   && awk "BEGIN { exit !($MIXED_RATE > $f32) }"; then
+  prec=mixed; used=$MIXED_RATE; best=$MIXED_BEST
+  export $MIXED_ENV
 fi
 # What the export, the copies and the machine's exit need.
 left=$(( WINDOW_S - ($(date +%s) - t0) - 45 ))
 steps=$(awk "BEGIN { print int($left * $used * 0.9 / $B) }")
 faces=$(ls /root/faces 2>/dev/null | wc -l)
-echo "face step: f32 ${f32:-?} images/s, mixed ${mixed:-?} images/s: $prec ${best:-} ($used images/s), $steps steps in ${left} s, $faces faces"
+echo "face step: f32 ${f32:-?} images/s, mixed ${MIXED_RATE:-?} images/s ($MIXED_BEST): $prec $best ($used images/s), $steps steps in ${left} s, $faces faces"
 if [ "$faces" -lt "${MIN_FACES:-4000}" ]; then
   echo "too few faces to fine-tune on; next call: PCONV_PRECISION=$prec PCONV_MMA_DIRECT=${PCONV_MMA_DIRECT:-0} PCONV_MMA_TALL=${PCONV_MMA_TALL:-0} bash tools/device/finetune.sh STEPS 32 with a face pack"
   exit 0

@@ -7,8 +7,8 @@
 //! PCONV_REQUIRE_COOP=1 missing cooperative matrices do.
 mod common;
 
-use common::direct::DirectRun;
 use common::Rng;
+use pconv::gpu::direct::DirectRun;
 use pconv::gpu::{Executor, GpuContext};
 use pconv::graph::recording::Recording;
 use pconv::kernels::{Defines, DeviceTraits, MixedKernels, Shader, LOOP_BUDGET};
@@ -686,6 +686,31 @@ fn cooperative_matrix_instruction_is_exact_on_small_integers() {
 /// representable); beyond ±65504 and for a NaN or an infinity it gives an
 /// infinity or a NaN, never a finite value, so the loss scale sees the
 /// overflow.
+/// `bench --peak`'s probe computes exactly what it times (a few rounds,
+/// against the CPU's product) where the device has cooperative matrices;
+/// elsewhere the measurement is refused with a message saying why.
+#[test]
+fn the_tensor_core_peak_probe_is_exact() {
+    use pconv::bench::peak::{measure_peak, probe_expected, probe_run, probe_tiles};
+    let Some(ctx) = f16_gpu() else { return };
+    if !ctx.mixed_precision().coop_16x16_f16 {
+        let e = measure_peak(&ctx, 1).unwrap_err().to_string();
+        assert!(e.contains("no 16x16x16 f16 cooperative matrices"), "{e}");
+        eprintln!(
+            "skipping the probe: {} has no cooperative matrices",
+            ctx.summary
+        );
+        return;
+    }
+    let (a, b) = probe_tiles();
+    for staged in [false, true] {
+        let run = probe_run(&ctx, staged, 3, 2).unwrap();
+        run.run(1).unwrap();
+        let got: Vec<f32> = bytemuck::cast_slice(&run.read().unwrap()).to_vec();
+        assert_eq!(got, probe_expected(&a, &b, 3), "staged {staged}");
+    }
+}
+
 #[test]
 fn operands_round_to_f16_in_range_and_overflow_to_infinity() {
     let Some(ctx) = f16_gpu() else { return };

@@ -9,6 +9,7 @@ use crate::kernels::{DeviceTraits, MixedKernels};
 use crate::ops::{conv_out, ConvOp, Op};
 
 pub mod flops;
+pub mod peak;
 pub mod suite;
 
 /// One convolution layer shape: batch, channels, input size, kernel, stride.

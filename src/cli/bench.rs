@@ -10,6 +10,11 @@ pub struct BenchArgs {
     /// layer shapes of the 256x256 network.
     #[arg(long)]
     kernels: bool,
+    /// The tensor cores' multiply-add rate through wgpu (TFLOP/s): tiles
+    /// in registers, and reloaded from workgroup memory every round. Needs
+    /// --precision mixed on a device with cooperative matrices.
+    #[arg(long)]
+    peak: bool,
     /// The configurations of the PyTorch baseline (bench_torch.py): training
     /// steps L7 256² b1 and b4, L5 64² b12, L6 128² b4; inference L7 256²
     /// and 512²; with --only, those whose label (e.g. "train L7 w1 256x256
@@ -63,6 +68,22 @@ fn run_checked(a: BenchArgs) -> Result<()> {
     }
     if a.kernels {
         pconv::bench::run_kernel_bench(&ctx, a.reps, a.only.as_deref())?;
+        return Ok(());
+    }
+    if a.peak {
+        println!("adapter: {}", ctx.summary);
+        for p in pconv::bench::peak::measure_peak(&ctx, a.reps)? {
+            let tiles = if p.staged {
+                "tiles reloaded from workgroup memory every round"
+            } else {
+                "tiles in registers"
+            };
+            println!(
+                "16x16x16 f16 multiply-adds, {tiles}: {:.2} ms, {:.1} TFLOP/s",
+                p.median_s * 1e3,
+                p.tflop_per_s
+            );
+        }
         return Ok(());
     }
     let cfg = pconv::train::TrainStepConfig {

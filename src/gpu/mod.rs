@@ -1,6 +1,7 @@
 //! Everything that talks to wgpu: the device context and the executor that
 //! runs a planned graph.
 pub mod context;
+pub mod direct;
 pub mod executor;
 pub mod precision;
 

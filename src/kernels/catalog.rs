@@ -227,6 +227,7 @@ shaders! {
     LossScale => "optim/loss_scale.wgsl" [],
     CompositeRgba8 => "infer/composite_rgba8.wgsl" [],
     CoopProbe => "probe/coop_mma16.wgsl" [STAGED],
+    CoopPeak => "probe/coop_peak.wgsl" [STAGED],
 }
 
 impl Shader {

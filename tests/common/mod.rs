@@ -1,7 +1,6 @@
 //! Shared test helpers: the GPU (required when PCONV_REQUIRE_GPU=1), a
 //! seeded RNG, and tolerant comparisons.
 #![allow(dead_code)]
-pub mod direct;
 use std::sync::OnceLock;
 
 use pconv::gpu::GpuContext;

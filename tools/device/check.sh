@@ -28,6 +28,8 @@ if [ -f gpu/t/mixed_precision.gz ]; then
   PCONV_PRECISION=mixed PCONV_REQUIRE_GPU=1 PCONV_REQUIRE_COOP=1 timeout -k 5 ${MIXED_S:-120} /root/pc/mixed --test-threads 1 > /root/mixed.txt 2>&1; rc=$?; echo "mixed rc $rc"
   grep -E "^test |^test result|panicked|bound" /root/mixed.txt | head -20; [ $rc = 0 ] || cp /root/mixed.txt $R/
 fi
+el "tensor-core peak through wgpu (tiles in registers; reloaded from workgroup memory)"
+timeout -k 5 30 $P --precision mixed bench --peak --reps 5 2>&1 | tee $R/peak.txt
 el kernels f32 and mixed
 PCONV_PRECISION=mixed timeout -k 5 90 $P bench --kernels --reps 5 > $R/kernels.txt 2>&1; cat $R/kernels.txt
 el mixed precision: face-model step and suite, the same configurations

@@ -1,11 +1,12 @@
 //! One dispatch on buffers of its own, outside any graph: for kernels whose
-//! operands the graph does not hold (the f16 mixed-precision kernels), in
-//! their tests against the CPU twins.
+//! operands the graph does not hold (the f16 mixed-precision kernels in
+//! their tests against the CPU twins, the tensor-core throughput probe of
+//! `bench --peak`).
 use std::time::Instant;
 
-use pconv::error::{Error, Result};
-use pconv::gpu::GpuContext;
-use pconv::kernels::{Binding, Dispatch};
+use super::GpuContext;
+use crate::error::{Error, Result};
+use crate::kernels::{Binding, Dispatch};
 
 /// A dispatch bound to buffers made from byte slices: `Input(i)` is
 /// `inputs[i]`, `Output(0)` a buffer of `output_bytes`.

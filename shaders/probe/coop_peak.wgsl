@@ -11,6 +11,9 @@ enable wgpu_cooperative_matrix;
 
 struct Params {
     iters: u32,
+    // 0: the staged loads' offset is k * zero, which a compiler cannot
+    // prove constant, so it cannot hoist them out of the loop.
+    zero: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -38,12 +41,14 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     var c10 = coop_mat16x16<f32, C>();
     var c11 = coop_mat16x16<f32, C>();
     let iters = p.iters;
+    let zero = p.zero;
     for (var k = 0u; k < iters; k++) {
 #ifdef staged
-        a0 = coopLoadT<coop_mat16x16<f16, A>>(&a_tile[0], 16u);
-        a1 = coopLoadT<coop_mat16x16<f16, A>>(&a_tile[256], 16u);
-        b0 = coopLoadT<coop_mat16x16<f16, B>>(&b_tile[0], 16u);
-        b1 = coopLoadT<coop_mat16x16<f16, B>>(&b_tile[256], 16u);
+        let o = (k * zero) & 248u;
+        a0 = coopLoadT<coop_mat16x16<f16, A>>(&a_tile[o], 16u);
+        a1 = coopLoadT<coop_mat16x16<f16, A>>(&a_tile[256u + o], 16u);
+        b0 = coopLoadT<coop_mat16x16<f16, B>>(&b_tile[o], 16u);
+        b1 = coopLoadT<coop_mat16x16<f16, B>>(&b_tile[256u + o], 16u);
 #endif
         c00 = coopMultiplyAdd(a0, b0, c00);
         c01 = coopMultiplyAdd(a0, b1, c01);

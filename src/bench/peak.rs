@@ -60,7 +60,7 @@ pub fn probe_run(ctx: &GpuContext, staged: bool, iters: u32, workgroups: u32) ->
     let (a, b) = probe_tiles();
     let dispatch = Dispatch {
         kernel: Shader::CoopPeak.with(Defines::NONE.with_if(Defines::STAGED, staged)),
-        params: vec![iters],
+        params: vec![iters, 0],
         bindings: vec![Binding::Input(0), Binding::Input(1), Binding::Output(0)],
         workgroups: [workgroups, 1, 1],
     };

@@ -16,6 +16,7 @@ source tools/device/setup.sh
 if [ -f /root/ft/latest.safetensors ]; then START="--resume /root/ft/latest.safetensors"
 else START="--finetune --init assets/models/faces128.safetensors --size 128 --batch $B --seed 12 --steps $STEPS --ema ${EMA:-0.999} --lr-schedule cosine ${LR:+--lr $LR}"; fi
 el finetune: $START
+el "precision ${PCONV_PRECISION:-f32}, 3x3 kernels ${PCONV_MMA_DIRECT:-0}, 128-row blocks ${PCONV_MMA_TALL:-0}"
 timeout -k 60 -s INT ${LIMIT_S:-100000} $P --headless train --data /root/faces $START --out /root/ft --checkpoint-every 1000 --sample-every 1000 >> /root/ft.log 2>&1
 tail -c 400 /root/ft.log; echo
 el export

@@ -18,6 +18,7 @@ DATA="--data /root/general/small --data /root/general/large:4"
 if [ -f /root/gen/latest.safetensors ]; then START="--resume /root/gen/latest.safetensors"
 else START="--init ${INIT:-assets/models/faces128.safetensors} --size 128 --crop-scale 1:2 --batch $B --seed 21 --lr ${LR:-1e-4} --ema 0.999"; fi
 el train $RUN_S s: $START
+el "precision ${PCONV_PRECISION:-f32}, 3x3 kernels ${PCONV_MMA_DIRECT:-0}, 128-row blocks ${PCONV_MMA_TALL:-0}"
 timeout -k 60 -s INT $RUN_S $P --headless train $DATA $START --steps 1000000 --out /root/gen --checkpoint-every 2000 --sample-every 1000 >> /root/gen.log 2>&1
 tail -c 400 /root/gen.log; echo
 el export

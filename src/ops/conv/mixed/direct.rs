@@ -5,12 +5,11 @@
 //! tap's copy apart. Chosen with `DeviceTraits::mixed_direct` until a GPU
 //! has timed them.
 use super::super::sum_splits_then;
-use super::{Chunks, MixedConv, MixedPass};
+use super::{chunks_wanted, Chunks, MixedConv, MixedPass};
 use crate::kernels::{
     grid_1d,
     params::{Conv3x3MmaBwdWeightParams, Conv3x3MmaParams},
     Binding, Defines, DeviceTraits, Dispatch, HalfStorage, Lowered, MixedKernels, Params, Shader,
-    LOOP_BUDGET,
 };
 use crate::ops::conv::Window;
 
@@ -74,8 +73,8 @@ impl MixedConv {
     }
 
     /// The 3x3 kernel's chunks of operand channels on a device (whole
-    /// slices of 16): as `chunks_for`, at least 4 slices (576 terms) per
-    /// chunk, within the twin's loop budget and the grid.
+    /// slices of 16; `chunks_wanted`, at least 4 slices, 576 terms, per
+    /// chunk), within the grid.
     pub fn direct_chunks_for(&self, pass: MixedPass, dev: &DeviceTraits) -> Chunks {
         let d = &self.dims;
         let (c_in, c_out) = self.direct_channels(pass);
@@ -84,13 +83,8 @@ impl MixedConv {
             * d.h.div_ceil(DIRECT_BLOCK_ROWS)
             * c_out.div_ceil(direct_rows(c_out, dev))
             * d.n;
-        let mut wanted = (dev.parallel_workgroups as usize)
-            .div_ceil(blocks)
-            .clamp(1, slices.div_ceil(4).max(1));
-        if dev.mixed == MixedKernels::Twin {
-            let (per_slice, fixed) = direct_twin_iterations(direct_rows(c_out, dev));
-            wanted = wanted.max(slices.div_ceil((LOOP_BUDGET - fixed) / per_slice));
-        }
+        let twin = direct_twin_iterations(direct_rows(c_out, dev));
+        let wanted = chunks_wanted(dev, blocks, slices, 4, twin);
         let len = slices.div_ceil(wanted.min(65535 / d.n).max(1)) * DIRECT_SLICE;
         Chunks {
             len,
@@ -191,9 +185,8 @@ impl MixedConv {
     }
 
     /// The weight gradient on the 3x3 kernel: gw from x and gy, in chunks
-    /// of pixel blocks (at least 8, so a partial result is worth writing;
-    /// enough chunks for the device's `parallel_workgroups`; within the
-    /// twin's loop budget), summed by sum_splits.
+    /// of pixel blocks (`chunks_wanted`, at least 8 per chunk), summed by
+    /// sum_splits.
     pub(super) fn lower_direct_bwd_weight(
         &self,
         (x, gy): (Binding, Binding),
@@ -203,13 +196,7 @@ impl MixedConv {
         let d = &self.dims;
         let blocks = d.n * d.h.div_ceil(DIRECT_BLOCK_ROWS) * d.w.div_ceil(DIRECT_BLOCK_COLS);
         let groups = d.c_in.div_ceil(DIRECT_SLICE) * d.c_out.div_ceil(DIRECT_ROWS);
-        let mut wanted = (dev.parallel_workgroups as usize)
-            .div_ceil(groups)
-            .clamp(1, blocks.div_ceil(8));
-        if dev.mixed == MixedKernels::Twin {
-            let (per_block, fixed) = DIRECT_BWD_WEIGHT_TWIN_ITERATIONS;
-            wanted = wanted.max(blocks.div_ceil((LOOP_BUDGET - fixed) / per_block));
-        }
+        let wanted = chunks_wanted(dev, groups, blocks, 8, DIRECT_BWD_WEIGHT_TWIN_ITERATIONS);
         let per_chunk = blocks.div_ceil(wanted.min(65535));
         let chunks = blocks.div_ceil(per_chunk);
         let mut lowered = Lowered::default();

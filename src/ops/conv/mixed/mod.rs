@@ -124,6 +124,30 @@ impl Gemm {
     }
 }
 
+/// Into how many chunks a reduction of `units` (slices, or pixel blocks)
+/// is cut on `dev`, for a kernel launching `blocks` workgroups per chunk:
+/// enough for the device's `parallel_workgroups`, each chunk at least
+/// `min_units` long (a partial result must be worth writing), and with
+/// the plain-arithmetic twin short enough for lavapipe's loop budget
+/// (`twin`: its loop iterations per unit and outside them; on a GPU the
+/// twin only serves comparisons, so one rule for all devices).
+pub(super) fn chunks_wanted(
+    dev: &DeviceTraits,
+    blocks: usize,
+    units: usize,
+    min_units: usize,
+    (per_unit, fixed): (usize, usize),
+) -> usize {
+    let wanted = (dev.parallel_workgroups as usize)
+        .div_ceil(blocks.max(1))
+        .clamp(1, units.div_ceil(min_units).max(1));
+    if dev.mixed == MixedKernels::Twin {
+        wanted.max(units.div_ceil((LOOP_BUDGET - fixed) / per_unit))
+    } else {
+        wanted
+    }
+}
+
 /// A pass cut into chunks of its reduction (split-K): each chunk writes
 /// its own partial result, which sum_splits adds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -228,22 +252,18 @@ impl MixedConv {
         }
     }
 
-    /// The chunks `pass` runs in on a device: enough workgroups for its
-    /// `parallel_workgroups`, chunks at least 8 slices long so a partial
-    /// result is worth writing; with the plain-arithmetic twin, short
-    /// enough for lavapipe's loop budget (on a GPU the twin only serves
-    /// comparisons, so one rule for all devices).
+    /// The chunks `pass` runs in on a device (`chunks_wanted`, chunks at
+    /// least 8 slices long).
     pub fn chunks_for(&self, pass: MixedPass, dev: &DeviceTraits) -> Chunks {
         let g = self.gemm(pass);
         let slices = g.red.div_ceil(TILE_K);
-        let mut wanted = (dev.parallel_workgroups as usize)
-            .div_ceil(g.blocks(self.tile))
-            .clamp(1, slices.div_ceil(8).max(1));
-        if dev.mixed == MixedKernels::Twin {
-            let (per_slice, fixed) = self.tile.twin_iterations();
-            let budget_slices = (LOOP_BUDGET - fixed) / per_slice;
-            wanted = wanted.max(slices.div_ceil(budget_slices));
-        }
+        let wanted = chunks_wanted(
+            dev,
+            g.blocks(self.tile),
+            slices,
+            8,
+            self.tile.twin_iterations(),
+        );
         self.chunks(pass, wanted)
     }
 

@@ -470,16 +470,28 @@ fn the_bundled_face_model_is_the_default_and_keeps_known_pixels() {
     assert!(ok, "{err}");
     assert!(holes_changed_known_kept(&img, &out, &mask) > 0);
     // The network alone (no blend with Navier–Stokes at the holes'
-    // edges): the default averages 8 transforms; one pass fills
-    // differently.
-    let (net8, single) = (d.join("net8.png"), d.join("single.png"));
-    let (ok, err) = inpaint(&img, &mask, &net8, &["--edge-blend", "0"]);
+    // edges): the default averages the image and its mirror image, as
+    // `--ensemble 2` does; one pass fills differently.
+    let (net2, single) = (d.join("net2.png"), d.join("single.png"));
+    let (ok, err) = inpaint(&img, &mask, &net2, &["--edge-blend", "0"]);
     assert!(ok, "{err}");
     assert_ne!(
         image::open(&out).unwrap().to_rgb8(),
-        image::open(&net8).unwrap().to_rgb8()
+        image::open(&net2).unwrap().to_rgb8()
     );
-    let out = net8;
+    let named = d.join("named.png");
+    let (ok, err) = inpaint(
+        &img,
+        &mask,
+        &named,
+        &["--edge-blend", "0", "--ensemble", "2"],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        image::open(&named).unwrap().to_rgb8(),
+        image::open(&net2).unwrap().to_rgb8()
+    );
+    let out = net2;
     let (ok, err) = inpaint(
         &img,
         &mask,
@@ -494,7 +506,7 @@ fn the_bundled_face_model_is_the_default_and_keeps_known_pixels() {
     );
     let json = d.join("eval.json");
     let (table, v) = eval(&["--images", s(&img), "--masks", s(&mask)], &json);
-    let label = "pconv, ensemble of 8, blended with ns over 8 px from the edges";
+    let label = "pconv, ensemble of 2, blended with ns over 8 px from the edges";
     assert!(table.contains(&format!("method: {label}")), "{table}");
     assert_eq!(v["method"], label);
     // The network alone (--edge-blend 0, also under its former name

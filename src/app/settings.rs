@@ -29,7 +29,7 @@ pub struct Settings {
     pub grow_by: usize,
     pub extend_by: usize,
     pub feather: usize,
-    /// The model's 8-transform self-ensemble.
+    /// The model's self-ensemble of the image and its mirror image.
     pub average_flips: bool,
     /// The method in use when the app closed.
     pub method: Option<MethodChoice>,

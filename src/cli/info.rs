@@ -84,7 +84,7 @@ pub fn run() -> Result<()> {
         println!(
             "\nnote: this adapter runs on the CPU (no GPU driver was found or chosen). Everything \
              works, far slower than on a GPU: on a 2-core machine the bundled face model fills a \
-             512x512 photo in about 3 s per pass (24 s with the default --ensemble 8), the classical \
+             512x512 photo in about 3 s per pass (6 s with the default --ensemble 2), the classical \
              methods in well under a second; training runs at about 0.5 images/s. With a GPU, \
              install its Vulkan, Metal or DX12 driver, or pick it with PCONV_ADAPTER=<name>."
         );

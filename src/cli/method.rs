@@ -44,7 +44,7 @@ pub fn bundled_model() -> Option<PathBuf> {
 pub const MODEL_HELP: &str = "The model: a bundled one by name (face; `pconv models` lists them) or a checkpoint file [default: face]";
 
 /// The `--ensemble` help of `inpaint` and `eval`.
-pub const ENSEMBLE_HELP: &str = "How many flips and 90-degree rotations of each image the model fills and averages: 1 (one forward pass), 2 (and its mirror image), 4 (and upside down) or 8 [default: 8 with --method pconv]. Averaging removes much of the network's pixel-scale colour noise; each transform costs one forward pass";
+pub const ENSEMBLE_HELP: &str = "How many flips and 90-degree rotations of each image the model fills and averages: 1 (one forward pass), 2 (and its mirror image), 4 (and upside down) or 8 [default: 2 with --method pconv]. Averaging removes much of the network's pixel-scale colour noise; each transform costs one forward pass. Models are trained with mirror images only: on the face model, 2 beats 8";
 
 /// The `--radius` help of `inpaint` and `eval`.
 pub const RADIUS_HELP: &str = "Neighbourhood radius in pixels of --method telea and ns, as OpenCV's inpaintRadius (1 to 100) [default: 3]";
@@ -62,7 +62,7 @@ pub struct Options {
 }
 
 /// The GPU is opened only when the method needs it. `ensemble` applies to
-/// the network (default: all 8 transforms), `radius` to the classical
+/// the network (default: the image and its mirror image), `radius` to the classical
 /// methods.
 pub fn load(
     method: MethodArg,
@@ -116,7 +116,7 @@ pub fn load(
             let ck = Checkpoint::read(&path)
                 .context("reading the checkpoint")?
                 .for_inference();
-            let ensemble = Ensemble::new(ensemble.unwrap_or(Ensemble::ALL.size()))?;
+            let ensemble = Ensemble::new(ensemble.unwrap_or(Ensemble::MIRROR.size()))?;
             let mut model = PConvModel::new(&ctx()?, ck);
             model.set_ensemble(ensemble);
             model.set_blend_depth(edge_blend.unwrap_or(DEFAULT_BLEND_DEPTH));

@@ -113,7 +113,7 @@ pub struct PConvApp {
     inpainter: Inpainter,
     method: MethodChoice,
     /// The model's self-ensemble: one pass (live) unless the side panel's
-    /// "average 8 flips" is on.
+    /// "average with the mirror image" is on.
     ensemble: Ensemble,
     fit: Option<Fit>,
     tools: Tools,
@@ -146,7 +146,7 @@ impl PConvApp {
         let start = settings.start_method(opts.method.clone(), opts.default_method.clone());
         let model_field = settings.model_field(&start, opts.default_model.as_deref());
         let ensemble = if settings.average_flips {
-            Ensemble::ALL
+            Ensemble::MIRROR
         } else {
             Ensemble::SINGLE
         };
@@ -333,11 +333,11 @@ impl PConvApp {
         }
     }
 
-    /// Turns the model's 8-transform self-ensemble on or off (reloads the
-    /// model when it is the method in use).
+    /// Turns the model's self-ensemble on or off (reloads the model when it
+    /// is the method in use).
     fn set_ensemble(&mut self, ensemble: Ensemble) {
         self.ensemble = ensemble;
-        self.settings.average_flips = ensemble == Ensemble::ALL;
+        self.settings.average_flips = ensemble != Ensemble::SINGLE;
         if let MethodChoice::Model(p) = &self.method {
             self.switch_method(MethodChoice::Model(p.clone()));
         }

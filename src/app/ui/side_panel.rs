@@ -230,13 +230,13 @@ fn model_options(app: &mut PConvApp, ui: &mut egui::Ui) {
     if let Some(p) = path_row(app, ui, |p| &mut p.model, "Load", Purpose::LoadModel) {
         app.switch_method(MethodChoice::Model(p));
     }
-    let mut all = app.ensemble == Ensemble::ALL;
+    let mut mirror = app.ensemble != Ensemble::SINGLE;
     if ui
-            .checkbox(&mut all, "Average 8 flips/rotations")
-            .on_hover_text("The model fills the photo in its 8 flips and 90° rotations and averages the fills: much less colour noise around the holes, 8 times the work")
+            .checkbox(&mut mirror, "Average with the mirror image")
+            .on_hover_text("The model also fills the photo's mirror image and averages the two fills: less colour noise around the holes, twice the work")
             .changed()
         {
-            app.set_ensemble(if all { Ensemble::ALL } else { Ensemble::SINGLE });
+            app.set_ensemble(if mirror { Ensemble::MIRROR } else { Ensemble::SINGLE });
         }
 }
 

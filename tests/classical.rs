@@ -110,12 +110,12 @@ fn rects(w: usize, h: usize, rs: &[(usize, usize, usize, usize)]) -> HoleMap {
 }
 
 /// After the network, each hole pixel d pixels from the nearest known
-/// pixel holds ns + min(1, d / depth) (network - ns), Navier–Stokes run on
-/// the whole hole: at the edge (d = 1) mostly Navier–Stokes, from `depth`
+/// pixel holds ns + min(1, d / depth) (network - ns), Navier–Stokes (at
+/// the blend's radius) run on the whole hole: at the edge (d = 1) mostly Navier–Stokes, from `depth`
 /// deep the network's fill; known pixels and depth 0 leave it alone.
 #[test]
 fn the_network_takes_over_from_navier_stokes_with_depth() {
-    use pconv::infer::edge_blend::blend_with_navier_stokes;
+    use pconv::infer::edge_blend::{blend_with_navier_stokes, BLEND_NS_RADIUS};
     use pconv::raster::Planes;
     let (w, h) = (40, 30);
     let holes = rects(w, h, &[(2, 5, 30, 8), (18, 14, 32, 28)]);
@@ -134,7 +134,7 @@ fn the_network_takes_over_from_navier_stokes_with_depth() {
     let depth = 4;
     let mut fill = network.clone();
     blend_with_navier_stokes(&image, &holes, &mut fill, depth);
-    let ns = Classical::NavierStokes.predict(&image, &holes, 3);
+    let ns = Classical::NavierStokes.predict(&image, &holes, BLEND_NS_RADIUS);
     // Each hole pixel's distance to the nearest known pixel, by brute force.
     let distance = |i: usize| -> f64 {
         let (x, y) = ((i % w) as f64, (i / w) as f64);

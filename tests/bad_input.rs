@@ -535,6 +535,88 @@ fn hostile_files_and_numbers_are_one_line_errors_or_correct_results() {
     assert!(snapshot(&inp) == before, "an input file changed");
 }
 
+/// Outputs are renamed into place, and a rename replaces whatever has the
+/// name: a pipe or device named as the output is refused and stays what it
+/// was (as root, `--out /dev/null` would otherwise replace the system's),
+/// and a symbolic link is written through, staying a link.
+#[test]
+fn outputs_never_replace_pipes_or_devices_and_write_through_links() {
+    use std::os::unix::fs::FileTypeExt;
+    let d = dir("outputs");
+    let (img, msk) = (d.join("img.png"), d.join("mask.png"));
+    photo(40, 30).save(&img).unwrap();
+    mask(40, 30).save(&msk).unwrap();
+    let ck = d.join("model.safetensors");
+    checkpoint_with(&ck, true, |_| {});
+    let telea = |out: &Path| {
+        pconv(&[
+            "inpaint",
+            "--image",
+            s(&img),
+            "--mask",
+            s(&msk),
+            "--output",
+            s(out),
+            "--method",
+            "telea",
+        ])
+    };
+    let export = |out: &Path| pconv(&["export", "--checkpoint", s(&ck), "--out", s(out)]);
+    let is_fifo = |p: &Path| std::fs::symlink_metadata(p).unwrap().file_type().is_fifo();
+
+    let (fifo_png, fifo_st) = (d.join("pipe.png"), d.join("pipe.safetensors"));
+    mkfifo(&fifo_png);
+    mkfifo(&fifo_st);
+    fails_with(
+        &telea(&fifo_png),
+        &["pipe.png", "not a regular file", "not replaced"],
+    );
+    fails_with(
+        &export(&fifo_st),
+        &["pipe.safetensors", "not a regular file"],
+    );
+    assert!(
+        is_fifo(&fifo_png) && is_fifo(&fifo_st),
+        "a pipe was replaced"
+    );
+    let folder = d.join("folder.safetensors");
+    std::fs::create_dir(&folder).unwrap();
+    fails_with(&export(&folder), &["folder.safetensors", "is a folder"]);
+    let dangling = d.join("dangling.png");
+    std::os::unix::fs::symlink(d.join("nowhere/x.png"), &dangling).unwrap();
+    fails_with(&telea(&dangling), &["dangling.png", "does not exist"]);
+
+    // Through links: the file they name is written, the links stay links.
+    let (real_png, link_png) = (d.join("real.png"), d.join("link.png"));
+    std::fs::write(&real_png, b"old").unwrap();
+    std::os::unix::fs::symlink(&real_png, &link_png).unwrap();
+    succeeds(&telea(&link_png));
+    assert!(std::fs::symlink_metadata(&link_png)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        image::open(&real_png).unwrap().to_rgb8().dimensions(),
+        (40, 30)
+    );
+    let (real_st, link_st) = (d.join("real.safetensors"), d.join("link.safetensors"));
+    std::fs::write(&real_st, b"old").unwrap();
+    std::os::unix::fs::symlink(&real_st, &link_st).unwrap();
+    succeeds(&export(&link_st));
+    assert!(std::fs::symlink_metadata(&link_st)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(Checkpoint::read(&real_st).unwrap().adam.is_none());
+    // Nothing but the named outputs changed.
+    let left: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+}
+
 #[test]
 fn a_decoded_image_may_pass_the_image_crates_default_limit() {
     // 12000 x 12000 RGBA is 576 MB decoded, past the image crate's

@@ -1,8 +1,9 @@
 //! Reading user-named paths safely: only regular files are opened (a FIFO
 //! or a device would block or never end), folder walks visit each real
 //! folder once (symlink loops), sizes that come from a file are checked
-//! against the machine's memory before anything is allocated, and two
-//! spellings of one path are recognised as the same file.
+//! against the machine's memory before anything is allocated, two
+//! spellings of one path are recognised as the same file, and files are
+//! written whole or not at all, never over a pipe or a device.
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -141,4 +142,63 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
         }
     }
     false
+}
+
+/// Where a write that renames a new file into place must put it: `path`
+/// when it does not exist or is a regular file, the file a symbolic link
+/// points to (so the link stays a link). A folder, pipe, socket or device
+/// is refused: renaming over it would replace it (as root, even
+/// `/dev/null`), and nothing is written.
+pub fn replaceable(path: &Path) -> Result<PathBuf> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(path.to_path_buf()),
+        Err(e) => return Err(bad(path, e)),
+        Ok(m) => m,
+    };
+    let target = if meta.file_type().is_symlink() {
+        std::fs::canonicalize(path).map_err(|_| {
+            let to = std::fs::read_link(path).unwrap_or_default();
+            bad(
+                path,
+                format!(
+                    "is a symbolic link to {}, which does not exist",
+                    to.display()
+                ),
+            )
+        })?
+    } else {
+        path.to_path_buf()
+    };
+    let meta = std::fs::metadata(&target).map_err(|e| bad(path, e))?;
+    if meta.is_file() {
+        Ok(target)
+    } else if meta.is_dir() {
+        Err(bad(path, "is a folder, not a file"))
+    } else {
+        Err(bad(
+            path,
+            "is not a regular file (a pipe, socket or device), so it is not replaced",
+        ))
+    }
+}
+
+/// Writes `bytes` to `path` whole or not at all: into `tmp_name` beside
+/// it, flushed to disk, then renamed into place (through a symbolic
+/// link, to the file it names). On failure (a full disk) `path` is
+/// untouched and the temporary file removed; a folder, pipe or device at
+/// `path` is refused (`replaceable`).
+pub fn write_atomic(path: &Path, tmp_name: &str, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let target = replaceable(path)?;
+    let tmp = target.with_file_name(tmp_name);
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &target)
+    })();
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        bad(path, format!("could not write: {e}"))
+    })
 }

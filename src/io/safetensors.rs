@@ -5,7 +5,6 @@
 //! spaces to 8 bytes, as the PyTorch reference writes) and atomic (temp
 //! file, fsync, rename), so a crash never leaves half a checkpoint.
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -181,23 +180,13 @@ impl SafeTensors {
         out
     }
 
-    /// Writes atomically: a temp file beside `path`, flushed to disk, then
-    /// renamed over it. On failure (a full disk) `path` is untouched.
+    /// Writes atomically (`io::files::write_atomic`): on failure (a full
+    /// disk) `path` is untouched; a pipe or device there is refused.
     pub fn write_atomic(&self, path: &Path) -> Result<()> {
         let file_name = path
             .file_name()
             .ok_or_else(|| bad(path, "not a file path"))?;
-        let tmp = path.with_file_name(format!(".{}.tmp", file_name.to_string_lossy()));
-        let result = (|| -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&self.to_bytes())?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, path)
-        })();
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(bad(path, format!("could not write: {e}")));
-        }
-        Ok(())
+        let tmp = format!(".{}.tmp", file_name.to_string_lossy());
+        crate::io::files::write_atomic(path, &tmp, &self.to_bytes())
     }
 }

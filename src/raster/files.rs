@@ -116,7 +116,6 @@ pub fn save_atomic_with(
     path: &std::path::Path,
     jpeg_quality: u8,
 ) -> crate::error::Result<()> {
-    use std::io::Write;
     let fail = |e: &dyn std::fmt::Display| {
         crate::error::Error::Invalid(format!("{}: {e}", path.display()))
     };
@@ -135,15 +134,5 @@ pub fn save_atomic_with(
         .map(|f| f.to_string_lossy())
         .unwrap_or_default();
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("png");
-    let tmp = path.with_file_name(format!(".{name}.tmp.{ext}"));
-    let written = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes.get_ref())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        fail(&e)
-    })
+    crate::io::files::write_atomic(path, &format!(".{name}.tmp.{ext}"), bytes.get_ref())
 }

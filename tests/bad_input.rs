@@ -587,27 +587,23 @@ fn outputs_never_replace_pipes_or_devices_and_write_through_links() {
     fails_with(&telea(&dangling), &["dangling.png", "does not exist"]);
 
     // Through links: the file they name is written, the links stay links.
-    let (real_png, link_png) = (d.join("real.png"), d.join("link.png"));
-    std::fs::write(&real_png, b"old").unwrap();
-    std::os::unix::fs::symlink(&real_png, &link_png).unwrap();
-    succeeds(&telea(&link_png));
-    assert!(std::fs::symlink_metadata(&link_png)
-        .unwrap()
-        .file_type()
-        .is_symlink());
-    assert_eq!(
-        image::open(&real_png).unwrap().to_rgb8().dimensions(),
-        (40, 30)
-    );
-    let (real_st, link_st) = (d.join("real.safetensors"), d.join("link.safetensors"));
-    std::fs::write(&real_st, b"old").unwrap();
-    std::os::unix::fs::symlink(&real_st, &link_st).unwrap();
-    succeeds(&export(&link_st));
-    assert!(std::fs::symlink_metadata(&link_st)
-        .unwrap()
-        .file_type()
-        .is_symlink());
-    assert!(Checkpoint::read(&real_st).unwrap().adam.is_none());
+    let through_link = |ext: &str, write: &dyn Fn(&Path) -> Ran| {
+        let (real, link) = (d.join(format!("real.{ext}")), d.join(format!("link.{ext}")));
+        std::fs::write(&real, b"old").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        succeeds(&write(&link));
+        let meta = std::fs::symlink_metadata(&link).unwrap();
+        assert!(
+            meta.file_type().is_symlink(),
+            "{} was replaced",
+            link.display()
+        );
+        real
+    };
+    let png = through_link("png", &telea);
+    assert_eq!(image::open(&png).unwrap().to_rgb8().dimensions(), (40, 30));
+    let st = through_link("safetensors", &export);
+    assert!(Checkpoint::read(&st).unwrap().adam.is_none());
     // Nothing but the named outputs changed.
     let left: Vec<String> = std::fs::read_dir(d.path())
         .unwrap()

@@ -582,6 +582,24 @@ fn outputs_never_replace_pipes_or_devices_and_write_through_links() {
     let folder = d.join("folder.safetensors");
     std::fs::create_dir(&folder).unwrap();
     fails_with(&export(&folder), &["folder.safetensors", "is a folder"]);
+    // Output folders: a pipe or a file there is named as what it is.
+    let masks = |out: &Path| pconv(&["masks", "--out", s(out), "--count", "1", "--size", "32"]);
+    fails_with(&masks(&fifo_png), &["pipe.png", "is not a folder"]);
+    fails_with(&masks(&img), &["img.png", "is a file, not a folder"]);
+    if common::gpu().is_some() {
+        let train = pconv(&[
+            "train",
+            "--headless",
+            "--data",
+            s(d.path()),
+            "--out",
+            s(&ck),
+            "--steps",
+            "1",
+        ]);
+        fails_with(&train, &["model.safetensors", "is a file, not a folder"]);
+    }
+    assert!(is_fifo(&fifo_png));
     let dangling = d.join("dangling.png");
     std::os::unix::fs::symlink(d.join("nowhere/x.png"), &dangling).unwrap();
     fails_with(&telea(&dangling), &["dangling.png", "does not exist"]);

@@ -392,8 +392,7 @@ pub fn run(a: InpaintArgs) -> Result<()> {
             a.output.display()
         );
     }
-    std::fs::create_dir_all(&a.output)
-        .with_context(|| format!("creating {}", a.output.display()))?;
+    pconv::io::files::output_folder(&a.output)?;
     let masks = match mask.filter(|m| m.is_dir()) {
         Some(dir) => Some(images_in(dir)?),
         None => None,

@@ -1,7 +1,7 @@
 //! `pconv masks`: the training mask generator written out as PNGs.
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use super::args::{ratio, size_pair, usize_in};
 use pconv::data::masks::MaskSource;
@@ -28,8 +28,7 @@ pub fn run(a: MasksArgs) -> Result<()> {
     if !(0.0..=1.0).contains(&a.min_ratio) || !(a.min_ratio..=1.0).contains(&a.max_ratio) {
         bail!("need 0 <= --min-ratio <= --max-ratio <= 1");
     }
-    std::fs::create_dir_all(&a.output)
-        .with_context(|| format!("creating {}", a.output.display()))?;
+    pconv::io::files::output_folder(&a.output)?;
     let src = MaskSource::Generated {
         min_ratio: a.min_ratio,
         max_ratio: a.max_ratio,

@@ -202,3 +202,22 @@ pub fn write_atomic(path: &Path, tmp_name: &str, bytes: &[u8]) -> Result<()> {
         bad(path, format!("could not write: {e}"))
     })
 }
+
+/// Makes `path` an existing folder for outputs (its parents too); a file,
+/// pipe or device already there is an error that says what it is (not
+/// the system's "File exists" for a path below it).
+pub fn output_folder(path: &Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => return Ok(()),
+        Ok(m) if m.is_file() => return Err(bad(path, "is a file, not a folder")),
+        Ok(_) => {
+            return Err(bad(
+                path,
+                "is not a folder (a pipe, socket or device), so nothing is written there",
+            ))
+        }
+        Err(_) => {}
+    }
+    std::fs::create_dir_all(path)
+        .map_err(|e| bad(path, format!("could not create the folder: {e}")))
+}

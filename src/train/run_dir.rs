@@ -100,7 +100,7 @@ impl RunLock {
     pub fn take(dir: &RunDir, note: &mut dyn FnMut(&str)) -> Result<Self> {
         let path = dir.lock_file();
         let io = |e: std::io::Error| Error::Invalid(format!("{}: {e}", path.display()));
-        std::fs::create_dir_all(&dir.root).map_err(io)?;
+        crate::io::files::output_folder(&dir.root)?;
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)

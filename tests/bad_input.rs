@@ -600,6 +600,44 @@ fn outputs_never_replace_pipes_or_devices_and_write_through_links() {
         fails_with(&train, &["model.safetensors", "is a file, not a folder"]);
     }
     assert!(is_fifo(&fifo_png));
+    // Reports: a pipe nobody reads is an error (opening it would wait
+    // forever); one that a program reads gets the report.
+    let report = |json: &Path| {
+        pconv(&[
+            "eval",
+            "--images",
+            s(&img),
+            "--masks",
+            s(&msk),
+            "--method",
+            "telea",
+            "--json",
+            s(json),
+        ])
+    };
+    let fifo_json = d.join("report.json");
+    mkfifo(&fifo_json);
+    fails_with(
+        &report(&fifo_json),
+        &["report.json", "no process is reading"],
+    );
+    let reader = {
+        let fifo = fifo_json.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    // The reader's open may come after pconv's first try: retry until it
+    // has opened (each try fails at once, so this cannot hang).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while report(&fifo_json).code != Some(0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reader never opened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let v: serde_json::Value = serde_json::from_str(&reader.join().unwrap()).unwrap();
+    assert_eq!(v["method"], "telea");
+    assert!(is_fifo(&fifo_json));
     let dangling = d.join("dangling.png");
     std::os::unix::fs::symlink(d.join("nowhere/x.png"), &dangling).unwrap();
     fails_with(&telea(&dangling), &["dangling.png", "does not exist"]);

@@ -173,8 +173,7 @@ fn suite(ctx: &GpuContext, a: &BenchArgs) -> Result<()> {
             "train": train,
             "infer": infer,
         });
-        std::fs::write(path, serde_json::to_string_pretty(&doc)?)
-            .with_context(|| format!("writing {}", path.display()))?;
+        pconv::io::files::write_report(path, serde_json::to_string_pretty(&doc)?.as_bytes())?;
     }
     Ok(())
 }

@@ -139,7 +139,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
         let mut json = to_json(&results, &b);
         json["method"] = serde_json::Value::from(m.label());
         let text = serde_json::to_string_pretty(&json)?;
-        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        pconv::io::files::write_report(path, text.as_bytes())?;
     }
     if failed > 0 {
         bail!("{failed} of {} pairs failed (see above)", pairs.len());

@@ -221,3 +221,56 @@ pub fn output_folder(path: &Path) -> Result<()> {
     std::fs::create_dir_all(path)
         .map_err(|e| bad(path, format!("could not create the folder: {e}")))
 }
+
+/// Writes a report (`--json`) to `path`: a regular file, a new one or a
+/// link to one atomically (`write_atomic`); a pipe or terminal
+/// (`/dev/stdout`, a FIFO another program reads) as a stream. A pipe that
+/// no process reads is an error: opening it to write would wait forever.
+pub fn write_report(path: &Path, bytes: &[u8]) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err(bad(path, "is a folder, not a file")),
+        Ok(m) if !m.is_file() => write_stream(path, bytes),
+        _ => {
+            let name = path
+                .file_name()
+                .map(|f| f.to_string_lossy())
+                .unwrap_or_default();
+            write_atomic(path, &format!(".{name}.tmp"), bytes)
+        }
+    }
+}
+
+#[cfg(unix)]
+fn write_stream(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    // Non-blocking, the open of a FIFO with no reader fails (ENXIO) at
+    // once; then the writes block as usual, so a slow reader gets it all.
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENXIO) => bad(
+                path,
+                "is a pipe (or socket) that no process is reading, so nothing is written",
+            ),
+            _ => bad(path, format!("could not write: {e}")),
+        })?;
+    // SAFETY: fcntl on a descriptor this function owns, with flags it read.
+    unsafe {
+        let fd = f.as_raw_fd();
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
+    }
+    f.write_all(bytes)
+        .map_err(|e| bad(path, format!("could not write: {e}")))
+}
+
+#[cfg(not(unix))]
+fn write_stream(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(|e| bad(path, format!("could not write: {e}")))
+}

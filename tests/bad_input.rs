@@ -281,6 +281,10 @@ fn hostile_files_and_numbers_are_one_line_errors_or_correct_results() {
         &inpaint(&img, &fifo, &o("f.png"), &telea),
         &["fifo.png", "not a regular file"],
     );
+    fails_with(
+        &inpaint(&img, &msk, &o("f.png"), &["--model", s(&fifo)]),
+        &["fifo.png", "not a regular file"],
+    );
     // Damaged and absurd images.
     fails_with(
         &inpaint(&cut_jpeg, &msk, &o("j.png"), &telea),

@@ -62,7 +62,10 @@ pub fn resolve(spec: &str) -> Result<PathBuf> {
         };
     }
     let path = PathBuf::from(spec);
-    if !path.is_file() {
+    if path.exists() {
+        // A folder, pipe or device says what it is.
+        crate::io::files::regular_file(&path)?;
+    } else {
         let names: Vec<&str> = BUNDLED.iter().map(|m| m.name).collect();
         return Err(Error::Invalid(format!(
             "--model {spec}: no such file, and not a bundled model ({})",

@@ -1013,6 +1013,34 @@ fn resume_never_mixes_two_runs_and_a_kill_at_its_start_loses_no_metrics() {
     }
 }
 
+/// A run folder inside its data folder: its sample grids and checkpoints
+/// are never trained on (a resume would otherwise add them as images), and
+/// the data folder itself is refused as the run folder.
+#[test]
+fn a_run_folder_inside_its_data_is_not_trained_on() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let d = dir("inside");
+    let data = images(&d, 3, 0);
+    let out = data.join("run");
+    let r = train(&data, &out, "2", &["--sample-every", "1"]);
+    succeeds(&r);
+    assert!(r.stderr.contains("is inside"), "{}", r.stderr);
+    assert!(out.join("samples").read_dir().unwrap().count() >= 2);
+    let latest = out.join("latest.safetensors");
+    let r = train(&data, &out, "3", &["--resume", s(&latest)]);
+    succeeds(&r);
+    assert!(r.stderr.contains("on 3 images"), "{}", r.stderr);
+    let before = snapshot(&data);
+    fails_with(&train(&data, &data, "1", &[]), &["is the --data folder"]);
+    assert_eq!(
+        snapshot(&data),
+        before,
+        "the refused run wrote into the data"
+    );
+}
+
 #[test]
 fn a_full_disk_and_bad_files_cost_warnings_not_the_run() {
     if common::gpu().is_none() {

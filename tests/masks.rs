@@ -138,6 +138,15 @@ fn mask_folders_are_resized_and_deterministic() {
     assert!(distinct.len() > 3, "masks barely vary: {}", distinct.len());
     let empty = temp_dir("empty-folder");
     assert!(MaskSource::folder(&empty).is_err());
+    // A run folder inside the mask folder (`train --out` there): its
+    // sample grids are not masks.
+    let with_run = temp_dir("folder-with-run");
+    std::fs::create_dir_all(with_run.join("run/samples")).unwrap();
+    image::GrayImage::new(8, 8)
+        .save(with_run.join("run/samples/step-1.png"))
+        .unwrap();
+    assert!(MaskSource::folder(&with_run).is_ok());
+    assert!(MaskSource::folder_except(&with_run, Some(&with_run.join("run"))).is_err());
 }
 
 /// Hole pixels with known pixels on both sides, horizontally or vertically:

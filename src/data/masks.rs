@@ -148,9 +148,16 @@ impl MaskSource {
 
     /// Every PNG below `dir`; an error when there is none.
     pub fn folder(dir: &Path) -> Result<Self> {
+        Self::folder_except(dir, None)
+    }
+
+    /// Every PNG below `dir` but outside `skip` (a run folder inside it,
+    /// whose sample grids are not masks); an error when there is none.
+    pub fn folder_except(dir: &Path, skip: Option<&Path>) -> Result<Self> {
         let files: Vec<PathBuf> = crate::raster::files::list_images(dir)?
             .into_iter()
             .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")))
+            .filter(|p| skip.is_none_or(|s| !crate::io::files::is_below(p, s)))
             .collect();
         if files.is_empty() {
             return Err(Error::Invalid(format!(

@@ -274,3 +274,8 @@ fn write_stream(path: &Path, bytes: &[u8]) -> Result<()> {
 fn write_stream(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(path, bytes).map_err(|e| bad(path, format!("could not write: {e}")))
 }
+
+/// Whether `path` lies in `folder` or below it, however either is spelled.
+pub fn is_below(path: &Path, folder: &Path) -> bool {
+    resolved(path).starts_with(resolved(folder))
+}

@@ -250,6 +250,27 @@ pub fn train_ranks(
     let micro = micro_batch(batch, accum, collective.size())?;
     // The data is checked before the run folder is made or locked.
     let mut files = source_files(&opts.data)?;
+    // A run folder inside a data folder holds sample grids and
+    // checkpoints, not training images (nor masks): they are left out.
+    if let Some(data) = opts
+        .data
+        .iter()
+        .find(|s| crate::io::files::is_below(&opts.out, &s.dir))
+    {
+        if crate::io::files::same_file(&opts.out, &data.dir) {
+            return Err(Error::Invalid(format!(
+                "--out {} is the --data folder: the run needs a folder of its own (its checkpoints and \
+                 sample grids would mix with the images)",
+                opts.out.display()
+            )));
+        }
+        observer.warning(&format!(
+            "{} (--out) is inside {} (--data): its sample grids are not trained on",
+            opts.out.display(),
+            data.dir.display()
+        ));
+        files.retain(|f| !crate::io::files::is_below(f, &opts.out));
+    }
     if let Some(list) = &opts.exclude {
         let text = crate::io::files::read_text(list, crate::io::files::memory_budget())?;
         let names: std::collections::HashSet<&str> = text
@@ -275,7 +296,7 @@ pub fn train_ranks(
         }
     }
     let masks = match &opts.masks {
-        Some(d) => MaskSource::folder(d)?,
+        Some(d) => MaskSource::folder_except(d, Some(&opts.out))?,
         None => MaskSource::GENERATED,
     };
     let _lock = if writer {

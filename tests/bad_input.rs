@@ -1023,17 +1023,42 @@ fn a_run_folder_inside_its_data_is_not_trained_on() {
     }
     let d = dir("inside");
     let data = images(&d, 3, 0);
+    let masks = data.join("masks");
+    std::fs::create_dir_all(&masks).unwrap();
+    mask(30, 30).save(masks.join("m.png")).unwrap();
     let out = data.join("run");
-    let r = train(&data, &out, "2", &["--sample-every", "1"]);
+    let r = train(
+        &data,
+        &out,
+        "2",
+        &["--sample-every", "1", "--masks", s(&masks)],
+    );
     succeeds(&r);
+    assert!(
+        r.stderr.contains("on 3 images"),
+        "the masks were trained on: {}",
+        r.stderr
+    );
     assert!(r.stderr.contains("is inside"), "{}", r.stderr);
     assert!(out.join("samples").read_dir().unwrap().count() >= 2);
     let latest = out.join("latest.safetensors");
-    let r = train(&data, &out, "3", &["--resume", s(&latest)]);
+    let r = train(
+        &data,
+        &out,
+        "3",
+        &["--resume", s(&latest), "--masks", s(&masks)],
+    );
     succeeds(&r);
     assert!(r.stderr.contains("on 3 images"), "{}", r.stderr);
     let before = snapshot(&data);
-    fails_with(&train(&data, &data, "1", &[]), &["is the --data folder"]);
+    fails_with(
+        &train(&data, &data, "1", &[]),
+        &["--out", "is the --data folder"],
+    );
+    fails_with(
+        &train(&data, &d.join("run2"), "1", &["--masks", s(&data)]),
+        &["--masks", "is the --data folder"],
+    );
     assert_eq!(
         snapshot(&data),
         before,

@@ -250,26 +250,48 @@ pub fn train_ranks(
     let micro = micro_batch(batch, accum, collective.size())?;
     // The data is checked before the run folder is made or locked.
     let mut files = source_files(&opts.data)?;
-    // A run folder inside a data folder holds sample grids and
-    // checkpoints, not training images (nor masks): they are left out.
-    if let Some(data) = opts
-        .data
-        .iter()
-        .find(|s| crate::io::files::is_below(&opts.out, &s.dir))
-    {
-        if crate::io::files::same_file(&opts.out, &data.dir) {
+    // Folders inside a data folder that hold no training images: the
+    // run's own (sample grids, checkpoints) and the masks. Their files are
+    // left out; either one being the data folder itself is refused.
+    let not_data = [
+        (
+            "--out",
+            Some(&opts.out),
+            "its sample grids are not trained on",
+        ),
+        (
+            "--masks",
+            opts.masks.as_ref(),
+            "the masks are not trained on as images",
+        ),
+    ];
+    for (flag, folder, why) in not_data {
+        let Some(folder) = folder else {
+            continue;
+        };
+        let Some(data) = opts
+            .data
+            .iter()
+            .find(|s| crate::io::files::is_below(folder, &s.dir))
+        else {
+            continue;
+        };
+        if crate::io::files::same_file(folder, &data.dir) {
             return Err(Error::Invalid(format!(
-                "--out {} is the --data folder: the run needs a folder of its own (its checkpoints and \
-                 sample grids would mix with the images)",
-                opts.out.display()
+                "{} {} is the --data folder: it needs a folder of its own (its files would be \
+                 trained on as images)",
+                flag,
+                folder.display()
             )));
         }
         observer.warning(&format!(
-            "{} (--out) is inside {} (--data): its sample grids are not trained on",
-            opts.out.display(),
-            data.dir.display()
+            "{} ({}) is inside {} (--data): {}",
+            folder.display(),
+            flag,
+            data.dir.display(),
+            why
         ));
-        files.retain(|f| !crate::io::files::is_below(f, &opts.out));
+        files.retain(|f| !crate::io::files::is_below(f, folder));
     }
     if let Some(list) = &opts.exclude {
         let text = crate::io::files::read_text(list, crate::io::files::memory_budget())?;

@@ -673,6 +673,41 @@ fn outputs_never_replace_pipes_or_devices_and_write_through_links() {
     assert!(left.is_empty(), "temporary files left: {left:?}");
 }
 
+/// `eval --images DIR --masks DIR/masks`: the masks are not evaluated as
+/// images too, and a mask folder that is the image folder is refused.
+#[test]
+fn a_mask_folder_inside_the_image_folder_is_not_evaluated() {
+    let d = dir("eval-inside");
+    let masks = d.join("masks");
+    std::fs::create_dir_all(&masks).unwrap();
+    for name in ["a", "b"] {
+        photo(24, 20).save(d.join(format!("{name}.png"))).unwrap();
+        mask(24, 20)
+            .save(masks.join(format!("{name}.png")))
+            .unwrap();
+    }
+    let json = d.join("report.json");
+    let eval = |masks: &Path| {
+        pconv(&[
+            "eval",
+            "--images",
+            s(d.path()),
+            "--masks",
+            s(masks),
+            "--method",
+            "telea",
+            "--json",
+            s(&json),
+        ])
+    };
+    let r = eval(&masks);
+    succeeds(&r);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["images"].as_array().unwrap().len(), 2, "{v}");
+    fails_with(&eval(d.path()), &["--masks", "is the --images folder"]);
+}
+
 #[test]
 fn a_decoded_image_may_pass_the_image_crates_default_limit() {
     // 12000 x 12000 RGBA is 576 MB decoded, past the image crate's

@@ -52,7 +52,22 @@ pub struct EvalArgs {
 }
 
 pub fn run(a: EvalArgs) -> Result<()> {
-    let images = files_of(&a.images)?;
+    let mut images = files_of(&a.images)?;
+    // A mask folder inside the image folder: its masks are not images.
+    if a.masks.is_dir() && pconv::io::files::is_below(&a.masks, &a.images) {
+        if pconv::io::files::same_file(&a.masks, &a.images) {
+            bail!(
+                "--masks {} is the --images folder: every mask would be evaluated as an image too",
+                a.masks.display()
+            );
+        }
+        eprintln!(
+            "note: {} (--masks) is inside {} (--images): its masks are not evaluated as images",
+            a.masks.display(),
+            a.images.display()
+        );
+        images.retain(|f| !pconv::io::files::is_below(f, &a.masks));
+    }
     let masks = files_of(&a.masks)?;
     let pairs = pair(&images, &masks);
     let mut gpu = None;

@@ -336,6 +336,25 @@ fn masks_and_eval_commands() {
         s(&masks),
     ]);
     assert!(!ok && err.contains("size"), "{err}");
+    // A second run into the same folder overwrites nothing.
+    let before = std::fs::read(masks.join("00003.png")).unwrap();
+    let (ok, err) = pconv(&[
+        "masks",
+        "--count",
+        "6",
+        "--size",
+        "8",
+        "--output",
+        s(&masks),
+        "--seed",
+        "3",
+    ]);
+    assert!(
+        !ok && err.contains("00000.png already exists (4 of the 6"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(masks.join("00003.png")).unwrap(), before);
+    assert!(!masks.join("00004.png").exists());
     let images = d.join("images");
     std::fs::create_dir_all(&images).unwrap();
     for name in ["a", "b"] {

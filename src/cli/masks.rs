@@ -29,6 +29,21 @@ pub fn run(a: MasksArgs) -> Result<()> {
         bail!("need 0 <= --min-ratio <= --max-ratio <= 1");
     }
     pconv::io::files::output_folder(&a.output)?;
+    // Nothing is overwritten: masks from an earlier run (another seed,
+    // size or ratio) or the user's own files keep their bytes.
+    let name = |i: usize| a.output.join(format!("{i:05}.png"));
+    let taken: Vec<usize> = (0..a.count)
+        .filter(|&i| std::fs::symlink_metadata(name(i)).is_ok())
+        .collect();
+    if let Some(&first) = taken.first() {
+        bail!(
+            "{} already exists ({} of the {} files to write do): masks go into an empty or new \
+             folder, and nothing there is overwritten",
+            name(first).display(),
+            taken.len(),
+            a.count
+        );
+    }
     let src = MaskSource::Generated {
         min_ratio: a.min_ratio,
         max_ratio: a.max_ratio,
@@ -40,8 +55,7 @@ pub fn run(a: MasksArgs) -> Result<()> {
         let r = m.ratio();
         // Bins (lo, hi] like the paper's; 0 % goes to the first.
         histogram[((r * 10.0).ceil() as usize).clamp(1, 10) - 1] += 1;
-        let path = a.output.join(format!("{i:05}.png"));
-        save_atomic(&image::DynamicImage::ImageLuma8(m.to_image()), &path)?;
+        save_atomic(&image::DynamicImage::ImageLuma8(m.to_image()), &name(i))?;
     }
     println!(
         "{} masks of {w}x{h} in {} (white = hole); hole ratios:",

@@ -809,6 +809,17 @@ fn images(d: &Path, good: u32, bad: u32) -> PathBuf {
     dir
 }
 
+/// `d/masks` with one readable mask and `bad` unreadable ones.
+fn mask_folder(d: &Path, bad: u32) -> PathBuf {
+    let dir = d.join("masks");
+    std::fs::create_dir_all(&dir).unwrap();
+    mask(30, 30).save(dir.join("good.png")).unwrap();
+    for i in 0..bad {
+        std::fs::write(dir.join(format!("bad{i}.png")), b"not a png").unwrap();
+    }
+    dir
+}
+
 /// `pconv --headless train` of a tiny network (L2, 16x16, batch 2); `extra`
 /// flags replace the defaults of the same name.
 fn train_args<'a>(
@@ -1058,9 +1069,7 @@ fn a_run_folder_inside_its_data_is_not_trained_on() {
     }
     let d = dir("inside");
     let data = images(&d, 3, 0);
-    let masks = data.join("masks");
-    std::fs::create_dir_all(&masks).unwrap();
-    mask(30, 30).save(masks.join("m.png")).unwrap();
+    let masks = mask_folder(&data, 0);
     let out = data.join("run");
     let r = train(
         &data,
@@ -1110,17 +1119,12 @@ fn a_full_disk_and_bad_files_cost_warnings_not_the_run() {
     // One readable image among four, one readable mask among four, with
     // batch 2: training goes on with what is readable and says what not.
     let data = images(&d, 1, 3);
-    let masks = d.join("masks");
-    std::fs::create_dir_all(&masks).unwrap();
-    mask(30, 30).save(masks.join("good.png")).unwrap();
-    for i in 0..3 {
-        std::fs::write(masks.join(format!("bad{i}.png")), b"not a png").unwrap();
-    }
+    let masks = mask_folder(&d, 3);
     // A full disk: the first sample's temporary file and metrics.jsonl
     // both lead to /dev/full.
     let out = d.join("run");
     std::fs::create_dir_all(out.join("samples")).unwrap();
-    let tmp = out.join("samples/.step-0000003.png.tmp.png");
+    let tmp = out.join("samples/.step-0000003.png.tmp");
     std::os::unix::fs::symlink("/dev/full", &tmp).unwrap();
     std::os::unix::fs::symlink("/dev/full", out.join("metrics.jsonl")).unwrap();
     let r = train(&data, &out, "6", &["--masks", s(&masks)]);

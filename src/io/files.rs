@@ -23,12 +23,20 @@ pub fn regular_file(path: &Path) -> Result<std::fs::Metadata> {
     if meta.is_file() {
         return Ok(meta);
     }
-    let what = if meta.is_dir() {
-        "is a folder, not a file"
+    Err(not_a_file(path, &meta, "read"))
+}
+
+/// What a path that is not a regular file is instead, and that it is not
+/// `done` ("read", "replaced").
+fn not_a_file(path: &Path, meta: &std::fs::Metadata, done: &str) -> Error {
+    if meta.is_dir() {
+        bad(path, "is a folder, not a file")
     } else {
-        "is not a regular file (a pipe, socket or device), so it is not read"
-    };
-    Err(bad(path, what))
+        bad(
+            path,
+            format!("is not a regular file (a pipe, socket or device), so it is not {done}"),
+        )
+    }
 }
 
 /// The whole of a regular file, refused before reading when it is larger
@@ -172,25 +180,23 @@ pub fn replaceable(path: &Path) -> Result<PathBuf> {
     let meta = std::fs::metadata(&target).map_err(|e| bad(path, e))?;
     if meta.is_file() {
         Ok(target)
-    } else if meta.is_dir() {
-        Err(bad(path, "is a folder, not a file"))
     } else {
-        Err(bad(
-            path,
-            "is not a regular file (a pipe, socket or device), so it is not replaced",
-        ))
+        Err(not_a_file(path, &meta, "replaced"))
     }
 }
 
-/// Writes `bytes` to `path` whole or not at all: into `tmp_name` beside
+/// Writes `bytes` to `path` whole or not at all: into `.NAME.tmp` beside
 /// it, flushed to disk, then renamed into place (through a symbolic
 /// link, to the file it names). On failure (a full disk) `path` is
 /// untouched and the temporary file removed; a folder, pipe or device at
 /// `path` is refused (`replaceable`).
-pub fn write_atomic(path: &Path, tmp_name: &str, bytes: &[u8]) -> Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let target = replaceable(path)?;
-    let tmp = target.with_file_name(tmp_name);
+    let name = target
+        .file_name()
+        .ok_or_else(|| bad(path, "is not a file path"))?;
+    let tmp = target.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
     let written = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -230,13 +236,7 @@ pub fn write_report(path: &Path, bytes: &[u8]) -> Result<()> {
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => Err(bad(path, "is a folder, not a file")),
         Ok(m) if !m.is_file() => write_stream(path, bytes),
-        _ => {
-            let name = path
-                .file_name()
-                .map(|f| f.to_string_lossy())
-                .unwrap_or_default();
-            write_atomic(path, &format!(".{name}.tmp"), bytes)
-        }
+        _ => write_atomic(path, bytes),
     }
 }
 

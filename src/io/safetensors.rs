@@ -183,10 +183,6 @@ impl SafeTensors {
     /// Writes atomically (`io::files::write_atomic`): on failure (a full
     /// disk) `path` is untouched; a pipe or device there is refused.
     pub fn write_atomic(&self, path: &Path) -> Result<()> {
-        let file_name = path
-            .file_name()
-            .ok_or_else(|| bad(path, "not a file path"))?;
-        let tmp = format!(".{}.tmp", file_name.to_string_lossy());
-        crate::io::files::write_atomic(path, &tmp, &self.to_bytes())
+        crate::io::files::write_atomic(path, &self.to_bytes())
     }
 }

@@ -129,10 +129,5 @@ pub fn save_atomic_with(
     } else {
         img.write_to(&mut bytes, format).map_err(|e| fail(&e))?;
     }
-    let name = path
-        .file_name()
-        .map(|f| f.to_string_lossy())
-        .unwrap_or_default();
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("png");
-    crate::io::files::write_atomic(path, &format!(".{name}.tmp.{ext}"), bytes.get_ref())
+    crate::io::files::write_atomic(path, bytes.get_ref())
 }

@@ -98,18 +98,7 @@ impl MetricsLog {
                     kept.push('\n');
                 }
             }
-            let name = path.file_name().unwrap_or_default().to_string_lossy();
-            let tmp = path.with_file_name(format!(".{name}.tmp"));
-            let replaced = (|| {
-                let mut t = std::fs::File::create(&tmp)?;
-                t.write_all(kept.as_bytes())?;
-                t.sync_all()?;
-                std::fs::rename(&tmp, path)
-            })();
-            if let Err(e) = replaced {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(io(e));
-            }
+            crate::io::files::write_atomic(path, kept.as_bytes())?;
         }
         // A new run starts the file empty; a resumed one appends.
         let fresh = kept_step == 0;

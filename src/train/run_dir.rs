@@ -62,11 +62,7 @@ impl RunDir {
 
     /// Records `id` as the run held here (atomically).
     pub fn set_run_id(&self, id: &str) -> Result<()> {
-        let path = self.run_id_file();
-        let tmp = self.root.join(".run-id.tmp");
-        std::fs::write(&tmp, format!("{id}\n"))
-            .and_then(|_| std::fs::rename(&tmp, &path))
-            .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))
+        crate::io::files::write_atomic(&self.run_id_file(), format!("{id}\n").as_bytes())
     }
 }
 

@@ -136,8 +136,14 @@ fn both_classical_methods_with_their_radius() {
     for (name, method) in [
         ("telea", pconv::infer::Classical::Telea),
         ("ns", pconv::infer::Classical::NavierStokes),
+        ("biharmonic", pconv::infer::Classical::Biharmonic),
     ] {
-        for (radius, extra) in [(3, None), (6, Some("6"))] {
+        let radii = if method.has_radius() {
+            &[(3, None), (6, Some("6"))][..]
+        } else {
+            &[(3, None)][..]
+        };
+        for &(radius, extra) in radii {
             let out = d.join(format!("{name}{radius}.png"));
             let mut args = vec!["--method", name];
             if let Some(r) = extra {
@@ -146,7 +152,7 @@ fn both_classical_methods_with_their_radius() {
             let (ok, err) = inpaint(&img, &mask, &out, &args);
             assert!(ok, "{err}");
             // The command runs the library's method, default radius 3.
-            let expected = method.inpaint(&input, &holes, radius);
+            let expected = method.inpaint(&input, &holes, radius).unwrap();
             assert_eq!(
                 image::open(&out).unwrap().to_rgb8(),
                 expected,
@@ -488,7 +494,7 @@ fn the_bundled_face_model_is_the_default_and_keeps_known_pixels() {
     let (ok, err) = inpaint(&img, &mask, &out, &[]);
     assert!(ok, "{err}");
     assert!(holes_changed_known_kept(&img, &out, &mask) > 0);
-    // The network alone (no blend with Navier–Stokes at the holes'
+    // The network alone (no blend with biharmonic at the holes'
     // edges): the default averages the image and its mirror image, as
     // `--ensemble 2` does; one pass fills differently.
     let (net2, single) = (d.join("net2.png"), d.join("single.png"));
@@ -525,7 +531,7 @@ fn the_bundled_face_model_is_the_default_and_keeps_known_pixels() {
     );
     let json = d.join("eval.json");
     let (table, v) = eval(&["--images", s(&img), "--masks", s(&mask)], &json);
-    let label = "pconv, ensemble of 2, blended with ns over 8 px from the edges";
+    let label = "pconv, ensemble of 2, blended with biharmonic over 24 px from the edges";
     assert!(table.contains(&format!("method: {label}")), "{table}");
     assert_eq!(v["method"], label);
     // The network alone (--edge-blend 0, also under its former name

@@ -213,15 +213,15 @@ fn the_window_shows_one_pass_as_a_texture_and_an_ensemble_as_an_image() {
     let shown = fill(&mut method, &rgb, &holes, true).unwrap();
     assert!(matches!(shown, Composite::Texture(_)));
     assert_ne!(*shown.image().unwrap(), averaged);
-    // Blended with Navier–Stokes at the holes' edges: the composite is
+    // Blended with biharmonic at the holes' edges: the composite is
     // made on the CPU, not shown from the network's texture.
     if let Method::PConv(m) = &mut method {
         m.set_blend_depth(8);
     }
-    let with_ns = large::inpaint(&mut method, &rgb, &holes, MAX_SIDE).unwrap();
-    assert_ne!(with_ns, *shown.image().unwrap());
+    let blended = large::inpaint(&mut method, &rgb, &holes, MAX_SIDE).unwrap();
+    assert_ne!(blended, *shown.image().unwrap());
     match fill(&mut method, &rgb, &holes, true).unwrap() {
-        Composite::Image(img) => assert_eq!(*img, with_ns),
+        Composite::Image(img) => assert_eq!(*img, blended),
         Composite::Texture(_) => panic!("a texture holds the network's fill alone"),
     }
 }

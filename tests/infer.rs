@@ -138,7 +138,9 @@ fn telea_fills_smooth_images_closely_and_keeps_known_pixels() {
     let m = holes(w, h, |x, y| {
         ((15..21).contains(&x) && (10..16).contains(&y)) || x == 0 || y == h - 1
     });
-    let pred = Classical::Telea.predict(&Planes::from_rgb(&img), &m, 5);
+    let pred = Classical::Telea
+        .predict(&Planes::from_rgb(&img), &m, 5)
+        .unwrap();
     let out = composite(&img, &pred, &m);
     assert_known_pixels_kept(&img, &out, &m);
     // OpenCV's Telea is a weighted average of pixels up to the radius away
@@ -170,7 +172,9 @@ fn telea_fills_smooth_images_closely_and_keeps_known_pixels() {
     assert!(mean <= 8.0, "mean error {mean} levels");
     // No known pixel at all: mid-grey.
     let all = holes(w, h, |_, _| true);
-    let grey = Classical::Telea.predict(&Planes::from_rgb(&img), &all, 5);
+    let grey = Classical::Telea
+        .predict(&Planes::from_rgb(&img), &all, 5)
+        .unwrap();
     assert!(grey.data.iter().all(|&v| v == 128.0 / 255.0));
 }
 

@@ -70,7 +70,7 @@ pub fn fill_feathered(
     let fits = (image.width().max(image.height()) as usize) <= MAX_SIDE;
     match method {
         // The texture path is the network's one forward pass; an ensemble
-        // averages, and the blend with Navier–Stokes runs, on the CPU.
+        // averages, and the blend with biharmonic runs, on the CPU.
         Method::PConv(model)
             if textures
                 && fits

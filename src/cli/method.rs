@@ -1,5 +1,5 @@
 //! Choosing how holes are filled: a checkpoint, the bundled model, or a
-//! classical method (OpenCV's Telea or Navier–Stokes).
+//! classical method (OpenCV's Telea or Navier–Stokes, or biharmonic).
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
@@ -21,6 +21,9 @@ pub enum MethodArg {
     /// Navier–Stokes-inspired inpainting (Bertalmío et al. 2001), exactly
     /// as OpenCV's INPAINT_NS.
     Ns,
+    /// Biharmonic inpainting (Damelin & Hoang 2018): the smoothest surface
+    /// through the known pixels, as scikit-image's inpaint_biharmonic.
+    Biharmonic,
     /// "Fit this image": train a small fresh network on each image itself
     /// (its known pixels under random masks) for --fit-steps, then fill it.
     Fit,
@@ -50,10 +53,10 @@ pub const ENSEMBLE_HELP: &str = "How many flips and 90-degree rotations of each 
 pub const RADIUS_HELP: &str = "Neighbourhood radius in pixels of --method telea and ns, as OpenCV's inpaintRadius (1 to 100) [default: 3]";
 
 /// The `--edge-blend` help of `inpaint` and `eval`.
-pub const EDGE_BLEND_HELP: &str = "With --method pconv, each hole pixel's fill goes from Navier–Stokes at the hole's edge (which beats the network next to known pixels) to the network's at this many pixels deep and beyond; 0: the network alone [default: 8]";
+pub const EDGE_BLEND_HELP: &str = "With --method pconv, each hole pixel's fill goes from biharmonic inpainting at the hole's edge (which beats the network next to known pixels) to the network's at this many pixels deep and beyond; 0: the network alone [default: 24]";
 
 /// How a method runs: the network's ensemble, the classical radius, the
-/// depth over which the network takes over from Navier–Stokes.
+/// depth over which the network takes over from biharmonic inpainting.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
     pub ensemble: Option<usize>,
@@ -93,6 +96,7 @@ pub fn load(
     match method {
         MethodArg::Telea => classical(Classical::Telea),
         MethodArg::Ns => classical(Classical::NavierStokes),
+        MethodArg::Biharmonic => classical(Classical::Biharmonic),
         MethodArg::Fit => {
             let ctx = ctx()?;
             let opts = FitOptions::for_adapter(ctx.is_cpu());

@@ -228,7 +228,7 @@ fn fill_target(image: &Planes, holes: &HoleMap, crop: usize) -> Result<Planes> {
             known.data[c * plane + i] = 0.0;
         }
     }
-    Ok(Classical::Telea.predict(&known, holes, FILL_RADIUS))
+    Classical::Telea.predict(&known, holes, FILL_RADIUS)
 }
 
 /// The crop side: `wanted` reduced to the image and to a multiple of the

@@ -1,5 +1,5 @@
 //! Inference: filling the holes of an image with the PConv-UNet (GPU) or
-//! a classical method (OpenCV's Telea and Navier–Stokes), at any size, and
+//! a classical method (OpenCV's Telea and Navier–Stokes, biharmonic), at any size, and
 //! the metrics of `pconv eval`.
 pub mod cache;
 pub mod classical;
@@ -29,7 +29,7 @@ pub type ProgressFn = Box<dyn FnMut(u64, u64) + Send>;
 /// How holes are filled.
 pub enum Method {
     PConv(Box<PConvModel>),
-    /// Telea or Navier–Stokes, as OpenCV computes them.
+    /// Telea or Navier–Stokes as OpenCV computes them, or biharmonic.
     Classical {
         method: Classical,
         radius: usize,
@@ -52,7 +52,7 @@ impl Method {
     pub fn predict(&mut self, image: &Planes, holes: &HoleMap) -> Result<Planes> {
         match self {
             Method::PConv(m) => m.predict(image, holes),
-            Method::Classical { method, radius } => Ok(method.predict(image, holes, *radius)),
+            Method::Classical { method, radius } => method.predict(image, holes, *radius),
             Method::Fit(f) => {
                 let mut fitter = crate::infer::fit::Fitter::new(&f.ctx, image, holes, f.opts)?;
                 for s in 1..=f.steps {
@@ -77,8 +77,8 @@ impl Method {
     }
 
     /// The name, the ensemble where the network averages several passes,
-    /// and the holes left to Navier–Stokes: "pconv, ensemble of 8, holes
-    /// up to 8 px deep by ns".
+    /// and the band blended with biharmonic: "pconv, ensemble of 2,
+    /// blended with biharmonic over 24 px from the edges".
     pub fn label(&self) -> String {
         let mut label = self.name().to_string();
         if let Method::PConv(m) = self {
@@ -87,7 +87,7 @@ impl Method {
             }
             if m.blend_depth() > 0 {
                 label += &format!(
-                    ", blended with ns over {} px from the edges",
+                    ", blended with biharmonic over {} px from the edges",
                     m.blend_depth()
                 );
             }

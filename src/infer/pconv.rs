@@ -31,7 +31,7 @@ pub struct PConvModel {
     /// memory); larger images run downscaled.
     max_side: Option<usize>,
     progress: Option<super::ProgressFn>,
-    /// The depth over which the fill goes from Navier–Stokes at a hole's
+    /// The depth over which the fill goes from biharmonic at a hole's
     /// edge to the network (`edge_blend`); 0: the network alone.
     blend_depth: usize,
 }
@@ -49,7 +49,7 @@ impl PConvModel {
         }
     }
 
-    /// Blends the network's fill with Navier–Stokes over `depth` pixels
+    /// Blends the network's fill with biharmonic over `depth` pixels
     /// from each hole's edge (see `edge_blend`); 0 (a new model's): the
     /// network alone.
     pub fn set_blend_depth(&mut self, depth: usize) {
@@ -164,7 +164,7 @@ impl PConvModel {
             }
             fill
         })?;
-        super::edge_blend::blend_with_navier_stokes(image, holes, &mut fill, self.blend_depth);
+        super::edge_blend::blend_with_biharmonic(image, holes, &mut fill, self.blend_depth)?;
         Ok(fill)
     }
 

@@ -3,13 +3,15 @@
 --no-losses` scores it, to compare pconv's classical methods (and models)
 with the real OpenCV:
 
-    tools/opencv/.venv/bin/python tools/opencv/eval_opencv.py IMAGES MASKS [--radius 3] [--json FILE]
+    tools/opencv/.venv/bin/python tools/opencv/eval_opencv.py IMAGES MASKS [--radius 3] [--biharmonic] [--json FILE]
 
 Pairs each image with the mask of the same stem (else the sorted masks in
 turn), resizes the mask to the image nearest-neighbour with pconv's pixel-
 centre rule, and reports PSNR (dB, 8-bit composite, whole image) per hole-
-ratio bin for INPAINT_TELEA and INPAINT_NS. Images are used at their own
-size (the held-out faces are 128x128, which is what `--size 128` leaves).
+ratio bin for INPAINT_TELEA and INPAINT_NS, and with --biharmonic for
+scikit-image's own inpaint_biharmonic (on the image / 255, rounded back to
+8 bits). Images are used at their own size (the held-out faces are
+128x128, which is what `--size 128` leaves).
 """
 import argparse
 import json
@@ -52,12 +54,18 @@ def main():
     ap.add_argument("images")
     ap.add_argument("masks")
     ap.add_argument("--radius", type=int, default=3)
+    ap.add_argument("--biharmonic", action="store_true")
     ap.add_argument("--json")
     a = ap.parse_args()
     images, masks = files(a.images), files(a.masks)
     stem = lambda p: os.path.splitext(os.path.basename(p))[0]
     by_stem = {stem(m): m for m in masks}
     rows = {"telea": [], "ns": []}
+    if a.biharmonic:
+        import skimage
+        from skimage.restoration import inpaint_biharmonic
+
+        rows["biharmonic"] = []
     for i, img_path in enumerate(images):
         img = cv2.imread(img_path, cv2.IMREAD_COLOR)
         h, w = img.shape[:2]
@@ -66,9 +74,18 @@ def main():
         for name, flag in [("telea", cv2.INPAINT_TELEA), ("ns", cv2.INPAINT_NS)]:
             out = cv2.inpaint(img, mask, a.radius, flag)
             rows[name].append({"image": img_path, "hole_ratio": float(holes.mean()), "psnr": psnr(out, img)})
+        if a.biharmonic:
+            out = inpaint_biharmonic(img / 255.0, holes, channel_axis=-1)
+            out = np.floor(out * 255.0 + 0.5).astype(np.uint8)
+            rows["biharmonic"].append({"image": img_path, "hole_ratio": float(holes.mean()), "psnr": psnr(out, img)})
     result = {"opencv": cv2.__version__, "radius": a.radius}
+    if a.biharmonic:
+        result["scikit-image"] = skimage.__version__
     for name, rs in rows.items():
-        print("OpenCV %s INPAINT_%s, radius %d" % (cv2.__version__, name.upper(), a.radius))
+        if name == "biharmonic":
+            print("scikit-image %s inpaint_biharmonic" % skimage.__version__)
+        else:
+            print("OpenCV %s INPAINT_%s, radius %d" % (cv2.__version__, name.upper(), a.radius))
         bins = []
         for (lo, hi) in BINS:
             sel = [r["psnr"] for r in rs if lo < r["hole_ratio"] <= hi]

@@ -27,7 +27,7 @@ use crate::infer::{Classical, Ensemble, Method};
 pub enum MethodChoice {
     /// A PConv-UNet checkpoint (the bundled face model by default).
     Model(PathBuf),
-    /// Telea or Navier–Stokes (no model).
+    /// Telea, Navier–Stokes or biharmonic (no model).
     Classical(Classical),
     /// "Fit this image": a small network trained on the open image.
     Fit,
@@ -65,7 +65,7 @@ pub fn load_method(
             let ck = crate::model::Checkpoint::read(p)?.for_inference();
             let mut model = crate::infer::PConvModel::new(gpu, ck);
             model.set_ensemble(ensemble);
-            // As `pconv inpaint`: Navier–Stokes at the holes' edges.
+            // As `pconv inpaint`: biharmonic at the holes' edges.
             model.set_blend_depth(crate::infer::edge_blend::DEFAULT_BLEND_DEPTH);
             Ok(Some(Method::PConv(Box::new(model))))
         }

@@ -207,6 +207,11 @@ fn method_choice(app: &mut PConvApp, ui: &mut egui::Ui) {
                 "Navier–Stokes",
                 "isophotes continued into the hole (OpenCV's INPAINT_NS)",
             ),
+            (
+                Classical::Biharmonic,
+                "Biharmonic",
+                "the smoothest surface through the known pixels (scikit-image's inpaint_biharmonic)",
+            ),
         ] {
             let on = app.method == MethodChoice::Classical(method);
             if ui.radio(on, label).on_hover_text(hover).clicked() && !on {

@@ -272,16 +272,10 @@ impl March {
 
     /// Fills the holes in order of arrival: `fill(i, j, flags, t)` is
     /// called for each hole pixel (framed coordinates) once its T is
-    /// known, with every pixel filled before it no longer INSIDE. The
-    /// march stops once it reaches pixels of arrival past `until`: each
-    /// fill reads only pixels filled before it, so the pixels filled by
-    /// then hold what a whole march gives them.
-    pub fn run(mut self, until: f32, mut fill: impl FnMut(usize, usize, &Grid<u8>, &Grid<f32>)) {
+    /// known, with every pixel filled before it no longer INSIDE.
+    pub fn run(mut self, mut fill: impl FnMut(usize, usize, &Grid<u8>, &Grid<f32>)) {
         let (rows, cols) = (self.flags.rows, self.flags.cols);
         while let Some((ii, jj)) = self.queue.pop() {
-            if self.t.at(ii, jj) > until {
-                break;
-            }
             self.flags.set(ii, jj, KNOWN);
             for (i, j) in neighbours(ii, jj) {
                 if i == 0 || j == 0 || i >= rows || j >= cols || self.flags.at(i, j) != INSIDE {

@@ -1,17 +1,22 @@
-//! The classical methods, each exactly as OpenCV's `cv::inpaint` computes
-//! it on an 8-bit RGB image: Telea (2004, `INPAINT_TELEA`) and the
+//! The classical methods. Two exactly as OpenCV's `cv::inpaint` computes
+//! them on an 8-bit RGB image: Telea (2004, `INPAINT_TELEA`) and the
 //! Navier–Stokes-inspired method of Bertalmío et al. (2001, `INPAINT_NS`).
 //! They share the fast-marching order (`march`); each fills a pixel from
 //! the known pixels within `radius` as OpenCV weighs them, writing 8-bit
 //! values that later pixels read, so results match OpenCV's (tested on
-//! fixtures made with OpenCV: `tests/classical.rs`).
+//! fixtures made with OpenCV: `tests/classical.rs`). And biharmonic
+//! inpainting as scikit-image's `inpaint_biharmonic` (`biharmonic`): the
+//! smoothest surface through the known pixels, solved as one linear
+//! system; no radius.
+pub mod biharmonic;
 mod march;
 mod ns;
 mod telea;
 
 use image::RgbImage;
 
-use crate::raster::planes::{to_u8, Planes};
+use crate::error::Result;
+use crate::raster::planes::Planes;
 use crate::raster::HoleMap;
 
 /// OpenCV's documentation and most users' radius.
@@ -22,6 +27,7 @@ pub const DEFAULT_RADIUS: usize = 3;
 pub enum Classical {
     Telea,
     NavierStokes,
+    Biharmonic,
 }
 
 impl Classical {
@@ -29,6 +35,7 @@ impl Classical {
         match self {
             Classical::Telea => "telea",
             Classical::NavierStokes => "ns",
+            Classical::Biharmonic => "biharmonic",
         }
     }
 
@@ -37,34 +44,32 @@ impl Classical {
         match self {
             Classical::Telea => "Telea",
             Classical::NavierStokes => "Navier–Stokes",
+            Classical::Biharmonic => "Biharmonic",
         }
     }
 
-    /// Fills the holes of an 8-bit image as `cv::inpaint(image, mask,
-    /// radius, flag)` does; known pixels are returned unchanged. Like
-    /// OpenCV, the fill next to the image's border can read pixels under
-    /// the holes (its neighbour indices shift inward there). The radius
-    /// is clamped to 1..=100 as OpenCV clamps it. An image with no known
-    /// pixel at all becomes mid-grey (OpenCV would return it unchanged,
-    /// whatever lay under the holes).
-    pub fn inpaint(self, image: &RgbImage, holes: &HoleMap, radius: usize) -> RgbImage {
-        self.inpaint_until(image, holes, radius, f32::INFINITY)
+    /// Whether `radius` means anything to it (OpenCV's two methods).
+    pub fn has_radius(self) -> bool {
+        self != Classical::Biharmonic
     }
 
-    /// `inpaint` as far as the fast march's arrival `until` (in pixels from
-    /// the holes' edges, a little above the Euclidean distance on
-    /// diagonals): those pixels get exactly what `inpaint` gives them, the
-    /// deeper ones keep the image's values, and the work stays near the
-    /// edges however large the holes.
-    pub fn inpaint_until(
-        self,
-        image: &RgbImage,
-        holes: &HoleMap,
-        radius: usize,
-        until: f32,
-    ) -> RgbImage {
+    /// Fills the holes of an 8-bit image: Telea and Navier–Stokes as
+    /// `cv::inpaint(image, mask, radius, flag)` does, biharmonic as
+    /// scikit-image's `inpaint_biharmonic` (on values / 255, rounded back
+    /// to 8 bits); known pixels are returned unchanged. Like OpenCV, the
+    /// fill next to the image's border can read pixels under the holes
+    /// (its neighbour indices shift inward there). The radius is clamped to
+    /// 1..=100 as OpenCV clamps it, and ignored by biharmonic. An image
+    /// with no known pixel at all becomes mid-grey (OpenCV would return it
+    /// unchanged, whatever lay under the holes). Errors only where
+    /// biharmonic's system is too large (`biharmonic::MAX_UNKNOWNS`).
+    pub fn inpaint(self, image: &RgbImage, holes: &HoleMap, radius: usize) -> Result<RgbImage> {
         if holes.holes.iter().all(|&h| h) {
-            return RgbImage::from_pixel(image.width(), image.height(), image::Rgb([128; 3]));
+            return Ok(RgbImage::from_pixel(
+                image.width(),
+                image.height(),
+                image::Rgb([128; 3]),
+            ));
         }
         let range = radius.clamp(1, 100);
         let mut out = Pixels {
@@ -76,40 +81,25 @@ impl Classical {
         match self {
             Classical::Telea => {
                 m.distances_outside(range);
-                m.run(until, |i, j, flags, t| {
-                    telea::fill(&mut out, i, j, flags, t, range)
-                });
+                m.run(|i, j, flags, t| telea::fill(&mut out, i, j, flags, t, range));
             }
             Classical::NavierStokes => {
-                m.run(until, |i, j, flags, _| {
-                    ns::fill(&mut out, i, j, flags, range)
-                });
+                m.run(|i, j, flags, _| ns::fill(&mut out, i, j, flags, range));
+            }
+            Classical::Biharmonic => {
+                let filled = biharmonic::fill(&Planes::from_rgb(image), &holes.holes)?;
+                return Ok(filled.to_rgb());
             }
         }
-        RgbImage::from_raw(image.width(), image.height(), out.data)
-            .expect("the buffer keeps its size")
+        Ok(RgbImage::from_raw(image.width(), image.height(), out.data)
+            .expect("the buffer keeps its size"))
     }
 
     /// `inpaint` on planes in [0, 1] (rounded to 8 bits first, as the
     /// composite is), for the `Method` interface.
-    pub fn predict(self, image: &Planes, holes: &HoleMap, radius: usize) -> Planes {
-        self.predict_until(image, holes, radius, f32::INFINITY)
-    }
-
-    /// `predict` as far as arrival `until` (see `inpaint_until`).
-    pub fn predict_until(
-        self,
-        image: &Planes,
-        holes: &HoleMap,
-        radius: usize,
-        until: f32,
-    ) -> Planes {
-        let (w, h) = (image.width, image.height);
-        let rgb = RgbImage::from_fn(w as u32, h as u32, |x, y| {
-            let at = |c: usize| to_u8(image.data[(c * h + y as usize) * w + x as usize]);
-            image::Rgb([at(0), at(1), at(2)])
-        });
-        Planes::from_rgb(&self.inpaint_until(&rgb, holes, radius, until))
+    pub fn predict(self, image: &Planes, holes: &HoleMap, radius: usize) -> Result<Planes> {
+        let rgb = image.to_rgb();
+        Ok(Planes::from_rgb(&self.inpaint(&rgb, holes, radius)?))
     }
 }
 

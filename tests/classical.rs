@@ -115,11 +115,11 @@ fn rects(w: usize, h: usize, rs: &[(usize, usize, usize, usize)]) -> HoleMap {
 }
 
 /// After the network, each hole pixel d pixels from the nearest known
-/// pixel holds bh + min(1, d / depth) (network - bh), bh the biharmonic
-/// fill of the hole pixels less than `depth` deep between the known
-/// pixels and the network's fill deeper in: at the edge (d = 1) mostly
-/// biharmonic, from `depth` deep the network's fill exactly; known pixels
-/// and depth 0 leave it alone.
+/// pixel holds bh + min(1, (d - 1) / (depth - 1)) (network - bh), bh the
+/// biharmonic fill of the hole pixels less than `depth` deep between the
+/// known pixels and the network's fill deeper in: at the edge (d = 1)
+/// biharmonic alone, from `depth` deep the network's fill exactly; known
+/// pixels and depths 0 and 1 leave it alone.
 #[test]
 fn the_network_takes_over_from_biharmonic_with_depth() {
     use pconv::infer::classical::biharmonic;
@@ -164,7 +164,7 @@ fn the_network_takes_over_from_biharmonic_with_depth() {
     let (mut edge, mut deep) = (0, 0);
     for (i, &in_band) in band.iter().enumerate() {
         let t = if holes.holes[i] {
-            (distance(i) / depth as f64).min(1.0)
+            ((distance(i) - 1.0) / (depth - 1) as f64).min(1.0)
         } else {
             1.0
         };
@@ -186,9 +186,11 @@ fn the_network_takes_over_from_biharmonic_with_depth() {
         }
     }
     assert!(edge > 50 && deep > 50, "{edge} edge and {deep} deep pixels");
-    let mut untouched = network.clone();
-    blend_with_biharmonic(&image, &holes, &mut untouched, 0).unwrap();
-    assert_eq!(untouched.data, network.data);
+    for depth in [0, 1] {
+        let mut untouched = network.clone();
+        blend_with_biharmonic(&image, &holes, &mut untouched, depth).unwrap();
+        assert_eq!(untouched.data, network.data);
+    }
 }
 
 /// The biharmonic fill solves its normal equations: with L the

@@ -531,7 +531,7 @@ fn the_bundled_face_model_is_the_default_and_keeps_known_pixels() {
     );
     let json = d.join("eval.json");
     let (table, v) = eval(&["--images", s(&img), "--masks", s(&mask)], &json);
-    let label = "pconv, ensemble of 2, blended with biharmonic over 24 px from the edges";
+    let label = "pconv, ensemble of 2, blended with biharmonic over 16 px from the edges";
     assert!(table.contains(&format!("method: {label}")), "{table}");
     assert_eq!(v["method"], label);
     // The network alone (--edge-blend 0, also under its former name

@@ -53,7 +53,7 @@ pub const ENSEMBLE_HELP: &str = "How many flips and 90-degree rotations of each 
 pub const RADIUS_HELP: &str = "Neighbourhood radius in pixels of --method telea and ns, as OpenCV's inpaintRadius (1 to 100) [default: 3]";
 
 /// The `--edge-blend` help of `inpaint` and `eval`.
-pub const EDGE_BLEND_HELP: &str = "With --method pconv, each hole pixel's fill goes from biharmonic inpainting at the hole's edge (which beats the network next to known pixels) to the network's at this many pixels deep and beyond; 0: the network alone [default: 24]";
+pub const EDGE_BLEND_HELP: &str = "With --method pconv, each hole pixel's fill goes from biharmonic inpainting at the hole's edge (which beats the network next to known pixels) to the network's at this many pixels deep and beyond; 0 or 1: the network alone [default: 16]";
 
 /// How a method runs: the network's ensemble, the classical radius, the
 /// depth over which the network takes over from biharmonic inpainting.

@@ -78,14 +78,14 @@ impl Method {
 
     /// The name, the ensemble where the network averages several passes,
     /// and the band blended with biharmonic: "pconv, ensemble of 2,
-    /// blended with biharmonic over 24 px from the edges".
+    /// blended with biharmonic over 16 px from the edges".
     pub fn label(&self) -> String {
         let mut label = self.name().to_string();
         if let Method::PConv(m) = self {
             if m.ensemble().size() > 1 {
                 label += &format!(", ensemble of {}", m.ensemble().size());
             }
-            if m.blend_depth() > 0 {
+            if m.blend_depth() > 1 {
                 label += &format!(
                     ", blended with biharmonic over {} px from the edges",
                     m.blend_depth()

@@ -3,8 +3,9 @@
 //! minimises Σ_q (L u)(q)² over the image, L the 4-neighbour graph
 //! Laplacian (at the border, only in-image neighbours), with the known
 //! pixels fixed. The normal equations L_Uᵀ L_U u_U = -L_Uᵀ L_K u_K have the
-//! 13-point biharmonic stencil away from the border (scikit-image's, at
-//! pixels two or more from it) and are symmetric positive definite as
+//! 13-point biharmonic stencil away from the border and, next to it, the
+//! rows of scikit-image's truncated stencil (its results and these are
+//! identical on every fixture), and are symmetric positive definite as
 //! soon as one pixel is known: L z = 0 makes z constant, and a known zero
 //! makes it 0. The system is solved exactly, by sparse Cholesky: its
 //! condition grows as a hole's width to the fourth power, beyond what
@@ -18,7 +19,7 @@ use crate::raster::Planes;
 
 /// The most unknown pixels solved as one system. The factor's memory and
 /// time grow faster than the count (a 768² square hole, 590k unknowns,
-/// takes 7 s and 1.3 GB); this admits a whole 1024² image (the app's and
+/// takes 6 s and 1.3 GB on 2 cores); this admits a whole 1024² image (the app's and
 /// `inpaint`'s default size), past it a clear error instead of minutes
 /// and gigabytes.
 pub const MAX_UNKNOWNS: usize = 1_100_000;

@@ -438,6 +438,21 @@ mod settings {
         eframe::set_value(&mut m, KEY, &s);
         assert_eq!(load(&m), s);
 
+        // Every classical method is remembered as chosen.
+        for c in [
+            Classical::Telea,
+            Classical::NavierStokes,
+            Classical::Biharmonic,
+        ] {
+            let chosen = Settings {
+                method: Some(MethodChoice::Classical(c)),
+                ..Settings::default()
+            };
+            let mut kept = Memory::default();
+            eframe::set_value(&mut kept, KEY, &chosen);
+            assert_eq!(load(&kept).method, Some(MethodChoice::Classical(c)));
+        }
+
         // The model file is gone: forgotten, and the default method runs.
         std::fs::remove_file(&model).unwrap();
         let gone = load(&m);

@@ -260,6 +260,36 @@ mod tests {
         assert!(worst < 1e-5, "off by {worst}");
     }
 
+    /// A region past `MAX_UNKNOWNS` is refused before any solving, with a
+    /// message that says what to do.
+    #[test]
+    fn refuses_a_region_too_large_to_solve() {
+        let side = 1050;
+        let img = planes(side, side, |_, _, _| 0.5);
+        let mut unknown = vec![true; side * side];
+        unknown[0] = false;
+        let err = fill(&img, &unknown).unwrap_err().to_string();
+        assert!(err.contains("--max-side"), "{err}");
+    }
+
+    /// Unknown pixels one known pixel apart share a stencil (it reaches
+    /// two steps); two known pixels apart, or diagonal two and one, not.
+    #[test]
+    fn regions_are_what_the_stencil_couples() {
+        let (w, h) = (9, 5);
+        let mut unknown = vec![false; w * h];
+        for i in [0, 2, 5, 2 * w + 6, 4 * w + 8] {
+            unknown[i] = true;
+        }
+        // 0 and 2 couple; 5 is three from 2; (6, 2) is 1 + 2 from 5;
+        // (8, 4) is 2 + 2 from (6, 2).
+        let regions = coupled_regions(w, h, &unknown);
+        assert_eq!(
+            regions,
+            vec![vec![0, 2], vec![5], vec![2 * w + 6], vec![4 * w + 8]]
+        );
+    }
+
     /// Nothing known is an error, nothing unknown the image itself.
     #[test]
     fn needs_a_known_pixel() {

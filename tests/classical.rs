@@ -304,3 +304,29 @@ fn biharmonic_matches_scikit_image() {
         );
     }
 }
+
+/// A band too large to solve (known pixels on a sparse grid over a large
+/// image: every hole pixel is near one) is a clear error that names the
+/// way out, not minutes of solving.
+#[test]
+fn a_band_too_large_to_solve_says_what_to_do() {
+    use pconv::infer::edge_blend::blend_with_biharmonic;
+    let side = 1100;
+    let holes = HoleMap {
+        width: side,
+        height: side,
+        holes: (0..side * side)
+            .map(|i| (i % side) % 20 != 0 || (i / side) % 20 != 0)
+            .collect(),
+    };
+    let image = Planes {
+        width: side,
+        height: side,
+        data: vec![0.5; 3 * side * side],
+    };
+    let mut fill = image.clone();
+    let err = blend_with_biharmonic(&image, &holes, &mut fill, 16)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("--edge-blend 0"), "{err}");
+}

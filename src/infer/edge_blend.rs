@@ -13,7 +13,7 @@
 //! no seam where one gives way to the other. Measured in
 //! docs/measurements.md.
 use super::classical::biharmonic;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::raster::{HoleMap, Planes};
 
 /// The depth, in pixels, over which the fill goes from biharmonic to the
@@ -46,7 +46,8 @@ pub fn blend_with_biharmonic(
             given.data[c * plane + i] = fill.data[c * plane + i];
         }
     }
-    let bh = biharmonic::fill(&given, &band)?;
+    let bh = biharmonic::fill(&given, &band)
+        .map_err(|e| Error::Invalid(format!("{e}, or --edge-blend 0 (the network alone)")))?;
     for (i, _) in band.iter().enumerate().filter(|(_, &b)| b) {
         // depth ≥ 2 here: every hole pixel is at least 1 deep, and depth 1
         // leaves the band empty.

@@ -465,13 +465,18 @@ mod settings {
         eframe::Storage::set_string(
             &mut m,
             KEY,
-            "(radius: 9000.0, feather: 99, overlay_opacity: -1.0)".into(),
+            "(radius: 9000.0, feather: 99, overlay_opacity: -1.0, edge_blend: 13)".into(),
         );
         let old = load(&m);
         assert_eq!(
             (old.radius, old.feather, old.overlay_opacity, old.grow_by),
             (500.0, 32, 0.0, Settings::default().grow_by)
         );
+        // The edge blend takes the nearest depth the panel offers.
+        assert_eq!(old.edge_blend, 16);
+        let default = pconv::infer::edge_blend::DEFAULT_BLEND_DEPTH;
+        assert_eq!(Settings::default().edge_blend, default);
+        assert!(pconv::app::settings::EDGE_BLENDS.contains(&default));
         eframe::Storage::set_string(&mut m, KEY, "not ron at all {".into());
         assert_eq!(load(&m), Settings::default());
     }

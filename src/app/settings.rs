@@ -18,6 +18,8 @@ pub const RADIUS: std::ops::RangeInclusive<f32> = 1.0..=500.0;
 pub const GROW_BY: std::ops::RangeInclusive<usize> = 1..=100;
 pub const EXTEND_BY: std::ops::RangeInclusive<usize> = 1..=2048;
 pub const FEATHER: std::ops::RangeInclusive<usize> = 0..=32;
+/// The depths of the model's edge blend the panel offers (0: off).
+pub const EDGE_BLENDS: [usize; 4] = [0, 8, 16, 32];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -31,6 +33,9 @@ pub struct Settings {
     pub feather: usize,
     /// The model's self-ensemble of the image and its mirror image.
     pub average_flips: bool,
+    /// How deep, in pixels, the model's fill is blended with biharmonic
+    /// inpainting at the holes' edges (`--edge-blend`; 0: the network alone).
+    pub edge_blend: usize,
     /// The method in use when the app closed.
     pub method: Option<MethodChoice>,
     /// The model last loaded (also while a classical method is in use).
@@ -49,6 +54,7 @@ impl Default for Settings {
             extend_by: 32,
             feather: 0,
             average_flips: false,
+            edge_blend: crate::infer::edge_blend::DEFAULT_BLEND_DEPTH,
             method: None,
             model: None,
             last_folder: None,
@@ -79,6 +85,11 @@ impl Settings {
             extend_by: clamp_u(self.extend_by, EXTEND_BY),
             feather: clamp_u(self.feather, FEATHER),
             average_flips: self.average_flips,
+            // One of the panel's choices: the nearest.
+            edge_blend: *EDGE_BLENDS
+                .iter()
+                .min_by_key(|&&d| d.abs_diff(self.edge_blend))
+                .expect("choices"),
             method: self.method.filter(|m| match m {
                 MethodChoice::Model(p) => exists(p),
                 MethodChoice::Classical(_) | MethodChoice::Fit => true,

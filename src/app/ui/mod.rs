@@ -50,11 +50,13 @@ pub struct LaunchOptions {
 
 /// Loads a method for the inpainting worker on the app's device (None for
 /// "fit this image", which runs on its own thread); a model averages
-/// `ensemble` transforms of the image.
+/// `ensemble` transforms of the image and blends its fill with biharmonic
+/// inpainting over `edge_blend` pixels from the holes' edges.
 pub fn load_method(
     choice: &MethodChoice,
     gpu: &GpuContext,
     ensemble: Ensemble,
+    edge_blend: usize,
 ) -> crate::Result<Option<Method>> {
     match choice {
         MethodChoice::Classical(method) => Ok(Some(Method::Classical {
@@ -65,8 +67,7 @@ pub fn load_method(
             let ck = crate::model::Checkpoint::read(p)?.for_inference();
             let mut model = crate::infer::PConvModel::new(gpu, ck);
             model.set_ensemble(ensemble);
-            // As `pconv inpaint`: biharmonic at the holes' edges.
-            model.set_blend_depth(crate::infer::edge_blend::DEFAULT_BLEND_DEPTH);
+            model.set_blend_depth(edge_blend);
             Ok(Some(Method::PConv(Box::new(model))))
         }
         MethodChoice::Fit => Ok(None),
@@ -157,19 +158,20 @@ impl PConvApp {
         let textures = renderer.is_some();
         // A remembered model that no longer loads is not worth refusing to
         // start over: the default method runs, and the status says why.
-        let (start, loaded, message) = match load_method(&start, &gpu, ensemble) {
-            Ok(m) => (start, m, None),
-            Err(e) if opts.method.is_none() => {
-                let fallback = opts.default_method.clone();
-                let m = load_method(&fallback, &gpu, ensemble)?;
-                (
-                    fallback,
-                    m,
-                    Some(format!("the last model did not load: {e}")),
-                )
-            }
-            Err(e) => return Err(e),
-        };
+        let (start, loaded, message) =
+            match load_method(&start, &gpu, ensemble, settings.edge_blend) {
+                Ok(m) => (start, m, None),
+                Err(e) if opts.method.is_none() => {
+                    let fallback = opts.default_method.clone();
+                    let m = load_method(&fallback, &gpu, ensemble, settings.edge_blend)?;
+                    (
+                        fallback,
+                        m,
+                        Some(format!("the last model did not load: {e}")),
+                    )
+                }
+                Err(e) => return Err(e),
+            };
         let inpainter = Inpainter::start(loaded.unwrap_or(telea), textures);
         let paths = side_panel::Paths::new(&doc, model_field.as_deref());
         let mut app = PConvApp {
@@ -333,6 +335,15 @@ impl PConvApp {
         }
     }
 
+    /// The depth of the model's edge blend (reloads the model when it is
+    /// the method in use).
+    fn set_edge_blend(&mut self, depth: usize) {
+        self.settings.edge_blend = depth;
+        if let MethodChoice::Model(p) = &self.method {
+            self.switch_method(MethodChoice::Model(p.clone()));
+        }
+    }
+
     /// Turns the model's self-ensemble on or off (reloads the model when it
     /// is the method in use).
     fn set_ensemble(&mut self, ensemble: Ensemble) {
@@ -344,7 +355,7 @@ impl PConvApp {
     }
 
     fn switch_method(&mut self, choice: MethodChoice) {
-        match load_method(&choice, &self.gpu, self.ensemble) {
+        match load_method(&choice, &self.gpu, self.ensemble, self.settings.edge_blend) {
             Ok(Some(m)) => {
                 if let MethodChoice::Model(p) = &choice {
                     self.settings.model = Some(p.clone());

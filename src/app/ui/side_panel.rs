@@ -243,6 +243,17 @@ fn model_options(app: &mut PConvApp, ui: &mut egui::Ui) {
         {
             app.set_ensemble(if mirror { Ensemble::MIRROR } else { Ensemble::SINGLE });
         }
+    ui.horizontal(|ui| {
+        ui.label("Edge blend:")
+            .on_hover_text("Near a hole's edge the fill is biharmonic inpainting's, handing over to the network's at this depth: higher scores better (PSNR, SSIM), lower keeps more of the network's texture");
+        for depth in settings::EDGE_BLENDS {
+            let label = if depth == 0 { "off".to_string() } else { format!("{depth} px") };
+            let on = app.settings.edge_blend == depth;
+            if ui.selectable_label(on, label).clicked() && !on {
+                app.set_edge_blend(depth);
+            }
+        }
+    });
 }
 
 /// The bundled models by name (`pconv models`): one click loads one; a

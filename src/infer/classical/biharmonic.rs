@@ -13,6 +13,7 @@
 use faer::linalg::solvers::Solve;
 use faer::sparse::{SparseColMat, Triplet};
 use faer::{Mat, Side};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{Error, Result};
 use crate::raster::Planes;
@@ -28,8 +29,8 @@ pub const MAX_UNKNOWNS: usize = 1_100_000;
 /// biharmonic fill from the rest, each channel clamped to the range of its
 /// known values as scikit-image clamps it (the surface overshoots a little
 /// beside sharp edges). Unknown pixels no stencil couples (more than two
-/// pixels apart, 4-neighbour steps) are separate systems, solved one after
-/// another. Errors where nothing is known or one system is past
+/// pixels apart, 4-neighbour steps) are separate systems, solved on all
+/// cores. Errors where nothing is known or one system is past
 /// `MAX_UNKNOWNS`.
 pub fn fill(image: &Planes, unknown: &[bool]) -> Result<Planes> {
     let (w, h) = (image.width, image.height);
@@ -54,23 +55,59 @@ pub fn fill(image: &Planes, unknown: &[bool]) -> Result<Planes> {
             (*lo, *hi) = (lo.min(v), hi.max(v));
         }
     }
+    let mut regions = coupled_regions(w, h, unknown);
+    if let Some(big) = regions.iter().find(|r| r.len() > MAX_UNKNOWNS) {
+        return Err(Error::Invalid(format!(
+            "a hole region of {} pixels is more than biharmonic inpainting solves at once ({MAX_UNKNOWNS}); inpaint at a smaller size (--max-side) or with another method",
+            big.len()
+        )));
+    }
+    // The largest first, so that the threads finish together.
+    regions.sort_by_key(|r| std::cmp::Reverse(r.len()));
     let mut out = image.clone();
-    let mut column = vec![usize::MAX; plane];
-    for pixels in coupled_regions(w, h, unknown) {
-        if pixels.len() > MAX_UNKNOWNS {
-            return Err(Error::Invalid(format!(
-                "a hole region of {} pixels is more than biharmonic inpainting solves at once ({MAX_UNKNOWNS}); inpaint at a smaller size (--max-side) or with another method",
-                pixels.len()
-            )));
-        }
-        let solved = solve_region(image, unknown, &pixels, &mut column)?;
-        for (col, &a) in pixels.iter().enumerate() {
+    for solved in solve_regions(image, unknown, &regions) {
+        let (k, solved) = solved?;
+        for (col, &a) in regions[k].iter().enumerate() {
             for (c, &(lo, hi)) in range.iter().enumerate() {
                 out.data[c * plane + a] = (solved[(col, c)] as f32).clamp(lo, hi);
             }
         }
     }
     Ok(out)
+}
+
+/// Each region's solution, tagged with its index, solved on as many
+/// threads as the machine has (the regions are independent systems; a
+/// stroke mask has dozens).
+fn solve_regions(
+    image: &Planes,
+    unknown: &[bool],
+    regions: &[Vec<usize>],
+) -> Vec<Result<(usize, Mat<f64>)>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(regions.len());
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(pixels) = regions.get(k) else {
+                            return done;
+                        };
+                        done.push(solve_region(image, unknown, pixels).map(|m| (k, m)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a solver thread panicked"))
+            .collect()
+    })
 }
 
 /// The unknown pixels in groups that no stencil joins: each pixel's
@@ -103,24 +140,22 @@ fn coupled_regions(w: usize, h: usize, unknown: &[bool]) -> Vec<Vec<usize>> {
                 }
             }
         }
+        // Raster order: a pixel's column is found by binary search.
+        region.sort_unstable();
         regions.push(region);
     }
     regions
 }
 
 /// The biharmonic values of one coupled region's pixels (rows, in the
-/// order of `pixels`; columns the three channels). `column` is scratch
-/// space of one entry per image pixel.
-fn solve_region(
-    image: &Planes,
-    unknown: &[bool],
-    pixels: &[usize],
-    column: &mut [usize],
-) -> Result<Mat<f64>> {
+/// order of `pixels`, which is sorted; columns the three channels).
+fn solve_region(image: &Planes, unknown: &[bool], pixels: &[usize]) -> Result<Mat<f64>> {
     let plane = image.width * image.height;
-    for (col, &a) in pixels.iter().enumerate() {
-        column[a] = col;
-    }
+    let column = |b: usize| {
+        pixels
+            .binary_search(&b)
+            .expect("coupled pixels share a region")
+    };
     let n = pixels.len();
     let laplacian = Laplacian {
         w: image.width,
@@ -137,7 +172,7 @@ fn solve_region(
             laplacian.row_entries(q, |b, lqb| {
                 let v = lqa * lqb;
                 if unknown[b] {
-                    if column[b] >= col {
+                    if column(b) >= col {
                         match stencil[..used].iter_mut().find(|(p, _)| *p == b) {
                             Some(slot) => slot.1 += v,
                             None => {
@@ -154,7 +189,7 @@ fn solve_region(
             });
         });
         for &(b, v) in &stencil[..used] {
-            entries.push(Triplet::new(column[b], col, v));
+            entries.push(Triplet::new(column(b), col, v));
         }
     }
     solve(n, &entries, rhs)

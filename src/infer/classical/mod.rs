@@ -48,11 +48,6 @@ impl Classical {
         }
     }
 
-    /// Whether `radius` means anything to it (OpenCV's two methods).
-    pub fn has_radius(self) -> bool {
-        self != Classical::Biharmonic
-    }
-
     /// Fills the holes of an 8-bit image: Telea and Navier–Stokes as
     /// `cv::inpaint(image, mask, radius, flag)` does, biharmonic as
     /// scikit-image's `inpaint_biharmonic` (on values / 255, rounded back
@@ -71,28 +66,33 @@ impl Classical {
                 image::Rgb([128; 3]),
             ));
         }
-        let range = radius.clamp(1, 100);
+        match self {
+            Classical::Biharmonic => {
+                Ok(biharmonic::fill(&Planes::from_rgb(image), &holes.holes)?.to_rgb())
+            }
+            Classical::Telea | Classical::NavierStokes => {
+                Ok(self.march(image, holes, radius.clamp(1, 100)))
+            }
+        }
+    }
+
+    /// Telea or Navier–Stokes along the fast march, pixel by pixel as
+    /// OpenCV fills them.
+    fn march(self, image: &RgbImage, holes: &HoleMap, range: usize) -> RgbImage {
         let mut out = Pixels {
             width: image.width() as usize,
             height: image.height() as usize,
             data: image.as_raw().clone(),
         };
         let mut m = march::March::new(holes);
-        match self {
-            Classical::Telea => {
-                m.distances_outside(range);
-                m.run(|i, j, flags, t| telea::fill(&mut out, i, j, flags, t, range));
-            }
-            Classical::NavierStokes => {
-                m.run(|i, j, flags, _| ns::fill(&mut out, i, j, flags, range));
-            }
-            Classical::Biharmonic => {
-                let filled = biharmonic::fill(&Planes::from_rgb(image), &holes.holes)?;
-                return Ok(filled.to_rgb());
-            }
+        if self == Classical::Telea {
+            m.distances_outside(range);
+            m.run(|i, j, flags, t| telea::fill(&mut out, i, j, flags, t, range));
+        } else {
+            m.run(|i, j, flags, _| ns::fill(&mut out, i, j, flags, range));
         }
-        Ok(RgbImage::from_raw(image.width(), image.height(), out.data)
-            .expect("the buffer keeps its size"))
+        RgbImage::from_raw(image.width(), image.height(), out.data)
+            .expect("the buffer keeps its size")
     }
 
     /// `inpaint` on planes in [0, 1] (rounded to 8 bits first, as the

@@ -203,6 +203,85 @@ fn large_images_use_a_crop_around_the_holes() {
     assert_eq!(large::inpaint(&mut method, &img, &none, 64).unwrap(), img);
 }
 
+/// Removing an object must not tint the fill with it: what lies under the
+/// holes reaches no step of any method, at full size or downscaled for a
+/// large image (where a plain resize would blend it into the known pixels
+/// around the holes). The holes stay 4 px from the image's edge: there
+/// OpenCV's own Telea and Navier–Stokes read hole pixels (a few values
+/// change by 1–3 levels), and pconv's are OpenCV's exactly.
+#[test]
+fn the_fill_never_depends_on_what_the_holes_hold() {
+    let img = photo(300, 200, 3);
+    let m = holes(300, 200, |x, y| {
+        let inside = (4..296).contains(&x) && (4..196).contains(&y);
+        (60..230).contains(&x) && (50..150).contains(&y) || inside && (x + 2 * y) % 97 == 0
+    });
+    let mut red = img.clone();
+    for (x, y, p) in red.enumerate_pixels_mut() {
+        if m.holes[y as usize * 300 + x as usize] {
+            *p = image::Rgb([255, (x % 7) as u8, 0]);
+        }
+    }
+    let mut methods: Vec<Method> = [
+        Classical::NavierStokes,
+        Classical::Telea,
+        Classical::Biharmonic,
+    ]
+    .into_iter()
+    .map(|method| Method::Classical { method, radius: 3 })
+    .collect();
+    if let Some(ctx) = gpu() {
+        // The network with the default fill's mirror image and edge blend.
+        let mut model = PConvModel::new(&ctx, tiny_net(6));
+        model.set_ensemble(pconv::infer::Ensemble::MIRROR);
+        model.set_blend_depth(pconv::infer::edge_blend::DEFAULT_BLEND_DEPTH);
+        methods.push(Method::PConv(Box::new(model)));
+    }
+    for mut method in methods {
+        // 1024: whole; 200: a crop downscaled to 200 px; 64: to 64 px.
+        for max_side in [1024, 200, 64] {
+            let a = large::inpaint(&mut method, &img, &m, max_side).unwrap();
+            let b = large::inpaint(&mut method, &red, &m, max_side).unwrap();
+            let differ = a.pixels().zip(b.pixels()).filter(|(p, q)| p != q).count();
+            assert_eq!(
+                differ,
+                0,
+                "{} at max side {max_side}: pixels differ",
+                method.name()
+            );
+        }
+    }
+}
+
+/// Downscaled from the known pixels alone: a uniform known area stays
+/// exactly uniform next to holes of any colour, and the holes shrink as
+/// `HoleMap::shrunk` says.
+#[test]
+fn downscaling_for_the_network_reads_known_pixels_only() {
+    let m = holes(90, 60, |x, y| {
+        (20..50).contains(&x) && (10..41).contains(&y)
+    });
+    let mut planes = Planes::from_rgb(&photo(90, 60, 4));
+    let plane = 90 * 60;
+    for i in 0..plane {
+        for c in 0..3 {
+            planes.data[c * plane + i] = if m.holes[i] { 1.0 } else { 0.25 * c as f32 };
+        }
+    }
+    let (small, small_holes) = planes.shrunk_from_known(&m, 31, 20);
+    assert_eq!(small_holes, m.shrunk(31, 20));
+    let small_plane = 31 * 20;
+    for i in (0..small_plane).filter(|&i| !small_holes.holes[i]) {
+        for c in 0..3 {
+            let v = small.data[c * small_plane + i];
+            assert!(
+                (v - 0.25 * c as f32).abs() < 1e-6,
+                "pixel {i} channel {c}: {v}"
+            );
+        }
+    }
+}
+
 #[test]
 fn masks_of_another_size_are_refused_unless_resized() {
     let m = holes(8, 6, |x, _| x < 4);

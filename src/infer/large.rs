@@ -1,7 +1,8 @@
 //! Inpainting an 8-bit image of any size. Images up to `max_side` run
 //! whole. Larger ones run on a crop around the holes' bounding box with a
 //! margin (IOPaint's crop strategy); when even that crop is larger than
-//! `max_side`, it is downscaled for the network and the prediction
+//! `max_side`, it is downscaled for the network from its known pixels
+//! alone (what the holes hold never tints the fill) and the prediction
 //! upscaled again, and only hole pixels take it. Known pixels always keep
 //! their input values, bit for bit.
 use image::RgbImage;
@@ -86,14 +87,8 @@ pub fn inpaint_feathered(
             ((cw as f64 * s).round() as usize).max(1),
             ((ch as f64 * s).round() as usize).max(1),
         );
-        let small = image::imageops::resize(
-            &crop,
-            sw as u32,
-            sh as u32,
-            image::imageops::FilterType::Triangle,
-        );
-        let small_pred = method.predict(&Planes::from_rgb(&small), &crop_holes.shrunk(sw, sh))?;
-        small_pred.resized(cw, ch)
+        let (small, small_holes) = Planes::from_rgb(&crop).shrunk_from_known(&crop_holes, sw, sh);
+        method.predict(&small, &small_holes)?.resized(cw, ch)
     };
     let filled = composite_feathered(&crop, &pred, &crop_holes, feather);
     let mut out = input.clone();

@@ -185,7 +185,8 @@ impl PConvModel {
                     ((image.width as f64 * s).round() as usize).max(1),
                     ((image.height as f64 * s).round() as usize).max(1),
                 );
-                self.predict_once(&image.resized(w, h), &holes.shrunk(w, h))
+                let (small, small_holes) = image.shrunk_from_known(holes, w, h);
+                self.predict_once(&small, &small_holes)
                     .map(|p| p.resized(image.width, image.height))
             };
             match result {

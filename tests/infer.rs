@@ -282,6 +282,37 @@ fn downscaling_for_the_network_reads_known_pixels_only() {
     }
 }
 
+/// The net side: a model works at most at the largest scale it was
+/// trained at (its crop size times its crop scale's maximum; none without
+/// `train.size`), and an image past its net side is filled as its
+/// downscale from the known pixels would be, upscaled.
+#[test]
+fn the_network_works_at_most_at_its_net_side() {
+    let mut ck = tiny_net(8);
+    assert_eq!(pconv::infer::pconv::default_net_side(&ck), None);
+    ck.extra.insert("train.size".into(), "40".into());
+    assert_eq!(pconv::infer::pconv::default_net_side(&ck), Some(40));
+    ck.extra.insert("train.crop_scale".into(), "1:2.5".into());
+    assert_eq!(pconv::infer::pconv::default_net_side(&ck), Some(100));
+    let Some(ctx) = gpu() else { return };
+    let planes = Planes::from_rgb(&photo(100, 75, 9));
+    let m = holes(100, 75, |x, y| {
+        (30..70).contains(&x) && (20..50).contains(&y)
+    });
+    let mut capped = PConvModel::new(&ctx, ck.clone());
+    capped.set_net_side(Some(40));
+    let (small, small_holes) = planes.shrunk_from_known(&m, 40, 30);
+    let mut full = PConvModel::new(&ctx, ck);
+    let expected = full.predict(&small, &small_holes).unwrap().resized(100, 75);
+    assert_eq!(capped.predict(&planes, &m).unwrap(), expected);
+    // Within its net side an image runs at its own size.
+    capped.set_net_side(Some(100));
+    assert_eq!(
+        capped.predict(&planes, &m).unwrap(),
+        full.predict(&planes, &m).unwrap()
+    );
+}
+
 #[test]
 fn masks_of_another_size_are_refused_unless_resized() {
     let m = holes(8, 6, |x, _| x < 4);

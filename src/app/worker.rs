@@ -69,14 +69,18 @@ pub fn fill_feathered(
 ) -> crate::Result<Composite> {
     let fits = (image.width().max(image.height()) as usize) <= MAX_SIDE;
     match method {
-        // The texture path is the network's one forward pass; an ensemble
-        // averages, and the blend with biharmonic runs, on the CPU.
+        // The texture path is the network's one forward pass at full size;
+        // an ensemble averages, the blend with biharmonic runs, and an
+        // image past the net side is downscaled, on the CPU.
         Method::PConv(model)
             if textures
                 && fits
                 && feather == 0
                 && model.ensemble() == Ensemble::SINGLE
-                && model.blend_depth() == 0 =>
+                && model.blend_depth() == 0
+                && model
+                    .net_side()
+                    .is_none_or(|s| image.width().max(image.height()) as usize <= s) =>
         {
             match model.composite_texture(&Planes::from_rgb(image), holes) {
                 Ok(shown) => return Ok(Composite::Texture(Arc::new(shown))),

@@ -46,6 +46,8 @@ pub struct EvalArgs {
     radius: Option<usize>,
     #[arg(long, alias = "thin-holes", help = method::EDGE_BLEND_HELP, value_parser = usize_in(0, 1000))]
     edge_blend: Option<usize>,
+    #[arg(long, help = method::NET_SIDE_HELP, value_parser = usize_in(0, 65536))]
+    net_side: Option<usize>,
     /// Also write every image's metrics and losses, and the bins, as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -81,6 +83,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
         ensemble: a.ensemble,
         radius: a.radius,
         edge_blend: a.edge_blend,
+        net_side: a.net_side,
     };
     let mut m = method::load(a.method, a.model.as_deref(), options, &mut open)?;
     let mut losses = if !a.losses {

@@ -51,6 +51,8 @@ pub struct InpaintArgs {
     radius: Option<usize>,
     #[arg(long, alias = "thin-holes", help = method::EDGE_BLEND_HELP, value_parser = usize_in(0, 1000))]
     edge_blend: Option<usize>,
+    #[arg(long, help = method::NET_SIDE_HELP, value_parser = usize_in(0, 65536))]
+    net_side: Option<usize>,
     /// Training steps per image of --method fit.
     #[arg(long, default_value_t = method::DEFAULT_FIT_STEPS, value_parser = int_in(1, 1_000_000))]
     fit_steps: u64,
@@ -275,6 +277,7 @@ fn load_method(a: &InpaintArgs) -> Result<Method> {
             ensemble: a.ensemble,
             radius: a.radius,
             edge_blend: a.edge_blend,
+            net_side: a.net_side,
         },
         method::open_gpu,
     )?;

@@ -55,13 +55,18 @@ pub const RADIUS_HELP: &str = "Neighbourhood radius in pixels of --method telea 
 /// The `--edge-blend` help of `inpaint` and `eval`.
 pub const EDGE_BLEND_HELP: &str = "With --method pconv, each hole pixel's fill goes from biharmonic inpainting at the hole's edge (which beats the network next to known pixels) to the network's at this many pixels deep and beyond; 0 or 1: the network alone [default: 16]";
 
+/// The `--net-side` help of `inpaint` and `eval`.
+pub const NET_SIDE_HELP: &str = "With --method pconv, the longest side the network works at: a larger image (or crop, see --max-side) is downscaled to it for the network, from its known pixels alone, and the network's fill upscaled; known pixels and the edge blend stay at full size. 0: the image's own size [default: the largest scale the model was trained at: its crop size times its --crop-scale maximum, 128 for the face model]";
+
 /// How a method runs: the network's ensemble, the classical radius, the
-/// depth over which the network takes over from biharmonic inpainting.
+/// depth over which the network takes over from biharmonic inpainting,
+/// the side the network works at (Some(0): the image's own).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
     pub ensemble: Option<usize>,
     pub radius: Option<usize>,
     pub edge_blend: Option<usize>,
+    pub net_side: Option<usize>,
 }
 
 /// The GPU is opened only when the method needs it. `ensemble` applies to
@@ -77,12 +82,16 @@ pub fn load(
         ensemble,
         radius,
         edge_blend,
+        net_side,
     } = options;
     if ensemble.is_some() && method != MethodArg::Pconv {
         bail!("--ensemble applies to --method pconv only");
     }
     if edge_blend.is_some() && method != MethodArg::Pconv {
         bail!("--edge-blend applies to --method pconv only");
+    }
+    if net_side.is_some() && method != MethodArg::Pconv {
+        bail!("--net-side applies to --method pconv only");
     }
     if radius.is_some() && !matches!(method, MethodArg::Telea | MethodArg::Ns) {
         bail!("--radius applies to --method telea and ns only");
@@ -121,7 +130,13 @@ pub fn load(
                 .context("reading the checkpoint")?
                 .for_inference();
             let ensemble = Ensemble::new(ensemble.unwrap_or(Ensemble::MIRROR.size()))?;
+            let side = match net_side {
+                Some(0) => None,
+                Some(s) => Some(s),
+                None => pconv::infer::pconv::default_net_side(&ck),
+            };
             let mut model = PConvModel::new(&ctx()?, ck);
+            model.set_net_side(side);
             model.set_ensemble(ensemble);
             model.set_blend_depth(edge_blend.unwrap_or(DEFAULT_BLEND_DEPTH));
             Ok(Method::PConv(Box::new(model)))

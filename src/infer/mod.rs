@@ -91,6 +91,9 @@ impl Method {
                     m.blend_depth()
                 );
             }
+            if let Some(side) = m.net_side() {
+                label += &format!(", the network at most {side} px a side");
+            }
         }
         label
     }

@@ -34,6 +34,32 @@ pub struct PConvModel {
     /// The depth over which the fill goes from biharmonic at a hole's
     /// edge to the network (`edge_blend`); 0: the network alone.
     blend_depth: usize,
+    /// The longest side the network works at (`net_side`); None: the
+    /// image's own size.
+    net_side: Option<usize>,
+}
+
+/// The longest side a model works at by default: the largest scale of
+/// image it was trained on, `train.size` times the upper bound of its
+/// `train.crop_scale` (1 without one), so the holes it fills are near the
+/// sizes of those it learned; None for a checkpoint without `train.size`.
+/// The face model (128² faces) works at 128. On photos, where it paints
+/// hair and eyes into large holes at full size, that gained 0.2 dB on two
+/// 256² photo sets over running at 256 (scenes 25.16 against 24.98,
+/// CUrban100 22.08 against 21.88), tied at about 1024 px (CUrban100: 20.60
+/// and 20.62), and on three 3000×2000 photos with objects removed scored
+/// 18.0, 23.3 and 25.7 dB over the holes where the network at up to 1024
+/// px scored 17.0, 10.9 and 17.8 (docs/measurements.md). The held-out
+/// faces are 128² already.
+pub fn default_net_side(checkpoint: &Checkpoint) -> Option<usize> {
+    let run = crate::train::run_config::RunMetadata::read(&checkpoint.extra).ok()?;
+    let scale = match run.crop {
+        Some(crate::data::images::Crop::Scale { max, .. }) => max,
+        _ => 1.0,
+    };
+    run.size
+        .filter(|&s| s > 0)
+        .map(|s| (s as f64 * scale).round() as usize)
 }
 
 impl PConvModel {
@@ -46,7 +72,20 @@ impl PConvModel {
             max_side: None,
             progress: None,
             blend_depth: 0,
+            net_side: None,
         }
+    }
+
+    /// The longest side the network works at: larger images (or crops)
+    /// are downscaled for it from their known pixels, and its fill is
+    /// upscaled back (the edge blend runs at full size); None (a new
+    /// model's): the image's own size.
+    pub fn set_net_side(&mut self, side: Option<usize>) {
+        self.net_side = side;
+    }
+
+    pub fn net_side(&self) -> Option<usize> {
+        self.net_side
     }
 
     /// Blends the network's fill with biharmonic over `depth` pixels
@@ -168,15 +207,19 @@ impl PConvModel {
         Ok(fill)
     }
 
-    /// One forward pass at the image's size if the device can run it, else
-    /// on the image downscaled until it can (by 3/4 per try); the
-    /// prediction comes back at the image's size either way. Any image
-    /// size therefore works on any adapter, at a lower resolution where
-    /// the adapter's limits demand it.
+    /// One forward pass at the image's size if the device can run it and
+    /// it is within the net side, else on the image downscaled to fit
+    /// (by 3/4 per try past the device's limits); the prediction comes
+    /// back at the image's size either way. Any image size therefore
+    /// works on any adapter, at a lower resolution where the adapter's
+    /// limits demand it.
     fn predict_fitting(&mut self, image: &Planes, holes: &HoleMap) -> Result<Planes> {
         let side = image.width.max(image.height);
         loop {
-            let limit = self.max_side.unwrap_or(usize::MAX);
+            let limit = self
+                .max_side
+                .unwrap_or(usize::MAX)
+                .min(self.net_side.unwrap_or(usize::MAX));
             let result = if side <= limit {
                 self.predict_once(image, holes)
             } else {
@@ -221,8 +264,9 @@ impl PConvModel {
 
     /// The composite (known pixels kept, holes filled) as a texture on this
     /// model's device, in one submit with the network; returns once the GPU
-    /// has finished it. No pixel comes back to the CPU. One forward pass,
-    /// whatever the ensemble: this is the window's live result.
+    /// has finished it. No pixel comes back to the CPU. One forward pass
+    /// at the image's own size, whatever the ensemble and net side: this
+    /// is the window's live result where neither applies.
     pub fn composite_texture(&mut self, image: &Planes, holes: &HoleMap) -> Result<GpuComposite> {
         let (pw, ph) = self.padded_size(image.width, image.height);
         let ctx = self.ctx.clone();

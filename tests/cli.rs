@@ -554,26 +554,11 @@ fn the_bundled_face_model_is_the_default_and_keeps_known_pixels() {
         &json,
     );
     assert!(table.contains("method: pconv\n"), "{table}");
-    let (ok, err) = inpaint(
-        &img,
-        &mask,
-        &single,
-        &["--method", "ns", "--edge-blend", "4"],
-    );
-    assert!(
-        !ok && err.contains("--edge-blend applies to --method pconv only"),
-        "{err}"
-    );
-    let (ok, err) = inpaint(
-        &img,
-        &mask,
-        &single,
-        &["--method", "ns", "--net-side", "64"],
-    );
-    assert!(
-        !ok && err.contains("--net-side applies to --method pconv only"),
-        "{err}"
-    );
+    for flag in ["--edge-blend", "--net-side"] {
+        let (ok, err) = inpaint(&img, &mask, &single, &["--method", "ns", flag, "4"]);
+        let refusal = format!("{flag} applies to --method pconv only");
+        assert!(!ok && err.contains(&refusal), "{err}");
+    }
 }
 
 #[test]

@@ -43,14 +43,15 @@ pub struct PConvModel {
 /// image it was trained on, `train.size` times the upper bound of its
 /// `train.crop_scale` (1 without one), so the holes it fills are near the
 /// sizes of those it learned; None for a checkpoint without `train.size`.
-/// The face model (128² faces) works at 128. On photos, where it paints
-/// hair and eyes into large holes at full size, that gained 0.2 dB on two
-/// 256² photo sets over running at 256 (scenes 25.16 against 24.98,
-/// CUrban100 22.08 against 21.88), tied at about 1024 px (CUrban100: 20.60
-/// and 20.62), and on three 3000×2000 photos with objects removed scored
-/// 18.0, 23.3 and 25.7 dB over the holes where the network at up to 1024
-/// px scored 17.0, 10.9 and 17.8 (docs/measurements.md). The held-out
-/// faces are 128² already.
+/// The face model (128² faces) works at 128. Measured against running it
+/// at the image's size (docs/measurements.md): the held-out faces
+/// upscaled to 256², 32.38 against 31.37 dB; photos, where at full size
+/// it paints hair and eyes into large holes, 25.16 against 24.98 (80
+/// scenes at 256²), 22.08 against 21.88 (CUrban100 at 256²), 20.60
+/// against 19.81 (CUrban100 at about 1024 px), and on three 3000×2000
+/// photos with objects removed 25.7, 18.0 and 23.3 dB over the holes
+/// against 17.8, 17.0 and 10.9 (the network at up to 1024 px). The
+/// held-out faces at 128² are unchanged.
 pub fn default_net_side(checkpoint: &Checkpoint) -> Option<usize> {
     let run = crate::train::run_config::RunMetadata::read(&checkpoint.extra).ok()?;
     let scale = match run.crop {

@@ -299,10 +299,13 @@ fn the_network_works_at_most_at_its_net_side() {
     let m = holes(100, 75, |x, y| {
         (30..70).contains(&x) && (20..50).contains(&y)
     });
+    // A new model takes the checkpoint's default.
     let mut capped = PConvModel::new(&ctx, ck.clone());
+    assert_eq!(capped.net_side(), Some(100));
     capped.set_net_side(Some(40));
     let (small, small_holes) = planes.shrunk_from_known(&m, 40, 30);
     let mut full = PConvModel::new(&ctx, ck);
+    full.set_net_side(None);
     let expected = full.predict(&small, &small_holes).unwrap().resized(100, 75);
     assert_eq!(capped.predict(&planes, &m).unwrap(), expected);
     // Within its net side an image runs at its own size.

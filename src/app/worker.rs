@@ -67,20 +67,18 @@ pub fn fill_feathered(
     textures: bool,
     feather: usize,
 ) -> crate::Result<Composite> {
-    let fits = (image.width().max(image.height()) as usize) <= MAX_SIDE;
+    let side = image.width().max(image.height()) as usize;
     match method {
         // The texture path is the network's one forward pass at full size;
         // an ensemble averages, the blend with biharmonic runs, and an
         // image past the net side is downscaled, on the CPU.
         Method::PConv(model)
             if textures
-                && fits
+                && side <= MAX_SIDE
+                && model.net_side().is_none_or(|s| side <= s)
                 && feather == 0
                 && model.ensemble() == Ensemble::SINGLE
-                && model.blend_depth() == 0
-                && model
-                    .net_side()
-                    .is_none_or(|s| image.width().max(image.height()) as usize <= s) =>
+                && model.blend_depth() == 0 =>
         {
             match model.composite_texture(&Planes::from_rgb(image), holes) {
                 Ok(shown) => return Ok(Composite::Texture(Arc::new(shown))),

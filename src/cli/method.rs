@@ -130,13 +130,10 @@ pub fn load(
                 .context("reading the checkpoint")?
                 .for_inference();
             let ensemble = Ensemble::new(ensemble.unwrap_or(Ensemble::MIRROR.size()))?;
-            let side = match net_side {
-                Some(0) => None,
-                Some(s) => Some(s),
-                None => pconv::infer::pconv::default_net_side(&ck),
-            };
             let mut model = PConvModel::new(&ctx()?, ck);
-            model.set_net_side(side);
+            if let Some(side) = net_side {
+                model.set_net_side((side > 0).then_some(side));
+            }
             model.set_ensemble(ensemble);
             model.set_blend_depth(edge_blend.unwrap_or(DEFAULT_BLEND_DEPTH));
             Ok(Method::PConv(Box::new(model)))

@@ -42,7 +42,9 @@ pub struct PConvModel {
 /// The longest side a model works at by default: the largest scale of
 /// image it was trained on, `train.size` times the upper bound of its
 /// `train.crop_scale` (1 without one), so the holes it fills are near the
-/// sizes of those it learned; None for a checkpoint without `train.size`.
+/// sizes of those it learned; None for a checkpoint without `train.size`
+/// (or with training metadata it cannot read: inference does not depend
+/// on it).
 /// The face model (128² faces) works at 128. Measured against running it
 /// at the image's size (docs/measurements.md): the held-out faces
 /// upscaled to 256², 32.38 against 31.37 dB; photos, where at full size
@@ -64,23 +66,25 @@ pub fn default_net_side(checkpoint: &Checkpoint) -> Option<usize> {
 }
 
 impl PConvModel {
+    /// A model in evaluation mode: one pass (no ensemble), no edge blend,
+    /// the network at most at `default_net_side` of the checkpoint.
     pub fn new(ctx: &GpuContext, checkpoint: Checkpoint) -> Self {
         PConvModel {
             ctx: ctx.clone(),
+            net_side: default_net_side(&checkpoint),
             checkpoint,
             forwards: SizeCache::new(CACHED_SIZES),
             ensemble: Ensemble::SINGLE,
             max_side: None,
             progress: None,
             blend_depth: 0,
-            net_side: None,
         }
     }
 
     /// The longest side the network works at: larger images (or crops)
     /// are downscaled for it from their known pixels, and its fill is
-    /// upscaled back (the edge blend runs at full size); None (a new
-    /// model's): the image's own size.
+    /// upscaled back (the edge blend runs at full size); None: the image's
+    /// own size.
     pub fn set_net_side(&mut self, side: Option<usize>) {
         self.net_side = side;
     }

@@ -65,9 +65,7 @@ pub fn load_method(
         })),
         MethodChoice::Model(p) => {
             let ck = crate::model::Checkpoint::read(p)?.for_inference();
-            let net_side = crate::infer::pconv::default_net_side(&ck);
             let mut model = crate::infer::PConvModel::new(gpu, ck);
-            model.set_net_side(net_side);
             model.set_ensemble(ensemble);
             model.set_blend_depth(edge_blend);
             Ok(Some(Method::PConv(Box::new(model))))

@@ -465,7 +465,7 @@ fn export_drops_the_adam_state_and_keeps_weights_and_metadata() {
     let back = Checkpoint::read(&slim).unwrap();
     assert!(back.adam.is_none() && back.ema.is_none());
     assert_eq!(back.tensors, averaged);
-    assert_eq!(Checkpoint::read(&full).unwrap().ema, Some(averaged));
+    assert_eq!(Checkpoint::read(&full).unwrap().ema, Some(averaged.clone()));
     assert_eq!(back.step, 42);
     assert_eq!(back.extra.get("train.seed").map(String::as_str), Some("3"));
     let size = |p: &Path| std::fs::metadata(p).unwrap().len();
@@ -476,6 +476,60 @@ fn export_drops_the_adam_state_and_keeps_weights_and_metadata() {
     let missing = d.join("missing.safetensors");
     let (ok, err) = pconv(&["export", "--checkpoint", s(&missing), "--out", s(&slim)]);
     assert!(!ok && err.starts_with("error:"), "{err}");
+
+    // --recalibrate: the moving average's weights with new BatchNorm
+    // statistics (tests/trainer.rs checks their values), at the run's size.
+    let images = d.join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    for i in 0..3u8 {
+        image::RgbImage::from_fn(20, 17, |x, y| {
+            image::Rgb([x as u8 * 12, y as u8 * 9 + i, 40 * i])
+        })
+        .save(images.join(format!("{i}.png")))
+        .unwrap();
+    }
+    let recal = d.join("recal.safetensors");
+    let args = [
+        "export",
+        "--checkpoint",
+        s(&full),
+        "--out",
+        s(&recal),
+        "--recalibrate",
+        s(&images),
+        "--images",
+        "4",
+        "--batch",
+        "2",
+    ];
+    let (ok, err) = pconv(&args);
+    assert!(!ok && err.contains("--size"), "no training size: {err}");
+    let (ok, err) = pconv(&[&args[..], &["--size", "16"]].concat());
+    assert!(ok, "{err}");
+    let back = Checkpoint::read(&recal).unwrap();
+    for (name, t) in &back.tensors {
+        assert_eq!(
+            t.data == averaged[name].data,
+            !name.contains("running"),
+            "{name}"
+        );
+    }
+    assert_eq!(back.extra["bn.recalibrated_images"], "4");
+    // Every image excluded, or a flag that needs --recalibrate without it.
+    let list = d.join("exclude.txt");
+    std::fs::write(&list, "0.png\n1.png\n2.png\n").unwrap();
+    let (ok, err) = pconv(&[&args[..], &["--size", "16", "--exclude", s(&list)]].concat());
+    assert!(!ok && err.contains("every image is excluded"), "{err}");
+    let (ok, err) = pconv(&[
+        "export",
+        "--checkpoint",
+        s(&full),
+        "--out",
+        s(&recal),
+        "--images",
+        "4",
+    ]);
+    assert!(!ok && err.contains("--recalibrate"), "{err}");
 }
 
 #[test]

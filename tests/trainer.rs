@@ -493,3 +493,117 @@ fn mixed_precision_runs_log_the_loss_scale_and_resume_exactly() {
     assert_eq!(back.adam, ck.adam, "Adam state");
     assert_eq!(back.extra["train.loss_scale"], ck.extra["train.loss_scale"]);
 }
+
+/// BatchNorm recalibration against the f64 CPU twin of the training
+/// forward: each statistic it writes is the mean over its batches of that
+/// batch's mean and unbiased variance, every layer normalised as training
+/// normalises it: all BatchNorms for a run trained from scratch; after
+/// fine-tuning the decoder's alone, the encoder's kept bit for bit.
+#[test]
+fn recalibrated_statistics_are_the_mean_of_each_batchs() {
+    use pconv::data::images::{source_files, BatchSpec, Crop, DataSource, ImageLoader};
+    use pconv::data::masks::MaskSource;
+    use pconv::graph::{cpu::CpuExecutor, Graph};
+    use pconv::model::{Mode, UNet, UNetConfig};
+    use pconv::train::recalibrate::{recalibrate_batch_norm, RecalibrationOptions};
+
+    let Some(ctx) = gpu() else { return };
+    let dir = data_folder("recalibrate");
+    let files = source_files(&[DataSource::new(dir.join("images"))]).unwrap();
+    let config = UNetConfig {
+        levels: 3,
+        width: 1.0 / 16.0,
+    };
+    let (batch, size, seed) = (2, 16, 3);
+    for finetune in [false, true] {
+        let mut ck = Checkpoint::initial(config, 5).unwrap();
+        // Statistics unlike any batch's, so a layer left alone shows.
+        for (name, t) in ck.tensors.iter_mut() {
+            if name.contains("running") {
+                t.data.iter_mut().for_each(|v| *v = 3.5);
+            }
+        }
+        if finetune {
+            ck.extra.insert("train.finetune".into(), "true".into());
+        }
+        let opts = RecalibrationOptions {
+            files: files.clone(),
+            masks: MaskSource::GENERATED,
+            images: 5,
+            batch,
+            size,
+            crop: Crop::Full,
+            seed,
+        };
+        let (got, done) = recalibrate_batch_norm(&ctx, ck.clone(), &opts, &mut |_, _| {}).unwrap();
+        assert_eq!(done.images, 6, "5 images are 3 whole batches of 2");
+        let mode = if finetune {
+            Mode::FineTune
+        } else {
+            Mode::Train
+        };
+        assert_eq!(done.mode, mode);
+
+        let mut g = Graph::new();
+        let image = g.input("image", &[batch, 3, size, size]);
+        let mask = g.input("mask", &[batch, 1, size, size]);
+        let net = UNet::declare(&mut g, config, mode).unwrap();
+        net.forward(&mut g, image, mask, mode).unwrap();
+        g.set_batch_norm_momentum(1.0);
+        let spec = BatchSpec {
+            batch,
+            size,
+            crop: Crop::Full,
+            seed,
+            share: None,
+        };
+        let mut loader = ImageLoader::start(files.clone(), MaskSource::GENERATED, spec, 0, 1);
+        let named = net.named_tensors();
+        let mut sums = std::collections::BTreeMap::<String, Vec<f64>>::new();
+        for _ in 0..3 {
+            let b = loader.next_batch().unwrap();
+            let mut cpu = CpuExecutor::new(&g);
+            for (name, t) in &named {
+                let v: Vec<f64> = ck.tensors[name].data.iter().map(|&x| x as f64).collect();
+                cpu.set(*t, &v).unwrap();
+            }
+            let f64s = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
+            cpu.set(image, &f64s(&b.images)).unwrap();
+            cpu.set(mask, &f64s(&b.masks)).unwrap();
+            cpu.run(&g);
+            for (name, t) in named.iter().filter(|(n, _)| n.contains("running")) {
+                let s = sums
+                    .entry(name.clone())
+                    .or_insert(vec![0.0; cpu.get(*t).len()]);
+                s.iter_mut()
+                    .zip(cpu.get(*t))
+                    .for_each(|(s, v)| *s += v / 3.0);
+            }
+        }
+        let mut layers = Vec::new();
+        for (name, want) in &sums {
+            let layer = name.split('.').next().unwrap();
+            if finetune && layer.starts_with("enc") {
+                assert_eq!(got.tensors[name].data, ck.tensors[name].data, "{name} kept");
+                continue;
+            }
+            // f32 on the GPU against f64: each value passes through at most
+            // 6 convolutions and statistics of at most 576-term sums, so a
+            // worst-case relative error of 6 · 576 · 2^-24 ≈ 2e-4.
+            common::assert_close(name, &got.tensors[name].data, want, 2e-4);
+            if !layers.contains(&layer.to_string()) {
+                layers.push(layer.to_string());
+            }
+        }
+        let mut reported = done.layers.clone();
+        reported.sort();
+        assert_eq!(reported, layers);
+        assert_eq!(got.extra["bn.recalibrated_images"], "6");
+        // Every other tensor is the checkpoint's.
+        for (name, t) in &got.tensors {
+            if !name.contains("running") {
+                assert_eq!(t.data, ck.tensors[name].data, "{name}");
+            }
+        }
+    }
+}

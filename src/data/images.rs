@@ -6,7 +6,7 @@
 //! uninterrupted one. Each batch carries its masks, made on the same
 //! threads. Unreadable files are reported once and skipped.
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
 
@@ -89,6 +89,38 @@ pub fn source_files(sources: &[DataSource]) -> Result<Vec<PathBuf>> {
         for _ in 0..s.repeat.clamp(1, MAX_REPEAT) {
             files.extend(listed.iter().cloned());
         }
+    }
+    Ok(files)
+}
+
+/// `files` without those whose file name is a line of the text file
+/// `list` (a held-out evaluation set); an error if none is left.
+pub fn without_listed(
+    mut files: Vec<PathBuf>,
+    list: &Path,
+    sources: &[DataSource],
+) -> Result<Vec<PathBuf>> {
+    let text = crate::io::files::read_text(list, crate::io::files::memory_budget())?;
+    let names: HashSet<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    files.retain(|f| {
+        f.file_name()
+            .and_then(|n| n.to_str())
+            .is_none_or(|n| !names.contains(n))
+    });
+    if files.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{}: every image is excluded by {}",
+            sources
+                .iter()
+                .map(|s| s.dir.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            list.display()
+        )));
     }
     Ok(files)
 }

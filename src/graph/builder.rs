@@ -277,6 +277,21 @@ impl Graph {
         self.push1(op, &[x, gamma, beta, running.0, running.1])
     }
 
+    /// Sets the momentum of every training-mode BatchNorm already in the
+    /// graph: with 1 its running statistics after a run are that batch's.
+    pub fn set_batch_norm_momentum(&mut self, value: f32) {
+        for node in &mut self.nodes {
+            if let Op::Nn(NnOp::BatchNorm {
+                train: true,
+                momentum,
+                ..
+            }) = &mut node.op
+            {
+                *momentum = value;
+            }
+        }
+    }
+
     pub fn relu(&mut self, x: TensorId) -> Result<TensorId> {
         self.push1(Op::Nn(NnOp::Activation { slope: 0.0 }), &[x])
     }

@@ -2,6 +2,7 @@
 //! the loop that runs it on a folder of images.
 pub mod metrics_log;
 pub mod parallel;
+pub mod recalibrate;
 pub mod run_config;
 pub mod run_dir;
 pub mod samples;

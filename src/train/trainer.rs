@@ -20,7 +20,9 @@ use super::samples::sample_grid;
 use super::schedule::LrSchedule;
 use super::session::TrainSession;
 use super::step::TrainStepConfig;
-use crate::data::images::{source_files, Batch, BatchSpec, Crop, DataSource, ImageLoader};
+use crate::data::images::{
+    source_files, without_listed, Batch, BatchSpec, Crop, DataSource, ImageLoader,
+};
 use crate::data::masks::MaskSource;
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
@@ -294,28 +296,7 @@ pub fn train_ranks(
         files.retain(|f| !crate::io::files::is_below(f, folder));
     }
     if let Some(list) = &opts.exclude {
-        let text = crate::io::files::read_text(list, crate::io::files::memory_budget())?;
-        let names: std::collections::HashSet<&str> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
-        files.retain(|f| {
-            f.file_name()
-                .and_then(|n| n.to_str())
-                .is_none_or(|n| !names.contains(n))
-        });
-        if files.is_empty() {
-            return Err(Error::Invalid(format!(
-                "{}: every image is excluded by {}",
-                opts.data
-                    .iter()
-                    .map(|s| s.dir.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                list.display()
-            )));
-        }
+        files = without_listed(files, list, &opts.data)?;
     }
     let masks = match &opts.masks {
         Some(d) => MaskSource::folder_except(d, Some(&opts.out))?,

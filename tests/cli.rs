@@ -520,6 +520,47 @@ fn export_drops_the_adam_state_and_keeps_weights_and_metadata() {
     std::fs::write(&list, "0.png\n1.png\n2.png\n").unwrap();
     let (ok, err) = pconv(&[&args[..], &["--size", "16", "--exclude", s(&list)]].concat());
     assert!(!ok && err.contains("every image is excluded"), "{err}");
+    // Masks kept inside the image folder are no images (here none is
+    // left), and the image folder itself is no mask folder.
+    let only_masks = d.join("only-masks");
+    let inner = only_masks.join("masks");
+    std::fs::create_dir_all(&inner).unwrap();
+    image::GrayImage::from_fn(16, 16, |x, _| image::Luma([if x < 5 { 255 } else { 0 }]))
+        .save(inner.join("m.png"))
+        .unwrap();
+    let common = [
+        "export",
+        "--checkpoint",
+        s(&full),
+        "--out",
+        s(&recal),
+        "--size",
+        "16",
+    ];
+    let (ok, err) = pconv(
+        &[
+            &common[..],
+            &["--recalibrate", s(&only_masks), "--masks", s(&inner)],
+        ]
+        .concat(),
+    );
+    assert!(!ok && err.contains("no images left"), "{err}");
+    let (ok, err) = pconv(
+        &[
+            &common[..],
+            &["--recalibrate", s(&inner), "--masks", s(&inner)],
+        ]
+        .concat(),
+    );
+    assert!(!ok && err.contains("folder of their own"), "{err}");
+    let (ok, err) = pconv(
+        &[
+            &common[..],
+            &["--recalibrate", s(&images), "--masks", s(&inner)],
+        ]
+        .concat(),
+    );
+    assert!(ok, "{err}");
     let (ok, err) = pconv(&[
         "export",
         "--checkpoint",

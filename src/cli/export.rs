@@ -13,6 +13,7 @@ use super::progress::{self, Progress};
 use pconv::data::images::{source_files, without_listed, Crop, DataSource};
 use pconv::data::masks::MaskSource;
 use pconv::gpu::GpuContext;
+use pconv::io::files::{is_below, same_file};
 use pconv::model::{Checkpoint, Mode};
 use pconv::train::recalibrate::{recalibrate_batch_norm, RecalibrationOptions};
 use pconv::train::run_config::RunMetadata;
@@ -106,7 +107,23 @@ fn recalibrated_model(a: &ExportArgs, ck: Checkpoint) -> Result<(Checkpoint, Str
         files = without_listed(files, list, &a.recalibrate)?;
     }
     let masks = match &a.masks {
-        Some(d) => MaskSource::folder(d)?,
+        Some(d) => {
+            // Masks kept inside a data folder are not images to normalise.
+            if a.recalibrate.iter().any(|s| same_file(d, &s.dir)) {
+                bail!(
+                    "--masks {} is a --recalibrate folder: the masks need a folder of their own",
+                    d.display()
+                );
+            }
+            files.retain(|f| !is_below(f, d));
+            if files.is_empty() {
+                bail!(
+                    "no images left to recalibrate on outside --masks {}",
+                    d.display()
+                );
+            }
+            MaskSource::folder(d)?
+        }
         None => MaskSource::GENERATED,
     };
     let opts = RecalibrationOptions {

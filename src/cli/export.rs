@@ -136,10 +136,10 @@ fn recalibrated_model(a: &ExportArgs, ck: Checkpoint) -> Result<(Checkpoint, Str
         seed: 0,
     };
     let ctx = GpuContext::new().context("opening the GPU")?;
-    let total = opts.images.div_ceil(opts.batch) * opts.batch;
-    let mut bar = progress::on_terminal().then(|| Progress::counting("image", 0, total as u64));
-    let (ck, done) = recalibrate_batch_norm(&ctx, ck, &opts, &mut |n, _| {
-        if let Some(b) = bar.as_mut() {
+    let mut bar: Option<Progress> = None;
+    let (ck, done) = recalibrate_batch_norm(&ctx, ck, &opts, &mut |n, total| {
+        if progress::on_terminal() {
+            let b = bar.get_or_insert_with(|| Progress::counting("image", 0, total as u64));
             b.update(n as u64, "");
         }
     })

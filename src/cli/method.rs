@@ -1,5 +1,6 @@
 //! Choosing how holes are filled: a checkpoint, the bundled model, or a
-//! classical method (OpenCV's Telea or Navier–Stokes, or biharmonic).
+//! classical method (OpenCV's Telea, Navier–Stokes or FSR, or
+//! biharmonic).
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
@@ -24,6 +25,11 @@ pub enum MethodArg {
     /// Biharmonic inpainting (Damelin & Hoang 2018): the smoothest surface
     /// through the known pixels, as scikit-image's inpaint_biharmonic.
     Biharmonic,
+    /// Frequency selective reconstruction (Seiler et al. 2015): each block
+    /// and its surroundings modelled as a sum of Fourier basis functions,
+    /// exactly as opencv-contrib's xphoto INPAINT_FSR_FAST. The strongest
+    /// classical method on photos, and the slowest.
+    Fsr,
     /// "Fit this image": train a small fresh network on each image itself
     /// (its known pixels under random masks) for --fit-steps, then fill it.
     Fit,
@@ -106,6 +112,7 @@ pub fn load(
         MethodArg::Telea => classical(Classical::Telea),
         MethodArg::Ns => classical(Classical::NavierStokes),
         MethodArg::Biharmonic => classical(Classical::Biharmonic),
+        MethodArg::Fsr => classical(Classical::Fsr),
         MethodArg::Fit => {
             let ctx = ctx()?;
             let opts = FitOptions::for_adapter(ctx.is_cpu());

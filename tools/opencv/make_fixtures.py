@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes tests/fixtures/opencv/: small images and masks (white = hole)
 with OpenCV's own cv2.inpaint results, which tests/classical.rs compares
-pconv's Telea and Navier-Stokes against. Run once with OpenCV installed
+pconv's Telea and Navier-Stokes against, and opencv-contrib's
+cv2.xphoto.inpaint INPAINT_FSR_FAST results for pconv's FSR. Run once with OpenCV installed
 (tools/opencv/setup.sh):
 
     tools/opencv/.venv/bin/python tools/opencv/make_fixtures.py
@@ -78,6 +79,20 @@ def cases():
     # (Navier-Stokes only: OpenCV's Telea reads a row below a one-row
     # image, outside its buffer, so its result there is not reproducible.)
     yield "one_px_tall", row, row_mask, [3], ["ns"]
+    # FSR's three block sizes: a photo with strokes and a large blob, its
+    # sides multiples of 16 (FSR only).
+    photo = astronaut[200:328, 60:236]
+    blob = strokes(128, 176, 6, (4, 12))
+    cv2.ellipse(blob, (120, 60), (30, 22), 20, 0, 360, 255, -1)
+    yield "fsr_photo", photo, blob, [], ["fsr"]
+
+
+def fsr(image, mask):
+    """FSR fast; xphoto's mask marks the known pixels."""
+    out = np.zeros_like(image)
+    bgr = image[:, :, ::-1].copy()
+    cv2.xphoto.inpaint(bgr, (mask == 0).astype(np.uint8) * 255, out, cv2.xphoto.INPAINT_FSR_FAST)
+    return out[:, :, ::-1]
 
 
 def main():
@@ -95,6 +110,9 @@ def main():
                 file = "%s_r%d.png" % (method, radius)
                 cv2.imwrite(os.path.join(d, file), out[:, :, ::-1])
                 manifest.append({"case": name, "method": method, "radius": radius, "file": file})
+        if not only or "fsr" in only[0]:
+            cv2.imwrite(os.path.join(d, "fsr.png"), fsr(image, mask)[:, :, ::-1])
+            manifest.append({"case": name, "method": "fsr", "file": "fsr.png"})
         print(name, image.shape, "holes %.1f %%" % (100.0 * (mask > 0).mean()))
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump({"opencv": cv2.__version__, "results": manifest}, f, indent=1)

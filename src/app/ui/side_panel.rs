@@ -212,6 +212,11 @@ fn method_choice(app: &mut PConvApp, ui: &mut egui::Ui) {
                 "Biharmonic",
                 "the smoothest surface through the known pixels (scikit-image's inpaint_biharmonic)",
             ),
+            (
+                Classical::Fsr,
+                "FSR",
+                "frequency selective reconstruction: blocks modelled from Fourier basis functions (opencv-contrib's INPAINT_FSR_FAST); the best classical method on photos, and the slowest",
+            ),
         ] {
             let on = app.method == MethodChoice::Classical(method);
             if ui.radio(on, label).on_hover_text(hover).clicked() && !on {

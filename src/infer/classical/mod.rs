@@ -7,8 +7,12 @@
 //! fixtures made with OpenCV: `tests/classical.rs`). And biharmonic
 //! inpainting as scikit-image's `inpaint_biharmonic` (`biharmonic`): the
 //! smoothest surface through the known pixels, solved as one linear
-//! system; no radius.
+//! system; no radius. And opencv-contrib's frequency selective
+//! reconstruction (`fsr`, `cv::xphoto::inpaint` with `INPAINT_FSR_FAST`):
+//! blocks modelled as sums of Fourier basis functions, the best of these
+//! on photos; no radius either.
 pub mod biharmonic;
+mod fsr;
 mod march;
 mod ns;
 mod telea;
@@ -28,6 +32,7 @@ pub enum Classical {
     Telea,
     NavierStokes,
     Biharmonic,
+    Fsr,
 }
 
 impl Classical {
@@ -36,6 +41,7 @@ impl Classical {
             Classical::Telea => "telea",
             Classical::NavierStokes => "ns",
             Classical::Biharmonic => "biharmonic",
+            Classical::Fsr => "fsr",
         }
     }
 
@@ -45,6 +51,7 @@ impl Classical {
             Classical::Telea => "Telea",
             Classical::NavierStokes => "Navier–Stokes",
             Classical::Biharmonic => "Biharmonic",
+            Classical::Fsr => "FSR",
         }
     }
 
@@ -54,7 +61,9 @@ impl Classical {
     /// to 8 bits); known pixels are returned unchanged. Like OpenCV, the
     /// fill next to the image's border can read pixels under the holes
     /// (its neighbour indices shift inward there). The radius is clamped to
-    /// 1..=100 as OpenCV clamps it, and ignored by biharmonic. An image
+    /// 1..=100 as OpenCV clamps it, and ignored by biharmonic and FSR
+    /// (which is filled as `cv::xphoto::inpaint(.., INPAINT_FSR_FAST)`,
+    /// but every hole, see `fsr`). An image
     /// with no known pixel at all becomes mid-grey (OpenCV would return it
     /// unchanged, whatever lay under the holes). Errors only where
     /// biharmonic's system is too large (`biharmonic::MAX_UNKNOWNS`).
@@ -70,6 +79,7 @@ impl Classical {
             Classical::Biharmonic => {
                 Ok(biharmonic::fill(&Planes::from_rgb(image), &holes.holes)?.to_rgb())
             }
+            Classical::Fsr => Ok(fsr::fill(image, holes)),
             Classical::Telea | Classical::NavierStokes => {
                 Ok(self.march(image, holes, radius.clamp(1, 100)))
             }

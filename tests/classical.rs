@@ -6,6 +6,7 @@
 //! blend. Neither library is needed here: their results are committed.
 use std::path::{Path, PathBuf};
 
+use pconv::infer::edge_blend::{blend, EdgeBand};
 use pconv::infer::Classical;
 use pconv::raster::{HoleMap, Planes};
 
@@ -118,14 +119,19 @@ fn rects(w: usize, h: usize, rs: &[(usize, usize, usize, usize)]) -> HoleMap {
 
 /// After the network, each hole pixel d pixels from the nearest known
 /// pixel holds bh + min(1, (d - 1) / (depth - 1)) (network - bh), bh the
-/// biharmonic fill of the hole pixels less than `depth` deep between the
-/// known pixels and the network's fill deeper in: at the edge (d = 1)
-/// biharmonic alone, from `depth` deep the network's fill exactly; known
-/// pixels and depths 0 and 1 leave it alone.
+/// biharmonic (or FSR) fill of the hole pixels less than `depth` deep
+/// between the known pixels and the network's fill deeper in: at the edge
+/// (d = 1) the classical fill alone, from `depth` deep the network's fill
+/// exactly; known pixels and depths 0 and 1 leave it alone.
 #[test]
-fn the_network_takes_over_from_biharmonic_with_depth() {
+fn the_network_takes_over_from_the_classical_fill_with_depth() {
+    for with in [EdgeBand::Biharmonic, EdgeBand::Fsr] {
+        takes_over_with_depth(with);
+    }
+}
+
+fn takes_over_with_depth(with: EdgeBand) {
     use pconv::infer::classical::biharmonic;
-    use pconv::infer::edge_blend::blend_with_biharmonic;
     let (w, h) = (40, 30);
     let holes = rects(w, h, &[(2, 5, 30, 8), (18, 14, 32, 28)]);
     let image = Planes {
@@ -144,7 +150,7 @@ fn the_network_takes_over_from_biharmonic_with_depth() {
     };
     let depth = 4;
     let mut fill = network.clone();
-    blend_with_biharmonic(&image, &holes, &mut fill, depth).unwrap();
+    blend(&image, &holes, &mut fill, depth, with).unwrap();
     // Each hole pixel's distance to the nearest known pixel, by brute force.
     let distance = |i: usize| -> f64 {
         let (x, y) = ((i % w) as f64, (i / w) as f64);
@@ -162,7 +168,17 @@ fn the_network_takes_over_from_biharmonic_with_depth() {
             given.data[c * w * h + i] = network.data[c * w * h + i];
         }
     }
-    let bh = biharmonic::fill(&given, &band).unwrap();
+    let bh = match with {
+        EdgeBand::Biharmonic => biharmonic::fill(&given, &band).unwrap(),
+        EdgeBand::Fsr => {
+            let band = HoleMap {
+                width: w,
+                height: h,
+                holes: band.clone(),
+            };
+            Classical::Fsr.predict(&given, &band, 0).unwrap()
+        }
+    };
     let (mut edge, mut deep) = (0, 0);
     for (i, &in_band) in band.iter().enumerate() {
         let t = if holes.holes[i] {
@@ -182,7 +198,7 @@ fn the_network_takes_over_from_biharmonic_with_depth() {
             };
             assert!(
                 (fill.data[j] as f64 - want).abs() < 1e-6,
-                "pixel {i} channel {c}: {} want {want}",
+                "{with:?}: pixel {i} channel {c}: {} want {want}",
                 fill.data[j]
             );
         }
@@ -190,7 +206,7 @@ fn the_network_takes_over_from_biharmonic_with_depth() {
     assert!(edge > 50 && deep > 50, "{edge} edge and {deep} deep pixels");
     for depth in [0, 1] {
         let mut untouched = network.clone();
-        blend_with_biharmonic(&image, &holes, &mut untouched, depth).unwrap();
+        blend(&image, &holes, &mut untouched, depth, with).unwrap();
         assert_eq!(untouched.data, network.data);
     }
 }
@@ -312,7 +328,6 @@ fn biharmonic_matches_scikit_image() {
 /// way out, not minutes of solving.
 #[test]
 fn a_band_too_large_to_solve_says_what_to_do() {
-    use pconv::infer::edge_blend::blend_with_biharmonic;
     let side = 1100;
     let holes = HoleMap {
         width: side,
@@ -327,7 +342,7 @@ fn a_band_too_large_to_solve_says_what_to_do() {
         data: vec![0.5; 3 * side * side],
     };
     let mut fill = image.clone();
-    let err = blend_with_biharmonic(&image, &holes, &mut fill, 16)
+    let err = blend(&image, &holes, &mut fill, 16, EdgeBand::Biharmonic)
         .unwrap_err()
         .to_string();
     assert!(err.contains("--edge-blend 0"), "{err}");

@@ -128,7 +128,7 @@ fn single_image_with_telea_keeps_known_pixels() {
 }
 
 #[test]
-fn both_classical_methods_with_their_radius() {
+fn the_classical_methods_with_their_radius() {
     let d = dir("classical");
     let (img, mask) = write_pair(&d, "a", 24, 16, 24);
     let input = image::open(&img).unwrap().to_rgb8();
@@ -137,8 +137,9 @@ fn both_classical_methods_with_their_radius() {
         ("telea", pconv::infer::Classical::Telea),
         ("ns", pconv::infer::Classical::NavierStokes),
         ("biharmonic", pconv::infer::Classical::Biharmonic),
+        ("fsr", pconv::infer::Classical::Fsr),
     ] {
-        let radii = if method != pconv::infer::Classical::Biharmonic {
+        let radii = if matches!(name, "telea" | "ns") {
             &[(3, None), (6, Some("6"))][..]
         } else {
             &[(3, None)][..]
@@ -162,6 +163,10 @@ fn both_classical_methods_with_their_radius() {
     }
     for (extra, needle) in [
         (&["--radius", "3"][..], "telea and ns only"),
+        (
+            &["--method", "fsr", "--radius", "3"][..],
+            "telea and ns only",
+        ),
         (&["--method", "ns", "--radius", "0"][..], "1 to 100"),
         (&["--method", "ns", "--ensemble", "2"][..], "--method pconv"),
     ] {
@@ -649,8 +654,28 @@ fn the_bundled_face_model_is_the_default_and_keeps_known_pixels() {
         &json,
     );
     assert!(table.contains("method: pconv\n"), "{table}");
-    for flag in ["--edge-blend", "--net-side"] {
-        let (ok, err) = inpaint(&img, &mask, &single, &["--method", "ns", flag, "4"]);
+    // FSR at the edges takes its own default depth.
+    let (table, _) = eval(
+        &[
+            "--images",
+            s(&img),
+            "--masks",
+            s(&mask),
+            "--edge-band",
+            "fsr",
+        ],
+        &json,
+    );
+    assert!(
+        table.contains("method: pconv, ensemble of 2, blended with FSR over 32 px from the edges"),
+        "{table}"
+    );
+    for (flag, value) in [
+        ("--edge-blend", "4"),
+        ("--net-side", "4"),
+        ("--edge-band", "fsr"),
+    ] {
+        let (ok, err) = inpaint(&img, &mask, &single, &["--method", "ns", flag, value]);
         let refusal = format!("{flag} applies to --method pconv only");
         assert!(!ok && err.contains(&refusal), "{err}");
     }

@@ -33,9 +33,11 @@ pub struct Settings {
     pub feather: usize,
     /// The model's self-ensemble of the image and its mirror image.
     pub average_flips: bool,
-    /// How deep, in pixels, the model's fill is blended with biharmonic
-    /// inpainting at the holes' edges (`--edge-blend`; 0: the network alone).
+    /// How deep, in pixels, the model's fill is blended with a classical
+    /// fill at the holes' edges (`--edge-blend`; 0: the network alone).
     pub edge_blend: usize,
+    /// Which classical fill (`--edge-band`).
+    pub edge_band: crate::infer::edge_blend::EdgeBand,
     /// The method in use when the app closed.
     pub method: Option<MethodChoice>,
     /// The model last loaded (also while a classical method is in use).
@@ -55,6 +57,7 @@ impl Default for Settings {
             feather: 0,
             average_flips: false,
             edge_blend: crate::infer::edge_blend::DEFAULT_BLEND_DEPTH,
+            edge_band: Default::default(),
             method: None,
             model: None,
             last_folder: None,
@@ -90,6 +93,7 @@ impl Settings {
                 .iter()
                 .min_by_key(|&&d| d.abs_diff(self.edge_blend))
                 .expect("choices"),
+            edge_band: self.edge_band,
             method: self.method.filter(|m| match m {
                 MethodChoice::Model(p) => exists(p),
                 MethodChoice::Classical(_) | MethodChoice::Fit => true,

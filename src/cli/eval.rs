@@ -46,6 +46,8 @@ pub struct EvalArgs {
     radius: Option<usize>,
     #[arg(long, alias = "thin-holes", help = method::EDGE_BLEND_HELP, value_parser = usize_in(0, 1000))]
     edge_blend: Option<usize>,
+    #[arg(long, value_enum, help = method::EDGE_BAND_HELP)]
+    edge_band: Option<method::EdgeBandArg>,
     #[arg(long, help = method::NET_SIDE_HELP, value_parser = usize_in(0, 65536))]
     net_side: Option<usize>,
     /// Also write every image's metrics and losses, and the bins, as JSON.
@@ -83,6 +85,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
         ensemble: a.ensemble,
         radius: a.radius,
         edge_blend: a.edge_blend,
+        edge_band: a.edge_band,
         net_side: a.net_side,
     };
     let mut m = method::load(a.method, a.model.as_deref(), options, &mut open)?;

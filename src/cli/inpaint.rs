@@ -51,6 +51,8 @@ pub struct InpaintArgs {
     radius: Option<usize>,
     #[arg(long, alias = "thin-holes", help = method::EDGE_BLEND_HELP, value_parser = usize_in(0, 1000))]
     edge_blend: Option<usize>,
+    #[arg(long, value_enum, help = method::EDGE_BAND_HELP)]
+    edge_band: Option<method::EdgeBandArg>,
     #[arg(long, help = method::NET_SIDE_HELP, value_parser = usize_in(0, 65536))]
     net_side: Option<usize>,
     /// Training steps per image of --method fit.
@@ -277,6 +279,7 @@ fn load_method(a: &InpaintArgs) -> Result<Method> {
             ensemble: a.ensemble,
             radius: a.radius,
             edge_blend: a.edge_blend,
+            edge_band: a.edge_band,
             net_side: a.net_side,
         },
         method::open_gpu,

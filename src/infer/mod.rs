@@ -77,7 +77,7 @@ impl Method {
     }
 
     /// The name, the ensemble where the network averages several passes,
-    /// and the band blended with biharmonic: "pconv, ensemble of 2,
+    /// and the band blended with a classical fill: "pconv, ensemble of 2,
     /// blended with biharmonic over 16 px from the edges".
     pub fn label(&self) -> String {
         let mut label = self.name().to_string();
@@ -87,7 +87,8 @@ impl Method {
             }
             if m.blend_depth() > 1 {
                 label += &format!(
-                    ", blended with biharmonic over {} px from the edges",
+                    ", blended with {} over {} px from the edges",
+                    m.blend_band().label(),
                     m.blend_depth()
                 );
             }

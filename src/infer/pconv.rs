@@ -34,6 +34,8 @@ pub struct PConvModel {
     /// The depth over which the fill goes from biharmonic at a hole's
     /// edge to the network (`edge_blend`); 0: the network alone.
     blend_depth: usize,
+    /// What the network's fill is blended with there.
+    blend_band: super::edge_blend::EdgeBand,
     /// The longest side the network works at (`net_side`); None: the
     /// image's own size.
     net_side: Option<usize>,
@@ -78,6 +80,7 @@ impl PConvModel {
             max_side: None,
             progress: None,
             blend_depth: 0,
+            blend_band: Default::default(),
         }
     }
 
@@ -98,6 +101,15 @@ impl PConvModel {
     /// network alone.
     pub fn set_blend_depth(&mut self, depth: usize) {
         self.blend_depth = depth;
+    }
+
+    /// What the network's fill is blended with near the edges.
+    pub fn set_blend_band(&mut self, band: super::edge_blend::EdgeBand) {
+        self.blend_band = band;
+    }
+
+    pub fn blend_band(&self) -> super::edge_blend::EdgeBand {
+        self.blend_band
     }
 
     /// 0: `predict` is the network's output (so the GPU's composite of it
@@ -208,7 +220,7 @@ impl PConvModel {
             }
             fill
         })?;
-        super::edge_blend::blend_with_biharmonic(image, holes, &mut fill, self.blend_depth)?;
+        super::edge_blend::blend(image, holes, &mut fill, self.blend_depth, self.blend_band)?;
         Ok(fill)
     }
 

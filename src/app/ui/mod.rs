@@ -20,6 +20,7 @@ use super::view::View;
 use super::worker::Inpainter;
 use crate::gpu::{context, GpuContext};
 use crate::infer::classical::DEFAULT_RADIUS;
+use crate::infer::edge_blend::EdgeBand;
 use crate::infer::{Classical, Ensemble, Method};
 
 /// How holes are filled in the window.
@@ -50,13 +51,13 @@ pub struct LaunchOptions {
 
 /// Loads a method for the inpainting worker on the app's device (None for
 /// "fit this image", which runs on its own thread); a model averages
-/// `ensemble` transforms of the image and blends its fill with biharmonic
-/// inpainting over `edge_blend` pixels from the holes' edges.
+/// `ensemble` transforms of the image and blends its fill with the
+/// settings' classical fill over their depth from the holes' edges.
 pub fn load_method(
     choice: &MethodChoice,
     gpu: &GpuContext,
     ensemble: Ensemble,
-    edge_blend: usize,
+    settings: &Settings,
 ) -> crate::Result<Option<Method>> {
     match choice {
         MethodChoice::Classical(method) => Ok(Some(Method::Classical {
@@ -67,7 +68,8 @@ pub fn load_method(
             let ck = crate::model::Checkpoint::read(p)?.for_inference();
             let mut model = crate::infer::PConvModel::new(gpu, ck);
             model.set_ensemble(ensemble);
-            model.set_blend_depth(edge_blend);
+            model.set_blend_depth(settings.edge_blend);
+            model.set_blend_band(settings.edge_band);
             Ok(Some(Method::PConv(Box::new(model))))
         }
         MethodChoice::Fit => Ok(None),
@@ -158,20 +160,19 @@ impl PConvApp {
         let textures = renderer.is_some();
         // A remembered model that no longer loads is not worth refusing to
         // start over: the default method runs, and the status says why.
-        let (start, loaded, message) =
-            match load_method(&start, &gpu, ensemble, settings.edge_blend) {
-                Ok(m) => (start, m, None),
-                Err(e) if opts.method.is_none() => {
-                    let fallback = opts.default_method.clone();
-                    let m = load_method(&fallback, &gpu, ensemble, settings.edge_blend)?;
-                    (
-                        fallback,
-                        m,
-                        Some(format!("the last model did not load: {e}")),
-                    )
-                }
-                Err(e) => return Err(e),
-            };
+        let (start, loaded, message) = match load_method(&start, &gpu, ensemble, &settings) {
+            Ok(m) => (start, m, None),
+            Err(e) if opts.method.is_none() => {
+                let fallback = opts.default_method.clone();
+                let m = load_method(&fallback, &gpu, ensemble, &settings)?;
+                (
+                    fallback,
+                    m,
+                    Some(format!("the last model did not load: {e}")),
+                )
+            }
+            Err(e) => return Err(e),
+        };
         let inpainter = Inpainter::start(loaded.unwrap_or(telea), textures);
         let paths = side_panel::Paths::new(&doc, model_field.as_deref());
         let mut app = PConvApp {
@@ -344,6 +345,13 @@ impl PConvApp {
         }
     }
 
+    /// The classical fill of the model's edge blend, at the depth it was
+    /// measured best at (reloads the model when it is the method in use).
+    fn set_edge_band(&mut self, band: EdgeBand) {
+        self.settings.edge_band = band;
+        self.set_edge_blend(band.default_depth());
+    }
+
     /// Turns the model's self-ensemble on or off (reloads the model when it
     /// is the method in use).
     fn set_ensemble(&mut self, ensemble: Ensemble) {
@@ -355,7 +363,7 @@ impl PConvApp {
     }
 
     fn switch_method(&mut self, choice: MethodChoice) {
-        match load_method(&choice, &self.gpu, self.ensemble, self.settings.edge_blend) {
+        match load_method(&choice, &self.gpu, self.ensemble, &self.settings) {
             Ok(Some(m)) => {
                 if let MethodChoice::Model(p) = &choice {
                     self.settings.model = Some(p.clone());

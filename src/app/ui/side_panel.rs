@@ -8,6 +8,7 @@ use crate::app::document::Document;
 use crate::app::mask_edit::Tool;
 use crate::app::settings;
 use crate::app::view::View;
+use crate::infer::edge_blend::EdgeBand;
 use crate::infer::{Classical, Ensemble};
 
 /// The panel's editable path fields.
@@ -249,8 +250,30 @@ fn model_options(app: &mut PConvApp, ui: &mut egui::Ui) {
             app.set_ensemble(if mirror { Ensemble::MIRROR } else { Ensemble::SINGLE });
         }
     ui.horizontal(|ui| {
+        ui.label("Edge fill:").on_hover_text(
+            "The classical fill near the holes' edges, which hands over to the network's deeper in",
+        );
+        for (band, hover) in [
+            (EdgeBand::Biharmonic, "the smoothest surface: best on faces"),
+            (
+                EdgeBand::Fsr,
+                "frequency selective reconstruction: best on photos",
+            ),
+        ] {
+            let on = app.settings.edge_band == band;
+            if ui
+                .selectable_label(on, band.label())
+                .on_hover_text(hover)
+                .clicked()
+                && !on
+            {
+                app.set_edge_band(band);
+            }
+        }
+    });
+    ui.horizontal(|ui| {
         ui.label("Edge blend:")
-            .on_hover_text("Near a hole's edge the fill is biharmonic inpainting's, handing over to the network's at this depth: higher scores better (PSNR, SSIM), lower keeps more of the network's texture");
+            .on_hover_text("Near a hole's edge the fill is the classical one's, handing over to the network's at this depth: higher scores better (PSNR, SSIM), lower keeps more of the network's texture");
         for depth in settings::EDGE_BLENDS {
             let label = if depth == 0 { "off".to_string() } else { format!("{depth} px") };
             let on = app.settings.edge_blend == depth;

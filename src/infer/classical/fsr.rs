@@ -506,6 +506,7 @@ struct Tables {
     /// OpenCV's `frequency_weighting` over the half spectrum: low
     /// frequencies are preferred, 1 - |(k, l)| √2 / FFT with k, l folded.
     frequency: [f64; FFT * HALF],
+    frequency_squared: [f64; FFT * HALF],
     /// Per block size, ρ^d at each offset (dy, dx) + 0.5 from a window's
     /// centre, |dy|, |dx| ≤ FFT.
     decay: [Vec<f64>; 3],
@@ -543,6 +544,7 @@ impl Tables {
         Tables {
             twiddle,
             frequency,
+            frequency_squared: frequency.map(|f| f * f),
             decay,
         }
     }
@@ -552,30 +554,62 @@ impl Tables {
         self.decay[level][((dy + FFT as i64) * side + dx + FFT as i64) as usize]
     }
 
-    /// The 2-D DFT (forward, unscaled) of a real FFT × FFT array that is
-    /// zero outside `rows`, its first `spectrum_cols` columns: the rows'
-    /// transforms, then the columns'.
-    fn dft(&self, x: &[f64], rows: std::ops::Range<usize>, spectrum_cols: usize) -> Vec<Complex> {
-        let mut along = vec![Complex::default(); FFT * spectrum_cols];
+    /// The 2-D DFTs (forward, unscaled) of two real FFT × FFT arrays that
+    /// are zero outside `rows`: all of `a`'s, the first `HALF` columns of
+    /// `b`'s. Each row of the two is one complex transform (a + ib, split
+    /// by symmetry), and `a`'s other columns mirror its first ones.
+    fn dft_pair(
+        &self,
+        a: &[f64],
+        b: &[f64],
+        rows: std::ops::Range<usize>,
+    ) -> (Vec<Complex>, Vec<Complex>) {
+        let mut along_a = vec![Complex::default(); FFT * HALF];
+        let mut along_b = vec![Complex::default(); FFT * HALF];
         let mut line = [Complex::default(); FFT];
-        for u in rows.clone() {
-            for (l, v) in line.iter_mut().zip(&x[u * FFT..][..FFT]) {
-                *l = Complex { re: *v, im: 0.0 };
+        for u in rows {
+            for (z, (&x, &y)) in line
+                .iter_mut()
+                .zip(a[u * FFT..][..FFT].iter().zip(&b[u * FFT..][..FFT]))
+            {
+                *z = Complex { re: x, im: y };
             }
             self.fft(&mut line);
-            along[u * spectrum_cols..][..spectrum_cols].copy_from_slice(&line[..spectrum_cols]);
-        }
-        let mut out = vec![Complex::default(); FFT * spectrum_cols];
-        for l in 0..spectrum_cols {
-            for (k, c) in line.iter_mut().enumerate() {
-                *c = along[k * spectrum_cols + l];
+            for k in 0..HALF {
+                let (z, m) = (line[k], line[(FFT - k) % FFT].conj());
+                along_a[u * HALF + k] = Complex {
+                    re: (z.re + m.re) / 2.0,
+                    im: (z.im + m.im) / 2.0,
+                };
+                // (z - m) / 2i
+                along_b[u * HALF + k] = Complex {
+                    re: (z.im - m.im) / 2.0,
+                    im: (m.re - z.re) / 2.0,
+                };
             }
-            self.fft(&mut line);
-            for (k, c) in line.iter().enumerate() {
-                out[k * spectrum_cols + l] = *c;
+        }
+        let columns = |along: &[Complex], out: &mut [Complex], out_cols: usize| {
+            let mut line = [Complex::default(); FFT];
+            for l in 0..HALF {
+                for (k, c) in line.iter_mut().enumerate() {
+                    *c = along[k * HALF + l];
+                }
+                self.fft(&mut line);
+                for (k, c) in line.iter().enumerate() {
+                    out[k * out_cols + l] = *c;
+                }
+            }
+        };
+        let mut full_a = vec![Complex::default(); FFT * FFT];
+        columns(&along_a, &mut full_a, FFT);
+        for k in 0..FFT {
+            for l in HALF..FFT {
+                full_a[k * FFT + l] = full_a[((FFT - k) % FFT) * FFT + FFT - l].conj();
             }
         }
-        out
+        let mut half_b = vec![Complex::default(); FFT * HALF];
+        columns(&along_b, &mut half_b, HALF);
+        (full_a, half_b)
     }
 
     /// In place, forward, unscaled: radix-2 decimation in time.
@@ -640,12 +674,11 @@ fn extrapolate(
             fw[u * FFT + v] = values[r * cols + c] * w[u * FFT + v];
         }
     }
-    let spectrum_w = tables.dft(&w, oy..oy + rows, FFT);
+    let (spectrum_w, mut residual) = tables.dft_pair(&w, &fw, oy..oy + rows);
     let total = spectrum_w[0].re;
     if total == 0.0 {
         return None;
     }
-    let mut residual = tables.dft(&fw, oy..oy + rows, HALF);
     let deviation = if deviation == 0.0 {
         std_dev(values, weights)
     } else {
@@ -672,16 +705,28 @@ fn extrapolate(
     let mut model = vec![Complex::default(); FFT * FFT];
     let mut chosen: Vec<(usize, usize)> = Vec::new();
     let mut done = 0;
-    let mut projection = [0.0; FFT * HALF];
+    let mut squared = [0.0; FFT * HALF];
     while done < iterations {
-        for ((p, r), f) in projection.iter_mut().zip(&residual).zip(&tables.frequency) {
-            *p = r.abs() * f;
+        // OpenCV's projection |Rw| · weighting, computed exactly only
+        // where its square (no root) comes within 0.002 of the largest:
+        // every entry within 0.001 of the maximum is among those.
+        for ((q, r), f) in squared
+            .iter_mut()
+            .zip(&residual)
+            .zip(&tables.frequency_squared)
+        {
+            *q = (r.re * r.re + r.im * r.im) * f;
         }
-        let max = projection.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let largest = squared.iter().copied().fold(0.0, f64::max).sqrt();
+        let floor = (largest - 0.002).max(0.0).powi(2);
+        let projection = |i: usize| residual[i].abs() * tables.frequency[i];
+        let max = (0..FFT * HALF)
+            .filter(|&i| squared[i] >= floor)
+            .map(projection)
+            .fold(f64::NEG_INFINITY, f64::max);
         // The first within 0.001 of the largest, as OpenCV picks it.
-        let at = projection
-            .iter()
-            .position(|p| (p - max).abs() < 0.001)
+        let at = (0..FFT * HALF)
+            .find(|&i| squared[i] >= floor && (projection(i) - max).abs() < 0.001)
             .unwrap_or(0);
         let (mut u, v) = (at / HALF, at % HALF);
         let half = FFT / 2;

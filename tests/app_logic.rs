@@ -397,6 +397,7 @@ mod settings {
 
     use pconv::app::settings::{Settings, KEY};
     use pconv::app::ui::MethodChoice;
+    use pconv::infer::edge_blend::EdgeBand;
     use pconv::infer::Classical;
 
     #[derive(Default)]
@@ -443,6 +444,7 @@ mod settings {
             Classical::Telea,
             Classical::NavierStokes,
             Classical::Biharmonic,
+            Classical::Fsr,
         ] {
             let chosen = Settings {
                 method: Some(MethodChoice::Classical(c)),
@@ -472,8 +474,19 @@ mod settings {
             (old.radius, old.feather, old.overlay_opacity, old.grow_by),
             (500.0, 32, 0.0, Settings::default().grow_by)
         );
-        // The edge blend takes the nearest depth the panel offers.
+        // The edge blend takes the nearest depth the panel offers; the
+        // band is biharmonic unless chosen.
         assert_eq!(old.edge_blend, 16);
+        assert_eq!(old.edge_band, EdgeBand::Biharmonic);
+        let fsr = Settings {
+            edge_band: EdgeBand::Fsr,
+            edge_blend: EdgeBand::Fsr.default_depth(),
+            ..Settings::default()
+        };
+        let mut kept = Memory::default();
+        eframe::set_value(&mut kept, KEY, &fsr);
+        assert_eq!(load(&kept), fsr);
+        assert!(pconv::app::settings::EDGE_BLENDS.contains(&EdgeBand::Fsr.default_depth()));
         let default = pconv::infer::edge_blend::DEFAULT_BLEND_DEPTH;
         assert_eq!(Settings::default().edge_blend, default);
         assert!(pconv::app::settings::EDGE_BLENDS.contains(&default));

@@ -52,6 +52,7 @@ pub fn launch_options(a: AppArgs) -> Result<LaunchOptions> {
         (Some(MethodArg::Ns), _) => Some(MethodChoice::Classical(Classical::NavierStokes)),
         (Some(MethodArg::Biharmonic), _) => Some(MethodChoice::Classical(Classical::Biharmonic)),
         (Some(MethodArg::Fsr), _) => Some(MethodChoice::Classical(Classical::Fsr)),
+        (Some(MethodArg::FsrBest), _) => Some(MethodChoice::Classical(Classical::FsrBest)),
         (Some(MethodArg::Fit), _) => Some(MethodChoice::Fit),
         (Some(MethodArg::Pconv) | None, Some(p)) => Some(MethodChoice::Model(p)),
         (Some(MethodArg::Pconv), None) => Some(default_method.clone()),

@@ -28,8 +28,11 @@ pub enum MethodArg {
     /// Frequency selective reconstruction (Seiler et al. 2015): each block
     /// and its surroundings modelled as a sum of Fourier basis functions,
     /// exactly as opencv-contrib's xphoto INPAINT_FSR_FAST. The strongest
-    /// classical method on photos, and the slowest.
+    /// classical method on photos but for fsr-best.
     Fsr,
+    /// FSR as opencv-contrib's INPAINT_FSR_BEST: larger windows, smaller
+    /// blocks, more basis functions; about 20 times the time of fsr.
+    FsrBest,
     /// "Fit this image": train a small fresh network on each image itself
     /// (its known pixels under random masks) for --fit-steps, then fill it.
     Fit,
@@ -128,6 +131,7 @@ pub fn load(
         MethodArg::Ns => classical(Classical::NavierStokes),
         MethodArg::Biharmonic => classical(Classical::Biharmonic),
         MethodArg::Fsr => classical(Classical::Fsr),
+        MethodArg::FsrBest => classical(Classical::FsrBest),
         MethodArg::Fit => {
             let ctx = ctx()?;
             let opts = FitOptions::for_adapter(ctx.is_cpu());

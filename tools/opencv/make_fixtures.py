@@ -2,7 +2,7 @@
 """Writes tests/fixtures/opencv/: small images and masks (white = hole)
 with OpenCV's own cv2.inpaint results, which tests/classical.rs compares
 pconv's Telea and Navier-Stokes against, and opencv-contrib's
-cv2.xphoto.inpaint INPAINT_FSR_FAST results for pconv's FSR. Run once with OpenCV installed
+cv2.xphoto.inpaint INPAINT_FSR_FAST and _BEST results for pconv's FSR. Run once with OpenCV installed
 (tools/opencv/setup.sh):
 
     tools/opencv/.venv/bin/python tools/opencv/make_fixtures.py
@@ -87,11 +87,11 @@ def cases():
     yield "fsr_photo", photo, blob, [], ["fsr"]
 
 
-def fsr(image, mask):
-    """FSR fast; xphoto's mask marks the known pixels."""
+def fsr(image, mask, flag):
+    """FSR; xphoto's mask marks the known pixels."""
     out = np.zeros_like(image)
     bgr = image[:, :, ::-1].copy()
-    cv2.xphoto.inpaint(bgr, (mask == 0).astype(np.uint8) * 255, out, cv2.xphoto.INPAINT_FSR_FAST)
+    cv2.xphoto.inpaint(bgr, (mask == 0).astype(np.uint8) * 255, out, flag)
     return out[:, :, ::-1]
 
 
@@ -111,8 +111,10 @@ def main():
                 cv2.imwrite(os.path.join(d, file), out[:, :, ::-1])
                 manifest.append({"case": name, "method": method, "radius": radius, "file": file})
         if not only or "fsr" in only[0]:
-            cv2.imwrite(os.path.join(d, "fsr.png"), fsr(image, mask)[:, :, ::-1])
-            manifest.append({"case": name, "method": "fsr", "file": "fsr.png"})
+            for method, flag in [("fsr", cv2.xphoto.INPAINT_FSR_FAST), ("fsr-best", cv2.xphoto.INPAINT_FSR_BEST)]:
+                file = method.replace("-", "_") + ".png"
+                cv2.imwrite(os.path.join(d, file), fsr(image, mask, flag)[:, :, ::-1])
+                manifest.append({"case": name, "method": method, "file": file})
         print(name, image.shape, "holes %.1f %%" % (100.0 * (mask > 0).mean()))
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump({"opencv": cv2.__version__, "results": manifest}, f, indent=1)

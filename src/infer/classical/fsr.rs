@@ -24,38 +24,35 @@ use image::RgbImage;
 
 use crate::raster::HoleMap;
 
-/// The side of the transform window (a power of two: twiddle indices wrap
-/// with a mask).
-const FFT: usize = 32;
-/// Columns of a real window's spectrum that are not mirror images of
-/// others.
-const HALF: usize = FFT / 2 + 1;
+/// The largest blocks' side.
 const BLOCK_MAX: usize = 16;
-const BLOCK_MIN: usize = 4;
-/// The number of basis functions per block is `ITERATIONS_PER_DEVIATION`
-/// times the known pixels' standard deviation (of values / 255), within
-/// these bounds.
-const MIN_ITERATIONS: i64 = 20;
-const MAX_ITERATIONS: i64 = 100;
-const ITERATIONS_PER_DEVIATION: f64 = 1000.0;
-/// The share of the residual's projection each chosen basis function
-/// takes (the basis is not orthogonal under the window's weights).
-const ORTHOGONALITY_CORRECTION: f64 = 0.5;
 /// A filled pixel's weight in later windows; a known pixel's is 1.
 const FILLED_WEIGHT: f64 = 0.5;
-/// Per block size (16, 8, 4): how fast the window's weights decay per
+/// Per block size (16, 8, 4, 2): how fast the window's weights decay per
 /// pixel from its centre.
-const RHO: [f64; 3] = [0.80, 0.70, 0.66];
-/// Per block size (16, 8): a block whose known pixels' standard deviation
-/// (of values / 255) is below this is filled whole, else split in four.
-const LUMA_SMOOTH: [f64; 2] = [0.014, 0.030];
-const CHROMA_SMOOTH: [f64; 2] = [0.006, 0.010];
+const RHO: [f64; 4] = [0.80, 0.70, 0.66, 0.64];
+/// Per block size (16, 8, 4): a block whose known pixels' standard
+/// deviation (of values / 255) is below this is filled whole, else split
+/// in four (the smallest blocks are always filled).
+const LUMA_SMOOTH: [f64; 3] = [0.014, 0.030, 0.090];
+const CHROMA_SMOOTH: [f64; 3] = [0.006, 0.010, 0.028];
+
+/// OpenCV's two quality profiles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Quality {
+    /// `INPAINT_FSR_FAST`: 32² windows, blocks down to 4 pixels, 20 to
+    /// 100 basis functions.
+    Fast,
+    /// `INPAINT_FSR_BEST`: 64² windows, blocks down to 2 pixels, 50 to 400
+    /// basis functions; about 20 times the work.
+    Best,
+}
 
 /// Fills the holes of an 8-bit image as `cv::xphoto::inpaint(src, known,
-/// dst, INPAINT_FSR_FAST)`; known pixels are returned unchanged (OpenCV
-/// returns them through a YCrCb round trip, a unit off here and there).
-/// The caller handles an image with no known pixel.
-pub fn fill(image: &RgbImage, holes: &HoleMap) -> RgbImage {
+/// dst, INPAINT_FSR_FAST or _BEST)`; known pixels are returned unchanged
+/// (OpenCV returns them through a YCrCb round trip, a unit off here and
+/// there). The caller handles an image with no known pixel.
+pub fn fill(image: &RgbImage, holes: &HoleMap, quality: Quality) -> RgbImage {
     let (w, h) = (image.width() as usize, image.height() as usize);
     assert_eq!(holes.holes.len(), w * h, "one flag per pixel");
     let known: Vec<bool> = holes.holes.iter().map(|&hole| !hole).collect();
@@ -65,7 +62,7 @@ pub fn fill(image: &RgbImage, holes: &HoleMap) -> RgbImage {
             plane[i] = f64::from(v);
         }
     }
-    let tables = Tables::new();
+    let tables = Profile::new(quality);
     // The channels are independent: one thread each.
     let filled: Vec<Vec<f64>> = std::thread::scope(|s| {
         let workers: Vec<_> = planes
@@ -189,7 +186,7 @@ impl Channel {
     }
 
     /// The channel with every hole filled.
-    fn reconstruct(mut self, smooth: [f64; 2], tables: &Tables) -> Vec<f64> {
+    fn reconstruct(mut self, smooth: [f64; 3], tables: &Profile) -> Vec<f64> {
         let (w, h) = (self.width, self.height);
         // The blocks of 16 with a hole, then those split at each size.
         let mut todo: Vec<(usize, usize)> = Vec::new();
@@ -202,19 +199,19 @@ impl Channel {
         }
         let mut size = BLOCK_MAX;
         let mut level = 0;
-        let mut border = (FFT - size) / 2;
+        let mut border = (tables.fft - size) / 2;
         let mut later: Vec<(usize, usize)> = Vec::new();
-        while size >= BLOCK_MIN {
+        while size >= tables.block_min {
             // OpenCV's grid drops the last partial block of each row and
             // column (see `fill_leftovers`).
             let (cols, rows) = (w / size, h / size);
             let mut deviation = vec![0.0; cols * rows];
-            let mut selected = vec![size == BLOCK_MIN; cols * rows];
-            if size > BLOCK_MIN {
+            let mut selected = vec![size == tables.block_min; cols * rows];
+            if size > tables.block_min {
                 if size < BLOCK_MAX {
                     todo = std::mem::take(&mut later);
                 }
-                border = (FFT - size) / 2;
+                border = (tables.fft - size) / 2;
                 later.clear();
                 for &(bx, by) in todo.iter().filter(|&&(bx, by)| bx < cols && by < rows) {
                     // OpenCV reads the values as given (0 in the holes)
@@ -256,7 +253,7 @@ impl Channel {
             }
             size /= 2;
             level += 1;
-            border = (FFT - size) / 2;
+            border = (tables.fft - size) / 2;
             if later.is_empty() {
                 break;
             }
@@ -326,7 +323,7 @@ impl Channel {
         win: &Window,
         level: usize,
         deviation: f64,
-        tables: &Tables,
+        tables: &Profile,
         only_unfilled: bool,
     ) {
         let values = self.cut(&self.values, win);
@@ -358,19 +355,20 @@ impl Channel {
 
     /// Fills the holes OpenCV's grid leaves (the last partial blocks of
     /// each row and column, or a whole image under 16 pixels on a side):
-    /// blocks of 4 over those rows and columns, the last one flush with
-    /// the image's edge, in raster order, again while any is left.
-    fn fill_leftovers(&mut self, tables: &Tables) {
+    /// the smallest blocks over those rows and columns, the last one flush
+    /// with the image's edge, in raster order, again while any is left.
+    fn fill_leftovers(&mut self, tables: &Profile) {
         let (w, h) = (self.width, self.height);
         let starts = |n: usize| -> Vec<(usize, usize)> {
-            let size = BLOCK_MIN.min(n);
+            let size = tables.block_min.min(n);
             let mut s: Vec<usize> = (0..=n - size).step_by(size).collect();
             if !n.is_multiple_of(size) {
                 s.push(n - size);
             }
             s.into_iter().map(|p| (p, size)).collect()
         };
-        let border = (FFT - BLOCK_MIN) / 2;
+        let border = (tables.fft - tables.block_min) / 2;
+        let level = (BLOCK_MAX / tables.block_min).trailing_zeros() as usize;
         loop {
             let open_before = self.weights.iter().filter(|&&wt| wt == 0.0).count();
             if open_before == 0 {
@@ -382,7 +380,7 @@ impl Channel {
                         (y..y + rows).any(|r| self.weights[r * w + x..][..cols].contains(&0.0));
                     if open {
                         let win = self.window(x, y, cols, rows, border);
-                        self.extrapolate_into(&win, 2, 0.0, tables, true);
+                        self.extrapolate_into(&win, level, 0.0, tables, true);
                     }
                 }
             }
@@ -499,63 +497,100 @@ impl Complex {
     }
 }
 
-/// What every block's transform shares.
-struct Tables {
-    /// e^{-2πi j / FFT} for j in 0..FFT.
-    twiddle: [Complex; FFT],
+/// A quality profile's parameters and what every block's transform
+/// shares.
+struct Profile {
+    /// The side of the transform window (a power of two: twiddle indices
+    /// wrap with a mask), and the columns of a real window's spectrum
+    /// that are not mirror images of others.
+    fft: usize,
+    half: usize,
+    block_min: usize,
+    /// The number of basis functions per block is
+    /// `iterations_per_deviation` times the known pixels' standard
+    /// deviation (of values / 255), within these bounds.
+    min_iterations: i64,
+    max_iterations: i64,
+    iterations_per_deviation: f64,
+    /// The share of the residual's projection each chosen basis function
+    /// takes (the basis is not orthogonal under the window's weights).
+    orthogonality_correction: f64,
+    /// e^{-2πi j / fft} for j in 0..fft.
+    twiddle: Vec<Complex>,
     /// OpenCV's `frequency_weighting` over the half spectrum: low
-    /// frequencies are preferred, 1 - |(k, l)| √2 / FFT with k, l folded.
-    frequency: [f64; FFT * HALF],
-    frequency_squared: [f64; FFT * HALF],
+    /// frequencies are preferred, 1 - |(k, l)| √2 / fft with k, l folded
+    /// (never negative).
+    frequency: Vec<f64>,
+    frequency_squared: Vec<f64>,
     /// Per block size, ρ^d at each offset (dy, dx) + 0.5 from a window's
-    /// centre, |dy|, |dx| ≤ FFT.
-    decay: [Vec<f64>; 3],
+    /// centre, |dy|, |dx| ≤ fft.
+    decay: [Vec<f64>; 4],
 }
 
-impl Tables {
-    fn new() -> Tables {
-        let mut twiddle = [Complex::default(); FFT];
-        for (j, t) in twiddle.iter_mut().enumerate() {
-            let a = 2.0 * std::f64::consts::PI * j as f64 / FFT as f64;
-            *t = Complex {
-                re: a.cos(),
-                im: -a.sin(),
-            };
-        }
-        let mut frequency = [0.0; FFT * HALF];
-        let n = FFT as f64;
-        for y in 0..FFT {
-            for x in 0..HALF {
+impl Profile {
+    fn new(quality: Quality) -> Profile {
+        let (
+            fft,
+            block_min,
+            min_iterations,
+            max_iterations,
+            iterations_per_deviation,
+            orthogonality_correction,
+        ) = match quality {
+            Quality::Fast => (32, 4, 20, 100, 1000.0, 0.5),
+            Quality::Best => (64, 2, 50, 400, 2000.0, 0.2),
+        };
+        let half = fft / 2 + 1;
+        let twiddle = (0..fft)
+            .map(|j| {
+                let a = 2.0 * std::f64::consts::PI * j as f64 / fft as f64;
+                Complex {
+                    re: a.cos(),
+                    im: -a.sin(),
+                }
+            })
+            .collect();
+        let mut frequency = vec![0.0; fft * half];
+        let n = fft as f64;
+        for y in 0..fft {
+            for x in 0..half {
                 let y2 = n / 2.0 - (y as f64 - n / 2.0).abs();
                 let x2 = n / 2.0 - (x as f64 - n / 2.0).abs();
-                frequency[y * HALF + x] = 1.0 - (x2 * x2 + y2 * y2).sqrt() * 2f64.sqrt() / n;
+                frequency[y * half + x] = 1.0 - (x2 * x2 + y2 * y2).sqrt() * 2f64.sqrt() / n;
             }
         }
         let decay = RHO.map(|rho| {
-            let side = 2 * FFT + 1;
+            let side = 2 * fft + 1;
             (0..side * side)
                 .map(|i| {
-                    let dy = (i / side) as f64 - FFT as f64 + 0.5;
-                    let dx = (i % side) as f64 - FFT as f64 + 0.5;
+                    let dy = (i / side) as f64 - fft as f64 + 0.5;
+                    let dx = (i % side) as f64 - fft as f64 + 0.5;
                     rho.powf((dy.powi(2) + dx.powi(2)).sqrt())
                 })
                 .collect()
         });
-        Tables {
+        Profile {
+            fft,
+            half,
+            block_min,
+            min_iterations,
+            max_iterations,
+            iterations_per_deviation,
+            orthogonality_correction,
             twiddle,
+            frequency_squared: frequency.iter().map(|f| f * f).collect(),
             frequency,
-            frequency_squared: frequency.map(|f| f * f),
             decay,
         }
     }
 
     fn decay(&self, level: usize, dy: i64, dx: i64) -> f64 {
-        let side = 2 * FFT as i64 + 1;
-        self.decay[level][((dy + FFT as i64) * side + dx + FFT as i64) as usize]
+        let n = self.fft as i64;
+        self.decay[level][((dy + n) * (2 * n + 1) + dx + n) as usize]
     }
 
-    /// The 2-D DFTs (forward, unscaled) of two real FFT × FFT arrays that
-    /// are zero outside `rows`: all of `a`'s, the first `HALF` columns of
+    /// The 2-D DFTs (forward, unscaled) of two real n × n arrays that
+    /// are zero outside `rows`: all of `a`'s, the first `nh` columns of
     /// `b`'s. Each row of the two is one complex transform (a + ib, split
     /// by symmetry), and `a`'s other columns mirror its first ones.
     fn dft_pair(
@@ -564,67 +599,69 @@ impl Tables {
         b: &[f64],
         rows: std::ops::Range<usize>,
     ) -> (Vec<Complex>, Vec<Complex>) {
-        let mut along_a = vec![Complex::default(); FFT * HALF];
-        let mut along_b = vec![Complex::default(); FFT * HALF];
-        let mut line = [Complex::default(); FFT];
+        let (n, nh) = (self.fft, self.half);
+        let mut along_a = vec![Complex::default(); n * nh];
+        let mut along_b = vec![Complex::default(); n * nh];
+        let mut line = vec![Complex::default(); n];
         for u in rows {
             for (z, (&x, &y)) in line
                 .iter_mut()
-                .zip(a[u * FFT..][..FFT].iter().zip(&b[u * FFT..][..FFT]))
+                .zip(a[u * n..][..n].iter().zip(&b[u * n..][..n]))
             {
                 *z = Complex { re: x, im: y };
             }
-            self.fft(&mut line);
-            for k in 0..HALF {
-                let (z, m) = (line[k], line[(FFT - k) % FFT].conj());
-                along_a[u * HALF + k] = Complex {
+            self.transform(&mut line);
+            for k in 0..nh {
+                let (z, m) = (line[k], line[(n - k) % n].conj());
+                along_a[u * nh + k] = Complex {
                     re: (z.re + m.re) / 2.0,
                     im: (z.im + m.im) / 2.0,
                 };
                 // (z - m) / 2i
-                along_b[u * HALF + k] = Complex {
+                along_b[u * nh + k] = Complex {
                     re: (z.im - m.im) / 2.0,
                     im: (m.re - z.re) / 2.0,
                 };
             }
         }
         let columns = |along: &[Complex], out: &mut [Complex], out_cols: usize| {
-            let mut line = [Complex::default(); FFT];
-            for l in 0..HALF {
+            let mut line = vec![Complex::default(); n];
+            for l in 0..nh {
                 for (k, c) in line.iter_mut().enumerate() {
-                    *c = along[k * HALF + l];
+                    *c = along[k * nh + l];
                 }
-                self.fft(&mut line);
+                self.transform(&mut line);
                 for (k, c) in line.iter().enumerate() {
                     out[k * out_cols + l] = *c;
                 }
             }
         };
-        let mut full_a = vec![Complex::default(); FFT * FFT];
-        columns(&along_a, &mut full_a, FFT);
-        for k in 0..FFT {
-            for l in HALF..FFT {
-                full_a[k * FFT + l] = full_a[((FFT - k) % FFT) * FFT + FFT - l].conj();
+        let mut full_a = vec![Complex::default(); n * n];
+        columns(&along_a, &mut full_a, n);
+        for k in 0..n {
+            for l in nh..n {
+                full_a[k * n + l] = full_a[((n - k) % n) * n + n - l].conj();
             }
         }
-        let mut half_b = vec![Complex::default(); FFT * HALF];
-        columns(&along_b, &mut half_b, HALF);
+        let mut half_b = vec![Complex::default(); n * nh];
+        columns(&along_b, &mut half_b, nh);
         (full_a, half_b)
     }
 
     /// In place, forward, unscaled: radix-2 decimation in time.
-    fn fft(&self, a: &mut [Complex; FFT]) {
-        let bits = FFT.trailing_zeros();
-        for i in 0..FFT {
+    fn transform(&self, a: &mut [Complex]) {
+        let n = self.fft;
+        let bits = n.trailing_zeros();
+        for i in 0..n {
             let j = i.reverse_bits() >> (usize::BITS - bits);
             if i < j {
                 a.swap(i, j);
             }
         }
         let mut len = 2;
-        while len <= FFT {
-            let step = FFT / len;
-            for start in (0..FFT).step_by(len) {
+        while len <= n {
+            let step = n / len;
+            for start in (0..n).step_by(len) {
                 for k in 0..len / 2 {
                     let t = a[start + k + len / 2].mul(self.twiddle[k * step]);
                     let e = a[start + k];
@@ -653,13 +690,14 @@ fn extrapolate(
     win: &Window,
     level: usize,
     deviation: f64,
-    tables: &Tables,
+    tables: &Profile,
 ) -> Option<Vec<f64>> {
+    let (n, nh) = (tables.fft, tables.half);
     let (rows, cols) = (win.rows, win.cols);
-    let oy = (FFT - rows) / 2;
-    let ox = (FFT - cols) / 2;
-    let mut w = vec![0.0; FFT * FFT];
-    let mut fw = vec![0.0; FFT * FFT];
+    let oy = (n - rows) / 2;
+    let ox = (n - cols) / 2;
+    let mut w = vec![0.0; n * n];
+    let mut fw = vec![0.0; n * n];
     for r in 0..rows {
         for c in 0..cols {
             let (u, v) = (oy + r, ox + c);
@@ -670,8 +708,8 @@ fn extrapolate(
                 r as i64 - (rows / 2) as i64,
                 c as i64 - (cols / 2) as i64,
             );
-            w[u * FFT + v] = weights[r * cols + c] * decay;
-            fw[u * FFT + v] = values[r * cols + c] * w[u * FFT + v];
+            w[u * n + v] = weights[r * cols + c] * decay;
+            fw[u * n + v] = values[r * cols + c] * w[u * n + v];
         }
     }
     let (spectrum_w, mut residual) = tables.dft_pair(&w, &fw, oy..oy + rows);
@@ -684,28 +722,27 @@ fn extrapolate(
     } else {
         deviation
     };
-    let iterations = (ITERATIONS_PER_DEVIATION * deviation).round_ties_even();
+    let iterations = (tables.iterations_per_deviation * deviation).round_ties_even();
     // OpenCV's cvRound of NaN is the smallest int: the minimum.
     let iterations = if iterations.is_nan() {
-        MIN_ITERATIONS
+        tables.min_iterations
     } else {
-        (iterations as i64).clamp(MIN_ITERATIONS, MAX_ITERATIONS)
+        (iterations as i64).clamp(tables.min_iterations, tables.max_iterations)
     };
     // The weights' spectrum tiled 2 × 2 (OpenCV's `W_padded`): the
     // spectrum shifted by (u, v) is, at (r, c), the tile's
-    // (r + FFT - u, c + FFT - v), a row at a time.
-    let mut tiled = vec![Complex::default(); 4 * FFT * FFT];
-    for (r, row) in tiled.chunks_exact_mut(2 * FFT).enumerate() {
+    // (r + n - u, c + n - v), a row at a time.
+    let mut tiled = vec![Complex::default(); 4 * n * n];
+    for (r, row) in tiled.chunks_exact_mut(2 * n).enumerate() {
         for (c, x) in row.iter_mut().enumerate() {
-            *x = spectrum_w[(r % FFT) * FFT + c % FFT];
+            *x = spectrum_w[(r % n) * n + c % n];
         }
     }
-    let shifted_row =
-        |r: usize, u: usize, v: usize| &tiled[(r + FFT - u) * 2 * FFT + FFT - v..][..HALF];
-    let mut model = vec![Complex::default(); FFT * FFT];
+    let shifted_row = |r: usize, u: usize, v: usize| &tiled[(r + n - u) * 2 * n + n - v..][..nh];
+    let mut model = vec![Complex::default(); n * n];
     let mut chosen: Vec<(usize, usize)> = Vec::new();
     let mut done = 0;
-    let mut squared = [0.0; FFT * HALF];
+    let mut squared = vec![0.0; n * nh];
     while done < iterations {
         // OpenCV's projection |Rw| · weighting, computed exactly only
         // where its square (no root) comes within 0.002 of the largest:
@@ -720,47 +757,47 @@ fn extrapolate(
         let largest = squared.iter().copied().fold(0.0, f64::max).sqrt();
         let floor = (largest - 0.002).max(0.0).powi(2);
         let projection = |i: usize| residual[i].abs() * tables.frequency[i];
-        let max = (0..FFT * HALF)
+        let max = (0..n * nh)
             .filter(|&i| squared[i] >= floor)
             .map(projection)
             .fold(f64::NEG_INFINITY, f64::max);
         // The first within 0.001 of the largest, as OpenCV picks it.
-        let at = (0..FFT * HALF)
+        let at = (0..n * nh)
             .find(|&i| squared[i] >= floor && (projection(i) - max).abs() < 0.001)
             .unwrap_or(0);
-        let (mut u, v) = (at / HALF, at % HALF);
-        let half = FFT / 2;
+        let (mut u, v) = (at / nh, at % nh);
+        let half = n / 2;
         // The lower half of the first and middle columns mirror the upper.
         if (v == 0 || v == half) && u > half {
             let was = u;
-            u = FFT - u;
-            residual[u * HALF + v] = residual[was * HALF + v].conj();
+            u = n - u;
+            residual[u * nh + v] = residual[was * nh + v].conj();
         }
         let mirror = if (1..half).contains(&u) && (v == 0 || v == half) {
-            Some((FFT - u, v))
+            Some((n - u, v))
         } else if (u == 0 || u == half) && (1..half).contains(&v) {
-            Some((u, FFT - v))
+            Some((u, n - v))
         } else if u != 0 && u != half && (1..half).contains(&v) {
-            Some((FFT - u, FFT - v))
+            Some((n - u, n - v))
         } else {
             None
         };
-        let r = residual[u * HALF + v].scale(ORTHOGONALITY_CORRECTION);
+        let r = residual[u * nh + v].scale(tables.orthogonality_correction);
         let coefficient = Complex {
             re: r.re / total,
             im: r.im / total,
         };
-        let g = &mut model[u * FFT + v];
+        let g = &mut model[u * n + v];
         *g = Complex {
-            re: g.re + (FFT * FFT) as f64 * coefficient.re,
-            im: g.im + (FFT * FFT) as f64 * coefficient.im,
+            re: g.re + (n * n) as f64 * coefficient.re,
+            im: g.im + (n * n) as f64 * coefficient.im,
         };
         chosen.push((u, v));
         if let Some((um, vm)) = mirror {
-            model[um * FFT + vm] = model[u * FFT + v].conj();
+            model[um * n + vm] = model[u * n + v].conj();
             chosen.push((um, vm));
             let conj = coefficient.conj();
-            for (r, row) in residual.chunks_exact_mut(HALF).enumerate() {
+            for (r, row) in residual.chunks_exact_mut(nh).enumerate() {
                 let (s1, s2) = (shifted_row(r, u, v), shifted_row(r, um, vm));
                 for ((x, &w1), &w2) in row.iter_mut().zip(s1).zip(s2) {
                     let (a, b) = (coefficient.mul(w1), conj.mul(w2));
@@ -770,7 +807,7 @@ fn extrapolate(
             }
             done += 1;
         } else {
-            for (r, row) in residual.chunks_exact_mut(HALF).enumerate() {
+            for (r, row) in residual.chunks_exact_mut(nh).enumerate() {
                 for (x, &w1) in row.iter_mut().zip(shifted_row(r, u, v)) {
                     let a = coefficient.mul(w1);
                     x.re -= a.re;
@@ -786,13 +823,13 @@ fn extrapolate(
     chosen.dedup();
     let (top, left) = (oy + win.top, ox + win.left);
     let (rows, cols) = (win.block_rows, win.block_cols);
-    let mut by_row = vec![Complex::default(); rows * FFT];
+    let mut by_row = vec![Complex::default(); rows * n];
     for &(k, l) in &chosen {
-        let g = model[k * FFT + l];
+        let g = model[k * n + l];
         for r in 0..rows {
-            let t = tables.twiddle[(k * (top + r)) & (FFT - 1)].conj();
+            let t = tables.twiddle[(k * (top + r)) & (n - 1)].conj();
             let p = g.mul(t);
-            let x = &mut by_row[r * FFT + l];
+            let x = &mut by_row[r * n + l];
             x.re += p.re;
             x.im += p.im;
         }
@@ -801,12 +838,12 @@ fn extrapolate(
     for r in 0..rows {
         for c in 0..cols {
             let mut s = 0.0;
-            for l in 0..FFT {
-                let t = tables.twiddle[(l * (left + c)) & (FFT - 1)].conj();
-                let x = by_row[r * FFT + l];
+            for l in 0..n {
+                let t = tables.twiddle[(l * (left + c)) & (n - 1)].conj();
+                let x = by_row[r * n + l];
                 s += x.re * t.re - x.im * t.im;
             }
-            out[r * cols + c] = s / (FFT * FFT) as f64;
+            out[r * cols + c] = s / (n * n) as f64;
         }
     }
     Some(out)

@@ -8,7 +8,8 @@
 //! inpainting as scikit-image's `inpaint_biharmonic` (`biharmonic`): the
 //! smoothest surface through the known pixels, solved as one linear
 //! system; no radius. And opencv-contrib's frequency selective
-//! reconstruction (`fsr`, `cv::xphoto::inpaint` with `INPAINT_FSR_FAST`):
+//! reconstruction (`fsr`, `cv::xphoto::inpaint` with `INPAINT_FSR_FAST` or
+//! `_BEST`):
 //! blocks modelled as sums of Fourier basis functions, the best of these
 //! on photos; no radius either.
 pub mod biharmonic;
@@ -33,6 +34,7 @@ pub enum Classical {
     NavierStokes,
     Biharmonic,
     Fsr,
+    FsrBest,
 }
 
 impl Classical {
@@ -42,6 +44,7 @@ impl Classical {
             Classical::NavierStokes => "ns",
             Classical::Biharmonic => "biharmonic",
             Classical::Fsr => "fsr",
+            Classical::FsrBest => "fsr-best",
         }
     }
 
@@ -52,6 +55,7 @@ impl Classical {
             Classical::NavierStokes => "Navier–Stokes",
             Classical::Biharmonic => "Biharmonic",
             Classical::Fsr => "FSR",
+            Classical::FsrBest => "FSR (best)",
         }
     }
 
@@ -79,7 +83,8 @@ impl Classical {
             Classical::Biharmonic => {
                 Ok(biharmonic::fill(&Planes::from_rgb(image), &holes.holes)?.to_rgb())
             }
-            Classical::Fsr => Ok(fsr::fill(image, holes)),
+            Classical::Fsr => Ok(fsr::fill(image, holes, fsr::Quality::Fast)),
+            Classical::FsrBest => Ok(fsr::fill(image, holes, fsr::Quality::Best)),
             Classical::Telea | Classical::NavierStokes => {
                 Ok(self.march(image, holes, radius.clamp(1, 100)))
             }

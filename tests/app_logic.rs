@@ -475,18 +475,18 @@ mod settings {
             (500.0, 32, 0.0, Settings::default().grow_by)
         );
         // The edge blend takes the nearest depth the panel offers; the
-        // band is biharmonic unless chosen.
+        // band is the faces' unless chosen.
         assert_eq!(old.edge_blend, 16);
-        assert_eq!(old.edge_band, EdgeBand::Biharmonic);
+        assert_eq!(old.edge_band, EdgeBand::Faces);
         let fsr = Settings {
-            edge_band: EdgeBand::Fsr,
-            edge_blend: EdgeBand::Fsr.default_depth(),
+            edge_band: EdgeBand::Photos,
+            edge_blend: EdgeBand::Photos.default_depth(),
             ..Settings::default()
         };
         let mut kept = Memory::default();
         eframe::set_value(&mut kept, KEY, &fsr);
         assert_eq!(load(&kept), fsr);
-        assert!(pconv::app::settings::EDGE_BLENDS.contains(&EdgeBand::Fsr.default_depth()));
+        assert!(pconv::app::settings::EDGE_BLENDS.contains(&EdgeBand::Photos.default_depth()));
         let default = pconv::infer::edge_blend::DEFAULT_BLEND_DEPTH;
         assert_eq!(Settings::default().edge_blend, default);
         assert!(pconv::app::settings::EDGE_BLENDS.contains(&default));

@@ -125,7 +125,12 @@ fn rects(w: usize, h: usize, rs: &[(usize, usize, usize, usize)]) -> HoleMap {
 /// exactly; known pixels and depths 0 and 1 leave it alone.
 #[test]
 fn the_network_takes_over_from_the_classical_fill_with_depth() {
-    for with in [EdgeBand::Biharmonic, EdgeBand::Fsr] {
+    for with in [
+        EdgeBand::Faces,
+        EdgeBand::Photos,
+        EdgeBand::Biharmonic,
+        EdgeBand::Fsr,
+    ] {
         takes_over_with_depth(with);
     }
 }
@@ -168,17 +173,24 @@ fn takes_over_with_depth(with: EdgeBand) {
             given.data[c * w * h + i] = network.data[c * w * h + i];
         }
     }
-    let bh = match with {
-        EdgeBand::Biharmonic => biharmonic::fill(&given, &band).unwrap(),
-        EdgeBand::Fsr => {
-            let band = HoleMap {
+    // The band's fill: biharmonic's and FSR's, mixed by FSR's share.
+    let smooth = biharmonic::fill(&given, &band).unwrap();
+    let fsr = Classical::Fsr
+        .predict(
+            &given,
+            &HoleMap {
                 width: w,
                 height: h,
                 holes: band.clone(),
-            };
-            Classical::Fsr.predict(&given, &band, 0).unwrap()
-        }
-    };
+            },
+            0,
+        )
+        .unwrap();
+    let share = with.fsr_share();
+    let mut bh = smooth.clone();
+    for (m, (b, f)) in bh.data.iter_mut().zip(smooth.data.iter().zip(&fsr.data)) {
+        *m = (1.0 - share) * b + share * f;
+    }
     let (mut edge, mut deep) = (0, 0);
     for (i, &in_band) in band.iter().enumerate() {
         let t = if holes.holes[i] {

@@ -632,7 +632,7 @@ fn the_bundled_face_model_is_the_default_and_keeps_known_pixels() {
     let json = d.join("eval.json");
     let (table, v) = eval(&["--images", s(&img), "--masks", s(&mask)], &json);
     // The face model was trained on 128² faces: it works at most at 128 px.
-    let label = "pconv, ensemble of 2, blended with biharmonic over 16 px from the edges, the network at most 128 px a side";
+    let label = "pconv, ensemble of 2, blended with biharmonic and FSR (30 %) over 16 px from the edges, the network at most 128 px a side";
     assert!(table.contains(&format!("method: {label}")), "{table}");
     assert_eq!(v["method"], label);
     // The network alone (--edge-blend 0, also under its former name
@@ -654,7 +654,7 @@ fn the_bundled_face_model_is_the_default_and_keeps_known_pixels() {
         &json,
     );
     assert!(table.contains("method: pconv\n"), "{table}");
-    // FSR at the edges takes its own default depth.
+    // The photos' band takes its own default depth.
     let (table, _) = eval(
         &[
             "--images",
@@ -662,12 +662,12 @@ fn the_bundled_face_model_is_the_default_and_keeps_known_pixels() {
             "--masks",
             s(&mask),
             "--edge-band",
-            "fsr",
+            "photos",
         ],
         &json,
     );
     assert!(
-        table.contains("method: pconv, ensemble of 2, blended with FSR over 32 px from the edges"),
+        table.contains("method: pconv, ensemble of 2, blended with biharmonic and FSR (85 %) over 32 px from the edges"),
         "{table}"
     );
     for (flag, value) in [

@@ -24,39 +24,67 @@ use crate::raster::{HoleMap, Planes};
 /// made for, deeper is better (80 scenes: 24.98, 25.05, 25.08).
 pub const DEFAULT_BLEND_DEPTH: usize = 16;
 
-/// The depth for the FSR band. With the face model (×2) on the 80 scenes
-/// (256²), PSNR at 24, 32 and 48: 25.80, 25.84, 25.81; CUrban100 at 32
-/// and 48: 23.68 and 23.68.
-pub const FSR_BLEND_DEPTH: usize = 32;
+/// The depth for the photos' band. With the face model (×2) on the 80
+/// scenes (256²), FSR's band alone at 24, 32 and 48: 25.80, 25.84, 25.81
+/// dB; CUrban100 at 32 and 48: 23.68 and 23.68.
+pub const PHOTOS_BLEND_DEPTH: usize = 32;
 
-/// What the network's fill is blended with near the holes' edges.
+/// The classical fill the network's is blended with near the holes'
+/// edges: biharmonic inpainting and opencv-contrib's frequency selective
+/// reconstruction (FSR) of the band, each made between the known pixels
+/// and the network's fill deeper in, mixed in a measured proportion. The
+/// two err differently (biharmonic bends smoothly, FSR continues texture
+/// and edges), so a mix beats either alone (docs/measurements.md).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum EdgeBand {
-    /// Biharmonic inpainting of the band, between the known pixels and
-    /// the network's fill deeper in.
+    /// 70 % biharmonic, 30 % FSR, 16 px deep. The face model on the 500
+    /// held-out faces: 31.68 dB (biharmonic alone 31.54, FSR alone 30.88).
     #[default]
+    Faces,
+    /// 15 % biharmonic, 85 % FSR, 32 px deep. The face model on the 80
+    /// scenes: 26.02 dB (FSR alone 25.84, biharmonic alone 25.18);
+    /// CUrban100 23.71 (23.68, 22.10).
+    Photos,
+    /// Biharmonic alone, 16 px deep.
     Biharmonic,
-    /// opencv-contrib's frequency selective reconstruction of the band,
-    /// the network's fill deeper in taken as known. On photos it beats
-    /// biharmonic's band (the face model ×2 on the 80 scenes: 25.84
-    /// against 25.18 dB) and FSR alone (25.45); on faces biharmonic's is
-    /// better (docs/measurements.md).
+    /// FSR alone, 32 px deep.
     Fsr,
 }
 
 impl EdgeBand {
-    /// The depth it was measured best at.
-    pub fn default_depth(self) -> usize {
+    /// FSR's share of the band's fill; biharmonic's is the rest.
+    pub fn fsr_share(self) -> f32 {
         match self {
-            EdgeBand::Biharmonic => DEFAULT_BLEND_DEPTH,
-            EdgeBand::Fsr => FSR_BLEND_DEPTH,
+            EdgeBand::Faces => 0.3,
+            EdgeBand::Photos => 0.85,
+            EdgeBand::Biharmonic => 0.0,
+            EdgeBand::Fsr => 1.0,
         }
     }
 
-    pub fn label(self) -> &'static str {
+    /// The depth it was measured best at.
+    pub fn default_depth(self) -> usize {
         match self {
+            EdgeBand::Faces | EdgeBand::Biharmonic => DEFAULT_BLEND_DEPTH,
+            EdgeBand::Photos | EdgeBand::Fsr => PHOTOS_BLEND_DEPTH,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EdgeBand::Faces => "faces",
+            EdgeBand::Photos => "photos",
             EdgeBand::Biharmonic => "biharmonic",
-            EdgeBand::Fsr => "FSR",
+            EdgeBand::Fsr => "fsr",
+        }
+    }
+
+    /// What it blends with: "biharmonic and FSR (30 %)".
+    pub fn label(self) -> String {
+        match self.fsr_share() {
+            0.0 => "biharmonic".into(),
+            1.0 => "FSR".into(),
+            s => format!("biharmonic and FSR ({:.0} %)", 100.0 * s),
         }
     }
 }
@@ -85,17 +113,30 @@ pub fn blend(
             given.data[c * plane + i] = fill.data[c * plane + i];
         }
     }
-    let edge = match with {
-        EdgeBand::Biharmonic => biharmonic::fill(&given, &band)
-            .map_err(|e| Error::Invalid(format!("{e}, or --edge-blend 0 (the network alone)")))?,
-        EdgeBand::Fsr => {
+    let share = with.fsr_share();
+    let smooth = (share < 1.0)
+        .then(|| biharmonic::fill(&given, &band))
+        .transpose()
+        .map_err(|e| Error::Invalid(format!("{e}, or --edge-blend 0 (the network alone)")))?;
+    let fsr = (share > 0.0)
+        .then(|| {
             let band = HoleMap {
                 width: image.width,
                 height: image.height,
                 holes: band.clone(),
             };
-            Classical::Fsr.predict(&given, &band, 0)?
+            Classical::Fsr.predict(&given, &band, 0)
+        })
+        .transpose()?;
+    let edge = match (smooth, fsr) {
+        (Some(mut mixed), Some(fsr)) => {
+            for (m, f) in mixed.data.iter_mut().zip(&fsr.data) {
+                *m = (1.0 - share) * *m + share * f;
+            }
+            mixed
         }
+        (Some(edge), None) | (None, Some(edge)) => edge,
+        (None, None) => unreachable!("a share is within [0, 1]"),
     };
     for (i, _) in band.iter().enumerate().filter(|(_, &b)| b) {
         // depth ≥ 2 here: every hole pixel is at least 1 deep, and depth 1

@@ -254,11 +254,8 @@ fn model_options(app: &mut PConvApp, ui: &mut egui::Ui) {
             "The classical fill near the holes' edges, which hands over to the network's deeper in",
         );
         for (band, hover) in [
-            (EdgeBand::Biharmonic, "the smoothest surface: best on faces"),
-            (
-                EdgeBand::Fsr,
-                "frequency selective reconstruction: best on photos",
-            ),
+            (EdgeBand::Faces, "70 % biharmonic (the smoothest surface), 30 % frequency selective reconstruction, 16 px deep: best on faces"),
+            (EdgeBand::Photos, "85 % frequency selective reconstruction, 15 % biharmonic, 32 px deep: best on photos"),
         ] {
             let on = app.settings.edge_band == band;
             if ui

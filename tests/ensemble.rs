@@ -213,7 +213,7 @@ fn the_window_shows_one_pass_as_a_texture_and_an_ensemble_as_an_image() {
     let shown = fill(&mut method, &rgb, &holes, true).unwrap();
     assert!(matches!(shown, Composite::Texture(_)));
     assert_ne!(*shown.image().unwrap(), averaged);
-    // Blended with biharmonic at the holes' edges: the composite is
+    // Blended with a classical fill at the holes' edges: the composite is
     // made on the CPU, not shown from the network's texture.
     if let Method::PConv(m) = &mut method {
         m.set_blend_depth(8);

@@ -226,6 +226,7 @@ fn the_fill_never_depends_on_what_the_holes_hold() {
         Classical::NavierStokes,
         Classical::Telea,
         Classical::Biharmonic,
+        Classical::Fsr,
     ]
     .into_iter()
     .map(|method| Method::Classical { method, radius: 3 })

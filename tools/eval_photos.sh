@@ -3,7 +3,7 @@
 # held-out scenes (CSun_Hays80) and CUrban100, both at 256² with the
 # paper's masks (tools/eval_set.py --scenes), the model one pass alone,
 # as `inpaint` runs it by default (×2, edge blend) and ×8, both also with
-# the FSR edge band (`--edge-band fsr`, for photos), beside OpenCV's
+# the photos' edge band (`--edge-band photos`), beside OpenCV's
 # own Telea and Navier–Stokes, opencv-contrib's FSR (the strongest on
 # photos) and scikit-image's biharmonic.
 #   tools/eval_photos.sh MODEL [OUT_DIR]   (default OUT_DIR: /tmp/eval-photos)
@@ -26,9 +26,9 @@ for set in scenes urban100; do
   $bin eval --model "$model" "${args[@]}" --ensemble 1 --edge-blend 0 >"$out/$set-alone.txt"
   $bin eval --model "$model" "${args[@]}" >"$out/$set-default.txt"
   $bin eval --model "$model" "${args[@]}" --ensemble 8 >"$out/$set-x8.txt"
-  $bin eval --model "$model" "${args[@]}" --edge-band fsr >"$out/$set-fsr-band.txt"
-  $bin eval --model "$model" "${args[@]}" --edge-band fsr --ensemble 8 >"$out/$set-fsr-band-x8.txt"
-  for f in opencv alone default x8 fsr-band fsr-band-x8; do
+  $bin eval --model "$model" "${args[@]}" --edge-band photos >"$out/$set-photos-band.txt"
+  $bin eval --model "$model" "${args[@]}" --edge-band photos --ensemble 8 >"$out/$set-photos-band-x8.txt"
+  for f in opencv alone default x8 photos-band photos-band-x8; do
     echo "== $set $f"
     grep -E "^(OpenCV|scikit)|^ *\(|^ *all" "$out/$set-$f.txt"
   done

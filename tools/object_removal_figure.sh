@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # docs/photo-object-removal.jpg: two masts and a rocket removed from the
 # public-domain rocket photo (../shared/data/samples/rocket.jpg) by NS,
-# FSR and the face model (default, --edge-band fsr, and ×8).
+# FSR and the face model (default, --edge-band photos, and ×8).
 #   tools/object_removal_figure.sh [OUT]   (default docs/photo-object-removal.jpg)
 # Needs: a release build and ImageMagick.
 set -euo pipefail
@@ -23,8 +23,8 @@ run() { "$bin" inpaint --image "$w/photo.png" --mask "$w/mask.png" --output "$w/
 run ns --method ns
 run fsr --method fsr
 run face
-run band --edge-band fsr
-run band8 --edge-band fsr --ensemble 8
+run band --edge-band photos
+run band8 --edge-band photos --ensemble 8
 label() {
   convert "$w/$1.png" -crop 400x330+120+90 +repage -font DejaVu-Sans -pointsize 15 \
     -fill white -undercolor "#000000a0" -gravity northwest -annotate +4+4 "$2" "$w/$1-l.png"
@@ -32,9 +32,9 @@ label() {
 label mask-over "the mask: two masts and a rocket (640x427)"
 label ns "OpenCV Navier-Stokes (--method ns)"
 label fsr "OpenCV contrib FSR (--method fsr)"
-label face "face model, default (biharmonic edge)"
-label band "face model, --edge-band fsr"
-label band8 "face model, --edge-band fsr --ensemble 8"
+label face "face model, default (--edge-band faces)"
+label band "face model, --edge-band photos"
+label band8 "face model, --edge-band photos --ensemble 8"
 convert \( "$w/mask-over-l.png" "$w/ns-l.png" "$w/fsr-l.png" +append \) \
   \( "$w/face-l.png" "$w/band-l.png" "$w/band8-l.png" +append \) -append -quality 88 "$out"
 echo "$out"

@@ -5,10 +5,11 @@
 //! the network wins. So each hole pixel d pixels from the nearest known
 //! pixel (Euclidean, pixel centres) takes
 //!   fill = band + min(1, (d - 1) / (depth - 1)) · (network - band),
-//! band the classical fill (biharmonic, or FSR on photos) of the hole
-//! pixels less than `depth` deep, made between the known pixels outside
-//! and the network's fill deeper in (so its work grows with the holes'
-//! edges, not their area, and it bends towards what the network paints).
+//! band the classical fill (biharmonic inpainting and FSR, mixed; see
+//! `EdgeBand`) of the hole pixels less than `depth` deep, made between
+//! the known pixels outside and the network's fill deeper in (so its
+//! work grows with the holes' edges, not their area, and it bends towards
+//! what the network paints).
 //! Pixels touching a known pixel (d = 1) take the classical fill alone:
 //! there even a small share of the network's colour noise costs more
 //! than it brings. The ramp leaves no seam where one gives way to the
@@ -17,11 +18,10 @@ use super::classical::{biharmonic, Classical};
 use crate::error::{Error, Result};
 use crate::raster::{HoleMap, Planes};
 
-/// The depth, in pixels, over which the fill goes from biharmonic to the
-/// network by default. Of 16, 24 and 32 with the face model (×2), PSNR
-/// on the held-out faces (two pairings of masks): 31.53 31.50, 31.50
-/// 31.42, 31.43 31.35. On scene photos, which the face model was not
-/// made for, deeper is better (80 scenes: 24.98, 25.05, 25.08).
+/// The depth, in pixels, over which the fill goes from the faces' band
+/// to the network. Of 16, 24 and 32 with the face model (×2) and
+/// biharmonic as the band, PSNR on the held-out faces (two pairings of
+/// masks): 31.53 31.50, 31.50 31.42, 31.43 31.35.
 pub const DEFAULT_BLEND_DEPTH: usize = 16;
 
 /// The depth for the photos' band. With the face model (×2) on the 80

@@ -1,25 +1,27 @@
 //! Frequency selective reconstruction (Seiler, Jonscher, Schöberl & Kaup
 //! 2015; the iteration count of Genser et al. 2017 and the spectral
 //! weighting of Genser et al. 2018) as opencv-contrib's
-//! `cv::xphoto::inpaint` computes it with `INPAINT_FSR_FAST`: the strongest
-//! classical method on photos (docs/measurements.md).
+//! `cv::xphoto::inpaint` computes it with `INPAINT_FSR_FAST` or
+//! `INPAINT_FSR_BEST`: the strongest classical method on photos
+//! (docs/measurements.md).
 //!
 //! The image is filled in YCrCb, each channel alone, block by block: a
-//! block and the pixels around it (a 32×32 window) are modelled as a sum
-//! of Fourier basis functions fitted to the known pixels, weighted by
-//! ρ^distance from the window's centre, one basis function (or a
-//! conjugate pair) at a time: the one that explains most of the weighted
-//! residual. The model's values fill the block's holes, and those pixels
-//! then count half as much as known ones in later windows. Blocks are 16
-//! pixels where the known pixels around them are smooth (their standard
-//! deviation under a threshold), else split into 8 and then 4; the
-//! blocks with the fewest unfilled neighbours go first. Results match
-//! OpenCV's (tests/classical.rs, fixtures made with it).
+//! block and the pixels around it (a 32×32 window; 64×64 for best) are
+//! modelled as a sum of Fourier basis functions fitted to the known
+//! pixels, weighted by ρ^distance from the window's centre, one basis
+//! function (or a conjugate pair) at a time: the one that explains most
+//! of the weighted residual. The model's values fill the block's holes,
+//! and those pixels then count half as much as known ones in later
+//! windows. Blocks are 16 pixels where the known pixels around them are
+//! smooth (their standard deviation under a threshold), else split into
+//! 8, then 4 (and 2 for best); the blocks with the fewest unfilled
+//! neighbours go first. Results match OpenCV's (tests/classical.rs,
+//! fixtures made with it).
 //!
 //! Where a side is not a multiple of 16, OpenCV never visits the last
 //! partial blocks' holes and returns them as YCrCb (0, 0, 0), bright
 //! green; here they are filled after the rest by the same extrapolation,
-//! 4-pixel blocks flush with the image's edge.
+//! the smallest blocks flush with the image's edge.
 use image::RgbImage;
 
 use crate::raster::HoleMap;

@@ -259,7 +259,7 @@ fn model_options(app: &mut PConvApp, ui: &mut egui::Ui) {
         ] {
             let on = app.settings.edge_band == band;
             if ui
-                .selectable_label(on, band.label())
+                .selectable_label(on, band.name())
                 .on_hover_text(hover)
                 .clicked()
                 && !on

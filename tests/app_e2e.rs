@@ -191,13 +191,18 @@ fn chord(display: &str, modifier: &str, key: &str) {
 /// releases it at the last.
 fn drag(display: &str, points: &[(u32, u32)]) {
     let at = |(x, y): (u32, u32)| xdotool(display, &["mousemove", &x.to_string(), &y.to_string()]);
+    // Each step held long enough for a frame of its own even while the
+    // worker keeps both cores of a CI machine busy (press, moves and
+    // release in one frame would read as a click).
     at(points[0]);
     std::thread::sleep(Duration::from_millis(300));
     xdotool(display, &["mousedown", "1"]);
+    std::thread::sleep(Duration::from_millis(250));
     for &p in &points[1..] {
         at(p);
-        std::thread::sleep(Duration::from_millis(60));
+        std::thread::sleep(Duration::from_millis(150));
     }
+    std::thread::sleep(Duration::from_millis(250));
     xdotool(display, &["mouseup", "1"]);
     std::thread::sleep(Duration::from_millis(500));
 }

@@ -14,6 +14,46 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/opencv")
 }
 
+/// One result of OpenCV's in the fixtures' manifest: the method and its
+/// radius, and the case's image, holes and OpenCV's output.
+struct OpencvResult {
+    what: String,
+    method: Classical,
+    radius: usize,
+    image: image::RgbImage,
+    holes: HoleMap,
+    theirs: image::RgbImage,
+}
+
+/// The manifest's results of these methods (by the names
+/// `Classical::name` gives them).
+fn opencv_results(methods: &[Classical]) -> Vec<OpencvResult> {
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("manifest.json")).unwrap())
+            .unwrap();
+    let mut out = Vec::new();
+    for r in manifest["results"].as_array().unwrap() {
+        let name = r["method"].as_str().unwrap();
+        let Some(&method) = methods.iter().find(|m| m.name() == name) else {
+            continue;
+        };
+        let case = fixtures().join(r["case"].as_str().unwrap());
+        let radius = r["radius"].as_u64();
+        let tag = radius.map(|r| format!(" r{r}")).unwrap_or_default();
+        out.push(OpencvResult {
+            what: format!("{} {name}{tag}", r["case"].as_str().unwrap()),
+            method,
+            radius: radius.unwrap_or(0) as usize,
+            image: image::open(case.join("image.png")).unwrap().to_rgb8(),
+            holes: HoleMap::read(&case.join("mask.png")).unwrap(),
+            theirs: image::open(case.join(r["file"].as_str().unwrap()))
+                .unwrap()
+                .to_rgb8(),
+        });
+    }
+    out
+}
+
 /// (hole pixels, channel values within ±2 levels, exactly equal), and
 /// whether every known pixel kept its value.
 fn compare(
@@ -41,28 +81,20 @@ fn compare(
 
 #[test]
 fn telea_and_navier_stokes_match_opencv_on_every_fixture() {
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixtures().join("manifest.json")).unwrap())
-            .unwrap();
-    let results = manifest["results"].as_array().unwrap();
+    let results = opencv_results(&[Classical::Telea, Classical::NavierStokes]);
     assert!(results.len() >= 14, "fixtures missing");
     let mut report = Vec::new();
-    for r in results {
-        let case = fixtures().join(r["case"].as_str().unwrap());
-        let image = image::open(case.join("image.png")).unwrap().to_rgb8();
-        let holes = HoleMap::read(&case.join("mask.png")).unwrap();
-        let theirs = image::open(case.join(r["file"].as_str().unwrap()))
-            .unwrap()
-            .to_rgb8();
-        let method = match r["method"].as_str().unwrap() {
-            "telea" => Classical::Telea,
-            "ns" => Classical::NavierStokes,
-            _ => continue,
-        };
-        let radius = r["radius"].as_u64().unwrap() as usize;
+    for OpencvResult {
+        what,
+        method,
+        radius,
+        image,
+        holes,
+        theirs,
+    } in results
+    {
         let ours = method.inpaint(&image, &holes, radius).unwrap();
         let (n, close, exact, kept) = compare(&ours, &theirs, &image, &holes);
-        let what = format!("{} {} r{radius}", r["case"], method.name());
         assert!(kept, "{what}: a known pixel changed");
         assert!(n > 0, "{what}: no holes");
         report.push(format!(
@@ -368,29 +400,18 @@ fn a_band_too_large_to_solve_says_what_to_do() {
 /// (each block's values all move).
 #[test]
 fn fsr_matches_opencv_contrib_on_every_fixture() {
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixtures().join("manifest.json")).unwrap())
-            .unwrap();
-    let results: Vec<_> = manifest["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["method"] == "fsr" || r["method"] == "fsr-best")
-        .collect();
+    let results = opencv_results(&[Classical::Fsr, Classical::FsrBest]);
     assert!(results.len() >= 14, "fixtures missing");
     let mut left_somewhere = false;
-    for r in results {
-        let method = match r["method"].as_str().unwrap() {
-            "fsr" => Classical::Fsr,
-            _ => Classical::FsrBest,
-        };
-        let what = format!("{} {}", r["case"].as_str().unwrap(), method.name());
-        let case = fixtures().join(r["case"].as_str().unwrap());
-        let image = image::open(case.join("image.png")).unwrap().to_rgb8();
-        let holes = HoleMap::read(&case.join("mask.png")).unwrap();
-        let theirs = image::open(case.join(r["file"].as_str().unwrap()))
-            .unwrap()
-            .to_rgb8();
+    for OpencvResult {
+        what,
+        method,
+        image,
+        holes,
+        theirs,
+        ..
+    } in results
+    {
         let ours = method.inpaint(&image, &holes, 0).unwrap();
         let (w, h) = (image.width(), image.height());
         let (mut n, mut exact) = (0, 0);

@@ -283,6 +283,91 @@ mod document_and_worker {
         doc.load_mask(&dir.join("small.png"), true).unwrap();
         assert!(doc.editor.mask().holes.iter().all(|&h| !h));
     }
+
+    /// A 16-bit grey photo with transparency, through apply, extend and
+    /// save: the saved result is 16-bit grey with alpha, every pixel never
+    /// under a hole keeps its stored value and alpha, filled pixels are
+    /// opaque; a JPEG says what it cannot hold.
+    #[test]
+    fn a_16_bit_grey_photo_is_saved_as_one() {
+        let dir = crate::common::Scratch::new("doc16");
+        let (w, h) = (40u32, 30u32);
+        // Values between the 8-bit levels, and a transparent corner.
+        let original = image::ImageBuffer::<image::LumaA<u16>, _>::from_fn(w, h, |x, y| {
+            image::LumaA([
+                (x * 1000 + y * 37 + 5) as u16,
+                if x + y < 6 { 0 } else { 65535 },
+            ])
+        });
+        let path = dir.join("scan.png");
+        original.save(&path).unwrap();
+        let mut doc = Document::open(&path).unwrap();
+        let mut worker = Inpainter::start(
+            Method::Classical {
+                method: pconv::infer::Classical::Biharmonic,
+                radius: 3,
+            },
+            false,
+        );
+        let mut fill = |doc: &mut Document| {
+            worker.request(doc.request());
+            doc.accept(&worker.wait().expect("a result")).unwrap();
+        };
+        let paint = |doc: &mut Document, x: f32, ever: &mut Vec<bool>| {
+            doc.editor.begin_stroke(Tool::Brush, 3.0, x, 12.0);
+            doc.editor.end_stroke();
+            for (e, &hole) in ever.iter_mut().zip(&doc.editor.mask().holes) {
+                *e |= hole;
+            }
+        };
+        let mut ever_hole = vec![false; (w * h) as usize];
+        paint(&mut doc, 10.0, &mut ever_hole);
+        fill(&mut doc);
+        doc.apply().unwrap();
+        // The canvas grows by 2 px on the left and 1 on top.
+        let (cw, ch) = (w + 2, h + 1);
+        doc.extend(pconv::infer::extend::Margins {
+            left: 2,
+            top: 1,
+            right: 0,
+            bottom: 0,
+        });
+        let mut ever_hole: Vec<bool> = (0..cw * ch)
+            .map(|i| {
+                let (x, y) = (i % cw, i / cw);
+                x < 2 || y < 1 || ever_hole[((y - 1) * w + x - 2) as usize]
+            })
+            .collect();
+        paint(&mut doc, 25.0, &mut ever_hole);
+        fill(&mut doc);
+        let out = dir.join("out.png");
+        assert_eq!(doc.save_result(&out).unwrap(), None);
+        let saved = image::open(&out).unwrap();
+        let saved = saved.as_luma_alpha16().expect("16-bit grey with alpha");
+        assert_eq!(saved.dimensions(), (cw, ch));
+        let mut between_levels = 0;
+        for (x, y, p) in saved.enumerate_pixels() {
+            if ever_hole[(y * cw + x) as usize] {
+                assert_eq!(p[1], 65535, "a filled pixel is opaque ({x}, {y})");
+                between_levels += usize::from(p[0] % 257 != 0);
+            } else {
+                assert_eq!(
+                    p,
+                    original.get_pixel(x - 2, y - 1),
+                    "known pixel ({x}, {y})"
+                );
+            }
+        }
+        // The fill is made from the 8-bit view: its levels, scaled.
+        assert_eq!(between_levels, 0);
+        let note = doc.save_result(&dir.join("out.jpg")).unwrap();
+        assert!(
+            note.as_deref().is_some_and(
+                |n| n.contains("16 bits a channel become 8") && n.contains("transparency")
+            ),
+            "{note:?}"
+        );
+    }
 }
 
 #[test]

@@ -912,6 +912,90 @@ fn transparency_is_kept_and_can_mark_the_holes() {
     assert!(!ok && err.contains("no transparency"), "{err}");
 }
 
+/// 16-bit and grey photos come back in their own format: every known
+/// value as stored, the holes filled at 16-bit precision, the canvas of
+/// `--extend` too; a format that cannot hold them says what it drops.
+#[test]
+fn sixteen_bit_and_grey_photos_keep_their_format() {
+    let d = dir("deep");
+    let (eight, mask) = write_pair(&d, "p", 24, 16, 24);
+    let eight = image::open(&eight).unwrap().to_rgb8();
+    // The 8-bit photo's values and a fraction of a level more.
+    let deep =
+        image::ImageBuffer::<image::Rgb<u16>, _>::from_fn(24, 16, |x, y| {
+            let p = eight.get_pixel(x, y);
+            image::Rgb([0u32, 1, 2].map(|c| {
+                (p[c as usize] as u32 * 257 + (x * 7 + y * 3 + c) % 200).min(65535) as u16
+            }))
+        });
+    let photo = d.join("deep.png");
+    deep.save(&photo).unwrap();
+    let m = HoleMap::read(&mask).unwrap();
+    let run = |input: &Path, out: &str, extra: &[&str]| {
+        let out = d.join(out);
+        let (ok, err) = inpaint(
+            input,
+            &mask,
+            &out,
+            &[&["--method", "biharmonic"], extra].concat(),
+        );
+        assert!(ok, "{err}");
+        (image::open(&out).unwrap(), err)
+    };
+    let (got, _) = run(&photo, "deep-out.png", &[]);
+    let got = got.as_rgb16().expect("16-bit RGB").clone();
+    let (from_eight, _) = run(&d.join("p.png"), "eight-out.png", &[]);
+    let from_eight = from_eight.to_rgb8();
+    let mut between_levels = 0;
+    for (x, y, p) in got.enumerate_pixels() {
+        if m.holes[(y * 24 + x) as usize] {
+            for c in 0..3 {
+                between_levels += usize::from(p[c] % 257 != 0);
+                // The inputs differ by less than a level: so do the fills.
+                let level = p[c] as f64 / 257.0;
+                let diff = (level - from_eight.get_pixel(x, y)[c] as f64).abs();
+                assert!(diff <= 1.0, "({x}, {y}) channel {c}: {diff} levels");
+            }
+        } else {
+            assert_eq!(p, deep.get_pixel(x, y), "known pixel ({x}, {y})");
+        }
+    }
+    assert!(
+        between_levels > 20,
+        "{between_levels} hole values at 16-bit precision"
+    );
+    // Outpainting keeps the depth and every stored value.
+    let (grown, _) = run(&photo, "grown.png", &["--extend", "2"]);
+    let grown = grown.as_rgb16().expect("16-bit RGB");
+    assert_eq!(grown.dimensions(), (28, 20));
+    for (x, y, p) in deep.enumerate_pixels() {
+        if !m.holes[(y * 24 + x) as usize] {
+            assert_eq!(grown.get_pixel(x + 2, y + 2), p, "known pixel ({x}, {y})");
+        }
+    }
+    // JPEG holds 8 bits: written, and said.
+    let (jpeg, err) = run(&photo, "deep.jpg", &[]);
+    assert_eq!(jpeg.color(), image::ColorType::Rgb8);
+    assert!(err.contains("16 bits a channel become 8"), "{err}");
+    // A grey photo stays grey, its known values as they were.
+    let grey = d.join("grey.png");
+    image::DynamicImage::ImageRgb8(eight.clone())
+        .to_luma8()
+        .save(&grey)
+        .unwrap();
+    let (got, err) = run(&grey, "grey-out.png", &[]);
+    assert!(!err.contains("note"), "{err}");
+    let (got, grey) = (
+        got.as_luma8().expect("8-bit grey").clone(),
+        image::open(&grey).unwrap().to_luma8(),
+    );
+    for (x, y, p) in got.enumerate_pixels() {
+        if !m.holes[(y * 24 + x) as usize] {
+            assert_eq!(p, grey.get_pixel(x, y), "known pixel ({x}, {y})");
+        }
+    }
+}
+
 /// The network's output differs from the photo around the holes, so
 /// feathering blends it in there (a classical fill equals the photo outside
 /// its holes, where feathering changes nothing).

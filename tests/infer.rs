@@ -527,10 +527,11 @@ fn feathering_blends_the_fill_into_the_nearest_known_pixels_only() {
         height: h,
         data: vec![0.0; 3 * w * h],
     };
-    assert_eq!(
-        composite_feathered(&img, &pred, &m, 0),
-        composite(&img, &pred, &m)
-    );
+    // Without feathering: the holes alone take the prediction.
+    for (x, y, p) in composite_feathered(&img, &pred, &m, 0).enumerate_pixels() {
+        let hole = m.holes[y as usize * w + x as usize];
+        assert_eq!(p[0], if hole { 0 } else { 200 }, "({x}, {y})");
+    }
     let out = composite_feathered(&img, &pred, &m, 2);
     let near = m.squared_distances(true);
     for (x, y, p) in out.enumerate_pixels() {
@@ -544,5 +545,39 @@ fn feathering_blends_the_fill_into_the_nearest_known_pixels_only() {
             200
         };
         assert_eq!(p[0], want, "({x}, {y}) at distance {d}");
+    }
+}
+
+/// A result goes back into the photo's own pixel format: a grey photo
+/// takes the mean of a tinted fill's channels, a known pixel the result
+/// left alone keeps its stored value, a changed one (a feathered edge)
+/// its alpha, a hole becomes opaque.
+#[test]
+fn a_grey_photo_takes_the_mean_of_a_tinted_fill() {
+    use pconv::raster::photo::{compose, planes_of, Placement};
+    let (w, h) = (5usize, 3usize);
+    let original = image::DynamicImage::ImageLumaA16(image::ImageBuffer::from_fn(5, 3, |x, y| {
+        image::LumaA([1000 * x as u16 + 7 * y as u16 + 1, 40000])
+    }));
+    let input = planes_of(&original);
+    let m = holes(w, h, |x, y| x == 2 && y == 1);
+    let mut result = input.clone();
+    let plane = w * h;
+    // The hole: tinted (0.2, 0.4, 0.9); pixel (0, 0): nudged.
+    for (c, v) in [0.2f32, 0.4, 0.9].into_iter().enumerate() {
+        result.data[c * plane + w + 2] = v;
+    }
+    result.data[0] += 0.25;
+    let out = compose(&original, Placement::default(), &input, &result, &m);
+    let out = out.as_luma_alpha16().expect("16-bit grey with alpha");
+    let level = |v: f32| (65535.0 * v + 0.5).floor() as u16;
+    assert_eq!(out.get_pixel(2, 1).0, [level(0.5), 65535]);
+    let nudged = (input.data[0] + 0.25 + 2.0 * input.data[0]) / 3.0;
+    assert_eq!(out.get_pixel(0, 0).0, [level(nudged), 40000]);
+    let original = original.as_luma_alpha16().unwrap();
+    for (x, y, p) in out.enumerate_pixels() {
+        if (x, y) != (2, 1) && (x, y) != (0, 0) {
+            assert_eq!(p, original.get_pixel(x, y), "({x}, {y})");
+        }
     }
 }

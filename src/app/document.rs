@@ -5,15 +5,16 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use image::RgbImage;
+use image::{DynamicImage, RgbImage};
 
 use super::mask_edit::MaskEditor;
 use super::worker::{Composite, Finished, Request};
 use crate::error::{Error, Result};
-use crate::raster::files::load_rgb;
+use crate::raster::files::decode;
 use crate::raster::files::save_atomic;
+use crate::raster::photo::{self, Placement};
 use crate::raster::planes::fit_mask;
-use crate::raster::HoleMap;
+use crate::raster::{HoleMap, Planes};
 
 pub struct Document {
     /// Unique per opened photo: results are matched to their document.
@@ -21,6 +22,10 @@ pub struct Document {
     /// Where the photo came from (names the default output).
     pub path: Option<PathBuf>,
     pub image: Arc<RgbImage>,
+    /// The photo in its file's pixel format (16 bits, grey, alpha) where
+    /// that is not 8-bit RGB, `image` being its 8-bit RGB view: saving
+    /// writes the result back into it (`photo::compose`).
+    stored: Option<Arc<DynamicImage>>,
     pub editor: MaskEditor,
     /// The latest composite and the mask revision it was computed for.
     pub result: Option<(u64, Composite)>,
@@ -29,7 +34,14 @@ pub struct Document {
     pub results_accepted: u64,
     /// Photos and masks before each "apply and continue" or "extend
     /// canvas", latest last.
-    applied: Vec<(Arc<RgbImage>, HoleMap)>,
+    applied: Vec<Applied>,
+}
+
+/// A photo as it was before an "apply and continue" or "extend canvas".
+struct Applied {
+    image: Arc<RgbImage>,
+    stored: Option<Arc<DynamicImage>>,
+    mask: HoleMap,
 }
 
 fn next_id() -> u64 {
@@ -39,11 +51,21 @@ fn next_id() -> u64 {
 
 impl Document {
     pub fn new(image: RgbImage, path: Option<PathBuf>) -> Self {
+        Self::from_decoded(DynamicImage::ImageRgb8(image), path)
+    }
+
+    /// A document for a photo as decoded, in any pixel format.
+    pub fn from_decoded(decoded: DynamicImage, path: Option<PathBuf>) -> Self {
+        let (image, stored) = match decoded {
+            DynamicImage::ImageRgb8(image) => (image, None),
+            other => (other.to_rgb8(), Some(Arc::new(other))),
+        };
         let editor = MaskEditor::new(image.width() as usize, image.height() as usize);
         Document {
             id: next_id(),
             path,
             image: Arc::new(image),
+            stored,
             editor,
             result: None,
             results_accepted: 0,
@@ -65,8 +87,13 @@ impl Document {
         })?;
         let filled = output.image()?.into_owned();
         let (w, h) = self.size();
-        self.applied
-            .push((self.image.clone(), self.editor.mask().clone()));
+        self.push_applied();
+        self.stored = self.stored_as(
+            &self.image,
+            &filled,
+            self.editor.mask(),
+            Placement::default(),
+        );
         self.image = Arc::new(filled);
         self.editor = MaskEditor::new(w, h);
         self.result = None;
@@ -79,8 +106,12 @@ impl Document {
     /// `unapply`.
     pub fn extend(&mut self, margins: crate::infer::extend::Margins) {
         let (image, holes) = margins.extend(&self.image, self.editor.mask());
-        self.applied
-            .push((self.image.clone(), self.editor.mask().clone()));
+        self.push_applied();
+        let at = Placement {
+            left: margins.left,
+            top: margins.top,
+        };
+        self.stored = self.stored_as(&image, &image, &holes, at);
         self.image = Arc::new(image);
         self.editor = MaskEditor::from_mask(holes);
         self.result = None;
@@ -93,10 +124,16 @@ impl Document {
 
     /// Undoes the last "apply" or "extend": the photo and mask as they were.
     pub fn unapply(&mut self) -> bool {
-        let Some((image, mask)) = self.applied.pop() else {
+        let Some(Applied {
+            image,
+            stored,
+            mask,
+        }) = self.applied.pop()
+        else {
             return false;
         };
         self.image = image;
+        self.stored = stored;
         self.editor = MaskEditor::from_mask(mask);
         self.result = None;
         self.id = next_id();
@@ -104,7 +141,7 @@ impl Document {
     }
 
     pub fn open(path: &Path) -> Result<Self> {
-        Ok(Self::new(load_rgb(path)?, Some(path.to_path_buf())))
+        Ok(Self::from_decoded(decode(path)?, Some(path.to_path_buf())))
     }
 
     pub fn size(&self) -> (usize, usize) {
@@ -162,13 +199,48 @@ impl Document {
             .map(|(_, c)| c.clone())
     }
 
-    /// Saves the composite (PNG, JPEG, ... by extension), atomically.
-    pub fn save_result(&self, path: &Path) -> Result<()> {
+    /// Saves the composite (PNG, JPEG, ... by extension), atomically, in
+    /// the photo's own pixel format as far as the file's format holds it;
+    /// what it cannot hold comes back as a note.
+    pub fn save_result(&self, path: &Path) -> Result<Option<String>> {
         let output = self.output().ok_or_else(|| {
             Error::Invalid("the inpainting for the current mask has not finished yet".into())
         })?;
         let img = output.image()?.into_owned();
-        save_atomic(&image::DynamicImage::ImageRgb8(img), path)
+        let img = match self.stored_as(&self.image, &img, self.editor.mask(), Placement::default())
+        {
+            Some(stored) => Arc::unwrap_or_clone(stored),
+            None => DynamicImage::ImageRgb8(img),
+        };
+        let format = image::ImageFormat::from_path(path)
+            .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+        let (img, note) = photo::storable(img, format);
+        save_atomic(&img, path)?;
+        Ok(note)
+    }
+
+    fn push_applied(&mut self) {
+        self.applied.push(Applied {
+            image: self.image.clone(),
+            stored: self.stored.clone(),
+            mask: self.editor.mask().clone(),
+        });
+    }
+
+    /// `result` in the stored photo's pixel format: `input` and `result`
+    /// are 8-bit RGB on a canvas where the photo sits at `at`, and the
+    /// pixels `result` keeps as `input` has them, but `holes`, keep their
+    /// stored values. None for an 8-bit RGB photo.
+    fn stored_as(
+        &self,
+        input: &RgbImage,
+        result: &RgbImage,
+        holes: &HoleMap,
+        at: Placement,
+    ) -> Option<Arc<DynamicImage>> {
+        let stored = self.stored.as_ref()?;
+        let (input, result) = (Planes::from_rgb(input), Planes::from_rgb(result));
+        Some(Arc::new(photo::compose(stored, at, &input, &result, holes)))
     }
 
     /// Saves the mask as a PNG (white = hole).

@@ -12,7 +12,7 @@ use pconv::io::files::same_file;
 use pconv::raster::files::save_atomic_with;
 use pconv::raster::files::{decode, EXTENSIONS};
 use pconv::raster::planes::fit_mask;
-use pconv::raster::{HoleMap, MaskRule};
+use pconv::raster::{photo, HoleMap, MaskRule};
 
 #[derive(clap::Args)]
 pub struct InpaintArgs {
@@ -191,16 +191,7 @@ fn one(
     a: &InpaintArgs,
 ) -> pconv::Result<()> {
     let decoded = decode(image)?;
-    // The photo's transparency is kept (filled holes become opaque).
-    let alpha = decoded.color().has_alpha().then(|| {
-        decoded
-            .to_rgba8()
-            .pixels()
-            .map(|p| p[3])
-            .collect::<Vec<u8>>()
-    });
-    let mut img = decoded.to_rgb8();
-    let (w, h) = (img.width() as usize, img.height() as usize);
+    let (w, h) = (decoded.width() as usize, decoded.height() as usize);
     let rule = if a.mask_alpha {
         MaskRule::Alpha
     } else {
@@ -224,51 +215,32 @@ fn one(
             holes: vec![false; w * h],
         },
     };
-    let mut alpha = alpha.map(|a| HoleAlpha { w, a });
+    // The methods fill f32 planes; the result goes back into the photo's
+    // own format (depth, grey or colour, transparency: filled holes become
+    // opaque).
+    let mut planes = photo::planes_of(&decoded);
     let margins = match (a.extend, a.extend_to) {
         (Some(m), _) => Some(m),
         (None, Some((tw, th))) => Some(Margins::centering(w, h, tw, th)?),
         (None, None) => None,
     };
+    let mut at = photo::Placement::default();
     if let Some(m) = margins {
-        (img, holes) = m.extend(&img, &holes);
-        alpha = alpha.map(|al| al.extended(&m, h));
+        (planes, holes) = m.extend_planes(&planes, &holes);
+        at = photo::Placement {
+            left: m.left,
+            top: m.top,
+        };
     }
-    let out = large::inpaint_feathered(method, &img, &holes, a.max_side, a.feather)?;
-    let out = match alpha {
-        None => image::DynamicImage::ImageRgb8(out),
-        Some(al) => image::DynamicImage::ImageRgba8(image::RgbaImage::from_fn(
-            out.width(),
-            out.height(),
-            |x, y| {
-                let i = (y * out.width() + x) as usize;
-                let [r, g, b] = out.get_pixel(x, y).0;
-                image::Rgba([r, g, b, if holes.holes[i] { 255 } else { al.a[i] }])
-            },
-        )),
-    };
+    let out = large::inpaint_planes(method, &planes, &holes, a.max_side, a.feather)?;
+    let out = photo::compose(&decoded, at, &planes, &out, &holes);
+    let format = image::ImageFormat::from_path(output)
+        .map_err(|e| pconv::Error::Invalid(format!("{}: {e}", output.display())))?;
+    let (out, note) = photo::storable(out, format);
+    if let Some(note) = note {
+        eprintln!("note: {}: {note}", output.display());
+    }
     save_atomic_with(&out, output, a.quality as u8)
-}
-
-/// A photo's alpha channel, row-major, `w` wide.
-struct HoleAlpha {
-    w: usize,
-    a: Vec<u8>,
-}
-
-impl HoleAlpha {
-    /// On the canvas `m` grows the photo (of height `h`) to; new pixels
-    /// are opaque.
-    fn extended(self, m: &Margins, h: usize) -> Self {
-        let cw = self.w + m.left + m.right;
-        let ch = h + m.top + m.bottom;
-        let mut a = vec![255u8; cw * ch];
-        for y in 0..h {
-            let row = (y + m.top) * cw + m.left;
-            a[row..row + self.w].copy_from_slice(&self.a[y * self.w..(y + 1) * self.w]);
-        }
-        HoleAlpha { w: cw, a }
-    }
 }
 
 fn load_method(a: &InpaintArgs) -> Result<Method> {

@@ -3,7 +3,7 @@
 use image::RgbImage;
 
 use crate::error::{Error, Result};
-use crate::raster::HoleMap;
+use crate::raster::{HoleMap, Planes};
 
 /// Pixels added on each side.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -84,16 +84,27 @@ impl Margins {
     /// edge pixel (a method never learns from them, but OpenCV's methods
     /// read a few pixels under the holes at the border).
     pub fn extend(&self, img: &RgbImage, holes: &HoleMap) -> (RgbImage, HoleMap) {
-        let (w, h) = (img.width() as usize, img.height() as usize);
+        let (canvas, holes) = self.extend_planes(&Planes::from_rgb(img), holes);
+        (canvas.to_rgb(), holes)
+    }
+
+    /// `extend` for an image of any depth as f32 planes.
+    pub fn extend_planes(&self, img: &Planes, holes: &HoleMap) -> (Planes, HoleMap) {
+        let (w, h) = (img.width, img.height);
         let (cw, ch) = (w + self.left + self.right, h + self.top + self.bottom);
         let inside = |x: usize, y: usize| {
             (self.left..self.left + w).contains(&x) && (self.top..self.top + h).contains(&y)
         };
-        let canvas = RgbImage::from_fn(cw as u32, ch as u32, |x, y| {
-            let sx = (x as usize).clamp(self.left, self.left + w - 1) - self.left;
-            let sy = (y as usize).clamp(self.top, self.top + h - 1) - self.top;
-            *img.get_pixel(sx as u32, sy as u32)
-        });
+        let mut canvas = Vec::with_capacity(3 * cw * ch);
+        for c in 0..3 {
+            for y in 0..ch {
+                let sy = y.clamp(self.top, self.top + h - 1) - self.top;
+                canvas.extend((0..cw).map(|x| {
+                    let sx = x.clamp(self.left, self.left + w - 1) - self.left;
+                    img.data[(c * h + sy) * w + sx]
+                }));
+            }
+        }
         let mut out = vec![true; cw * ch];
         for y in 0..ch {
             for x in 0..cw {
@@ -103,7 +114,11 @@ impl Margins {
             }
         }
         (
-            canvas,
+            Planes {
+                width: cw,
+                height: ch,
+                data: canvas,
+            },
             HoleMap {
                 width: cw,
                 height: ch,

@@ -1,4 +1,4 @@
-//! Inpainting an 8-bit image of any size. Images up to `max_side` run
+//! Inpainting an image of any size. Images up to `max_side` run
 //! whole. Larger ones run on a crop around the holes' bounding box with a
 //! margin (IOPaint's crop strategy); when even that crop is larger than
 //! `max_side`, it is downscaled for the network from its known pixels
@@ -9,7 +9,7 @@ use image::RgbImage;
 
 use super::Method;
 use crate::error::Result;
-use crate::raster::planes::{composite_feathered, Planes};
+use crate::raster::planes::{composite_planes, Planes};
 use crate::raster::HoleMap;
 
 /// Context kept around the holes: half the box's longer side, at least 32 px.
@@ -64,10 +64,22 @@ pub fn inpaint_feathered(
     max_side: usize,
     feather: usize,
 ) -> Result<RgbImage> {
-    let (w, h) = (input.width() as usize, input.height() as usize);
+    Ok(inpaint_planes(method, &Planes::from_rgb(input), holes, max_side, feather)?.to_rgb())
+}
+
+/// `inpaint_feathered` for an image of any depth as f32 planes: known
+/// pixels beyond the feathered edge keep their values bit for bit.
+pub fn inpaint_planes(
+    method: &mut Method,
+    input: &Planes,
+    holes: &HoleMap,
+    max_side: usize,
+    feather: usize,
+) -> Result<Planes> {
+    let (w, h) = (input.width, input.height);
     if w.max(h) <= max_side {
-        let pred = method.predict(&Planes::from_rgb(input), holes)?;
-        return Ok(composite_feathered(input, &pred, holes, feather));
+        let pred = method.predict(input, holes)?;
+        return Ok(composite_planes(input, &pred, holes, feather));
     }
     let Some((bx0, by0, bx1, by1)) = hole_box(holes) else {
         return Ok(input.clone());
@@ -76,22 +88,21 @@ pub fn inpaint_feathered(
     let (x0, y0) = (bx0.saturating_sub(m), by0.saturating_sub(m));
     let (x1, y1) = ((bx1 + m).min(w), (by1 + m).min(h));
     let (cw, ch) = (x1 - x0, y1 - y0);
-    let crop =
-        image::imageops::crop_imm(input, x0 as u32, y0 as u32, cw as u32, ch as u32).to_image();
+    let crop = input.region(x0, y0, cw, ch);
     let crop_holes = crop_holes(holes, x0, y0, cw, ch);
     let pred = if cw.max(ch) <= max_side {
-        method.predict(&Planes::from_rgb(&crop), &crop_holes)?
+        method.predict(&crop, &crop_holes)?
     } else {
         let s = max_side as f64 / cw.max(ch) as f64;
         let (sw, sh) = (
             ((cw as f64 * s).round() as usize).max(1),
             ((ch as f64 * s).round() as usize).max(1),
         );
-        let (small, small_holes) = Planes::from_rgb(&crop).shrunk_from_known(&crop_holes, sw, sh);
+        let (small, small_holes) = crop.shrunk_from_known(&crop_holes, sw, sh);
         method.predict(&small, &small_holes)?.resized(cw, ch)
     };
-    let filled = composite_feathered(&crop, &pred, &crop_holes, feather);
+    let filled = composite_planes(&crop, &pred, &crop_holes, feather);
     let mut out = input.clone();
-    image::imageops::replace(&mut out, &filled, x0 as i64, y0 as i64);
+    out.paste(&filled, x0, y0);
     Ok(out)
 }

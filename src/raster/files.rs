@@ -122,8 +122,12 @@ pub fn save_atomic_with(
     let format = image::ImageFormat::from_path(path).map_err(|e| fail(&e))?;
     let mut bytes = std::io::Cursor::new(Vec::new());
     if format == image::ImageFormat::Jpeg {
-        // JPEG has no alpha: the colour channels are written.
-        let rgb = image::DynamicImage::ImageRgb8(img.to_rgb8());
+        // JPEG has no alpha and 8 bits: the grey or colour channels are written.
+        let rgb = if img.color().has_color() {
+            image::DynamicImage::ImageRgb8(img.to_rgb8())
+        } else {
+            image::DynamicImage::ImageLuma8(img.to_luma8())
+        };
         let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, jpeg_quality);
         rgb.write_with_encoder(encoder).map_err(|e| fail(&e))?;
     } else {

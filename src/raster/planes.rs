@@ -140,14 +140,13 @@ impl Planes {
         (small, holes.shrunk(width, height))
     }
 
-    /// The top-left `width` x `height` region.
-    pub fn cropped(&self, width: usize, height: usize) -> Self {
-        let mut data = vec![0.0; 3 * width * height];
+    /// The `width` x `height` region whose top-left corner is (x0, y0).
+    pub fn region(&self, x0: usize, y0: usize, width: usize, height: usize) -> Self {
+        let mut data = Vec::with_capacity(3 * width * height);
         for c in 0..3 {
-            for y in 0..height {
-                let src = (c * self.height + y) * self.width;
-                let dst = (c * height + y) * width;
-                data[dst..dst + width].copy_from_slice(&self.data[src..src + width]);
+            for y in y0..y0 + height {
+                let row = (c * self.height + y) * self.width;
+                data.extend_from_slice(&self.data[row + x0..row + x0 + width]);
             }
         }
         Planes {
@@ -155,6 +154,23 @@ impl Planes {
             height,
             data,
         }
+    }
+
+    /// `other` written over this image with its top-left corner at (x0, y0).
+    pub fn paste(&mut self, other: &Planes, x0: usize, y0: usize) {
+        for c in 0..3 {
+            for y in 0..other.height {
+                let src = (c * other.height + y) * other.width;
+                let dst = (c * self.height + y0 + y) * self.width + x0;
+                self.data[dst..dst + other.width]
+                    .copy_from_slice(&other.data[src..src + other.width]);
+            }
+        }
+    }
+
+    /// The top-left `width` x `height` region.
+    pub fn cropped(&self, width: usize, height: usize) -> Self {
+        self.region(0, 0, width, height)
     }
 }
 
@@ -174,18 +190,7 @@ pub fn padded_known_mask(holes: &HoleMap, width: usize, height: usize) -> Vec<f3
 /// The image a user gets back: known pixels are the input's own 8-bit
 /// values, bit for bit; holes take the prediction, clamped and rounded.
 pub fn composite(input: &RgbImage, prediction: &Planes, holes: &HoleMap) -> RgbImage {
-    let w = input.width() as usize;
-    let h = input.height() as usize;
-    let mut out = input.clone();
-    for (x, y, p) in out.enumerate_pixels_mut() {
-        let (x, y) = (x as usize, y as usize);
-        if holes.holes[y * w + x] {
-            for c in 0..3 {
-                p[c] = to_u8(prediction.data[(c * h + y) * w + x]);
-            }
-        }
-    }
-    out
+    composite_feathered(input, prediction, holes, 0)
 }
 
 /// `composite` with the edge feathered over `feather` pixels: a known
@@ -199,24 +204,43 @@ pub fn composite_feathered(
     holes: &HoleMap,
     feather: usize,
 ) -> RgbImage {
-    let mut out = composite(input, prediction, holes);
-    if feather == 0 {
-        return out;
-    }
-    let (w, h) = (holes.width, holes.height);
-    let near = holes.squared_distances(true);
+    composite_planes(&Planes::from_rgb(input), prediction, holes, feather).to_rgb()
+}
+
+/// `composite_feathered` in f32, for images of any depth: known pixels
+/// beyond the feathered edge keep their values bit for bit (so an 8-bit
+/// input's come back as its bytes), holes take the prediction clamped to
+/// [0, 1].
+pub fn composite_planes(
+    input: &Planes,
+    prediction: &Planes,
+    holes: &HoleMap,
+    feather: usize,
+) -> Planes {
+    let plane = input.width * input.height;
+    let mut out = input.clone();
+    let near = (feather > 0).then(|| holes.squared_distances(true));
     let limit = (feather * feather) as u64;
-    for (i, &d2) in near.iter().enumerate() {
-        if d2 == 0 || d2 > limit {
-            continue;
-        }
-        let t = 1.0 - (d2 as f32).sqrt() / (feather + 1) as f32;
-        let (x, y) = ((i % w) as u32, (i / w) as u32);
-        let p = out.get_pixel_mut(x, y);
+    for i in 0..plane {
+        // How much of the prediction the pixel takes.
+        let t = if holes.holes[i] {
+            1.0
+        } else {
+            match &near {
+                Some(near) if near[i] != 0 && near[i] <= limit => {
+                    1.0 - (near[i] as f32).sqrt() / (feather + 1) as f32
+                }
+                _ => continue,
+            }
+        };
         for c in 0..3 {
-            let known = p[c] as f32 / 255.0;
-            let pred = prediction.data[(c * h + y as usize) * w + x as usize].clamp(0.0, 1.0);
-            p[c] = to_u8(known + t * (pred - known));
+            let k = c * plane + i;
+            let pred = prediction.data[k].clamp(0.0, 1.0);
+            out.data[k] = if t == 1.0 {
+                pred
+            } else {
+                input.data[k] + t * (pred - input.data[k])
+            };
         }
     }
     out

@@ -391,9 +391,12 @@ impl PConvApp {
         self.save_pending = false;
         let p = self.paths.output_path();
         self.message = Some(match self.doc.save_result(&p) {
-            Ok(()) => {
+            Ok(note) => {
                 self.settings.remember_folder_of(&p);
-                format!("saved {}", p.display())
+                match note {
+                    Some(note) => format!("saved {} ({note})", p.display()),
+                    None => format!("saved {}", p.display()),
+                }
             }
             Err(e) => format!("error: {e}"),
         });

@@ -110,9 +110,15 @@ impl Classical {
             .expect("the buffer keeps its size")
     }
 
-    /// `inpaint` on planes in [0, 1] (rounded to 8 bits first, as the
-    /// composite is), for the `Method` interface.
+    /// `inpaint` on planes in [0, 1], for the `Method` interface: Telea,
+    /// Navier–Stokes and FSR round them to 8 bits first (OpenCV's methods
+    /// take 8-bit images), biharmonic fills them as they are (a 16-bit
+    /// photo's holes at its precision; an 8-bit photo's fill rounds to the
+    /// same bytes as `inpaint`'s).
     pub fn predict(self, image: &Planes, holes: &HoleMap, radius: usize) -> Result<Planes> {
+        if self == Classical::Biharmonic && holes.holes.contains(&false) {
+            return biharmonic::fill(image, &holes.holes);
+        }
         let rgb = image.to_rgb();
         Ok(Planes::from_rgb(&self.inpaint(&rgb, holes, radius)?))
     }

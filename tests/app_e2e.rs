@@ -164,9 +164,13 @@ fn ready() -> bool {
     common::gpu().is_some()
 }
 
-/// A textured photo: Telea cannot reproduce it exactly inside a hole.
+/// A textured photo (Telea cannot reproduce it exactly inside a hole)
+/// with a plain square for the magic wand.
 fn photo(path: &Path) {
     image::RgbImage::from_fn(320, 240, |x, y| {
+        if in_square(x, y) {
+            return image::Rgb([240, 240, 120]);
+        }
         image::Rgb([
             ((x * 7 + y * 3) % 256) as u8,
             ((x * x + y * 5) % 251) as u8,
@@ -175,6 +179,11 @@ fn photo(path: &Path) {
     })
     .save(path)
     .unwrap();
+}
+
+/// The photo's plain square (image pixels).
+fn in_square(x: u32, y: u32) -> bool {
+    (250..300).contains(&x) && (180..230).contains(&y)
 }
 
 /// Holds `modifier` while pressing `key` (apart: winit misses xdotool's
@@ -243,6 +252,9 @@ fn paint_a_stroke_inpaint_and_save(tag: &str, method: &[&str]) -> (String, Strin
     drag(&display, &stroke);
     xdotool(&display, &["key", "r"]);
     drag(&display, &[(350, 120), (410, 170), (470, 220)]);
+    // The magic wand (W): a click inside the plain square selects it.
+    xdotool(&display, &["key", "w"]);
+    drag(&display, &[(985, 600)]);
     // A larger brush, to be remembered: 12 px * 1.25.
     xdotool(&display, &["key", "bracketright"]);
     chord(&display, "ctrl", "s");
@@ -267,6 +279,12 @@ fn paint_a_stroke_inpaint_and_save(tag: &str, method: &[&str]) -> (String, Strin
     // around the middle row (the stroke), none elsewhere: known pixels are
     // kept exactly.
     type Pixels = Vec<(u32, u32)>;
+    let (square, changed): (Pixels, Pixels) = changed.iter().partition(|&&(x, y)| in_square(x, y));
+    assert!(
+        square.len() > 2000,
+        "the wand's square should be filled ({} of its 2500 pixels changed)",
+        square.len()
+    );
     let (upper, band): (Pixels, Pixels) = changed.iter().partition(|&&(_, y)| y < 85);
     let extent = |v: &[(u32, u32)]| {
         let (xs, ys): (Vec<u32>, Vec<u32>) = v.iter().copied().unzip();

@@ -370,6 +370,74 @@ mod document_and_worker {
     }
 }
 
+/// The magic wand: a click selects the pixels connected to it (diagonals
+/// too) whose colour is within the tolerance of the clicked pixel's, added
+/// to the holes there are, as one undo step; nothing outside the image.
+#[test]
+fn the_magic_wand_selects_the_connected_pixels_of_a_colour() {
+    let (w, h) = (40usize, 30usize);
+    let disc = |x: usize, y: usize, cx: f32| {
+        let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - 12.5);
+        dx * dx + dy * dy <= 25.0
+    };
+    let diagonal = |x: usize, y: usize| (20..28).contains(&x) && y == x;
+    // Two red discs (each pixel up to 10 levels off) apart on a
+    // blue-grey texture, and a red diagonal line.
+    let image = image::RgbImage::from_fn(w as u32, h as u32, |x, y| {
+        let (x, y) = (x as usize, y as usize);
+        let n = ((x * 7 + y * 13) % 11) as u8;
+        if disc(x, y, 10.5) || disc(x, y, 32.5) || diagonal(x, y) {
+            image::Rgb([200 + n % 6, 30 + n, 25 + n % 4])
+        } else {
+            image::Rgb([60 + 3 * n, 70 + 2 * n, 160])
+        }
+    });
+    let mut e = MaskEditor::new(w, h);
+    e.begin_stroke(Tool::Brush, 1.0, 2.5, 27.5);
+    e.end_stroke();
+    let painted = e.mask().clone();
+    // The wand does nothing through the pointer-press path (no image there).
+    e.press(Tool::Wand, 5.0, 10.5, 12.5);
+    assert_eq!(e.mask(), &painted);
+    let seed = *image.get_pixel(10, 12);
+    let want = |x: usize, y: usize| disc(x, y, 10.5);
+    let added = e.select_similar(&image, 10.5, 12.5, 24);
+    assert_eq!(added, (0..w * h).filter(|&i| want(i % w, i / w)).count());
+    for i in 0..w * h {
+        let (x, y) = (i % w, i / w);
+        assert_eq!(
+            e.mask().holes[i],
+            want(x, y) || painted.holes[i],
+            "({x}, {y})"
+        );
+    }
+    // One undo step back to the painted mask, and redone.
+    assert!(e.undo());
+    assert_eq!(e.mask(), &painted);
+    assert!(e.redo());
+    // A tolerance below the disc's spread selects only the pixels within it.
+    let mut tight = MaskEditor::new(w, h);
+    tight.select_similar(&image, 10.5, 12.5, 3);
+    for (x, y, p) in image.enumerate_pixels() {
+        let (x, y) = (x as usize, y as usize);
+        let close = (0..3).all(|c| p[c].abs_diff(seed[c]) <= 3);
+        if tight.mask().holes[y * w + x] {
+            assert!(close && want(x, y), "({x}, {y})");
+        }
+    }
+    let n = tight.mask().holes.iter().filter(|&&h| h).count();
+    assert!(n >= 1 && n < added, "{n} of {added}");
+    // Diagonal neighbours connect: the whole line from one end.
+    let mut line = MaskEditor::new(w, h);
+    assert_eq!(line.select_similar(&image, 20.5, 20.5, 24), 8);
+    // Outside the image: nothing, and no undo step.
+    let mut outside = MaskEditor::new(w, h);
+    for (x, y) in [(-0.5, 3.0), (40.0, 3.0), (3.0, 30.0), (f32::NAN, 1.0)] {
+        assert_eq!(outside.select_similar(&image, x, y, 24), 0);
+    }
+    assert!(!outside.can_undo());
+}
+
 #[test]
 fn rectangle_and_lasso_select_holes_in_one_undo_step() {
     let mut e = MaskEditor::new(30, 20);
@@ -514,6 +582,7 @@ mod settings {
         let mut s = Settings {
             radius: 30.0,
             feather: 5,
+            wand_tolerance: 40,
             average_flips: true,
             method: Some(MethodChoice::Model(model.clone())),
             ..Settings::default()
@@ -552,13 +621,14 @@ mod settings {
         eframe::Storage::set_string(
             &mut m,
             KEY,
-            "(radius: 9000.0, feather: 99, overlay_opacity: -1.0, edge_blend: 13)".into(),
+            "(radius: 9000.0, feather: 99, overlay_opacity: -1.0, edge_blend: 13, wand_tolerance: 200)".into(),
         );
         let old = load(&m);
         assert_eq!(
             (old.radius, old.feather, old.overlay_opacity, old.grow_by),
             (500.0, 32, 0.0, Settings::default().grow_by)
         );
+        assert_eq!(old.wand_tolerance, 128);
         // The edge blend takes the nearest depth the panel offers; the
         // band is the faces' unless chosen.
         assert_eq!(old.edge_blend, 16);

@@ -2,6 +2,8 @@
 //! strokes with round caps, rectangle and lasso selections (add holes),
 //! grow and shrink by N pixels, clear, invert, load, and undo/redo of every
 //! edit. Kept apart from the UI so it can be tested without a window.
+use image::RgbImage;
+
 use crate::raster::HoleMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,6 +16,9 @@ pub enum Tool {
     Rectangle,
     /// Draws a closed outline (a polygon) whose inside becomes holes.
     Lasso,
+    /// A click selects the connected pixels of the clicked one's colour
+    /// (`select_similar`), as image editors' magic wand / fuzzy select.
+    Wand,
 }
 
 impl Tool {
@@ -193,8 +198,12 @@ impl MaskEditor {
     }
 
     /// The button went down at (x, y), image coordinates: the brush and
-    /// eraser start a stroke (a dab), the rectangle and lasso a shape.
+    /// eraser start a stroke (a dab), the rectangle and lasso a shape; the
+    /// wand needs the image (`select_similar`) and does nothing here.
     pub fn press(&mut self, tool: Tool, radius: f32, x: f32, y: f32) {
+        if tool == Tool::Wand {
+            return;
+        }
         if tool.is_shape() {
             self.begin_shape(tool, x, y);
         } else {
@@ -278,6 +287,58 @@ impl MaskEditor {
             let (x, y) = ((i % w) as f32 + 0.5, (i / w) as f32 + 0.5);
             hole || inside(&outline, x, y)
         });
+    }
+
+    /// The magic wand: the pixels connected to (x, y) (8-neighbours)
+    /// whose every channel is within `tolerance` levels of its pixel's
+    /// colour become holes, added to those there are: one undo step. The
+    /// number of new holes; none for a point outside the image. The colour
+    /// is compared with the clicked pixel's, not each neighbour's, so a
+    /// soft gradient cannot lead it across the whole photo.
+    pub fn select_similar(&mut self, image: &RgbImage, x: f32, y: f32, tolerance: u8) -> usize {
+        let (w, h) = (self.mask.width, self.mask.height);
+        let same_size = (image.width() as usize, image.height() as usize) == (w, h);
+        // NaN fails the comparisons too.
+        let inside = x >= 0.0 && y >= 0.0 && (x as usize) < w && (y as usize) < h;
+        if !(same_size && inside) {
+            return 0;
+        }
+        self.end_stroke();
+        let seed = *image.get_pixel(x as u32, y as u32);
+        let similar = |i: usize| {
+            let p = image.get_pixel((i % w) as u32, (i / w) as u32);
+            (0..3).all(|c| p[c].abs_diff(seed[c]) <= tolerance)
+        };
+        let start = (y as usize) * w + x as usize;
+        let mut selected = vec![false; w * h];
+        selected[start] = true;
+        let mut todo = vec![start];
+        while let Some(i) = todo.pop() {
+            let (px, py) = ((i % w) as i64, (i / w) as i64);
+            for (dx, dy) in [
+                (-1, -1),
+                (0, -1),
+                (1, -1),
+                (-1, 0),
+                (1, 0),
+                (-1, 1),
+                (0, 1),
+                (1, 1),
+            ] {
+                let (nx, ny) = (px + dx, py + dy);
+                if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
+                    continue;
+                }
+                let n = ny as usize * w + nx as usize;
+                if !selected[n] && similar(n) {
+                    selected[n] = true;
+                    todo.push(n);
+                }
+            }
+        }
+        let before = self.mask.holes.iter().filter(|&&h| h).count();
+        self.replace_all(|i, hole| hole || selected[i]);
+        self.mask.holes.iter().filter(|&&h| h).count() - before
     }
 
     /// Every pixel within `n` pixels (Euclidean, centre to centre) of a

@@ -18,6 +18,9 @@ pub const RADIUS: std::ops::RangeInclusive<f32> = 1.0..=500.0;
 pub const GROW_BY: std::ops::RangeInclusive<usize> = 1..=100;
 pub const EXTEND_BY: std::ops::RangeInclusive<usize> = 1..=2048;
 pub const FEATHER: std::ops::RangeInclusive<usize> = 0..=32;
+/// The magic wand's tolerance in levels per channel (0: the clicked colour
+/// alone).
+pub const WAND_TOLERANCE: std::ops::RangeInclusive<u8> = 0..=128;
 /// The depths of the model's edge blend the panel offers (0: off).
 pub const EDGE_BLENDS: [usize; 4] = [0, 8, 16, 32];
 
@@ -31,6 +34,9 @@ pub struct Settings {
     pub grow_by: usize,
     pub extend_by: usize,
     pub feather: usize,
+    /// How far, in levels per channel, a pixel's colour may be from the
+    /// clicked one's for the magic wand to select it.
+    pub wand_tolerance: u8,
     /// The model's self-ensemble of the image and its mirror image.
     pub average_flips: bool,
     /// How deep, in pixels, the model's fill is blended with a classical
@@ -55,6 +61,7 @@ impl Default for Settings {
             grow_by: 4,
             extend_by: 32,
             feather: 0,
+            wand_tolerance: 24,
             average_flips: false,
             edge_blend: crate::infer::edge_blend::DEFAULT_BLEND_DEPTH,
             edge_band: Default::default(),
@@ -87,6 +94,9 @@ impl Settings {
             grow_by: clamp_u(self.grow_by, GROW_BY),
             extend_by: clamp_u(self.extend_by, EXTEND_BY),
             feather: clamp_u(self.feather, FEATHER),
+            wand_tolerance: self
+                .wand_tolerance
+                .clamp(*WAND_TOLERANCE.start(), *WAND_TOLERANCE.end()),
             average_flips: self.average_flips,
             // One of the panel's choices: the nearest.
             edge_blend: *EDGE_BLENDS

@@ -6,6 +6,7 @@ use eframe::egui;
 use egui::{Color32, Pos2, Rect, Sense, Stroke, TextureOptions};
 
 use super::PConvApp;
+use crate::app::mask_edit::Tool;
 use crate::app::view::View;
 use crate::app::worker::Composite;
 
@@ -185,6 +186,8 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
     // inpainting on a shared software device, a loaded machine) can hold a
     // whole drag, press to release, which egui's per-frame drag state would
     // report as a click or as nothing.
+    let image = app.doc.image.clone();
+    let tolerance = app.settings.wand_tolerance;
     let editor = &mut app.doc.editor;
     let to_image = |p: Pos2| view.screen_to_image(local(p));
     let on_canvas =
@@ -200,7 +203,11 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
                 ..
             } if !space && !editor.is_pressed() && on_canvas(pos) => {
                 let (x, y) = to_image(pos);
-                editor.press(tool, radius, x, y);
+                if tool == Tool::Wand {
+                    ended |= editor.select_similar(&image, x, y, tolerance) > 0;
+                } else {
+                    editor.press(tool, radius, x, y);
+                }
             }
             egui::Event::PointerMoved(pos) if editor.is_pressed() => {
                 let (x, y) = to_image(pos);
@@ -292,10 +299,11 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
         ));
     }
     // Brush outline.
-    if let Some(pos) = response.hover_pos().filter(|_| !app.tools.tool.is_shape()) {
+    let brush = !app.tools.tool.is_shape() && app.tools.tool != Tool::Wand;
+    if let Some(pos) = response.hover_pos().filter(|_| brush) {
         let r = app.settings.radius * view.zoom;
         let color = match app.tools.tool {
-            crate::app::mask_edit::Tool::Eraser => Color32::from_rgb(120, 200, 255),
+            Tool::Eraser => Color32::from_rgb(120, 200, 255),
             _ => Color32::from_rgb(255, 90, 90),
         };
         painter.circle_stroke(pos, r.max(1.0), Stroke::new(1.5, color));
@@ -303,7 +311,7 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
     // First run: what to do.
     if !app.doc.editor.can_undo() && !app.doc.editor.mask().holes.iter().any(|&h| h) {
         let galley = painter.layout_no_wrap(
-            "Paint over what to remove: brush (B), rectangle (R), lasso (L); eraser (E) to restore"
+            "Paint over what to remove: brush (B), rectangle (R), lasso (L), magic wand (W); eraser (E) to restore"
                 .into(),
             egui::FontId::proportional(16.0),
             Color32::from_rgb(255, 230, 140),

@@ -455,6 +455,9 @@ impl PConvApp {
             if shortcut(none, Key::L) {
                 self.tools.tool = Tool::Lasso;
             }
+            if shortcut(none, Key::W) {
+                self.tools.tool = Tool::Wand;
+            }
         }
         let dropped = ui.input(|i| i.raw.dropped_files.first().map(|f| f.path().to_path_buf()));
         if let Some(p) = dropped {

@@ -302,7 +302,7 @@ fn bundled_models(app: &mut PConvApp, ui: &mut egui::Ui) {
     });
 }
 
-/// Brush, eraser, rectangle and lasso; overlay, feather; apply, extend,
+/// Brush, eraser, rectangle, lasso and magic wand; overlay, feather; apply, extend,
 /// grow/shrink, undo; loading and saving the mask.
 fn mask_tools(app: &mut PConvApp, ui: &mut egui::Ui) {
     ui.label("Mask");
@@ -314,12 +314,23 @@ fn mask_tools(app: &mut PConvApp, ui: &mut egui::Ui) {
         ui.selectable_value(tool, Tool::Rectangle, "Rectangle (R)");
         ui.selectable_value(tool, Tool::Lasso, "Lasso (L)");
         ui.end_row();
+        ui.selectable_value(tool, Tool::Wand, "Magic wand (W)")
+            .on_hover_text("click: the connected pixels of the clicked colour become holes; Grow then covers their soft edge");
+        ui.end_row();
     });
-    ui.add(
-        egui::Slider::new(&mut app.settings.radius, settings::RADIUS)
-            .logarithmic(true)
-            .text("size [ ]"),
-    );
+    if app.tools.tool == Tool::Wand {
+        ui.add(
+            egui::Slider::new(&mut app.settings.wand_tolerance, settings::WAND_TOLERANCE)
+                .text("tolerance"),
+        )
+        .on_hover_text("how far, in levels per channel, a colour may be from the clicked one");
+    } else {
+        ui.add(
+            egui::Slider::new(&mut app.settings.radius, settings::RADIUS)
+                .logarithmic(true)
+                .text("size [ ]"),
+        );
+    }
     ui.add(egui::Slider::new(&mut app.settings.overlay_opacity, 0.0..=1.0).text("overlay"));
     ui.checkbox(&mut app.settings.overlay_on_result, "Mask over the result");
     if ui

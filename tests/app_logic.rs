@@ -284,6 +284,51 @@ mod document_and_worker {
         assert!(doc.editor.mask().holes.iter().all(|&h| !h));
     }
 
+    /// Unsaved work is holes painted or a result applied since the last
+    /// save; opening another photo warns once before dropping it.
+    #[test]
+    fn unsaved_holes_are_not_dropped_at_the_first_open() {
+        use pconv::app::folder::OpenGuard;
+        let dir = crate::common::Scratch::new("unsaved");
+        let mut doc = Document::new(photo(), Some(dir.join("photo.png")));
+        assert!(!doc.has_unsaved_work(), "a fresh photo");
+        let mut worker = Inpainter::start(
+            Method::Classical {
+                method: pconv::infer::Classical::Telea,
+                radius: 3,
+            },
+            false,
+        );
+        let mut paint = |doc: &mut Document, x: f32| {
+            doc.editor.begin_stroke(Tool::Brush, 3.0, x, 20.0);
+            doc.editor.end_stroke();
+            worker.request(doc.request());
+            doc.accept(&worker.wait().expect("a result")).unwrap();
+        };
+        paint(&mut doc, 10.0);
+        assert!(doc.has_unsaved_work());
+        let (other, out) = (dir.join("other.png"), dir.join("out.png"));
+        let mut guard = OpenGuard::default();
+        assert!(!guard.allow(doc.has_unsaved_work(), &other), "warned");
+        assert!(
+            !guard.allow(doc.has_unsaved_work(), &dir.join("third.png")),
+            "another photo: warned again"
+        );
+        assert!(guard.allow(doc.has_unsaved_work(), &dir.join("third.png")));
+        doc.save_result(&out).unwrap();
+        assert!(!doc.has_unsaved_work(), "saved");
+        assert!(guard.allow(doc.has_unsaved_work(), &other));
+        paint(&mut doc, 30.0);
+        assert!(doc.has_unsaved_work(), "painted after the save");
+        doc.apply().unwrap();
+        assert!(doc.has_unsaved_work(), "applied: the photo changed");
+        doc.save_result(&out).unwrap();
+        assert!(!doc.has_unsaved_work());
+        assert!(doc.unapply());
+        doc.editor.clear();
+        assert!(!doc.has_unsaved_work(), "nothing painted, nothing applied");
+    }
+
     /// A 16-bit grey photo with transparency, through apply, extend and
     /// save: the saved result is 16-bit grey with alpha, every pixel never
     /// under a hole keeps its stored value and alpha, filled pixels are
@@ -368,6 +413,42 @@ mod document_and_worker {
             "{note:?}"
         );
     }
+}
+
+/// Page Down / Page Up step through the photos of a folder by name: image
+/// files only (any case of extension), not the app's own results and
+/// masks, nor folders or pipes; nothing past either end.
+#[test]
+fn stepping_through_a_folder_skips_what_is_not_a_photo() {
+    use pconv::app::folder::{photos_beside, step_from};
+    let dir = common::Scratch::new("folder-step");
+    for name in [
+        "a.png",
+        "b.jpg",
+        "c.PNG",
+        "a-inpainted.png",
+        "a-mask.png",
+        "notes.txt",
+    ] {
+        std::fs::write(dir.join(name), b"x").unwrap();
+    }
+    std::fs::create_dir(dir.join("sub.png")).unwrap();
+    let fifo = dir.join("pipe.png");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let (a, b, c) = (dir.join("a.png"), dir.join("b.jpg"), dir.join("c.PNG"));
+    assert_eq!(photos_beside(&a), vec![a.clone(), b.clone(), c.clone()]);
+    assert_eq!(step_from(&a, 1), Some(b.clone()));
+    assert_eq!(step_from(&b, 1), Some(c.clone()));
+    assert_eq!(step_from(&c, 1), None);
+    assert_eq!(step_from(&b, -1), Some(a.clone()));
+    assert_eq!(step_from(&a, -1), None);
+    // A photo no longer there (or a result): forward starts at the first.
+    assert_eq!(step_from(&dir.join("gone.png"), 1), Some(a));
+    assert_eq!(step_from(&dir.join("gone.png"), -1), None);
 }
 
 /// The magic wand: a click selects the pixels connected to it (diagonals

@@ -35,6 +35,8 @@ pub struct Document {
     /// Photos and masks before each "apply and continue" or "extend
     /// canvas", latest last.
     applied: Vec<Applied>,
+    /// The document and mask revision last saved.
+    saved: Option<(u64, u64)>,
 }
 
 /// A photo as it was before an "apply and continue" or "extend canvas".
@@ -70,6 +72,7 @@ impl Document {
             result: None,
             results_accepted: 0,
             applied: Vec::new(),
+            saved: None,
         }
     }
 
@@ -202,7 +205,7 @@ impl Document {
     /// Saves the composite (PNG, JPEG, ... by extension), atomically, in
     /// the photo's own pixel format as far as the file's format holds it;
     /// what it cannot hold comes back as a note.
-    pub fn save_result(&self, path: &Path) -> Result<Option<String>> {
+    pub fn save_result(&mut self, path: &Path) -> Result<Option<String>> {
         let output = self.output().ok_or_else(|| {
             Error::Invalid("the inpainting for the current mask has not finished yet".into())
         })?;
@@ -216,7 +219,15 @@ impl Document {
             .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
         let (img, note) = photo::storable(img, format);
         save_atomic(&img, path)?;
+        self.saved = Some((self.id, self.editor.revision()));
         Ok(note)
+    }
+
+    /// Holes painted, or a result applied or a canvas extended, since the
+    /// result was last saved: what opening another photo would drop.
+    pub fn has_unsaved_work(&self) -> bool {
+        let edited = self.editor.mask().holes.contains(&true) || self.can_unapply();
+        edited && self.saved != Some((self.id, self.editor.revision()))
     }
 
     fn push_applied(&mut self) {

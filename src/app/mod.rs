@@ -3,6 +3,7 @@
 //! testable without a window), and the egui shell in `ui`.
 pub mod document;
 pub mod fitting;
+pub mod folder;
 pub mod mask_edit;
 pub mod settings;
 pub mod ui;

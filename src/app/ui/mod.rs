@@ -133,6 +133,8 @@ pub struct PConvApp {
     /// Ctrl+S arrived before the inpainting for the current mask finished:
     /// save as soon as it does.
     save_pending: bool,
+    /// Keeps another photo from replacing unsaved holes at the first try.
+    open_guard: crate::app::folder::OpenGuard,
 }
 
 impl PConvApp {
@@ -194,6 +196,7 @@ impl PConvApp {
             last_seconds: None,
             message,
             save_pending: false,
+            open_guard: Default::default(),
         };
         if start == MethodChoice::Fit {
             app.start_fit();
@@ -317,7 +320,17 @@ impl PConvApp {
         self.message = Some(message.into());
     }
 
+    /// Opens a photo in place of the current one; where that would drop
+    /// unsaved holes, the first try only warns (the same again opens it).
     fn open_image(&mut self, path: &std::path::Path) {
+        if !self.open_guard.allow(self.doc.has_unsaved_work(), path) {
+            let name = path.file_name().unwrap_or(path.as_os_str());
+            self.message = Some(format!(
+                "unsaved holes: open {} again to drop them, or save first (Ctrl+S)",
+                name.to_string_lossy()
+            ));
+            return;
+        }
         match Document::open(path).and_then(|d| check_displayable(&d, &self.gpu).map(|_| d)) {
             Ok(doc) => {
                 self.doc = doc;
@@ -333,6 +346,21 @@ impl PConvApp {
                 self.message = Some(format!("opened {}", path.display()));
             }
             Err(e) => self.message = Some(format!("error: {e}")),
+        }
+    }
+
+    /// Opens the next (1) or previous (-1) photo of the open one's folder.
+    pub(super) fn step_photo(&mut self, step: isize) {
+        let Some(here) = self.doc.path.clone() else {
+            self.message = Some("this photo has no folder to step through".into());
+            return;
+        };
+        match crate::app::folder::step_from(&here, step) {
+            Some(p) => self.open_image(&p),
+            None => {
+                let end = if step > 0 { "last" } else { "first" };
+                self.message = Some(format!("the {end} photo of its folder"));
+            }
         }
     }
 
@@ -457,6 +485,12 @@ impl PConvApp {
             }
             if shortcut(none, Key::W) {
                 self.tools.tool = Tool::Wand;
+            }
+            if shortcut(none, Key::PageDown) {
+                self.step_photo(1);
+            }
+            if shortcut(none, Key::PageUp) {
+                self.step_photo(-1);
             }
         }
         let dropped = ui.input(|i| i.raw.dropped_files.first().map(|f| f.path().to_path_buf()));

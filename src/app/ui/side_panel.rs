@@ -154,6 +154,23 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
         if let Some(p) = path_row(app, ui, |p| &mut p.image, "Open", Purpose::OpenImage) {
             app.open_image(&p);
         }
+        ui.horizontal(|ui| {
+            let has_folder = app.doc.path.is_some();
+            if ui
+                .add_enabled(has_folder, egui::Button::new("< Previous"))
+                .on_hover_text("the previous photo of this folder (Page Up)")
+                .clicked()
+            {
+                app.step_photo(-1);
+            }
+            if ui
+                .add_enabled(has_folder, egui::Button::new("Next >"))
+                .on_hover_text("the next photo of this folder (Page Down)")
+                .clicked()
+            {
+                app.step_photo(1);
+            }
+        });
         ui.separator();
 
         method_choice(app, ui);

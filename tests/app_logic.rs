@@ -434,11 +434,7 @@ fn stepping_through_a_folder_skips_what_is_not_a_photo() {
     }
     std::fs::create_dir(dir.join("sub.png")).unwrap();
     let fifo = dir.join("pipe.png");
-    assert!(std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
+    common::mkfifo(&fifo);
     let (a, b, c) = (dir.join("a.png"), dir.join("b.jpg"), dir.join("c.PNG"));
     assert_eq!(photos_beside(&a), vec![a.clone(), b.clone(), c.clone()]);
     assert_eq!(step_from(&a, 1), Some(b.clone()));

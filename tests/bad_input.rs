@@ -138,11 +138,6 @@ pub fn mask(w: u32, h: u32) -> image::GrayImage {
     })
 }
 
-pub fn mkfifo(path: &Path) {
-    let ok = Command::new("mkfifo").arg(path).status().unwrap().success();
-    assert!(ok, "mkfifo {}", path.display());
-}
-
 /// A PNG whose header claims `w` x `h` pixels, with almost no pixel data.
 fn png_header_only(path: &Path, w: u32, h: u32) {
     let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
@@ -216,7 +211,7 @@ fn hostile_files_and_numbers_are_one_line_errors_or_correct_results() {
     std::os::unix::fs::symlink(".", loops.join("a")).unwrap();
     std::os::unix::fs::symlink(".", loops.join("b")).unwrap();
     let fifo = loops.join("fifo.png");
-    mkfifo(&fifo);
+    common::mkfifo(&fifo);
     let (img, msk) = (inp.join("img.png"), inp.join("mask.png"));
     photo(40, 30).save(&img).unwrap();
     mask(40, 30).save(&msk).unwrap();
@@ -569,8 +564,8 @@ fn outputs_never_replace_pipes_or_devices_and_write_through_links() {
     let is_fifo = |p: &Path| std::fs::symlink_metadata(p).unwrap().file_type().is_fifo();
 
     let (fifo_png, fifo_st) = (d.join("pipe.png"), d.join("pipe.safetensors"));
-    mkfifo(&fifo_png);
-    mkfifo(&fifo_st);
+    common::mkfifo(&fifo_png);
+    common::mkfifo(&fifo_st);
     fails_with(
         &telea(&fifo_png),
         &["pipe.png", "not a regular file", "not replaced"],
@@ -620,7 +615,7 @@ fn outputs_never_replace_pipes_or_devices_and_write_through_links() {
         ])
     };
     let fifo_json = d.join("report.json");
-    mkfifo(&fifo_json);
+    common::mkfifo(&fifo_json);
     fails_with(
         &report(&fifo_json),
         &["report.json", "no process is reading"],

@@ -215,11 +215,7 @@ fn links_back_to_a_parent_neither_loop_nor_repeat_and_special_files_are_left_out
     std::os::unix::fs::symlink(&real[0], dir.join("same-file.png")).unwrap();
     std::os::unix::fs::symlink("missing.png", dir.join("dangling.png")).unwrap();
     let fifo = dir.join("fifo.png");
-    assert!(std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
+    common::mkfifo(&fifo);
     let listed = list_images(&dir).unwrap();
     assert_eq!(listed.len(), real.len(), "{listed:?}");
     let canonical = |v: &[PathBuf]| {

@@ -206,3 +206,14 @@ pub fn seeded_session(
     }
     s
 }
+
+/// Makes a named pipe at `path` (reading one blocks until a writer comes:
+/// what the hang tests need).
+pub fn mkfifo(path: &std::path::Path) {
+    let ok = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "mkfifo {}", path.display());
+}

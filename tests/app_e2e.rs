@@ -322,7 +322,16 @@ fn paint_a_stroke_inpaint_and_save(tag: &str, method: &[&str]) -> (String, Strin
     let filled = upper.len() as f64 / ((x1 - x0 + 1) * (y1 - y0 + 1)) as f64;
     assert!(filled > 0.9, "only {filled:.2} of the rectangle changed");
 
-    // Ctrl+Q closes the window, and the settings are stored on the way out.
+    // A dab painted after the save: Ctrl+Q only warns (the window stays),
+    // Ctrl+Q again closes it, and the settings are stored on the way out.
+    xdotool(&display, &["key", "b"]);
+    drag(&display, &[(700, 500)]);
+    chord(&display, "ctrl", "q");
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        matches!(app.0.try_wait(), Ok(None)),
+        "the first Ctrl+Q over unsaved holes closed the window"
+    );
     chord(&display, "ctrl", "q");
     wait_for("the app to quit", Duration::from_secs(30), || {
         matches!(app.0.try_wait(), Ok(Some(_)))

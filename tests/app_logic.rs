@@ -285,10 +285,10 @@ mod document_and_worker {
     }
 
     /// Unsaved work is holes painted or a result applied since the last
-    /// save; opening another photo warns once before dropping it.
+    /// save; opening another photo or closing warns once before dropping it.
     #[test]
     fn unsaved_holes_are_not_dropped_at_the_first_open() {
-        use pconv::app::folder::OpenGuard;
+        use pconv::app::folder::UnsavedGuard;
         let dir = crate::common::Scratch::new("unsaved");
         let mut doc = Document::new(photo(), Some(dir.join("photo.png")));
         assert!(!doc.has_unsaved_work(), "a fresh photo");
@@ -307,17 +307,20 @@ mod document_and_worker {
         };
         paint(&mut doc, 10.0);
         assert!(doc.has_unsaved_work());
-        let (other, out) = (dir.join("other.png"), dir.join("out.png"));
-        let mut guard = OpenGuard::default();
-        assert!(!guard.allow(doc.has_unsaved_work(), &other), "warned");
+        let out = dir.join("out.png");
+        let (other, third) = ("open other.png", "open third.png");
+        let mut guard = UnsavedGuard::default();
+        assert!(!guard.allow(doc.has_unsaved_work(), other), "warned");
         assert!(
-            !guard.allow(doc.has_unsaved_work(), &dir.join("third.png")),
+            !guard.allow(doc.has_unsaved_work(), third),
             "another photo: warned again"
         );
-        assert!(guard.allow(doc.has_unsaved_work(), &dir.join("third.png")));
+        assert!(guard.allow(doc.has_unsaved_work(), third));
+        assert!(!guard.allow(doc.has_unsaved_work(), "close"), "warned");
+        assert!(guard.allow(doc.has_unsaved_work(), "close"));
         doc.save_result(&out).unwrap();
         assert!(!doc.has_unsaved_work(), "saved");
-        assert!(guard.allow(doc.has_unsaved_work(), &other));
+        assert!(guard.allow(doc.has_unsaved_work(), other));
         paint(&mut doc, 30.0);
         assert!(doc.has_unsaved_work(), "painted after the save");
         doc.apply().unwrap();

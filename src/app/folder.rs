@@ -1,6 +1,6 @@
 //! Stepping through the photos of a folder (Page Up / Page Down), and the
 //! guard that keeps unsaved holes from being dropped by opening another
-//! photo.
+//! photo or closing the window.
 use std::path::{Path, PathBuf};
 
 use crate::raster::files::EXTENSIONS;
@@ -53,23 +53,23 @@ pub fn step_from(path: &Path, step: isize) -> Option<PathBuf> {
     photos.get(next).cloned()
 }
 
-/// Opening another photo replaces the document: where it holds unsaved
-/// work, the first request is refused with a warning and the same request
-/// again goes ahead.
+/// Opening another photo or closing the window drops the document: where
+/// it holds unsaved work, the first request is refused (the caller warns)
+/// and the same request again goes ahead.
 #[derive(Default)]
-pub struct OpenGuard {
-    warned: Option<PathBuf>,
+pub struct UnsavedGuard {
+    warned: Option<String>,
 }
 
-impl OpenGuard {
-    /// Whether `path` may be opened now, given whether the open document
-    /// holds unsaved work.
-    pub fn allow(&mut self, unsaved: bool, path: &Path) -> bool {
-        if !unsaved || self.warned.as_deref() == Some(path) {
+impl UnsavedGuard {
+    /// Whether `action` (opening a given path, closing) may go ahead now,
+    /// given whether the document holds unsaved work.
+    pub fn allow(&mut self, unsaved: bool, action: &str) -> bool {
+        if !unsaved || self.warned.as_deref() == Some(action) {
             self.warned = None;
             return true;
         }
-        self.warned = Some(path.to_path_buf());
+        self.warned = Some(action.to_string());
         false
     }
 }

@@ -133,8 +133,9 @@ pub struct PConvApp {
     /// Ctrl+S arrived before the inpainting for the current mask finished:
     /// save as soon as it does.
     save_pending: bool,
-    /// Keeps another photo from replacing unsaved holes at the first try.
-    open_guard: crate::app::folder::OpenGuard,
+    /// Keeps another photo, or closing the window, from dropping unsaved
+    /// holes at the first try.
+    unsaved_guard: crate::app::folder::UnsavedGuard,
 }
 
 impl PConvApp {
@@ -196,7 +197,7 @@ impl PConvApp {
             last_seconds: None,
             message,
             save_pending: false,
-            open_guard: Default::default(),
+            unsaved_guard: Default::default(),
         };
         if start == MethodChoice::Fit {
             app.start_fit();
@@ -323,7 +324,8 @@ impl PConvApp {
     /// Opens a photo in place of the current one; where that would drop
     /// unsaved holes, the first try only warns (the same again opens it).
     fn open_image(&mut self, path: &std::path::Path) {
-        if !self.open_guard.allow(self.doc.has_unsaved_work(), path) {
+        let open = format!("open {}", path.display());
+        if !self.unsaved_guard.allow(self.doc.has_unsaved_work(), &open) {
             let name = path.file_name().unwrap_or(path.as_os_str());
             self.message = Some(format!(
                 "unsaved holes: open {} again to drop them, or save first (Ctrl+S)",
@@ -346,6 +348,20 @@ impl PConvApp {
                 self.message = Some(format!("opened {}", path.display()));
             }
             Err(e) => self.message = Some(format!("error: {e}")),
+        }
+    }
+
+    /// Closing the window (Ctrl+Q, its close button) over unsaved holes is
+    /// cancelled once, with a warning; closing again goes ahead.
+    fn guard_close(&mut self, ctx: &egui::Context) {
+        if ctx.input(|i| i.viewport().close_requested())
+            && !self
+                .unsaved_guard
+                .allow(self.doc.has_unsaved_work(), "close")
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.message =
+                Some("unsaved holes: close again to drop them, or save first (Ctrl+S)".into());
         }
     }
 
@@ -507,6 +523,7 @@ impl eframe::App for PConvApp {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.guard_close(ui.ctx());
         self.poll_fit();
         if let Some((purpose, path)) = self.dialogs.poll() {
             side_panel::chosen(self, purpose, path);

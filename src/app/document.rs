@@ -215,10 +215,7 @@ impl Document {
             Some(stored) => Arc::unwrap_or_clone(stored),
             None => DynamicImage::ImageRgb8(img),
         };
-        let format = image::ImageFormat::from_path(path)
-            .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
-        let (img, note) = photo::storable(img, format);
-        save_atomic(&img, path)?;
+        let note = photo::save(img, path, crate::raster::files::JPEG_QUALITY)?;
         self.saved = Some((self.id, self.editor.revision()));
         Ok(note)
     }

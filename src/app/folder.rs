@@ -3,6 +3,7 @@
 //! photo or closing the window.
 use std::path::{Path, PathBuf};
 
+use crate::io::files::has_extension;
 use crate::raster::files::EXTENSIONS;
 
 /// The suffixes of the files the app itself writes beside a photo
@@ -22,12 +23,8 @@ pub fn photos_beside(path: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
-            let ext = p
-                .extension()
-                .and_then(|e| e.to_str())
-                .map(str::to_lowercase);
             let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-            ext.is_some_and(|e| EXTENSIONS.contains(&e.as_str()))
+            has_extension(p, EXTENSIONS)
                 && !OWN_SUFFIXES.iter().any(|s| stem.ends_with(s))
                 // Regular files (links to them too), not pipes or folders.
                 && p.is_file()

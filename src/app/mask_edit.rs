@@ -169,18 +169,20 @@ impl MaskEditor {
         self.redo.clear();
     }
 
-    /// Replaces the whole mask as one undoable edit.
-    fn replace_all(&mut self, holes: impl Fn(usize, bool) -> bool) {
+    /// Replaces the whole mask as one undoable edit; how many pixels changed.
+    fn replace_all(&mut self, holes: impl Fn(usize, bool) -> bool) -> usize {
         self.end_stroke();
         let mut edit = Edit::default();
         for i in 0..self.mask.holes.len() {
             let v = holes(i, self.mask.holes[i]);
             self.set(i, v, &mut edit);
         }
-        if !edit.changed.is_empty() {
+        let changed = edit.changed.len();
+        if changed > 0 {
             self.revision += 1;
         }
         self.push(edit);
+        changed
     }
 
     pub fn clear(&mut self) {
@@ -336,9 +338,7 @@ impl MaskEditor {
                 }
             }
         }
-        let before = self.mask.holes.iter().filter(|&&h| h).count();
-        self.replace_all(|i, hole| hole || selected[i]);
-        self.mask.holes.iter().filter(|&&h| h).count() - before
+        self.replace_all(|i, hole| hole || selected[i])
     }
 
     /// Every pixel within `n` pixels (Euclidean, centre to centre) of a

@@ -9,7 +9,6 @@ use super::progress::{self, Progress};
 use pconv::infer::extend::Margins;
 use pconv::infer::{large, Method};
 use pconv::io::files::same_file;
-use pconv::raster::files::save_atomic_with;
 use pconv::raster::files::{decode, EXTENSIONS};
 use pconv::raster::planes::fit_mask;
 use pconv::raster::{photo, HoleMap, MaskRule};
@@ -234,13 +233,10 @@ fn one(
     }
     let out = large::inpaint_planes(method, &planes, &holes, a.max_side, a.feather)?;
     let out = photo::compose(&decoded, at, &planes, &out, &holes);
-    let format = image::ImageFormat::from_path(output)
-        .map_err(|e| pconv::Error::Invalid(format!("{}: {e}", output.display())))?;
-    let (out, note) = photo::storable(out, format);
-    if let Some(note) = note {
+    if let Some(note) = photo::save(out, output, a.quality as u8)? {
         eprintln!("note: {}: {note}", output.display());
     }
-    save_atomic_with(&out, output, a.quality as u8)
+    Ok(())
 }
 
 fn load_method(a: &InpaintArgs) -> Result<Method> {

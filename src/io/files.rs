@@ -77,6 +77,13 @@ pub fn memory_budget() -> u64 {
     available.map_or(FALLBACK, |b| b / 2)
 }
 
+/// Whether `path`'s extension, in lower case, is one of `extensions`.
+pub fn has_extension(path: &Path, extensions: &[&str]) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| extensions.contains(&e.to_ascii_lowercase().as_str()))
+}
+
 /// Every regular file below `dir` (recursive, symlinks followed) whose
 /// extension is one of `extensions` (lower case), sorted. Each real folder
 /// is visited once and each real file listed once, however many links lead
@@ -103,12 +110,7 @@ pub fn walk_files(dir: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>> {
                 if seen_dirs.insert(real) {
                     stack.push(p);
                 }
-            } else if meta.is_file()
-                && p.extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| extensions.contains(&e.to_ascii_lowercase().as_str()))
-                && seen_files.insert(real)
-            {
+            } else if meta.is_file() && has_extension(&p, extensions) && seen_files.insert(real) {
                 out.push(p);
             }
         }

@@ -161,6 +161,21 @@ impl Compose<'_> {
     }
 }
 
+/// Saves `img` atomically as the extension of `path` says, in the nearest
+/// layout the format holds (`storable`; `jpeg_quality` for a JPEG); the
+/// note says what that layout gave up.
+pub fn save(
+    img: DynamicImage,
+    path: &std::path::Path,
+    jpeg_quality: u8,
+) -> crate::error::Result<Option<String>> {
+    let format = image::ImageFormat::from_path(path)
+        .map_err(|e| crate::error::Error::Invalid(format!("{}: {e}", path.display())))?;
+    let (img, note) = storable(img, format);
+    crate::raster::files::save_atomic_with(&img, path, jpeg_quality)?;
+    Ok(note)
+}
+
 /// What a file of `format` can hold of `img`: `img` itself where its
 /// encoder takes the layout, else the nearest layout it does take, and a
 /// note saying what that gives up (so nothing is lost silently). PNG

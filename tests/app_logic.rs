@@ -416,6 +416,61 @@ mod document_and_worker {
             "{note:?}"
         );
     }
+
+    /// Through an apply and a canvas extension, the saved result keeps
+    /// the photo's colour profile and EXIF block, which gives the grown
+    /// size.
+    #[test]
+    fn a_photos_profile_and_exif_survive_apply_and_extend() {
+        use image::{ImageDecoder, ImageEncoder};
+        let dir = crate::common::Scratch::new("doc-metadata");
+        let photo = dir.join("phone.jpg");
+        let icc = b"pconv-test-icc".repeat(30);
+        let mut bytes = Vec::new();
+        let mut e = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90);
+        e.set_icc_profile(icc.clone()).unwrap();
+        e.set_exif_metadata(crate::common::exif::camera_exif(true, 1, b"thumb"))
+            .unwrap();
+        image::RgbImage::from_fn(30, 20, |x, y| {
+            image::Rgb([(x * 8) as u8, (y * 12) as u8, 90])
+        })
+        .write_with_encoder(e)
+        .unwrap();
+        std::fs::write(&photo, &bytes).unwrap();
+        let mut doc = Document::open(&photo).unwrap();
+        let mut worker = Inpainter::start(
+            Method::Classical {
+                method: pconv::infer::Classical::Telea,
+                radius: 3,
+            },
+            false,
+        );
+        doc.editor.begin_stroke(Tool::Brush, 3.0, 10.0, 10.0);
+        doc.editor.end_stroke();
+        worker.request(doc.request());
+        doc.accept(&worker.wait().expect("a result")).unwrap();
+        doc.apply().unwrap();
+        doc.extend(pconv::infer::extend::Margins {
+            left: 3,
+            top: 0,
+            right: 0,
+            bottom: 2,
+        });
+        worker.request(doc.request());
+        doc.accept(&worker.wait().expect("a result")).unwrap();
+        let out = dir.join("out.png");
+        assert_eq!(doc.save_result(&out).unwrap(), None);
+        let mut dec = image::codecs::png::PngDecoder::new(std::io::BufReader::new(
+            std::fs::File::open(&out).unwrap(),
+        ))
+        .unwrap();
+        assert_eq!(dec.icc_profile().unwrap(), Some(icc));
+        let exif = dec.exif_metadata().unwrap().expect("EXIF");
+        // The Exif IFD's PixelYDimension (a LONG, big-endian) is the
+        // grown height.
+        let tag = [0xA0, 0x03, 0, 4, 0, 0, 0, 1, 0, 0, 0, 22];
+        assert!(exif.windows(12).any(|w| w == tag), "{exif:?}");
+    }
 }
 
 /// Page Down / Page Up step through the photos of a folder by name: image

@@ -996,6 +996,97 @@ fn sixteen_bit_and_grey_photos_keep_their_format() {
     }
 }
 
+/// A phone photo's colour profile and EXIF block come back with its
+/// result: the EXIF upright (the pixels were turned on reading), without
+/// the original's thumbnail; formats that cannot hold them say so.
+#[test]
+fn a_photos_colour_profile_and_exif_are_kept() {
+    use image::{ImageDecoder, ImageEncoder};
+    let d = dir("metadata");
+    let (upright, mask) = write_pair(&d, "p", 24, 16, 24);
+    let upright = image::open(&upright).unwrap();
+    // Stored as a camera held sideways stores it: orientation 6 turns
+    // it a quarter clockwise to show it.
+    let stored = upright.rotate270();
+    let icc: Vec<u8> = b"pconv-test-icc-profile".repeat(40);
+    let thumb = b"THUMBNAIL-OF-THE-ORIGINAL";
+    let photo = d.join("phone.jpg");
+    let mut bytes = Vec::new();
+    let mut e = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 100);
+    e.set_icc_profile(icc.clone()).unwrap();
+    e.set_exif_metadata(common::exif::camera_exif(false, 6, thumb))
+        .unwrap();
+    stored.write_with_encoder(e).unwrap();
+    std::fs::write(&photo, &bytes).unwrap();
+    let read = |p: &Path| {
+        let mut dec = image::ImageReader::open(p)
+            .unwrap()
+            .with_guessed_format()
+            .unwrap()
+            .into_decoder()
+            .unwrap();
+        let (icc, exif) = (dec.icc_profile().unwrap(), dec.exif_metadata().unwrap());
+        let orientation = dec.orientation().unwrap();
+        let mut img = image::DynamicImage::from_decoder(dec).unwrap();
+        img.apply_orientation(orientation);
+        (img.to_rgb8(), icc, exif)
+    };
+    let (shown, _, _) = read(&photo);
+    let holes = HoleMap::read(&mask).unwrap();
+    let has = |b: &[u8], s: &[u8]| b.windows(s.len()).any(|w| w == s);
+    for ext in ["png", "jpg", "webp"] {
+        let out = d.join(format!("out.{ext}"));
+        let (ok, err) = inpaint(&photo, &mask, &out, &["--method", "telea"]);
+        assert!(ok && !err.contains("note"), "{ext}: {err}");
+        let (got, got_icc, exif) = read(&out);
+        assert_eq!(got.dimensions(), (24, 16), "{ext}: upright");
+        assert_eq!(got_icc.as_ref(), Some(&icc), "{ext}: the profile");
+        let exif = exif.unwrap_or_else(|| panic!("{ext}: no EXIF"));
+        assert_eq!(
+            image::metadata::Orientation::from_exif_chunk(&exif),
+            Some(image::metadata::Orientation::NoTransforms),
+            "{ext}"
+        );
+        assert!(
+            has(&exif, b"pconv-test-camera") && !has(&exif, thumb),
+            "{ext}"
+        );
+        if ext == "png" {
+            for (x, y, p) in got.enumerate_pixels() {
+                if !holes.holes[(y * 24 + x) as usize] {
+                    assert_eq!(p, shown.get_pixel(x, y), "known pixel ({x}, {y})");
+                }
+            }
+        }
+    }
+    let out = d.join("plain.png");
+    let (ok, err) = inpaint(&photo, &mask, &out, &["--method", "telea", "--no-exif"]);
+    assert!(ok, "{err}");
+    let (_, got_icc, exif) = read(&out);
+    assert_eq!((got_icc, exif), (Some(icc.clone()), None));
+    // TIFF takes the profile only, BMP neither: each said.
+    let (ok, err) = inpaint(&photo, &mask, &d.join("out.tif"), &["--method", "telea"]);
+    assert!(ok && err.contains("TIFF cannot hold the EXIF"), "{err}");
+    let (ok, err) = inpaint(&photo, &mask, &d.join("out.bmp"), &["--method", "telea"]);
+    assert!(
+        ok && err.contains("BMP cannot hold the colour profile") && err.contains("or the EXIF"),
+        "{err}"
+    );
+    // An EXIF block larger than a JPEG segment (a PNG's may be): left out
+    // and said, the JPEG whole (the encoder would wrap the length).
+    let big = d.join("big-exif.png");
+    let mut bytes = Vec::new();
+    let mut e = image::codecs::png::PngEncoder::new(&mut bytes);
+    e.set_exif_metadata(common::exif::camera_exif(false, 1, &[7; 70_000]))
+        .unwrap();
+    upright.write_with_encoder(e).unwrap();
+    std::fs::write(&big, &bytes).unwrap();
+    let out = d.join("big-exif.jpg");
+    let (ok, err) = inpaint(&big, &mask, &out, &["--method", "telea"]);
+    assert!(ok && err.contains("JPEG cannot hold the EXIF"), "{err}");
+    assert_eq!(read(&out).0.dimensions(), (24, 16));
+}
+
 /// The network's output differs from the photo around the holes, so
 /// feathering blends it in there (a classical fill equals the photo outside
 /// its holes, where feathering changes nothing).

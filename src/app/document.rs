@@ -10,8 +10,9 @@ use image::{DynamicImage, RgbImage};
 use super::mask_edit::MaskEditor;
 use super::worker::{Composite, Finished, Request};
 use crate::error::{Error, Result};
-use crate::raster::files::decode;
+use crate::raster::files::decode_with_metadata;
 use crate::raster::files::save_atomic;
+use crate::raster::metadata::Metadata;
 use crate::raster::photo::{self, Placement};
 use crate::raster::planes::fit_mask;
 use crate::raster::{HoleMap, Planes};
@@ -26,6 +27,8 @@ pub struct Document {
     /// that is not 8-bit RGB, `image` being its 8-bit RGB view: saving
     /// writes the result back into it (`photo::compose`).
     stored: Option<Arc<DynamicImage>>,
+    /// The file's colour profile and EXIF block, written with the result.
+    metadata: Metadata,
     pub editor: MaskEditor,
     /// The latest composite and the mask revision it was computed for.
     pub result: Option<(u64, Composite)>,
@@ -68,6 +71,7 @@ impl Document {
             path,
             image: Arc::new(image),
             stored,
+            metadata: Metadata::default(),
             editor,
             result: None,
             results_accepted: 0,
@@ -144,7 +148,10 @@ impl Document {
     }
 
     pub fn open(path: &Path) -> Result<Self> {
-        Ok(Self::from_decoded(decode(path)?, Some(path.to_path_buf())))
+        let (decoded, metadata) = decode_with_metadata(path)?;
+        let mut doc = Self::from_decoded(decoded, Some(path.to_path_buf()));
+        doc.metadata = metadata;
+        Ok(doc)
     }
 
     pub fn size(&self) -> (usize, usize) {
@@ -203,8 +210,9 @@ impl Document {
     }
 
     /// Saves the composite (PNG, JPEG, ... by extension), atomically, in
-    /// the photo's own pixel format as far as the file's format holds it;
-    /// what it cannot hold comes back as a note.
+    /// the photo's own pixel format and with its colour profile and EXIF
+    /// block, as far as the file's format holds them; what it cannot hold
+    /// comes back as a note.
     pub fn save_result(&mut self, path: &Path) -> Result<Option<String>> {
         let output = self.output().ok_or_else(|| {
             Error::Invalid("the inpainting for the current mask has not finished yet".into())
@@ -215,7 +223,12 @@ impl Document {
             Some(stored) => Arc::unwrap_or_clone(stored),
             None => DynamicImage::ImageRgb8(img),
         };
-        let note = photo::save(img, path, crate::raster::files::JPEG_QUALITY)?;
+        let note = photo::save(
+            img,
+            path,
+            crate::raster::files::JPEG_QUALITY,
+            &self.metadata,
+        )?;
         self.saved = Some((self.id, self.editor.revision()));
         Ok(note)
     }

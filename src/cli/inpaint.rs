@@ -9,7 +9,7 @@ use super::progress::{self, Progress};
 use pconv::infer::extend::Margins;
 use pconv::infer::{large, Method};
 use pconv::io::files::same_file;
-use pconv::raster::files::{decode, EXTENSIONS};
+use pconv::raster::files::{decode_with_metadata, EXTENSIONS};
 use pconv::raster::planes::fit_mask;
 use pconv::raster::{photo, HoleMap, MaskRule};
 
@@ -95,6 +95,12 @@ pub struct InpaintArgs {
     /// pixels too; PNG keeps them exact).
     #[arg(long, default_value_t = 95, value_parser = usize_in(1, 100))]
     quality: usize,
+    /// Write no EXIF metadata (camera, date, place) with the results. By
+    /// default each result keeps its photo's EXIF, upright and without the
+    /// photo's thumbnail, and its colour profile (ICC), which this does not
+    /// drop.
+    #[arg(long)]
+    no_exif: bool,
 }
 
 /// The images directly in `dir` (regular files only), sorted.
@@ -189,7 +195,10 @@ fn one(
     output: &Path,
     a: &InpaintArgs,
 ) -> pconv::Result<()> {
-    let decoded = decode(image)?;
+    let (decoded, mut metadata) = decode_with_metadata(image)?;
+    if a.no_exif {
+        metadata.exif = None;
+    }
     let (w, h) = (decoded.width() as usize, decoded.height() as usize);
     let rule = if a.mask_alpha {
         MaskRule::Alpha
@@ -233,7 +242,7 @@ fn one(
     }
     let out = large::inpaint_planes(method, &planes, &holes, a.max_side, a.feather)?;
     let out = photo::compose(&decoded, at, &planes, &out, &holes);
-    if let Some(note) = photo::save(out, output, a.quality as u8)? {
+    if let Some(note) = photo::save(out, output, a.quality as u8, &metadata)? {
         eprintln!("note: {}: {note}", output.display());
     }
     Ok(())

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::raster::metadata::Metadata;
 
 /// The image files pconv reads, by extension (the content decides the format).
 pub const EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff"];
@@ -29,6 +30,16 @@ pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
 /// memory available (`files::memory_budget`), and a larger one is an error
 /// that gives its size.
 pub fn decode(path: &Path) -> Result<image::DynamicImage> {
+    Ok(decode_as(path, false)?.0)
+}
+
+/// `decode`, with the photo's colour profile and EXIF block (to write
+/// them with its result).
+pub fn decode_with_metadata(path: &Path) -> Result<(image::DynamicImage, Metadata)> {
+    decode_as(path, true)
+}
+
+fn decode_as(path: &Path, with_metadata: bool) -> Result<(image::DynamicImage, Metadata)> {
     let err = |e: &dyn std::fmt::Display| Error::Invalid(format!("{}: {e}", path.display()));
     let budget = crate::io::files::memory_budget();
     let bytes = crate::io::files::read_regular(path, budget)?;
@@ -74,9 +85,14 @@ pub fn decode(path: &Path) -> Result<image::DynamicImage> {
     // An unreadable orientation tag leaves the image as stored.
     let orientation = image::ImageDecoder::orientation(&mut decoder)
         .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let metadata = if with_metadata {
+        Metadata::read(&mut decoder)
+    } else {
+        Metadata::default()
+    };
     let mut img = image::DynamicImage::from_decoder(decoder).map_err(fail)?;
     img.apply_orientation(orientation);
-    Ok(img)
+    Ok((img, metadata))
 }
 
 /// Whether a JPEG stream has an end-of-image marker (FF D9) after the start
@@ -116,22 +132,102 @@ pub fn save_atomic_with(
     path: &std::path::Path,
     jpeg_quality: u8,
 ) -> crate::error::Result<()> {
+    save_atomic_with_metadata(img, path, jpeg_quality, &Metadata::default()).map(|_| ())
+}
+
+/// `save_atomic_with`, writing `metadata` (`Metadata::exif_for` the
+/// image's size) as far as the format holds it; the names of what it could
+/// not hold come back.
+pub fn save_atomic_with_metadata(
+    img: &image::DynamicImage,
+    path: &std::path::Path,
+    jpeg_quality: u8,
+    metadata: &Metadata,
+) -> crate::error::Result<Vec<&'static str>> {
+    use image::codecs;
+    use image::ImageFormat as F;
     let fail = |e: &dyn std::fmt::Display| {
         crate::error::Error::Invalid(format!("{}: {e}", path.display()))
     };
     let format = image::ImageFormat::from_path(path).map_err(|e| fail(&e))?;
     let mut bytes = std::io::Cursor::new(Vec::new());
-    if format == image::ImageFormat::Jpeg {
-        // JPEG has no alpha and 8 bits: the grey or colour channels are written.
-        let rgb = if img.color().has_color() {
-            image::DynamicImage::ImageRgb8(img.to_rgb8())
-        } else {
-            image::DynamicImage::ImageLuma8(img.to_luma8())
-        };
-        let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, jpeg_quality);
-        rgb.write_with_encoder(encoder).map_err(|e| fail(&e))?;
-    } else {
-        img.write_to(&mut bytes, format).map_err(|e| fail(&e))?;
+    let mut embed = Embed {
+        icc: metadata.icc.as_deref(),
+        exif: metadata.exif_for(img.width(), img.height()),
+        metadata,
+        dropped: Vec::new(),
+    };
+    let w = &mut bytes;
+    let written = match format {
+        F::Jpeg => {
+            // JPEG has no alpha and 8 bits: the grey or colour channels are written.
+            let rgb = if img.color().has_color() {
+                image::DynamicImage::ImageRgb8(img.to_rgb8())
+            } else {
+                image::DynamicImage::ImageLuma8(img.to_luma8())
+            };
+            // One APP1 segment holds the block after its 6-byte header and
+            // 2-byte length (the encoder would wrap the length past that);
+            // 255 APP2 segments of 65,519 bytes hold the profile.
+            embed.exif = embed.exif.filter(|b| b.len() <= 65_535 - 8);
+            embed.icc = embed.icc.filter(|b| b.len() <= 255 * 65_519);
+            embed.write(
+                codecs::jpeg::JpegEncoder::new_with_quality(w, jpeg_quality),
+                &rgb,
+            )
+        }
+        F::Png => embed.write(codecs::png::PngEncoder::new(w), img),
+        F::Tiff => embed.write(codecs::tiff::TiffEncoder::new(w), img),
+        F::WebP => embed.write(codecs::webp::WebPEncoder::new_lossless(w), img),
+        F::Bmp => embed.write(codecs::bmp::BmpEncoder::new(w), img),
+        other => {
+            embed
+                .dropped
+                .extend(metadata.icc.as_ref().map(|_| DROPPED_ICC));
+            embed
+                .dropped
+                .extend(metadata.exif.as_ref().map(|_| DROPPED_EXIF));
+            img.write_to(w, other)
+        }
+    };
+    written.map_err(|e| fail(&e))?;
+    crate::io::files::write_atomic(path, bytes.get_ref())?;
+    Ok(embed.dropped)
+}
+
+const DROPPED_ICC: &str = "the colour profile (colours may look different)";
+const DROPPED_EXIF: &str = "the EXIF metadata (camera, date, place)";
+
+/// The profile and EXIF block to hand an encoder (None where the
+/// format's limits leave one out), and the names of what the photo has
+/// but the file did not take.
+struct Embed<'a> {
+    icc: Option<&'a [u8]>,
+    exif: Option<Vec<u8>>,
+    metadata: &'a Metadata,
+    dropped: Vec<&'static str>,
+}
+
+impl Embed<'_> {
+    /// Writes `img` through `encoder`, handed the profile and EXIF block first.
+    fn write(
+        &mut self,
+        mut encoder: impl image::ImageEncoder,
+        img: &image::DynamicImage,
+    ) -> image::ImageResult<()> {
+        let icc_taken = self
+            .icc
+            .is_some_and(|icc| encoder.set_icc_profile(icc.to_vec()).is_ok());
+        if self.metadata.icc.is_some() && !icc_taken {
+            self.dropped.push(DROPPED_ICC);
+        }
+        let exif_taken = self
+            .exif
+            .take()
+            .is_some_and(|exif| encoder.set_exif_metadata(exif).is_ok());
+        if self.metadata.exif.is_some() && !exif_taken {
+            self.dropped.push(DROPPED_EXIF);
+        }
+        img.write_with_encoder(encoder)
     }
-    crate::io::files::write_atomic(path, bytes.get_ref())
 }

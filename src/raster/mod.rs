@@ -4,6 +4,7 @@
 pub mod dihedral;
 pub mod files;
 pub mod holes;
+pub mod metadata;
 pub mod photo;
 pub mod planes;
 

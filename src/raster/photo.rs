@@ -4,6 +4,7 @@
 //! with every known value as stored, and a grey photo stays grey.
 use image::{DynamicImage, ImageBuffer, Pixel, Primitive};
 
+use crate::raster::metadata::Metadata;
 use crate::raster::planes::{to_u8, Planes};
 use crate::raster::HoleMap;
 
@@ -162,18 +163,43 @@ impl Compose<'_> {
 }
 
 /// Saves `img` atomically as the extension of `path` says, in the nearest
-/// layout the format holds (`storable`; `jpeg_quality` for a JPEG); the
-/// note says what that layout gave up.
+/// layout the format holds (`storable`; `jpeg_quality` for a JPEG), with
+/// the photo's colour profile and EXIF block (`metadata`); the note says
+/// what the file could not hold.
 pub fn save(
     img: DynamicImage,
     path: &std::path::Path,
     jpeg_quality: u8,
+    metadata: &Metadata,
 ) -> crate::error::Result<Option<String>> {
     let format = image::ImageFormat::from_path(path)
         .map_err(|e| crate::error::Error::Invalid(format!("{}: {e}", path.display())))?;
     let (img, note) = storable(img, format);
-    crate::raster::files::save_atomic_with(&img, path, jpeg_quality)?;
-    Ok(note)
+    let dropped =
+        crate::raster::files::save_atomic_with_metadata(&img, path, jpeg_quality, metadata)?;
+    let dropped = (!dropped.is_empty()).then(|| {
+        format!(
+            "{} cannot hold {}: not written (PNG, JPEG and WebP keep both)",
+            format_name(format),
+            dropped.join(" or ")
+        )
+    });
+    Ok(match (note, dropped) {
+        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+        (a, b) => a.or(b),
+    })
+}
+
+fn format_name(format: image::ImageFormat) -> &'static str {
+    use image::ImageFormat as F;
+    match format {
+        F::Png => "PNG",
+        F::Tiff => "TIFF",
+        F::Jpeg => "JPEG",
+        F::WebP => "WebP",
+        F::Bmp => "BMP",
+        _ => "this format",
+    }
 }
 
 /// What a file of `format` can hold of `img`: `img` itself where its
@@ -188,14 +214,7 @@ pub fn storable(img: DynamicImage, format: image::ImageFormat) -> (DynamicImage,
     let color = img.color();
     let bits = 8 * color.bytes_per_pixel() / color.channel_count();
     let (grey, alpha) = (!color.has_color(), color.has_alpha());
-    let name = match format {
-        F::Png => "PNG",
-        F::Tiff => "TIFF",
-        F::Jpeg => "JPEG",
-        F::WebP => "WebP",
-        F::Bmp => "BMP",
-        _ => "this format",
-    };
+    let name = format_name(format);
     let eight = |grey: bool, alpha: bool| match (grey, alpha) {
         (true, false) => C::L8,
         (true, true) => C::La8,

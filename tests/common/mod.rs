@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 use std::sync::OnceLock;
 
+pub mod exif;
+
 use pconv::gpu::GpuContext;
 use pconv::model::SplitMix64;
 

@@ -1,0 +1,61 @@
+//! A camera's EXIF block, written byte by byte (shared by the unit tests
+//! of `raster::metadata` and the integration tests).
+
+/// Where `camera_exif` puts the offset of IFD1 (the thumbnail's).
+pub const IFD1_POINTER: usize = 8 + 2 + 36;
+
+/// An EXIF block as cameras write it: IFD0 with the orientation, the
+/// make and a pointer to the Exif IFD (pixel dimensions, a
+/// SHORT and a LONG), then IFD1 with a thumbnail of `thumbnail`'s bytes at the end.
+pub fn camera_exif(big: bool, orientation: u16, thumbnail: &[u8]) -> Vec<u8> {
+    let mut b = Vec::new();
+    let u16b = |v: u16| {
+        if big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let u32b = |v: u32| {
+        if big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    b.extend_from_slice(if big { b"MM\0*" } else { b"II*\0" });
+    b.extend_from_slice(&u32b(8));
+    let entry = |b: &mut Vec<u8>, tag: u16, ty: u16, count: u32, value: [u8; 4]| {
+        b.extend_from_slice(&u16b(tag));
+        b.extend_from_slice(&u16b(ty));
+        b.extend_from_slice(&u32b(count));
+        b.extend_from_slice(&value);
+    };
+    let short = |v: u16| {
+        let s = u16b(v);
+        [s[0], s[1], 0, 0]
+    };
+    // IFD0 at 8: 3 entries → 8 + 2 + 36 + 4 = 50; "Make" text at 50.
+    let make = b"pconv-test-camera\0";
+    let exif_ifd = 50 + make.len() as u32;
+    b.extend_from_slice(&u16b(3));
+    entry(&mut b, 0x010F, 2, make.len() as u32, u32b(50));
+    entry(&mut b, 0x0112, 3, 1, short(orientation));
+    entry(&mut b, 0x8769, 4, 1, u32b(exif_ifd));
+    let ifd1 = exif_ifd + 2 + 24 + 4;
+    b.extend_from_slice(&u32b(ifd1));
+    b.extend_from_slice(make);
+    // The Exif IFD: PixelXDimension 3, PixelYDimension 4.
+    b.extend_from_slice(&u16b(2));
+    entry(&mut b, 0xA002, 3, 1, short(4000));
+    entry(&mut b, 0xA003, 4, 1, u32b(3000));
+    b.extend_from_slice(&u32b(0));
+    // IFD1: the thumbnail's offset and length; the bytes follow.
+    let thumb_at = ifd1 + 2 + 24 + 4;
+    b.extend_from_slice(&u16b(2));
+    entry(&mut b, 0x0201, 4, 1, u32b(thumb_at));
+    entry(&mut b, 0x0202, 4, 1, u32b(thumbnail.len() as u32));
+    b.extend_from_slice(&u32b(0));
+    b.extend_from_slice(thumbnail);
+    b
+}

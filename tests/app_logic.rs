@@ -425,12 +425,14 @@ mod document_and_worker {
         use image::{ImageDecoder, ImageEncoder};
         let dir = crate::common::Scratch::new("doc-metadata");
         let photo = dir.join("phone.jpg");
-        let icc = b"pconv-test-icc".repeat(30);
+        let icc = crate::common::photo_metadata::icc_profile(b"RGB ", b"app");
         let mut bytes = Vec::new();
         let mut e = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90);
         e.set_icc_profile(icc.clone()).unwrap();
-        e.set_exif_metadata(crate::common::exif::camera_exif(true, 1, b"thumb"))
-            .unwrap();
+        e.set_exif_metadata(crate::common::photo_metadata::camera_exif(
+            true, 1, b"thumb",
+        ))
+        .unwrap();
         image::RgbImage::from_fn(30, 20, |x, y| {
             image::Rgb([(x * 8) as u8, (y * 12) as u8, 90])
         })

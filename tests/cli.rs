@@ -1008,13 +1008,13 @@ fn a_photos_colour_profile_and_exif_are_kept() {
     // Stored as a camera held sideways stores it: orientation 6 turns
     // it a quarter clockwise to show it.
     let stored = upright.rotate270();
-    let icc: Vec<u8> = b"pconv-test-icc-profile".repeat(40);
+    let icc = common::photo_metadata::icc_profile(b"RGB ", b"pconv-test-profile");
     let thumb = b"THUMBNAIL-OF-THE-ORIGINAL";
     let photo = d.join("phone.jpg");
     let mut bytes = Vec::new();
     let mut e = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 100);
     e.set_icc_profile(icc.clone()).unwrap();
-    e.set_exif_metadata(common::exif::camera_exif(false, 6, thumb))
+    e.set_exif_metadata(common::photo_metadata::camera_exif(false, 6, thumb))
         .unwrap();
     stored.write_with_encoder(e).unwrap();
     std::fs::write(&photo, &bytes).unwrap();
@@ -1066,24 +1066,44 @@ fn a_photos_colour_profile_and_exif_are_kept() {
     assert_eq!((got_icc, exif), (Some(icc.clone()), None));
     // TIFF takes the profile only, BMP neither: each said.
     let (ok, err) = inpaint(&photo, &mask, &d.join("out.tif"), &["--method", "telea"]);
-    assert!(ok && err.contains("TIFF cannot hold the EXIF"), "{err}");
-    let (ok, err) = inpaint(&photo, &mask, &d.join("out.bmp"), &["--method", "telea"]);
     assert!(
-        ok && err.contains("BMP cannot hold the colour profile") && err.contains("or the EXIF"),
+        ok && err.contains("not written: the EXIF metadata (this file format holds none)"),
         "{err}"
     );
+    let (ok, err) = inpaint(&photo, &mask, &d.join("out.bmp"), &["--method", "telea"]);
+    assert!(
+        ok && err.contains("not written: the colour profile (this file format holds none")
+            && err.contains("; the EXIF metadata"),
+        "{err}"
+    );
+    // A profile for another colour space (a CMYK photo's, converted to
+    // RGB on reading) is not written with the RGB result.
+    let cmyk = d.join("cmyk-profile.jpg");
+    let mut bytes = Vec::new();
+    let mut e = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90);
+    e.set_icc_profile(common::photo_metadata::icc_profile(b"CMYK", b""))
+        .unwrap();
+    upright.write_with_encoder(e).unwrap();
+    std::fs::write(&cmyk, &bytes).unwrap();
+    let out = d.join("cmyk-out.png");
+    let (ok, err) = inpaint(&cmyk, &mask, &out, &["--method", "telea"]);
+    assert!(ok && err.contains("another colour space"), "{err}");
+    assert_eq!(read(&out).1, None);
     // An EXIF block larger than a JPEG segment (a PNG's may be): left out
     // and said, the JPEG whole (the encoder would wrap the length).
     let big = d.join("big-exif.png");
     let mut bytes = Vec::new();
     let mut e = image::codecs::png::PngEncoder::new(&mut bytes);
-    e.set_exif_metadata(common::exif::camera_exif(false, 1, &[7; 70_000]))
+    e.set_exif_metadata(common::photo_metadata::camera_exif(false, 1, &[7; 70_000]))
         .unwrap();
     upright.write_with_encoder(e).unwrap();
     std::fs::write(&big, &bytes).unwrap();
     let out = d.join("big-exif.jpg");
     let (ok, err) = inpaint(&big, &mask, &out, &["--method", "telea"]);
-    assert!(ok && err.contains("JPEG cannot hold the EXIF"), "{err}");
+    assert!(
+        ok && err.contains("the EXIF metadata (larger than a JPEG holds"),
+        "{err}"
+    );
     assert_eq!(read(&out).0.dimensions(), (24, 16));
 }
 

@@ -154,9 +154,11 @@ pub fn save_atomic_with_metadata(
     let mut embed = Embed {
         icc: metadata.icc.as_deref(),
         exif: metadata.exif_for(img.width(), img.height()),
-        metadata,
         dropped: Vec::new(),
     };
+    if metadata.exif.is_some() && embed.exif.is_none() {
+        embed.dropped.push(DROPPED_EXIF_NOT_TIFF);
+    }
     let w = &mut bytes;
     let written = match format {
         F::Jpeg => {
@@ -169,8 +171,12 @@ pub fn save_atomic_with_metadata(
             // One APP1 segment holds the block after its 6-byte header and
             // 2-byte length (the encoder would wrap the length past that);
             // 255 APP2 segments of 65,519 bytes hold the profile.
-            embed.exif = embed.exif.filter(|b| b.len() <= 65_535 - 8);
-            embed.icc = embed.icc.filter(|b| b.len() <= 255 * 65_519);
+            if embed.exif.take_if(|b| b.len() > 65_535 - 8).is_some() {
+                embed.dropped.push(DROPPED_EXIF_SIZE);
+            }
+            if embed.icc.take_if(|b| b.len() > 255 * 65_519).is_some() {
+                embed.dropped.push(DROPPED_ICC_SIZE);
+            }
             embed.write(
                 codecs::jpeg::JpegEncoder::new_with_quality(w, jpeg_quality),
                 &rgb,
@@ -181,12 +187,10 @@ pub fn save_atomic_with_metadata(
         F::WebP => embed.write(codecs::webp::WebPEncoder::new_lossless(w), img),
         F::Bmp => embed.write(codecs::bmp::BmpEncoder::new(w), img),
         other => {
+            embed.dropped.extend(embed.icc.map(|_| DROPPED_ICC));
             embed
                 .dropped
-                .extend(metadata.icc.as_ref().map(|_| DROPPED_ICC));
-            embed
-                .dropped
-                .extend(metadata.exif.as_ref().map(|_| DROPPED_EXIF));
+                .extend(embed.exif.as_ref().map(|_| DROPPED_EXIF));
             img.write_to(w, other)
         }
     };
@@ -195,16 +199,21 @@ pub fn save_atomic_with_metadata(
     Ok(embed.dropped)
 }
 
-const DROPPED_ICC: &str = "the colour profile (colours may look different)";
-const DROPPED_EXIF: &str = "the EXIF metadata (camera, date, place)";
+// What a saved result leaves out, and why (`photo::save` lists them).
+const DROPPED_ICC: &str =
+    "the colour profile (this file format holds none: colours may look different)";
+const DROPPED_ICC_SPACE: &str =
+    "the colour profile (it is for another colour space than the result's)";
+const DROPPED_ICC_SIZE: &str = "the colour profile (larger than a JPEG holds)";
+const DROPPED_EXIF: &str = "the EXIF metadata (this file format holds none)";
+const DROPPED_EXIF_SIZE: &str = "the EXIF metadata (larger than a JPEG holds: 65,527 bytes)";
+const DROPPED_EXIF_NOT_TIFF: &str = "the EXIF metadata (not a TIFF structure, so unreadable)";
 
-/// The profile and EXIF block to hand an encoder (None where the
-/// format's limits leave one out), and the names of what the photo has
-/// but the file did not take.
+/// The profile and EXIF block to hand an encoder, and what the result
+/// leaves out.
 struct Embed<'a> {
     icc: Option<&'a [u8]>,
     exif: Option<Vec<u8>>,
-    metadata: &'a Metadata,
     dropped: Vec<&'static str>,
 }
 
@@ -215,18 +224,25 @@ impl Embed<'_> {
         mut encoder: impl image::ImageEncoder,
         img: &image::DynamicImage,
     ) -> image::ImageResult<()> {
-        let icc_taken = self
-            .icc
-            .is_some_and(|icc| encoder.set_icc_profile(icc.to_vec()).is_ok());
-        if self.metadata.icc.is_some() && !icc_taken {
-            self.dropped.push(DROPPED_ICC);
+        // A profile describes one colour space ('RGB ', 'GRAY', 'CMYK' at
+        // bytes 16..20 of its header): a CMYK photo's, say, is no profile
+        // for the RGB result it was converted to (viewers reject it).
+        let space: &[u8] = if img.color().has_color() {
+            b"RGB "
+        } else {
+            b"GRAY"
+        };
+        if let Some(icc) = self.icc {
+            if icc.get(16..20) != Some(space) {
+                self.dropped.push(DROPPED_ICC_SPACE);
+            } else if encoder.set_icc_profile(icc.to_vec()).is_err() {
+                self.dropped.push(DROPPED_ICC);
+            }
         }
-        let exif_taken = self
-            .exif
-            .take()
-            .is_some_and(|exif| encoder.set_exif_metadata(exif).is_ok());
-        if self.metadata.exif.is_some() && !exif_taken {
-            self.dropped.push(DROPPED_EXIF);
+        if let Some(exif) = self.exif.take() {
+            if encoder.set_exif_metadata(exif).is_err() {
+                self.dropped.push(DROPPED_EXIF);
+            }
         }
         img.write_with_encoder(encoder)
     }

@@ -203,8 +203,10 @@ impl<'a> Tiff<'a> {
     }
 }
 
+// The integration tests' builders; those for other tests go unused here.
 #[cfg(test)]
-#[path = "../../tests/common/exif.rs"]
+#[allow(dead_code)]
+#[path = "../../tests/common/photo_metadata.rs"]
 mod test_exif;
 
 #[cfg(test)]

@@ -177,13 +177,7 @@ pub fn save(
     let (img, note) = storable(img, format);
     let dropped =
         crate::raster::files::save_atomic_with_metadata(&img, path, jpeg_quality, metadata)?;
-    let dropped = (!dropped.is_empty()).then(|| {
-        format!(
-            "{} cannot hold {}: not written (PNG, JPEG and WebP keep both)",
-            format_name(format),
-            dropped.join(" or ")
-        )
-    });
+    let dropped = (!dropped.is_empty()).then(|| format!("not written: {}", dropped.join("; ")));
     Ok(match (note, dropped) {
         (Some(a), Some(b)) => Some(format!("{a}; {b}")),
         (a, b) => a.or(b),

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 use std::sync::OnceLock;
 
-pub mod exif;
+pub mod photo_metadata;
 
 use pconv::gpu::GpuContext;
 use pconv::model::SplitMix64;

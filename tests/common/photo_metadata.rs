@@ -1,5 +1,6 @@
-//! A camera's EXIF block, written byte by byte (shared by the unit tests
-//! of `raster::metadata` and the integration tests).
+//! A camera's EXIF block and an ICC profile's header, written byte by
+//! byte (shared by the unit tests of `raster::metadata` and the
+//! integration tests).
 
 /// Where `camera_exif` puts the offset of IFD1 (the thumbnail's).
 pub const IFD1_POINTER: usize = 8 + 2 + 36;
@@ -58,4 +59,18 @@ pub fn camera_exif(big: bool, orientation: u16, thumbnail: &[u8]) -> Vec<u8> {
     b.extend_from_slice(&u32b(0));
     b.extend_from_slice(thumbnail);
     b
+}
+
+/// An ICC profile for `space` ("RGB ", "GRAY", "CMYK"): a 128-byte header
+/// naming it and an empty tag table, then `tag` to tell profiles apart.
+pub fn icc_profile(space: &[u8; 4], tag: &[u8]) -> Vec<u8> {
+    let mut p = vec![0u8; 132];
+    p[12..16].copy_from_slice(b"mntr");
+    p[16..20].copy_from_slice(space);
+    p[20..24].copy_from_slice(b"XYZ ");
+    p[36..40].copy_from_slice(b"acsp");
+    p.extend_from_slice(tag);
+    let size = p.len() as u32;
+    p[..4].copy_from_slice(&size.to_be_bytes());
+    p
 }

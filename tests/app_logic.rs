@@ -120,6 +120,29 @@ mod document_and_worker {
     use pconv::infer::Method;
     use std::time::Duration;
 
+    /// A worker filling with Telea (radius 3): quick and deterministic.
+    fn telea() -> Inpainter {
+        Inpainter::start(
+            Method::Classical {
+                method: pconv::infer::Classical::Telea,
+                radius: 3,
+            },
+            false,
+        )
+    }
+
+    /// One brush dab of `radius` at (x, y), and its fill.
+    fn dab_and_fill(doc: &mut Document, worker: &mut Inpainter, radius: f32, x: f32, y: f32) {
+        doc.editor.begin_stroke(Tool::Brush, radius, x, y);
+        doc.editor.end_stroke();
+        fill(doc, worker);
+    }
+
+    fn fill(doc: &mut Document, worker: &mut Inpainter) {
+        worker.request(doc.request());
+        doc.accept(&worker.wait().expect("a result")).unwrap();
+    }
+
     fn photo() -> image::RgbImage {
         image::RgbImage::from_fn(48, 40, |x, y| {
             image::Rgb([(x * 5) as u8, (y * 6) as u8, ((x ^ y) * 9) as u8])
@@ -159,13 +182,7 @@ mod document_and_worker {
         let output = doc.output().expect("the photo");
         assert_eq!(&*output.image().unwrap(), &*doc.image);
 
-        let mut worker = Inpainter::start(
-            Method::Classical {
-                method: pconv::infer::Classical::Telea,
-                radius: 3,
-            },
-            false,
-        );
+        let mut worker = telea();
         doc.editor.begin_stroke(Tool::Brush, 3.0, 10.0, 20.0);
         doc.editor.stroke_to(30.0, 20.0);
         doc.editor.end_stroke();
@@ -245,7 +262,8 @@ mod document_and_worker {
             top: 2,
             right: 1,
             bottom: 4,
-        });
+        })
+        .unwrap();
         assert_eq!(doc.size(), (w + 4, h + 6));
         let m = doc.editor.mask();
         assert!(
@@ -292,19 +310,8 @@ mod document_and_worker {
         let dir = crate::common::Scratch::new("unsaved");
         let mut doc = Document::new(photo(), Some(dir.join("photo.png")));
         assert!(!doc.has_unsaved_work(), "a fresh photo");
-        let mut worker = Inpainter::start(
-            Method::Classical {
-                method: pconv::infer::Classical::Telea,
-                radius: 3,
-            },
-            false,
-        );
-        let mut paint = |doc: &mut Document, x: f32| {
-            doc.editor.begin_stroke(Tool::Brush, 3.0, x, 20.0);
-            doc.editor.end_stroke();
-            worker.request(doc.request());
-            doc.accept(&worker.wait().expect("a result")).unwrap();
-        };
+        let mut worker = telea();
+        let mut paint = |doc: &mut Document, x: f32| dab_and_fill(doc, &mut worker, 3.0, x, 20.0);
         paint(&mut doc, 10.0);
         assert!(doc.has_unsaved_work());
         let out = dir.join("out.png");
@@ -379,7 +386,8 @@ mod document_and_worker {
             top: 1,
             right: 0,
             bottom: 0,
-        });
+        })
+        .unwrap();
         let mut ever_hole: Vec<bool> = (0..cw * ch)
             .map(|i| {
                 let (x, y) = (i % cw, i / cw);
@@ -417,6 +425,41 @@ mod document_and_worker {
         );
     }
 
+    /// A Display P3 photo is shown and filled in sRGB, and saved in P3.
+    #[test]
+    fn a_wide_gamut_photo_is_shown_in_srgb_and_saved_in_its_profile() {
+        use crate::common::photo_metadata::{write_p3_photo, SRGB_RED_IN_P3};
+        let dir = crate::common::Scratch::new("doc-p3");
+        let photo = dir.join("p3.png");
+        write_p3_photo(&photo);
+        let mut doc = Document::open(&photo).unwrap();
+        let shown = *doc.image.get_pixel(3, 3);
+        assert!(
+            shown[0] >= 254 && shown[1] <= 1 && shown[2] <= 1,
+            "sRGB red on screen: {shown:?}"
+        );
+        let mut worker = telea();
+        dab_and_fill(&mut doc, &mut worker, 2.0, 5.0, 8.0);
+        let out = dir.join("out.png");
+        doc.save_result(&out).unwrap();
+        let (saved, stored) = (
+            image::open(&out).unwrap().to_rgb8(),
+            image::open(&photo).unwrap().to_rgb8(),
+        );
+        let holes = doc.editor.mask();
+        assert!(holes.holes.contains(&true));
+        for (x, y, p) in saved.enumerate_pixels() {
+            if holes.holes[(y * 24 + x) as usize] {
+                for c in 0..3 {
+                    let diff = (p[c] as i32 - SRGB_RED_IN_P3[c] as i32).abs();
+                    assert!(diff <= 1, "hole ({x}, {y}): {p:?}");
+                }
+            } else {
+                assert_eq!(p, stored.get_pixel(x, y), "known pixel ({x}, {y})");
+            }
+        }
+    }
+
     /// Through an apply and a canvas extension, the saved result keeps
     /// the photo's colour profile and EXIF block, which gives the grown
     /// size.
@@ -440,26 +483,17 @@ mod document_and_worker {
         .unwrap();
         std::fs::write(&photo, &bytes).unwrap();
         let mut doc = Document::open(&photo).unwrap();
-        let mut worker = Inpainter::start(
-            Method::Classical {
-                method: pconv::infer::Classical::Telea,
-                radius: 3,
-            },
-            false,
-        );
-        doc.editor.begin_stroke(Tool::Brush, 3.0, 10.0, 10.0);
-        doc.editor.end_stroke();
-        worker.request(doc.request());
-        doc.accept(&worker.wait().expect("a result")).unwrap();
+        let mut worker = telea();
+        dab_and_fill(&mut doc, &mut worker, 3.0, 10.0, 10.0);
         doc.apply().unwrap();
         doc.extend(pconv::infer::extend::Margins {
             left: 3,
             top: 0,
             right: 0,
             bottom: 2,
-        });
-        worker.request(doc.request());
-        doc.accept(&worker.wait().expect("a result")).unwrap();
+        })
+        .unwrap();
+        fill(&mut doc, &mut worker);
         let out = dir.join("out.png");
         assert_eq!(doc.save_result(&out).unwrap(), None);
         let mut dec = image::codecs::png::PngDecoder::new(std::io::BufReader::new(

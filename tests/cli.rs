@@ -1107,6 +1107,43 @@ fn a_photos_colour_profile_and_exif_are_kept() {
     assert_eq!(read(&out).0.dimensions(), (24, 16));
 }
 
+/// A Display P3 photo is filled in sRGB (the models' space) and its
+/// fill written back in P3: a hole in a plain red area comes back as the
+/// same P3 red (in sRGB values it would be [255, 0, 0]), the known pixels
+/// as stored.
+#[test]
+fn a_wide_gamut_photo_is_filled_in_srgb_and_kept_in_its_profile() {
+    use common::photo_metadata::{write_p3_photo, SRGB_RED_IN_P3};
+    let d = dir("p3");
+    let photo = d.join("p3.png");
+    write_p3_photo(&photo);
+    let mask = d.join("mask.png");
+    image::GrayImage::from_fn(24, 16, |x, y| {
+        image::Luma([if (2..8).contains(&x) && (4..12).contains(&y) {
+            255
+        } else {
+            0
+        }])
+    })
+    .save(&mask)
+    .unwrap();
+    let stored = image::open(&photo).unwrap().to_rgb8();
+    let out = d.join("out.png");
+    let (ok, err) = inpaint(&photo, &mask, &out, &["--method", "telea"]);
+    assert!(ok, "{err}");
+    let got = image::open(&out).unwrap().to_rgb8();
+    for (x, y, p) in got.enumerate_pixels() {
+        if (2..8).contains(&x) && (4..12).contains(&y) {
+            for c in 0..3 {
+                let diff = (p[c] as i32 - SRGB_RED_IN_P3[c] as i32).abs();
+                assert!(diff <= 1, "hole ({x}, {y}): {p:?}");
+            }
+        } else {
+            assert_eq!(p, stored.get_pixel(x, y), "known pixel ({x}, {y})");
+        }
+    }
+}
+
 /// The network's output differs from the photo around the holes, so
 /// feathering blends it in there (a classical fill equals the photo outside
 /// its holes, where feathering changes nothing).

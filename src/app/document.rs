@@ -10,6 +10,7 @@ use image::{DynamicImage, RgbImage};
 use super::mask_edit::MaskEditor;
 use super::worker::{Composite, Finished, Request};
 use crate::error::{Error, Result};
+use crate::raster::colour::Profiled;
 use crate::raster::files::decode_with_metadata;
 use crate::raster::files::save_atomic;
 use crate::raster::metadata::Metadata;
@@ -23,12 +24,16 @@ pub struct Document {
     /// Where the photo came from (names the default output).
     pub path: Option<PathBuf>,
     pub image: Arc<RgbImage>,
-    /// The photo in its file's pixel format (16 bits, grey, alpha) where
-    /// that is not 8-bit RGB, `image` being its 8-bit RGB view: saving
-    /// writes the result back into it (`photo::compose`).
+    /// The photo in its file's pixel format (16 bits, grey, alpha) and
+    /// colour profile where that is not 8-bit sRGB, `image` being its
+    /// 8-bit sRGB view: saving writes the result back into it
+    /// (`photo::compose`).
     stored: Option<Arc<DynamicImage>>,
     /// The file's colour profile and EXIF block, written with the result.
     metadata: Metadata,
+    /// The conversions between the file's profile and sRGB, where it has
+    /// one that is not sRGB.
+    profiled: Option<Profiled>,
     pub editor: MaskEditor,
     /// The latest composite and the mask revision it was computed for.
     pub result: Option<(u64, Composite)>,
@@ -72,6 +77,7 @@ impl Document {
             image: Arc::new(image),
             stored,
             metadata: Metadata::default(),
+            profiled: None,
             editor,
             result: None,
             results_accepted: 0,
@@ -94,13 +100,14 @@ impl Document {
         })?;
         let filled = output.image()?.into_owned();
         let (w, h) = self.size();
-        self.push_applied();
-        self.stored = self.stored_as(
+        let stored = self.stored_as(
             &self.image,
             &filled,
             self.editor.mask(),
             Placement::default(),
-        );
+        )?;
+        self.push_applied();
+        self.stored = stored;
         self.image = Arc::new(filled);
         self.editor = MaskEditor::new(w, h);
         self.result = None;
@@ -111,18 +118,20 @@ impl Document {
     /// "Extend canvas" (outpainting): the photo on a canvas grown by
     /// `margins`, the new pixels holes beside the mask's own; undone by
     /// `unapply`.
-    pub fn extend(&mut self, margins: crate::infer::extend::Margins) {
+    pub fn extend(&mut self, margins: crate::infer::extend::Margins) -> Result<()> {
         let (image, holes) = margins.extend(&self.image, self.editor.mask());
-        self.push_applied();
         let at = Placement {
             left: margins.left,
             top: margins.top,
         };
-        self.stored = self.stored_as(&image, &image, &holes, at);
+        let stored = self.stored_as(&image, &image, &holes, at)?;
+        self.push_applied();
+        self.stored = stored;
         self.image = Arc::new(image);
         self.editor = MaskEditor::from_mask(holes);
         self.result = None;
         self.id = next_id();
+        Ok(())
     }
 
     pub fn can_unapply(&self) -> bool {
@@ -149,7 +158,18 @@ impl Document {
 
     pub fn open(path: &Path) -> Result<Self> {
         let (decoded, metadata) = decode_with_metadata(path)?;
-        let mut doc = Self::from_decoded(decoded, Some(path.to_path_buf()));
+        let path = Some(path.to_path_buf());
+        let mut doc = match Profiled::of(&metadata) {
+            Some(profiled) => {
+                let mut planes = photo::planes_of(&decoded);
+                profiled.to_srgb(&mut planes)?;
+                let mut doc = Self::from_decoded(DynamicImage::ImageRgb8(planes.to_rgb()), path);
+                doc.stored = Some(Arc::new(decoded));
+                doc.profiled = Some(profiled);
+                doc
+            }
+            None => Self::from_decoded(decoded, path),
+        };
         doc.metadata = metadata;
         Ok(doc)
     }
@@ -218,11 +238,11 @@ impl Document {
             Error::Invalid("the inpainting for the current mask has not finished yet".into())
         })?;
         let img = output.image()?.into_owned();
-        let img = match self.stored_as(&self.image, &img, self.editor.mask(), Placement::default())
-        {
-            Some(stored) => Arc::unwrap_or_clone(stored),
-            None => DynamicImage::ImageRgb8(img),
-        };
+        let img =
+            match self.stored_as(&self.image, &img, self.editor.mask(), Placement::default())? {
+                Some(stored) => Arc::unwrap_or_clone(stored),
+                None => DynamicImage::ImageRgb8(img),
+            };
         let note = photo::save(
             img,
             path,
@@ -248,20 +268,29 @@ impl Document {
         });
     }
 
-    /// `result` in the stored photo's pixel format: `input` and `result`
-    /// are 8-bit RGB on a canvas where the photo sits at `at`, and the
-    /// pixels `result` keeps as `input` has them, but `holes`, keep their
-    /// stored values. None for an 8-bit RGB photo.
+    /// `result` in the stored photo's pixel format and profile: `input`
+    /// and `result` are 8-bit sRGB on a canvas where the photo sits at
+    /// `at`, and the pixels `result` keeps as `input` has them, but
+    /// `holes`, keep their stored values. None for an 8-bit sRGB photo.
     fn stored_as(
         &self,
         input: &RgbImage,
         result: &RgbImage,
         holes: &HoleMap,
         at: Placement,
-    ) -> Option<Arc<DynamicImage>> {
-        let stored = self.stored.as_ref()?;
-        let (input, result) = (Planes::from_rgb(input), Planes::from_rgb(result));
-        Some(Arc::new(photo::compose(stored, at, &input, &result, holes)))
+    ) -> Result<Option<Arc<DynamicImage>>> {
+        let Some(stored) = self.stored.as_ref() else {
+            return Ok(None);
+        };
+        let (mut input, mut result) = (Planes::from_rgb(input), Planes::from_rgb(result));
+        if let Some(p) = &self.profiled {
+            // The same conversion of the same values: a pixel `result`
+            // keeps as `input` has it still compares equal after it.
+            p.from_srgb(&mut input)?;
+            p.from_srgb(&mut result)?;
+        }
+        let composed = photo::compose(stored, at, &input, &result, holes);
+        Ok(Some(Arc::new(composed)))
     }
 
     /// Saves the mask as a PNG (white = hole).

@@ -9,6 +9,7 @@ use super::progress::{self, Progress};
 use pconv::infer::extend::Margins;
 use pconv::infer::{large, Method};
 use pconv::io::files::same_file;
+use pconv::raster::colour::Profiled;
 use pconv::raster::files::{decode_with_metadata, EXTENSIONS};
 use pconv::raster::planes::fit_mask;
 use pconv::raster::{photo, HoleMap, MaskRule};
@@ -223,10 +224,14 @@ fn one(
             holes: vec![false; w * h],
         },
     };
-    // The methods fill f32 planes; the result goes back into the photo's
-    // own format (depth, grey or colour, transparency: filled holes become
-    // opaque).
+    // The methods fill f32 planes, in sRGB; the result goes back into the
+    // photo's own profile and format (depth, grey or colour, transparency:
+    // filled holes become opaque).
     let mut planes = photo::planes_of(&decoded);
+    let profiled = Profiled::of(&metadata);
+    if let Some(p) = &profiled {
+        p.to_srgb(&mut planes)?;
+    }
     let margins = match (a.extend, a.extend_to) {
         (Some(m), _) => Some(m),
         (None, Some((tw, th))) => Some(Margins::centering(w, h, tw, th)?),
@@ -240,7 +245,11 @@ fn one(
             top: m.top,
         };
     }
-    let out = large::inpaint_planes(method, &planes, &holes, a.max_side, a.feather)?;
+    let mut out = large::inpaint_planes(method, &planes, &holes, a.max_side, a.feather)?;
+    if let Some(p) = &profiled {
+        p.from_srgb(&mut planes)?;
+        p.from_srgb(&mut out)?;
+    }
     let out = photo::compose(&decoded, at, &planes, &out, &holes);
     if let Some(note) = photo::save(out, output, a.quality as u8, &metadata)? {
         eprintln!("note: {}: {note}", output.display());

@@ -1,6 +1,7 @@
 //! The image types every part uses: hole maps, f32 planes and the
 //! composite, image files, and the eight flips/rotations. (Not `image`:
 //! that is the decoding crate's name.)
+pub mod colour;
 pub mod dihedral;
 pub mod files;
 pub mod holes;

@@ -74,3 +74,27 @@ pub fn icc_profile(space: &[u8; 4], tag: &[u8]) -> Vec<u8> {
     p[..4].copy_from_slice(&size.to_be_bytes());
     p
 }
+
+/// sRGB's red in Display P3, 8 bits (CSS Color 4: `color(display-p3
+/// 0.9175 0.2003 0.1386)`).
+pub const SRGB_RED_IN_P3: [u8; 3] = [234, 51, 35];
+
+/// Writes a 24×16 Display P3 PNG: sRGB's red (in P3) left of x = 12, a
+/// blue right of it.
+pub fn write_p3_photo(path: &std::path::Path) {
+    use image::ImageEncoder;
+    let img = image::RgbImage::from_fn(24, 16, |x, _| {
+        image::Rgb(if x < 12 {
+            SRGB_RED_IN_P3
+        } else {
+            [40, 90, 200]
+        })
+    });
+    let mut bytes = Vec::new();
+    let mut e = image::codecs::png::PngEncoder::new(&mut bytes);
+    e.set_icc_profile(moxcms::ColorProfile::new_display_p3().encode().unwrap())
+        .unwrap();
+    e.write_image(img.as_raw(), 24, 16, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    std::fs::write(path, bytes).unwrap();
+}

@@ -294,7 +294,10 @@ impl PConvApp {
     /// "Extend canvas" (see `Document::extend`).
     pub(super) fn extend_canvas(&mut self) {
         let n = self.settings.extend_by;
-        self.doc.extend(crate::infer::extend::Margins::uniform(n));
+        if let Err(e) = self.doc.extend(crate::infer::extend::Margins::uniform(n)) {
+            self.message = Some(format!("error: {e}"));
+            return;
+        }
         if let Err(e) = check_displayable(&self.doc, &self.gpu) {
             self.doc.unapply();
             self.message = Some(format!("error: {e}"));

@@ -1,0 +1,145 @@
+//! A photo's colours in sRGB and back. The models were trained on sRGB
+//! photos and the screen shows sRGB, so a photo with another RGB profile
+//! (Adobe RGB from a camera, Display P3 from a phone) is filled and shown
+//! in sRGB, and its filled pixels go back into its own profile when it is
+//! saved; its known pixels keep their stored values (`photo::compose`).
+use std::sync::Arc;
+
+use moxcms::{ColorProfile, DataColorSpace, Layout, TransformExecutor, TransformOptions};
+
+use crate::error::{Error, Result};
+use crate::raster::metadata::Metadata;
+use crate::raster::planes::Planes;
+
+/// The two conversions between a photo's RGB profile and sRGB.
+#[derive(Clone)]
+pub struct Profiled {
+    to_srgb: Arc<moxcms::TransformF32Executor>,
+    from_srgb: Arc<moxcms::TransformF32Executor>,
+}
+
+impl std::fmt::Debug for Profiled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Profiled")
+    }
+}
+
+impl Profiled {
+    /// The conversions for `metadata`'s profile; None without a profile,
+    /// for one that is not RGB or cannot be read (the values are then taken
+    /// as sRGB, as before), and for one that maps every 8-bit sRGB value to
+    /// itself within a tenth of a level (an sRGB profile: nothing to do, so
+    /// such photos are filled exactly as OpenCV fills them).
+    pub fn of(metadata: &Metadata) -> Option<Self> {
+        let icc = metadata.icc.as_deref()?;
+        let profile = ColorProfile::new_from_slice(icc).ok()?;
+        if profile.color_space != DataColorSpace::Rgb {
+            return None;
+        }
+        let srgb = ColorProfile::new_srgb();
+        let options = TransformOptions::default();
+        let to_srgb = profile
+            .create_transform_f32(Layout::Rgb, &srgb, Layout::Rgb, options)
+            .ok()?;
+        let from_srgb = srgb
+            .create_transform_f32(Layout::Rgb, &profile, Layout::Rgb, options)
+            .ok()?;
+        let ramp: Vec<f32> = (0..=255u8)
+            .flat_map(|v| {
+                let v = f32::from(v) / 255.0;
+                [v, 1.0 - v, (v * 7.0).fract()]
+            })
+            .collect();
+        let mut out = vec![0.0; ramp.len()];
+        to_srgb.transform(&ramp, &mut out).ok()?;
+        let identity = ramp
+            .iter()
+            .zip(&out)
+            .all(|(a, b)| (a - b).abs() * 255.0 < 0.1);
+        (!identity).then_some(Profiled { to_srgb, from_srgb })
+    }
+
+    /// `planes` (the photo's values) in sRGB, clamped to [0, 1] (colours
+    /// outside sRGB's gamut go to its edge).
+    pub fn to_srgb(&self, planes: &mut Planes) -> Result<()> {
+        convert(&*self.to_srgb, planes)
+    }
+
+    /// `planes` (sRGB values) in the photo's profile.
+    pub fn from_srgb(&self, planes: &mut Planes) -> Result<()> {
+        convert(&*self.from_srgb, planes)
+    }
+}
+
+/// Applies `t` to every pixel of `planes` (planar there, interleaved for
+/// the transform), clamping the results to [0, 1].
+fn convert(t: &dyn TransformExecutor<f32>, planes: &mut Planes) -> Result<()> {
+    let n = planes.width * planes.height;
+    let mut rgb = vec![0.0f32; 3 * n];
+    for c in 0..3 {
+        for (i, v) in planes.data[c * n..(c + 1) * n].iter().enumerate() {
+            rgb[3 * i + c] = *v;
+        }
+    }
+    let mut out = vec![0.0f32; 3 * n];
+    t.transform(&rgb, &mut out)
+        .map_err(|e| Error::Invalid(format!("converting the photo's colour profile: {e}")))?;
+    for c in 0..3 {
+        for (i, v) in planes.data[c * n..(c + 1) * n].iter_mut().enumerate() {
+            let x = out[3 * i + c];
+            *v = if x.is_nan() { 0.0 } else { x.clamp(0.0, 1.0) };
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_icc(icc: Option<Vec<u8>>) -> Metadata {
+        Metadata { icc, exif: None }
+    }
+
+    /// sRGB's red in Display P3 (CSS Color 4: `color(display-p3 0.9175
+    /// 0.2003 0.1386)`), from outside moxcms.
+    const SRGB_RED_IN_P3: [f32; 3] = [0.9175, 0.2003, 0.1386];
+
+    #[test]
+    fn a_display_p3_photo_converts_to_srgb_and_back() {
+        let p3 = ColorProfile::new_display_p3().encode().unwrap();
+        let profiled = Profiled::of(&with_icc(Some(p3))).expect("P3 is not sRGB");
+        // Red, a mid grey and a dark blue in P3 (all inside sRGB's gamut).
+        let values = [SRGB_RED_IN_P3, [0.5, 0.5, 0.5], [0.1, 0.2, 0.6]];
+        let mut planes = Planes {
+            width: 3,
+            height: 1,
+            data: (0..3).flat_map(|c| values.map(|v| v[c])).collect(),
+        };
+        let stored = planes.clone();
+        profiled.to_srgb(&mut planes).unwrap();
+        let px = |p: &Planes, i: usize| [p.data[i], p.data[3 + i], p.data[6 + i]];
+        for (got, want) in px(&planes, 0).iter().zip([1.0, 0.0, 0.0]) {
+            // The CSS values have four digits: a few thousandths.
+            assert!((got - want).abs() < 4e-3, "red {:?}", px(&planes, 0));
+        }
+        for c in 0..3 {
+            // Both spaces share sRGB's transfer curve and white: grey stays.
+            assert!((px(&planes, 1)[c] - 0.5).abs() < 1e-3);
+        }
+        profiled.from_srgb(&mut planes).unwrap();
+        for (a, b) in planes.data.iter().zip(&stored.data) {
+            assert!((a - b).abs() < 1e-3, "round trip {a} against {b}");
+        }
+    }
+
+    #[test]
+    fn srgb_unreadable_and_non_rgb_profiles_are_left_alone() {
+        let srgb = ColorProfile::new_srgb().encode().unwrap();
+        assert!(Profiled::of(&with_icc(Some(srgb))).is_none());
+        assert!(Profiled::of(&with_icc(None)).is_none());
+        assert!(Profiled::of(&with_icc(Some(b"not a profile".repeat(20)))).is_none());
+        let grey = ColorProfile::new_gray_with_gamma(2.2).encode().unwrap();
+        assert!(Profiled::of(&with_icc(Some(grey))).is_none());
+    }
+}

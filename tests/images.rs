@@ -333,3 +333,20 @@ fn weighted_sources_repeat_their_images() {
         DataSource::new(&odd)
     );
 }
+
+/// Training, evaluation and the app read photos as sRGB: a Display P3
+/// photo's red is sRGB's red there (its raw values would be a duller red).
+#[test]
+fn photos_are_read_as_srgb() {
+    let dir = Scratch::new("img-p3");
+    let photo = dir.join("p3.png");
+    common::photo_metadata::write_p3_photo(&photo);
+    let img = pconv::raster::files::load_rgb(&photo).unwrap();
+    let red = img.get_pixel(3, 3);
+    assert!(red[0] >= 254 && red[1] <= 1 && red[2] <= 1, "{red:?}");
+    assert_eq!(
+        img.get_pixel(3, 3),
+        img.get_pixel(11, 15),
+        "one conversion per colour"
+    );
+}

@@ -161,9 +161,8 @@ impl Document {
         let path = Some(path.to_path_buf());
         let mut doc = match Profiled::of(&metadata) {
             Some(profiled) => {
-                let mut planes = photo::planes_of(&decoded);
-                profiled.to_srgb(&mut planes)?;
-                let mut doc = Self::from_decoded(DynamicImage::ImageRgb8(planes.to_rgb()), path);
+                let view = photo::srgb_view(&decoded, &metadata)?;
+                let mut doc = Self::from_decoded(DynamicImage::ImageRgb8(view), path);
                 doc.stored = Some(Arc::new(decoded));
                 doc.profiled = Some(profiled);
                 doc

@@ -9,7 +9,7 @@ use super::quality::{l1, psnr, ssim};
 use super::Method;
 use crate::error::Result;
 use crate::loss::LossTerms;
-use crate::raster::files::{decode, list_images};
+use crate::raster::files::{list_images, load_rgb};
 use crate::raster::planes::{composite, Planes};
 use crate::raster::HoleMap;
 
@@ -102,7 +102,7 @@ pub fn evaluate_pair(
     mask_path: &Path,
     size: Option<usize>,
 ) -> Result<ImageResult> {
-    let mut img = decode(image_path)?.to_rgb8();
+    let mut img = load_rgb(image_path)?;
     if let Some(s) = size {
         img = square(&img, s);
     }

@@ -107,9 +107,11 @@ pub fn jpeg_is_complete(bytes: &[u8]) -> bool {
     }
 }
 
-/// Decodes an image file to 8-bit RGB.
+/// Decodes an image file to 8-bit sRGB (`photo::srgb_view`): what
+/// training, evaluation and the app's view work on.
 pub fn load_rgb(path: &Path) -> Result<image::RgbImage> {
-    Ok(decode(path)?.to_rgb8())
+    let (img, metadata) = decode_with_metadata(path)?;
+    crate::raster::photo::srgb_view(&img, &metadata)
 }
 
 /// Writes an image (format from the extension) to a temporary file beside

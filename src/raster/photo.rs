@@ -2,8 +2,9 @@
 //! a channel, with or without alpha): the methods fill f32 planes, and the
 //! result goes back into the photo's format, so a 16-bit scan stays 16-bit
 //! with every known value as stored, and a grey photo stays grey.
-use image::{DynamicImage, ImageBuffer, Pixel, Primitive};
+use image::{DynamicImage, ImageBuffer, Pixel, Primitive, RgbImage};
 
+use crate::raster::colour::Profiled;
 use crate::raster::metadata::Metadata;
 use crate::raster::planes::{to_u8, Planes};
 use crate::raster::HoleMap;
@@ -27,6 +28,20 @@ pub fn planes_of(img: &DynamicImage) -> Planes {
         width: w,
         height: h,
         data,
+    }
+}
+
+/// The photo as 8-bit sRGB: its values converted from its colour profile
+/// where it has one other than sRGB (`colour::Profiled`), else its values
+/// as they are (8 bits a channel, grey in all three).
+pub fn srgb_view(img: &DynamicImage, metadata: &Metadata) -> crate::error::Result<RgbImage> {
+    match Profiled::of(metadata) {
+        Some(profiled) => {
+            let mut planes = planes_of(img);
+            profiled.to_srgb(&mut planes)?;
+            Ok(planes.to_rgb())
+        }
+        None => Ok(img.to_rgb8()),
     }
 }
 

@@ -425,6 +425,48 @@ mod document_and_worker {
         );
     }
 
+    /// "Apply and continue" keeps what it changed, not copies of the
+    /// photo, and undoing two applies gives back every stored value.
+    #[test]
+    fn applies_keep_what_they_changed_and_undo_exactly() {
+        let dir = crate::common::Scratch::new("doc-history");
+        let (w, h) = (300u32, 200u32);
+        let original = image::ImageBuffer::<image::Rgb<u16>, _>::from_fn(w, h, |x, y| {
+            image::Rgb([
+                (x * 211 + y) as u16,
+                (y * 317) as u16,
+                ((x ^ y) * 97) as u16,
+            ])
+        });
+        let path = dir.join("scan.png");
+        original.save(&path).unwrap();
+        let mut doc = Document::open(&path).unwrap();
+        let view = doc.image.clone();
+        let mut worker = telea();
+        dab_and_fill(&mut doc, &mut worker, 4.0, 50.0, 60.0);
+        doc.apply().unwrap();
+        dab_and_fill(&mut doc, &mut worker, 4.0, 200.0, 150.0);
+        let second_mask = doc.editor.mask().clone();
+        doc.apply().unwrap();
+        // A photo's worth: 8-bit view, 16-bit stored photo and mask.
+        let photo_bytes = (w * h * (3 + 6 + 1)) as usize;
+        assert!(
+            doc.history_bytes() < photo_bytes / 100,
+            "{} bytes of history for a {photo_bytes}-byte photo",
+            doc.history_bytes()
+        );
+        assert!(doc.unapply());
+        assert_eq!(doc.editor.mask(), &second_mask);
+        assert!(doc.unapply() && !doc.unapply());
+        assert_eq!(&*doc.image, &*view);
+        assert!(doc.editor.mask().holes.iter().any(|&h| h));
+        doc.editor.clear();
+        let out = dir.join("out.png");
+        doc.save_result(&out).unwrap();
+        let saved = image::open(&out).unwrap();
+        assert_eq!(saved.as_rgb16().expect("16-bit RGB"), &original);
+    }
+
     /// A Display P3 photo is shown and filled in sRGB, and saved in P3.
     #[test]
     fn a_wide_gamut_photo_is_shown_in_srgb_and_saved_in_its_profile() {

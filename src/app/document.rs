@@ -40,18 +40,111 @@ pub struct Document {
     /// Counts accepted results: a fit refreshes the result of one revision
     /// many times, and the canvas re-uploads on each.
     pub results_accepted: u64,
-    /// Photos and masks before each "apply and continue" or "extend
-    /// canvas", latest last.
+    /// What each "apply and continue" or "extend canvas" replaced, latest
+    /// last.
     applied: Vec<Applied>,
     /// The document and mask revision last saved.
     saved: Option<(u64, u64)>,
 }
 
-/// A photo as it was before an "apply and continue" or "extend canvas".
-struct Applied {
-    image: Arc<RgbImage>,
-    stored: Option<Arc<DynamicImage>>,
-    mask: HoleMap,
+/// What an "apply and continue" or "extend canvas" replaced.
+enum Applied {
+    /// An apply changes the holes and a feathered edge, all within
+    /// `region`: the photo, stored photo and mask as they were there (a
+    /// large photo's undo history holds what was removed, not copies of
+    /// the photo).
+    Filled {
+        region: Region,
+        image: RgbImage,
+        stored: Option<DynamicImage>,
+        mask: Vec<bool>,
+    },
+    /// An extend changes the size: everything as it was.
+    Extended {
+        image: Arc<RgbImage>,
+        stored: Option<Arc<DynamicImage>>,
+        mask: HoleMap,
+    },
+}
+
+/// A rectangle of the photo.
+#[derive(Clone, Copy, Debug)]
+struct Region {
+    x: u32,
+    y: u32,
+    width: u32,
+    height: u32,
+}
+
+impl Region {
+    /// The smallest rectangle holding every hole of `holes` and every pixel
+    /// where `a` and `b` differ; None when there is neither.
+    fn of_change(a: &RgbImage, b: &RgbImage, holes: &HoleMap) -> Option<Self> {
+        let w = a.width();
+        let changed = a
+            .pixels()
+            .zip(b.pixels())
+            .zip(&holes.holes)
+            .enumerate()
+            .filter(|(_, ((p, q), &hole))| hole || p != q)
+            .map(|(i, _)| (i as u32 % w, i as u32 / w));
+        let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
+        for (x, y) in changed {
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+        }
+        (x0 <= x1).then(|| Region {
+            x: x0,
+            y: y0,
+            width: x1 - x0 + 1,
+            height: y1 - y0 + 1,
+        })
+    }
+
+    /// The mask's values inside the region, row by row.
+    fn crop_mask(self, mask: &HoleMap) -> Vec<bool> {
+        let rows = (self.y..self.y + self.height).map(|y| {
+            let at = y as usize * mask.width + self.x as usize;
+            &mask.holes[at..at + self.width as usize]
+        });
+        rows.flatten().copied().collect()
+    }
+
+    /// A `width`×`height` mask: `inside` in the region, no holes elsewhere.
+    fn mask(self, width: usize, height: usize, inside: &[bool]) -> HoleMap {
+        let mut holes = vec![false; width * height];
+        for (row, values) in inside.chunks(self.width as usize).enumerate() {
+            let at = (self.y as usize + row) * width + self.x as usize;
+            holes[at..at + values.len()].copy_from_slice(values);
+        }
+        HoleMap {
+            width,
+            height,
+            holes,
+        }
+    }
+}
+
+/// Pastes `src` into `dst` at (x, y), value for value (both of one pixel
+/// format: `DynamicImage`'s own pasting goes through 8-bit RGBA).
+fn paste(dst: &mut DynamicImage, src: &DynamicImage, x: u32, y: u32) {
+    use image::imageops::replace;
+    use DynamicImage as D;
+    let (x, y) = (i64::from(x), i64::from(y));
+    match (dst, src) {
+        (D::ImageLuma8(d), D::ImageLuma8(s)) => replace(d, s, x, y),
+        (D::ImageLumaA8(d), D::ImageLumaA8(s)) => replace(d, s, x, y),
+        (D::ImageRgb8(d), D::ImageRgb8(s)) => replace(d, s, x, y),
+        (D::ImageRgba8(d), D::ImageRgba8(s)) => replace(d, s, x, y),
+        (D::ImageLuma16(d), D::ImageLuma16(s)) => replace(d, s, x, y),
+        (D::ImageLumaA16(d), D::ImageLumaA16(s)) => replace(d, s, x, y),
+        (D::ImageRgb16(d), D::ImageRgb16(s)) => replace(d, s, x, y),
+        (D::ImageRgba16(d), D::ImageRgba16(s)) => replace(d, s, x, y),
+        (D::ImageRgb32F(d), D::ImageRgb32F(s)) => replace(d, s, x, y),
+        (D::ImageRgba32F(d), D::ImageRgba32F(s)) => replace(d, s, x, y),
+        // `crop_imm` keeps the format and `compose` returns the stored
+        // photo's, so the two match; were they not to, through RGBA.
+        (d, s) => replace(d, s, x, y),
+    }
 }
 
 fn next_id() -> u64 {
@@ -106,7 +199,23 @@ impl Document {
             self.editor.mask(),
             Placement::default(),
         )?;
-        self.push_applied();
+        let region = Region::of_change(&self.image, &filled, self.editor.mask())
+            .ok_or_else(|| Error::Invalid("nothing to apply: the result changes nothing".into()))?;
+        let Region {
+            x,
+            y,
+            width,
+            height,
+        } = region;
+        self.applied.push(Applied::Filled {
+            region,
+            image: image::imageops::crop_imm(&*self.image, x, y, width, height).to_image(),
+            stored: self
+                .stored
+                .as_ref()
+                .map(|s| s.crop_imm(x, y, width, height)),
+            mask: region.crop_mask(self.editor.mask()),
+        });
         self.stored = stored;
         self.image = Arc::new(filled);
         self.editor = MaskEditor::new(w, h);
@@ -125,7 +234,11 @@ impl Document {
             top: margins.top,
         };
         let stored = self.stored_as(&image, &image, &holes, at)?;
-        self.push_applied();
+        self.applied.push(Applied::Extended {
+            image: self.image.clone(),
+            stored: self.stored.clone(),
+            mask: self.editor.mask().clone(),
+        });
         self.stored = stored;
         self.image = Arc::new(image);
         self.editor = MaskEditor::from_mask(holes);
@@ -134,23 +247,67 @@ impl Document {
         Ok(())
     }
 
+    /// The bytes the apply/extend history holds (an apply keeps what it
+    /// changed, an extend the whole photo).
+    pub fn history_bytes(&self) -> usize {
+        let image = |i: &DynamicImage| i.as_bytes().len();
+        self.applied
+            .iter()
+            .map(|a| match a {
+                Applied::Filled {
+                    image: view,
+                    stored,
+                    mask,
+                    ..
+                } => view.len() + stored.as_ref().map_or(0, image) + mask.len(),
+                Applied::Extended {
+                    image: view,
+                    stored,
+                    mask,
+                } => view.len() + stored.as_deref().map_or(0, image) + mask.holes.len(),
+            })
+            .sum()
+    }
+
     pub fn can_unapply(&self) -> bool {
         !self.applied.is_empty()
     }
 
     /// Undoes the last "apply" or "extend": the photo and mask as they were.
     pub fn unapply(&mut self) -> bool {
-        let Some(Applied {
-            image,
-            stored,
-            mask,
-        }) = self.applied.pop()
-        else {
+        let Some(applied) = self.applied.pop() else {
             return false;
         };
-        self.image = image;
-        self.stored = stored;
-        self.editor = MaskEditor::from_mask(mask);
+        match applied {
+            Applied::Filled {
+                region,
+                image,
+                stored,
+                mask,
+            } => {
+                let (w, h) = self.size();
+                let (x, y) = (region.x, region.y);
+                image::imageops::replace(
+                    Arc::make_mut(&mut self.image),
+                    &image,
+                    x.into(),
+                    y.into(),
+                );
+                if let (Some(now), Some(before)) = (self.stored.as_mut(), stored) {
+                    paste(Arc::make_mut(now), &before, x, y);
+                }
+                self.editor = MaskEditor::from_mask(region.mask(w, h, &mask));
+            }
+            Applied::Extended {
+                image,
+                stored,
+                mask,
+            } => {
+                self.image = image;
+                self.stored = stored;
+                self.editor = MaskEditor::from_mask(mask);
+            }
+        }
         self.result = None;
         self.id = next_id();
         true
@@ -257,14 +414,6 @@ impl Document {
     pub fn has_unsaved_work(&self) -> bool {
         let edited = self.editor.mask().holes.contains(&true) || self.can_unapply();
         edited && self.saved != Some((self.id, self.editor.revision()))
-    }
-
-    fn push_applied(&mut self) {
-        self.applied.push(Applied {
-            image: self.image.clone(),
-            stored: self.stored.clone(),
-            mask: self.editor.mask().clone(),
-        });
     }
 
     /// `result` in the stored photo's pixel format and profile: `input`

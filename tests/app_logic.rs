@@ -2,7 +2,7 @@
 //! and view transform (zoom around the cursor, pan, fit), without a window.
 mod common;
 
-use pconv::app::mask_edit::{MaskEditor, Tool};
+use pconv::app::mask_edit::{MaskEditor, Selection, Tool};
 use pconv::app::view::{View, MAX_ZOOM};
 use pconv::raster::HoleMap;
 
@@ -610,11 +610,11 @@ fn the_magic_wand_selects_the_connected_pixels_of_a_colour() {
     e.end_stroke();
     let painted = e.mask().clone();
     // The wand does nothing through the pointer-press path (no image there).
-    e.press(Tool::Wand, 5.0, 10.5, 12.5);
+    e.press(Tool::Wand, 5.0, 10.5, 12.5, Selection::Add);
     assert_eq!(e.mask(), &painted);
     let seed = *image.get_pixel(10, 12);
     let want = |x: usize, y: usize| disc(x, y, 10.5);
-    let added = e.select_similar(&image, 10.5, 12.5, 24);
+    let added = e.select_similar(&image, 10.5, 12.5, 24, Selection::Add);
     assert_eq!(added, (0..w * h).filter(|&i| want(i % w, i / w)).count());
     for i in 0..w * h {
         let (x, y) = (i % w, i / w);
@@ -630,7 +630,7 @@ fn the_magic_wand_selects_the_connected_pixels_of_a_colour() {
     assert!(e.redo());
     // A tolerance below the disc's spread selects only the pixels within it.
     let mut tight = MaskEditor::new(w, h);
-    tight.select_similar(&image, 10.5, 12.5, 3);
+    tight.select_similar(&image, 10.5, 12.5, 3, Selection::Add);
     for (x, y, p) in image.enumerate_pixels() {
         let (x, y) = (x as usize, y as usize);
         let close = (0..3).all(|c| p[c].abs_diff(seed[c]) <= 3);
@@ -642,11 +642,14 @@ fn the_magic_wand_selects_the_connected_pixels_of_a_colour() {
     assert!(n >= 1 && n < added, "{n} of {added}");
     // Diagonal neighbours connect: the whole line from one end.
     let mut line = MaskEditor::new(w, h);
-    assert_eq!(line.select_similar(&image, 20.5, 20.5, 24), 8);
+    assert_eq!(
+        line.select_similar(&image, 20.5, 20.5, 24, Selection::Add),
+        8
+    );
     // Outside the image: nothing, and no undo step.
     let mut outside = MaskEditor::new(w, h);
     for (x, y) in [(-0.5, 3.0), (40.0, 3.0), (3.0, 30.0), (f32::NAN, 1.0)] {
-        assert_eq!(outside.select_similar(&image, x, y, 24), 0);
+        assert_eq!(outside.select_similar(&image, x, y, 24, Selection::Add), 0);
     }
     assert!(!outside.can_undo());
 }
@@ -654,7 +657,7 @@ fn the_magic_wand_selects_the_connected_pixels_of_a_colour() {
 #[test]
 fn rectangle_and_lasso_select_holes_in_one_undo_step() {
     let mut e = MaskEditor::new(30, 20);
-    e.begin_shape(Tool::Rectangle, 12.2, 8.9);
+    e.begin_shape(Tool::Rectangle, 12.2, 8.9, Selection::Add);
     e.shape_to(4.0, 3.0);
     assert!(
         e.is_shaping() && count(&e) == 0,
@@ -666,7 +669,7 @@ fn rectangle_and_lasso_select_holes_in_one_undo_step() {
     assert!(e.mask().holes[3 * 30 + 4] && e.mask().holes[8 * 30 + 11]);
     assert!(!e.mask().holes[9 * 30 + 11] && !e.mask().holes[8 * 30 + 12]);
     // A lasso: the triangle (20, 2), (28, 18), (20, 18).
-    e.begin_shape(Tool::Lasso, 20.0, 2.0);
+    e.begin_shape(Tool::Lasso, 20.0, 2.0, Selection::Add);
     for &(x, y) in &[(24.0, 10.0), (28.0, 18.0), (20.0, 18.0)] {
         e.shape_to(x, y);
     }
@@ -682,10 +685,60 @@ fn rectangle_and_lasso_select_holes_in_one_undo_step() {
     assert!(e.undo());
     assert_eq!(count(&e), 48, "the lasso was one step");
     // A lasso of two points selects nothing.
-    e.begin_shape(Tool::Lasso, 1.0, 1.0);
+    e.begin_shape(Tool::Lasso, 1.0, 1.0, Selection::Add);
     e.shape_to(9.0, 9.0);
     e.end_shape();
     assert_eq!(count(&e), 48);
+}
+
+/// Ctrl or Alt held: the rectangle, lasso and wand take their pixels away
+/// from the holes, and the brush erases; each one undo step.
+#[test]
+fn selections_subtract_with_a_modifier() {
+    let (w, h) = (30usize, 20usize);
+    let mut e = MaskEditor::new(w, h);
+    e.press(Tool::Rectangle, 3.0, 0.0, 0.0, Selection::Add);
+    e.release(30.0, 20.0);
+    assert_eq!(count(&e), w * h);
+    // Columns 4..=11, rows 3..=8 taken away.
+    e.press(Tool::Rectangle, 3.0, 4.0, 3.0, Selection::Subtract);
+    e.release(12.2, 8.9);
+    assert_eq!(count(&e), w * h - 8 * 6);
+    assert!(!e.mask().holes[3 * w + 4] && e.mask().holes[3 * w + 3]);
+    // A lasso taking away the triangle (20, 2), (28, 18), (20, 18).
+    e.press(Tool::Lasso, 3.0, 20.0, 2.0, Selection::Subtract);
+    for &(x, y) in &[(24.0, 10.0), (28.0, 18.0)] {
+        e.drag_to(x, y);
+    }
+    e.release(20.0, 18.0);
+    let triangle = w * h - 48 - count(&e);
+    assert!((55..=70).contains(&triangle), "area about 64: {triangle}");
+    assert!(!e.mask().holes[16 * w + 21]);
+    // The brush with the modifier erases.
+    e.press(Tool::Brush, 1.0, 1.0, 15.5, Selection::Subtract);
+    e.release(15.0, 15.5);
+    assert!(!e.mask().holes[15 * w + 8]);
+    assert!(e.undo() && e.undo());
+    assert_eq!(
+        count(&e),
+        w * h - 48,
+        "the brush and the lasso were a step each"
+    );
+    // The wand takes away the connected pixels of the clicked colour: the
+    // left half of a two-colour image.
+    let image = image::RgbImage::from_fn(w as u32, h as u32, |x, _| {
+        image::Rgb(if x < 15 { [200, 40, 30] } else { [20, 60, 180] })
+    });
+    let mut wand = MaskEditor::new(w, h);
+    wand.press(Tool::Rectangle, 3.0, 0.0, 0.0, Selection::Add);
+    wand.release(30.0, 20.0);
+    assert_eq!(
+        wand.select_similar(&image, 3.5, 3.5, 10, Selection::Subtract),
+        15 * h
+    );
+    assert!((0..w * h).all(|i| wand.mask().holes[i] == (i % w >= 15)));
+    assert!(wand.undo());
+    assert_eq!(count(&wand), w * h);
 }
 
 /// A whole gesture from one frame's events: press, release elsewhere with
@@ -695,13 +748,13 @@ fn rectangle_and_lasso_select_holes_in_one_undo_step() {
 fn a_gesture_ends_where_the_button_is_released() {
     let mut e = MaskEditor::new(30, 20);
     assert!(!e.release(5.0, 5.0), "no gesture under way");
-    e.press(Tool::Rectangle, 3.0, 4.0, 3.0);
+    e.press(Tool::Rectangle, 3.0, 4.0, 3.0, Selection::Add);
     assert!(e.is_pressed());
     assert!(e.release(12.2, 8.9));
     assert!(!e.is_pressed());
     assert_eq!(count(&e), 8 * 6, "the rectangle of the release point");
     // The brush: a stroke from the press to the release, one undo step.
-    e.press(Tool::Brush, 1.0, 2.0, 15.5);
+    e.press(Tool::Brush, 1.0, 2.0, 15.5, Selection::Add);
     assert!(e.release(25.0, 15.5));
     let row: usize = (0..30).filter(|&x| e.mask().holes[15 * 30 + x]).count();
     assert!(row >= 23, "the stroke spans the row: {row} pixels");

@@ -1,5 +1,6 @@
 //! The mask a user paints: brush (adds holes) and eraser (removes them)
-//! strokes with round caps, rectangle and lasso selections (add holes),
+//! strokes with round caps, rectangle, lasso and magic-wand selections
+//! (add holes, or take them away: `Selection`),
 //! grow and shrink by N pixels, clear, invert, load, and undo/redo of every
 //! edit. Kept apart from the UI so it can be tested without a window.
 use image::RgbImage;
@@ -28,6 +29,31 @@ impl Tool {
     }
 }
 
+/// What a gesture does with the pixels it selects: the rectangle, lasso
+/// and wand add them to the holes or take them away (Ctrl or Alt held, as
+/// image editors subtract from a selection); a brush stroke that takes
+/// away is the eraser's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Selection {
+    #[default]
+    Add,
+    Subtract,
+}
+
+impl Selection {
+    /// A pixel's hole value after a gesture that did or did not select it.
+    fn apply(self, hole: bool, selected: bool) -> bool {
+        match self {
+            Selection::Add => hole || selected,
+            Selection::Subtract => hole && !selected,
+        }
+    }
+}
+
+/// A rectangle (its two corners) or lasso (its points) being drawn, and
+/// whether it adds or takes away.
+type Shape = (Tool, Vec<(f32, f32)>, Selection);
+
 /// One undoable edit: the pixels it changed and their previous values.
 #[derive(Clone, Debug, Default)]
 struct Edit {
@@ -39,8 +65,8 @@ pub struct MaskEditor {
     undo: Vec<Edit>,
     redo: Vec<Edit>,
     stroke: Option<(Tool, f32, Edit, (f32, f32))>,
-    /// A rectangle (its two corners) or lasso (its points) being drawn.
-    shape: Option<(Tool, Vec<(f32, f32)>)>,
+    /// A rectangle or lasso being drawn.
+    shape: Option<Shape>,
     /// Bumped on every change, so a view can tell when to re-run inpainting.
     revision: u64,
 }
@@ -200,14 +226,17 @@ impl MaskEditor {
     }
 
     /// The button went down at (x, y), image coordinates: the brush and
-    /// eraser start a stroke (a dab), the rectangle and lasso a shape; the
-    /// wand needs the image (`select_similar`) and does nothing here.
-    pub fn press(&mut self, tool: Tool, radius: f32, x: f32, y: f32) {
+    /// eraser start a stroke (a dab; the brush erases to subtract), the
+    /// rectangle and lasso a shape; the wand needs the image
+    /// (`select_similar`) and does nothing here.
+    pub fn press(&mut self, tool: Tool, radius: f32, x: f32, y: f32, selection: Selection) {
         if tool == Tool::Wand {
             return;
         }
         if tool.is_shape() {
-            self.begin_shape(tool, x, y);
+            self.begin_shape(tool, x, y, selection);
+        } else if selection == Selection::Subtract {
+            self.begin_stroke(Tool::Eraser, radius, x, y);
         } else {
             self.begin_stroke(tool, radius, x, y);
         }
@@ -236,15 +265,16 @@ impl MaskEditor {
         self.is_stroking() || self.is_shaping()
     }
 
-    /// Starts a rectangle or lasso at (x, y), image coordinates.
-    pub fn begin_shape(&mut self, tool: Tool, x: f32, y: f32) {
+    /// Starts a rectangle or lasso at (x, y), image coordinates, that adds
+    /// or takes away holes.
+    pub fn begin_shape(&mut self, tool: Tool, x: f32, y: f32, selection: Selection) {
         self.end_stroke();
-        self.shape = Some((tool, vec![(x, y)]));
+        self.shape = Some((tool, vec![(x, y)], selection));
     }
 
     /// Moves the rectangle's far corner, or extends the lasso, to (x, y).
     pub fn shape_to(&mut self, x: f32, y: f32) {
-        let Some((tool, points)) = &mut self.shape else {
+        let Some((tool, points, _)) = &mut self.shape else {
             return;
         };
         match tool {
@@ -268,36 +298,48 @@ impl MaskEditor {
     /// The shape being drawn, as a closed outline in image coordinates.
     pub fn shape_outline(&self) -> Vec<(f32, f32)> {
         match &self.shape {
-            Some((Tool::Rectangle, p)) if p.len() == 2 => {
+            Some((Tool::Rectangle, p, _)) if p.len() == 2 => {
                 let ((x0, y0), (x1, y1)) = (p[0], p[1]);
                 vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
             }
-            Some((_, p)) => p.clone(),
+            Some((_, p, _)) => p.clone(),
             None => Vec::new(),
         }
     }
 
-    /// Ends the shape: the pixels whose centres lie inside become holes,
-    /// as one undo step (a lasso of under three points selects nothing).
+    /// Ends the shape: the pixels whose centres lie inside become holes
+    /// (or known, to subtract), as one undo step (a lasso of under three
+    /// points selects nothing).
     pub fn end_shape(&mut self) {
         let outline = self.shape_outline();
-        if self.shape.take().is_none() || outline.len() < 3 {
+        let Some((_, _, selection)) = self.shape.take() else {
+            return;
+        };
+        if outline.len() < 3 {
             return;
         }
         let w = self.mask.width;
         self.replace_all(|i, hole| {
             let (x, y) = ((i % w) as f32 + 0.5, (i / w) as f32 + 0.5);
-            hole || inside(&outline, x, y)
+            selection.apply(hole, inside(&outline, x, y))
         });
     }
 
     /// The magic wand: the pixels connected to (x, y) (8-neighbours)
     /// whose every channel is within `tolerance` levels of its pixel's
-    /// colour become holes, added to those there are: one undo step. The
-    /// number of new holes; none for a point outside the image. The colour
+    /// colour become holes, added to those there are (or become known, to
+    /// subtract): one undo step. The number of pixels changed; none for a
+    /// point outside the image. The colour
     /// is compared with the clicked pixel's, not each neighbour's, so a
     /// soft gradient cannot lead it across the whole photo.
-    pub fn select_similar(&mut self, image: &RgbImage, x: f32, y: f32, tolerance: u8) -> usize {
+    pub fn select_similar(
+        &mut self,
+        image: &RgbImage,
+        x: f32,
+        y: f32,
+        tolerance: u8,
+        selection: Selection,
+    ) -> usize {
         let (w, h) = (self.mask.width, self.mask.height);
         let same_size = (image.width() as usize, image.height() as usize) == (w, h);
         // NaN fails the comparisons too.
@@ -338,7 +380,7 @@ impl MaskEditor {
                 }
             }
         }
-        self.replace_all(|i, hole| hole || selected[i])
+        self.replace_all(|i, hole| selection.apply(hole, selected[i]))
     }
 
     /// Every pixel within `n` pixels (Euclidean, centre to centre) of a

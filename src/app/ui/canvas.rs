@@ -6,7 +6,7 @@ use eframe::egui;
 use egui::{Color32, Pos2, Rect, Sense, Stroke, TextureOptions};
 
 use super::PConvApp;
-use crate::app::mask_edit::Tool;
+use crate::app::mask_edit::{Selection, Tool};
 use crate::app::view::View;
 use crate::app::worker::Composite;
 
@@ -200,13 +200,21 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
                 pos,
                 button: egui::PointerButton::Primary,
                 pressed: true,
-                ..
+                modifiers,
             } if !space && !editor.is_pressed() && on_canvas(pos) => {
                 let (x, y) = to_image(pos);
-                if tool == Tool::Wand {
-                    ended |= editor.select_similar(&image, x, y, tolerance) > 0;
+                // Ctrl (Cmd) or Alt takes away, as image editors subtract
+                // from a selection (Alt alone is a window move on some
+                // desktops).
+                let selection = if modifiers.command || modifiers.alt {
+                    Selection::Subtract
                 } else {
-                    editor.press(tool, radius, x, y);
+                    Selection::Add
+                };
+                if tool == Tool::Wand {
+                    ended |= editor.select_similar(&image, x, y, tolerance, selection) > 0;
+                } else {
+                    editor.press(tool, radius, x, y, selection);
                 }
             }
             egui::Event::PointerMoved(pos) if editor.is_pressed() => {
@@ -311,7 +319,7 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
     // First run: what to do.
     if !app.doc.editor.can_undo() && !app.doc.editor.mask().holes.iter().any(|&h| h) {
         let galley = painter.layout_no_wrap(
-            "Paint over what to remove: brush (B), rectangle (R), lasso (L), magic wand (W); eraser (E) to restore"
+            "Paint over what to remove: brush (B), rectangle (R), lasso (L), magic wand (W); eraser (E) or Ctrl held to restore"
                 .into(),
             egui::FontId::proportional(16.0),
             Color32::from_rgb(255, 230, 140),

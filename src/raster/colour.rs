@@ -169,6 +169,44 @@ mod tests {
         }
     }
 
+    /// Profiles come from the photo, so from anyone: cut and corrupted
+    /// ones are read or refused, never a panic (the transforms included).
+    #[test]
+    fn corrupted_profiles_never_panic() {
+        let seeds = [
+            ColorProfile::new_display_p3().encode().unwrap(),
+            ColorProfile::new_adobe_rgb().encode().unwrap(),
+        ];
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng as usize
+        };
+        for i in 0..1500 {
+            let mut icc = seeds[i % 2].clone();
+            if i % 3 == 0 {
+                icc.truncate(next() % icc.len());
+            } else {
+                for _ in 0..1 + next() % 8 {
+                    let at = next() % icc.len();
+                    icc[at] = next() as u8;
+                }
+            }
+            if let Some(p) = Profiled::of(&with_icc(Some(icc))) {
+                let mut planes = Planes {
+                    width: 3,
+                    height: 2,
+                    data: (0..18).map(|v| v as f32 / 17.0).collect(),
+                };
+                let _ = p.to_srgb(&mut planes);
+                let _ = p.from_srgb(&mut planes);
+                assert!(planes.data.iter().all(|v| (0.0..=1.0).contains(v)));
+            }
+        }
+    }
+
     #[test]
     fn srgb_unreadable_and_non_rgb_profiles_are_left_alone() {
         let srgb = ColorProfile::new_srgb().encode().unwrap();

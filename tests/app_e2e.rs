@@ -395,6 +395,37 @@ fn paint_a_stroke_inpaint_with_the_model_drawn_from_its_gpu_texture() {
     assert!(settings.contains("faces128.safetensors"), "{settings}");
 }
 
+/// With a display but no GPU driver (no Vulkan ICD), the app says what
+/// to install and that the command line's classical methods need none.
+#[test]
+fn without_a_gpu_driver_the_app_says_what_to_do() {
+    if !ready() {
+        return;
+    }
+    let _one_display = DISPLAY_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = common::Scratch::new("app-no-driver");
+    let input = dir.join("photo.png");
+    photo(&input);
+    let (_xvfb, display) = start_xvfb("800x600x24");
+    let out = Command::new(env!("CARGO_BIN_EXE_pconv"))
+        .arg("app")
+        .arg(&input)
+        .env("DISPLAY", &display)
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .env("XDG_DATA_HOME", dir.as_ref())
+        .env_remove("WAYLAND_DISPLAY")
+        .env("VK_ICD_FILENAMES", dir.join("no-driver.json"))
+        .env("VK_DRIVER_FILES", dir.join("no-driver.json"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("no GPU adapter found") && err.contains("pconv inpaint --method telea"),
+        "{err}"
+    );
+}
+
 #[test]
 fn train_without_headless_opens_the_dashboard_and_trains() {
     if !ready() {

@@ -638,5 +638,16 @@ pub fn run(opts: LaunchOptions) -> anyhow::Result<()> {
             Ok(Box::new(app))
         }),
     )
-    .map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))
+    .map_err(|e| {
+        // Without a Vulkan driver wgpu only says no surface could be made.
+        if context::list_adapters().is_empty() {
+            anyhow::anyhow!(
+                "the window could not be opened: {}. Without a GPU, the command line fills \
+                 photos on the CPU: pconv inpaint --method telea|ns|biharmonic|fsr ({e})",
+                crate::Error::NoAdapter(String::new())
+            )
+        } else {
+            anyhow::anyhow!("the window could not be opened: {e}")
+        }
+    })
 }

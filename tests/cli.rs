@@ -996,11 +996,12 @@ fn sixteen_bit_and_grey_photos_keep_their_format() {
     }
 }
 
-/// A phone photo's colour profile and EXIF block come back with its
-/// result: the EXIF upright (the pixels were turned on reading), without
-/// the original's thumbnail; formats that cannot hold them say so.
+/// A phone photo's colour profile and EXIF block, and a PNG's text, come
+/// back with its result: the EXIF upright (the pixels were turned on
+/// reading), without the original's thumbnail; formats that cannot hold
+/// them say so.
 #[test]
-fn a_photos_colour_profile_and_exif_are_kept() {
+fn a_photos_metadata_is_kept() {
     use image::{ImageDecoder, ImageEncoder};
     let d = dir("metadata");
     let (upright, mask) = write_pair(&d, "p", 24, 16, 24);
@@ -1089,6 +1090,31 @@ fn a_photos_colour_profile_and_exif_are_kept() {
     let (ok, err) = inpaint(&cmyk, &mask, &out, &["--method", "telea"]);
     assert!(ok && err.contains("another colour space"), "{err}");
     assert_eq!(read(&out).1, None);
+    // A PNG's text (a Stable Diffusion image's generation parameters)
+    // comes back in a PNG result, and a JPEG result says it cannot hold it.
+    let mut png = Vec::new();
+    upright
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let parameters = common::photo_metadata::png_chunk(b"tEXt", b"parameters\0steps: 20");
+    let generated = d.join("generated.png");
+    std::fs::write(
+        &generated,
+        common::photo_metadata::with_chunks(&png, std::slice::from_ref(&parameters)),
+    )
+    .unwrap();
+    let out = d.join("generated-out.png");
+    let (ok, err) = inpaint(&generated, &mask, &out, &["--method", "telea"]);
+    assert!(ok && !err.contains("note"), "{err}");
+    assert!(has(&std::fs::read(&out).unwrap(), &parameters));
+    assert_eq!(read(&out).0.dimensions(), (24, 16));
+    let (ok, err) = inpaint(
+        &generated,
+        &mask,
+        &d.join("generated.jpg"),
+        &["--method", "telea"],
+    );
+    assert!(ok && err.contains("not written: the PNG text"), "{err}");
     // An EXIF block larger than a JPEG segment (a PNG's may be): left out
     // and said, the JPEG whole (the encoder would wrap the length).
     let big = d.join("big-exif.png");

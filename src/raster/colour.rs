@@ -104,7 +104,10 @@ mod tests {
     use super::*;
 
     fn with_icc(icc: Option<Vec<u8>>) -> Metadata {
-        Metadata { icc, exif: None }
+        Metadata {
+            icc,
+            ..Metadata::default()
+        }
     }
 
     /// sRGB's red in Display P3 (CSS Color 4: `color(display-p3 0.9175

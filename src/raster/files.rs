@@ -86,7 +86,10 @@ fn decode_as(path: &Path, with_metadata: bool) -> Result<(image::DynamicImage, M
     let orientation = image::ImageDecoder::orientation(&mut decoder)
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     let metadata = if with_metadata {
-        Metadata::read(&mut decoder)
+        Metadata {
+            png_text: Metadata::png_text_of(&bytes),
+            ..Metadata::read(&mut decoder)
+        }
     } else {
         Metadata::default()
     };
@@ -184,7 +187,9 @@ pub fn save_atomic_with_metadata(
                 &rgb,
             )
         }
-        F::Png => embed.write(codecs::png::PngEncoder::new(w), img),
+        F::Png => embed
+            .write(codecs::png::PngEncoder::new(&mut *w), img)
+            .map(|()| insert_before_iend(w.get_mut(), &metadata.png_text)),
         F::Tiff => embed.write(codecs::tiff::TiffEncoder::new(w), img),
         F::WebP => embed.write(codecs::webp::WebPEncoder::new_lossless(w), img),
         F::Bmp => embed.write(codecs::bmp::BmpEncoder::new(w), img),
@@ -196,6 +201,9 @@ pub fn save_atomic_with_metadata(
             img.write_to(w, other)
         }
     };
+    if format != F::Png && !metadata.png_text.is_empty() {
+        embed.dropped.push(DROPPED_PNG_TEXT);
+    }
     written.map_err(|e| fail(&e))?;
     crate::io::files::write_atomic(path, bytes.get_ref())?;
     Ok(embed.dropped)
@@ -209,7 +217,18 @@ const DROPPED_ICC_SPACE: &str =
 const DROPPED_ICC_SIZE: &str = "the colour profile (larger than a JPEG holds)";
 const DROPPED_EXIF: &str = "the EXIF metadata (this file format holds none)";
 const DROPPED_EXIF_SIZE: &str = "the EXIF metadata (larger than a JPEG holds: 65,527 bytes)";
+const DROPPED_PNG_TEXT: &str = "the PNG text (generation parameters, comments: a PNG keeps them)";
 const DROPPED_EXIF_NOT_TIFF: &str = "the EXIF metadata (not a TIFF structure, so unreadable)";
+
+/// Inserts whole PNG chunks before the IEND chunk that ends `png` (any
+/// chunk but IHDR may come last but one).
+fn insert_before_iend(png: &mut Vec<u8>, chunks: &[Vec<u8>]) {
+    if chunks.is_empty() || png.len() < 12 {
+        return;
+    }
+    let at = png.len() - 12;
+    png.splice(at..at, chunks.concat());
+}
 
 /// The profile and EXIF block to hand an encoder, and what the result
 /// leaves out.

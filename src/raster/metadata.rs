@@ -14,6 +14,11 @@ pub struct Metadata {
     pub icc: Option<Vec<u8>>,
     /// The EXIF block (a TIFF structure: "II*\0" or "MM\0*" first), as stored.
     pub exif: Option<Vec<u8>>,
+    /// A PNG's text chunks (tEXt, zTXt, iTXt: a Stable Diffusion photo's
+    /// generation parameters, a comment, the author), each whole as stored
+    /// (length, type, data, CRC), for a PNG result. Not XMP: it can hold
+    /// an orientation and sizes that no longer hold.
+    pub png_text: Vec<Vec<u8>>,
 }
 
 impl Metadata {
@@ -25,7 +30,48 @@ impl Metadata {
         Metadata {
             icc: some(decoder.icc_profile()),
             exif: some(decoder.exif_metadata()),
+            png_text: Vec::new(),
         }
+    }
+
+    /// The text chunks of the PNG file `bytes` (see `png_text`) whose
+    /// checksum holds (a decoder may refuse a file with a broken one); none
+    /// from a file that is no PNG, and none past a chunk whose length runs
+    /// past the end.
+    pub fn png_text_of(bytes: &[u8]) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let Some(mut rest) = bytes.strip_prefix(b"\x89PNG\r\n\x1a\n") else {
+            return out;
+        };
+        while rest.len() >= 12 {
+            let length = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+            let Some(chunk) = length.checked_add(12).and_then(|n| rest.get(..n)) else {
+                break;
+            };
+            let kind = &chunk[4..8];
+            let keyword = chunk[8..8 + length]
+                .split(|&b| b == 0)
+                .next()
+                .unwrap_or(&[]);
+            let crc = u32::from_be_bytes([
+                chunk[length + 8],
+                chunk[length + 9],
+                chunk[length + 10],
+                chunk[length + 11],
+            ]);
+            let text = matches!(kind, b"tEXt" | b"zTXt" | b"iTXt");
+            if text
+                && keyword != b"XML:com.adobe.xmp"
+                && crc32fast::hash(&chunk[4..8 + length]) == crc
+            {
+                out.push(chunk.to_vec());
+            }
+            if kind == b"IEND" {
+                break;
+            }
+            rest = &rest[chunk.len()..];
+        }
+        out
     }
 
     /// The EXIF block to write with a result `width`×`height` pixels large
@@ -212,7 +258,7 @@ mod test_exif;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use test_exif::{camera_exif, IFD1_POINTER};
+    use test_exif::{camera_exif, png_chunk, with_chunks, IFD1_POINTER};
 
     fn read(exif: &mut [u8]) -> (Option<u32>, Option<u32>, Option<u32>, u32) {
         let t = Tiff::new(exif).unwrap();
@@ -233,8 +279,8 @@ mod tests {
             let mut original = camera_exif(big, 6, thumb);
             assert_eq!(read(&mut original), (Some(6), Some(4000), Some(3000), 98));
             let meta = Metadata {
-                icc: None,
                 exif: Some(original.clone()),
+                ..Metadata::default()
             };
             let mut out = meta.exif_for(300, 70_000).unwrap();
             assert_eq!(out.len(), original.len());
@@ -251,11 +297,31 @@ mod tests {
     }
 
     #[test]
+    fn a_pngs_intact_text_chunks_are_kept_but_xmp() {
+        let mut png = Vec::new();
+        image::RgbImage::new(3, 2)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        let parameters = png_chunk(b"tEXt", b"parameters\0steps: 20, seed: 7");
+        let comment = png_chunk(b"zTXt", b"Comment\0\0x\x9c\x03\0\0\0\0\x01");
+        let xmp = png_chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0<x:xmpmeta/>");
+        let mut broken = png_chunk(b"tEXt", b"Author\0someone");
+        *broken.last_mut().unwrap() ^= 1;
+        let file = with_chunks(&png, &[parameters.clone(), broken, xmp, comment.clone()]);
+        assert_eq!(Metadata::png_text_of(&file), vec![parameters, comment]);
+        // Every cut of the file: the chunks whole before the cut, no panic.
+        for n in 0..file.len() {
+            assert!(Metadata::png_text_of(&file[..n]).len() <= 2);
+        }
+        assert!(Metadata::png_text_of(b"GIF89a").is_empty());
+    }
+
+    #[test]
     fn a_misleading_exif_block_edits_less_and_never_panics() {
         let good = camera_exif(false, 3, b"thumb");
         let meta = |exif: Vec<u8>| Metadata {
-            icc: None,
             exif: Some(exif),
+            ..Metadata::default()
         };
         // Every truncation, and every byte of it set to 0xFF in turn (offsets
         // and counts past the end, an IFD pointing at itself or at IFD0).

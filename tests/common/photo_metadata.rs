@@ -98,3 +98,19 @@ pub fn write_p3_photo(path: &std::path::Path) {
         .unwrap();
     std::fs::write(path, bytes).unwrap();
 }
+
+/// A whole PNG chunk of `kind` holding `data`, its checksum right.
+pub fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut c = (data.len() as u32).to_be_bytes().to_vec();
+    c.extend_from_slice(kind);
+    c.extend_from_slice(data);
+    let crc = crc32fast::hash(&c[4..]);
+    c.extend_from_slice(&crc.to_be_bytes());
+    c
+}
+
+/// `png` (a whole PNG file) with `chunks` put before its IEND chunk.
+pub fn with_chunks(png: &[u8], chunks: &[Vec<u8>]) -> Vec<u8> {
+    let at = png.len() - 12;
+    [&png[..at], &chunks.concat(), &png[at..]].concat()
+}

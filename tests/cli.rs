@@ -1068,12 +1068,13 @@ fn a_photos_metadata_is_kept() {
     // TIFF takes the profile only, BMP neither: each said.
     let (ok, err) = inpaint(&photo, &mask, &d.join("out.tif"), &["--method", "telea"]);
     assert!(
-        ok && err.contains("not written: the EXIF metadata (this file format holds none)"),
+        ok && err.contains("not written: the EXIF metadata (written in PNG, JPEG and WebP only)"),
         "{err}"
     );
     let (ok, err) = inpaint(&photo, &mask, &d.join("out.bmp"), &["--method", "telea"]);
     assert!(
-        ok && err.contains("not written: the colour profile (this file format holds none")
+        ok && err
+            .contains("not written: the colour profile (written in PNG, JPEG, WebP and TIFF only")
             && err.contains("; the EXIF metadata"),
         "{err}"
     );

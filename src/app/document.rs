@@ -29,7 +29,8 @@ pub struct Document {
     /// 8-bit sRGB view: saving writes the result back into it
     /// (`photo::compose`).
     stored: Option<Arc<DynamicImage>>,
-    /// The file's colour profile and EXIF block, written with the result.
+    /// The file's colour profile, EXIF block and PNG text, written with
+    /// the result.
     metadata: Metadata,
     /// The conversions between the file's profile and sRGB, where it has
     /// one that is not sRGB.

@@ -33,8 +33,8 @@ pub fn decode(path: &Path) -> Result<image::DynamicImage> {
     Ok(decode_as(path, false)?.0)
 }
 
-/// `decode`, with the photo's colour profile and EXIF block (to write
-/// them with its result).
+/// `decode`, with the photo's colour profile, EXIF block and PNG text (to
+/// write them with its result).
 pub fn decode_with_metadata(path: &Path) -> Result<(image::DynamicImage, Metadata)> {
     decode_as(path, true)
 }
@@ -211,11 +211,11 @@ pub fn save_atomic_with_metadata(
 
 // What a saved result leaves out, and why (`photo::save` lists them).
 const DROPPED_ICC: &str =
-    "the colour profile (this file format holds none: colours may look different)";
+    "the colour profile (written in PNG, JPEG, WebP and TIFF only: colours may look different)";
 const DROPPED_ICC_SPACE: &str =
     "the colour profile (it is for another colour space than the result's)";
 const DROPPED_ICC_SIZE: &str = "the colour profile (larger than a JPEG holds)";
-const DROPPED_EXIF: &str = "the EXIF metadata (this file format holds none)";
+const DROPPED_EXIF: &str = "the EXIF metadata (written in PNG, JPEG and WebP only)";
 const DROPPED_EXIF_SIZE: &str = "the EXIF metadata (larger than a JPEG holds: 65,527 bytes)";
 const DROPPED_PNG_TEXT: &str = "the PNG text (generation parameters, comments: a PNG keeps them)";
 const DROPPED_EXIF_NOT_TIFF: &str = "the EXIF metadata (not a TIFF structure, so unreadable)";

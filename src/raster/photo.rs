@@ -179,7 +179,8 @@ impl Compose<'_> {
 
 /// Saves `img` atomically as the extension of `path` says, in the nearest
 /// layout the format holds (`storable`; `jpeg_quality` for a JPEG), with
-/// the photo's colour profile and EXIF block (`metadata`); the note says
+/// the photo's colour profile, EXIF block and PNG text (`metadata`); the
+/// note says
 /// what the file could not hold.
 pub fn save(
     img: DynamicImage,

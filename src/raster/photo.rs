@@ -180,8 +180,7 @@ impl Compose<'_> {
 /// Saves `img` atomically as the extension of `path` says, in the nearest
 /// layout the format holds (`storable`; `jpeg_quality` for a JPEG), with
 /// the photo's colour profile, EXIF block and PNG text (`metadata`); the
-/// note says
-/// what the file could not hold.
+/// note says what the file could not hold.
 pub fn save(
     img: DynamicImage,
     path: &std::path::Path,

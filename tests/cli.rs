@@ -1060,6 +1060,20 @@ fn a_photos_metadata_is_kept() {
             }
         }
     }
+    // A mask drawn on the pixels as stored (16x24): the error says so.
+    let stored_mask = d.join("stored-mask.png");
+    image::open(&mask)
+        .unwrap()
+        .rotate270()
+        .save(&stored_mask)
+        .unwrap();
+    let (ok, err) = inpaint(
+        &photo,
+        &stored_mask,
+        &d.join("x.png"),
+        &["--method", "telea"],
+    );
+    assert!(!ok && err.contains("turn the mask a quarter"), "{err}");
     let out = d.join("plain.png");
     let (ok, err) = inpaint(&photo, &mask, &out, &["--method", "telea", "--no-exif"]);
     assert!(ok, "{err}");

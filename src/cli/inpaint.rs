@@ -215,8 +215,18 @@ fn one(
                     mask.display()
                 );
             }
-            fit_mask(holes, w, h, a.resize_mask)
-                .map_err(|e| pconv::Error::Invalid(format!("{}: {e}", mask.display())))?
+            // A mask drawn on a phone photo's pixels as stored, unturned.
+            let stored_sides = metadata.turned && (holes.width, holes.height) == (h, w);
+            fit_mask(holes, w, h, a.resize_mask).map_err(|e| {
+                let hint = if stored_sides {
+                    "; the photo is turned upright by its EXIF orientation, and the mask \
+                     looks drawn on it as stored: turn the mask a quarter to match it as \
+                     viewers show it"
+                } else {
+                    ""
+                };
+                pconv::Error::Invalid(format!("{}: {e}{hint}", mask.display()))
+            })?
         }
         None => HoleMap {
             width: w,

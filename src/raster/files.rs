@@ -86,8 +86,13 @@ fn decode_as(path: &Path, with_metadata: bool) -> Result<(image::DynamicImage, M
     let orientation = image::ImageDecoder::orientation(&mut decoder)
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     let metadata = if with_metadata {
+        use image::metadata::Orientation as O;
         Metadata {
             png_text: Metadata::png_text_of(&bytes),
+            turned: matches!(
+                orientation,
+                O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH
+            ),
             ..Metadata::read(&mut decoder)
         }
     } else {

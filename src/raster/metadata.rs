@@ -19,6 +19,10 @@ pub struct Metadata {
     /// (length, type, data, CRC), for a PNG result. Not XMP: it can hold
     /// an orientation and sizes that no longer hold.
     pub png_text: Vec<Vec<u8>>,
+    /// The stored pixels were turned a quarter to show them upright (EXIF
+    /// orientation 5 to 8): a mask drawn on them as stored has its sides
+    /// swapped.
+    pub turned: bool,
 }
 
 impl Metadata {
@@ -31,6 +35,7 @@ impl Metadata {
             icc: some(decoder.icc_profile()),
             exif: some(decoder.exif_metadata()),
             png_text: Vec::new(),
+            turned: false,
         }
     }
 

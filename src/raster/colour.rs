@@ -27,9 +27,12 @@ impl std::fmt::Debug for Profiled {
 impl Profiled {
     /// The conversions for `metadata`'s profile; None without a profile,
     /// for one that is not RGB or cannot be read (the values are then taken
-    /// as sRGB, as before), and for one that maps every 8-bit sRGB value to
-    /// itself within a tenth of a level (an sRGB profile: nothing to do, so
-    /// such photos are filled exactly as OpenCV fills them).
+    /// as sRGB, as before), and for an sRGB profile (nothing to do, so such
+    /// photos are filled exactly as OpenCV fills them): one that moves no
+    /// colour of a ramp through every level of each channel by a level or
+    /// more. sRGB profiles as photos embed them differ from moxcms's sRGB
+    /// by up to 0.49 levels (ghostscript's, on saturated colours); Display
+    /// P3 and Adobe RGB by tens.
     pub fn of(metadata: &Metadata) -> Option<Self> {
         let icc = metadata.icc.as_deref()?;
         let profile = ColorProfile::new_from_slice(icc).ok()?;
@@ -55,7 +58,7 @@ impl Profiled {
         let identity = ramp
             .iter()
             .zip(&out)
-            .all(|(a, b)| (a - b).abs() * 255.0 < 0.1);
+            .all(|(a, b)| (a - b).abs() * 255.0 < 1.0);
         (!identity).then_some(Profiled { to_srgb, from_srgb })
     }
 
@@ -214,6 +217,30 @@ mod tests {
     fn srgb_unreadable_and_non_rgb_profiles_are_left_alone() {
         let srgb = ColorProfile::new_srgb().encode().unwrap();
         assert!(Profiled::of(&with_icc(Some(srgb))).is_none());
+        // An sRGB profile a camera embeds is a little off moxcms's own:
+        // colorants rounded differently move saturated colours by a
+        // fraction of a level (0.40 here, 0.49 for ghostscript's), which is
+        // still sRGB.
+        let mut near = ColorProfile::new_srgb();
+        near.red_colorant.x += 0.0003;
+        near.blue_colorant.z -= 0.0003;
+        let to_srgb = near
+            .create_transform_f32(
+                Layout::Rgb,
+                &ColorProfile::new_srgb(),
+                Layout::Rgb,
+                TransformOptions::default(),
+            )
+            .unwrap();
+        let (red, mut out) = ([1.0f32, 0.0, 0.0, 0.0, 0.0, 1.0], [0.0f32; 6]);
+        to_srgb.transform(&red, &mut out).unwrap();
+        let off = red
+            .iter()
+            .zip(&out)
+            .map(|(a, b)| (a - b).abs() * 255.0)
+            .fold(0.0, f32::max);
+        assert!((0.1..1.0).contains(&off), "{off} levels");
+        assert!(Profiled::of(&with_icc(Some(near.encode().unwrap()))).is_none());
         assert!(Profiled::of(&with_icc(None)).is_none());
         assert!(Profiled::of(&with_icc(Some(b"not a profile".repeat(20)))).is_none());
         let grey = ColorProfile::new_gray_with_gamma(2.2).encode().unwrap();

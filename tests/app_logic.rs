@@ -702,7 +702,13 @@ fn selections_subtract_with_a_modifier() {
     assert_eq!(count(&e), w * h);
     // Columns 4..=11, rows 3..=8 taken away.
     e.press(Tool::Rectangle, 3.0, 4.0, 3.0, Selection::Subtract);
+    assert_eq!(
+        e.shape_selection(),
+        Some(Selection::Subtract),
+        "drawn as such"
+    );
     e.release(12.2, 8.9);
+    assert_eq!(e.shape_selection(), None);
     assert_eq!(count(&e), w * h - 8 * 6);
     assert!(!e.mask().holes[3 * w + 4] && e.mask().holes[3 * w + 3]);
     // A lasso taking away the triangle (20, 2), (28, 18), (20, 18).

@@ -295,6 +295,11 @@ impl MaskEditor {
         self.shape.is_some()
     }
 
+    /// Whether the shape being drawn adds or takes away; None without one.
+    pub fn shape_selection(&self) -> Option<Selection> {
+        self.shape.as_ref().map(|(_, _, selection)| *selection)
+    }
+
     /// The shape being drawn, as a closed outline in image coordinates.
     pub fn shape_outline(&self) -> Vec<(f32, f32)> {
         match &self.shape {

@@ -10,6 +10,10 @@ use crate::app::mask_edit::{Selection, Tool};
 use crate::app::view::View;
 use crate::app::worker::Composite;
 
+/// Outlines of what a gesture will do: add holes, or restore pixels.
+const ADDS_HOLES: Color32 = Color32::from_rgb(255, 90, 90);
+const RESTORES: Color32 = Color32::from_rgb(120, 200, 255);
+
 /// GPU textures of what is shown, re-uploaded only when their source changes.
 pub struct Textures {
     /// The window's renderer, when the engine runs on the window's device:
@@ -301,18 +305,22 @@ pub fn show(app: &mut PConvApp, ui: &mut egui::Ui) {
                 Pos2::new(rect.min.x + sx, rect.min.y + sy)
             })
             .collect();
-        painter.add(egui::Shape::closed_line(
-            screen,
-            Stroke::new(1.5, Color32::from_rgb(255, 90, 90)),
-        ));
+        let color = match app.doc.editor.shape_selection() {
+            Some(Selection::Subtract) => RESTORES,
+            _ => ADDS_HOLES,
+        };
+        painter.add(egui::Shape::closed_line(screen, Stroke::new(1.5, color)));
     }
-    // Brush outline.
+    // Brush outline, in the eraser's colour while Ctrl or Alt would make
+    // the brush erase.
     let brush = !app.tools.tool.is_shape() && app.tools.tool != Tool::Wand;
     if let Some(pos) = response.hover_pos().filter(|_| brush) {
         let r = app.settings.radius * view.zoom;
-        let color = match app.tools.tool {
-            Tool::Eraser => Color32::from_rgb(120, 200, 255),
-            _ => Color32::from_rgb(255, 90, 90),
+        let subtract = ui.input(|i| i.modifiers.command || i.modifiers.alt);
+        let color = if app.tools.tool == Tool::Eraser || subtract {
+            RESTORES
+        } else {
+            ADDS_HOLES
         };
         painter.circle_stroke(pos, r.max(1.0), Stroke::new(1.5, color));
     }

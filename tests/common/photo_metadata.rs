@@ -114,3 +114,23 @@ pub fn with_chunks(png: &[u8], chunks: &[Vec<u8>]) -> Vec<u8> {
     let at = png.len() - 12;
     [&png[..at], &chunks.concat(), &png[at..]].concat()
 }
+
+/// Checks a saved result of `write_p3_photo`'s photo: every hole (`hole`)
+/// within a level of the P3 red it was filled from, every other pixel as
+/// `stored` has it.
+pub fn assert_p3_fill(
+    saved: &image::RgbImage,
+    stored: &image::RgbImage,
+    hole: impl Fn(u32, u32) -> bool,
+) {
+    for (x, y, p) in saved.enumerate_pixels() {
+        if hole(x, y) {
+            for c in 0..3 {
+                let diff = (p[c] as i32 - SRGB_RED_IN_P3[c] as i32).abs();
+                assert!(diff <= 1, "hole ({x}, {y}): {p:?}");
+            }
+        } else {
+            assert_eq!(p, stored.get_pixel(x, y), "known pixel ({x}, {y})");
+        }
+    }
+}
